@@ -1,0 +1,60 @@
+// What the classifier tells the router and the session about one request (a simple Query with
+// one or more statements, or the SQL of one extended-protocol Parse). Types only.
+
+/** The class of a request. Multi-statement requests take the strongest (write > read). */
+export type StatementClass =
+  | 'read' // may run on any eligible node
+  | 'write' // must run on a master
+  | 'tx-begin' // BEGIN / START TRANSACTION (see readOnly)
+  | 'tx-end' // COMMIT / END / ROLLBACK / PREPARE TRANSACTION / COMMIT|ROLLBACK PREPARED
+  | 'tx-control' // SAVEPOINT / RELEASE / ROLLBACK TO / SET TRANSACTION
+  | 'session'; // SET / RESET / DISCARD / PREPARE / EXECUTE / DEALLOCATE / LISTEN … (see effects)
+
+export type RouteHint =
+  | { readonly route: 'master' }
+  | { readonly route: 'replica' }
+  | { readonly node: string };
+
+export type PinKind = 'temp-table' | 'advisory-lock' | 'listen' | 'cursor';
+
+/**
+ * Side effects on session state, in statement order. The session applies them only after the
+ * server accepted the statement (CommandComplete, then ReadyForQuery).
+ */
+export type SessionEffect =
+  | { readonly type: 'set'; readonly name: string; readonly sql: string } // SET name …  (not LOCAL); name lower-cased; sql replays it
+  | { readonly type: 'reset'; readonly name: string } // RESET name / SET name TO DEFAULT
+  | { readonly type: 'reset-all' } // RESET ALL
+  | { readonly type: 'discard-all' } // DISCARD ALL
+  | { readonly type: 'route-hint'; readonly hint: RouteHint | null; readonly isLocal: boolean } // SET [LOCAL] meridian.route = … (consumed, never sent)
+  | { readonly type: 'prepare'; readonly name: string; readonly sql: string } // SQL-level PREPARE name AS …; sql is the whole PREPARE statement
+  | { readonly type: 'deallocate'; readonly name: string | null } // DEALLOCATE name | ALL (null)
+  | { readonly type: 'execute'; readonly name: string } // SQL-level EXECUTE name
+  | { readonly type: 'pin'; readonly pin: PinKind; readonly key: string } // temp table name, lock key, channel, cursor name
+  | { readonly type: 'unpin'; readonly pin: PinKind; readonly key: string | null } // null: all of that kind (UNLISTEN *, CLOSE ALL, pg_advisory_unlock_all, DISCARD TEMP)
+  | { readonly type: 'catalog-changed' } // CREATE/ALTER/DROP FUNCTION|PROCEDURE: refresh volatility
+  | { readonly type: 'state-unknown' }; // session state changed in a way Meridian cannot replay (set_config(…, false), SET SESSION AUTHORIZATION …)
+
+export interface Classification {
+  readonly class: StatementClass; // strongest over all statements
+  readonly isWrite: boolean; // true → must go to a master (write, tx-begin without READ ONLY, pin-creating, unknown)
+  readonly readOnly: boolean; // BEGIN READ ONLY / START TRANSACTION READ ONLY / SET TRANSACTION READ ONLY as first statement
+  readonly hint: RouteHint | null; // from a leading comment; wins over the class
+  readonly effects: readonly SessionEffect[]; // [] (a shared frozen array) for the common case
+  readonly functions: readonly string[]; // function names called (lower-case, schema-qualified when written so)
+  readonly statements: number; // number of statements in the request
+  readonly onlyMeridianSettings: boolean; // every statement is SET/RESET meridian.*: answer locally, send nothing
+  readonly reason: string; // short human reason: "select", "writable CTE", "volatile function f", "parse error → write"
+}
+
+export type Volatility = 'immutable' | 'stable' | 'volatile';
+
+/** Function volatility as known to Meridian (pg_proc + configured overrides). */
+export interface VolatilityLookup {
+  /** undefined: unknown function (treated as a write). Name lower-case, optionally schema-qualified. */
+  volatility(name: string): Volatility | undefined;
+  /** Bumped on every change so cached classifications can be dropped. */
+  readonly version: number;
+  /** False when no live catalog was ever loaded (CLI use): reasons say so. */
+  readonly isLive: boolean;
+}

@@ -1,0 +1,138 @@
+// The validated, frozen shape of Meridian's configuration. Owns the types only: loading,
+// validation and defaults live in load-config.ts / schema.ts. Every duration is in ms here
+// (the YAML accepts "500ms", "2s", "1m", "1h" or a bare number of ms).
+
+export type PoolMode = 'transaction' | 'session';
+export type AuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
+export type ClusterKind = 'physical' | 'logical' | 'pglogical' | 'spock' | 'heartbeat';
+export type ReadsOnMasters = 'always' | 'fallback' | 'never';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type BackendTlsMode = 'disable' | 'prefer' | 'require';
+
+export interface Location {
+  readonly lat: number;
+  readonly lon: number;
+}
+
+export interface ListenConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TlsConfig {
+  readonly cert: string; // path to PEM
+  readonly key: string; // path to PEM
+  readonly mode: 'allow' | 'require';
+}
+
+export interface PoolConfig {
+  readonly mode: PoolMode;
+  readonly size: number; // max backends per (node, user, database)
+  readonly minIdle: number; // kept open per pool (0 = none)
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly queueTimeoutMs: number; // how long a session waits for a backend
+  readonly connectTimeoutMs: number;
+  readonly maxClients: number; // total client sessions; beyond: 53300
+  readonly preparedStatementsPerBackend: number; // LRU limit of Meridian-named statements per backend
+}
+
+export interface UserConfig {
+  readonly name: string;
+  readonly password: string | null; // null only with auth: trust
+  readonly auth: AuthMethod;
+  readonly backendUser: string; // defaults to name
+  readonly backendPassword: string | null; // defaults to password
+}
+
+export interface NodeConfig {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  readonly location: Location | null;
+  readonly priority: number; // higher wins split-brain ties; default 0
+}
+
+export interface ClusterConfig {
+  readonly kind: ClusterKind;
+  readonly nodes: readonly NodeConfig[];
+  readonly tls: BackendTlsMode; // TLS from Meridian to the nodes
+}
+
+export interface HealthConfig {
+  readonly intervalMs: number; // default 1000
+  readonly timeoutMs: number; // default 1000
+  readonly rise: number; // default 2
+  readonly fall: number; // default 2
+  readonly fastIntervalMs: number; // while a node is changing state; default 250
+  readonly jitter: number; // fraction of interval, default 0.1
+  readonly user: string; // probe user; default: first user's backendUser
+  readonly password: string | null;
+  readonly database: string; // where probes (and the heartbeat table) live; default 'postgres'
+  readonly heartbeatTable: string; // default 'meridian_heartbeat'
+}
+
+export interface RoutingConfig {
+  readonly writeWaitMs: number; // default 2000
+  readonly maxReadLagMs: number; // default 5000
+  readonly lagToleranceMs: number; // default 100
+  readonly readsOnMasters: ReadsOnMasters; // default: always for active-active kinds, fallback for physical
+  readonly readmitMaxLagMs: number; // default 1000
+  readonly writeFunctions: readonly string[];
+  readonly readFunctions: readonly string[];
+  readonly catalogRefreshMs: number; // default 60000
+  readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
+}
+
+export interface ResidencyMatch {
+  readonly user: string | null;
+  readonly database: string | null;
+  readonly applicationName: string | null;
+  readonly tenant: string | null; // startup option meridian.tenant
+  readonly cidr: string | null; // client address, e.g. 10.1.0.0/16 or ::1/128
+}
+
+export interface ResidencyRule {
+  readonly name: string;
+  readonly match: ResidencyMatch;
+  readonly regions: readonly string[];
+}
+
+export interface DrainConfig {
+  readonly timeoutMs: number; // default 30000
+  readonly onTimeout: 'cancel' | 'leave'; // default cancel
+}
+
+export interface AdminHttpConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | null; // null: every protected endpoint answers 401
+}
+
+export interface AdminConfig {
+  readonly database: string; // default 'meridian'
+  readonly users: readonly string[]; // names from users[] allowed on the console
+  readonly http: AdminHttpConfig | null;
+}
+
+export interface LimitsConfig {
+  readonly maxFrameBytes: number; // largest typed client frame accepted; default 64 MiB
+}
+
+export interface MeridianConfig {
+  readonly listen: ListenConfig;
+  readonly tls: TlsConfig | null;
+  readonly region: string | null;
+  readonly location: Location | null;
+  readonly pool: PoolConfig;
+  readonly users: readonly UserConfig[];
+  readonly cluster: ClusterConfig;
+  readonly health: HealthConfig;
+  readonly routing: RoutingConfig;
+  readonly residency: readonly ResidencyRule[];
+  readonly drain: DrainConfig;
+  readonly admin: AdminConfig;
+  readonly log: { readonly level: LogLevel };
+  readonly limits: LimitsConfig;
+}

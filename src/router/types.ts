@@ -1,0 +1,45 @@
+// Inputs and outputs of the pure routing policy. Types only.
+
+import type { ClusterKind, Location, ReadsOnMasters } from '../config/types.js';
+import type { RouteHint } from '../classify/types.js';
+
+export type RouteIntent = 'read' | 'write';
+
+export interface RoutePolicy {
+  readonly kind: ClusterKind;
+  readonly readsOnMasters: ReadsOnMasters;
+  readonly maxReadLagMs: number;
+  readonly lagToleranceMs: number;
+  readonly proxyRegion: string | null;
+  readonly proxyLocation: Location | null;
+  /** Configured region-to-region distances are derived from node locations; see proximity.ts. */
+}
+
+export interface SessionRouteContext {
+  /** Residency: allowed regions, or null when no rule matched (whole cluster allowed). */
+  readonly allowedRegions: ReadonlySet<string> | null;
+  readonly residencyRule: string | null;
+  /** Client region from startup option meridian.region: proximity by configured distance, not RTT. */
+  readonly clientRegion: string | null;
+  /** Session-level hint from SET meridian.route or startup -c meridian.route. */
+  readonly sessionHint: RouteHint | null;
+}
+
+export interface RouteRequest {
+  readonly intent: RouteIntent;
+  readonly hint: RouteHint | null; // statement hint; wins over sessionHint
+}
+
+/** Busy-ness of nodes for read tie-breaks: active backends per node name. */
+export type ActiveBackends = (node: string) => number;
+
+export type RouteRefusal =
+  | 'no-master' // no healthy master allowed for the session (→ wait write_wait, then 57P03)
+  | 'no-read-node' // no eligible node for a read
+  | 'node-down' // hint node=NAME names a down/drained node
+  | 'unknown-node' // hint node=NAME names no node
+  | 'residency'; // nodes exist but the session's residency rule forbids every one of them
+
+export type RouteDecision =
+  | { readonly ok: true; readonly node: string; readonly reason: string }
+  | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };

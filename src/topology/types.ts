@@ -1,0 +1,40 @@
+// The immutable topology snapshot the router reads once per request. Types only; building and
+// replacing snapshots is topology/topology.ts, filling them is health/.
+
+import type { Location } from '../config/types.js';
+
+export type NodeRole = 'master' | 'replica' | 'unknown';
+
+/**
+ * Operator state of a node, orthogonal to up/down:
+ *  active      takes new work
+ *  draining    no new transactions/pins/sessions; running ones finish
+ *  drained     drain finished; nothing runs there
+ *  catching-up undrained, waiting until up and lag ≤ routing.readmitMaxLagMs
+ */
+export type AdminState = 'active' | 'draining' | 'drained' | 'catching-up';
+
+export interface NodeSnapshot {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  readonly location: Location | null;
+  readonly priority: number;
+  readonly isUp: boolean;
+  readonly role: NodeRole;
+  readonly rttMs: number | null; // smoothed probe RTT; null until measured
+  readonly lagMs: number | null; // null = unknown → never read-eligible
+  readonly lagBytes: number | null;
+  readonly state: AdminState;
+  readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
+  readonly lastError: string | null;
+  readonly changedAtMs: number; // when isUp/role/state last changed
+}
+
+export interface TopologySnapshot {
+  readonly version: number; // strictly increasing
+  readonly nodes: readonly NodeSnapshot[]; // config order
+  readonly byName: ReadonlyMap<string, NodeSnapshot>;
+  readonly takenAtMs: number;
+}
