@@ -26,8 +26,8 @@ export type SessionEffect =
   | { readonly type: 'reset'; readonly name: string } // RESET name / SET name TO DEFAULT
   | { readonly type: 'reset-all' } // RESET ALL
   | { readonly type: 'discard-all' } // DISCARD ALL
-  | { readonly type: 'route-hint'; readonly hint: RouteHint | null; readonly isLocal: boolean } // SET [LOCAL] meridian.route = … (consumed, never sent)
-  | { readonly type: 'prepare'; readonly name: string; readonly sql: string } // SQL-level PREPARE name AS …; sql is the whole PREPARE statement
+  | { readonly type: 'route-hint'; readonly hint: RouteHint | null; readonly isLocal: boolean; readonly invalidValue?: string } // SET [LOCAL] meridian.route = … / RESET meridian.route (consumed, never sent); invalidValue: not master|replica|node=NAME|default → answer 22023, keep the old hint
+  | { readonly type: 'prepare'; readonly name: string; readonly sql: string; readonly bodyIsWrite?: boolean; readonly bodyEffects?: readonly SessionEffect[] } // SQL-level PREPARE name AS …; sql is the whole PREPARE statement; bodyIsWrite: class of the body (EXECUTE routes by it); bodyEffects: effects each EXECUTE has (e.g. advisory-lock pin), absent when none
   | { readonly type: 'deallocate'; readonly name: string | null } // DEALLOCATE name | ALL (null)
   | { readonly type: 'execute'; readonly name: string } // SQL-level EXECUTE name
   | { readonly type: 'pin'; readonly pin: PinKind; readonly key: string } // temp table name, lock key, channel, cursor name
