@@ -1,0 +1,173 @@
+// The YAML schema (zod): snake_case keys in, camelCase out, unknown keys rejected everywhere,
+// per-key defaults applied. Defaults that depend on other keys (health.user, reads_on_masters,
+// backend_user …), secret files and cross-key checks are resolve-config.ts's job, so fields that
+// need them come out as null here. Must not do IO.
+import * as z from 'zod';
+import { parseCidr } from './cidr.js';
+import {
+  bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
+  optionalSection, required, requiredSection, section, str, stringList,
+} from './schema-fields.js';
+import type { AuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
+
+const POOL_MODES: readonly PoolMode[] = ['transaction', 'session'];
+const AUTH_METHODS: readonly AuthMethod[] = ['scram-sha-256', 'md5', 'password', 'trust'];
+const CLUSTER_KINDS: readonly ClusterKind[] = ['physical', 'logical', 'pglogical', 'spock', 'heartbeat'];
+const READS_ON_MASTERS: readonly ReadsOnMasters[] = ['always', 'fallback', 'never'];
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const BACKEND_TLS: readonly BackendTlsMode[] = ['disable', 'prefer', 'require'];
+
+/** Node names appear in hints (node=NAME), admin commands and metric labels: keep them plain. */
+export const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
+/** The heartbeat table is interpolated into SQL, so only a (schema-qualified) plain identifier. */
+const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/;
+
+const MAX_MS = 7 * 24 * 3_600_000;
+const durationField = (fallbackMs: number, minMs = 0) => field(DURATION_TEXT, (v) => {
+  const ms = duration(minMs)(v);
+  return ms !== INVALID && ms <= MAX_MS ? ms : INVALID;
+}, fallbackMs);
+const intField = (min: number, max: number, fallback: number) => field(`an integer from ${min} to ${max}`, int(min, max), fallback);
+const enumField = <const T extends string>(values: readonly T[], fallback: T) => field(enumText(values), oneOf(values), fallback);
+const text = (what: string) => required(what, str());
+const optionalText = (what: string) => optional(what, str());
+const secret = () => optional('a non-empty string', str(), true);
+
+const location = optionalSection({
+  lat: required('a latitude from -90 to 90', num(-90, 90)),
+  lon: required('a longitude from -180 to 180', num(-180, 180)),
+});
+
+const listen = section({
+  host: field('a host name or address', str(), '127.0.0.1'),
+  port: intField(0, 65535, 6432),
+});
+
+const tls = optionalSection({
+  cert: text('a path to a PEM certificate'),
+  key: text('a path to a PEM private key'),
+  mode: enumField(['allow', 'require'] as const, 'allow'),
+});
+
+const pool = section({
+  mode: enumField(POOL_MODES, 'transaction'),
+  size: intField(1, 100_000, 20),
+  min_idle: intField(0, 100_000, 0),
+  idle_timeout: durationField(60_000),
+  max_lifetime: durationField(3_600_000),
+  queue_timeout: durationField(5_000),
+  connect_timeout: durationField(5_000, 1),
+  max_clients: intField(1, 1_000_000, 1000),
+  prepared_statements_per_backend: intField(0, 1_000_000, 500),
+}).transform((p) => ({
+  mode: p.mode, size: p.size, minIdle: p.min_idle, idleTimeoutMs: p.idle_timeout, maxLifetimeMs: p.max_lifetime,
+  queueTimeoutMs: p.queue_timeout, connectTimeoutMs: p.connect_timeout, maxClients: p.max_clients,
+  preparedStatementsPerBackend: p.prepared_statements_per_backend,
+}));
+
+const user = section({
+  name: text('a user name'),
+  password: secret(),
+  password_file: optionalText('a file path'),
+  auth: enumField(AUTH_METHODS, 'scram-sha-256'),
+  backend_user: optionalText('a user name'),
+  backend_password: secret(),
+  backend_password_file: optionalText('a file path'),
+});
+
+const node = section({
+  name: required('a node name: letters, digits, "_" or "-", at most 63, not starting with "-"', str(NODE_NAME)),
+  host: text('a host name or address'),
+  port: intField(1, 65535, 5432),
+  region: text('a region name'),
+  location,
+  priority: intField(-1_000_000, 1_000_000, 0),
+});
+
+const cluster = requiredSection({
+  kind: required(enumText(CLUSTER_KINDS), oneOf(CLUSTER_KINDS)),
+  nodes: list(node, 1, 'node'),
+  tls: enumField(BACKEND_TLS, 'disable'),
+});
+
+const health = section({
+  interval: durationField(1000, 10),
+  timeout: durationField(1000, 1),
+  rise: intField(1, 100, 2),
+  fall: intField(1, 100, 2),
+  fast_interval: durationField(250, 10),
+  jitter: field('a fraction from 0 to 1', num(0, 1), 0.1),
+  user: optionalText('a user name'),
+  password: secret(),
+  password_file: optionalText('a file path'),
+  database: field('a database name', str(), 'postgres'),
+  heartbeat_table: field('a lower-case table name, optionally schema-qualified', str(SQL_IDENTIFIER), 'meridian_heartbeat'),
+});
+
+const routing = section({
+  write_wait: durationField(2000),
+  max_read_lag: durationField(5000),
+  lag_tolerance: durationField(100),
+  reads_on_masters: optional(enumText(READS_ON_MASTERS), oneOf(READS_ON_MASTERS)),
+  readmit_max_lag: durationField(1000),
+  write_functions: stringList('function name'),
+  read_functions: stringList('function name'),
+  catalog_refresh: durationField(60_000, 1000),
+  retry_reads: field('true or false', bool, true),
+});
+
+const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';
+const residencyRule = section({
+  name: text('a rule name'),
+  match: section({
+    user: optionalText('a user name'),
+    database: optionalText('a database name'),
+    application_name: optionalText('an application_name'),
+    tenant: optionalText('a tenant name (startup option meridian.tenant)'),
+    cidr: optional(cidrText, (v) => (typeof v === 'string' && parseCidr(v) !== null ? v.trim() : INVALID)),
+  }).transform((m) => ({ user: m.user, database: m.database, applicationName: m.application_name, tenant: m.tenant, cidr: m.cidr })),
+  regions: list(text('a region name'), 1, 'region'),
+});
+
+const drain = section({
+  timeout: durationField(30_000),
+  on_timeout: enumField(['cancel', 'leave'] as const, 'cancel'),
+}).transform((d) => ({ timeoutMs: d.timeout, onTimeout: d.on_timeout }));
+
+const admin = section({
+  database: field('a database name', str(), 'meridian'),
+  users: stringList('user name'),
+  http: optionalSection({
+    host: field('a host name or address', str(), '127.0.0.1'),
+    port: intField(0, 65535, 9187),
+    token: secret(),
+    token_file: optionalText('a file path'),
+  }),
+});
+
+const log = section({ level: enumField(LOG_LEVELS, 'info') });
+
+const limits = section({
+  max_frame_bytes: field('a size from 1kB to 1GB such as 64MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 64 * 1024 * 1024),
+}).transform((l) => ({ maxFrameBytes: l.max_frame_bytes }));
+
+/** The whole file. An empty document is an empty mapping (and then fails on users/cluster). */
+export const configSchema = section({
+  listen,
+  tls,
+  region: optionalText('a region name'),
+  location,
+  pool,
+  users: list(user, 1, 'user'),
+  cluster,
+  health,
+  routing,
+  residency: list(residencyRule, 0, 'rule'),
+  drain,
+  admin,
+  log,
+  limits,
+});
+
+/** The schema's output: validated per key, not yet cross-checked or resolved. */
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,114 @@
+// The one table of settings (PgBouncer style): YAML key, type, default, whether a reload can
+// apply it, and what it does. Used for README docs, "did you mean" hints on unknown keys, and
+// reload-diff.ts's list of restart-only settings. Keep it in step with schema.ts (a unit test
+// checks that the documented example uses only keys listed here).
+
+export type Reload = 'runtime' | 'restart';
+
+export interface Setting {
+  readonly key: string; // "cluster.nodes[].port": [] marks a list item
+  readonly type: string;
+  readonly default: string;
+  readonly reload: Reload;
+  readonly doc: string;
+}
+
+const s = (key: string, type: string, dflt: string, reload: Reload, doc: string): Setting => ({ key, type, default: dflt, reload, doc });
+const DUR = 'duration';
+
+export const SETTINGS: readonly Setting[] = Object.freeze([
+  s('listen.host', 'string', '127.0.0.1', 'restart', 'address clients connect to (0.0.0.0 for all)'),
+  s('listen.port', 'int 0–65535', '6432', 'restart', 'port clients connect to (0: any free port)'),
+  s('tls', 'mapping', 'none (no TLS)', 'restart', 'TLS for clients'),
+  s('tls.cert', 'path', 'required', 'restart', 'PEM certificate (relative to the config file)'),
+  s('tls.key', 'path', 'required', 'restart', 'PEM private key'),
+  s('tls.mode', 'allow | require', 'allow', 'restart', 'require: refuse clients without TLS'),
+  s('region', 'string', 'none', 'runtime', 'region this proxy runs in'),
+  s('location.lat', 'number', 'none', 'runtime', 'proxy latitude (distance fallback before RTT is known)'),
+  s('location.lon', 'number', 'none', 'runtime', 'proxy longitude'),
+  s('pool.mode', 'transaction | session', 'transaction', 'restart', 'when a backend returns to the pool'),
+  s('pool.size', 'int ≥ 1', '20', 'runtime', 'max backends per (node, user, database)'),
+  s('pool.min_idle', 'int ≥ 0', '0', 'runtime', 'idle backends kept open per pool'),
+  s('pool.idle_timeout', DUR, '60s', 'runtime', 'close a backend idle this long'),
+  s('pool.max_lifetime', DUR, '1h', 'runtime', 'close a backend this old (when idle)'),
+  s('pool.queue_timeout', DUR, '5s', 'runtime', 'how long a session waits for a backend'),
+  s('pool.connect_timeout', DUR, '5s', 'runtime', 'TCP + auth timeout to a node'),
+  s('pool.max_clients', 'int ≥ 1', '1000', 'runtime', 'client sessions; beyond: 53300'),
+  s('pool.prepared_statements_per_backend', 'int ≥ 0', '500', 'runtime', 'LRU limit of prepared statements per backend'),
+  s('users[].name', 'string', 'required', 'runtime', 'user name clients log in with'),
+  s('users[].password', 'string', 'required unless trust', 'runtime', 'client password (use "${VAR}")'),
+  s('users[].password_file', 'path', 'none', 'runtime', 'read the password from a file instead'),
+  s('users[].auth', 'scram-sha-256 | md5 | password | trust', 'scram-sha-256', 'runtime', 'client authentication'),
+  s('users[].backend_user', 'string', 'name', 'runtime', 'user Meridian logs in to the nodes as'),
+  s('users[].backend_password', 'string', 'password', 'runtime', 'password to the nodes'),
+  s('users[].backend_password_file', 'path', 'none', 'runtime', 'backend password from a file'),
+  s('cluster.kind', 'physical | logical | pglogical | spock | heartbeat', 'required', 'restart', 'replication type: master detection and lag source'),
+  s('cluster.tls', 'disable | prefer | require', 'disable', 'runtime', 'TLS from Meridian to the nodes'),
+  s('cluster.nodes[].name', 'string [A-Za-z0-9_-]', 'required', 'runtime', 'node name (hints, admin, metrics)'),
+  s('cluster.nodes[].host', 'string', 'required', 'runtime', 'host name or address'),
+  s('cluster.nodes[].port', 'int 1–65535', '5432', 'runtime', 'port'),
+  s('cluster.nodes[].region', 'string', 'required', 'runtime', 'region (residency, proximity)'),
+  s('cluster.nodes[].location.lat', 'number', 'none', 'runtime', 'node latitude'),
+  s('cluster.nodes[].location.lon', 'number', 'none', 'runtime', 'node longitude'),
+  s('cluster.nodes[].priority', 'int', '0', 'runtime', 'higher wins writes on split-brain'),
+  s('health.interval', DUR, '1s', 'runtime', 'probe interval (jittered)'),
+  s('health.timeout', DUR, '1s', 'runtime', 'probe timeout'),
+  s('health.rise', 'int ≥ 1', '2', 'runtime', 'good probes to readmit'),
+  s('health.fall', 'int ≥ 1', '2', 'runtime', 'failed probes to evict'),
+  s('health.fast_interval', DUR, '250ms', 'runtime', 'probe interval while a node changes state'),
+  s('health.jitter', 'number 0–1', '0.1', 'runtime', 'fraction of the interval'),
+  s('health.user', 'string', "first user's backend_user", 'runtime', 'probe user'),
+  s('health.password', 'string', "that user's backend password", 'runtime', 'probe password'),
+  s('health.password_file', 'path', 'none', 'runtime', 'probe password from a file'),
+  s('health.database', 'string', 'postgres', 'runtime', 'database probes (and the heartbeat table) use'),
+  s('health.heartbeat_table', 'identifier', 'meridian_heartbeat', 'runtime', 'heartbeat table, optionally schema-qualified'),
+  s('routing.write_wait', DUR, '2s', 'runtime', 'wait this long for a master before 57P03'),
+  s('routing.max_read_lag', DUR, '5s', 'runtime', 'nodes lagging more serve no reads'),
+  s('routing.lag_tolerance', DUR, '100ms', 'runtime', 'lags this close to the best count as equal'),
+  s('routing.reads_on_masters', 'always | fallback | never', 'fallback (physical), always (others)', 'runtime', 'whether masters serve reads'),
+  s('routing.readmit_max_lag', DUR, '1s', 'runtime', 'UNDRAIN readmits a node below this lag'),
+  s('routing.write_functions', 'list of names', '[]', 'runtime', 'functions always routed as writes'),
+  s('routing.read_functions', 'list of names', '[]', 'runtime', 'functions always routed as reads'),
+  s('routing.catalog_refresh', DUR, '60s', 'runtime', 'how often function volatility is re-read'),
+  s('routing.retry_reads', 'bool', 'true', 'runtime', 'retry an autocommit read that got nothing yet, once'),
+  s('residency[].name', 'string', 'required', 'runtime', 'rule name (errors, metrics)'),
+  s('residency[].match.user', 'string', 'any', 'runtime', 'session user'),
+  s('residency[].match.database', 'string', 'any', 'runtime', 'session database'),
+  s('residency[].match.application_name', 'string', 'any', 'runtime', 'application_name startup parameter'),
+  s('residency[].match.tenant', 'string', 'any', 'runtime', 'startup option -c meridian.tenant=…'),
+  s('residency[].match.cidr', 'CIDR (v4/v6)', 'any', 'runtime', 'client address block'),
+  s('residency[].regions', 'list of regions', 'required', 'runtime', 'regions the session may use'),
+  s('drain.timeout', DUR, '30s', 'runtime', 'how long DRAIN waits for transactions'),
+  s('drain.on_timeout', 'cancel | leave', 'cancel', 'runtime', 'what happens to transactions still running'),
+  s('admin.database', 'string', 'meridian', 'runtime', 'database name of the admin console'),
+  s('admin.users', 'list of user names', '[]', 'runtime', 'users allowed on the admin console'),
+  s('admin.http', 'mapping', 'none (off)', 'restart', 'HTTP API: metrics, health, nodes, drain'),
+  s('admin.http.host', 'string', '127.0.0.1', 'restart', 'HTTP listen address'),
+  s('admin.http.port', 'int 0–65535', '9187', 'restart', 'HTTP listen port'),
+  s('admin.http.token', 'string', 'none (401)', 'restart', 'bearer token for protected endpoints'),
+  s('admin.http.token_file', 'path', 'none', 'restart', 'token from a file'),
+  s('log.level', 'trace | debug | info | warn | error | fatal | silent', 'info', 'runtime', 'log level'),
+  s('limits.max_frame_bytes', 'size', '64MB', 'runtime', 'largest client message accepted'),
+]);
+
+/** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */
+export const RESTART_KEYS: readonly string[] = Object.freeze(['listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http']);
+
+/** Sibling keys of a (normalised, "[]"-for-index) parent path, for "did you mean" hints. */
+export function keysUnder(parent: string): string[] {
+  const prefix = parent === '' ? '' : `${parent}.`;
+  const out = new Set<string>();
+  for (const { key } of SETTINGS) {
+    if (!key.startsWith(prefix)) continue;
+    const rest = key.slice(prefix.length);
+    const first = /^[a-z_]+/.exec(rest)?.[0];
+    if (first !== undefined) out.add(first);
+  }
+  return [...out];
+}
+
+/** Markdown table of every setting, for the README. */
+export function formatSettingsMarkdown(): string {
+  const rows = SETTINGS.map((x) => `| \`${x.key}\` | ${x.type} | ${x.default} | ${x.reload} | ${x.doc} |`);
+  return ['| key | type | default | reload | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
+}
