@@ -1,0 +1,164 @@
+// One server connection to a node, wrapped for relaying: its socket, frame decoder, the op
+// queue of requests in flight, its transaction status, and the session state Meridian knows is
+// applied on it (SET values, Meridian-named prepared statements, SQL-level prepared statements).
+// It routes every server frame to its current owner (a session) and never decides anything:
+// closing, pooling and routing belong to the pool and the session.
+
+import type net from 'node:net';
+import { TxStatus } from '../protocol/codes.js';
+import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { OpQueue } from './op-queue.js';
+import { SpanWriter } from './span-writer.js';
+import type { ConnectedServer } from './server-connect.js';
+
+/** Who receives a backend's frames while it is checked out. */
+export interface BackendOwner {
+  onServerFrame(backend: Backend, code: number, buf: Buffer, start: number, end: number): void;
+  /** End of one socket read: flush what the frames produced. */
+  onServerChunkEnd(backend: Backend): void;
+  onServerLost(backend: Backend, reason: string): void;
+}
+
+let nextBackendId = 1;
+
+export class Backend implements FrameSink {
+  readonly id: number;
+  readonly node: string;
+  readonly user: string;
+  readonly database: string;
+  readonly socket: net.Socket;
+  readonly serverPid: number;
+  readonly serverSecret: number;
+  readonly serverParams: Map<string, string>;
+  readonly createdAtMs: number;
+  lastUsedAtMs: number;
+  owner: BackendOwner | null = null;
+  readonly ops = new OpQueue();
+  readonly out = new SpanWriter();
+  txStatus: number = TxStatus.Idle;
+  isClosed = false;
+  closeReason: string | null = null;
+  /** Session settings applied here: lower-case name → the SQL that set it. */
+  readonly settings = new Map<string, string>();
+  /** True when settings on the server may differ from `settings` (full reset before reuse). */
+  isStateUncertain = false;
+  /** Session id + state version last synced here: skips the diff when unchanged. */
+  syncedSessionId = 0;
+  syncedStateVersion = -1;
+  /** Meridian-named prepared statements present on the server, oldest first (LRU). */
+  readonly prepared = new Map<string, true>();
+  /** SQL-level prepared statements present on the server: name → PREPARE text. */
+  readonly sqlPrepared = new Map<string, string>();
+  /** Identity of the unnamed statement last parsed here ("sid:seq"), or null. */
+  unnamedKey: string | null = null;
+  private readonly decoder: FrameDecoder;
+  private onDataBound: (chunk: Buffer) => void;
+
+  constructor(node: string, user: string, database: string, conn: ConnectedServer, nowMs: number) {
+    this.id = nextBackendId++;
+    this.node = node;
+    this.user = user;
+    this.database = database;
+    this.socket = conn.socket;
+    this.serverPid = conn.pid;
+    this.serverSecret = conn.secret;
+    this.serverParams = conn.params;
+    this.createdAtMs = nowMs;
+    this.lastUsedAtMs = nowMs;
+    this.decoder = new FrameDecoder(1024 * 1024 * 1024 + 5);
+    this.out.socket = conn.socket;
+    this.onDataBound = (chunk) => this.onData(chunk);
+    this.socket.on('data', this.onDataBound);
+    this.socket.on('error', (err) => this.lost(`socket error: ${err.message}`));
+    this.socket.on('close', () => this.lost('server closed the connection'));
+  }
+
+  /** True when the backend can go back to the pool: nothing in flight, no transaction. */
+  get isClean(): boolean {
+    return !this.isClosed && this.ops.isEmpty && this.txStatus === TxStatus.Idle && !this.decoder.hasPartial;
+  }
+
+  onFrame(code: number, buf: Buffer, start: number, end: number): void {
+    const owner = this.owner;
+    if (owner !== null) owner.onServerFrame(this, code, buf, start, end);
+    // Frames while idle in the pool (a NOTICE, a ParameterStatus after reload, a FATAL on
+    // admin shutdown) need no client; a FATAL is followed by the socket closing.
+  }
+
+  private onData(chunk: Buffer): void {
+    const r = this.decoder.feed(chunk, this);
+    if (r !== DecodeResult.Ok) {
+      this.lost('malformed frame from server');
+      return;
+    }
+    const owner = this.owner;
+    if (owner !== null) owner.onServerChunkEnd(this);
+  }
+
+  private lost(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeReason = reason;
+    this.socket.destroy();
+    const owner = this.owner;
+    if (owner !== null) owner.onServerLost(this, reason);
+    this.onLost?.(this, reason);
+  }
+
+  /** Set by the pool: called once when the connection dies by itself. */
+  onLost: ((b: Backend, reason: string) => void) | null = null;
+
+  /** Writes what the owner queued; returns false under backpressure. */
+  flush(): boolean {
+    return this.out.flush();
+  }
+
+  /** Marks a Meridian-named statement as most recently used. */
+  touchPrepared(name: string): boolean {
+    if (!this.prepared.has(name)) return false;
+    this.prepared.delete(name);
+    this.prepared.set(name, true);
+    return true;
+  }
+
+  /** Oldest prepared statement name (LRU victim), or undefined. */
+  oldestPrepared(): string | undefined {
+    return this.prepared.keys().next().value;
+  }
+
+  /** Forgets everything Meridian believed was on the server (after DISCARD ALL, RESET). */
+  forgetSessionState(): void {
+    this.settings.clear();
+    this.prepared.clear();
+    this.sqlPrepared.clear();
+    this.unnamedKey = null;
+    this.syncedSessionId = 0;
+    this.syncedStateVersion = -1;
+  }
+
+  /** The single exit: closes the socket once, with a reason. */
+  close(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeReason = reason;
+    this.owner = null;
+    // Terminate politely; destroy if it does not go within a second.
+    try {
+      this.socket.end(TERMINATE);
+    } catch {
+      /* socket already gone */
+    }
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.onLost?.(this, reason);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);

@@ -1,0 +1,133 @@
+// All pools, keyed by (node, user, database), plus the janitor that sweeps them once a second
+// and the cache of server ParameterStatus values shown to clients at startup. Knows nodes and
+// credentials from the config snapshot it is given; knows nothing of routing or sessions.
+
+import type { MeridianConfig, NodeConfig, UserConfig } from '../config/types.js';
+import type { Backend } from './backend.js';
+import { Pool, type PoolHooks } from './pool.js';
+import type { ConnectError } from './server-connect.js';
+
+export interface PoolEvents {
+  onConnectError(node: string, err: ConnectError): void;
+  onBackendClosed(b: Backend, reason: string): void;
+  onBackendOpened(b: Backend): void;
+}
+
+export class PoolManager {
+  private cfg: MeridianConfig;
+  private readonly pools = new Map<string, Pool>();
+  private nodes = new Map<string, NodeConfig>();
+  private users = new Map<string, UserConfig>();
+  /** node name → pools of that node (for per-node counts and drain). */
+  private readonly byNode = new Map<string, Pool[]>();
+  private readonly hooks: PoolHooks;
+  private janitor: NodeJS.Timeout | null = null;
+  /** Cached clock, refreshed by the janitor and on demand (STYLE hot path rule 6). */
+  nowMs = Date.now();
+  /** "user\0db" → ParameterStatus values from the first backend opened for it. */
+  readonly serverParams = new Map<string, Map<string, string>>();
+
+  constructor(cfg: MeridianConfig, events: PoolEvents) {
+    this.cfg = cfg;
+    this.setConfig(cfg);
+    this.hooks = {
+      onConnectError: (node, err) => events.onConnectError(node, err),
+      onBackendClosed: (b, reason) => events.onBackendClosed(b, reason),
+      onBackendOpened: (b) => {
+        const key = `${b.user}\0${b.database}`;
+        if (!this.serverParams.has(key)) this.serverParams.set(key, new Map(b.serverParams));
+        events.onBackendOpened(b);
+      },
+      nowMs: () => (this.nowMs = Date.now()),
+    };
+  }
+
+  setConfig(cfg: MeridianConfig): void {
+    this.cfg = cfg;
+    this.nodes = new Map(cfg.cluster.nodes.map((n) => [n.name, n]));
+    this.users = new Map(cfg.users.map((u) => [u.name, u]));
+    for (const p of this.pools.values()) p.maxSize = cfg.pool.size;
+  }
+
+  start(): void {
+    if (this.janitor) return;
+    this.janitor = setInterval(() => this.sweep(), 1000);
+    this.janitor.unref();
+  }
+
+  stop(): void {
+    if (this.janitor) clearInterval(this.janitor);
+    this.janitor = null;
+  }
+
+  private sweep(): void {
+    const now = (this.nowMs = Date.now());
+    const p = this.cfg.pool;
+    for (const pool of this.pools.values()) pool.sweep(now, p.idleTimeoutMs, p.maxLifetimeMs, p.queueTimeoutMs);
+  }
+
+  /** The pool for (node, client user, database); created on first use. Null for an unknown node/user. */
+  pool(node: string, user: string, database: string): Pool | null {
+    const key = `${node}\0${user}\0${database}`;
+    let pool = this.pools.get(key);
+    if (pool !== undefined) return pool;
+    const n = this.nodes.get(node);
+    const u = this.users.get(user);
+    if (n === undefined || u === undefined) return null;
+    pool = new Pool(node, user, database, this.cfg.pool.size, () => this.connectOptions(node, user, database), this.hooks);
+    this.pools.set(key, pool);
+    let list = this.byNode.get(node);
+    if (list === undefined) this.byNode.set(node, (list = []));
+    list.push(pool);
+    return pool;
+  }
+
+  private connectOptions(node: string, user: string, database: string) {
+    // Read the node and user at connect time so a reload's new host/password applies.
+    const n = this.nodes.get(node)!;
+    const u = this.users.get(user)!;
+    return {
+      host: n.host,
+      port: n.port,
+      user: u.backendUser,
+      password: u.backendPassword,
+      database,
+      tls: this.cfg.cluster.tls,
+      timeoutMs: this.cfg.pool.connectTimeoutMs,
+    };
+  }
+
+  /** Backends checked out (serving sessions) on a node: the router's busy-ness tie-break. */
+  activeBackends = (node: string): number => {
+    const list = this.byNode.get(node);
+    if (list === undefined) return 0;
+    let n = 0;
+    for (const p of list) n += p.activeCount;
+    return n;
+  };
+
+  poolsOfNode(node: string): readonly Pool[] {
+    return this.byNode.get(node) ?? [];
+  }
+
+  allPools(): IterableIterator<Pool> {
+    return this.pools.values();
+  }
+
+  /** Drain support: stop opening, close idle backends on the node. */
+  setNodeDraining(node: string, isDraining: boolean): void {
+    for (const p of this.poolsOfNode(node)) {
+      p.isDraining = isDraining;
+      if (isDraining) p.closeIdle('node draining');
+    }
+  }
+
+  /** Closes idle backends of a node (eviction, removal). */
+  closeIdleOfNode(node: string, reason: string): void {
+    for (const p of this.poolsOfNode(node)) p.closeIdle(reason);
+  }
+
+  closeAllIdle(reason: string): void {
+    for (const p of this.pools.values()) p.closeIdle(reason);
+  }
+}

@@ -1,0 +1,159 @@
+// Backends for one (node, user, database): an idle stack, a count of everything open, and a
+// FIFO of sessions waiting for a backend (bounded by pool.queue_timeout, swept by the janitor,
+// never a timer per wait). Owns backend lifetimes: only the pool opens and closes them.
+
+import { Backend } from './backend.js';
+import { ConnectError, connectServer, type ConnectOptions } from './server-connect.js';
+
+export type AcquireCallback = (err: ConnectError | PoolTimeoutError | null, backend: Backend | null) => void;
+
+export class PoolTimeoutError extends Error {}
+
+interface Waiter {
+  cb: AcquireCallback;
+  deadlineMs: number;
+}
+
+export interface PoolHooks {
+  /** A connect attempt failed (passive health: refused/reset → evict). */
+  onConnectError(node: string, err: ConnectError): void;
+  onBackendClosed(b: Backend, reason: string): void;
+  onBackendOpened(b: Backend): void;
+  nowMs(): number;
+}
+
+export class Pool {
+  readonly node: string;
+  readonly user: string;
+  readonly database: string;
+  maxSize: number;
+  private readonly idle: Backend[] = [];
+  private readonly waiters: Waiter[] = [];
+  /** Open + connecting backends. */
+  total = 0;
+  connecting = 0;
+  /** While draining: no new backends, idle ones close, released ones close. */
+  isDraining = false;
+  private readonly connectOpts: () => ConnectOptions;
+  private readonly hooks: PoolHooks;
+
+  constructor(node: string, user: string, database: string, maxSize: number, connectOpts: () => ConnectOptions, hooks: PoolHooks) {
+    this.node = node;
+    this.user = user;
+    this.database = database;
+    this.maxSize = maxSize;
+    this.connectOpts = connectOpts;
+    this.hooks = hooks;
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  get activeCount(): number {
+    return this.total - this.idle.length - this.connecting;
+  }
+
+  get waitingCount(): number {
+    return this.waiters.length;
+  }
+
+  /** An idle backend right now, or null (the caller then uses acquire()). */
+  tryAcquire(): Backend | null {
+    while (this.idle.length > 0) {
+      const b = this.idle.pop()!;
+      if (!b.isClosed) return b;
+    }
+    return null;
+  }
+
+  /** Calls back with a backend: idle, newly opened, or released by another session in time. */
+  acquire(timeoutMs: number, cb: AcquireCallback): void {
+    const b = this.tryAcquire();
+    if (b !== null) return cb(null, b);
+    if (this.isDraining) return cb(new ConnectError(`node "${this.node}" is draining`, null, false), null);
+    if (this.total < this.maxSize) {
+      this.open(cb);
+      return;
+    }
+    this.waiters.push({ cb, deadlineMs: this.hooks.nowMs() + timeoutMs });
+  }
+
+  private open(cb: AcquireCallback): void {
+    this.total++;
+    this.connecting++;
+    connectServer(this.connectOpts()).then(
+      (conn) => {
+        this.connecting--;
+        const b = new Backend(this.node, this.user, this.database, conn, this.hooks.nowMs());
+        b.onLost = (lostB, reason) => this.onClosed(lostB, reason);
+        this.hooks.onBackendOpened(b);
+        cb(null, b);
+      },
+      (err: ConnectError) => {
+        this.connecting--;
+        this.total--;
+        this.hooks.onConnectError(this.node, err);
+        cb(err, null);
+        // The slot is free again: let the next waiter try (it will likely fail fast too).
+        this.serveWaiter();
+      },
+    );
+  }
+
+  /** Returns a backend. Clean ones are reused; anything else is closed. */
+  release(b: Backend): void {
+    b.owner = null;
+    if (b.isClosed) return;
+    if (!b.isClean || this.isDraining) {
+      b.close(this.isDraining ? 'node draining' : 'released dirty');
+      return;
+    }
+    b.lastUsedAtMs = this.hooks.nowMs();
+    const w = this.waiters.shift();
+    if (w !== undefined) {
+      w.cb(null, b);
+      return;
+    }
+    this.idle.push(b);
+  }
+
+  private onClosed(b: Backend, reason: string): void {
+    this.total--;
+    const i = this.idle.indexOf(b);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.hooks.onBackendClosed(b, reason);
+    this.serveWaiter();
+  }
+
+  private serveWaiter(): void {
+    if (this.waiters.length === 0 || this.isDraining) return;
+    if (this.total < this.maxSize) {
+      const w = this.waiters.shift()!;
+      this.open(w.cb);
+    }
+  }
+
+  /** Janitor tick: expire waiters, close idle backends past idle timeout / max lifetime. */
+  sweep(nowMs: number, idleTimeoutMs: number, maxLifetimeMs: number, queueTimeoutMs: number): void {
+    while (this.waiters.length > 0 && this.waiters[0]!.deadlineMs <= nowMs) {
+      const w = this.waiters.shift()!;
+      w.cb(new PoolTimeoutError(`timed out after ${queueTimeoutMs} ms waiting for a server connection`), null);
+    }
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const b = this.idle[i]!;
+      if (nowMs - b.lastUsedAtMs > idleTimeoutMs) b.close('idle timeout');
+      else if (nowMs - b.createdAtMs > maxLifetimeMs) b.close('max lifetime');
+    }
+  }
+
+  /** Closes every idle backend (drain, shutdown, node removed). */
+  closeIdle(reason: string): void {
+    for (const b of this.idle.splice(0)) b.close(reason);
+  }
+
+  /** Fails every waiter (node removed / drained). */
+  failWaiters(err: ConnectError): void {
+    for (const w of this.waiters.splice(0)) w.cb(err, null);
+  }
+}

@@ -1,0 +1,168 @@
+// Opens one server connection to a node: TCP (+ optional TLS via SSLRequest), StartupMessage,
+// authentication as the server asks (SCRAM-SHA-256, md5, cleartext, trust), then collects
+// ParameterStatus and BackendKeyData until the first ReadyForQuery. Owns nothing after that:
+// the caller wraps the socket in a Backend.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { serialize } from 'pg-protocol';
+import { AuthCode, BackendCode } from '../protocol/codes.js';
+import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { readErrorFields, readParameterStatus, type ServerError } from '../protocol/messages.js';
+import { ScramClient, md5Response } from '../auth/scram.js';
+import type { BackendTlsMode } from '../config/types.js';
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string | null;
+  database: string;
+  tls: BackendTlsMode;
+  timeoutMs: number;
+  /** Extra startup parameters (application_name …). */
+  params?: Record<string, string>;
+}
+
+export interface ConnectedServer {
+  socket: net.Socket;
+  pid: number;
+  secret: number;
+  params: Map<string, string>;
+  /** Bytes that arrived after the first ReadyForQuery (never expected, kept for safety). */
+  leftover: Buffer | null;
+}
+
+/** Why a connection attempt failed; `serverError` is set when the server refused us itself. */
+export class ConnectError extends Error {
+  readonly serverError: ServerError | null;
+  readonly isRefused: boolean; // TCP-level failure (refused, reset, timeout): passive health signal
+  constructor(message: string, serverError: ServerError | null, isRefused: boolean) {
+    super(message);
+    this.serverError = serverError;
+    this.isRefused = isRefused;
+  }
+}
+
+export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    let settled = false;
+    const timer = setTimeout(() => fail(new ConnectError(`connect timeout after ${opts.timeoutMs} ms`, null, true)), opts.timeoutMs);
+    const fail = (err: ConnectError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const onSocketError = (err: Error) => fail(new ConnectError(err.message, null, true));
+    socket.on('error', onSocketError);
+    socket.once('close', () => fail(new ConnectError('server closed the connection during startup', null, true)));
+
+    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    const params = new Map<string, string>();
+    let pid = 0;
+    let secret = 0;
+    let scram: ScramClient | null = null;
+
+    const sink: FrameSink = {
+      onFrame(code, buf, start, end) {
+        if (settled) return;
+        try {
+          handle(code, buf, start, end);
+        } catch (e) {
+          fail(new ConnectError(`bad server message during startup: ${(e as Error).message}`, null, false));
+        }
+      },
+    };
+
+    function handle(code: number, buf: Buffer, start: number, end: number): void {
+      switch (code) {
+        case BackendCode.Authentication:
+          return onAuth(buf.readInt32BE(start + 5), buf, start, end);
+        case BackendCode.ParameterStatus: {
+          const [k, v] = readParameterStatus(buf, start, end);
+          params.set(k, v);
+          return;
+        }
+        case BackendCode.BackendKeyData:
+          pid = buf.readInt32BE(start + 5);
+          secret = buf.readInt32BE(start + 9);
+          return;
+        case BackendCode.ErrorResponse: {
+          const e = readErrorFields(buf, start, end);
+          return fail(new ConnectError(e.message, e, false));
+        }
+        case BackendCode.ReadyForQuery: {
+          settled = true;
+          clearTimeout(timer);
+          socket.removeAllListeners('data');
+          socket.removeListener('error', onSocketError);
+          socket.removeAllListeners('close');
+          resolve({ socket, pid, secret, params, leftover: null });
+          return;
+        }
+        default:
+          return; // NoticeResponse, NegotiateProtocolVersion: ignore
+      }
+    }
+
+    function onAuth(kind: number, buf: Buffer, start: number, end: number): void {
+      const password = opts.password;
+      if (kind === AuthCode.Ok) return;
+      if (password === null && kind !== AuthCode.SASLFinal) {
+        return fail(new ConnectError(`node asks for a password for user "${opts.user}" but none is configured`, null, false));
+      }
+      if (kind === AuthCode.CleartextPassword) {
+        socket.write(serialize.password(password!));
+      } else if (kind === AuthCode.MD5Password) {
+        socket.write(serialize.password(md5Response(opts.user, password!, buf.subarray(start + 9, start + 13))));
+      } else if (kind === AuthCode.SASL) {
+        const mechs = buf.toString('utf8', start + 9, end).split('\0');
+        if (!mechs.includes('SCRAM-SHA-256')) return fail(new ConnectError(`unsupported SASL mechanisms: ${mechs.join(' ')}`, null, false));
+        scram = new ScramClient(password!);
+        socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
+      } else if (kind === AuthCode.SASLContinue) {
+        if (!scram) return fail(new ConnectError('unexpected SASLContinue', null, false));
+        socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(buf.toString('utf8', start + 9, end))));
+      } else if (kind === AuthCode.SASLFinal) {
+        if (!scram || !scram.verify(buf.toString('utf8', start + 9, end))) {
+          return fail(new ConnectError('server SCRAM signature did not verify', null, false));
+        }
+      } else {
+        return fail(new ConnectError(`unsupported authentication request ${kind}`, null, false));
+      }
+    }
+
+    const startStartup = () => {
+      socket.on('data', (chunk: Buffer) => {
+        const r = decoder.feed(chunk, sink);
+        if (r !== DecodeResult.Ok) fail(new ConnectError('malformed server frame during startup', null, false));
+      });
+      socket.write(serialize.startup({ user: opts.user, database: opts.database, ...(opts.params ?? {}) }));
+    };
+
+    socket.once('connect', () => {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      if (opts.tls === 'disable') return startStartup();
+      socket.write(serialize.requestSsl());
+      socket.once('data', (b: Buffer) => {
+        if (b[0] === 0x53 /* S */) {
+          socket.removeListener('error', onSocketError);
+          socket.removeAllListeners('close');
+          const plain = socket;
+          socket = tls.connect({ socket: plain, servername: net.isIP(opts.host) ? undefined : opts.host, rejectUnauthorized: false });
+          socket.on('error', onSocketError);
+          socket.once('close', () => fail(new ConnectError('server closed the connection during TLS startup', null, true)));
+          socket.once('secureConnect', startStartup);
+        } else if (opts.tls === 'require') {
+          fail(new ConnectError('node does not support TLS and cluster.tls is require', null, false));
+        } else {
+          startStartup();
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The `meridian` command: parses arguments and runs one subcommand. Owns process concerns
+// (signals, exit codes); everything else lives in the modules it calls.
+
+import { parseArgs } from 'node:util';
+import { runCheckConfig } from './config/check-config-command.js';
+import { loadConfigFile } from './config/load-config.js';
+import { createLogger } from './logger.js';
+import { Meridian } from './server.js';
+
+const HELP = `meridian — a query-routing proxy for replicated PostgreSQL
+
+Usage:
+  meridian --config FILE              run the proxy (SIGHUP reloads, SIGTERM stops gracefully)
+  meridian check-config FILE          validate a config file
+  meridian classify [--json] [--dsn URL]
+                                      classify SQL from stdin (one statement per line, or a JSON array)
+  meridian init-heartbeat --config FILE
+                                      create the heartbeat table on every node (pglogical/spock/heartbeat kinds)
+  meridian demo                       start a local 3-region demo cluster with Meridian in front
+  meridian --help                     this text
+`;
+
+async function runProxy(configPath: string): Promise<number> {
+  const cfg = loadConfigFile(configPath);
+  const logger = createLogger(cfg.log.level);
+  const { adminQuery } = await import('./admin/console.js');
+  const { startHttp } = await import('./admin/http.js');
+  const m = new Meridian(cfg, { logger, configPath, admin: adminQuery });
+  await m.start();
+  const http = cfg.admin.http !== null ? await startHttp(m) : null;
+  process.on('SIGHUP', () => {
+    const r = m.reload();
+    if (!r.ok) logger.error({ err: r.message }, 'reload failed');
+  });
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: sig }, 'stopping');
+    void m.stop(10_000).then(async () => {
+      await http?.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise(() => {}); // runs until a signal
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'check-config': {
+      const file = rest[0];
+      if (!file) {
+        process.stderr.write('usage: meridian check-config FILE\n');
+        return 2;
+      }
+      return runCheckConfig(file, process.stdout);
+    }
+    case 'classify': {
+      const { runClassifyCommand } = await import('./classify/classify-command.js');
+      return runClassifyCommand(rest, process.stdin, process.stdout);
+    }
+    case 'init-heartbeat': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+      if (!values.config) {
+        process.stderr.write('usage: meridian init-heartbeat --config FILE\n');
+        return 2;
+      }
+      const { runInitHeartbeat } = await import('./health/init-heartbeat-command.js');
+      return runInitHeartbeat(loadConfigFile(values.config), process.stdout);
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo/demo.js');
+      return runDemo(rest);
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    default: {
+      const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: false });
+      if (typeof values.config === 'string') return runProxy(values.config);
+      process.stderr.write(`unknown command: ${cmd}\n\n${HELP}`);
+      return 2;
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`meridian: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,292 @@
+// The relay between one session and its attached backend, frame by frame, both directions.
+// Client → server: forwarded as spans, except named prepared statements, which are renamed to
+// Meridian-global names and prepared lazily on each backend (ParseComplete answered or swallowed
+// so the client sees what a direct server sends). Server → client: every frame is matched to the
+// op queue (see op-queue.ts) to know which request it answers, whether to forward it, and where a
+// synthetic response goes. ReadyForQuery ends a request: effects are applied, the backend may
+// return to the pool.
+
+import type { Backend } from '../backend/backend.js';
+import { Op, OpMode } from '../backend/op-queue.js';
+import type { Classification } from '../classify/types.js';
+import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
+import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
+import { commandTag, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
+import type { Session } from './session.js';
+import type { StatementRecord } from './session-state.js';
+
+const STATEMENT = 0x53; // 'S' in Describe/Close
+
+/** Class of a named statement the session prepared (protocol level), or null if unknown. */
+export function statementClassFor(s: Session, name: string): Classification | null {
+  if (name === '') return s.state.unnamed?.cls ?? null;
+  return s.state.stmts.get(name)?.cls ?? null;
+}
+
+/** Queues a synthetic response; emitted at once when nothing is ahead of it. */
+function pushSynth(s: Session, b: Backend, kind: Op, frame: Buffer): void {
+  if (b.ops.isEmpty) s.out.frame(frame);
+  else b.ops.push(kind, OpMode.Synth, frame);
+}
+
+/** Makes sure `rec` is prepared on `b`, injecting a Parse (and an LRU eviction Close) if not. */
+function ensurePrepared(s: Session, b: Backend, rec: StatementRecord): void {
+  if (b.touchPrepared(rec.globalName)) return;
+  const limit = s.ctx.cfg().pool.preparedStatementsPerBackend;
+  while (b.prepared.size >= limit) {
+    const victim = b.oldestPrepared()!;
+    b.prepared.delete(victim);
+    b.out.frame(closeStatementFrame(victim));
+    b.ops.push(Op.Close, OpMode.Swallow);
+  }
+  b.out.frame(rec.parseFrame);
+  b.ops.push(Op.Parse, OpMode.Swallow, rec.globalName);
+  b.prepared.set(rec.globalName, true);
+}
+
+function closeStatementFrame(name: string): Buffer {
+  const n = Buffer.byteLength(name);
+  const f = Buffer.allocUnsafe(1 + 4 + 1 + n + 1);
+  f[0] = FrontendCode.Close;
+  f.writeInt32BE(4 + 1 + n + 1, 1);
+  f[5] = STATEMENT;
+  f.write(name, 6, 'utf8');
+  f[6 + n] = 0;
+  return f;
+}
+
+export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Buffer, start: number, end: number): void {
+  switch (code) {
+    case FrontendCode.Query: {
+      const cls = s.pendingCls ?? s.ctx.classify(querySql(buf, start, end));
+      b.ops.push(Op.Query, OpMode.Forward, cls);
+      b.out.span(buf, start, end);
+      return;
+    }
+    case FrontendCode.Parse: {
+      const p = readParse(buf, start, end);
+      const cls = s.pendingCls ?? s.ctx.classify(p.sql);
+      if (p.name === '') {
+        b.unnamedKey = s.state.registerUnnamed(buf, start, end, cls);
+        b.ops.push(Op.Parse, OpMode.Forward);
+        b.out.span(buf, start, end);
+        return;
+      }
+      const nameEnd = start + 5 + Buffer.byteLength(p.name);
+      const rec = s.state.registerStatement(p.name, buf, start, end, nameEnd, cls);
+      if (b.touchPrepared(rec.globalName)) {
+        pushSynth(s, b, Op.Parse, PARSE_COMPLETE); // already on this backend: answer ourselves
+        return;
+      }
+      ensurePrepared(s, b, rec);
+      // ensurePrepared queued a swallowed Parse; the client expects a ParseComplete for its own.
+      b.ops.push(Op.Parse, OpMode.Synth, PARSE_COMPLETE);
+      return;
+    }
+    case FrontendCode.Bind: {
+      const { name } = readBindStatement(buf, start, end);
+      if (name === '') {
+        ensureUnnamed(s, b);
+        s.portalCls = s.state.unnamed?.cls ?? null;
+        b.ops.push(Op.Bind, OpMode.Forward);
+        b.out.span(buf, start, end);
+        return;
+      }
+      const rec = s.state.stmts.get(name);
+      if (rec === undefined) {
+        s.portalCls = null;
+        b.ops.push(Op.Bind, OpMode.Forward); // the server reports the unknown statement
+        b.out.span(buf, start, end);
+        return;
+      }
+      ensurePrepared(s, b, rec);
+      s.portalCls = rec.cls;
+      b.ops.push(Op.Bind, OpMode.Forward);
+      b.out.frame(rewriteBind(buf, start, end, rec.globalName));
+      return;
+    }
+    case FrontendCode.Describe: {
+      const t = readTargetName(buf, start, end);
+      const rec = t.kind === STATEMENT && t.name !== '' ? s.state.stmts.get(t.name) : undefined;
+      if (rec !== undefined) {
+        ensurePrepared(s, b, rec);
+        b.ops.push(Op.Describe, OpMode.Forward);
+        b.out.frame(rewriteTarget(buf, start, end, rec.globalName));
+        return;
+      }
+      if (t.kind === STATEMENT) ensureUnnamed(s, b);
+      b.ops.push(Op.Describe, OpMode.Forward);
+      b.out.span(buf, start, end);
+      return;
+    }
+    case FrontendCode.Execute:
+      b.ops.push(Op.Execute, OpMode.Forward, s.portalCls);
+      b.out.span(buf, start, end);
+      return;
+    case FrontendCode.Close: {
+      const t = readTargetName(buf, start, end);
+      if (t.kind === STATEMENT && t.name !== '') {
+        // Meridian-global statements stay on the backends (others may share them); the
+        // client's name is forgotten, and the CloseComplete is ours.
+        s.state.stmts.delete(t.name);
+        pushSynth(s, b, Op.Close, CLOSE_COMPLETE);
+        return;
+      }
+      b.ops.push(Op.Close, OpMode.Forward);
+      b.out.span(buf, start, end);
+      return;
+    }
+    case FrontendCode.Sync:
+      b.ops.push(Op.Sync, OpMode.Forward);
+      b.out.span(buf, start, end);
+      return;
+    case FrontendCode.FunctionCall:
+      b.ops.push(Op.FunctionCall, OpMode.Forward);
+      b.out.span(buf, start, end);
+      return;
+    default:
+      // Flush, CopyData, CopyDone, CopyFail: no response of their own.
+      b.out.span(buf, start, end);
+  }
+}
+
+/** Re-parses the session's unnamed statement on `b` if it was parsed on another backend. */
+function ensureUnnamed(s: Session, b: Backend): void {
+  const un = s.state.unnamed;
+  if (un === null || b.unnamedKey === un.key) return;
+  b.out.frame(un.parseFrame);
+  b.ops.push(Op.Parse, OpMode.Swallow);
+  b.unnamedKey = un.key;
+}
+
+/** After an op completes: emit the synthetic responses now at the head of the queue. */
+function popAndEmitSynth(s: Session, b: Backend): void {
+  b.ops.shift();
+  while (b.ops.headKind() !== 0 && b.ops.headMode() === OpMode.Synth) {
+    s.out.frame(b.ops.headData() as Buffer);
+    b.ops.shift();
+  }
+}
+
+/** Forward unless the op at the head is Meridian's own. */
+function relay(s: Session, b: Backend, buf: Buffer, start: number, end: number): void {
+  if (b.ops.headKind() === Op.Internal || b.ops.headMode() === OpMode.Swallow) return;
+  s.responseStarted = true;
+  s.out.span(buf, start, end);
+}
+
+export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buffer, start: number, end: number): void {
+  const head = b.ops.headKind();
+  switch (code) {
+    case BackendCode.DataRow:
+    case BackendCode.CopyData:
+      relay(s, b, buf, start, end);
+      return;
+    case BackendCode.ReadyForQuery:
+      return onReady(s, b, buf, start, end);
+    case BackendCode.CommandComplete:
+      if (head === Op.Internal) return;
+      s.lastTag = commandTag(buf, start, end);
+      relay(s, b, buf, start, end);
+      if (head === Op.Execute) {
+        const cls = b.ops.headData() as Classification | null;
+        if (cls !== null && cls.effects.length > 0) s.doneEffects.push(cls);
+        popAndEmitSynth(s, b);
+      }
+      return;
+    case BackendCode.EmptyQueryResponse:
+    case BackendCode.PortalSuspended:
+      relay(s, b, buf, start, end);
+      if (head === Op.Execute) popAndEmitSynth(s, b);
+      return;
+    case BackendCode.ParseComplete:
+    case BackendCode.BindComplete:
+    case BackendCode.CloseComplete:
+      relay(s, b, buf, start, end);
+      popAndEmitSynth(s, b);
+      return;
+    case BackendCode.RowDescription:
+    case BackendCode.NoData:
+      relay(s, b, buf, start, end);
+      if (head === Op.Describe) popAndEmitSynth(s, b);
+      return;
+    case BackendCode.ErrorResponse:
+      return onError(s, b, head, buf, start, end);
+    case BackendCode.ParameterStatus:
+      if (head !== Op.Internal) relay(s, b, buf, start, end);
+      return;
+    default:
+      // NoticeResponse, NotificationResponse, ParameterDescription, Copy*Response, CopyDone,
+      // FunctionCallResponse: part of the current op's answer (or asynchronous).
+      if (head === Op.Internal) return;
+      s.out.span(buf, start, end);
+      s.responseStarted = true;
+  }
+}
+
+function onError(s: Session, b: Backend, head: number, buf: Buffer, start: number, end: number): void {
+  const e = readErrorFields(buf, start, end);
+  s.ctx.metrics.error(e.code);
+  if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03') s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
+  if (head === Op.Internal) {
+    s.syncError = e.message;
+    return;
+  }
+  s.requestFailed = true;
+  s.responseStarted = true;
+  s.out.span(buf, start, end); // errors reach the client even for Meridian's swallowed messages
+  if (head === Op.Query || head === Op.Sync || head === Op.FunctionCall || head === 0) return; // ReadyForQuery follows
+  if (head === Op.Parse) {
+    const g = b.ops.headData();
+    if (typeof g === 'string') b.prepared.delete(g);
+  }
+  // Extended protocol: the server skips everything up to the next Sync.
+  while (b.ops.headKind() !== 0 && b.ops.headKind() !== Op.Sync) {
+    const data = b.ops.headData();
+    if (b.ops.headKind() === Op.Parse && typeof data === 'string') b.prepared.delete(data);
+    b.ops.shift();
+  }
+}
+
+function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number): void {
+  const status = buf[start + 5]!;
+  b.txStatus = status;
+  const head = b.ops.headKind();
+  if (head === Op.Internal) {
+    const cb = b.ops.headData() as (err: string | null) => void;
+    const err = s.syncError;
+    s.syncError = null;
+    popAndEmitSynth(s, b);
+    cb(err);
+    return;
+  }
+  if (head === Op.Query) {
+    const cls = b.ops.headData() as Classification | null;
+    if (cls !== null && cls.effects.length > 0) s.doneEffects.push(cls);
+  }
+  s.out.span(buf, start, end);
+  popAndEmitSynth(s, b);
+  finishRequest(s, b, status);
+}
+
+/** End of a client-visible request: apply accepted effects, maybe release the backend. */
+function finishRequest(s: Session, b: Backend, status: number): void {
+  const inTx = status !== TxStatus.Idle;
+  const endedTx = s.wasInTx && !inTx ? (s.lastTag === 'COMMIT' ? 'commit' : 'rollback') : null;
+  let catalogChanged = false;
+  if (s.doneEffects.length > 0 || endedTx !== null) {
+    const all = s.doneEffects.length === 1 ? s.doneEffects[0]!.effects : s.doneEffects.flatMap((c) => c.effects);
+    if (s.requestFailed) s.state.onFailedWithEffects(all, b);
+    else catalogChanged = s.state.applyEffects(all, b, inTx, endedTx);
+    if (s.requestFailed && endedTx !== null) s.state.applyEffects([], b, inTx, endedTx);
+    s.doneEffects = [];
+  }
+  if (catalogChanged) s.ctx.onCatalogChanged();
+  s.requestFailed = false;
+  s.lastTag = '';
+  s.hasRetried = false;
+  s.wasInTx = inTx;
+  s.inflight.clear();
+  s.ctx.metrics.requestDone((s.ctx.pools.nowMs - s.requestStartMs) / 1000);
+  if (!inTx) s.detachIfIdle(b);
+}

@@ -1,0 +1,228 @@
+// The startup phase of a client connection: SSLRequest (TLS upgrade), GSSENCRequest (refused),
+// CancelRequest, StartupMessage (protocol 3.0 only), authentication, then the startup reply
+// (AuthenticationOk, ParameterStatus set, Meridian's own BackendKeyData, ReadyForQuery).
+// Any violation gets 08P01 FATAL and a close; nothing here throws into the process.
+
+import type net from 'node:net';
+import tls from 'node:tls';
+import { matchResidency } from '../config/residency-match.js';
+import { Errors, type MeridianError } from '../errors.js';
+import { FrontendCode, MAX_STARTUP_PACKET, TxStatus } from '../protocol/codes.js';
+import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/encode.js';
+import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
+import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
+import type { RouteHint } from '../classify/types.js';
+import { ClientAuth } from './client-auth.js';
+import type { Session } from './session.js';
+import { SessionState } from './session-state.js';
+
+/** Startup keys that are not settings. */
+const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
+
+export function parseRouteHint(v: string | undefined): RouteHint | null {
+  if (v === undefined) return null;
+  const t = v.trim().toLowerCase();
+  if (t === 'master' || t === 'primary') return { route: 'master' };
+  if (t === 'replica' || t === 'standby') return { route: 'replica' };
+  if (t.startsWith('node=')) return { node: v.trim().slice(5) };
+  return null;
+}
+
+export class StartupHandler implements FrameSink {
+  private readonly s: Session;
+  private socket: net.Socket;
+  private pending: Buffer | null = null;
+  private isTls = false;
+  private auth: ClientAuth | null = null;
+  private params: ReadonlyMap<string, string> = new Map();
+  private readonly tlsContext: tls.SecureContext | null;
+  private readonly onData = (chunk: Buffer) => this.data(chunk);
+
+  constructor(s: Session, socket: net.Socket, tlsContext: tls.SecureContext | null) {
+    this.s = s;
+    this.socket = socket;
+    this.tlsContext = tlsContext;
+    socket.on('data', this.onData);
+  }
+
+  private fail(reason: string, err: MeridianError): void {
+    this.socket.removeListener('data', this.onData);
+    this.s.close(reason, err);
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.auth !== null) {
+      // Authentication messages are typed frames.
+      const r = this.s.decoder.feed(chunk, this);
+      if (r !== DecodeResult.Ok) this.fail('protocol violation', Errors.protocolViolation('invalid message length during authentication'));
+      return;
+    }
+    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending !== null && this.pending.length >= 4 && this.auth === null) {
+      const len = this.pending.readInt32BE(0);
+      if (len < 8 || len > MAX_STARTUP_PACKET) {
+        return this.fail('protocol violation', Errors.protocolViolation(`invalid startup packet length ${len}`));
+      }
+      if (this.pending.length < len) return;
+      const packet = this.pending.subarray(0, len);
+      const rest: Buffer | null = this.pending.length > len ? this.pending.subarray(len) : null;
+      this.pending = rest;
+      this.handlePacket(packet, len, rest);
+    }
+  }
+
+  private handlePacket(packet: Buffer, len: number, rest: Buffer | null): void {
+    const p = decodeStartup(packet, len);
+    switch (p.kind) {
+      case 'ssl':
+        if (rest !== null) return this.fail('protocol violation', Errors.protocolViolation('data after SSLRequest before the TLS handshake'));
+        if (this.tlsContext === null || this.isTls) {
+          this.socket.write(SSL_NO);
+          return;
+        }
+        this.socket.write(SSL_YES);
+        return this.upgrade();
+      case 'gssenc':
+        this.socket.write(SSL_NO);
+        return;
+      case 'cancel': {
+        this.socket.removeListener('data', this.onData);
+        this.socket.destroy();
+        this.s.ctx.findSessionForCancel(p.pid, p.secret)?.cancelCurrent();
+        this.s.close('cancel request');
+        return;
+      }
+      case 'unsupported':
+        return this.fail('unsupported protocol', Errors.unsupportedProtocol(
+          `unsupported frontend protocol ${p.version >>> 16}.${p.version & 0xffff}: Meridian supports 3.0`));
+      case 'invalid':
+        return this.fail('protocol violation', Errors.protocolViolation(p.reason));
+      case 'startup':
+        this.params = p.params;
+        if (rest !== null) this.pending = null;
+        return this.startAuth(rest);
+    }
+  }
+
+  private upgrade(): void {
+    const raw = this.socket;
+    raw.removeListener('data', this.onData);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.tlsContext! });
+    secure.on('error', () => secure.destroy());
+    secure.on('close', () => this.s.close('client disconnected during startup'));
+    secure.on('data', this.onData);
+    this.socket = secure;
+    this.s.socket = secure;
+    this.isTls = true;
+  }
+
+  private startAuth(rest: Buffer | null): void {
+    const cfg = this.s.ctx.cfg();
+    const userName = this.params.get('user') ?? '';
+    if (userName === '') return this.fail('no user', Errors.protocolViolation('no PostgreSQL user name specified in startup packet'));
+    if (cfg.tls !== null && cfg.tls.mode === 'require' && !this.isTls) return this.fail('tls required', Errors.tlsRequired());
+    const user = cfg.users.find((u) => u.name === userName) ?? null;
+    this.auth = new ClientAuth(user, userName);
+    this.s.out.socket = this.socket;
+    this.reply(this.auth.start());
+    if (rest !== null && this.auth !== null) this.data(rest);
+  }
+
+  onFrame(code: number, buf: Buffer, start: number, end: number): void {
+    if (this.auth === null) return;
+    if (code !== FrontendCode.Password) {
+      if (code === FrontendCode.Terminate) return this.s.close('client terminated during authentication');
+      return this.fail('protocol violation', Errors.protocolViolation(`expected password response, got message type 0x${code.toString(16)}`));
+    }
+    this.reply(this.auth.onMessage(buf.subarray(start + 5, end)));
+  }
+
+  private reply(step: ReturnType<ClientAuth['start']>): void {
+    if (step.kind === 'fail') {
+      this.auth = null;
+      return this.fail('authentication failed', Errors.authFailed(this.params.get('user') ?? ''));
+    }
+    for (const f of step.frames) this.socket.write(f);
+    if (step.kind === 'ok') {
+      this.auth = null;
+      this.socket.removeListener('data', this.onData);
+      this.socket.pause(); // nothing is lost while the startup reply is prepared
+      void this.finish();
+    }
+  }
+
+  /** Authenticated: build session state, fetch server parameters, send the startup reply. */
+  private async finish(): Promise<void> {
+    const s = this.s;
+    const cfg = s.ctx.cfg();
+    const params = this.params;
+    const userName = params.get('user')!;
+    const database = params.get('database') || userName;
+    const options = parseStartupOptions(params.get('options') ?? '');
+    const settings = new Map<string, string>();
+    for (const [k, v] of params) if (!NOT_SETTINGS.has(k)) settings.set(k.toLowerCase(), v);
+    for (const [k, v] of options) settings.set(k, v);
+    const meridian = new Map<string, string>();
+    for (const [k, v] of [...settings]) {
+      if (k.startsWith('meridian.')) {
+        meridian.set(k.slice(9), v);
+        settings.delete(k);
+      }
+    }
+    s.ident = {
+      user: userName,
+      database,
+      applicationName: settings.get('application_name') ?? '',
+      tenant: meridian.get('tenant') ?? null,
+      clientRegion: meridian.get('region') ?? null,
+      remoteAddress: this.socket.remoteAddress ?? '',
+    };
+    if (s.ctx.isShuttingDown()) return this.fail('shutting down', Errors.shuttingDown());
+    if (database === cfg.admin.database) {
+      if (!cfg.admin.users.includes(userName)) {
+        return this.fail('admin refused', Errors.authFailed(userName));
+      }
+      s.isAdmin = true;
+      s.state = new SessionState(s.id, new Map(), null);
+      return this.sendStartupReply(new Map([['server_version', '15.0 (Meridian admin)'], ['client_encoding', 'UTF8'],
+        ['server_encoding', 'UTF8'], ['DateStyle', 'ISO, MDY'], ['integer_datetimes', 'on'], ['standard_conforming_strings', 'on'],
+        ['application_name', s.ident.applicationName]]));
+    }
+    const rule = matchResidency(cfg.residency, {
+      user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
+    });
+    s.routing = { residency: rule, clientRegion: s.ident.clientRegion };
+    s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
+    if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
+    const server = await s.ctx.serverParamsFor(s);
+    if (!(server instanceof Map)) return this.fail('startup failed', server);
+    const shown = new Map(server);
+    // Report what the client asked for, as a direct server would.
+    for (const [k, v] of settings) {
+      for (const key of shown.keys()) if (key.toLowerCase() === k) shown.set(key, v);
+    }
+    this.sendStartupReply(shown);
+  }
+
+  private sendStartupReply(shown: Map<string, string>): void {
+    const s = this.s;
+    if (s.phase !== 0) return; // closed meanwhile
+    const frames: Buffer[] = [AUTH_OK];
+    for (const [k, v] of shown) frames.push(parameterStatus(k, v));
+    frames.push(backendKeyData(s.id, s.secret), readyForQuery(TxStatus.Idle));
+    this.socket.write(Buffer.concat(frames));
+    s.ctx.registerSession(s);
+    s.beginRequests(this.socket);
+    this.socket.on('data', (chunk: Buffer) => s.onClientData(chunk));
+    this.socket.resume();
+    if (this.pending !== null && this.pending.length > 0) {
+      const extra = this.pending;
+      this.pending = null;
+      s.onClientData(extra);
+    }
+  }
+}
+
+export function startupErrorFrame(err: MeridianError): Buffer {
+  return errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message });
+}

@@ -1,0 +1,305 @@
+// What one client session has set up that a backend must reflect: settings (SET …), named
+// prepared statements (protocol and SQL level), the unnamed statement, pins, and the session
+// route hint. Pure bookkeeping: no sockets. `planSync` computes the SQL that brings a backend in
+// line with the session (compare, don't replay blindly); `applyEffects` records what the server
+// accepted.
+
+import { createHash } from 'node:crypto';
+import type { Classification, PinKind, RouteHint, SessionEffect } from '../classify/types.js';
+import type { Backend } from '../backend/backend.js';
+
+export interface StatementRecord {
+  readonly clientName: string;
+  readonly globalName: string;
+  /** Parse frame under the global name (a private copy). */
+  readonly parseFrame: Buffer;
+  readonly cls: Classification;
+}
+
+export interface UnnamedRecord {
+  readonly key: string;
+  readonly parseFrame: Buffer;
+  readonly cls: Classification;
+}
+
+export interface SqlStatement {
+  readonly sql: string; // the PREPARE statement text
+  readonly isWrite: boolean;
+}
+
+/** Settings replayed before others: identity first, then role, then the rest. */
+const ORDER_FIRST = ['session_authorization', 'role'];
+
+export function quoteLiteral(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+function resetSql(name: string): string {
+  if (name === 'session_authorization') return 'SET SESSION AUTHORIZATION DEFAULT';
+  if (name === 'role') return 'RESET ROLE';
+  return `RESET "${name.replace(/"/g, '""')}"`;
+}
+
+export class SessionState {
+  readonly sessionId: number;
+  /** Settings from the startup packet: the values RESET and DISCARD ALL return to. */
+  readonly startupSettings: ReadonlyMap<string, string>;
+  settings: Map<string, string>;
+  /** Bumped on every settings change; lets a backend skip the diff. */
+  version = 0;
+  readonly stmts = new Map<string, StatementRecord>();
+  readonly sqlStmts = new Map<string, SqlStatement>();
+  unnamed: UnnamedRecord | null = null;
+  private unnamedSeq = 0;
+  routeHint: RouteHint | null;
+  localRouteHint: RouteHint | null = null;
+  readonly tempTables = new Set<string>();
+  readonly advisoryLocks = new Map<string, number>();
+  readonly listens = new Set<string>();
+  readonly cursors = new Set<string>();
+  /** Something unreplayable (set_config(…, false)) happened: stay on this backend. */
+  hasOpaqueState = false;
+  /** Effects of statements inside an open transaction block: applied at COMMIT. */
+  private txPending: SessionEffect[] = [];
+
+  constructor(sessionId: number, startup: ReadonlyMap<string, string>, routeHint: RouteHint | null) {
+    this.sessionId = sessionId;
+    const init = new Map<string, string>();
+    for (const [k, v] of startup) init.set(k, `SELECT pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, false)`);
+    this.startupSettings = init;
+    this.settings = new Map(init);
+    this.routeHint = routeHint;
+  }
+
+  get isPinned(): boolean {
+    return this.tempTables.size > 0 || this.advisoryLocks.size > 0 || this.listens.size > 0 || this.cursors.size > 0 || this.hasOpaqueState;
+  }
+
+  pinReasons(): string[] {
+    const r: string[] = [];
+    if (this.tempTables.size) r.push('temp-table');
+    if (this.advisoryLocks.size) r.push('advisory-lock');
+    if (this.listens.size) r.push('listen');
+    if (this.cursors.size) r.push('cursor');
+    if (this.hasOpaqueState) r.push('opaque-state');
+    return r;
+  }
+
+  /** Records a named Parse; the global name depends only on the SQL and parameter types. */
+  registerStatement(clientName: string, buf: Buffer, start: number, end: number, nameEnd: number, cls: Classification): StatementRecord {
+    const globalName = 'mrd_' + createHash('sha1').update(buf.subarray(nameEnd + 1, end)).digest('hex').slice(0, 24);
+    const prev = this.stmts.get(clientName);
+    if (prev !== undefined && prev.globalName === globalName) return prev;
+    const gl = Buffer.byteLength(globalName);
+    const tail = end - (nameEnd + 1);
+    const frame = Buffer.allocUnsafe(1 + 4 + gl + 1 + tail);
+    frame[0] = buf[start]!;
+    frame.writeInt32BE(4 + gl + 1 + tail, 1);
+    frame.write(globalName, 5, 'latin1');
+    frame[5 + gl] = 0;
+    buf.copy(frame, 6 + gl, nameEnd + 1, end);
+    const rec: StatementRecord = { clientName, globalName, parseFrame: frame, cls };
+    this.stmts.set(clientName, rec);
+    return rec;
+  }
+
+  /** Records the unnamed statement; returns its identity key. */
+  registerUnnamed(buf: Buffer, start: number, end: number, cls: Classification): string {
+    const key = `${this.sessionId}:${++this.unnamedSeq}`;
+    this.unnamed = { key, parseFrame: Buffer.from(buf.subarray(start, end)), cls };
+    return key;
+  }
+
+  /**
+   * SQL to run on `b` before this session's next request there, or null when it already matches.
+   * `needSql` lists SQL-level prepared statement names the request EXECUTEs; `willPrepare` the
+   * names it PREPAREs (a stale one of another session must go first).
+   */
+  planSync(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): string | null {
+    const parts: string[] = [];
+    const settingsMatch = !b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version;
+    if (!settingsMatch) {
+      if (b.isStateUncertain) parts.push('SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL');
+      const have = b.isStateUncertain ? new Map<string, string>() : b.settings;
+      for (const name of have.keys()) if (!this.settings.has(name)) parts.push(resetSql(name));
+      for (const name of ORDER_FIRST) {
+        const sql = this.settings.get(name);
+        if (sql !== undefined && have.get(name) !== sql) parts.push(sql);
+      }
+      for (const [name, sql] of this.settings) {
+        if (ORDER_FIRST.includes(name)) continue;
+        if (have.get(name) !== sql) parts.push(sql);
+      }
+    }
+    if (needSql !== null) {
+      for (const name of needSql) {
+        const st = this.sqlStmts.get(name);
+        if (st === undefined) continue;
+        const there = b.sqlPrepared.get(name);
+        if (there === st.sql) continue;
+        if (there !== undefined) parts.push(`DEALLOCATE "${name}"`);
+        parts.push(st.sql);
+      }
+    }
+    if (willPrepare !== null) {
+      for (const name of willPrepare) if (b.sqlPrepared.has(name)) parts.push(`DEALLOCATE "${name}"`);
+    }
+    return parts.length === 0 ? null : parts.join('; ');
+  }
+
+  /** After the sync SQL succeeded on `b`: record that it now matches the session. */
+  markSynced(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): void {
+    b.isStateUncertain = false;
+    b.settings.clear();
+    for (const [k, v] of this.settings) b.settings.set(k, v);
+    b.syncedSessionId = this.sessionId;
+    b.syncedStateVersion = this.version;
+    if (needSql !== null) for (const name of needSql) {
+      const st = this.sqlStmts.get(name);
+      if (st !== undefined) b.sqlPrepared.set(name, st.sql);
+    }
+    if (willPrepare !== null) for (const name of willPrepare) b.sqlPrepared.delete(name);
+  }
+
+  /**
+   * Applies effects of statements the server completed. `txStatus` is the ReadyForQuery status
+   * after them; `endTag` the last CommandComplete tag (COMMIT/ROLLBACK end a transaction block).
+   * Returns true when the catalog changed (volatility cache refresh).
+   */
+  applyEffects(effects: readonly SessionEffect[], b: Backend, inTxBlock: boolean, endedTx: 'commit' | 'rollback' | null): boolean {
+    let catalogChanged = false;
+    if (endedTx !== null && this.txPending.length > 0) {
+      const pending = this.txPending;
+      this.txPending = [];
+      if (endedTx === 'commit') catalogChanged = this.applyNow(pending, b) || catalogChanged;
+    }
+    if (endedTx !== null) this.localRouteHint = null;
+    if (effects.length === 0) return catalogChanged;
+    if (inTxBlock) {
+      // Pins take effect at once (advisory locks survive a rollback; over-pinning is safe);
+      // settings and unpins wait for the COMMIT.
+      for (const e of effects) {
+        if (e.type === 'pin') this.applyPin(e.pin, e.key);
+        else if (e.type === 'catalog-changed') catalogChanged = true;
+        else this.txPending.push(e);
+      }
+      return catalogChanged;
+    }
+    return this.applyNow(effects, b) || catalogChanged;
+  }
+
+  /** A request failed with effects pending: the server state is unknown for those settings. */
+  onFailedWithEffects(effects: readonly SessionEffect[], b: Backend): void {
+    for (const e of effects) {
+      if (e.type === 'set' || e.type === 'reset' || e.type === 'reset-all') b.isStateUncertain = true;
+      if (e.type === 'pin') this.applyPin(e.pin, e.key); // may have happened before the error
+    }
+  }
+
+  private applyNow(effects: readonly SessionEffect[], b: Backend): boolean {
+    let catalogChanged = false;
+    let settingsChanged = false;
+    for (const e of effects) {
+      switch (e.type) {
+        case 'set':
+          this.settings.set(e.name, e.sql);
+          b.settings.set(e.name, e.sql);
+          settingsChanged = true;
+          break;
+        case 'reset': {
+          const startup = this.startupSettings.get(e.name);
+          if (startup !== undefined) this.settings.set(e.name, startup);
+          else this.settings.delete(e.name);
+          b.settings.delete(e.name); // the backend's own default now
+          settingsChanged = true;
+          break;
+        }
+        case 'reset-all':
+          this.settings = new Map(this.startupSettings);
+          b.settings.clear();
+          settingsChanged = true;
+          break;
+        case 'discard-all':
+          this.settings = new Map(this.startupSettings);
+          this.stmts.clear();
+          this.sqlStmts.clear();
+          this.unnamed = null;
+          this.tempTables.clear();
+          this.advisoryLocks.clear();
+          this.listens.clear();
+          this.cursors.clear();
+          this.hasOpaqueState = false;
+          b.forgetSessionState();
+          settingsChanged = true;
+          break;
+        case 'route-hint':
+          if (e.isLocal) this.localRouteHint = e.hint;
+          else this.routeHint = e.hint;
+          break;
+        case 'prepare':
+          this.sqlStmts.set(e.name, { sql: e.sql, isWrite: e.bodyIsWrite ?? true });
+          b.sqlPrepared.set(e.name, e.sql);
+          break;
+        case 'deallocate':
+          if (e.name === null) {
+            this.sqlStmts.clear();
+            this.stmts.clear();
+            b.sqlPrepared.clear();
+            b.prepared.clear();
+          } else {
+            this.sqlStmts.delete(e.name);
+            b.sqlPrepared.delete(e.name);
+          }
+          break;
+        case 'execute':
+          break;
+        case 'pin':
+          this.applyPin(e.pin, e.key);
+          break;
+        case 'unpin':
+          this.applyUnpin(e.pin, e.key);
+          break;
+        case 'catalog-changed':
+          catalogChanged = true;
+          break;
+        case 'state-unknown':
+          this.hasOpaqueState = true;
+          b.isStateUncertain = true;
+          break;
+      }
+    }
+    if (settingsChanged) {
+      this.version++;
+      b.syncedSessionId = this.sessionId;
+      b.syncedStateVersion = this.version;
+    }
+    return catalogChanged;
+  }
+
+  private setFor(kind: PinKind): Set<string> | null {
+    return kind === 'temp-table' ? this.tempTables : kind === 'listen' ? this.listens : kind === 'cursor' ? this.cursors : null;
+  }
+
+  private applyPin(kind: PinKind, key: string): void {
+    if (kind === 'advisory-lock') {
+      this.advisoryLocks.set(key, (this.advisoryLocks.get(key) ?? 0) + 1);
+      return;
+    }
+    this.setFor(kind)!.add(key);
+  }
+
+  private applyUnpin(kind: PinKind, key: string | null): void {
+    if (kind === 'advisory-lock') {
+      if (key === null) this.advisoryLocks.clear();
+      else {
+        const n = (this.advisoryLocks.get(key) ?? 0) - 1;
+        if (n > 0) this.advisoryLocks.set(key, n);
+        else this.advisoryLocks.delete(key);
+      }
+      return;
+    }
+    const set = this.setFor(kind)!;
+    if (key === null) set.clear();
+    else set.delete(key);
+  }
+}

@@ -1,0 +1,563 @@
+// One client connection after login: collects each request (a Query, or extended-protocol
+// messages up to Sync/Flush), classifies and routes it at a boundary, attaches a backend from the
+// pool, brings the backend's session state in line, and relays. Responses are handled in
+// session-relay.ts; the startup/auth phase in session-startup.ts. One exit: close(reason).
+
+import net from 'node:net';
+import { serialize } from 'pg-protocol';
+import type { Backend, BackendOwner } from '../backend/backend.js';
+import { Op, OpMode } from '../backend/op-queue.js';
+import { PoolTimeoutError } from '../backend/pool.js';
+import type { ConnectError } from '../backend/server-connect.js';
+import { SpanWriter } from '../backend/span-writer.js';
+import type { Classification, RouteHint } from '../classify/types.js';
+import { matchResidency } from '../config/residency-match.js';
+import { Errors, MeridianError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { FrontendCode, TxStatus } from '../protocol/codes.js';
+import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
+import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
+import type { RouteIntent } from '../router/types.js';
+import type { ProxyContext, SessionRouting } from './context.js';
+import { FrameList } from './frame-list.js';
+import { forwardClientFrame, handleServerFrame, statementClassFor } from './session-relay.js';
+import type { SessionState } from './session-state.js';
+
+export const enum Phase {
+  Startup = 0,
+  Ready = 1,
+  Closed = 2,
+}
+
+export interface SessionIdentity {
+  user: string;
+  database: string;
+  applicationName: string;
+  tenant: string | null;
+  clientRegion: string | null;
+  remoteAddress: string;
+}
+
+export class Session implements FrameSink, BackendOwner {
+  readonly id: number;
+  readonly secret: number;
+  readonly ctx: ProxyContext;
+  socket: net.Socket;
+  readonly log: Logger;
+  phase: Phase = Phase.Startup;
+  ident: SessionIdentity;
+  routing: SessionRouting = { residency: null, clientRegion: null };
+  state!: SessionState;
+  isAdmin = false;
+  readonly connectedAtMs = Date.now();
+  /** Bytes to the client, batched per read. */
+  readonly out = new SpanWriter();
+  decoder: FrameDecoder;
+  attached: Backend | null = null;
+  /** pool.mode session: one backend per node used, kept for the session's life. */
+  sessionBackends: Map<string, Backend> | null = null;
+  /** The request being collected while no backend is attached. */
+  batch = new FrameList();
+  /** Frames that arrived while a dispatch was in progress or needed another node. */
+  readonly held = new FrameList();
+  /** The last dispatched request, kept until its first response for a read retry. */
+  inflight = new FrameList();
+  inflightIntent: RouteIntent = 'read';
+  responseStarted = false;
+  hasRetried = false;
+  isBusy = false;
+  skipUntilSync = false;
+  /** Per request: effects of completed statements, error seen, last CommandComplete tag. */
+  doneEffects: Classification[] = [];
+  requestFailed = false;
+  /** Error message of Meridian's own state-sync query, if it failed. */
+  syncError: string | null = null;
+  lastTag = '';
+  wasInTx = false;
+  /** Statement class of the portal bound last (its Execute applies its effects). */
+  portalCls: Classification | null = null;
+  /** Classification computed by attachedAccepts for the frame about to be forwarded. */
+  pendingCls: Classification | null = null;
+  requestStartMs = 0;
+  needsPump = false;
+  routedReads = 0;
+  routedWrites = 0;
+  private readonly onClientDrain = () => this.attached?.resume();
+  private readonly onBackendDrain = () => this.socket.resume();
+
+  constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
+    this.id = id;
+    this.secret = secret;
+    this.socket = socket;
+    this.ctx = ctx;
+    this.log = ctx.logger.child({ sid: id });
+    this.decoder = new FrameDecoder(ctx.cfg().limits.maxFrameBytes);
+    this.ident = { user: '', database: '', applicationName: '', tenant: null, clientRegion: null, remoteAddress: socket.remoteAddress ?? '' };
+  }
+
+  /** Switches to the request phase (after authentication and the startup reply). */
+  beginRequests(socket: net.Socket): void {
+    this.socket = socket;
+    this.out.socket = socket;
+    this.phase = Phase.Ready;
+    socket.on('drain', this.onClientDrain);
+  }
+
+  onClientData(chunk: Buffer): void {
+    if (this.phase !== Phase.Ready) return;
+    const r = this.decoder.feed(chunk, this);
+    if (r !== DecodeResult.Ok) {
+      const why = r === DecodeResult.TooLarge
+        ? `message of ${this.decoder.lastBadLength} bytes exceeds limits.max_frame_bytes (${this.decoder.maxFrameBytes})`
+        : `invalid message length ${this.decoder.lastBadLength}`;
+      this.close('protocol violation', Errors.protocolViolation(why));
+      return;
+    }
+    this.flushAll();
+  }
+
+  onFrame(code: number, buf: Buffer, start: number, end: number): void {
+    if (this.phase !== Phase.Ready) return;
+    if (this.isBusy || this.held.length > 0) {
+      this.hold(code, buf, start, end);
+      return;
+    }
+    if (!this.takeFrame(code, buf, start, end)) this.hold(code, buf, start, end);
+  }
+
+  private hold(code: number, buf: Buffer, start: number, end: number): void {
+    this.held.push(code, buf, start, end);
+    // Bound what a client can queue while it waits: stop reading until the queue drains.
+    if (this.held.bytes > 1024 * 1024) this.socket.pause();
+  }
+
+  /** Processes held frames once nothing is in the way. */
+  pumpHeld(): void {
+    this.needsPump = false;
+    const held = this.held;
+    while (held.length > 0 && !this.isBusy && this.phase === Phase.Ready) {
+      const i = held.head;
+      if (!this.takeFrame(held.codes[i]!, held.bufs[i]!, held.starts[i]!, held.ends[i]!)) break;
+      held.shift();
+    }
+    if (held.length === 0) {
+      held.clear();
+      if (this.socket.isPaused() && this.attached?.out.hasPending !== true) this.socket.resume();
+    }
+  }
+
+  /** Returns false when the frame must wait (busy, or it needs a different node). */
+  private takeFrame(code: number, buf: Buffer, start: number, end: number): boolean {
+    if (code === FrontendCode.Terminate) {
+      this.close('client terminated');
+      return true;
+    }
+    if (this.isAdmin) return this.takeAdminFrame(code, buf, start, end);
+    if (this.skipUntilSync) {
+      // A request already failed inside Meridian; like a server, ignore until Sync.
+      if (code === FrontendCode.Sync) {
+        this.skipUntilSync = false;
+        this.out.frame(readyForQuery(TxStatus.Idle));
+      }
+      return true;
+    }
+    const b = this.attached;
+    if (b !== null) {
+      if (!this.attachedAccepts(b, code, buf, start, end)) return false;
+      forwardClientFrame(this, b, code, buf, start, end);
+      return true;
+    }
+    switch (code) {
+      case FrontendCode.Query:
+      case FrontendCode.FunctionCall:
+      case FrontendCode.Sync:
+      case FrontendCode.Flush:
+        this.batch.push(code, buf, start, end);
+        this.dispatch();
+        return true;
+      case FrontendCode.Parse:
+      case FrontendCode.Bind:
+      case FrontendCode.Describe:
+      case FrontendCode.Execute:
+      case FrontendCode.Close:
+        this.batch.push(code, buf, start, end);
+        return true;
+      case FrontendCode.CopyData:
+      case FrontendCode.CopyDone:
+      case FrontendCode.CopyFail:
+        return true; // no COPY in progress: a server ignores these too
+      default:
+        this.close('protocol violation', Errors.protocolViolation(`unexpected message type 0x${code.toString(16)} ('${String.fromCharCode(code)}')`));
+        return true;
+    }
+  }
+
+  /**
+   * While attached outside a transaction (a request still in flight), a new request may share
+   * the backend only if that node may serve it: a write never follows a read onto a replica.
+   */
+  private attachedAccepts(b: Backend, code: number, buf: Buffer, start: number, end: number): boolean {
+    this.pendingCls = null;
+    if (code !== FrontendCode.Query && code !== FrontendCode.Parse && code !== FrontendCode.Bind) return true;
+    const cls = code === FrontendCode.Query ? this.ctx.classify(querySql(buf, start, end))
+      : code === FrontendCode.Parse ? this.ctx.classify(readParse(buf, start, end).sql)
+      : statementClassFor(this, readBindStatement(buf, start, end).name);
+    this.pendingCls = cls;
+    if (b.txStatus !== TxStatus.Idle || this.state.isPinned || cls === null) return true;
+    const hint = cls.hint;
+    const node = this.ctx.snapshot().byName.get(b.node);
+    const isMaster = node !== undefined && node.role === 'master' && node.isUp && node.state === 'active';
+    if (hint !== null) {
+      if ('node' in hint) return hint.node === b.node;
+      return hint.route === 'master' ? isMaster : !isMaster;
+    }
+    return !cls.isWrite || isMaster;
+  }
+
+  /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
+  private dispatch(): void {
+    const list = this.batch;
+    let isWrite = false;
+    let hint: RouteHint | null = null;
+    let onlyMeridian = true;
+    let needSql: string[] | null = null;
+    let willPrepare: string[] | null = null;
+    let unnamedCls: Classification | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const code = list.codes[i]!;
+      let cls: Classification | null = null;
+      if (code === FrontendCode.Query) cls = this.ctx.classify(querySql(list.bufs[i]!, list.starts[i]!, list.ends[i]!));
+      else if (code === FrontendCode.Parse) {
+        const p = readParse(list.bufs[i]!, list.starts[i]!, list.ends[i]!);
+        cls = this.ctx.classify(p.sql);
+        if (p.name === '') unnamedCls = cls;
+      } else if (code === FrontendCode.Bind) {
+        const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
+        cls = name === '' ? unnamedCls ?? this.state.unnamed?.cls ?? null : statementClassFor(this, name);
+      } else if (code === FrontendCode.FunctionCall) isWrite = true;
+      if (cls === null) continue;
+      if (cls.isWrite) isWrite = true;
+      if (hint === null) hint = cls.hint;
+      if (!cls.onlyMeridianSettings) onlyMeridian = false;
+      for (const e of cls.effects) {
+        if (e.type === 'execute') {
+          (needSql ??= []).push(e.name);
+          const st = this.state.sqlStmts.get(e.name);
+          if (st === undefined || st.isWrite) isWrite = true;
+        } else if (e.type === 'prepare') (willPrepare ??= []).push(e.name);
+      }
+    }
+    if (onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
+      this.answerMeridianSettings(list);
+      return;
+    }
+    const intent: RouteIntent = isWrite ? 'write' : 'read';
+    this.routeAndAttach(intent, hint ?? this.state.localRouteHint ?? this.state.routeHint, needSql, willPrepare, Date.now());
+  }
+
+  /** SET [LOCAL] meridian.route = …: consumed by Meridian, answered without a server. */
+  private answerMeridianSettings(list: FrameList): void {
+    const cls = this.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
+    let n = 0;
+    for (const e of cls.effects) {
+      if (e.type !== 'route-hint') continue;
+      if (e.isLocal) this.state.localRouteHint = e.hint;
+      else this.state.routeHint = e.hint;
+      n++;
+    }
+    list.clear();
+    for (let i = 0; i < Math.max(n, 1); i++) this.out.frame(commandComplete('SET'));
+    this.out.frame(readyForQuery(TxStatus.Idle));
+  }
+
+  private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, needSql: string[] | null, willPrepare: string[] | null, startedMs: number): void {
+    const decision = this.ctx.route(intent, hint, this);
+    if (!decision.ok) {
+      const waitMs = this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs);
+      if (decision.refusal === 'no-master' && waitMs > 0) {
+        // Bounded wait for a master to appear (failover in progress) instead of an instant error.
+        this.isBusy = true;
+        void this.ctx.waitForTopologyChange(Math.min(waitMs, 250)).then(() => {
+          if (this.phase !== Phase.Ready) return;
+          this.isBusy = false;
+          this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
+          this.afterAsync();
+        });
+        return;
+      }
+      const rule = this.routing.residency;
+      if (decision.refusal === 'residency' && rule !== null) {
+        this.ctx.metrics.residencyRefused(rule.name);
+        this.log.warn({ rule: rule.name, reason: decision.reason }, 'residency refusal');
+        return this.failBatch(Errors.residencyRefused(rule.name, decision.reason));
+      }
+      return this.failBatch(Errors.noRoute(decision.reason));
+    }
+    const node = decision.node;
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ node, intent, reason: decision.reason }, 'route');
+    this.ctx.metrics.routed(node, intent);
+    if (intent === 'write') this.routedWrites++;
+    else this.routedReads++;
+    this.inflightIntent = intent;
+    const kept = this.sessionBackends?.get(node);
+    if (kept !== undefined && !kept.isClosed) return this.attach(kept, needSql, willPrepare);
+    const pool = this.ctx.pools.pool(node, this.ident.user, this.ident.database);
+    if (pool === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
+    const b = pool.tryAcquire();
+    if (b !== null) return this.attach(b, needSql, willPrepare);
+    this.isBusy = true;
+    const t0 = Date.now();
+    pool.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => {
+      this.isBusy = false;
+      this.ctx.metrics.poolWait((Date.now() - t0) / 1000);
+      if (this.phase !== Phase.Ready) {
+        if (got !== null) pool.release(got);
+        return;
+      }
+      if (got === null) this.failBatch(this.acquireError(node, err));
+      else this.attach(got, needSql, willPrepare);
+      this.afterAsync();
+    });
+  }
+
+  private acquireError(node: string, err: Error | null): MeridianError {
+    if (err instanceof PoolTimeoutError) return Errors.poolTimeout(node, this.ctx.cfg().pool.queueTimeoutMs);
+    const ce = err as ConnectError | null;
+    if (ce?.serverError) {
+      return new MeridianError('SERVER_REFUSED', ce.serverError.code, 'ERROR', ce.serverError.message);
+    }
+    return Errors.cannotConnect(node, err?.message ?? 'unknown error');
+  }
+
+  private afterAsync(): void {
+    this.pumpHeld();
+    this.flushAll();
+  }
+
+  /** Binds a backend to this session and sends the collected request (after a state sync). */
+  private attach(b: Backend, needSql: string[] | null, willPrepare: string[] | null): void {
+    this.attached = b;
+    b.owner = this;
+    if (this.sessionBackends !== null) this.sessionBackends.set(b.node, b);
+    const sql = this.state.planSync(b, needSql, willPrepare);
+    if (sql === null) return this.sendBatch(b);
+    this.isBusy = true;
+    b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
+      this.isBusy = false;
+      if (this.phase !== Phase.Ready) return;
+      if (err !== null) {
+        b.isStateUncertain = true;
+        this.failBatch(Errors.adminFailed(`could not apply session state on node "${b.node}": ${err}`));
+        this.detachIfIdle(b);
+      } else {
+        this.state.markSynced(b, needSql, willPrepare);
+        this.sendBatch(b);
+      }
+      this.needsPump = true;
+    });
+    b.out.frame(serialize.query(sql));
+    if (!b.flush()) this.waitBackendDrain(b);
+  }
+
+  private sendBatch(b: Backend): void {
+    const batch = this.batch;
+    const prev = this.inflight;
+    prev.clear();
+    this.responseStarted = false;
+    this.requestStartMs = this.ctx.pools.nowMs;
+    for (let i = 0; i < batch.length; i++) {
+      const code = batch.codes[i]!;
+      this.pendingCls = null;
+      forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
+    }
+    // Keep the request for a possible retry (read, nothing received yet): swap lists.
+    this.inflight = batch;
+    this.batch = prev;
+  }
+
+  /** Answers a request Meridian could not route: an error, then ReadyForQuery per Sync/Query. */
+  failBatch(err: MeridianError): void {
+    const list = this.batch;
+    let syncPoints = 0;
+    let endsWithFlush = false;
+    for (let i = 0; i < list.length; i++) {
+      const c = list.codes[i]!;
+      if (c === FrontendCode.Query || c === FrontendCode.Sync || c === FrontendCode.FunctionCall) syncPoints++;
+      endsWithFlush = c === FrontendCode.Flush;
+    }
+    list.clear();
+    this.ctx.metrics.error(err.sqlstate);
+    this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+    for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
+    if (syncPoints === 0 && endsWithFlush) this.skipUntilSync = true;
+  }
+
+  /** At a ReadyForQuery: release the backend when nothing keeps the session on it. */
+  detachIfIdle(b: Backend): void {
+    if (b.txStatus !== TxStatus.Idle || !b.ops.isEmpty || this.state.isPinned) return;
+    this.attached = null;
+    b.owner = null;
+    if (this.sessionBackends === null) {
+      const pool = this.ctx.pools.pool(b.node, this.ident.user, this.ident.database);
+      if (pool !== null) pool.release(b);
+      else b.close('pool gone');
+    }
+    if (this.held.length > 0) this.needsPump = true;
+  }
+
+  /** After a reload: the residency rule that matches this session may have changed. */
+  refreshRouting(): void {
+    if (this.isAdmin || this.phase !== Phase.Ready) return;
+    const i = this.ident;
+    const rule = matchResidency(this.ctx.cfg().residency, {
+      user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
+    });
+    this.routing = { residency: rule, clientRegion: i.clientRegion };
+  }
+
+  // ---- BackendOwner ----
+
+  onServerFrame(b: Backend, code: number, buf: Buffer, start: number, end: number): void {
+    handleServerFrame(this, b, code, buf, start, end);
+  }
+
+  onServerChunkEnd(b: Backend): void {
+    if (!this.out.flush()) b.pause(); // client is slow: stop reading the server (COPY TO, big results)
+    if (this.needsPump) this.afterAsync();
+  }
+
+  onServerLost(b: Backend, reason: string): void {
+    this.ctx.reportNodeFailure(b.node, reason);
+    this.sessionBackends?.delete(b.node);
+    if (this.attached !== b || this.phase !== Phase.Ready) return;
+    this.attached = null;
+    const wasInTx = b.txStatus !== TxStatus.Idle;
+    if (this.state.isPinned) {
+      this.close('pinned node lost', Errors.pinnedNodeLost(b.node));
+      return;
+    }
+    if (wasInTx) {
+      this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
+      return;
+    }
+    const syncPoints = b.ops.countSyncPoints() - b.ops.internalData().length;
+    const wasSyncing = b.ops.internalData().length > 0;
+    b.ops.clear();
+    if (wasSyncing && this.batch.length > 0 && !this.hasRetried) {
+      // Lost while applying session state: none of the client's request was sent yet.
+      this.isBusy = false;
+      this.hasRetried = true;
+      this.dispatch();
+      this.afterAsync();
+      return;
+    }
+    this.isBusy = false;
+    if (!this.responseStarted && !this.hasRetried && this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads && this.inflight.length > 0) {
+      // Safe retry (DESIGN principle 4): an autocommit read that received nothing yet.
+      this.hasRetried = true;
+      this.log.info({ node: b.node, reason }, 'read retried on another node');
+      const retry = this.inflight;
+      this.inflight = this.batch;
+      this.batch = retry;
+      this.dispatch();
+      this.afterAsync();
+      return;
+    }
+    const err = Errors.backendLostInRequest(b.node, reason);
+    this.ctx.metrics.error(err.sqlstate);
+    if (syncPoints > 0) {
+      this.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
+      for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
+    }
+    this.afterAsync();
+  }
+
+  waitBackendDrain(b: Backend): void {
+    this.socket.pause();
+    b.socket.once('drain', this.onBackendDrain);
+  }
+
+  flushAll(): void {
+    const b = this.attached;
+    if (b !== null && b.out.hasPending && !b.flush()) this.waitBackendDrain(b);
+    if (this.out.hasPending && !this.out.flush() && b !== null) b.pause();
+  }
+
+  // ---- admin console ----
+
+  private takeAdminFrame(code: number, buf: Buffer, start: number, end: number): boolean {
+    if (code !== FrontendCode.Query) {
+      if (code === FrontendCode.Sync) this.out.frame(readyForQuery(TxStatus.Idle));
+      return true;
+    }
+    const sql = querySql(buf, start, end);
+    this.isBusy = true;
+    this.ctx.adminQuery(sql, this).then(
+      (reply) => {
+        this.out.frame(reply.frames);
+        this.out.frame(readyForQuery(TxStatus.Idle));
+      },
+      (err: unknown) => {
+        const e = err instanceof MeridianError ? err : Errors.adminFailed((err as Error).message);
+        this.out.frame(errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, hint: e.hint }));
+        this.out.frame(readyForQuery(TxStatus.Idle));
+      },
+    ).finally(() => {
+      this.isBusy = false;
+      this.afterAsync();
+    });
+    return true;
+  }
+
+  // ---- cancel and close ----
+
+  /** CancelRequest for this session: cancel whatever its backend runs right now. */
+  cancelCurrent(): void {
+    const b = this.attached;
+    if (b === null || b.ops.isEmpty) return;
+    const node = this.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
+    if (node === undefined) return;
+    const s = net.connect({ host: node.host, port: node.port }, () => s.end(serialize.cancel(b.serverPid, b.serverSecret)));
+    s.on('error', () => s.destroy());
+    s.setTimeout(5000, () => s.destroy());
+  }
+
+  /** The single exit. `err` (if any) is sent to the client before closing. */
+  close(reason: string, err?: MeridianError): void {
+    if (this.phase === Phase.Closed) return;
+    const wasReady = this.phase === Phase.Ready;
+    this.phase = Phase.Closed;
+    if (err !== undefined) {
+      this.ctx.metrics.error(err.sqlstate);
+      this.out.discard();
+      try {
+        this.socket.write(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+      } catch {
+        /* client already gone */
+      }
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+    const backends = new Set<Backend>();
+    if (this.attached !== null) backends.add(this.attached);
+    if (this.sessionBackends !== null) for (const b of this.sessionBackends.values()) backends.add(b);
+    this.attached = null;
+    for (const b of backends) this.releaseOnClose(b, reason);
+    this.held.clear();
+    this.batch.clear();
+    this.inflight.clear();
+    if (wasReady) this.ctx.unregisterSession(this);
+    this.log.debug({ reason }, 'session closed');
+  }
+
+  /** A departing client's backend goes back only if provably clean; otherwise it is closed. */
+  private releaseOnClose(b: Backend, reason: string): void {
+    b.owner = null;
+    if (b.isClean && !this.state?.isPinned && !b.isStateUncertain) {
+      const pool = this.ctx.pools.pool(b.node, this.ident.user, this.ident.database);
+      if (pool !== null) return pool.release(b);
+    }
+    b.close(`client gone (${reason}) with the backend busy, in a transaction or pinned`);
+  }
+}

@@ -1,0 +1,109 @@
+// Every Prometheus metric Meridian exports, defined in this one file (prefix meridian_). Labels
+// come from small sets only (node, region, role, class, state, result, rule, sqlstate class) —
+// never SQL, user input or client addresses. Hot-path children are cached per label set.
+// State gauges (nodes, sessions, backends) are computed at scrape time from a snapshot.
+
+import client from 'prom-client';
+import type { SessionMetrics } from '../frontend/context.js';
+import type { RouteIntent } from '../router/types.js';
+
+export interface ScrapeSources {
+  /** Called at scrape time to refresh state gauges. */
+  collect(m: Metrics): void;
+}
+
+export class Metrics implements SessionMetrics {
+  readonly registry = new client.Registry();
+  readonly routed: (node: string, intent: RouteIntent) => void;
+  readonly routedTotal: client.Counter<'node' | 'class'>;
+  readonly requestDuration: client.Histogram<never>;
+  readonly errorsTotal: client.Counter<'class'>;
+  readonly poolWaitSeconds: client.Histogram<never>;
+  readonly residencyRefusals: client.Counter<'rule'>;
+  readonly clientSessions: client.Gauge<'state'>;
+  readonly backends: client.Gauge<'node' | 'state'>;
+  readonly nodeUp: client.Gauge<'node' | 'region'>;
+  readonly nodeRole: client.Gauge<'node' | 'role'>;
+  readonly nodeState: client.Gauge<'node' | 'state'>;
+  readonly lagMs: client.Gauge<'node'>;
+  readonly lagBytes: client.Gauge<'node'>;
+  readonly rttMs: client.Gauge<'node'>;
+  readonly probeFailures: client.Counter<'node'>;
+  readonly evictions: client.Counter<'node'>;
+  readonly failovers: client.Counter<never>;
+  readonly drainState: client.Gauge<'node'>;
+  readonly pinnedSessions: client.Gauge<'reason'>;
+  readonly reloads: client.Counter<'result'>;
+  private readonly routedChildren = new Map<string, client.Counter.Internal>();
+  private readonly errorChildren = new Map<string, client.Counter.Internal>();
+  private sources: ScrapeSources | null = null;
+
+  constructor() {
+    const r = this.registry;
+    client.collectDefaultMetrics({ register: r, prefix: 'meridian_process_' });
+    const self = this;
+    this.clientSessions = new client.Gauge({
+      name: 'meridian_client_sessions', help: 'Client sessions by state (active: a backend attached; idle; pinned)', labelNames: ['state'], registers: [r],
+      collect() {
+        self.sources?.collect(self);
+      },
+    });
+    this.backends = new client.Gauge({ name: 'meridian_backends', help: 'Server connections by node and state (active, idle, connecting)', labelNames: ['node', 'state'], registers: [r] });
+    this.routedTotal = new client.Counter({ name: 'meridian_routed_requests_total', help: 'Requests routed, by node and class (read, write)', labelNames: ['node', 'class'], registers: [r] });
+    this.requestDuration = new client.Histogram({
+      name: 'meridian_request_duration_seconds', help: 'Time from sending a request to a node until its ReadyForQuery',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [r],
+    });
+    this.errorsTotal = new client.Counter({ name: 'meridian_errors_total', help: 'Errors sent to clients, by SQLSTATE class (first two characters)', labelNames: ['class'], registers: [r] });
+    this.poolWaitSeconds = new client.Histogram({
+      name: 'meridian_pool_wait_seconds', help: 'Time sessions waited for a backend when none was idle',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
+    });
+    this.residencyRefusals = new client.Counter({ name: 'meridian_residency_refusals_total', help: 'Requests refused because the residency rule allowed no healthy node', labelNames: ['rule'], registers: [r] });
+    this.nodeUp = new client.Gauge({ name: 'meridian_node_up', help: '1 when the node passes health probes', labelNames: ['node', 'region'], registers: [r] });
+    this.nodeRole = new client.Gauge({ name: 'meridian_node_role', help: '1 for the role the node has now (master, replica, unknown)', labelNames: ['node', 'role'], registers: [r] });
+    this.nodeState = new client.Gauge({ name: 'meridian_node_state', help: '1 for the admin state of the node (active, draining, drained, catching-up)', labelNames: ['node', 'state'], registers: [r] });
+    this.lagMs = new client.Gauge({ name: 'meridian_node_lag_ms', help: 'Replication lag in ms (-1 unknown)', labelNames: ['node'], registers: [r] });
+    this.lagBytes = new client.Gauge({ name: 'meridian_node_lag_bytes', help: 'Replication lag in bytes where an LSN allows (-1 unknown)', labelNames: ['node'], registers: [r] });
+    this.rttMs = new client.Gauge({ name: 'meridian_node_rtt_ms', help: 'Smoothed probe round-trip time in ms (-1 unknown)', labelNames: ['node'], registers: [r] });
+    this.probeFailures = new client.Counter({ name: 'meridian_probe_failures_total', help: 'Failed health probes', labelNames: ['node'], registers: [r] });
+    this.evictions = new client.Counter({ name: 'meridian_evictions_total', help: 'Nodes taken out of routing (failed probes or passive health)', labelNames: ['node'], registers: [r] });
+    this.failovers = new client.Counter({ name: 'meridian_failovers_total', help: 'Changes of the preferred write master', registers: [r] });
+    this.drainState = new client.Gauge({ name: 'meridian_node_draining', help: '1 while the node is draining or drained', labelNames: ['node'], registers: [r] });
+    this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
+    this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
+    this.routed = (node, intent) => {
+      const key = intent === 'write' ? `w${node}` : `r${node}`;
+      let c = this.routedChildren.get(key);
+      if (c === undefined) this.routedChildren.set(key, (c = this.routedTotal.labels(node, intent)));
+      c.inc();
+    };
+  }
+
+  setSources(sources: ScrapeSources): void {
+    this.sources = sources;
+  }
+
+  requestDone(seconds: number): void {
+    this.requestDuration.observe(seconds);
+  }
+
+  error(sqlstate: string): void {
+    const cls = sqlstate.slice(0, 2);
+    let c = this.errorChildren.get(cls);
+    if (c === undefined) this.errorChildren.set(cls, (c = this.errorsTotal.labels(cls)));
+    c.inc();
+  }
+
+  poolWait(seconds: number): void {
+    this.poolWaitSeconds.observe(seconds);
+  }
+
+  residencyRefused(rule: string): void {
+    this.residencyRefusals.labels(rule).inc();
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,41 @@
+// Applies a validated new config to a running Meridian (SIGHUP / RELOAD): what can change at run
+// time changes, the rest is reported as needing a restart. Nodes added start probing; nodes
+// removed are drained first; residency and routing apply to each session's next request.
+
+import { describeReload } from './config/reload-diff.js';
+import type { MeridianConfig } from './config/types.js';
+import { routePolicyFromConfig } from './router/route-policy.js';
+import type { Meridian } from './server.js';
+
+export interface ReloadResult {
+  ok: boolean;
+  message: string;
+  changes: readonly string[];
+  needsRestart: readonly string[];
+}
+
+export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
+  const prev = m.config;
+  const diff = describeReload(prev, next);
+  // Settings that cannot change at run time keep their old values.
+  const effective: MeridianConfig = Object.freeze({
+    ...next,
+    listen: prev.listen,
+    tls: prev.tls,
+    pool: { ...next.pool, mode: prev.pool.mode },
+    cluster: { ...next.cluster, kind: prev.cluster.kind },
+    admin: { ...next.admin, http: prev.admin.http },
+  });
+  m.config = effective;
+  m.policy = routePolicyFromConfig(effective);
+  m.pools.setConfig(effective);
+  m.health.setConfig(effective);
+  for (const s of m.sessions.values()) s.refreshRouting();
+  m.logger.info({ changes: diff.changes, needsRestart: diff.needsRestart }, 'config reloaded');
+  return {
+    ok: true,
+    message: diff.needsRestart.length > 0 ? `reloaded; needs a restart to change: ${diff.needsRestart.join(', ')}` : 'reloaded',
+    changes: diff.changes,
+    needsRestart: diff.needsRestart,
+  };
+}

@@ -1,0 +1,246 @@
+// The Meridian process object: owns the listener, the session registry (for cancel and admin),
+// pools, health, classifier and metrics, and implements the ProxyContext sessions use. Lifecycle:
+// start() → running → reload() any number of times → stop() (stop accepting, let transactions
+// finish within a bound, close).
+
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { PoolManager } from './backend/pool-manager.js';
+import { Classifier } from './classify/classifier.js';
+import type { RouteHint } from './classify/types.js';
+import { loadConfigFile } from './config/load-config.js';
+import type { MeridianConfig } from './config/types.js';
+import { Errors, type MeridianError } from './errors.js';
+import type { AdminReply, ProxyContext } from './frontend/context.js';
+import { Session } from './frontend/session.js';
+import { StartupHandler } from './frontend/session-startup.js';
+import { HealthMonitor } from './health/health-monitor.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { route } from './router/route.js';
+import { routePolicyFromConfig } from './router/route-policy.js';
+import type { RouteDecision, RouteIntent, RoutePolicy } from './router/types.js';
+import type { TopologySnapshot } from './topology/types.js';
+import { CatalogRefresher } from './catalog-refresher.js';
+import { applyReload, type ReloadResult } from './reload.js';
+
+export interface MeridianOptions {
+  logger: Logger;
+  configPath?: string | null;
+  /** Admin console implementation (admin/); absent → every admin query is refused. */
+  admin?: (sql: string, session: Session, m: Meridian) => Promise<AdminReply>;
+}
+
+export class Meridian implements ProxyContext {
+  config: MeridianConfig;
+  readonly logger: Logger;
+  readonly pools: PoolManager;
+  readonly metrics = new Metrics();
+  readonly health: HealthMonitor;
+  readonly classifier: Classifier;
+  readonly sessions = new Map<number, Session>();
+  readonly configPath: string | null;
+  readonly catalog: CatalogRefresher;
+  policy: RoutePolicy;
+  private server: net.Server | null = null;
+  private tlsContext: tls.SecureContext | null = null;
+  private shuttingDown = false;
+  private nextSessionId = 1;
+  private readonly adminImpl: MeridianOptions['admin'];
+  readonly startedAtMs = Date.now();
+
+  constructor(cfg: MeridianConfig, opts: MeridianOptions) {
+    this.config = cfg;
+    this.logger = opts.logger;
+    this.configPath = opts.configPath ?? null;
+    this.adminImpl = opts.admin;
+    this.policy = routePolicyFromConfig(cfg);
+    this.health = new HealthMonitor(cfg, this.logger, this.metrics);
+    this.pools = new PoolManager(cfg, {
+      onConnectError: (node, err) => {
+        if (err.isRefused) this.reportNodeFailure(node, `connection failed: ${err.message}`);
+      },
+      onBackendClosed: () => {},
+      onBackendOpened: () => {},
+    });
+    this.catalog = new CatalogRefresher(this);
+    this.classifier = new Classifier({ catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions });
+  }
+
+  readonly cfg = (): MeridianConfig => this.config;
+
+  async start(): Promise<{ host: string; port: number }> {
+    await Classifier.init();
+    this.loadTls();
+    this.pools.start();
+    this.health.start();
+    this.catalog.start();
+    const { host, port } = this.config.listen;
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address() as net.AddressInfo;
+    this.logger.info({ host: addr.address, port: addr.port, nodes: this.config.cluster.nodes.length, kind: this.config.cluster.kind }, 'listening');
+    return { host: addr.address, port: addr.port };
+  }
+
+  private loadTls(): void {
+    const t = this.config.tls;
+    this.tlsContext = t === null ? null : tls.createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key) });
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    const id = this.nextSessionId;
+    this.nextSessionId = this.nextSessionId >= 0x7ffffffe ? 1 : this.nextSessionId + 1;
+    const s = new Session(id, randomInt(1, 0x7fffffff), socket, this);
+    socket.on('error', () => s.close('client socket error'));
+    socket.on('close', () => s.close('client disconnected'));
+    if (this.shuttingDown) {
+      s.close('shutting down', Errors.shuttingDown());
+      return;
+    }
+    if (this.sessions.size >= this.config.pool.maxClients) {
+      s.close('too many clients', Errors.tooManyClients(this.config.pool.maxClients));
+      return;
+    }
+    new StartupHandler(s, socket, this.tlsContext);
+  }
+
+  // ---- ProxyContext ----
+
+  classify(sql: string) {
+    return this.classifier.classify(sql);
+  }
+
+  snapshot(): TopologySnapshot {
+    return this.health.snapshot;
+  }
+
+  route(intent: RouteIntent, hint: RouteHint | null, s: Session): RouteDecision {
+    const rule = s.routing.residency;
+    return route(
+      { intent, hint },
+      this.health.snapshot,
+      {
+        allowedRegions: rule === null ? null : new Set(rule.regions),
+        residencyRule: rule?.name ?? null,
+        clientRegion: s.routing.clientRegion,
+        sessionHint: null,
+      },
+      this.policy,
+      this.pools.activeBackends,
+    );
+  }
+
+  waitForTopologyChange(timeoutMs: number): Promise<boolean> {
+    return this.health.waitForChange(timeoutMs).then((snap) => snap !== null);
+  }
+
+  reportNodeFailure(node: string, reason: string): void {
+    this.health.reportFailure(node, reason);
+  }
+
+  onCatalogChanged(): void {
+    this.catalog.refreshSoon();
+  }
+
+  adminQuery(sql: string, s: Session): Promise<AdminReply> {
+    if (this.adminImpl === undefined) return Promise.reject(Errors.adminUnknownCommand(sql));
+    return this.adminImpl(sql, s, this);
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  registerSession(s: Session): void {
+    this.sessions.set(s.id, s);
+    if (!s.isAdmin) this.catalog.noteDatabase(s.ident.user, s.ident.database);
+  }
+
+  unregisterSession(s: Session): void {
+    if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+  }
+
+  findSessionForCancel(pid: number, secret: number): Session | null {
+    const s = this.sessions.get(pid);
+    return s !== undefined && s.secret === secret ? s : null;
+  }
+
+  async serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError> {
+    const key = `${s.ident.user}\0${s.ident.database}`;
+    const cached = this.pools.serverParams.get(key);
+    if (cached !== undefined) return cached;
+    let decision = this.route('read', null, s);
+    if (!decision.ok) decision = this.route('write', null, s);
+    if (!decision.ok) {
+      await this.waitForTopologyChange(this.config.routing.writeWaitMs);
+      decision = this.route('read', null, s);
+      if (!decision.ok) return Errors.noRoute(decision.reason);
+    }
+    const pool = this.pools.pool(decision.node, s.ident.user, s.ident.database);
+    if (pool === null) return Errors.noRoute(`node "${decision.node}" is not configured`);
+    return new Promise((resolve) => {
+      pool.acquire(this.config.pool.queueTimeoutMs, (err, b) => {
+        if (b !== null) {
+          pool.release(b);
+          resolve(this.pools.serverParams.get(key) ?? new Map(b.serverParams));
+          return;
+        }
+        const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
+        if (se) resolve(Object.assign(Errors.cannotConnect(decision.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
+        else resolve(Errors.cannotConnect(decision.node, err?.message ?? 'unknown error'));
+      });
+    });
+  }
+
+  // ---- lifecycle ----
+
+  /** Re-reads the config file (SIGHUP, RELOAD). On error the running config stays. */
+  reload(): ReloadResult {
+    if (this.configPath === null) return { ok: false, message: 'no config file to reload (started without --config)', changes: [], needsRestart: [] };
+    let next: MeridianConfig;
+    try {
+      next = loadConfigFile(this.configPath);
+    } catch (e) {
+      this.metrics.reloads.labels('failed').inc();
+      this.logger.error({ err: (e as Error).message }, 'reload failed');
+      return { ok: false, message: (e as Error).message, changes: [], needsRestart: [] };
+    }
+    const result = applyReload(this, next);
+    this.metrics.reloads.labels('ok').inc();
+    return result;
+  }
+
+  /** Stop accepting, let sessions finish their transactions (bounded), then close everything. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.logger.info({ sessions: this.sessions.size }, 'shutting down');
+    const server = this.server;
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      let busy = 0;
+      for (const s of this.sessions.values()) {
+        if (s.attached !== null && !s.attached.ops.isEmpty) busy++;
+        else if (s.attached !== null && s.attached.txStatus !== 0x49) busy++;
+        else s.close('shutting down', Errors.shuttingDown());
+      }
+      if (busy === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of [...this.sessions.values()]) s.close('shutting down', Errors.shuttingDown());
+    this.catalog.stop();
+    this.health.stop();
+    this.pools.stop();
+    this.pools.closeAllIdle('shutting down');
+  }
+}
