@@ -13,6 +13,12 @@ export interface RoutePolicy {
   readonly proxyRegion: string | null;
   readonly proxyLocation: Location | null;
   /** Configured region-to-region distances are derived from node locations; see proximity.ts. */
+  /**
+   * Nodes whose proximity is within this many ms of the nearest count as equally near, so probe
+   * noise (0.3 vs 0.4 ms) does not decide; writes then prefer higher priority, then config order,
+   * reads the least busy node. Default DEFAULT_PROXIMITY_TOLERANCE_MS (1 ms).
+   */
+  readonly proximityToleranceMs?: number;
 }
 
 export interface SessionRouteContext {

@@ -1,5 +1,5 @@
 // The immutable topology snapshot the router reads once per request. Types only; building and
-// replacing snapshots is topology/topology.ts, filling them is health/.
+// replacing snapshots is topology/topology-store.ts (TopologyStore), filling them is health/.
 
 import type { Location } from '../config/types.js';
 
@@ -30,6 +30,8 @@ export interface NodeSnapshot {
   readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
   readonly lastError: string | null;
   readonly changedAtMs: number; // when isUp/role/state last changed
+  readonly failedProbes: number; // consecutive failed probes (0 while passing)
+  readonly lastProbeAtMs: number | null; // when the last probe finished; null = never probed
 }
 
 export interface TopologySnapshot {

@@ -1,0 +1,68 @@
+// Choose the read target: lowest lag among eligible nodes, then nearest, then least busy. Pure and
+// allocation-free (linear passes over a per-snapshot scratch array, no sorting). Returns a node
+// index or -1.
+
+import type { NodeSnapshot, TopologySnapshot } from '../topology/types.js';
+import { Check, checkRead } from './node-checks.js';
+import { proximityMs } from './proximity.js';
+import type { RouteIndex } from './route-index.js';
+import type { ActiveBackends, RoutePolicy } from './types.js';
+
+/** Which roles may serve this read. */
+export const ReadRoles = { any: 0, replicas: 1, masters: 2 } as const;
+export type ReadRolesCode = (typeof ReadRoles)[keyof typeof ReadRoles];
+
+export function roleMatches(node: NodeSnapshot, roles: ReadRolesCode): boolean {
+  if (roles === ReadRoles.any) return true;
+  return roles === ReadRoles.replicas ? node.role === 'replica' : node.role === 'master';
+}
+
+/**
+ * Nodes within `lagToleranceMs` of the lowest lag are equal; among them the nearest (within the
+ * proximity tolerance) are equal; among those the fewest active backends wins, then config order.
+ * `mask` is the residency mask (null = all allowed).
+ */
+export function pickRead(
+  snap: TopologySnapshot,
+  mask: Uint8Array | null,
+  roles: ReadRolesCode,
+  policy: RoutePolicy,
+  index: RouteIndex,
+  client: Float64Array | null,
+  activeBackends: ActiveBackends,
+): number {
+  const nodes = snap.nodes;
+  const lag = index.scratch; // lag of candidates, NaN for the others
+  let minLag = Infinity;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i] as NodeSnapshot;
+    if ((mask !== null && mask[i] === 0) || checkRead(n, null, policy.maxReadLagMs) !== Check.ok || !roleMatches(n, roles)) {
+      lag[i] = NaN;
+      continue;
+    }
+    const l = n.lagMs as number;
+    lag[i] = l;
+    if (l < minLag) minLag = l;
+  }
+  if (minLag === Infinity) return -1;
+  const lagLimit = minLag + policy.lagToleranceMs;
+  let minProx = Infinity;
+  for (let i = 0; i < nodes.length; i++) {
+    if (!((lag[i] as number) <= lagLimit)) continue;
+    const prox = proximityMs(snap, i, index.proximity, client);
+    if (prox < minProx) minProx = prox;
+  }
+  const proxLimit = minProx + index.proximityToleranceMs;
+  let chosen = -1;
+  let chosenBusy = Infinity;
+  for (let i = 0; i < nodes.length; i++) {
+    if (!((lag[i] as number) <= lagLimit)) continue;
+    if (!(proximityMs(snap, i, index.proximity, client) <= proxLimit)) continue;
+    const busy = activeBackends((nodes[i] as NodeSnapshot).name);
+    if (chosen === -1 || busy < chosenBusy) {
+      chosen = i;
+      chosenBusy = busy;
+    }
+  }
+  return chosen;
+}

@@ -1,0 +1,109 @@
+// The routing policy (DESIGN.md §3): one request + session context + topology snapshot → a node
+// or a refusal with a human reason. Pure and fast: reads the snapshot once, allocates nothing on
+// success (decisions are cached per snapshot in route-index.ts). Waiting for a master
+// (write_wait) is the caller's job: see topology/wait-for-route.ts.
+
+import type { RouteHint } from '../classify/types.js';
+import type { TopologySnapshot } from '../topology/types.js';
+import { pickMaster } from './pick-master.js';
+import { pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
+import { clientTable } from './proximity.js';
+import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
+import { allowedMask, okDecision, OkReason, routeIndex, type OkReasonCode, type RouteIndex } from './route-index.js';
+import type { ActiveBackends, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
+
+/** The hint that applies: a statement hint beats the session hint. */
+export function effectiveHint(req: RouteRequest, ctx: SessionRouteContext): RouteHint | null {
+  return req.hint ?? ctx.sessionHint;
+}
+
+/** What a hint turns the request into. */
+export type RoutePlan =
+  | { readonly kind: 'node'; readonly node: string }
+  | { readonly kind: 'write'; readonly viaHint: boolean }
+  | { readonly kind: 'read'; readonly viaHint: boolean };
+
+const PLAN_WRITE: RoutePlan = { kind: 'write', viaHint: false };
+const PLAN_READ: RoutePlan = { kind: 'read', viaHint: false };
+const PLAN_HINT_MASTER: RoutePlan = { kind: 'write', viaHint: true };
+const PLAN_HINT_REPLICA: RoutePlan = { kind: 'read', viaHint: true };
+
+/**
+ * Hints override the classifier's intent: route=master routes as a write (nearest master),
+ * route=replica as a read that prefers replicas, node=NAME goes to that node or is refused.
+ */
+export function planRoute(intent: RouteIntent, hint: RouteHint | null): RoutePlan {
+  if (hint === null) return intent === 'write' ? PLAN_WRITE : PLAN_READ;
+  if ('node' in hint) return { kind: 'node', node: hint.node };
+  return hint.route === 'master' ? PLAN_HINT_MASTER : PLAN_HINT_REPLICA;
+}
+
+/**
+ * Role sets to try for a read, in order. route=replica turns `always` into `fallback`: replicas
+ * first, masters only when no replica is eligible (an active-active cluster has only masters, so
+ * the hint still finds a node there).
+ */
+export function readRoleOrder(policy: RoutePolicy, viaReplicaHint: boolean): readonly ReadRolesCode[] {
+  const mode = viaReplicaHint && policy.readsOnMasters === 'always' ? 'fallback' : policy.readsOnMasters;
+  if (mode === 'always') return ROLES_ANY;
+  if (mode === 'never') return ROLES_REPLICAS;
+  return ROLES_FALLBACK;
+}
+const ROLES_ANY: readonly ReadRolesCode[] = [ReadRoles.any];
+const ROLES_REPLICAS: readonly ReadRolesCode[] = [ReadRoles.replicas];
+const ROLES_FALLBACK: readonly ReadRolesCode[] = [ReadRoles.replicas, ReadRoles.masters];
+
+function routeWrite(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, index: RouteIndex, kind: OkReasonCode): RouteDecision {
+  const mask = allowedMask(index, ctx.allowedRegions);
+  const i = pickMaster(snap, mask, index, clientTable(index.proximity, snap, ctx.clientRegion));
+  return i >= 0 ? okDecision(index, i, kind) : refuseWrite(snap, ctx, policy);
+}
+
+function routeRead(
+  snap: TopologySnapshot,
+  ctx: SessionRouteContext,
+  policy: RoutePolicy,
+  index: RouteIndex,
+  activeBackends: ActiveBackends,
+  viaHint: boolean,
+): RouteDecision {
+  const order = readRoleOrder(policy, viaHint);
+  const client = clientTable(index.proximity, snap, ctx.clientRegion);
+  const mask = allowedMask(index, ctx.allowedRegions);
+  for (let k = 0; k < order.length; k++) {
+    const i = pickRead(snap, mask, order[k] as ReadRolesCode, policy, index, client, activeBackends);
+    if (i < 0) continue;
+    const kind = viaHint ? OkReason.hintReplica : k > 0 ? OkReason.readMasterFallback : OkReason.read;
+    return okDecision(index, i, kind);
+  }
+  return refuseRead(snap, ctx, policy, order.length === 1 ? (order[0] as ReadRolesCode) : ReadRoles.any);
+}
+
+function indexOfNode(snap: TopologySnapshot, name: string): number {
+  const nodes = snap.nodes;
+  for (let i = 0; i < nodes.length; i++) if (nodes[i]?.name === name) return i;
+  return -1;
+}
+
+/** Route one request. See DESIGN.md §3 and issue 4 for the rules. */
+export function route(
+  req: RouteRequest,
+  snap: TopologySnapshot,
+  ctx: SessionRouteContext,
+  policy: RoutePolicy,
+  activeBackends: ActiveBackends,
+): RouteDecision {
+  const index = routeIndex(snap, policy);
+  const plan = planRoute(req.intent, effectiveHint(req, ctx));
+  switch (plan.kind) {
+    case 'write':
+      return routeWrite(snap, ctx, policy, index, plan.viaHint ? OkReason.hintMaster : OkReason.write);
+    case 'read':
+      return routeRead(snap, ctx, policy, index, activeBackends, plan.viaHint);
+    case 'node': {
+      const refusal = refuseNodeHint(snap, ctx, policy, plan.node);
+      if (refusal !== null) return refusal;
+      return okDecision(index, indexOfNode(snap, plan.node), OkReason.hintNode);
+    }
+  }
+}
