@@ -1,0 +1,112 @@
+// The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
+// /readyz (200 only while a write target exists), GET /nodes (JSON, as SHOW NODES), POST
+// /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz and /metrics needs
+// `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
+// configured every protected endpoint is 401. Thin: the facts and actions come from the same
+// functions the console uses.
+
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MeridianError } from '../errors.js';
+import type { Meridian } from '../server.js';
+import { httpDrain, httpUndrain } from './http-actions.js';
+import { writeTarget } from './readiness.js';
+import { showNodes } from './show-nodes.js';
+import { tableObjects } from './table.js';
+
+export interface RunningHttp {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Constant-time bearer check; no configured token means nobody is authorized. */
+export function isAuthorized(header: string | undefined, token: string | null): boolean {
+  if (token === null || token === '' || header === undefined) return false;
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  if (m === null) return false;
+  const got = Buffer.from(m[1]!);
+  const want = Buffer.from(token);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error('request body too large');
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function handle(m: Meridian, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://meridian');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+  if (path === '/healthz') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, { status: 'ok', shuttingDown: m.isShuttingDown() });
+  }
+  if (path === '/metrics') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, await m.metrics.text(), m.metrics.registry.contentType);
+  }
+  const token = m.config.admin.http?.token ?? null;
+  if (!isAuthorized(req.headers.authorization, token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="meridian"');
+    return send(res, 401, { error: 'unauthorized' });
+  }
+  if (path === '/readyz') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    const t = writeTarget(m);
+    return send(res, t.ok && !m.isShuttingDown() ? 200 : 503, t.ok ? { ready: !m.isShuttingDown(), writeTarget: t.node } : { ready: false, reason: t.reason });
+  }
+  if (path === '/nodes') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, { nodes: tableObjects(await showNodes(m)) });
+  }
+  const action = /^\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
+  if (action !== null) {
+    if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
+    const node = decodeURIComponent(action[1]!);
+    const body = await readBody(req);
+    const r = action[2] === 'drain' ? await httpDrain(m, node, body, url.searchParams) : await httpUndrain(m, node);
+    return send(res, r.status, r.body);
+  }
+  return send(res, 404, { error: 'not found' });
+}
+
+export async function startHttp(m: Meridian): Promise<RunningHttp> {
+  const cfg = m.config.admin.http;
+  if (cfg === null) throw new Error('admin.http is not configured');
+  const server = http.createServer((req, res) => {
+    handle(m, req, res).catch((err: unknown) => {
+      const status = err instanceof MeridianError ? (err.sqlstate === '42704' ? 404 : 409) : 500;
+      if (!res.headersSent) send(res, status, { error: (err as Error).message, code: err instanceof MeridianError ? err.code : undefined });
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  m.logger.info({ host: cfg.host, port }, 'admin http listening');
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,60 @@
+// SHOW NODES (console) and GET /nodes (HTTP): one row per configured node from the topology
+// snapshot, the pools and the routed-requests counter, plus drain progress while a drain runs.
+// Reads only; never changes state.
+
+import type { Meridian } from '../server.js';
+import { drainProgress } from './drain.js';
+import { bool, float, int, roundMs, text, type AdminTable } from './table.js';
+
+/** Routed requests per node and class, read from the counter (survives session churn). */
+export async function routedByNode(m: Meridian): Promise<Map<string, { reads: number; writes: number }>> {
+  const out = new Map<string, { reads: number; writes: number }>();
+  const metric = await m.metrics.routedTotal.get();
+  for (const v of metric.values) {
+    const node = String(v.labels.node ?? '');
+    let e = out.get(node);
+    if (e === undefined) out.set(node, (e = { reads: 0, writes: 0 }));
+    if (v.labels.class === 'write') e.writes += v.value;
+    else e.reads += v.value;
+  }
+  return out;
+}
+
+/** Backends of a node by state, summed over its pools. */
+export function nodeBackends(m: Meridian, node: string): { active: number; idle: number; connecting: number; waiting: number } {
+  let active = 0;
+  let idle = 0;
+  let connecting = 0;
+  let waiting = 0;
+  for (const p of m.pools.poolsOfNode(node)) {
+    active += p.activeCount;
+    idle += p.idleCount;
+    connecting += p.connecting;
+    waiting += p.waitingCount;
+  }
+  return { active, idle, connecting, waiting };
+}
+
+export async function showNodes(m: Meridian): Promise<AdminTable> {
+  const snap = m.snapshot();
+  const routed = await routedByNode(m);
+  const rows = snap.nodes.map((n) => {
+    const b = nodeBackends(m, n.name);
+    const r = routed.get(n.name) ?? { reads: 0, writes: 0 };
+    return [
+      n.name, n.region, n.role, n.state, n.isUp,
+      roundMs(n.rttMs), roundMs(n.lagMs), n.lagBytes,
+      b.active, b.idle, r.reads, r.writes,
+      drainProgress(m, n.name), n.lastError,
+    ];
+  });
+  return {
+    columns: [
+      text('name'), text('region'), text('role'), text('state'), bool('up'),
+      float('rtt_ms'), float('lag_ms'), int('lag_bytes'),
+      int('active_backends'), int('idle_backends'), int('routed_reads'), int('routed_writes'),
+      text('drain'), text('last_error'),
+    ],
+    rows,
+  };
+}
