@@ -1,0 +1,77 @@
+// Merges the statements of one request into the frozen Classification the router and session
+// read. The class is the strongest over all statements; isWrite is true when any statement must
+// run on a master. Routing should look at isWrite (and hint); class tells the session about
+// transaction boundaries and session state.
+
+import type { StatementInfo } from './statement-info.js';
+import type { Classification, RouteHint, SessionEffect, StatementClass } from './types.js';
+
+const EMPTY_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
+const EMPTY_FUNCTIONS: readonly string[] = Object.freeze([]);
+
+/** write > tx-begin > tx-end > tx-control > session > read. */
+const RANK: Readonly<Record<StatementClass, number>> = {
+  read: 0,
+  session: 1,
+  'tx-control': 2,
+  'tx-end': 3,
+  'tx-begin': 4,
+  write: 5,
+};
+
+export function buildClassification(infos: readonly StatementInfo[], hint: RouteHint | null): Classification {
+  const first = infos[0];
+  if (first === undefined) {
+    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, 'empty query');
+  }
+  let top = first;
+  let isWrite = false;
+  let onlyMeridian = true;
+  let effects: SessionEffect[] | null = null;
+  let functions: string[] | null = null;
+  for (const info of infos) {
+    if (RANK[info.cls] > RANK[top.cls]) top = info;
+    if (info.isWrite) isWrite = true;
+    if (!info.isMeridianSetting) onlyMeridian = false;
+    if (info.effects.length > 0) (effects ??= []).push(...info.effects);
+    for (const f of info.functions) {
+      functions ??= [];
+      if (!functions.includes(f)) functions.push(f);
+    }
+  }
+  // The reason names what made the request a write when the top class is not itself a write.
+  let reason = top.reason;
+  if (isWrite && !top.isWrite) reason = infos.find((i) => i.isWrite)?.reason ?? reason;
+  return freeze(
+    top.cls,
+    isWrite,
+    first.readOnly,
+    hint,
+    effects === null ? EMPTY_EFFECTS : Object.freeze(effects),
+    functions === null ? EMPTY_FUNCTIONS : Object.freeze(functions),
+    infos.length,
+    onlyMeridian,
+    reason,
+  );
+}
+
+/** The same classification with another hint (cached results are hint-free when keyed by shape). */
+export function withHint(c: Classification, hint: RouteHint | null): Classification {
+  if (c.hint === hint) return c;
+  return Object.freeze({ ...c, hint });
+}
+
+function freeze(
+  cls: StatementClass,
+  isWrite: boolean,
+  readOnly: boolean,
+  hint: RouteHint | null,
+  effects: readonly SessionEffect[],
+  functions: readonly string[],
+  statements: number,
+  onlyMeridianSettings: boolean,
+  reason: string,
+): Classification {
+  // One literal shape for every Classification keeps property access monomorphic.
+  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, onlyMeridianSettings, reason });
+}

@@ -1,0 +1,147 @@
+// The classifier the proxy calls for every Query and Parse: SQL text → Classification.
+// Three levels, cheapest first:
+//   1. exact cache (LRU by text) — only texts without literals, so prepared statements and
+//      parameterised queries stay cached while literal-heavy ad-hoc SQL cannot evict them;
+//   2. the lexer fast path (fast-path.ts) — common shapes, ~1 µs, not cached;
+//   3. PostgreSQL's parser (full-path.ts) — cached by exact text, or by *shape* (literals
+//      replaced by ?) when the result cannot depend on a literal's value.
+// Caches are dropped when the catalog's version moves. classify() is synchronous; await
+// Classifier.init() (loads the WebAssembly parser) once at start-up.
+
+import { LRUCache } from 'lru-cache';
+import { buildClassification, withHint } from './build-classification.js';
+import { VolatilityCatalog } from './catalog.js';
+import { classifyFast } from './fast-path.js';
+import { findHint } from './find-hint.js';
+import { classifyFull } from './full-path.js';
+import { FunctionPolicy } from './function-policy.js';
+import { Lexer } from './lexer.js';
+import { ensureParser, isParserReady } from './parser.js';
+import type { StatementInfo } from './statement-info.js';
+import type { Classification, VolatilityLookup } from './types.js';
+
+export interface ClassifierOptions {
+  readonly catalog: VolatilityLookup;
+  readonly writeFunctions?: readonly string[]; // routing.write_functions
+  readonly readFunctions?: readonly string[]; // routing.read_functions
+  readonly cacheSize?: number; // entries in the exact cache; default 10000 (shape cache: half)
+  readonly cacheMaxChars?: number; // total SQL characters kept by the exact cache; default 8 Mi
+  readonly maxCachedLength?: number; // longer texts are never cached; default 64 Ki characters
+}
+
+export interface ClassifierStats {
+  exactHits: number;
+  shapeHits: number;
+  fastPath: number;
+  fullParse: number;
+}
+
+export class Classifier {
+  /** Loads PostgreSQL's parser (WebAssembly). Await once before the first classify(). */
+  static async init(): Promise<void> {
+    await ensureParser();
+  }
+
+  readonly stats: ClassifierStats = { exactHits: 0, shapeHits: 0, fastPath: 0, fullParse: 0 };
+  private readonly catalog: VolatilityLookup;
+  private readonly policy: FunctionPolicy;
+  private readonly lexer = new Lexer();
+  private readonly exact: LRUCache<string, Classification>;
+  private readonly shapes: LRUCache<string, Classification>;
+  /** Literal-bearing texts whose result depends on a literal (SET, lock keys): a small LRU of their own. */
+  private readonly adhoc: LRUCache<string, Classification>;
+  private readonly maxCachedLength: number;
+  private catalogVersion: number;
+
+  constructor(opts: ClassifierOptions) {
+    this.catalog = opts.catalog;
+    this.policy = new FunctionPolicy(opts.catalog, opts.writeFunctions, opts.readFunctions);
+    const size = Math.max(16, opts.cacheSize ?? 10_000);
+    const maxChars = opts.cacheMaxChars ?? 8 * 1024 * 1024;
+    const sizeCalculation = (_: Classification, key: string): number => key.length + 64;
+    this.exact = new LRUCache({ max: size, maxSize: maxChars, sizeCalculation });
+    this.shapes = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation });
+    this.adhoc = new LRUCache({ max: Math.max(16, size >> 3), maxSize: maxChars >> 3, sizeCalculation });
+    this.maxCachedLength = opts.maxCachedLength ?? 64 * 1024;
+    this.catalogVersion = opts.catalog.version;
+  }
+
+  classify(sql: string): Classification {
+    const version = this.catalog.version;
+    if (version !== this.catalogVersion) this.clearCache(version);
+    const cached = this.exact.get(sql) ?? this.adhoc.get(sql);
+    if (cached !== undefined) {
+      this.stats.exactHits++;
+      return cached;
+    }
+    return this.classifyMiss(sql);
+  }
+
+  /** Classifies without reading or filling any cache (fast path, then parser). */
+  classifyUncached(sql: string): Classification {
+    this.lexer.lex(sql);
+    const hint = findHint(this.lexer);
+    const fast = classifyFast(this.lexer, this.policy);
+    return buildClassification(fast ?? classifyFull(sql, this.policy), hint);
+  }
+
+  /** Classifies with the parser only, skipping the fast path (tests compare both; benchmarks). */
+  classifyWithParser(sql: string): Classification {
+    this.lexer.lex(sql);
+    return buildClassification(classifyFull(sql, this.policy), findHint(this.lexer));
+  }
+
+  /** Loads pg_proc rows into the catalog when it is a VolatilityCatalog (caches drop on change). */
+  replaceCatalogRows(rows: readonly unknown[]): void {
+    if (this.catalog instanceof VolatilityCatalog) this.catalog.load(rows);
+  }
+
+  clearCache(version: number = this.catalog.version): void {
+    this.exact.clear();
+    this.shapes.clear();
+    this.adhoc.clear();
+    this.catalogVersion = version;
+  }
+
+  /** Entries held: exact (literal-free texts), shapes, adhoc. */
+  cacheSizes(): { exact: number; shapes: number; adhoc: number } {
+    return { exact: this.exact.size, shapes: this.shapes.size, adhoc: this.adhoc.size };
+  }
+
+  private classifyMiss(sql: string): Classification {
+    const lexer = this.lexer;
+    lexer.lex(sql);
+    const hint = findHint(lexer);
+    const isCacheable = sql.length <= this.maxCachedLength;
+    const fast = classifyFast(lexer, this.policy);
+    if (fast !== null) {
+      this.stats.fastPath++;
+      const result = buildClassification(fast, hint);
+      if (!lexer.hasLiterals && isCacheable) this.exact.set(sql, result);
+      return result;
+    }
+    if (!isParserReady()) return buildClassification(classifyFull(sql, this.policy), hint); // never cached
+    const shapeKey = lexer.hasLiterals && lexer.isComplete && isCacheable ? lexer.shapeKey() : null;
+    if (shapeKey !== null) {
+      const shaped = this.shapes.get(shapeKey);
+      if (shaped !== undefined) {
+        this.stats.shapeHits++;
+        return withHint(shaped, hint);
+      }
+    }
+    this.stats.fullParse++;
+    const infos = classifyFull(sql, this.policy);
+    const result = buildClassification(infos, hint);
+    if (!isCacheable) return result;
+    if (!lexer.hasLiterals) this.exact.set(sql, result);
+    else if (shapeKey !== null && isShapeIndependent(infos)) this.shapes.set(shapeKey, withHint(result, null));
+    else this.adhoc.set(sql, result);
+    return result;
+  }
+}
+
+/** No statement's result depends on a literal's value, and nothing carries per-text effects. */
+function isShapeIndependent(infos: readonly StatementInfo[]): boolean {
+  for (const info of infos) if (info.isLiteralSensitive || info.effects.length > 0) return false;
+  return true;
+}

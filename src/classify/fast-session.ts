@@ -1,0 +1,155 @@
+// Fast path for transaction control, simple SET / RESET, and SHOW. Recognises only the plain
+// forms; SET ROLE, SET TIME ZONE, SET SESSION AUTHORIZATION, COMMIT PREPARED … go to the parser.
+
+import { TOK_COMMA, TOK_DOT, TOK_NUMBER, TOK_OP, TOK_QIDENT, TOK_STRING, TOK_WORD, type Lexer } from './lexer.js';
+import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
+import { statementInfo, type StatementInfo } from './statement-info.js';
+
+const TX_MODE_WORDS: ReadonlySet<string> = new Set([
+  'work', 'transaction', 'isolation', 'level', 'serializable', 'repeatable', 'read', 'committed',
+  'uncommitted', 'only', 'write', 'not', 'deferrable',
+]);
+const TX_END_WORDS: ReadonlySet<string> = new Set(['work', 'transaction', 'and', 'no', 'chain']);
+/** SET forms with their own grammar: leave them to the parser. */
+const SET_SPECIAL: ReadonlySet<string> = new Set([
+  'time', 'names', 'role', 'transaction', 'constraints', 'schema', 'xml', 'session', 'local', 'authorization',
+  'characteristics', 'all',
+]);
+
+export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b: number): StatementInfo | null {
+  switch (keyword) {
+    case 'begin':
+      return txBegin(lexer, a + 1, b);
+    case 'start':
+      return lexer.is(a + 1, 'transaction') ? txBegin(lexer, a + 2, b) : null;
+    case 'commit':
+    case 'end':
+    case 'abort':
+      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, keyword === 'commit' || keyword === 'end' ? 'commit' : 'rollback') : null;
+    case 'rollback':
+      if (lexer.is(a + 1, 'to')) return b - a <= 4 ? statementInfo('tx-control', false, 'rollback to savepoint') : null;
+      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, 'rollback') : null;
+    case 'savepoint':
+      return b - a === 2 ? statementInfo('tx-control', false, 'savepoint') : null;
+    case 'release':
+      return b - a <= 3 ? statementInfo('tx-control', false, 'release savepoint') : null;
+    case 'show':
+      return statementInfo('read', false, 'show');
+    case 'set':
+      return set(lexer, a, b);
+    case 'reset':
+      return reset(lexer, a, b);
+    default:
+      return null;
+  }
+}
+
+function onlyWords(lexer: Lexer, a: number, b: number, words: ReadonlySet<string>): boolean {
+  for (let k = a; k < b; k++) {
+    const kind = lexer.kinds[k];
+    if (kind === TOK_COMMA) continue;
+    if (kind !== TOK_WORD || !words.has(lexer.text(k))) return false;
+  }
+  return true;
+}
+
+function txBegin(lexer: Lexer, a: number, b: number): StatementInfo | null {
+  if (!onlyWords(lexer, a, b, TX_MODE_WORDS)) return null;
+  let readOnly = false;
+  for (let k = a; k < b - 1; k++) {
+    if (lexer.is(k, 'read') && lexer.is(k + 1, 'only')) readOnly = true;
+    if (lexer.is(k, 'read') && lexer.is(k + 1, 'write')) readOnly = false;
+  }
+  const info = statementInfo('tx-begin', !readOnly, readOnly ? 'begin read only' : 'begin');
+  info.readOnly = readOnly;
+  return info;
+}
+
+/** Dotted name at k: returns the index after it, or -1. Name is written to out[0]. */
+function settingName(lexer: Lexer, k: number, b: number, out: string[]): number {
+  if (k >= b || lexer.kinds[k] !== TOK_WORD) return -1;
+  let name = lexer.text(k);
+  if (SET_SPECIAL.has(name)) return -1;
+  k++;
+  while (k + 1 < b && lexer.kinds[k] === TOK_DOT && lexer.kinds[k + 1] === TOK_WORD) {
+    name += '.' + lexer.text(k + 1);
+    k += 2;
+  }
+  out[0] = name;
+  return k;
+}
+
+/** SET [SESSION | LOCAL] name { = | TO } value [, …] with plain values. */
+function set(lexer: Lexer, a: number, b: number): StatementInfo | null {
+  let k = a + 1;
+  let isLocal = false;
+  if (lexer.is(k, 'local')) { isLocal = true; k++; } else if (lexer.is(k, 'session')) k++;
+  const out: string[] = [''];
+  k = settingName(lexer, k, b, out);
+  if (k < 0 || k >= b) return null;
+  const name = out[0] ?? '';
+  const isEquals = lexer.kinds[k] === TOK_OP && lexer.ends[k] === (lexer.starts[k] ?? 0) + 1 && lexer.sql.charCodeAt(lexer.starts[k] ?? 0) === 61;
+  if (!isEquals && !lexer.is(k, 'to')) return null;
+  k++;
+  if (k >= b || !plainValues(lexer, k, b)) return null;
+  const isDefault = b - k === 1 && lexer.is(k, 'default');
+  if (name === MERIDIAN_ROUTE) {
+    if (b - k !== 1) return null;
+    return meridianSettingInfo(isDefault ? null : valueText(lexer, k), isLocal);
+  }
+  if (isLocal) return statementInfo('session', false, `set local ${name}`);
+  const info = statementInfo('session', false, `set ${name}`);
+  info.isLiteralSensitive = true;
+  const sql = lexer.sql.slice(lexer.starts[a], lexer.ends[b - 1]);
+  info.effects.push(Object.freeze(isDefault ? { type: 'reset', name } : { type: 'set', name, sql }));
+  return info;
+}
+
+/** value [, value …] where a value is a string, a signed number, a word or a quoted name. */
+function plainValues(lexer: Lexer, k: number, b: number): boolean {
+  let expectValue = true;
+  for (; k < b; k++) {
+    const kind = lexer.kinds[k];
+    if (!expectValue) {
+      if (kind !== TOK_COMMA) return false;
+      expectValue = true;
+      continue;
+    }
+    if (kind === TOK_OP) {
+      const c = lexer.sql.charCodeAt(lexer.starts[k] ?? 0);
+      const isSign = lexer.ends[k] === (lexer.starts[k] ?? 0) + 1 && (c === 43 || c === 45);
+      if (!isSign || lexer.kinds[k + 1] !== TOK_NUMBER || k + 1 >= b) return false;
+      continue;
+    }
+    if (kind === TOK_WORD && lexer.is(k, 'default') && b - k !== 1) return false;
+    if (kind !== TOK_STRING && kind !== TOK_NUMBER && kind !== TOK_WORD && kind !== TOK_QIDENT) return false;
+    expectValue = false;
+  }
+  return !expectValue;
+}
+
+/** A single value's text: words lower-cased, '…' unquoted; other literal forms as written. */
+function valueText(lexer: Lexer, k: number): string {
+  const s = lexer.starts[k] ?? 0;
+  const e = lexer.ends[k] ?? 0;
+  if (lexer.kinds[k] === TOK_STRING && lexer.sql.charCodeAt(s) === 39) return lexer.sql.slice(s + 1, e - 1).replace(/''/g, "'");
+  if (lexer.kinds[k] === TOK_WORD || lexer.kinds[k] === TOK_QIDENT) return lexer.text(k);
+  return lexer.sql.slice(s, e);
+}
+
+/** RESET name | RESET ALL. */
+function reset(lexer: Lexer, a: number, b: number): StatementInfo | null {
+  if (b - a === 2 && lexer.is(a + 1, 'all')) {
+    const info = statementInfo('session', false, 'reset all');
+    info.effects.push(Object.freeze({ type: 'reset-all' }));
+    return info;
+  }
+  const out: string[] = [''];
+  const k = settingName(lexer, a + 1, b, out);
+  if (k !== b) return null;
+  const name = out[0] ?? '';
+  if (name === MERIDIAN_ROUTE) return meridianSettingInfo(null, false);
+  const info = statementInfo('session', false, `reset ${name}`);
+  info.effects.push(Object.freeze({ type: 'reset', name }));
+  return info;
+}

@@ -1,0 +1,43 @@
+// The classification of one statement, before a request's statements are merged into a
+// Classification (build-classification.ts). Mutable while a path fills it in; never cached alone.
+
+import type { SessionEffect, StatementClass } from './types.js';
+
+export interface StatementInfo {
+  cls: StatementClass;
+  isWrite: boolean;
+  readOnly: boolean; // BEGIN … READ ONLY / SET TRANSACTION READ ONLY
+  effects: SessionEffect[];
+  functions: string[];
+  reason: string;
+  isMeridianSetting: boolean; // SET/RESET meridian.route: answered by Meridian, never sent
+  /** The result depends on a literal's value (SET values, lock keys, set_config's flag, EXPLAIN options). */
+  isLiteralSensitive: boolean;
+}
+
+export function statementInfo(cls: StatementClass, isWrite: boolean, reason: string): StatementInfo {
+  return {
+    cls,
+    isWrite,
+    readOnly: false,
+    effects: [],
+    functions: [],
+    reason,
+    isMeridianSetting: false,
+    isLiteralSensitive: false,
+  };
+}
+
+/** Marks a read statement a write because of `reason`, keeping the first reason given. */
+export function markWrite(info: StatementInfo, reason: string): void {
+  if (info.cls === 'read') info.cls = 'write';
+  if (!info.isWrite) {
+    info.isWrite = true;
+    info.reason = reason;
+  }
+}
+
+/** Adds a function name once, in order of first appearance. */
+export function addFunction(info: StatementInfo, name: string): void {
+  if (!info.functions.includes(name)) info.functions.push(name);
+}
