@@ -1,10 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
+// Two cores are the target: two forked workers run test files in parallel (override with
+// MERIDIAN_TEST_WORKERS). Integration tests start real PostgreSQL clusters: hooks get minutes, not
+// seconds, and shared clusters come from the broker started by the global setup (test/support/README.md).
+const workers = Number(process.env.MERIDIAN_TEST_WORKERS ?? 2);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: workers,
+    minWorkers: 1,
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 240_000,
+    teardownTimeout: 60_000,
+    // a slow file should be visible, not silent
+    slowTestThreshold: 5_000,
   },
 });

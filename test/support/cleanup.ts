@@ -1,0 +1,129 @@
+// Test support: make sure no postmaster outlives the test run and no data dir is left behind.
+// Three layers: (1) cluster.stop() in the tests; (2) process exit / SIGINT / SIGTERM handlers here,
+// synchronous, for whatever this process still tracks; (3) a sweep by postmaster.pid of run roots
+// whose owning process is gone (global setup does it at start and end, so even a SIGKILLed run is
+// cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
+// their own postmaster.pid: never a process by name.
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pidState } from './pg-bin.js';
+
+const trackedPids = new Set<number>();
+const trackedDirs = new Set<string>();
+let handlersInstalled = false;
+
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGQUIT (immediate shutdown) to every pid, wait up to `timeoutMs`, then SIGKILL what is left. */
+export function killPostmastersSync(pids: Iterable<number>, timeoutMs = 10_000): void {
+  const live = [...pids].filter((p) => pidState(p) === 'alive');
+  for (const pid of live) signal(pid, 'SIGQUIT');
+  const deadline = Date.now() + timeoutMs;
+  while (live.some((p) => pidState(p) === 'alive') && Date.now() < deadline) sleepSync(20);
+  for (const pid of live) if (pidState(pid) === 'alive') signal(pid, 'SIGKILL');
+}
+
+function cleanupSync(): void {
+  killPostmastersSync(trackedPids, 5_000);
+  trackedPids.clear();
+  for (const dir of trackedDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  trackedDirs.clear();
+}
+
+function onSignal(sig: NodeJS.Signals): void {
+  cleanupSync();
+  // Keep the default behaviour (terminate) when nobody else handles the signal.
+  if (process.listenerCount(sig) === 1) {
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  }
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+}
+
+/** Remember a postmaster pid so it is killed if this process exits before stopping it. */
+export function trackPid(pid: number): void {
+  installHandlers();
+  trackedPids.add(pid);
+}
+export function untrackPid(pid: number): void {
+  trackedPids.delete(pid);
+}
+
+/** Remember a directory to delete at exit (after the tracked postmasters are gone). */
+export function trackDir(dir: string): void {
+  installHandlers();
+  trackedDirs.add(dir);
+}
+export function untrackDir(dir: string): void {
+  trackedDirs.delete(dir);
+}
+
+/** Postmaster pids of data dirs below `root` (depth ≤ 4) that are really running there. */
+export function findPostmastersUnder(root: string, depth = 4): number[] {
+  const found: number[] = [];
+  if (depth < 0 || !existsSync(root)) return found;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (e.isFile() && e.name === 'postmaster.pid') {
+      const pid = postmasterPidIfRunning(root);
+      if (pid !== null) found.push(pid);
+    } else if (e.isDirectory()) {
+      found.push(...findPostmastersUnder(join(root, e.name), depth - 1));
+    }
+  }
+  return found;
+}
+
+/** The pid in `dataDir/postmaster.pid` if that process is alive and its cwd is this data dir. */
+export function postmasterPidIfRunning(dataDir: string): number | null {
+  try {
+    const [pidLine] = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(pidLine);
+    if (!Number.isInteger(pid) || pid <= 0 || pidState(pid) !== 'alive') return null;
+    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dataDir) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Kill every postmaster below `root` and delete it. */
+export function destroyTreeSync(root: string): void {
+  killPostmastersSync(findPostmastersUnder(root));
+  rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Run roots are named `meridian-test-<owner pid>`; sweep those whose owner is gone. */
+export function sweepStaleRunRoots(bases: readonly string[]): string[] {
+  const swept: string[] = [];
+  for (const base of new Set(bases)) {
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) {
+      const m = /^meridian-test-(\d+)$/.exec(name);
+      if (!m || pidState(Number(m[1])) === 'alive') continue;
+      destroyTreeSync(join(base, name));
+      swept.push(join(base, name));
+    }
+  }
+  return swept;
+}
