@@ -2,7 +2,7 @@
 // "cluster.nodes[tokyo].port"), which of those only a restart can apply, and the node set
 // changes the health and pool modules act on (probe added nodes, drain removed ones). Pure;
 // values are never included, so secrets cannot leak into the reload log.
-import { RESTART_KEYS } from './settings-table.js';
+import { isRestartOnly, yamlKeyOf } from './settings-table.js';
 import type { MeridianConfig, NodeConfig } from './types.js';
 
 export interface ReloadDiff {
@@ -14,11 +14,6 @@ export interface ReloadDiff {
   readonly removedNodes: readonly string[];
   /** Nodes present in both whose settings (host, port, region, location, priority) differ. */
   readonly changedNodes: readonly string[];
-}
-
-/** camelCase TS field → snake_case YAML key ("idleTimeoutMs" → "idle_timeout"). */
-function yamlKey(field: string): string {
-  return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -57,16 +52,12 @@ function diff(a: unknown, b: unknown, path: string, out: string[]): void {
   if (equal(a, b)) return;
   if (isRecord(a) && isRecord(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) diff(a[k], b[k], path === '' ? yamlKey(k) : `${path}.${yamlKey(k)}`, out);
+    for (const k of keys) diff(a[k], b[k], path === '' ? yamlKeyOf(k) : `${path}.${yamlKeyOf(k)}`, out);
   } else if (isNamedList(a) && isNamedList(b) && (a.length > 0 || b.length > 0)) {
     diffNamed(a, b, path, out);
   } else {
     out.push(path);
   }
-}
-
-function needsRestart(path: string): boolean {
-  return RESTART_KEYS.some((k) => path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`));
 }
 
 /** Compares two validated configs; the caller applies the runtime part and logs the rest. */
@@ -77,7 +68,7 @@ export function describeReload(oldCfg: MeridianConfig, newCfg: MeridianConfig): 
   const after = new Map<string, NodeConfig>(newCfg.cluster.nodes.map((n) => [n.name, n]));
   return {
     changes,
-    needsRestart: changes.filter(needsRestart),
+    needsRestart: changes.filter(isRestartOnly),
     addedNodes: [...after.keys()].filter((name) => !before.has(name)),
     removedNodes: [...before.keys()].filter((name) => !after.has(name)),
     changedNodes: [...after.entries()].filter(([name, n]) => before.has(name) && !equal(before.get(name), n)).map(([name]) => name),

@@ -30,7 +30,10 @@ function scalar<T, A>(expected: string, parse: Parser<T>, absent: A | typeof REQ
     const parsed = parse(value);
     if (parsed === INVALID) {
       const got = isSecret ? `a ${Array.isArray(value) ? 'list' : typeof value}` : describeValue(value);
-      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${got}` });
+      // YAML reads `tenant: 7` or `password: 123456` as a number: say how to make it a string.
+      const isQuotable = (typeof value === 'number' || typeof value === 'boolean') && parse(String(value)) !== INVALID;
+      const hint = isQuotable ? ' (quote it to make it a string)' : '';
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${got}${hint}` });
       return z.NEVER;
     }
     return parsed;

@@ -94,6 +94,16 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
 /** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */
 export const RESTART_KEYS: readonly string[] = Object.freeze(['listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http']);
 
+/** camelCase TS field → snake_case YAML key ("idleTimeoutMs" → "idle_timeout"). */
+export function yamlKeyOf(field: string): string {
+  return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** True when a changed YAML key path can only take effect after a restart. */
+export function isRestartOnly(path: string): boolean {
+  return RESTART_KEYS.some((k) => path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`));
+}
+
 /** Sibling keys of a (normalised, "[]"-for-index) parent path, for "did you mean" hints. */
 export function keysUnder(parent: string): string[] {
   const prefix = parent === '' ? '' : `${parent}.`;

@@ -195,7 +195,7 @@ describe('errors name the key and the line', () => {
 
   it('never puts a secret value in a message', () => {
     const err = loadError(MINIMAL.replace('password: secret', 'password: 123456'));
-    expect(err.message).toMatch(/users\[0\]\.password: expected a non-empty string, got a number/);
+    expect(err.message).toMatch(/users\[0\]\.password: expected a non-empty string, got a number \(quote it to make it a string\)/);
     expect(err.message).not.toContain('123456');
   });
 
