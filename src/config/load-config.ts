@@ -58,8 +58,9 @@ function distance(a: string, b: string): number {
 function unknownKeyMessage(parent: ConfigPath, key: string): string {
   const normalized = formatPath(parent).replace(/\[\d+\]/g, '[]');
   const known = keysUnder(normalized);
+  const typed = key.toLowerCase().replace(/-/g, '_');
   const guess = known
-    .map((k) => ({ k, d: distance(key.toLowerCase().replace(/-/g, '_'), k) }))
+    .map((k) => ({ k, d: k.startsWith(typed) && typed.length >= 3 ? 0 : distance(typed, k) }))
     .sort((x, y) => x.d - y.d)[0];
   const hint = guess !== undefined && guess.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${guess.k}"?)` : '';
   const list = known.length > 0 ? `; allowed here: ${known.join(', ')}` : '';
@@ -113,6 +114,11 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
     throw new ConfigError(sourceName, [{ path: '', line: null, column: null, message: `invalid YAML: ${(err as Error).message}` }]);
   }
 
+  // Top-level "x-…" keys are free for YAML anchors (as in Compose files); aliases are already
+  // expanded, so drop them before anything looks at them.
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    raw = Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith('x-')));
+  }
   const envIssues: PathIssue[] = [];
   const tree = substituteEnv(raw, options.env ?? process.env, envIssues);
   if (envIssues.length > 0) throw new ConfigError(sourceName, locate(doc, lc, envIssues));

@@ -216,7 +216,7 @@ describe('errors name the key and the line', () => {
     expect(loadError(MINIMAL.replace('name: tokyo', 'name: "to kyo"')).message).toMatch(/cluster\.nodes\[2\]\.name: expected a node name/);
   });
 
-  it('follows YAML anchors and merge keys', () => {
+  it('follows YAML anchors and merge keys; top-level x- keys hold anchors', () => {
     const text = `
 users: [{ name: app, password: pw }]
 defaults: &node { host: 127.0.0.1, region: r }
@@ -226,6 +226,10 @@ cluster:
     - { <<: *node, name: a, port: 1 }
 `;
     expect(loadError(text).message).toMatch(/test\.yaml:3:1: defaults: unknown key "defaults"/);
+    const cfg = load(text.replace('defaults:', 'x-defaults:'));
+    expect(cfg.cluster.nodes[0]).toMatchObject({ name: 'a', host: '127.0.0.1', region: 'r', port: 1 });
+    expect(loadError(text.replace('defaults:', 'x-defaults:').replace('port: 1', 'prio: 1')).message)
+      .toMatch(/test\.yaml:7:31: cluster\.nodes\[0\]\.prio: unknown key "prio" \(did you mean "priority"\?\)/);
   });
 });
 
