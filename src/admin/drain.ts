@@ -1,6 +1,277 @@
-// Drain orchestration (placeholder until the full implementation lands).
-import type { Meridian } from '../server.js';
+// Drain orchestration (DRAIN / UNDRAIN, HTTP drain, removal of a node on reload). A drain:
+//   1. marks the node `draining` in the topology store, so the router stops choosing it at once:
+//      no new transaction, pin or session starts there;
+//   2. marks its pools draining (idle backends close now, released ones close, none open);
+//   3. waits until no session holds a backend there (running transactions and requests finish);
+//   4. after the timeout, per drain.on_timeout: `cancel` cancels running queries, then closes
+//      sessions still held there (idle in a transaction, or pinned) with 57P03; `leave` lets them be;
+//   5. marks the node `drained`.
+// UNDRAIN makes it `catching-up`; it becomes `active` once up with lag ≤ routing.readmit_max_lag.
+// Node state changes only through the store's setAdminState. One registry per Meridian.
 
-export function drainProgress(_m: Meridian, _node: string): string | null {
+import type { Backend } from '../backend/backend.js';
+import { Errors } from '../errors.js';
+import type { Session } from '../frontend/session.js';
+import type { Meridian } from '../server.js';
+import type { AdminState, NodeSnapshot } from '../topology/types.js';
+import { lastMasterOf } from './last-master.js';
+import { topologyOf } from './topology-access.js';
+
+const POLL_MS = 50;
+/** After cancelling on timeout, how long cancelled requests get to come back before their sessions close. */
+const CANCEL_GRACE_MS = 3_000;
+
+export interface DrainOptions {
+  readonly timeoutMs?: number;
+  readonly force?: boolean;
+  readonly reason?: string;
+}
+
+export interface DrainResult {
+  readonly node: string;
+  readonly outcome: 'drained' | 'already-drained' | 'undrained';
+  readonly state: AdminState | 'removed';
+  readonly waitedMs: number;
+  /** Sessions whose running query was cancelled at the timeout. */
+  readonly cancelled: number;
+  /** Sessions closed at the timeout (idle in a transaction or pinned). */
+  readonly closed: number;
+  /** Sessions left running on the node at the timeout (on_timeout: leave). */
+  readonly left: number;
+}
+
+export interface UndrainResult {
+  readonly node: string;
+  readonly state: AdminState;
+  readonly message: string;
+}
+
+class NodeDrain {
+  readonly startedAtMs = Date.now();
+  readonly deadlineMs: number;
+  isAborted = false;
+  isTimedOut = false;
+  sessionsLeft = 0;
+  backendsLeft = 0;
+  result: DrainResult | null = null;
+  done!: Promise<DrainResult>;
+
+  constructor(readonly node: string, readonly timeoutMs: number, readonly onTimeout: 'cancel' | 'leave') {
+    this.deadlineMs = this.startedAtMs + timeoutMs;
+  }
+}
+
+interface Registry {
+  readonly drains: Map<string, NodeDrain>;
+  unwatch: (() => void) | null;
+  readmitQueued: boolean;
+}
+
+const registries = new WeakMap<Meridian, Registry>();
+
+function registry(m: Meridian): Registry {
+  let r = registries.get(m);
+  if (r === undefined) registries.set(m, (r = { drains: new Map(), unwatch: null, readmitQueued: false }));
+  return r;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function nodeOrThrow(m: Meridian, node: string): NodeSnapshot {
+  const n = topologyOf(m).snapshot.byName.get(node);
+  if (n === undefined) throw Errors.invalidParameter(`unknown node "${node}" (see SHOW NODES)`);
+  return n;
+}
+
+function sessionsOn(m: Meridian, node: string): Session[] {
+  const out: Session[] = [];
+  for (const s of m.sessions.values()) if (!s.isAdmin && s.attached !== null && s.attached.node === node) out.push(s);
+  return out;
+}
+
+/** Backends of the node that are checked out or connecting (idle ones are closed by the pool). */
+function backendsBusy(m: Meridian, node: string): number {
+  let n = 0;
+  for (const p of m.pools.poolsOfNode(node)) n += p.total - p.idleCount;
+  return n;
+}
+
+/**
+ * pool.mode session keeps one backend per node for a session's life. A session not using its
+ * backend to the draining node gives it up now: its next request is routed elsewhere.
+ */
+function releaseKeptBackends(m: Meridian, node: string): void {
+  for (const s of m.sessions.values()) {
+    const kept: Backend | undefined = s.sessionBackends?.get(node);
+    if (kept === undefined || s.attached === kept) continue;
+    s.sessionBackends?.delete(node);
+    kept.close('node draining');
+  }
+}
+
+/** Waits until nothing runs on the node, the timeout, or an UNDRAIN. */
+async function waitIdle(m: Meridian, job: NodeDrain, untilMs: number): Promise<boolean> {
+  for (;;) {
+    releaseKeptBackends(m, job.node);
+    job.sessionsLeft = sessionsOn(m, job.node).length;
+    job.backendsLeft = backendsBusy(m, job.node);
+    if (job.sessionsLeft === 0 && job.backendsLeft === 0) return true;
+    if (job.isAborted || Date.now() >= untilMs) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+async function runDrain(m: Meridian, job: NodeDrain): Promise<DrainResult> {
+  const node = job.node;
+  let cancelled = 0;
+  let closed = 0;
+  let left = 0;
+  let isIdle = await waitIdle(m, job, job.deadlineMs);
+  if (!isIdle && !job.isAborted) {
+    job.isTimedOut = true;
+    const busy = sessionsOn(m, node);
+    if (job.onTimeout === 'cancel') {
+      for (const s of busy) {
+        if (s.attached !== null && !s.attached.ops.isEmpty) {
+          s.cancelCurrent();
+          cancelled++;
+        }
+      }
+      isIdle = await waitIdle(m, job, Date.now() + CANCEL_GRACE_MS);
+      if (!isIdle && !job.isAborted) {
+        for (const s of sessionsOn(m, node)) {
+          s.close('node drained', Errors.nodeDrained(node));
+          closed++;
+        }
+      }
+    } else {
+      left = busy.length;
+    }
+  }
+  const waitedMs = Date.now() - job.startedAtMs;
+  if (job.isAborted) {
+    return { node, outcome: 'undrained', state: topologyOf(m).snapshot.byName.get(node)?.state ?? 'removed', waitedMs, cancelled, closed, left };
+  }
+  topologyOf(m).setAdminState(node, 'drained', job.isTimedOut ? `drain timed out after ${job.timeoutMs} ms (${m.config.drain.onTimeout})` : 'no work left');
+  m.logger.info({ node, waitedMs, cancelled, closed, left }, 'drain finished');
+  return { node, outcome: 'drained', state: 'drained', waitedMs, cancelled, closed, left };
+}
+
+/**
+ * DRAIN: resolves when the node is drained (or an UNDRAIN aborted the drain). Throws a
+ * MeridianError for an unknown node, or when it is the last master of a residency set (without force).
+ */
+export function drainNode(m: Meridian, node: string, opts: DrainOptions = {}): Promise<DrainResult> {
+  const n = nodeOrThrow(m, node);
+  const reg = registry(m);
+  const running = reg.drains.get(node);
+  if (n.state === 'draining' && running !== undefined && running.result === null && !running.isAborted) return running.done;
+  if (n.state === 'drained') {
+    return Promise.resolve({ node, outcome: 'already-drained', state: 'drained', waitedMs: 0, cancelled: 0, closed: 0, left: 0 });
+  }
+  if (opts.force !== true) {
+    const sets = lastMasterOf(topologyOf(m).snapshot, m.config.residency, node);
+    if (sets.length > 0) {
+      throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
+    }
+  }
+  const cfg = m.config.drain;
+  const job = new NodeDrain(node, opts.timeoutMs ?? cfg.timeoutMs, cfg.onTimeout);
+  reg.drains.set(node, job);
+  // Order matters: the router must stop choosing the node before its pools refuse new backends.
+  topologyOf(m).setAdminState(node, 'draining', opts.reason ?? 'DRAIN');
+  m.pools.setNodeDraining(node, true);
+  job.done = runDrain(m, job).then((r) => {
+    job.result = r;
+    return r;
+  });
+  return job.done;
+}
+
+function canReadmit(m: Meridian, n: NodeSnapshot): boolean {
+  return n.isUp && n.role !== 'unknown' && n.lagMs !== null && n.lagMs <= m.config.routing.readmitMaxLagMs;
+}
+
+/** Moves every caught-up `catching-up` node to `active`. */
+function readmitCaughtUp(m: Meridian): void {
+  const topo = topologyOf(m);
+  for (const n of topo.snapshot.nodes) {
+    if (n.state !== 'catching-up' || !canReadmit(m, n)) continue;
+    topo.setAdminState(n.name, 'active', `caught up: lag ${Math.round(n.lagMs ?? 0)} ms ≤ readmit_max_lag ${m.config.routing.readmitMaxLagMs} ms`);
+  }
+}
+
+/** Watches snapshots while any node catches up (every probe round publishes one). */
+function watchReadmission(m: Meridian): void {
+  const reg = registry(m);
+  if (reg.unwatch !== null) return;
+  reg.unwatch = topologyOf(m).onChange((snap) => {
+    if (!snap.nodes.some((n) => n.state === 'catching-up')) return;
+    if (reg.readmitQueued) return;
+    // Not from inside the store's publish: change state on the next tick.
+    reg.readmitQueued = true;
+    setImmediate(() => {
+      reg.readmitQueued = false;
+      readmitCaughtUp(m);
+    });
+  });
+}
+
+/** UNDRAIN: the node catches up, then is readmitted (immediately if already caught up). */
+export function undrainNode(m: Meridian, node: string): UndrainResult {
+  const n = nodeOrThrow(m, node);
+  const job = registry(m).drains.get(node);
+  if (job !== undefined && job.result === null) job.isAborted = true;
+  if (n.state === 'active') {
+    m.pools.setNodeDraining(node, false);
+    return { node, state: 'active', message: `node "${node}" is not drained` };
+  }
+  m.pools.setNodeDraining(node, false);
+  topologyOf(m).setAdminState(node, 'catching-up', 'UNDRAIN');
+  watchReadmission(m);
+  readmitCaughtUp(m);
+  const state = topologyOf(m).snapshot.byName.get(node)?.state ?? 'catching-up';
+  const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
+  const message = state === 'active'
+    ? `node "${node}" readmitted`
+    : `node "${node}" catching up (${n.isUp ? `lag ${lag}` : 'down'}); readmitted when up with lag ≤ ${m.config.routing.readmitMaxLagMs} ms`;
+  return { node, state, message };
+}
+
+/** Hot reload: drain nodes about to be removed (forced: removal is the operator's decision). */
+export async function drainForRemoval(m: Meridian, nodes: readonly string[]): Promise<DrainResult[]> {
+  const known = nodes.filter((n) => topologyOf(m).snapshot.byName.has(n));
+  return Promise.all(known.map((n) => drainNode(m, n, { force: true, reason: 'removed from config' })));
+}
+
+/** Drain progress for SHOW NODES / GET /nodes, or null when nothing is going on. */
+export function drainProgress(m: Meridian, node: string): string | null {
+  const n = m.snapshot().byName.get(node);
+  if (n === undefined) return null;
+  const job = registry(m).drains.get(node);
+  if (n.state === 'draining' && job !== undefined && job.result === null) {
+    const leftS = Math.max(0, Math.ceil((job.deadlineMs - Date.now()) / 1000));
+    const phase = job.isTimedOut ? `timed out, ${m.config.drain.onTimeout === 'cancel' ? 'cancelling' : 'leaving'}` : `${leftS}s to timeout`;
+    return `${job.sessionsLeft} sessions, ${job.backendsLeft} backends left; ${phase}`;
+  }
+  if (n.state === 'drained' && job?.result != null) {
+    const r = job.result;
+    const extra = [r.cancelled > 0 ? `${r.cancelled} cancelled` : '', r.closed > 0 ? `${r.closed} closed` : '', r.left > 0 ? `${r.left} left running` : '']
+      .filter((x) => x !== '').join(', ');
+    return `drained in ${(r.waitedMs / 1000).toFixed(1)}s${extra === '' ? '' : ` (${extra})`}`;
+  }
+  if (n.state === 'catching-up') {
+    const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
+    return `${n.isUp ? `lag ${lag}` : 'down'}; readmit at lag ≤ ${m.config.routing.readmitMaxLagMs} ms`;
+  }
   return null;
+}
+
+/** Stops watching (Meridian stopped). */
+export function stopDrains(m: Meridian): void {
+  const reg = registries.get(m);
+  if (reg === undefined) return;
+  reg.unwatch?.();
+  reg.unwatch = null;
+  for (const job of reg.drains.values()) if (job.result === null) job.isAborted = true;
 }

@@ -12,6 +12,7 @@ import { MeridianError } from '../errors.js';
 import type { Meridian } from '../server.js';
 import { httpDrain, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
+import { installMetricsSources } from './metrics-sources.js';
 import { showNodes } from './show-nodes.js';
 import { tableObjects } from './table.js';
 
@@ -48,6 +49,7 @@ async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<s
 }
 
 async function handle(m: Meridian, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  installMetricsSources(m);
   const url = new URL(req.url ?? '/', 'http://meridian');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';

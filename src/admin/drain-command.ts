@@ -1,0 +1,77 @@
+// DRAIN <node> [<timeout>] [FORCE] [NOWAIT] and UNDRAIN <node>: argument parsing and the row the
+// console and the HTTP API answer with. The orchestration itself is drain.ts.
+// A bare number as the timeout means seconds (`DRAIN n1 60`); units as in the config also work.
+
+import { parseDurationMs } from '../config/units.js';
+import { Errors } from '../errors.js';
+import type { Meridian } from '../server.js';
+import { drainNode, undrainNode, type DrainResult } from './drain.js';
+import { int, text, type AdminTable } from './table.js';
+
+export interface DrainArgs {
+  readonly node: string;
+  readonly timeoutMs: number | undefined;
+  readonly force: boolean;
+  readonly noWait: boolean;
+}
+
+function unquote(word: string): string {
+  if (word.length >= 2 && ((word.startsWith('"') && word.endsWith('"')) || (word.startsWith("'") && word.endsWith("'")))) return word.slice(1, -1);
+  return word;
+}
+
+export function parseTimeout(word: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(word) ? Math.round(Number(word) * 1000) : parseDurationMs(word);
+  if (ms === null) throw Errors.invalidParameter(`invalid drain timeout "${word}" (e.g. 30s, 500ms, 2m, or seconds)`);
+  return ms;
+}
+
+/** `args` is everything after DRAIN. */
+export function parseDrainArgs(args: string): DrainArgs {
+  const words = args.trim().split(/\s+/).filter((w) => w !== '');
+  const first = words.shift();
+  if (first === undefined) throw Errors.invalidParameter('usage: DRAIN <node> [<timeout>] [FORCE] [NOWAIT]');
+  let timeoutMs: number | undefined;
+  let force = false;
+  let noWait = false;
+  for (const w of words) {
+    const up = w.toUpperCase();
+    if (up === 'FORCE') force = true;
+    else if (up === 'NOWAIT') noWait = true;
+    else if (timeoutMs === undefined) timeoutMs = parseTimeout(w);
+    else throw Errors.invalidParameter(`unexpected "${w}"; usage: DRAIN <node> [<timeout>] [FORCE] [NOWAIT]`);
+  }
+  return { node: unquote(first), timeoutMs, force, noWait };
+}
+
+export function drainResultTable(r: DrainResult): AdminTable {
+  const message = r.outcome === 'already-drained' ? `node "${r.node}" was already drained`
+    : r.outcome === 'undrained' ? `drain of "${r.node}" aborted by UNDRAIN`
+    : `node "${r.node}" drained`;
+  return {
+    columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
+    rows: [[r.node, r.state, r.outcome, r.waitedMs, r.cancelled, r.closed, r.left, message]],
+    tag: 'DRAIN',
+  };
+}
+
+export async function drainCommand(args: string, m: Meridian): Promise<AdminTable> {
+  const a = parseDrainArgs(args);
+  const done = drainNode(m, a.node, { timeoutMs: a.timeoutMs, force: a.force, reason: 'DRAIN (admin console)' });
+  if (a.noWait) {
+    done.catch(() => {});
+    return {
+      columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
+      rows: [[a.node, m.snapshot().byName.get(a.node)?.state ?? null, 'started', 0, 0, 0, 0, `drain of "${a.node}" started; SHOW NODES shows progress`]],
+      tag: 'DRAIN',
+    };
+  }
+  return drainResultTable(await done);
+}
+
+export function undrainCommand(args: string, m: Meridian): AdminTable {
+  const words = args.trim().split(/\s+/).filter((w) => w !== '');
+  if (words.length !== 1) throw Errors.invalidParameter('usage: UNDRAIN <node>');
+  const r = undrainNode(m, unquote(words[0]!));
+  return { columns: [text('node'), text('state'), text('message')], rows: [[r.node, r.state, r.message]], tag: 'UNDRAIN' };
+}

@@ -1,0 +1,53 @@
+// EXPLAIN ROUTE <sql> and EXPLAIN ROUTE FOR SESSION <id> <sql>: the class Meridian gives the SQL,
+// the node it would pick right now for that session (the admin session itself by default, whose
+// residency comes from its own identity, e.g. `-c meridian.tenant=eu1`), and why — one
+// "field | value" row per fact, then one row per node with the router's reason for it.
+
+import { Errors } from '../errors.js';
+import type { Session } from '../frontend/session.js';
+import { explainRoute } from '../router/explain-route.js';
+import type { Meridian } from '../server.js';
+import { pinReasons, routeContextOf, sessionStateWord } from './session-view.js';
+import { text, type AdminTable } from './table.js';
+
+function hintText(h: { route: string } | { node: string } | null): string {
+  if (h === null) return 'none';
+  return 'node' in h ? `node=${h.node}` : `route=${h.route}`;
+}
+
+export function explainRouteCommand(args: string, session: Session, m: Meridian): AdminTable {
+  let sql = args;
+  let target = session;
+  const forSession = /^for\s+session\s+(\d+)\s+([\s\S]*)$/i.exec(args);
+  if (forSession !== null) {
+    const other = m.sessions.get(Number(forSession[1]));
+    if (other === undefined) throw Errors.invalidParameter(`no session with id ${forSession[1]} (see SHOW SESSIONS)`);
+    target = other;
+    sql = forSession[2]!;
+  }
+  if (sql.trim() === '') throw Errors.invalidParameter('usage: EXPLAIN ROUTE [FOR SESSION <id>] <sql>');
+  const cls = m.classify(sql);
+  const intent = cls.isWrite ? 'write' : 'read';
+  const ctx = routeContextOf(m, target);
+  const ex = explainRoute({ intent, hint: cls.hint }, m.snapshot(), ctx, m.policy, m.pools.activeBackends);
+  const rows: Array<[string, string | null]> = [
+    ['class', `${cls.class} (${cls.reason})`],
+    ['intent', intent],
+    ['hint', ex.hint === null ? 'none' : `${hintText(ex.hint)} (${ex.hintSource ?? 'statement'})`],
+    ['residency', ctx.residencyRule === null ? 'none (whole cluster)' : `${ctx.residencyRule} (regions ${[...(ctx.allowedRegions ?? [])].join(', ')})`],
+    ['proximity', ex.proximitySource === 'client-region' ? `client region ${ctx.clientRegion}` : 'probe rtt'],
+    ['session', `${target.id} (${sessionStateWord(target)})`],
+  ];
+  if (target.attached !== null && !target.isAdmin) {
+    const pins = pinReasons(target);
+    const why = pins.length > 0 ? `pinned (${pins.join(', ')})` : sessionStateWord(target);
+    rows.push(['note', `session is ${why} on ${target.attached.node}: its next request stays there until it is released`]);
+  }
+  rows.push(['node', ex.decision.ok ? ex.decision.node : null]);
+  rows.push(['decision', ex.decision.ok ? ex.decision.reason : `refused (${ex.decision.refusal}): ${ex.decision.reason}`]);
+  for (const n of ex.nodes) {
+    const facts = `${n.region}, ${n.role}, ${n.state}, ${n.isUp ? 'up' : 'down'}`;
+    rows.push([`node ${n.node}`, `${n.isChosen ? 'CHOSEN' : n.isEligible ? 'eligible' : 'excluded'} [${facts}]: ${n.reason}`]);
+  }
+  return { columns: [text('field'), text('value')], rows, tag: 'EXPLAIN' };
+}

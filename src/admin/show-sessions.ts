@@ -1,0 +1,26 @@
+// SHOW SESSIONS: one row per client session (admin sessions included, state "admin"): identity,
+// residency rule, state, the node it is on, pins, and what it routed. Reads only.
+
+import type { Meridian } from '../server.js';
+import { pinReasons, residencyOf, sessionStateWord } from './session-view.js';
+import { int, text, type AdminTable } from './table.js';
+
+export function showSessions(m: Meridian): AdminTable {
+  const now = Date.now();
+  const rows = [...m.sessions.values()].map((s) => {
+    const rule = residencyOf(m, s);
+    return [
+      s.id, s.ident.user, s.ident.database, s.ident.applicationName, s.ident.tenant, s.ident.remoteAddress,
+      sessionStateWord(s), s.attached?.node ?? null, rule?.name ?? null, pinReasons(s).join(',') || null,
+      s.routedReads, s.routedWrites, Math.round((now - s.connectedAtMs) / 1000),
+    ];
+  });
+  return {
+    columns: [
+      int('id'), text('user'), text('database'), text('application_name'), text('tenant'), text('client_addr'),
+      text('state'), text('node'), text('residency'), text('pinned'),
+      int('routed_reads'), int('routed_writes'), int('age_s'),
+    ],
+    rows,
+  };
+}
