@@ -229,7 +229,7 @@ cluster:
     const cfg = load(text.replace('defaults:', 'x-defaults:'));
     expect(cfg.cluster.nodes[0]).toMatchObject({ name: 'a', host: '127.0.0.1', region: 'r', port: 1 });
     expect(loadError(text.replace('defaults:', 'x-defaults:').replace('port: 1', 'prio: 1')).message)
-      .toMatch(/test\.yaml:7:31: cluster\.nodes\[0\]\.prio: unknown key "prio" \(did you mean "priority"\?\)/);
+      .toMatch(/test\.yaml:7:29: cluster\.nodes\[0\]\.prio: unknown key "prio" \(did you mean "priority"\?\)/);
   });
 });
 
