@@ -119,6 +119,7 @@ export function keysUnder(parent: string): string[] {
 
 /** Markdown table of every setting, for the README. */
 export function formatSettingsMarkdown(): string {
-  const rows = SETTINGS.map((x) => `| \`${x.key}\` | ${x.type} | ${x.default} | ${x.reload} | ${x.doc} |`);
+  const cell = (text: string) => text.replace(/\|/g, '\\|'); // "a | b" enums must not split the row
+  const rows = SETTINGS.map((x) => `| \`${x.key}\` | ${cell(x.type)} | ${cell(x.default)} | ${x.reload} | ${cell(x.doc)} |`);
   return ['| key | type | default | reload | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }
