@@ -27,7 +27,7 @@ export function classifySet(body: AstObject, statementText: () => string): State
     pushEffect(info, { type: 'reset-all' });
     return info;
   }
-  if (kind === 'VAR_SET_MULTI') return name === 'transaction' ? setTransaction(args) : setCharacteristics(args);
+  if (kind === 'VAR_SET_MULTI') return name.startsWith('transaction') ? setTransaction(args) : setCharacteristics(args);
   if (name.startsWith('transaction_')) return setTransaction([]); // SET transaction_read_only = …: this transaction only
   const info = statementInfo('session', false, `${kind === 'VAR_RESET' ? 'reset' : isLocal ? 'set local' : 'set'} ${name}`);
   info.isLiteralSensitive = true;

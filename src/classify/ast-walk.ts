@@ -12,6 +12,9 @@ import type { SourceText } from './source-text.js';
 import { addFunction, markWrite, type StatementInfo } from './statement-info.js';
 import type { SessionEffect } from './types.js';
 
+/** Calls the grammar itself inserts (x SIMILAR TO y → similar_to_escape(y)): immutable, never written by users. */
+const GRAMMAR_CALLS: ReadonlySet<string> = new Set(['pg_catalog.similar_to_escape', 'pg_catalog.similar_escape']);
+
 /** Deeper trees are refused (the caller classifies them as writes) rather than risk the stack. */
 const MAX_DEPTH = 2000;
 
@@ -80,7 +83,7 @@ export function visitCall(call: AstObject, ctx: WalkContext): void {
   if (call['funcformat'] === 'COERCE_SQL_SYNTAX') return;
   const parts = asArray(call['funcname']);
   const name = dottedName(parts);
-  if (name === '') return;
+  if (name === '' || GRAMMAR_CALLS.has(name)) return;
   const info = ctx.info;
   const isBuiltinScope = parts.length === 1 || name.startsWith('pg_catalog.');
   const bare = isBuiltinScope ? name.slice(name.lastIndexOf('.') + 1) : '';

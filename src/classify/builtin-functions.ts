@@ -68,7 +68,7 @@ export const BUILTIN_READ_FUNCTIONS: ReadonlySet<string> = new Set([
   'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value',
   'last_value', 'nth_value',
   // strings
-  'lower', 'upper', 'length', 'char_length', 'character_length', 'octet_length', 'bit_length', 'substr',
+  'lower', 'upper', 'length', 'substring', 'overlay', 'normalize', 'is_normalized', 'similar_to_escape', 'char_length', 'character_length', 'octet_length', 'bit_length', 'substr',
   'replace', 'concat', 'concat_ws', 'left', 'right', 'btrim', 'ltrim', 'rtrim', 'lpad', 'rpad', 'initcap',
   'split_part', 'strpos', 'starts_with', 'reverse', 'repeat', 'translate', 'format', 'md5', 'sha256',
   'encode', 'decode', 'quote_ident', 'quote_literal', 'quote_nullable', 'regexp_replace', 'regexp_match',

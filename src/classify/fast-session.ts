@@ -88,6 +88,7 @@ function set(lexer: Lexer, a: number, b: number): StatementInfo | null {
   k = settingName(lexer, k, b, out);
   if (k < 0 || k >= b) return null;
   const name = out[0] ?? '';
+  if (name.startsWith('transaction_')) return null; // SET transaction_read_only …: per transaction, see ast-set.ts
   const isEquals = lexer.kinds[k] === TOK_OP && lexer.ends[k] === (lexer.starts[k] ?? 0) + 1 && lexer.sql.charCodeAt(lexer.starts[k] ?? 0) === 61;
   if (!isEquals && !lexer.is(k, 'to')) return null;
   k++;

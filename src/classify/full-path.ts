@@ -9,6 +9,7 @@ import { SourceText } from './source-text.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
 
 export function classifyFull(sql: string, policy: FunctionPolicy): StatementInfo[] {
+  if (sql.length === 0) return []; // the empty query (libpg-query refuses '')
   if (!isParserReady()) return [failed('parser not loaded → write')];
   const source = new SourceText(sql);
   try {

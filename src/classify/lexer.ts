@@ -18,6 +18,7 @@ export const TOK_DOT = 10;
 export const TOK_OP = 11; // operators and any other punctuation ([ ] :: = …)
 
 const INITIAL_TOKENS = 256;
+const MERIDIAN = /meridian/i;
 
 /** Identifier start: letter, underscore or any non-ASCII character (PostgreSQL's ident_start). */
 function isIdentStart(c: number): boolean {
@@ -251,10 +252,7 @@ export class Lexer {
     this.commentStarts.push(start);
     this.commentEnds.push(end);
     this.commentNext.push(this.count);
-    if (!this.hasHintComment) {
-      const m = this.sql.indexOf('eridian', start);
-      if (m >= 0 && m < end) this.hasHintComment = true;
-    }
+    if (!this.hasHintComment && MERIDIAN.test(this.sql.slice(start, end))) this.hasHintComment = true;
   }
 
   /** Lower-cased text of a word token (quoted identifiers keep their case, without quotes). */

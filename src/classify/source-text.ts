@@ -1,7 +1,7 @@
 // Maps libpg-query's byte offsets (UTF-8) back to the JavaScript string, and cuts statement and
 // argument text out of a request. Only the parse-tree path needs it, so it is built lazily.
 
-import { Lexer, TOK_LPAREN, TOK_RPAREN, TOK_WORD, TOK_QIDENT, TOK_NUMBER } from './lexer.js';
+import { Lexer, TOK_LPAREN, TOK_NUMBER, TOK_QIDENT, TOK_RPAREN, TOK_SEMI, TOK_WORD } from './lexer.js';
 
 export class SourceText {
   readonly sql: string;
@@ -26,10 +26,17 @@ export class SourceText {
     return this.sliceBytes(0, byteOffset).length;
   }
 
-  /** One statement's text from stmt_location / stmt_len, without leading comments or spacing. */
+  /**
+   * One statement's text from stmt_location / stmt_len: first token to last token, without the
+   * comments, spacing and semicolon around it (the same text the fast path cuts out).
+   */
   statementText(byteLocation: number, byteLength: number): string {
     const raw = this.sliceBytes(byteLocation, byteLength > 0 ? byteLocation + byteLength : undefined);
-    return raw.slice(skipSpaceAndComments(raw)).trimEnd();
+    const lexer = new Lexer();
+    lexer.lex(raw);
+    let last = lexer.count - 1;
+    while (last >= 0 && lexer.kinds[last] === TOK_SEMI) last--;
+    return last < 0 ? '' : raw.slice(lexer.starts[0], lexer.ends[last]);
   }
 
   /**
@@ -55,29 +62,4 @@ export class SourceText {
     }
     return text;
   }
-}
-
-/** Index of the first character that is neither white space nor inside a comment. */
-export function skipSpaceAndComments(s: string): number {
-  let i = 0;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c === 32 || (c >= 9 && c <= 13)) { i++; continue; }
-    if (c === 45 && s.charCodeAt(i + 1) === 45) {
-      while (i < s.length && s.charCodeAt(i) !== 10 && s.charCodeAt(i) !== 13) i++;
-      continue;
-    }
-    if (c === 47 && s.charCodeAt(i + 1) === 42) {
-      let depth = 1;
-      i += 2;
-      while (i < s.length && depth > 0) {
-        if (s.charCodeAt(i) === 47 && s.charCodeAt(i + 1) === 42) { depth++; i += 2; continue; }
-        if (s.charCodeAt(i) === 42 && s.charCodeAt(i + 1) === 47) { depth--; i += 2; continue; }
-        i++;
-      }
-      continue;
-    }
-    break;
-  }
-  return i;
 }

@@ -1,0 +1,89 @@
+// Runs every case table three ways: through the cached classifier (fast path where it applies),
+// through the parser only (no fast path), and again from the cache. All three must meet the
+// expectations, so the fast path can never disagree with PostgreSQL's grammar on a listed case.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { VolatilityCatalog } from '../../../src/classify/catalog.js';
+import { Classifier } from '../../../src/classify/classifier.js';
+import type { Classification, StatementClass } from '../../../src/classify/types.js';
+import { CATALOG_ROWS, type Case, type Expect } from './case-helpers.js';
+import { COMMENT_HINT_CASES, MULTI_AND_MALFORMED_CASES, QUOTING_UNICODE_CASES } from './cases-comments.js';
+import { DDL_CASES } from './cases-ddl.js';
+import { DML_CASES } from './cases-dml.js';
+import { ORM_CASES, PGBENCH_CASES } from './cases-orm.js';
+import { SELECT_READ_CASES, SELECT_WRITE_CASES } from './cases-select.js';
+import { SESSION_CASES, TRANSACTION_CASES } from './cases-session.js';
+
+export const TABLES: Readonly<Record<string, readonly Case[]>> = {
+  'select (reads)': SELECT_READ_CASES,
+  'select (hidden writes)': SELECT_WRITE_CASES,
+  dml: DML_CASES,
+  'ddl and utility': DDL_CASES,
+  transactions: TRANSACTION_CASES,
+  'session state': SESSION_CASES,
+  'comments and hints': COMMENT_HINT_CASES,
+  'quoting and unicode': QUOTING_UNICODE_CASES,
+  'multi-statement and malformed': MULTI_AND_MALFORMED_CASES,
+  pgbench: PGBENCH_CASES,
+  orm: ORM_CASES,
+};
+
+let classifier: Classifier;
+
+beforeAll(async () => {
+  await Classifier.init();
+  const catalog = new VolatilityCatalog();
+  catalog.load(CATALOG_ROWS);
+  classifier = new Classifier({ catalog });
+});
+
+function project(c: Classification, e: Expect): Record<string, unknown> {
+  return {
+    class: c.class,
+    isWrite: c.isWrite,
+    readOnly: c.readOnly,
+    hint: c.hint,
+    effects: c.effects,
+    statements: c.statements,
+    onlyMeridianSettings: c.onlyMeridianSettings,
+    ...(e.fns !== undefined ? { functions: c.functions } : {}),
+  };
+}
+
+function expected(cls: StatementClass, e: Expect): Record<string, unknown> {
+  return {
+    class: cls,
+    isWrite: e.w ?? (cls === 'write' ? true : cls === 'read' ? false : expect.any(Boolean)),
+    readOnly: e.ro ?? false,
+    hint: e.hint ?? null,
+    effects: e.effects ?? [],
+    statements: e.n ?? 1,
+    onlyMeridianSettings: e.only ?? false,
+    ...(e.fns !== undefined ? { functions: e.fns } : {}),
+  };
+}
+
+function check(sql: string, cls: StatementClass, e: Expect): void {
+  const want = expected(cls, e);
+  for (const [path, c] of [
+    ['classify', classifier.classify(sql)],
+    ['parser only', classifier.classifyWithParser(sql)],
+    ['cached', classifier.classify(sql)],
+  ] as const) {
+    expect({ path, ...project(c, e) }, sql).toEqual({ path, ...want });
+    if (e.reason !== undefined) expect(c.reason, `${path}: ${sql}`).toContain(e.reason);
+  }
+}
+
+describe('classification case table', () => {
+  it('has at least 400 cases', () => {
+    const total = Object.values(TABLES).reduce((n, t) => n + t.length, 0);
+    expect(total).toBeGreaterThanOrEqual(400);
+  });
+
+  for (const [name, cases] of Object.entries(TABLES)) {
+    describe(name, () => {
+      it.each(cases.map((c) => [c[0], c[1], c[2] ?? {}] as const))('%s → %s', (sql, cls, e) => check(sql, cls, e));
+    });
+  }
+});
