@@ -6,7 +6,8 @@
 //   4. after the timeout, per drain.on_timeout: `cancel` cancels running queries, then closes
 //      sessions still held there (idle in a transaction, or pinned) with 57P03; `leave` lets them be;
 //   5. marks the node `drained`.
-// UNDRAIN makes it `catching-up`; it becomes `active` once up with lag ≤ routing.readmit_max_lag.
+// UNDRAIN makes it `catching-up`; it becomes `active` once up with lag ≤ routing.readmit_max_lag
+// (checked here at once, then by the health monitor after every probe).
 // Node state changes only through the store's setAdminState. One registry per Meridian.
 
 import type { Backend } from '../backend/backend.js';
@@ -63,15 +64,13 @@ class NodeDrain {
 
 interface Registry {
   readonly drains: Map<string, NodeDrain>;
-  unwatch: (() => void) | null;
-  readmitQueued: boolean;
 }
 
 const registries = new WeakMap<Meridian, Registry>();
 
 function registry(m: Meridian): Registry {
   let r = registries.get(m);
-  if (r === undefined) registries.set(m, (r = { drains: new Map(), unwatch: null, readmitQueued: false }));
+  if (r === undefined) registries.set(m, (r = { drains: new Map() }));
   return r;
 }
 
@@ -192,29 +191,14 @@ function canReadmit(m: Meridian, n: NodeSnapshot): boolean {
   return n.isUp && n.role !== 'unknown' && n.lagMs !== null && n.lagMs <= m.config.routing.readmitMaxLagMs;
 }
 
-/** Moves every caught-up `catching-up` node to `active`. */
-function readmitCaughtUp(m: Meridian): void {
-  const topo = topologyOf(m);
-  for (const n of topo.snapshot.nodes) {
-    if (n.state !== 'catching-up' || !canReadmit(m, n)) continue;
-    topo.setAdminState(n.name, 'active', `caught up: lag ${Math.round(n.lagMs ?? 0)} ms ≤ readmit_max_lag ${m.config.routing.readmitMaxLagMs} ms`);
-  }
-}
-
-/** Watches snapshots while any node catches up (every probe round publishes one). */
-function watchReadmission(m: Meridian): void {
-  const reg = registry(m);
-  if (reg.unwatch !== null) return;
-  reg.unwatch = topologyOf(m).onChange((snap) => {
-    if (!snap.nodes.some((n) => n.state === 'catching-up')) return;
-    if (reg.readmitQueued) return;
-    // Not from inside the store's publish: change state on the next tick.
-    reg.readmitQueued = true;
-    setImmediate(() => {
-      reg.readmitQueued = false;
-      readmitCaughtUp(m);
-    });
-  });
+/**
+ * Readmits a `catching-up` node that is already caught up. Later readmission is the health
+ * monitor's: after each probe it moves a caught-up node to `active` (one owner for that step).
+ */
+function readmitIfCaughtUp(m: Meridian, node: string): void {
+  const n = topologyOf(m).snapshot.byName.get(node);
+  if (n === undefined || n.state !== 'catching-up' || !canReadmit(m, n)) return;
+  topologyOf(m).setAdminState(node, 'active', `caught up: lag ${Math.round(n.lagMs ?? 0)} ms ≤ readmit_max_lag ${m.config.routing.readmitMaxLagMs} ms`);
 }
 
 /** UNDRAIN: the node catches up, then is readmitted (immediately if already caught up). */
@@ -228,8 +212,7 @@ export function undrainNode(m: Meridian, node: string): UndrainResult {
   }
   m.pools.setNodeDraining(node, false);
   topologyOf(m).setAdminState(node, 'catching-up', 'UNDRAIN');
-  watchReadmission(m);
-  readmitCaughtUp(m);
+  readmitIfCaughtUp(m, node);
   const state = topologyOf(m).snapshot.byName.get(node)?.state ?? 'catching-up';
   const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
   const message = state === 'active'
@@ -271,7 +254,5 @@ export function drainProgress(m: Meridian, node: string): string | null {
 export function stopDrains(m: Meridian): void {
   const reg = registries.get(m);
   if (reg === undefined) return;
-  reg.unwatch?.();
-  reg.unwatch = null;
   for (const job of reg.drains.values()) if (job.result === null) job.isAborted = true;
 }
