@@ -82,7 +82,7 @@ export class TopologyStore {
     const n = this.current.byName.get(name);
     if (n === undefined || !n.isUp) return false;
     const t = this.now();
-    const next: NodeSnapshot = { ...n, isUp: false, lastError: reason, changedAtMs: t };
+    const next: NodeSnapshot = { ...n, isUp: false, lastError: `evicted: ${reason}`, changedAtMs: t };
     this.publish(this.replace(next), [{ type: 'node-evicted', node: name, reason }], t);
     return true;
   }

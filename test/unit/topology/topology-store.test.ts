@@ -57,7 +57,7 @@ describe('TopologyStore', () => {
       ['node evicted', 'a', 'connection reset on live traffic'],
     ]);
     expect(events.filter((e) => e.type === 'node-evicted')).toHaveLength(1);
-    expect(store.snapshot.byName.get('a')?.lastError).toBe('connection reset on live traffic');
+    expect(store.snapshot.byName.get('a')?.lastError).toBe('evicted: connection reset on live traffic');
   });
 
   it('setAdminState changes state, logs the phrase, ignores no-ops', () => {

@@ -1,0 +1,345 @@
+// HealthMonitor: probes every node on its own connection, applies rise/fall, smooths RTT,
+// derives role and lag, and publishes through the TopologyStore (the only writer of snapshots).
+// Also: passive eviction from live traffic (reportFailure), immediate probes (probeNow), and the
+// catching-up → active readmission after UNDRAIN. Drain itself is driven by admin.
+
+import type { ClusterKind, HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { TopologyEvent, TopologyHooks } from '../topology/events.js';
+import { TopologyStore, type NodeHealthUpdate } from '../topology/topology-store.js';
+import type { NodeRole, NodeSnapshot, TopologySnapshot } from '../topology/types.js';
+import { computeNodeLag, type LagContext } from './node-lag.js';
+import { roleOf, type RawProbe } from './probe-result.js';
+import { usesHeartbeat } from './probe-sql.js';
+import { describeProbeError, pgProbeConnector, type ProbeChannel, type ProbeConnector } from './prober.js';
+import { NO_WRITER, recordHeartbeatWrite, type HeartbeatWriter } from './heartbeat-lag.js';
+import { countProbe, evictState, isUp, NEW_NODE, nextProbeDelayMs, smoothRtt, type NodeHealthState } from './thresholds.js';
+import type { LagValue } from './lag.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: Date.now,
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Counters the monitor bumps (structural, so health imports nothing from metrics/; prom-client
+ * counters fit as they are).
+ */
+export interface HealthCounters {
+  readonly probeFailures?: { inc(labels: { node: string }): void };
+  readonly evictions?: { inc(labels: { node: string }): void };
+  readonly failovers?: { inc(): void };
+}
+
+export interface HealthMonitorExtras {
+  /** Use this store; default: a new TopologyStore over cfg.cluster.nodes (then `hooks` apply). */
+  readonly store?: TopologyStore;
+  /** Sees every topology event of the monitor's own store (metrics, tests). */
+  readonly hooks?: TopologyHooks;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** Opens a node's probe channel; default: a dedicated pg.Client per node. */
+  readonly connect?: ProbeConnector;
+}
+
+/** Per-node probe state the snapshot does not carry. */
+interface NodeRuntime {
+  readonly cfg: NodeConfig;
+  readonly channel: ProbeChannel;
+  health: NodeHealthState;
+  rttMs: number | null;
+  raw: RawProbe | null;
+  role: NodeRole;
+  writer: HeartbeatWriter;
+  lag: LagValue;
+  lastCaughtUpAtMs: number | null;
+  downReason: string | null;
+  timer: unknown;
+  running: Promise<void> | null;
+  isAgainWanted: boolean;
+  isRemoved: boolean;
+}
+
+export class HealthMonitor {
+  /** The topology this monitor publishes to; admin mutates admin state through it. */
+  readonly store: TopologyStore;
+  private cfg: MeridianConfig;
+  private readonly log: Logger;
+  private readonly counters: HealthCounters | null;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private connect: ProbeConnector;
+  private readonly isOwnConnector: boolean;
+  private readonly nodes = new Map<string, NodeRuntime>();
+  private isRunning = false;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(cfg: MeridianConfig, logger: Logger = silentLogger, counters: HealthCounters | null = null, extras: HealthMonitorExtras = {}) {
+    this.cfg = cfg;
+    this.log = logger.child({ component: 'health' });
+    this.counters = counters;
+    this.clock = extras.clock ?? realClock;
+    this.random = extras.random ?? Math.random;
+    this.isOwnConnector = extras.connect === undefined;
+    this.connect = extras.connect ?? defaultConnector(cfg);
+    const hooks = extras.hooks ?? null;
+    this.store = extras.store ?? new TopologyStore(cfg.cluster.nodes, {
+      kind: cfg.cluster.kind,
+      logger,
+      now: () => this.clock.now(),
+      hooks: { onEvent: (ev) => { this.count(ev); hooks?.onEvent(ev); } },
+    });
+  }
+
+  get snapshot(): TopologySnapshot {
+    return this.store.snapshot;
+  }
+
+  /** The next snapshot, or null after timeoutMs (routing.write_wait). */
+  waitForChange(timeoutMs: number): Promise<TopologySnapshot | null> {
+    return this.store.waitForChange(timeoutMs);
+  }
+
+  /**
+   * Resolves true once every node finished a probe and every up node's lag is known (or false
+   * at the timeout): before that, reads may be refused for lack of a known lag.
+   */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + timeoutMs;
+    const isReady = (s: TopologySnapshot) => s.nodes.every((n) => n.lastProbeAtMs !== null && (!n.isUp || n.lagMs !== null));
+    let snap = this.store.snapshot;
+    while (!isReady(snap)) {
+      const left = deadline - this.clock.now();
+      if (left <= 0) return false;
+      snap = (await this.store.waitForChange(left)) ?? this.store.snapshot;
+    }
+    return true;
+  }
+
+  private count(ev: TopologyEvent): void {
+    const c = this.counters;
+    if (c === null) return;
+    if (ev.type === 'node-down' || ev.type === 'node-evicted') c.evictions?.inc({ node: ev.node });
+    if (ev.type === 'master-changed') c.failovers?.inc();
+  }
+
+  /** Start probing every node now (first probes spread over a few ms). */
+  start(): void {
+    if (this.isRunning) return;
+    this.isRunning = true;
+    this.unsubscribe = this.store.onChange((snap) => this.syncNodes(snap));
+    this.syncNodes(this.store.snapshot);
+  }
+
+  /** Stop probing; closes every probe connection. */
+  async stop(): Promise<void> {
+    this.isRunning = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    const all = [...this.nodes.values()];
+    this.nodes.clear();
+    for (const rt of all) this.retire(rt);
+    await Promise.all(all.map(async (rt) => {
+      await rt.running?.catch(() => undefined);
+      await rt.channel.close().catch(() => undefined);
+    }));
+  }
+
+  /** Passive health: evict now (live traffic saw a refused/reset connection or 57P0x) and probe. */
+  reportFailure(node: string, reason: string): void {
+    const rt = this.nodes.get(node);
+    if (rt === undefined) return;
+    rt.health = evictState(rt.health);
+    rt.writer = NO_WRITER;
+    rt.downReason = `evicted: ${reason}`;
+    this.store.evict(node, reason);
+    void this.probeNow(node);
+  }
+
+  /** Probe a node now (after any probe in flight); resolves with the resulting snapshot. */
+  async probeNow(node: string): Promise<TopologySnapshot> {
+    const rt = this.nodes.get(node);
+    if (rt === undefined || !this.isRunning) return this.store.snapshot;
+    if (rt.running !== null) {
+      rt.isAgainWanted = true;
+      await rt.running;
+      while (rt.running !== null) await rt.running; // the re-run started by the one we waited for
+      return this.store.snapshot;
+    }
+    this.clock.clearTimeout(rt.timer);
+    await this.run(rt);
+    return this.store.snapshot;
+  }
+
+  /** Hot reload: new thresholds and nodes; probe connections are rebuilt if their settings changed. */
+  setConfig(cfg: MeridianConfig): void {
+    const connChanged = !sameProbeSettings(this.cfg.health, cfg.health) || this.cfg.cluster.kind !== cfg.cluster.kind || this.cfg.cluster.tls !== cfg.cluster.tls;
+    this.cfg = cfg;
+    if (connChanged && this.isOwnConnector) this.connect = defaultConnector(cfg);
+    if (connChanged) {
+      for (const rt of [...this.nodes.values()]) { this.retire(rt); this.nodes.delete(rt.cfg.name); void rt.channel.close(); }
+    }
+    this.store.setNodes(cfg.cluster.nodes);
+    if (connChanged) this.syncNodes(this.store.snapshot);
+  }
+
+  /** Follow the snapshot's node list: start probing new nodes, stop removed ones. */
+  private syncNodes(snap: TopologySnapshot): void {
+    if (!this.isRunning) return;
+    for (const rt of [...this.nodes.values()]) {
+      const n = snap.byName.get(rt.cfg.name);
+      if (n === undefined || n.host !== rt.cfg.host || n.port !== rt.cfg.port) {
+        this.retire(rt);
+        this.nodes.delete(rt.cfg.name);
+        void rt.channel.close().catch(() => undefined);
+      }
+    }
+    for (const n of snap.nodes) {
+      if (this.nodes.has(n.name)) continue;
+      const cfg: NodeConfig = { name: n.name, host: n.host, port: n.port, region: n.region, location: n.location, priority: n.priority };
+      const rt = newRuntime(cfg, this.connect(cfg));
+      this.nodes.set(n.name, rt);
+      this.schedule(rt, Math.floor(this.random() * 10));
+    }
+  }
+
+  private retire(rt: NodeRuntime): void {
+    rt.isRemoved = true;
+    this.clock.clearTimeout(rt.timer);
+    rt.timer = null;
+  }
+
+  private schedule(rt: NodeRuntime, delayMs: number): void {
+    this.clock.clearTimeout(rt.timer);
+    rt.timer = this.clock.setTimeout(() => {
+      rt.timer = null;
+      void this.run(rt);
+    }, delayMs);
+  }
+
+  private run(rt: NodeRuntime): Promise<void> {
+    if (rt.running !== null) {
+      rt.isAgainWanted = true;
+      return rt.running;
+    }
+    const p = this.probeNode(rt)
+      .catch((err: unknown) => { this.log.error({ err, node: rt.cfg.name }, 'probe handling failed'); })
+      .finally(() => {
+        rt.running = null;
+        if (!this.isRunning || rt.isRemoved) return;
+        if (rt.isAgainWanted) {
+          rt.isAgainWanted = false;
+          void this.run(rt);
+        } else {
+          this.schedule(rt, nextProbeDelayMs(rt.health, this.cfg.health, this.random));
+        }
+      });
+    rt.running = p;
+    return p;
+  }
+
+  private async probeNode(rt: NodeRuntime): Promise<void> {
+    const { health, cluster } = this.cfg;
+    const hb = usesHeartbeat(cluster.kind) ? { node: rt.cfg.name, tsMs: this.clock.now() } : null;
+    let raw: RawProbe | null = null;
+    let error: string | null = null;
+    try {
+      raw = await rt.channel.probe(hb, health.timeoutMs);
+    } catch (err) {
+      error = describeProbeError(err);
+      this.counters?.probeFailures?.inc({ node: rt.cfg.name });
+    }
+    if (!this.isRunning || rt.isRemoved) return;
+    const wasUp = isUp(rt.health);
+    const step = countProbe(rt.health, raw !== null, health);
+    rt.health = step.state;
+    if (raw !== null) this.absorb(rt, raw, cluster.kind);
+    else rt.writer = NO_WRITER;
+    const nowUp = isUp(rt.health);
+    if (step.transition === 'down') rt.downReason = `${rt.health.failStreak} failed probes: ${error ?? 'unknown error'}`;
+    const lag = nowUp && raw !== null ? this.lagOf(rt, raw, wasUp) : nowUp ? rt.lag : { lagMs: null, lagBytes: null };
+    rt.lag = lag;
+    const update: NodeHealthUpdate = {
+      node: rt.cfg.name,
+      isUp: nowUp,
+      role: rt.role,
+      rttMs: rt.rttMs,
+      lagMs: lag.lagMs,
+      lagBytes: lag.lagBytes,
+      failedProbes: rt.health.failStreak,
+      lastError: error ?? this.noteFor(rt, raw, nowUp),
+      lastProbeAtMs: this.clock.now(),
+      reason: step.transition === 'up' ? (wasUp || rt.downReason === null ? 'first probe passed' : `${health.rise} probes passed`) : rt.downReason ?? undefined,
+    };
+    if (step.transition === 'up') rt.downReason = null;
+    const snap = this.store.applyProbe(update);
+    this.readmitIfCaughtUp(snap.byName.get(rt.cfg.name));
+  }
+
+  /** Fold a good probe into the runtime: RTT, role, heartbeat write streak. */
+  private absorb(rt: NodeRuntime, raw: RawProbe, kind: ClusterKind): void {
+    rt.raw = raw;
+    rt.rttMs = smoothRtt(rt.rttMs, raw.networkRttMs);
+    rt.role = roleOf(kind, raw);
+    rt.writer = recordHeartbeatWrite(rt.writer, raw.heartbeatWrittenTs, raw.receivedAtMs);
+  }
+
+  private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {
+    const snap = this.store.snapshot;
+    const ctx: LagContext = {
+      kind: this.cfg.cluster.kind,
+      intervalMs: this.cfg.health.intervalMs,
+      self: { name: rt.cfg.name, isUp: true, role: rt.role, raw },
+      others: [...this.nodes.values()].filter((o) => o !== rt).map((o) => ({
+        name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer,
+        isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
+      })),
+      wasKnown: wasUp && rt.lag.lagMs !== null,
+      lastCaughtUpAtMs: rt.lastCaughtUpAtMs,
+    };
+    const r = computeNodeLag(ctx);
+    if (r.isCaughtUp) rt.lastCaughtUpAtMs = raw.receivedAtMs;
+    return r;
+  }
+
+  /** What SHOW NODES should say about an up node whose lag cannot be measured. */
+  private noteFor(rt: NodeRuntime, raw: RawProbe | null, nowUp: boolean): string | null {
+    if (!nowUp) return rt.downReason !== null ? `${rt.downReason} (recovering: ${rt.health.okStreak}/${this.cfg.health.rise} good probes)` : null;
+    if (raw === null) return null;
+    if (usesHeartbeat(this.cfg.cluster.kind) && raw.heartbeat === null && raw.spockLag === null) {
+      return `heartbeat table ${this.cfg.health.heartbeatTable} missing or unreadable: run meridian init-heartbeat`;
+    }
+    const notice = raw.notices.find((n) => n.startsWith('meridian heartbeat'));
+    return notice ?? null;
+  }
+
+  /** catching-up → active once up and lag ≤ routing.readmit_max_lag. */
+  private readmitIfCaughtUp(n: NodeSnapshot | undefined): void {
+    const max = this.cfg.routing.readmitMaxLagMs;
+    if (n === undefined || n.state !== 'catching-up' || !n.isUp || n.lagMs === null || n.lagMs > max) return;
+    this.store.setAdminState(n.name, 'active', `caught up: lag ${Math.round(n.lagMs)} ms ≤ readmit_max_lag ${max} ms`);
+  }
+}
+
+function defaultConnector(cfg: MeridianConfig): ProbeConnector {
+  return pgProbeConnector({ kind: cfg.cluster.kind, health: cfg.health, tls: cfg.cluster.tls });
+}
+
+function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
+  return {
+    cfg, channel, health: NEW_NODE, rttMs: null, raw: null, role: 'unknown', writer: NO_WRITER,
+    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, downReason: null, timer: null,
+    running: null, isAgainWanted: false, isRemoved: false,
+  };
+}
+
+function sameProbeSettings(a: HealthConfig, b: HealthConfig): boolean {
+  return a.user === b.user && a.password === b.password && a.database === b.database && a.heartbeatTable === b.heartbeatTable;
+}

@@ -1,0 +1,93 @@
+// `meridian init-heartbeat --config FILE`: creates the heartbeat table (health.heartbeat_table,
+// in health.database) on every writable node and, for pglogical / spock, adds it to the 'default'
+// replication set. Idempotent: run it again after adding a node. Standbys (in recovery) get the
+// table by replication and are skipped. Uses the probe credentials (health.user).
+
+import pg from 'pg';
+import type { MeridianConfig, NodeConfig } from '../config/types.js';
+import { describeProbeError } from './prober.js';
+import { quoteLiteral, quoteQualified } from './probe-sql.js';
+
+export interface TextOut {
+  write(chunk: string): unknown;
+}
+
+const REPLICATION_SET = 'default';
+
+async function withClient<T>(cfg: MeridianConfig, node: NodeConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const { health, cluster } = cfg;
+  const client = new pg.Client({
+    host: node.host, port: node.port, user: health.user, password: health.password ?? undefined,
+    database: health.database, application_name: 'meridian-init-heartbeat',
+    connectionTimeoutMillis: Math.max(health.timeoutMs, 5000),
+    ssl: cluster.tls === 'require' ? { rejectUnauthorized: false } : false,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function exists(c: pg.Client, sql: string): Promise<boolean> {
+  return (await c.query(sql)).rows.length > 0;
+}
+
+/** Adds the table to the replication set when the extension is there and it is not yet a member. */
+async function addToReplicationSet(c: pg.Client, cfg: MeridianConfig, table: string): Promise<string> {
+  const rel = `${quoteLiteral(quoteQualified(table))}::regclass`;
+  if (cfg.cluster.kind === 'pglogical') {
+    if (!(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = 'pglogical'`))) return 'pglogical extension missing here: table not replicated';
+    const member = `SELECT 1 FROM pglogical.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
+    if (await exists(c, member)) return `already in pglogical replication set '${REPLICATION_SET}'`;
+    await c.query(`SELECT pglogical.replication_set_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
+    return `added to pglogical replication set '${REPLICATION_SET}'`;
+  }
+  if (cfg.cluster.kind === 'spock') {
+    if (!(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = 'spock'`))) return 'spock extension missing here: table not replicated';
+    const member = `SELECT 1 FROM spock.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
+    if (await exists(c, member)) return `already in spock replication set '${REPLICATION_SET}'`;
+    await c.query(`SELECT spock.repset_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
+    return `added to spock replication set '${REPLICATION_SET}'`;
+  }
+  if (cfg.cluster.kind === 'heartbeat') return 'replicate it to every node with your replication tool (e.g. add it to the Bucardo herd)';
+  return 'not needed for this cluster kind; created anyway';
+}
+
+async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> {
+  const table = cfg.health.heartbeatTable;
+  return withClient(cfg, node, async (c) => {
+    const rec = await c.query('SELECT pg_is_in_recovery() AS r');
+    if (rec.rows[0]?.r === true) return 'standby (in recovery): skipped, the table arrives by replication';
+    // READ WRITE: a read-only subscriber (default_transaction_read_only) still needs the table.
+    await c.query(`BEGIN READ WRITE; CREATE TABLE IF NOT EXISTS ${quoteQualified(table)} (node text PRIMARY KEY, ts timestamptz NOT NULL); COMMIT`);
+    await c.query('BEGIN READ WRITE');
+    try {
+      const note = await addToReplicationSet(c, cfg, table);
+      await c.query('COMMIT');
+      return `table ${table} ready; ${note}`;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** Runs init-heartbeat; returns the process exit code (0 all nodes done, 1 any failed). */
+export async function runInitHeartbeat(cfg: MeridianConfig, out: TextOut): Promise<number> {
+  let failed = 0;
+  out.write(`init-heartbeat: cluster kind ${cfg.cluster.kind}, database ${cfg.health.database}, table ${cfg.health.heartbeatTable}\n`);
+  for (const node of cfg.cluster.nodes) {
+    const where = `${node.name} (${node.host}:${node.port})`;
+    try {
+      out.write(`${where}: ${await initNode(cfg, node)}\n`);
+    } catch (err) {
+      failed++;
+      out.write(`${where}: FAILED: ${describeProbeError(err)}\n`);
+    }
+  }
+  out.write(failed === 0 ? 'init-heartbeat: done\n' : `init-heartbeat: ${failed} node(s) failed; fix and run again (it is idempotent)\n`);
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,139 @@
+// What one probe observed (RawProbe), parsed from the probe SELECT's single row, and the role a
+// node has given its cluster kind. Pure: validates shapes, never trusts a column's type blindly.
+
+import type { ClusterKind } from '../config/types.js';
+import type { NodeRole } from '../topology/types.js';
+
+export interface ReplicationRow {
+  readonly name: string; // application_name (= subscription name for pgoutput)
+  readonly replayLagMs: number | null;
+  readonly bytes: number | null;
+}
+
+export interface SlotRow {
+  readonly slot: string;
+  readonly bytes: number | null;
+}
+
+export interface SpockLagRow {
+  readonly origin: string;
+  readonly lagMs: number | null;
+  readonly bytes: number | null;
+}
+
+export interface RawProbe {
+  readonly sentAtMs: number; // Meridian clock when the probe query was sent
+  readonly receivedAtMs: number; // … and when its answer was complete
+  readonly networkRttMs: number; // elapsed − server time, ≥ 0
+  readonly inRecovery: boolean;
+  readonly isReadOnly: boolean; // transaction_read_only, or spock.readonly ≠ off
+  // physical
+  readonly currentLsn: number | null; // on a primary: pg_current_wal_lsn() as bytes
+  readonly receiveLsn: number | null;
+  readonly replayLsn: number | null;
+  readonly replayAgeMs: number | null; // clock_timestamp() − pg_last_xact_replay_timestamp()
+  // logical
+  readonly subscriptions: readonly string[] | null; // enabled subscriptions on this node
+  readonly replication: readonly ReplicationRow[] | null; // pg_stat_replication on a provider
+  // pglogical
+  readonly slots: readonly SlotRow[] | null; // logical slots on a provider with byte lag
+  readonly mySlots: readonly string[] | null; // slot names of this node's subscriptions
+  // spock
+  readonly spockLag: readonly SpockLagRow[] | null;
+  // heartbeat: node → ts (Meridian clock ms) as seen on this node; null = table not read
+  readonly heartbeat: ReadonlyMap<string, number> | null;
+  /** The heartbeat ts written on this probe, when this node's own row now holds it. */
+  readonly heartbeatWrittenTs: number | null;
+  /** Notices the probe raised (e.g. "meridian heartbeat not written: …"). */
+  readonly notices: readonly string[];
+}
+
+const num = (v: unknown): number | null => {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v !== '' && Number.isFinite(Number(v))) return Number(v);
+  return null;
+};
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const arr = (v: unknown): readonly unknown[] | null => (Array.isArray(v) ? v : null);
+
+function strings(v: unknown): string[] | null {
+  const a = arr(v);
+  if (a === null) return v === null || v === undefined ? null : [];
+  return a.filter((x): x is string => typeof x === 'string');
+}
+
+function tuples<T>(v: unknown, make: (t: readonly unknown[]) => T | null): T[] | null {
+  const a = arr(v);
+  if (a === null) return null;
+  const out: T[] = [];
+  for (const t of a) {
+    const tuple = arr(t);
+    const row = tuple === null ? null : make(tuple);
+    if (row !== null) out.push(row);
+  }
+  return out;
+}
+
+export interface ProbeTiming {
+  readonly sentAtMs: number;
+  readonly receivedAtMs: number;
+  readonly elapsedMs: number;
+}
+
+/** Parse the probe row. `heartbeatWrite` is the ts written on this probe (null: none). */
+export function parseProbeRow(
+  row: Record<string, unknown>,
+  timing: ProbeTiming,
+  self: string,
+  heartbeatWrite: number | null,
+  notices: readonly string[],
+  hasHeartbeatColumn: boolean,
+): RawProbe {
+  const serverMs = num(row.server_ms) ?? 0;
+  const hbRows = hasHeartbeatColumn ? (tuples(row.heartbeat, (t) => {
+    const node = str(t[0]);
+    const ts = num(t[1]);
+    return node !== null && ts !== null ? ([node, ts] as const) : null;
+  }) ?? []) : null;
+  const heartbeat = hbRows === null ? null : new Map(hbRows);
+  const own = heartbeat?.get(self);
+  const spockRo = str(row.spock_readonly);
+  return {
+    sentAtMs: timing.sentAtMs,
+    receivedAtMs: timing.receivedAtMs,
+    networkRttMs: Math.max(0, timing.elapsedMs - serverMs),
+    inRecovery: row.in_recovery === true,
+    isReadOnly: str(row.read_only) === 'on' || (spockRo !== null && spockRo !== 'off' && spockRo !== ''),
+    currentLsn: num(row.current_lsn),
+    receiveLsn: num(row.receive_lsn),
+    replayLsn: num(row.replay_lsn),
+    replayAgeMs: num(row.replay_age_ms),
+    subscriptions: strings(row.subscriptions),
+    replication: tuples(row.replication, (t) => {
+      const name = str(t[0]);
+      return name === null ? null : { name, replayLagMs: num(t[1]), bytes: num(t[2]) };
+    }),
+    slots: tuples(row.slots, (t) => {
+      const slot = str(t[0]);
+      return slot === null ? null : { slot, bytes: num(t[1]) };
+    }),
+    mySlots: strings(row.my_slots),
+    spockLag: tuples(row.spock_lag, (t) => {
+      const origin = str(t[0]);
+      return origin === null ? null : { origin, lagMs: num(t[1]), bytes: num(t[2]) };
+    }),
+    heartbeat,
+    heartbeatWrittenTs: heartbeatWrite !== null && own !== undefined && Math.abs(own - heartbeatWrite) < 1 ? heartbeatWrite : null,
+    notices,
+  };
+}
+
+/**
+ * A node is a master when it is not in recovery and not read-only (transaction_read_only, or
+ * spock.readonly). For `logical`, a node with enabled subscriptions is a subscriber: replica.
+ */
+export function roleOf(kind: ClusterKind, p: RawProbe): NodeRole {
+  if (p.inRecovery || p.isReadOnly) return 'replica';
+  if (kind === 'logical' && p.subscriptions !== null && p.subscriptions.length > 0) return 'replica';
+  return 'master';
+}

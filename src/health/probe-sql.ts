@@ -1,0 +1,121 @@
+// The SQL of one probe: ONE round trip per probe. A single SELECT returns role, LSNs, replication
+// views and heartbeat rows as columns (sub-selects aggregated to JSON); for heartbeat kinds it is
+// preceded, in the same Query message, by an explicit transaction that upserts Meridian's clock
+// into the node's own heartbeat row. Pure string building; what a node supports is discovered
+// once per connection (DISCOVER_SQL) so the probe never references a missing table.
+
+import type { ClusterKind } from '../config/types.js';
+
+/** Optional objects the probe may read; each is "exists and the probe user may read it". */
+export interface ProbeCapabilities {
+  readonly hasHeartbeatTable: boolean;
+  readonly canWriteHeartbeat: boolean;
+  readonly hasPglogical: boolean;
+  readonly hasSpockLagTracker: boolean;
+  readonly serverVersionNum: number;
+}
+
+/** A heartbeat write Meridian makes on this probe: the node's own row, Meridian's clock. */
+export interface HeartbeatWrite {
+  readonly node: string;
+  readonly tsMs: number;
+}
+
+export type Escape = (s: string) => string;
+
+/** Standard SQL literal quoting (standard_conforming_strings on since 9.1). */
+export const quoteLiteral: Escape = (s) => `'${s.replace(/'/g, "''")}'`;
+
+/** Quote a possibly schema-qualified identifier: meridian_heartbeat, ops.meridian_heartbeat. */
+export function quoteQualified(name: string): string {
+  return name.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+}
+
+/** Kinds whose lag comes from (or falls back to) the heartbeat table. */
+export function usesHeartbeat(kind: ClusterKind): boolean {
+  return kind === 'pglogical' || kind === 'heartbeat' || kind === 'spock';
+}
+
+export function discoverSql(heartbeatTable: string): string {
+  const t = quoteLiteral(quoteQualified(heartbeatTable));
+  const can = (rel: string, priv: string) =>
+    `coalesce(to_regclass(${rel}) IS NOT NULL AND has_table_privilege(to_regclass(${rel}), '${priv}'), false)`;
+  return `SELECT ${can(t, 'SELECT')} AS has_hb, ${can(t, 'INSERT')} AND ${can(t, 'UPDATE')} AS can_write_hb,
+  ${can("'pglogical.subscription'", 'SELECT')} AS has_pglogical,
+  ${can("'spock.lag_tracker'", 'SELECT')} AND ${can("'spock.local_node'", 'SELECT')} AS has_spock_lag,
+  current_setting('server_version_num')::int AS version_num`;
+}
+
+const MS = (expr: string) => `(extract(epoch FROM ${expr}) * 1000)::float8`;
+const LSN_BYTES = (expr: string) => `pg_wal_lsn_diff(${expr}, '0/0')::float8`;
+const IF_PRIMARY = (expr: string) => `CASE WHEN pg_is_in_recovery() THEN NULL ELSE ${expr} END`;
+
+function physicalColumns(): string[] {
+  return [
+    `${IF_PRIMARY(LSN_BYTES('pg_current_wal_lsn()'))} AS current_lsn`,
+    `${LSN_BYTES('pg_last_wal_receive_lsn()')} AS receive_lsn`,
+    `${LSN_BYTES('pg_last_wal_replay_lsn()')} AS replay_lsn`,
+    `${MS('clock_timestamp() - pg_last_xact_replay_timestamp()')} AS replay_age_ms`,
+  ];
+}
+
+function logicalColumns(): string[] {
+  return [
+    `(SELECT json_agg(subname) FROM pg_subscription WHERE subenabled
+       AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS subscriptions`,
+    `${IF_PRIMARY(`(SELECT json_agg(json_build_array(application_name, ${MS('replay_lag')},
+       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)} AS replication`,
+  ];
+}
+
+function pglogicalColumns(caps: ProbeCapabilities): string[] {
+  const cols = [
+    `${IF_PRIMARY(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
+       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)} AS slots`,
+  ];
+  if (caps.hasPglogical) cols.push('(SELECT json_agg(sub_slot_name) FROM pglogical.subscription) AS my_slots');
+  return cols;
+}
+
+function spockColumns(caps: ProbeCapabilities): string[] {
+  const cols = [`current_setting('spock.readonly', true) AS spock_readonly`];
+  if (caps.hasSpockLagTracker) {
+    cols.push(`(SELECT json_agg(json_build_array(origin_name, ${MS('replication_lag')}, replication_lag_bytes::float8))
+       FROM spock.lag_tracker WHERE receiver_name = (SELECT n.node_name FROM spock.node n
+       JOIN spock.local_node l ON l.node_id = n.node_id)) AS spock_lag`);
+  }
+  return cols;
+}
+
+/** The heartbeat upsert, in its own transaction; failures are caught (NOTICE) so the SELECT runs. */
+export function heartbeatWriteSql(table: string, hb: HeartbeatWrite, kind: ClusterKind): string {
+  const spockGuard = kind === 'spock' ? ` AND coalesce(current_setting('spock.readonly', true), 'off') = 'off'` : '';
+  const ts = new Date(hb.tsMs).toISOString();
+  return `BEGIN; DO $meridian$ BEGIN
+  IF NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'${spockGuard} THEN
+    INSERT INTO ${quoteQualified(table)} (node, ts) VALUES (${quoteLiteral(hb.node)}, ${quoteLiteral(ts)}::timestamptz)
+      ON CONFLICT (node) DO UPDATE SET ts = excluded.ts;
+  END IF;
+EXCEPTION WHEN others THEN RAISE NOTICE 'meridian heartbeat not written: %', SQLERRM;
+END $meridian$; COMMIT; `;
+}
+
+/**
+ * The probe. `server_ms` (last column) is the time the server spent on this Query message so
+ * far (statement_timestamp() is the receipt of the Query message), so elapsed − server_ms is the
+ * network round trip, unbiased by heartbeat commits.
+ */
+export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): string {
+  const cols = [`pg_is_in_recovery() AS in_recovery`, `current_setting('transaction_read_only') AS read_only`];
+  if (kind === 'physical') cols.push(...physicalColumns());
+  if (kind === 'logical') cols.push(...logicalColumns());
+  if (kind === 'pglogical') cols.push(...pglogicalColumns(caps));
+  if (kind === 'spock') cols.push(...spockColumns(caps));
+  const readsHeartbeat = usesHeartbeat(kind) && caps.hasHeartbeatTable;
+  if (readsHeartbeat) {
+    cols.push(`(SELECT json_agg(json_build_array(node, ${MS('ts')})) FROM ${quoteQualified(table)}) AS heartbeat`);
+  }
+  cols.push(`${MS('clock_timestamp() - statement_timestamp()')} AS server_ms`);
+  const write = hb !== null && readsHeartbeat && caps.canWriteHeartbeat ? heartbeatWriteSql(table, hb, kind) : '';
+  return `${write}SELECT ${cols.join(',\n  ')}`;
+}

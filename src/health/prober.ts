@@ -1,0 +1,188 @@
+// Probe IO: one dedicated pg.Client per node (never from the proxy's pools), reconnected after
+// any failure. A probe is one Query message (probe-sql.ts) under one deadline that covers
+// connect, discovery and the query; on expiry the socket is destroyed so a black-holed node
+// cannot wedge the next probe. Owns no policy: outcomes go back to the HealthMonitor.
+
+import pg from 'pg';
+import type { BackendTlsMode, ClusterKind, HealthConfig, NodeConfig } from '../config/types.js';
+import { buildProbeSql, discoverSql, usesHeartbeat, type HeartbeatWrite, type ProbeCapabilities } from './probe-sql.js';
+import { parseProbeRow, type RawProbe } from './probe-result.js';
+
+/** One node's probe connection, as the monitor sees it (a fake in unit tests). */
+export interface ProbeChannel {
+  probe(hb: HeartbeatWrite | null, timeoutMs: number): Promise<RawProbe>;
+  close(): Promise<void>;
+}
+
+export type ProbeConnector = (node: NodeConfig) => ProbeChannel;
+
+export interface PgProbeOptions {
+  readonly kind: ClusterKind;
+  readonly health: HealthConfig;
+  readonly tls: BackendTlsMode;
+  readonly now?: () => number;
+}
+
+/** The probe connector used in production. */
+export function pgProbeConnector(opts: PgProbeOptions): ProbeConnector {
+  return (node) => new PgProbeChannel(node, opts);
+}
+
+/** Short, stable failure reasons for logs and refusals ("connection refused", …). */
+export function describeProbeError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  switch (e?.code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': return 'connection reset';
+    case 'EHOSTUNREACH': return 'host unreachable';
+    case 'ENOTFOUND': return 'host not found';
+    case 'ETIMEDOUT': return 'connect timed out';
+    case '57P01': case '57P02': case '57P03': return `server unavailable (${String(e.code)}): ${String(e.message)}`;
+  }
+  return typeof e?.message === 'string' ? e.message : String(err);
+}
+
+class ProbeTimeout extends Error {
+  constructor(ms: number) {
+    super(`probe timed out after ${ms} ms`);
+  }
+}
+
+const OPTIONAL_OBJECT_ERRORS = new Set(['42P01', '3F000', '42501', '42883', '42703']);
+
+export class PgProbeChannel implements ProbeChannel {
+  private client: pg.Client | null = null;
+  private caps: ProbeCapabilities | null = null;
+  private isTlsRefused = false;
+  private readonly now: () => number;
+
+  constructor(private readonly node: NodeConfig, private readonly opts: PgProbeOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async probe(hb: HeartbeatWrite | null, timeoutMs: number): Promise<RawProbe> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.destroy();
+    }, timeoutMs);
+    try {
+      return await this.probeOnce(hb, true);
+    } catch (err) {
+      this.destroy();
+      throw timedOut ? new ProbeTimeout(timeoutMs) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    this.caps = null;
+    if (c !== null) await c.end().catch(() => undefined);
+  }
+
+  private async probeOnce(hb: HeartbeatWrite | null, mayRediscover: boolean): Promise<RawProbe> {
+    const client = await this.connected();
+    const caps = this.caps as ProbeCapabilities;
+    const { health, kind } = this.opts;
+    const sql = buildProbeSql(kind, caps, health.heartbeatTable, hb);
+    const notices: string[] = [];
+    const onNotice = (n: { message?: string }) => { if (n.message !== undefined) notices.push(n.message); };
+    client.on('notice', onNotice);
+    const sentAtMs = this.now();
+    const t0 = performance.now();
+    try {
+      const res = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+      const elapsedMs = performance.now() - t0;
+      const last = Array.isArray(res) ? res[res.length - 1] : res;
+      const row = last?.rows[0] as Record<string, unknown> | undefined;
+      if (row === undefined) throw new Error('probe returned no row');
+      const written = sql.startsWith('BEGIN') && hb !== null ? hb.tsMs : null;
+      const readsHb = usesHeartbeat(kind) && caps.hasHeartbeatTable;
+      return parseProbeRow(row, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, this.node.name, written, notices, readsHb);
+    } catch (err) {
+      // A table/schema/privilege vanished since discovery: discover again once, not a failure.
+      const code = (err as { code?: string }).code;
+      if (mayRediscover && code !== undefined && OPTIONAL_OBJECT_ERRORS.has(code) && this.client === client) {
+        await client.query('ROLLBACK'); // in case the error left the heartbeat block open
+        this.caps = await discover(client, health.heartbeatTable);
+        return this.probeOnce(hb, false);
+      }
+      throw err;
+    } finally {
+      client.removeListener('notice', onNotice);
+    }
+  }
+
+  /** The live client, connecting and discovering capabilities if needed. */
+  private async connected(): Promise<pg.Client> {
+    if (this.client !== null && this.caps !== null) return this.client;
+    this.destroy();
+    const client = await this.connect();
+    const caps = await discover(client, this.opts.health.heartbeatTable);
+    if (this.client !== client) throw new Error('probe connection closed');
+    this.caps = caps;
+    return client;
+  }
+
+  /** Connects; the client is this.client from the start so a timeout can destroy it. */
+  private async connect(): Promise<pg.Client> {
+    const wantsTls = this.opts.tls === 'require' || (this.opts.tls === 'prefer' && !this.isTlsRefused);
+    const client = this.newClient(wantsTls);
+    this.client = client;
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      if (this.opts.tls === 'prefer' && wantsTls && this.client === client && /does not support SSL/i.test(String((err as Error).message))) {
+        this.isTlsRefused = true;
+        const plain = this.newClient(false);
+        this.client = plain;
+        await plain.connect();
+        return plain;
+      }
+      throw err;
+    }
+  }
+
+  private newClient(tls: boolean): pg.Client {
+    const { health } = this.opts;
+    const client = new pg.Client({
+      host: this.node.host,
+      port: this.node.port,
+      user: health.user,
+      password: health.password ?? undefined,
+      database: health.database,
+      application_name: 'meridian-probe',
+      keepAlive: true,
+      ssl: tls ? { rejectUnauthorized: false } : false,
+    });
+    // An idle probe connection that dies must not crash the process; the next probe reconnects.
+    client.on('error', () => { if (this.client === client) this.client = null; });
+    return client;
+  }
+
+  private destroy(): void {
+    const c = this.client;
+    this.client = null;
+    this.caps = null;
+    if (c !== null) {
+      c.connection.stream.destroy();
+      c.end().catch(() => undefined);
+    }
+  }
+}
+
+async function discover(client: pg.Client, table: string): Promise<ProbeCapabilities> {
+  const res = await client.query(discoverSql(table));
+  const r = (res.rows[0] ?? {}) as Record<string, unknown>;
+  return {
+    hasHeartbeatTable: r.has_hb === true,
+    canWriteHeartbeat: r.can_write_hb === true,
+    hasPglogical: r.has_pglogical === true,
+    hasSpockLagTracker: r.has_spock_lag === true,
+    serverVersionNum: typeof r.version_num === 'number' ? r.version_num : 0,
+  };
+}
