@@ -1,0 +1,112 @@
+// Bench support: runs one phase's workloads × client counts × rounds, with the targets interleaved
+// inside every round (direct, PgBouncer, Pgpool-II, Meridian, then again), so slow drifts of a shared
+// machine hit every target alike. A target that dies or fails twice in a row is dropped from the rest
+// of the phase with its reason, which bounds the run time.
+import { join } from 'node:path';
+import { runPgbench, type RunMetrics, type ScriptFile } from './pgbench.js';
+import { isAborted, type Daemon } from './proc.js';
+import { summarizeCell, type CellResult, type PhaseResult, type TargetInfo } from './results.js';
+import type { Workload } from './workloads.js';
+
+export interface LiveTarget {
+  info: TargetInfo;
+  port: number;
+  daemon: Daemon | null; // null: direct
+}
+
+export interface MatrixSpec {
+  phase: PhaseResult;
+  targets: LiveTarget[];
+  workloads: readonly Workload[];
+  clients: readonly number[];
+  rounds: number;
+  durationS: number;
+  logDir: string;
+  routingFiles: readonly ScriptFile[];
+}
+
+export const TARGET_ORDER = ['direct', 'pgbouncer', 'pgbouncer-session', 'pgpool', 'meridian'];
+
+const f1 = (n: number | null, digits = 1) => (n === null || !Number.isFinite(n) ? '–' : n.toFixed(digits));
+
+function progressLine(phase: string, w: string, c: number, round: number, t: string, m: RunMetrics): string {
+  const head = `[${phase}] ${w.padEnd(15)} c=${String(c).padEnd(3)} r${round} ${t.padEnd(17)}`;
+  if (!m.ok) return `${head} FAILED ${m.error ?? ''}`;
+  return (
+    `${head} tps ${f1(m.tps, 0).padStart(6)}  lat ${f1(m.latMeanMs, 2)}/${f1(m.latP99Ms, 2)} ms` +
+    (m.cpuUsPerTx !== null ? `  cpu ${f1(m.cpuUsPerTx)} µs/tx` : '') +
+    (m.rssPeakMB !== null ? `  rss ${f1(m.rssPeakMB, 0)} MB` : '')
+  );
+}
+
+function applies(t: LiveTarget, w: Workload): boolean {
+  return t.info.status === 'ok' && !(w.id in t.info.excludes);
+}
+
+async function runOne(spec: MatrixSpec, t: LiveTarget, w: Workload, clients: number, durationS: number, tag: string): Promise<RunMetrics> {
+  return runPgbench(
+    {
+      port: t.port,
+      clients,
+      durationS,
+      mode: w.mode,
+      ...(w.builtin ? { builtin: w.builtin } : { files: spec.routingFiles }),
+      logDir: spec.logDir,
+      proxyPid: t.daemon ? t.daemon.pid : null,
+    },
+    tag,
+  );
+}
+
+/**
+ * One short unrecorded run per proxy on the first workload it runs, so its server connections are
+ * open before round 1 (PgBouncer and Pgpool-II open them lazily; a direct connection has none).
+ */
+export async function warmUp(spec: MatrixSpec): Promise<void> {
+  const clients = Math.max(...spec.clients);
+  for (const t of spec.targets) {
+    const w = spec.workloads.find((x) => applies(t, x));
+    if (!w || t.daemon === null || isAborted()) continue;
+    const m = await runOne(spec, t, w, clients, 2, `warm-${t.info.id}`);
+    if (m.hardError) console.log(`[${spec.phase.id}] warm-up of ${t.info.id} failed: ${m.error}`);
+  }
+}
+
+export async function runMatrix(spec: MatrixSpec): Promise<void> {
+  const failStreak = new Map<string, number>();
+  for (const w of spec.workloads) {
+    for (const clients of spec.clients) {
+      const cell: CellResult = { workload: w.id, workloadLabel: w.label, clients, runs: [], summary: [] };
+      spec.phase.cells.push(cell);
+      for (let round = 1; round <= spec.rounds; round++) {
+        for (const t of spec.targets) {
+          if (isAborted()) return;
+          if (!applies(t, w)) continue;
+          if (t.daemon?.hasExited) {
+            t.info.status = 'skipped';
+            t.info.reason = `${t.daemon.name} exited during the benchmark (code ${t.daemon.exitCode}); see its log`;
+            console.log(`[${spec.phase.id}] ${t.info.id} dropped: ${t.info.reason}`);
+            continue;
+          }
+          const m = await runOne(spec, t, w, clients, spec.durationS, `${w.id}-${clients}-${round}-${t.info.id}`);
+          cell.runs.push({ round, target: t.info.id, metrics: m });
+          console.log(progressLine(spec.phase.id, w.id, clients, round, t.info.id, m));
+          // A run that finished no transaction in time (connections slow on a loaded host) is not the
+          // target's fault; errors and failed transactions are.
+          const streak = m.hardError ? (failStreak.get(t.info.id) ?? 0) + 1 : 0;
+          failStreak.set(t.info.id, streak);
+          if (streak >= 2) {
+            t.info.status = 'skipped';
+            t.info.reason = `dropped after two failed runs in a row: ${m.error ?? 'failed'}`;
+            console.log(`[${spec.phase.id}] ${t.info.id} ${t.info.reason}`);
+          }
+        }
+      }
+      cell.summary = summarizeCell(cell, TARGET_ORDER);
+    }
+  }
+}
+
+export function logDirFor(root: string, phase: string): string {
+  return join(root, 'pgbench-logs', phase);
+}

@@ -1,0 +1,110 @@
+// Bench support: command-line options of bench/run.ts, validated once and frozen.
+import { parseArgs } from 'node:util';
+
+export type PhaseId = 'single' | 'standby' | 'pglogical';
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly micro: boolean;
+  readonly durationS: number; // per pgbench run
+  readonly rounds: number;
+  readonly clients: readonly number[]; // single-node workloads
+  readonly routingClients: readonly number[];
+  readonly quickClientsNote: string | null;
+  readonly workloads: readonly string[] | null; // null: all
+  readonly targets: readonly string[] | null; // null: all
+  readonly phases: readonly PhaseId[];
+  readonly scale: number;
+  readonly poolSize: number;
+  readonly build: boolean;
+  readonly keep: boolean;
+  readonly outDir: string | null; // results dir override (default bench/results)
+}
+
+export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-II, side by side (pgbench)
+
+  node --import tsx bench/run.ts [options]
+
+  --quick               ≤ 3 min: fewer client counts, 2 s runs, 3 rounds, no pglogical phase
+  --micro               run the microbenchmarks (frame decoding, classification, routing) only
+  --duration S          seconds per pgbench run (default 3; quick 2)
+  --rounds N            interleaved rounds per cell (default 3, minimum 1)
+  --clients 1,8,32,128  client counts for the single-node workloads
+  --routing-clients L   client counts for the routing workloads (default 8,32,128; quick 32)
+  --workloads LIST      subset of: select-simple,select-extended,select-prepared,tpcb-simple,routing
+  --targets LIST        subset of: direct,pgbouncer,pgpool,meridian
+  --phases LIST         subset of: single,standby,pglogical (default all; quick single,standby)
+  --scale N             pgbench scale factor (default 10)
+  --pool-size N         PgBouncer / Meridian pool size per database (default 20)
+  --no-build            do not run \`npm run build\` when dist/ is stale
+  --keep                keep the temp dir (data dirs, logs, generated configs)
+  --out DIR             write results there instead of bench/results (RESULTS.md is not touched)
+  -h, --help            this text
+`;
+
+function list(value: string | undefined): string[] | null {
+  if (value === undefined) return null;
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function ints(value: string | undefined, name: string): number[] | null {
+  const l = list(value);
+  if (l === null) return null;
+  const out = l.map(Number);
+  if (out.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`--${name}: expected positive integers, got ${value}`);
+  return out;
+}
+
+function int(value: string | undefined, name: string, min: number, max: number): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}..${max}, got ${value}`);
+  return n;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      micro: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      clients: { type: 'string' },
+      'routing-clients': { type: 'string' },
+      workloads: { type: 'string' },
+      targets: { type: 'string' },
+      phases: { type: 'string' },
+      scale: { type: 'string' },
+      'pool-size': { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const quick = values.quick ?? false;
+  const phases = (list(values.phases) ?? (quick ? ['single', 'standby'] : ['single', 'standby', 'pglogical'])) as PhaseId[];
+  for (const p of phases) if (!['single', 'standby', 'pglogical'].includes(p)) throw new Error(`--phases: unknown phase ${p}`);
+  const targets = list(values.targets);
+  for (const t of targets ?? []) if (!['direct', 'pgbouncer', 'pgpool', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
+  return Object.freeze({
+    quick,
+    micro: values.micro ?? false,
+    durationS: int(values.duration, 'duration', 1, 600) ?? (quick ? 2 : 3),
+    rounds: int(values.rounds, 'rounds', 1, 50) ?? 3,
+    clients: ints(values.clients, 'clients') ?? (quick ? [32] : [1, 8, 32, 128]),
+    routingClients: ints(values['routing-clients'], 'routing-clients') ?? (quick ? [32] : [8, 32, 128]),
+    quickClientsNote: quick ? 'quick mode: 32 clients only, 2 s runs, no pglogical phase' : null,
+    workloads: list(values.workloads),
+    targets,
+    phases,
+    scale: int(values.scale, 'scale', 1, 1000) ?? 10,
+    poolSize: int(values['pool-size'], 'pool-size', 1, 500) ?? 20,
+    build: !(values['no-build'] ?? false),
+    keep: values.keep ?? false,
+    outDir: values.out ?? null,
+  });
+}

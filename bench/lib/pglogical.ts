@@ -1,0 +1,75 @@
+// Bench support: a 3-node active-active pglogical cluster over copies of the loaded pgbench database
+// (recipe and pitfalls: TESTBED.md §1). The copies start identical, so every subscription is created
+// without synchronising structure or data; forward_origins '{}' stops changes from looping, and
+// last_update_wins keeps the nodes convergent when two of them update the same row.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_DB, pgTool, type PgNode } from './postgres.js';
+import { run, sleep } from './proc.js';
+
+export const PGLOGICAL_CONF = [
+  'wal_level = logical',
+  'max_worker_processes = 16',
+  'max_replication_slots = 10',
+  'max_wal_senders = 10',
+  'track_commit_timestamp = on',
+  "shared_preload_libraries = 'pglogical'",
+  "pglogical.conflict_resolution = 'last_update_wins'",
+];
+
+/** Null when pglogical is installed for this PostgreSQL, else why not. */
+export async function pglogicalMissing(): Promise<string | null> {
+  const r = await run(pgTool('pg_config'), ['--sharedir', '--pkglibdir'], { timeoutMs: 10_000 });
+  const [share, lib] = r.stdout.trim().split('\n');
+  if (r.code !== 0 || !share || !lib) return 'pg_config failed';
+  if (!existsSync(join(share, 'extension', 'pglogical.control')) || !existsSync(join(lib, 'pglogical.so'))) {
+    return 'the pglogical extension is not installed (apt-get install postgresql-15-pglogical)';
+  }
+  return null;
+}
+
+const dsn = (n: PgNode) => `host=127.0.0.1 port=${n.port} dbname=${BENCH_DB} user=postgres`;
+
+/** Makes every node a pglogical node replicating the pgbench tables to and from every other node. */
+export async function setupPglogicalMesh(nodes: readonly PgNode[], extraTables: readonly string[] = []): Promise<void> {
+  await Promise.all(
+    nodes.map(async (n) => {
+      await n.sql('CREATE EXTENSION IF NOT EXISTS pglogical', BENCH_DB);
+      await n.sql(`SELECT pglogical.create_node(node_name := '${n.name}', dsn := '${dsn(n)}')`, BENCH_DB);
+      for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', ...extraTables]) {
+        await n.sql(`SELECT pglogical.replication_set_add_table('default', '${t}', synchronize_data := false)`, BENCH_DB);
+      }
+      // pgbench_history has no primary key: pglogical replicates it insert-only.
+      await n.sql(`SELECT pglogical.replication_set_add_table('default_insert_only', 'pgbench_history', synchronize_data := false)`, BENCH_DB);
+    }),
+  );
+  await Promise.all(
+    nodes.map(async (n) => {
+      const subs = nodes
+        .filter((p) => p !== n)
+        .map(
+          (p) =>
+            `SELECT pglogical.create_subscription(subscription_name := '${n.name}_from_${p.name}', provider_dsn := '${dsn(p)}', ` +
+            `replication_sets := ARRAY['default','default_insert_only'], synchronize_structure := false, synchronize_data := false, forward_origins := '{}');`,
+        );
+      await n.sql(`BEGIN; ${subs.join(' ')} COMMIT;`, BENCH_DB);
+    }),
+  );
+  const want = nodes.length - 1;
+  const deadline = Date.now() + 120_000;
+  for (const n of nodes) {
+    for (;;) {
+      const ok = Number(await n.sql("SELECT count(*) FROM pglogical.show_subscription_status() WHERE status = 'replicating'", BENCH_DB));
+      if (ok >= want) break;
+      if (Date.now() > deadline) throw new Error(`pglogical subscriptions on ${n.name} not replicating after 120 s`);
+      await sleep(250);
+    }
+  }
+}
+
+/** Adds a table created on every node (e.g. Meridian's heartbeat) to the replication set. */
+export async function replicateTable(nodes: readonly PgNode[], table: string, db: string): Promise<void> {
+  for (const n of nodes) {
+    await n.sql(`SELECT pglogical.replication_set_add_table('default', '${table}', synchronize_data := false)`, db);
+  }
+}
