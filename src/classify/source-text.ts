@@ -41,7 +41,8 @@ export class SourceText {
 
   /**
    * The argument text of the call whose name starts at byteLocation: `f(1, 2)` → "1,2", with
-   * spacing dropped except between words, so equal calls give equal keys (advisory-lock pins).
+   * spacing dropped except between words and unquoted words lower-cased, so equal calls give
+   * equal keys (advisory-lock pin and unpin).
    */
   callArguments(byteLocation: number): string {
     const lexer = new Lexer();
@@ -57,7 +58,7 @@ export class SourceText {
       if (kind === TOK_RPAREN && depth-- === 0) break;
       const isWord = kind === TOK_WORD || kind === TOK_QIDENT || kind === TOK_NUMBER;
       if (isWord && prevIsWord) text += ' ';
-      text += lexer.sql.slice(lexer.starts[k], lexer.ends[k]);
+      text += kind === TOK_WORD ? lexer.text(k) : lexer.sql.slice(lexer.starts[k], lexer.ends[k]);
       prevIsWord = isWord;
     }
     return text;

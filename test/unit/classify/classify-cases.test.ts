@@ -6,27 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { VolatilityCatalog } from '../../../src/classify/catalog.js';
 import { Classifier } from '../../../src/classify/classifier.js';
 import type { Classification, StatementClass } from '../../../src/classify/types.js';
-import { CATALOG_ROWS, type Case, type Expect } from './case-helpers.js';
-import { COMMENT_HINT_CASES, MULTI_AND_MALFORMED_CASES, QUOTING_UNICODE_CASES } from './cases-comments.js';
-import { DDL_CASES } from './cases-ddl.js';
-import { DML_CASES } from './cases-dml.js';
-import { ORM_CASES, PGBENCH_CASES } from './cases-orm.js';
-import { SELECT_READ_CASES, SELECT_WRITE_CASES } from './cases-select.js';
-import { SESSION_CASES, TRANSACTION_CASES } from './cases-session.js';
-
-export const TABLES: Readonly<Record<string, readonly Case[]>> = {
-  'select (reads)': SELECT_READ_CASES,
-  'select (hidden writes)': SELECT_WRITE_CASES,
-  dml: DML_CASES,
-  'ddl and utility': DDL_CASES,
-  transactions: TRANSACTION_CASES,
-  'session state': SESSION_CASES,
-  'comments and hints': COMMENT_HINT_CASES,
-  'quoting and unicode': QUOTING_UNICODE_CASES,
-  'multi-statement and malformed': MULTI_AND_MALFORMED_CASES,
-  pgbench: PGBENCH_CASES,
-  orm: ORM_CASES,
-};
+import { CATALOG_ROWS, type Expect } from './case-helpers.js';
+import { TABLES } from './cases-all.js';
 
 let classifier: Classifier;
 
