@@ -61,6 +61,7 @@ interface NodeRuntime {
   lag: LagValue;
   lastCaughtUpAtMs: number | null;
   downReason: string | null;
+  probes: number; // finished probes
   timer: unknown;
   running: Promise<void> | null;
   isAgainWanted: boolean;
@@ -257,6 +258,7 @@ export class HealthMonitor {
       this.counters?.probeFailures?.inc({ node: rt.cfg.name });
     }
     if (!this.isRunning || rt.isRemoved) return;
+    rt.probes++;
     const wasUp = isUp(rt.health);
     const step = countProbe(rt.health, raw !== null, health);
     rt.health = step.state;
@@ -298,7 +300,7 @@ export class HealthMonitor {
       intervalMs: this.cfg.health.intervalMs,
       self: { name: rt.cfg.name, isUp: true, role: rt.role, raw },
       others: [...this.nodes.values()].filter((o) => o !== rt).map((o) => ({
-        name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer,
+        name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer, hasProbed: o.probes > 0,
         isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
       })),
       wasKnown: wasUp && rt.lag.lagMs !== null,
@@ -335,7 +337,7 @@ function defaultConnector(cfg: MeridianConfig): ProbeConnector {
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
   return {
     cfg, channel, health: NEW_NODE, rttMs: null, raw: null, role: 'unknown', writer: NO_WRITER,
-    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, downReason: null, timer: null,
+    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, downReason: null, probes: 0, timer: null,
     running: null, isAgainWanted: false, isRemoved: false,
   };
 }

@@ -12,6 +12,7 @@
 //    counted against a node whose lag was already known (its new rows are still on the way), but
 //    makes an unverified node (start-up) wait: lag stays unknown until rows are seen.
 //  * A peer row never seen at all, after the grace: unknown.
+//  * At start-up a node's lag stays unknown until every peer has been probed once.
 
 import type { RawProbe } from './probe-result.js';
 
@@ -42,6 +43,8 @@ export interface HeartbeatPeer {
   readonly name: string;
   readonly isUp: boolean;
   readonly writer: HeartbeatWriter;
+  /** At least one probe of this peer has finished (so its role is known or it is down). */
+  readonly hasProbed: boolean;
 }
 
 const EPS = 0.5; // ms: ts survive a timestamptz round trip as floats
@@ -70,8 +73,11 @@ export function heartbeatLag(
   const graceMs = GRACE_INTERVALS * intervalMs;
   let lag = 0;
   for (const p of peers) {
+    if (p.name === self) continue;
+    // Start-up: a peer not probed yet may be a master whose rows this node lacks.
+    if (!wasKnown && !p.hasProbed) return null;
     const start = p.writer.streakStartMs;
-    if (p.name === self || !p.isUp || start === null) continue;
+    if (!p.isUp || start === null) continue;
     const seen = rows.get(p.name);
     const seesStreak = seen !== undefined && seen >= start - EPS;
     const ref = reference(p.writer, raw.sentAtMs);

@@ -7,6 +7,7 @@ import { logicalLag, pglogicalLagBytes, physicalLag, spockLag, type LagInput, ty
 
 export interface LagPeer extends LagInput {
   readonly writer: HeartbeatWriter;
+  readonly hasProbed: boolean;
   /** Up, role master and not a split-brain loser: the master physical standbys follow. */
   readonly isPreferredMaster: boolean;
 }
