@@ -82,13 +82,13 @@ export class Classifier {
     this.lexer.lex(sql);
     const hint = findHint(this.lexer);
     const fast = classifyFast(this.lexer, this.policy);
-    return buildClassification(fast ?? classifyFull(sql, this.policy), hint);
+    return buildClassification(fast ?? classifyFull(sql, this.policy, this.lexer), hint);
   }
 
   /** Classifies with the parser only, skipping the fast path (tests compare both; benchmarks). */
   classifyWithParser(sql: string): Classification {
     this.lexer.lex(sql);
-    return buildClassification(classifyFull(sql, this.policy), findHint(this.lexer));
+    return buildClassification(classifyFull(sql, this.policy, this.lexer), findHint(this.lexer));
   }
 
   /** Loads pg_proc rows into the catalog when it is a VolatilityCatalog (caches drop on change). */
@@ -130,7 +130,7 @@ export class Classifier {
       }
     }
     this.stats.fullParse++;
-    const infos = classifyFull(sql, this.policy);
+    const infos = classifyFull(sql, this.policy, lexer);
     const result = buildClassification(infos, hint);
     if (!isCacheable) return result;
     if (!lexer.hasLiterals) this.exact.set(sql, result);
