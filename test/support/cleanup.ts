@@ -34,7 +34,11 @@ export function killPostmastersSync(pids: Iterable<number>, timeoutMs = 10_000):
 }
 
 function cleanupSync(): void {
-  killPostmastersSync(trackedPids, 5_000);
+  // postmasters we started, and any other process's postmasters inside dirs we own (workers' clusters
+  // inside the run root, when this is the main process)
+  const pids = new Set(trackedPids);
+  for (const dir of trackedDirs) for (const pid of findPostmastersUnder(dir)) pids.add(pid);
+  killPostmastersSync(pids, 5_000);
   trackedPids.clear();
   for (const dir of trackedDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   trackedDirs.clear();
@@ -52,9 +56,31 @@ function onSignal(sig: NodeJS.Signals): void {
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', cleanupSync);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // Prepend: vitest's own SIGINT/exit listeners call process.exit(), and a nested process.exit() skips
+  // every 'exit' listener registered after theirs.
+  process.prependListener('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.prependListener(sig, onSignal);
+  // A vitest worker whose main process died keeps running its test (and its postmasters) as an
+  // orphan: when the IPC channel to the parent goes away, clean up and leave. Not process.exit():
+  // vitest replaces it in workers with a function that throws and reports over the dead channel.
+  if (isVitestWorker()) {
+    process.once('disconnect', leaveOrphaned);
+    if (!process.connected) leaveOrphaned();
+  }
 }
+
+function isVitestWorker(): boolean {
+  return Boolean(process.env.TINYPOOL_WORKER_ID) && typeof process.send === 'function';
+}
+
+function leaveOrphaned(): void {
+  cleanupSync();
+  process.kill(process.pid, 'SIGKILL');
+}
+
+// In a vitest worker, watch the parent from the start (not only once a cluster was started here): a
+// worker orphaned while it waited for a shared cluster would otherwise go on to start its own.
+if (isVitestWorker()) installHandlers();
 
 /** Remember a postmaster pid so it is killed if this process exits before stopping it. */
 export function trackPid(pid: number): void {

@@ -26,8 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('meridianClusterBroker', broker.url);
   project.provide('meridianTestRoot', root);
   return async () => {
+    const t0 = performance.now();
     await broker.close();
     destroyTreeSync(root);
+    if (process.env.MERIDIAN_TEST_VERBOSE) console.log(`test clusters stopped in ${Math.round(performance.now() - t0)} ms`);
     untrackDir(root);
     delete process.env[BROKER_ENV];
     delete process.env[RUN_ROOT_ENV];
