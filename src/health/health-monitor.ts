@@ -248,7 +248,8 @@ export class HealthMonitor {
 
   private async probeNode(rt: NodeRuntime): Promise<void> {
     const { health, cluster } = this.cfg;
-    const hb = usesHeartbeat(cluster.kind) ? { node: rt.cfg.name, tsMs: this.clock.now() } : null;
+    // Only a node last seen as master gets Meridian's heartbeat (a replica would refuse the write).
+    const hb = usesHeartbeat(cluster.kind) && rt.role === 'master' ? { node: rt.cfg.name, tsMs: this.clock.now() } : null;
     let raw: RawProbe | null = null;
     let error: string | null = null;
     try {
@@ -318,8 +319,7 @@ export class HealthMonitor {
     if (usesHeartbeat(this.cfg.cluster.kind) && raw.heartbeat === null && raw.spockLag === null) {
       return `heartbeat table ${this.cfg.health.heartbeatTable} missing or unreadable: run meridian init-heartbeat`;
     }
-    const notice = raw.notices.find((n) => n.startsWith('meridian heartbeat'));
-    return notice ?? null;
+    return raw.heartbeatError;
   }
 
   /** catching-up → active once up and lag ≤ routing.readmit_max_lag. */

@@ -42,10 +42,10 @@ export interface RawProbe {
   readonly spockLag: readonly SpockLagRow[] | null;
   // heartbeat: node → ts (Meridian clock ms) as seen on this node; null = table not read
   readonly heartbeat: ReadonlyMap<string, number> | null;
-  /** The heartbeat ts written on this probe, when this node's own row now holds it. */
+  /** The heartbeat ts written on this probe (confirmed by RETURNING); null: not written. */
   readonly heartbeatWrittenTs: number | null;
-  /** Notices the probe raised (e.g. "meridian heartbeat not written: …"). */
-  readonly notices: readonly string[];
+  /** Why the heartbeat could not be written, when a write was attempted and failed. */
+  readonly heartbeatError: string | null;
 }
 
 const num = (v: unknown): number | null => {
@@ -80,13 +80,15 @@ export interface ProbeTiming {
   readonly elapsedMs: number;
 }
 
-/** Parse the probe row. `heartbeatWrite` is the ts written on this probe (null: none). */
+/**
+ * Parse the probe row. `heartbeatWrite` is the ts written on this probe (null: none);
+ * `heartbeatError` why an attempted write failed.
+ */
 export function parseProbeRow(
   row: Record<string, unknown>,
   timing: ProbeTiming,
-  self: string,
   heartbeatWrite: number | null,
-  notices: readonly string[],
+  heartbeatError: string | null,
   hasHeartbeatColumn: boolean,
 ): RawProbe {
   const serverMs = num(row.server_ms) ?? 0;
@@ -96,7 +98,7 @@ export function parseProbeRow(
     return node !== null && ts !== null ? ([node, ts] as const) : null;
   }) ?? []) : null;
   const heartbeat = hbRows === null ? null : new Map(hbRows);
-  const own = heartbeat?.get(self);
+  const beat = num(row.beat_ms);
   const spockRo = str(row.spock_readonly);
   return {
     sentAtMs: timing.sentAtMs,
@@ -123,8 +125,8 @@ export function parseProbeRow(
       return origin === null ? null : { origin, lagMs: num(t[1]), bytes: num(t[2]) };
     }),
     heartbeat,
-    heartbeatWrittenTs: heartbeatWrite !== null && own !== undefined && Math.abs(own - heartbeatWrite) < 1 ? heartbeatWrite : null,
-    notices,
+    heartbeatWrittenTs: heartbeatWrite !== null && beat !== null && Math.abs(beat - heartbeatWrite) < 1 ? heartbeatWrite : null,
+    heartbeatError,
   };
 }
 

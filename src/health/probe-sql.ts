@@ -1,8 +1,8 @@
-// The SQL of one probe: ONE round trip per probe. A single SELECT returns role, LSNs, replication
-// views and heartbeat rows as columns (sub-selects aggregated to JSON); for heartbeat kinds it is
-// preceded, in the same Query message, by an explicit transaction that upserts Meridian's clock
-// into the node's own heartbeat row. Pure string building; what a node supports is discovered
-// once per connection (DISCOVER_SQL) so the probe never references a missing table.
+// The SQL of one probe: ONE statement, ONE round trip. A single SELECT returns role, LSNs,
+// replication views and heartbeat rows as columns (sub-selects aggregated to JSON); on a master of
+// a heartbeat kind a data-modifying CTE in the same statement upserts Meridian's clock into the
+// node's own heartbeat row. Pure string building; what a node supports is discovered once per
+// connection (discoverSql) so the probe never references a missing table.
 
 import type { ClusterKind } from '../config/types.js';
 
@@ -87,25 +87,27 @@ function spockColumns(caps: ProbeCapabilities): string[] {
   return cols;
 }
 
-/** The heartbeat upsert, in its own transaction; failures are caught (NOTICE) so the SELECT runs. */
-export function heartbeatWriteSql(table: string, hb: HeartbeatWrite, kind: ClusterKind): string {
-  const spockGuard = kind === 'spock' ? ` AND coalesce(current_setting('spock.readonly', true), 'off') = 'off'` : '';
+/** The own-row upsert as a CTE; RETURNING confirms the write (the main SELECT cannot see it). */
+export function heartbeatCte(table: string, hb: HeartbeatWrite): string {
   const ts = new Date(hb.tsMs).toISOString();
-  return `BEGIN; DO $meridian$ BEGIN
-  IF NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'${spockGuard} THEN
-    INSERT INTO ${quoteQualified(table)} (node, ts) VALUES (${quoteLiteral(hb.node)}, ${quoteLiteral(ts)}::timestamptz)
-      ON CONFLICT (node) DO UPDATE SET ts = excluded.ts;
-  END IF;
-EXCEPTION WHEN others THEN RAISE NOTICE 'meridian heartbeat not written: %', SQLERRM;
-END $meridian$; COMMIT; `;
+  return `WITH meridian_beat AS (INSERT INTO ${quoteQualified(table)} (node, ts)
+  VALUES (${quoteLiteral(hb.node)}, ${quoteLiteral(ts)}::timestamptz)
+  ON CONFLICT (node) DO UPDATE SET ts = excluded.ts RETURNING ts)
+`;
+}
+
+export interface ProbeSql {
+  readonly sql: string;
+  /** The statement writes the heartbeat: it fails on a node that became read-only (retry without). */
+  readonly writesHeartbeat: boolean;
 }
 
 /**
- * The probe. `server_ms` (last column) is the time the server spent on this Query message so
- * far (statement_timestamp() is the receipt of the Query message), so elapsed − server_ms is the
- * network round trip, unbiased by heartbeat commits.
+ * The probe. `hb` (only for a node last seen as master) adds the heartbeat upsert. `server_ms`
+ * (last column) is the server's time on the statement so far, so elapsed − server_ms is the
+ * network round trip (the heartbeat's commit, after the row is sent, still counts in it).
  */
-export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): string {
+export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): ProbeSql {
   const cols = [`pg_is_in_recovery() AS in_recovery`, `current_setting('transaction_read_only') AS read_only`];
   if (kind === 'physical') cols.push(...physicalColumns());
   if (kind === 'logical') cols.push(...logicalColumns());
@@ -115,7 +117,9 @@ export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table:
   if (readsHeartbeat) {
     cols.push(`(SELECT json_agg(json_build_array(node, ${MS('ts')})) FROM ${quoteQualified(table)}) AS heartbeat`);
   }
+  const writesHeartbeat = hb !== null && readsHeartbeat && caps.canWriteHeartbeat;
+  if (writesHeartbeat) cols.push(`(SELECT ${MS('ts')} FROM meridian_beat) AS beat_ms`);
   cols.push(`${MS('clock_timestamp() - statement_timestamp()')} AS server_ms`);
-  const write = hb !== null && readsHeartbeat && caps.canWriteHeartbeat ? heartbeatWriteSql(table, hb, kind) : '';
-  return `${write}SELECT ${cols.join(',\n  ')}`;
+  const cte = writesHeartbeat ? heartbeatCte(table, hb) : '';
+  return { sql: `${cte}SELECT ${cols.join(',\n  ')}`, writesHeartbeat };
 }

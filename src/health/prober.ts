@@ -83,36 +83,33 @@ export class PgProbeChannel implements ProbeChannel {
     if (c !== null) await c.end().catch(() => undefined);
   }
 
-  private async probeOnce(hb: HeartbeatWrite | null, mayRediscover: boolean): Promise<RawProbe> {
+  private async probeOnce(hb: HeartbeatWrite | null, mayRediscover: boolean, heartbeatError: string | null = null): Promise<RawProbe> {
     const client = await this.connected();
     const caps = this.caps as ProbeCapabilities;
     const { health, kind } = this.opts;
-    const sql = buildProbeSql(kind, caps, health.heartbeatTable, hb);
-    const notices: string[] = [];
-    const onNotice = (n: { message?: string }) => { if (n.message !== undefined) notices.push(n.message); };
-    client.on('notice', onNotice);
+    const { sql, writesHeartbeat } = buildProbeSql(kind, caps, health.heartbeatTable, hb);
     const sentAtMs = this.now();
     const t0 = performance.now();
     try {
-      const res = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+      const res = await client.query(sql);
       const elapsedMs = performance.now() - t0;
-      const last = Array.isArray(res) ? res[res.length - 1] : res;
-      const row = last?.rows[0] as Record<string, unknown> | undefined;
+      const row = res.rows[0] as Record<string, unknown> | undefined;
       if (row === undefined) throw new Error('probe returned no row');
-      const written = sql.startsWith('BEGIN') && hb !== null ? hb.tsMs : null;
       const readsHb = usesHeartbeat(kind) && caps.hasHeartbeatTable;
-      return parseProbeRow(row, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, this.node.name, written, notices, readsHb);
+      const written = writesHeartbeat && hb !== null ? hb.tsMs : null;
+      return parseProbeRow(row, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, written, heartbeatError, readsHb);
     } catch (err) {
-      // A table/schema/privilege vanished since discovery: discover again once, not a failure.
       const code = (err as { code?: string }).code;
-      if (mayRediscover && code !== undefined && OPTIONAL_OBJECT_ERRORS.has(code) && this.client === client) {
-        await client.query('ROLLBACK'); // in case the error left the heartbeat block open
+      if (code === undefined || this.client !== client) throw err; // connection-level: a failed probe
+      // The node refused the heartbeat write (became read-only, lost the table's privilege…): it
+      // is no master for us now; probe again without writing. Costs a round trip at that change only.
+      if (writesHeartbeat) return this.probeOnce(null, mayRediscover, `heartbeat not written: ${describeProbeError(err)}`);
+      // A table/schema/privilege vanished since discovery: discover again once, not a failure.
+      if (mayRediscover && OPTIONAL_OBJECT_ERRORS.has(code)) {
         this.caps = await discover(client, health.heartbeatTable);
-        return this.probeOnce(hb, false);
+        return this.probeOnce(null, false, heartbeatError);
       }
       throw err;
-    } finally {
-      client.removeListener('notice', onNotice);
     }
   }
 

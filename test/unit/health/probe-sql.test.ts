@@ -7,25 +7,30 @@ const caps: ProbeCapabilities = { hasHeartbeatTable: true, canWriteHeartbeat: tr
 describe('probe SQL', () => {
   it('is a single SELECT (one round trip) when no heartbeat is written', () => {
     for (const kind of ['physical', 'logical', 'pglogical', 'spock', 'heartbeat'] as const) {
-      const sql = buildProbeSql(kind, caps, 'meridian_heartbeat', null);
+      const { sql, writesHeartbeat } = buildProbeSql(kind, caps, 'meridian_heartbeat', null);
+      expect(writesHeartbeat).toBe(false);
       expect(sql.startsWith('SELECT ')).toBe(true);
+      expect(sql).not.toContain(';');
       expect(sql).toContain('pg_is_in_recovery()');
       expect(sql.trimEnd().endsWith('AS server_ms')).toBe(true);
     }
   });
 
-  it('heartbeat kinds upsert the own row in its own transaction before the SELECT, in the same message', () => {
-    const sql = buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: "o'brien", tsMs: Date.UTC(2025, 0, 2, 3, 4, 5, 678) });
-    expect(sql.startsWith('BEGIN; DO $meridian$')).toBe(true);
-    expect(sql).toContain(`INSERT INTO "ops"."meridian_heartbeat" (node, ts) VALUES ('o''brien', '2025-01-02T03:04:05.678Z'::timestamptz)`);
-    expect(sql).toContain('EXCEPTION WHEN others');
-    expect(sql).toMatch(/COMMIT; SELECT /);
+  it('heartbeat kinds upsert the own row in a CTE of the same single statement, confirmed by RETURNING', () => {
+    const { sql, writesHeartbeat } = buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: "o'brien", tsMs: Date.UTC(2025, 0, 2, 3, 4, 5, 678) });
+    expect(writesHeartbeat).toBe(true);
+    expect(sql.startsWith('WITH meridian_beat AS (INSERT INTO "ops"."meridian_heartbeat" (node, ts)')).toBe(true);
+    expect(sql).toContain(`VALUES ('o''brien', '2025-01-02T03:04:05.678Z'::timestamptz)`);
+    expect(sql).toContain('RETURNING ts');
+    expect(sql).toContain('FROM meridian_beat) AS beat_ms');
     expect(sql).toContain('FROM "ops"."meridian_heartbeat"');
+    expect(sql).not.toContain(';');
   });
 
   it('never references objects discovery did not find', () => {
     const none = { ...caps, hasHeartbeatTable: false, hasPglogical: false };
-    const sql = buildProbeSql('pglogical', none, 'meridian_heartbeat', { node: 'a', tsMs: 0 });
+    const { sql, writesHeartbeat } = buildProbeSql('pglogical', none, 'meridian_heartbeat', { node: 'a', tsMs: 0 });
+    expect(writesHeartbeat).toBe(false);
     expect(sql).not.toContain('meridian_heartbeat');
     expect(sql).not.toContain('pglogical.subscription');
     expect(sql.startsWith('SELECT')).toBe(true);
@@ -42,8 +47,8 @@ describe('probe result', () => {
   it('parses the row; network RTT excludes server time; own heartbeat confirmed', () => {
     const r = parseProbeRow({
       in_recovery: false, read_only: 'off', server_ms: 3.5,
-      heartbeat: [['a', 999.9996], ['b', 500]], slots: [['s1', 12]], my_slots: ['s2'],
-    }, timing, 'a', 1000, [], true);
+      heartbeat: [['a', 400], ['b', 500]], slots: [['s1', 12]], my_slots: ['s2'], beat_ms: 999.9996,
+    }, timing, 1000, null, true);
     expect(r.networkRttMs).toBeCloseTo(6.5);
     expect(r.heartbeatWrittenTs).toBe(1000);
     expect(r.heartbeat?.get('b')).toBe(500);
@@ -53,15 +58,17 @@ describe('probe result', () => {
 
   it('role: recovery or read-only is a replica; a logical subscriber is a replica; spock.readonly fences', () => {
     const base = { server_ms: 0 };
-    expect(roleOf('physical', parseProbeRow({ ...base, in_recovery: true, read_only: 'on' }, timing, 'a', null, [], false))).toBe('replica');
-    expect(roleOf('pglogical', parseProbeRow({ ...base, in_recovery: false, read_only: 'on' }, timing, 'a', null, [], false))).toBe('replica');
-    expect(roleOf('logical', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', subscriptions: ['s'] }, timing, 'a', null, [], false))).toBe('replica');
-    expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'all' }, timing, 'a', null, [], false))).toBe('replica');
-    expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'off' }, timing, 'a', null, [], false))).toBe('master');
+    expect(roleOf('physical', parseProbeRow({ ...base, in_recovery: true, read_only: 'on' }, timing, null, null, false))).toBe('replica');
+    expect(roleOf('pglogical', parseProbeRow({ ...base, in_recovery: false, read_only: 'on' }, timing, null, null, false))).toBe('replica');
+    expect(roleOf('logical', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', subscriptions: ['s'] }, timing, null, null, false))).toBe('replica');
+    expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'all' }, timing, null, null, false))).toBe('replica');
+    expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'off' }, timing, null, null, false))).toBe('master');
   });
 
   it('an unconfirmed heartbeat write is not counted', () => {
-    const r = parseProbeRow({ in_recovery: false, read_only: 'off', heartbeat: [['a', 400]] }, timing, 'a', 1000, ['meridian heartbeat not written: x'], true);
+    const r = parseProbeRow({ in_recovery: false, read_only: 'off', heartbeat: [['a', 400]], beat_ms: null }, timing, 1000, null, true);
     expect(r.heartbeatWrittenTs).toBeNull();
+    const refused = parseProbeRow({ in_recovery: true, read_only: 'on' }, timing, null, 'heartbeat not written: x', true);
+    expect(refused.heartbeatError).toBe('heartbeat not written: x');
   });
 });
