@@ -86,13 +86,17 @@ export class Backend implements FrameSink {
   }
 
   private onData(chunk: Buffer): void {
+    // The owner at the start of the chunk must flush what it relayed even if the chunk's last
+    // ReadyForQuery released the backend (owner is null by then).
+    const first = this.owner;
     const r = this.decoder.feed(chunk, this);
     if (r !== DecodeResult.Ok) {
       this.lost('malformed frame from server');
       return;
     }
-    const owner = this.owner;
-    if (owner !== null) owner.onServerChunkEnd(this);
+    if (first !== null) first.onServerChunkEnd(this);
+    const now = this.owner;
+    if (now !== null && now !== first) now.onServerChunkEnd(this);
   }
 
   private lost(reason: string): void {

@@ -423,7 +423,8 @@ export class Session implements FrameSink, BackendOwner {
   }
 
   onServerChunkEnd(b: Backend): void {
-    if (!this.out.flush()) b.pause(); // client is slow: stop reading the server (COPY TO, big results)
+    // Client is slow: stop reading the server (COPY TO, big results) until the client drains.
+    if (!this.out.flush() && this.attached === b) b.pause();
     if (this.needsPump) this.afterAsync();
   }
 
