@@ -10,6 +10,20 @@ import { newClusterDir } from './workspace.js';
 export const ACCOUNTS_DDL =
   'CREATE TABLE IF NOT EXISTS accounts(id bigint PRIMARY KEY, region text, balance numeric, updated_at timestamptz DEFAULT now())';
 
+/** Meridian's heartbeat table (DESIGN §4), pre-provisioned like accounts: each master upserts its own row. */
+export const HEARTBEAT_DDL = 'CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)';
+
+/** Tables every fixture creates (and, for pglogical, adds to replication set 'default'). */
+export const FIXTURE_TABLES: ReadonlyArray<{ name: string; ddl: string }> = [
+  { name: 'accounts', ddl: ACCOUNTS_DDL },
+  { name: 'meridian_heartbeat', ddl: HEARTBEAT_DDL },
+];
+
+/** Creates the fixture tables on one node. */
+export async function createFixtureTables(node: PgNode): Promise<void> {
+  for (const t of FIXTURE_TABLES) await node.query(t.ddl);
+}
+
 export abstract class BaseCluster implements Cluster {
   abstract readonly kind: ClusterKind;
   private stopping: Promise<void> | undefined;
@@ -89,12 +103,12 @@ export async function settleNodes(nodes: LocalPgNode[], starting: Array<Promise<
   return started;
 }
 
-/** One PostgreSQL node (n1) with database app, the test roles and table accounts. */
+/** One PostgreSQL node (n1) with database app, the test roles and the fixture tables. */
 export function startLocalSingleNode(opts: ClusterOptions = {}): Promise<SingleCluster> {
   return buildLocalCluster('single', async (dir, nodes, teardown) => {
     const node = await createNodeFromTemplate(dir, 'n1', opts.settings ?? {});
     nodes.push(node);
-    await node.query(ACCOUNTS_DDL);
+    await createFixtureTables(node);
     return new SingleClusterImpl(nodes, false, teardown);
   });
 }

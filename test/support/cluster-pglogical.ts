@@ -4,7 +4,7 @@
 // subscription names <subscriber>_from_<provider> (slot names must be unique per provider), and each
 // node's subscriptions created in ONE transaction with the nodes in parallel (one at a time, pglogical
 // starts the apply workers ~1 s apart). pglogical does not replicate DDL: exec() runs it everywhere.
-import { ACCOUNTS_DDL, BaseCluster, buildLocalCluster, settleNodes } from './cluster-base.js';
+import { BaseCluster, buildLocalCluster, FIXTURE_TABLES, settleNodes } from './cluster-base.js';
 import { findPgBin } from './pg-bin.js';
 import { createNodeFromTemplate, type LocalPgNode } from './pg-node.js';
 import { sqlLiteral } from './test-users.js';
@@ -78,8 +78,10 @@ function dsn(host: string, port: number): string {
 async function setUpNode(node: PgNode): Promise<void> {
   await node.query('CREATE EXTENSION IF NOT EXISTS pglogical');
   await node.query('SELECT pglogical.create_node(node_name := $1, dsn := $2)', [node.name, dsn(node.host, node.port)]);
-  await node.query(ACCOUNTS_DDL);
-  await node.query("SELECT pglogical.replication_set_add_table('default', 'accounts', synchronize_data := false)");
+  for (const t of FIXTURE_TABLES) {
+    await node.query(t.ddl);
+    await node.query("SELECT pglogical.replication_set_add_table('default', $1::regclass, synchronize_data := false)", [t.name]);
+  }
 }
 
 async function subscribeToPeers(cluster: PglogicalClusterImpl, s: PgNode, opts: ActiveActiveOptions): Promise<void> {
@@ -103,7 +105,7 @@ async function subscribeToPeers(cluster: PglogicalClusterImpl, s: PgNode, opts: 
 
 /**
  * N-node (default 3: n1, n2, n3) active-active cluster; resolves once all N×(N−1) subscriptions
- * replicate. Table accounts exists on every node and is in replication set 'default'.
+ * replicate. Tables accounts and meridian_heartbeat exist on every node, in replication set 'default'.
  */
 export function startLocalActiveActive(opts: ActiveActiveOptions = {}): Promise<PglogicalCluster> {
   const bin = findPgBin();

@@ -4,7 +4,7 @@
 // its own (later lines win); hot_standby_feedback and wal_receiver_status_interval=1s are set on the
 // primary and copied along.
 import { join } from 'node:path';
-import { ACCOUNTS_DDL, BaseCluster, buildLocalCluster, settleNodes } from './cluster-base.js';
+import { BaseCluster, buildLocalCluster, createFixtureTables, settleNodes } from './cluster-base.js';
 import { findPgBin } from './pg-bin.js';
 import { createNodeFromTemplate, LocalPgNode } from './pg-node.js';
 import { runChecked } from './proc.js';
@@ -97,7 +97,7 @@ export function startLocalPrimaryStandby(opts: PrimaryStandbyOptions = {}): Prom
   return buildLocalCluster('physical', async (dir, nodes, teardown) => {
     const primary = await createNodeFromTemplate(dir, 'primary', primarySettings(opts));
     nodes.push(primary);
-    await primary.query(ACCOUNTS_DDL);
+    await createFixtureTables(primary);
     const names = Array.from({ length: count }, (_, i) => `s${i + 1}`);
     // Slots first, reserving WAL now: with pg_basebackup -C each backup's slot would only reserve WAL
     // from the latest checkpoint, and a parallel backup's checkpoint can remove the segment the other

@@ -2,7 +2,7 @@
 // Only the single-node fixture comes from a container (image MERIDIAN_TEST_IMAGE, default
 // postgres:15-bookworm) with the same database, roles and pg_hba as local nodes; replicated clusters
 // stay local. testcontainers is imported lazily, so the default (local) path never loads it.
-import { BaseCluster, ACCOUNTS_DDL } from './cluster-base.js';
+import { BaseCluster, FIXTURE_TABLES } from './cluster-base.js';
 import { BasePgNode } from './pg-node.js';
 import { BOOTSTRAP_SQL_APP, BOOTSTRAP_SQL_POSTGRES, hbaConf } from './test-users.js';
 import type { SingleCluster } from './types.js';
@@ -87,7 +87,7 @@ export async function startDockerSingleNode(): Promise<SingleCluster> {
     await container.copyContentToContainer([
       { content: hbaConf('0.0.0.0/0'), target: '/var/lib/postgresql/data/pg_hba.conf', mode: 0o644 },
     ]);
-    await bootstrap(host, port, 'app', ['SELECT pg_reload_conf()', ACCOUNTS_DDL]);
+    await bootstrap(host, port, 'app', ['SELECT pg_reload_conf()', ...FIXTURE_TABLES.map((t) => t.ddl)]);
   } catch (e) {
     await container.stop({ remove: true });
     throw e;
