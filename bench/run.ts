@@ -15,9 +15,9 @@ import os from 'node:os';
 import { describeMachine } from './lib/machine.js';
 import { logDirFor, runMatrix, warmUp, type LiveTarget, type MatrixSpec } from './lib/matrix.js';
 import { ensureMeridianBuild, runMicro } from './lib/meridian-build.js';
-import { HELP, parseOptions, type BenchOptions } from './lib/options.js';
+import { HELP, durationFor, estimateSeconds, parseOptions, type BenchOptions } from './lib/options.js';
 import { BENCH_DB, PgFactory, initPgbench, type PgNode } from './lib/postgres.js';
-import { PGLOGICAL_CONF, pglogicalMissing, replicateTable, setupPglogicalMesh } from './lib/pglogical.js';
+import { PGLOGICAL_CONF, pglogicalMissing, setupPglogicalMesh } from './lib/pglogical.js';
 import { abortAll, killAllSync, run, stopAll } from './lib/proc.js';
 import { meridianYaml, queryVia, startMeridian, startPgbouncer, startPgpool, type MeridianOptions, type Proxy } from './lib/proxies.js';
 import { writeReport } from './lib/report.js';
@@ -97,7 +97,7 @@ function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null)[], wo
     workloads,
     clients,
     rounds: ctx.opts.rounds,
-    durationS: ctx.opts.durationS,
+    durationFor: (c) => durationFor(ctx.opts, c),
     logDir: logDirFor(ctx.root, phase.id),
     routingFiles,
   };
@@ -208,7 +208,7 @@ async function meridianHeartbeat(ctx: Ctx, nodes: readonly PgNode[], opts: Merid
   writeFileSync(conf, meridianYaml(1, opts));
   const r = await run(process.execPath, [join(REPO, 'dist', 'cli.js'), 'init-heartbeat', '--config', conf], { cwd: REPO, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`meridian init-heartbeat failed: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
-  await replicateTable(nodes, 'meridian_heartbeat', BENCH_DB);
+  // init-heartbeat creates the table on every master and adds it to pglogical's 'default' set itself.
 }
 
 async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void> {
@@ -314,8 +314,12 @@ async function main(): Promise<number> {
   installSignalHandlers(() => root, opts.keep);
   const started = new Date();
   const machine = await describeMachine(REPO);
-  console.log(`bench: ${opts.quick ? 'quick' : 'full'} run, ${opts.rounds} rounds × ${opts.durationS} s, clients ${opts.clients.join(',')}, ` +
-    `routing clients ${opts.routingClients.join(',')}; ${machine.cpus} CPUs, load ${machine.loadAvgStart.join(' ')}`);
+  const estimate = estimateSeconds(opts, opts.targets?.length ?? 4);
+  console.log(
+    `bench: ${opts.quick ? 'quick' : 'full'} run, ${opts.rounds} rounds × ${opts.durationS} s, clients ${opts.clients.join(',')}, ` +
+      `routing clients ${opts.routingClients.join(',')}; ${machine.cpus} CPUs, load ${machine.loadAvgStart.join(' ')}; ` +
+      `about ${Math.ceil(estimate / 60)} min`,
+  );
   const build = opts.targets === null || opts.targets.includes('meridian') ? await ensureMeridianBuild(REPO, opts.build) : { ready: 'not selected', detail: 'not selected' };
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));

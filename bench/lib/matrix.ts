@@ -20,7 +20,7 @@ export interface MatrixSpec {
   workloads: readonly Workload[];
   clients: readonly number[];
   rounds: number;
-  durationS: number;
+  durationFor: (clients: number) => number;
   logDir: string;
   routingFiles: readonly ScriptFile[];
 }
@@ -67,13 +67,14 @@ export async function warmUp(spec: MatrixSpec): Promise<void> {
   for (const t of spec.targets) {
     const w = spec.workloads.find((x) => applies(t, x));
     if (!w || t.daemon === null || isAborted()) continue;
-    const m = await runOne(spec, t, w, clients, 2, `warm-${t.info.id}`);
+    const m = await runOne(spec, t, w, clients, 1, `warm-${t.info.id}`);
     if (m.hardError) console.log(`[${spec.phase.id}] warm-up of ${t.info.id} failed: ${m.error}`);
   }
 }
 
 export async function runMatrix(spec: MatrixSpec): Promise<void> {
   const failStreak = new Map<string, number>();
+  const longer = new Map<string, number>(); // target:clients → -T that leaves time after connecting
   for (const w of spec.workloads) {
     for (const clients of spec.clients) {
       const cell: CellResult = { workload: w.id, workloadLabel: w.label, clients, runs: [], summary: [] };
@@ -88,7 +89,18 @@ export async function runMatrix(spec: MatrixSpec): Promise<void> {
             console.log(`[${spec.phase.id}] ${t.info.id} dropped: ${t.info.reason}`);
             continue;
           }
-          const m = await runOne(spec, t, w, clients, spec.durationS, `${w.id}-${clients}-${round}-${t.info.id}`);
+          const tag = `${w.id}-${clients}-${round}-${t.info.id}`;
+          const key = `${t.info.id}:${clients}`;
+          let m = await runOne(spec, t, w, clients, longer.get(key) ?? spec.durationFor(clients), tag);
+          if (!m.ok && !m.hardError) {
+            // pgbench's -T includes connecting, and a loaded host forks backends slowly (direct, 128
+            // clients): rerun with the connect time added, and keep that duration for this target and
+            // client count, so later rounds do not waste a failed run first.
+            const d = Math.min(30, m.durationS + Math.ceil(m.wallS));
+            longer.set(key, d);
+            console.log(`${progressLine(spec.phase.id, w.id, clients, round, t.info.id, m)}; again with -T ${d}`);
+            m = await runOne(spec, t, w, clients, d, `${tag}-retry`);
+          }
           cell.runs.push({ round, target: t.info.id, metrics: m });
           console.log(progressLine(spec.phase.id, w.id, clients, round, t.info.id, m));
           // A run that finished no transaction in time (connections slow on a loaded host) is not the

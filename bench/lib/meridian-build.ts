@@ -31,10 +31,16 @@ export async function ensureMeridianBuild(repo: string, allowBuild: boolean): Pr
       : { ready: 'dist/cli.js is missing and --no-build was given', detail: 'not built' };
   }
   const t0 = Date.now();
+  const startedMs = t0;
   const r = await run('npm', ['run', 'build'], { cwd: repo, timeoutMs: 300_000 });
   if (r.code !== 0) {
     const errors = (r.stdout + r.stderr).split('\n').filter((l) => /error TS|Error:/.test(l));
     const first = errors.slice(0, 3).join(' | ') || tail(r.stdout + r.stderr, 3);
+    // tsc still emits on type errors: if it wrote dist/ now, measure that (the report says so);
+    // a type error elsewhere (an unfinished command) need not stop the proxy from running.
+    if (existsSync(cli) && statSync(cli).mtimeMs >= startedMs - 1000) {
+      return { ready: null, detail: `npm run build reported ${errors.length} type errors (${first}); dist/ was emitted and is measured as is`.slice(0, 500) };
+    }
     return { ready: `npm run build failed (${errors.length} errors): ${first}`.slice(0, 500), detail: 'build failed' };
   }
   return { ready: null, detail: `built with npm run build in ${((Date.now() - t0) / 1000).toFixed(1)} s` };

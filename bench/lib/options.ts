@@ -21,13 +21,30 @@ export interface BenchOptions {
   readonly outDir: string | null; // results dir override (default bench/results)
 }
 
+/** Connecting 100+ clients (a backend fork each, direct) eats into pgbench's -T: those runs get 1 s more. */
+export const EXTRA_SECONDS_AT_100_CLIENTS = 1;
+
+export function durationFor(opts: BenchOptions, clients: number): number {
+  return opts.durationS + (clients >= 100 ? EXTRA_SECONDS_AT_100_CLIENTS : 0);
+}
+
+/** A rough wall-time estimate in seconds, for the banner (per run: pgbench + ~0.6 s harness). */
+export function estimateSeconds(opts: BenchOptions, targetsPerCell: number): number {
+  const perRun = (c: number) => durationFor(opts, c) + 0.6;
+  const single = opts.phases.includes('single') ? opts.clients.reduce((a, c) => a + 4 * perRun(c), 0) * targetsPerCell * opts.rounds : 0;
+  const routingPhases = opts.phases.filter((p) => p !== 'single').length;
+  const routing = opts.routingClients.reduce((a, c) => a + perRun(c), 0) * targetsPerCell * opts.rounds * routingPhases;
+  const setup = 20 + (opts.phases.includes('standby') ? 20 : 0) + (opts.phases.includes('pglogical') ? 30 : 0);
+  return single + routing + setup;
+}
+
 export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-II, side by side (pgbench)
 
   node --import tsx bench/run.ts [options]
 
-  --quick               ≤ 3 min: fewer client counts, 2 s runs, 3 rounds, no pglogical phase
+  --quick               ~3 min: 32 clients only, 3 rounds, no pglogical phase, no PgBouncer in the routing phase
   --micro               run the microbenchmarks (frame decoding, classification, routing) only
-  --duration S          seconds per pgbench run (default 3; quick 2)
+  --duration S          seconds per pgbench run (default 2; runs with 100+ clients get 1 s more)
   --rounds N            interleaved rounds per cell (default 3, minimum 1)
   --clients 1,8,32,128  client counts for the single-node workloads
   --routing-clients L   client counts for the routing workloads (default 8,32,128; quick 32)
@@ -93,11 +110,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   return Object.freeze({
     quick,
     micro: values.micro ?? false,
-    durationS: int(values.duration, 'duration', 1, 600) ?? (quick ? 2 : 3),
+    durationS: int(values.duration, 'duration', 1, 600) ?? 2,
     rounds: int(values.rounds, 'rounds', 1, 50) ?? 3,
     clients: ints(values.clients, 'clients') ?? (quick ? [32] : [1, 8, 32, 128]),
     routingClients: ints(values['routing-clients'], 'routing-clients') ?? (quick ? [32] : [8, 32, 128]),
-    quickClientsNote: quick ? 'quick mode: 32 clients only, 2 s runs, no pglogical phase' : null,
+    quickClientsNote: quick ? 'quick mode: 32 clients only, no pglogical phase, no PgBouncer reference in the routing phase' : null,
     workloads: list(values.workloads),
     targets,
     phases,

@@ -43,6 +43,7 @@ export interface RunMetrics {
   hwmMB: number | null; // sum of VmHWM over the tree after the run (peak since the proxy started)
   pssMB: number | null; // sum of PSS over the tree after the run (shared pages counted once)
   proxyProcesses: number | null;
+  durationS: number; // pgbench -T
   wallS: number;
 }
 
@@ -143,10 +144,10 @@ export async function runPgbench(spec: PgbenchSpec, tag: string): Promise<RunMet
   sampler?.start(SAMPLE_INTERVAL_MS);
   const r = await run(pgTool('pgbench'), pgbenchArgs(spec, prefix), {
     env: { ...process.env, PGPASSWORD: BENCH_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable', PGAPPNAME: 'pgbench' },
-    timeoutMs: spec.durationS * 1000 + 90_000,
+    timeoutMs: spec.durationS * 1000 + 30_000, // a hung target costs half a minute, not the run
   });
   sampler?.stop();
-  const mem = spec.proxyPid !== null ? memoryOfTree(spec.proxyPid) : null;
+  const mem = sampler ? memoryOfTree(sampler.pids) : null;
   const out = r.stdout;
   const logs = readLogs(spec.logDir, prefixBase);
   for (const name of readdirSync(spec.logDir)) if (name.startsWith(prefixBase)) rmSync(join(spec.logDir, name), { force: true });
@@ -180,6 +181,7 @@ export async function runPgbench(spec: PgbenchSpec, tag: string): Promise<RunMet
     hwmMB: mem ? mem.hwmBytes / 2 ** 20 : null,
     pssMB: mem ? mem.pssBytes / 2 ** 20 : null,
     proxyProcesses: mem ? mem.processes : null,
+    durationS: spec.durationS,
     wallS: r.durationMs / 1000,
   };
 }

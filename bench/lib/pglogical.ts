@@ -66,10 +66,3 @@ export async function setupPglogicalMesh(nodes: readonly PgNode[], extraTables: 
     }
   }
 }
-
-/** Adds a table created on every node (e.g. Meridian's heartbeat) to the replication set. */
-export async function replicateTable(nodes: readonly PgNode[], table: string, db: string): Promise<void> {
-  for (const n of nodes) {
-    await n.sql(`SELECT pglogical.replication_set_add_table('default', '${table}', synchronize_data := false)`, db);
-  }
-}

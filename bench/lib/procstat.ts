@@ -2,7 +2,7 @@
 // as its leader plus every live descendant (pgpool forks one child per client slot); the leader's
 // cutime/cstime also carries the CPU of children it has already reaped, so a child that exits
 // mid-run is still counted exactly once.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const CLK_TCK = (() => {
@@ -112,25 +112,28 @@ export interface MemoryReport {
   processes: number;
 }
 
-/** Peak and proportional memory of a tree; reads smaps, so call it outside measured windows. */
-export function memoryOfTree(rootPid: number): MemoryReport {
-  const pids = processTree(rootPid);
+/** Peak and proportional memory of a tree's processes; reads smaps, so call it outside measured windows. */
+export function memoryOfTree(pids: readonly number[]): MemoryReport {
   let hwm = 0;
   let pss = 0;
   for (const pid of pids) {
     hwm += statusField(pid, 'VmHWM');
     pss += pssBytes(pid);
   }
-  return { hwmBytes: hwm, pssBytes: pss, processes: pids.length };
+  return { hwmBytes: hwm, pssBytes: pss, processes: pids.filter((p) => existsSync(`/proc/${p}`)).length };
 }
 
-/** Samples a tree every intervalMs until stopped; the samples are kept in order. */
+/**
+ * Samples a tree every intervalMs until stopped. /proc is walked once, when the sampler is made
+ * (a walk reads every process's stat: slow on a loaded host, and it would perturb the window); the
+ * proxies keep their processes for the whole run (Pgpool-II: child_life_time = 0), and a child that
+ * exits is still counted through its parent's cutime.
+ */
 export class TreeSampler {
   readonly samples: TreeSample[] = [];
+  readonly pids: readonly number[];
   private timer: NodeJS.Timeout | null = null;
   private readonly rootPid: number;
-  private pids: number[];
-  private tick = 0;
 
   constructor(rootPid: number) {
     this.rootPid = rootPid;
@@ -139,16 +142,12 @@ export class TreeSampler {
 
   start(intervalMs: number): void {
     this.samples.push(sampleTree(this.rootPid, this.pids));
-    this.timer = setInterval(() => {
-      // Re-walk /proc every 4th sample to pick up forked children; read known pids otherwise.
-      if (++this.tick % 4 === 0) this.pids = processTree(this.rootPid);
-      this.samples.push(sampleTree(this.rootPid, this.pids));
-    }, intervalMs);
+    this.timer = setInterval(() => this.samples.push(sampleTree(this.rootPid, this.pids)), intervalMs);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.samples.push(sampleTree(this.rootPid, processTree(this.rootPid)));
+    this.samples.push(sampleTree(this.rootPid, this.pids));
   }
 }

@@ -23,6 +23,7 @@ export async function queryVia(port: number, sql: string, timeoutMs = 15_000): P
     ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', BENCH_USER, '-d', BENCH_DB, '-c', sql],
     { env: { ...process.env, ...CLIENT_ENV }, timeoutMs },
   );
+  if (r.timedOut) throw new Error(`no answer to ${sql} within ${timeoutMs} ms`);
   if (r.code !== 0) throw new Error((r.stderr || r.stdout).trim() || `psql exited with ${r.code}`);
   return r.stdout.trim();
 }
@@ -224,6 +225,6 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
     env: { ...process.env, NODE_ENV: 'production' },
     stopSignal: 'SIGTERM',
   });
-  await waitUsable(d, port, 30_000);
+  await waitUsable(d, port, 20_000);
   return { id, label: 'Meridian', port, daemon: d };
 }
