@@ -38,6 +38,8 @@ export class Backend implements FrameSink {
   txStatus: number = TxStatus.Idle;
   isClosed = false;
   closeReason: string | null = null;
+  /** A FATAL the server sent before closing (its reason for the client's 08006). */
+  fatalMessage: string | null = null;
   /** Session settings applied here: lower-case name → the SQL that set it. */
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */
@@ -101,6 +103,7 @@ export class Backend implements FrameSink {
 
   private lost(reason: string): void {
     if (this.isClosed) return;
+    if (this.fatalMessage !== null) reason = `server said ${this.fatalMessage}`;
     this.isClosed = true;
     this.closeReason = reason;
     this.socket.destroy();

@@ -228,6 +228,13 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
   const e = readErrorFields(buf, start, end);
   s.ctx.metrics.error(e.code);
   if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03') s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
+  if (e.severity === 'FATAL' || e.severity === 'PANIC') {
+    // The server is about to close this connection; the client's session survives it. The
+    // close is reported as 08006 (onServerLost), with the server's reason, instead of a FATAL
+    // that would make the client drop its connection to Meridian.
+    b.fatalMessage = `${e.code}: ${e.message}`;
+    return;
+  }
   if (head === Op.Internal) {
     s.syncError = e.message;
     return;

@@ -275,8 +275,9 @@ export class Session implements FrameSink, BackendOwner {
     const decision = this.ctx.route(intent, hint, this);
     if (!decision.ok) {
       const waitMs = this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs);
-      if (decision.refusal === 'no-master' && waitMs > 0) {
-        // Bounded wait for a master to appear (failover in progress) instead of an instant error.
+      if ((decision.refusal === 'no-master' || decision.refusal === 'no-read-node') && waitMs > 0) {
+        // Bounded wait (routing.write_wait) for an eligible node to appear — a failover or a
+        // readmission in progress — instead of an instant error.
         this.isBusy = true;
         void this.ctx.waitForTopologyChange(Math.min(waitMs, 250)).then(() => {
           if (this.phase !== Phase.Ready) return;
