@@ -61,6 +61,12 @@ export function withHint(c: Classification, hint: RouteHint | null): Classificat
   return Object.freeze({ ...c, hint });
 }
 
+/** The same classification as a write (e.g. text whose meaning depends on server settings). */
+export function asWrite(c: Classification, reason: string): Classification {
+  if (c.isWrite) return c;
+  return Object.freeze({ ...c, class: c.class === 'read' ? 'write' : c.class, isWrite: true, reason });
+}
+
 function freeze(
   cls: StatementClass,
   isWrite: boolean,

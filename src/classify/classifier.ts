@@ -9,7 +9,7 @@
 // Classifier.init() (loads the WebAssembly parser) once at start-up.
 
 import { LRUCache } from 'lru-cache';
-import { buildClassification, withHint } from './build-classification.js';
+import { asWrite, buildClassification, withHint } from './build-classification.js';
 import { VolatilityCatalog } from './catalog.js';
 import { classifyFast } from './fast-path.js';
 import { findHint } from './find-hint.js';
@@ -82,13 +82,13 @@ export class Classifier {
     this.lexer.lex(sql);
     const hint = findHint(this.lexer);
     const fast = classifyFast(this.lexer, this.policy);
-    return buildClassification(fast ?? classifyFull(sql, this.policy, this.lexer), hint);
+    return this.settingsSafe(buildClassification(fast ?? classifyFull(sql, this.policy, this.lexer), hint));
   }
 
   /** Classifies with the parser only, skipping the fast path (tests compare both; benchmarks). */
   classifyWithParser(sql: string): Classification {
     this.lexer.lex(sql);
-    return buildClassification(classifyFull(sql, this.policy, this.lexer), findHint(this.lexer));
+    return this.settingsSafe(buildClassification(classifyFull(sql, this.policy, this.lexer), findHint(this.lexer)));
   }
 
   /** Loads pg_proc rows into the catalog when it is a VolatilityCatalog (caches drop on change). */
@@ -118,7 +118,7 @@ export class Classifier {
       this.stats.fastPath++;
       const result = buildClassification(fast, hint);
       if (!lexer.hasLiterals && isCacheable) this.exact.set(sql, result);
-      return result;
+      return this.settingsSafe(result);
     }
     if (!isParserReady()) return buildClassification(classifyFull(sql, this.policy), hint); // never cached
     const shapeKey = lexer.hasLiterals && lexer.isComplete && isCacheable ? lexer.shapeKey() : null;
@@ -126,17 +126,27 @@ export class Classifier {
       const shaped = this.shapes.get(shapeKey);
       if (shaped !== undefined) {
         this.stats.shapeHits++;
-        return withHint(shaped, hint);
+        return this.settingsSafe(withHint(shaped, hint));
       }
     }
     this.stats.fullParse++;
     const infos = classifyFull(sql, this.policy, lexer);
     const result = buildClassification(infos, hint);
-    if (!isCacheable) return result;
-    if (!lexer.hasLiterals) this.exact.set(sql, result);
-    else if (shapeKey !== null && isShapeIndependent(infos)) this.shapes.set(shapeKey, withHint(result, null));
-    else this.adhoc.set(sql, result);
-    return result;
+    if (isCacheable) {
+      if (!lexer.hasLiterals) this.exact.set(sql, result);
+      else if (shapeKey !== null && isShapeIndependent(infos)) this.shapes.set(shapeKey, withHint(result, null));
+      else this.adhoc.set(sql, this.settingsSafe(result));
+    }
+    return this.settingsSafe(result);
+  }
+
+  /**
+   * Both paths read strings as PostgreSQL does with standard_conforming_strings on (the default
+   * since 9.1). A string ending in a backslash reads differently with it off, possibly hiding a
+   * statement: such a text is never a read.
+   */
+  private settingsSafe(result: Classification): Classification {
+    return this.lexer.hasBackslashQuote ? asWrite(result, "backslash before a closing quote (ambiguous if standard_conforming_strings is off) → write") : result;
   }
 }
 

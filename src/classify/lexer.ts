@@ -17,36 +17,10 @@ export const TOK_SEMI = 9;
 export const TOK_DOT = 10;
 export const TOK_OP = 11; // operators and any other punctuation ([ ] :: = …)
 
+import { isDigit, isIdentChar, isIdentStart, isOpChar, isSpace } from './sql-chars.js';
+
 const INITIAL_TOKENS = 256;
 const MERIDIAN = /meridian/i;
-
-/** Identifier start: letter, underscore or any non-ASCII character (PostgreSQL's ident_start). */
-function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
-}
-
-function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13);
-}
-
-/** PostgreSQL operator characters. */
-function isOpChar(c: number): boolean {
-  switch (c) {
-    case 43: case 45: case 42: case 47: case 60: case 62: case 61: case 126: case 33: case 64:
-    case 35: case 37: case 94: case 38: case 124: case 96: case 63:
-      return true;
-    default:
-      return false;
-  }
-}
 
 export class Lexer {
   kinds = new Uint8Array(INITIAL_TOKENS);
@@ -63,6 +37,11 @@ export class Lexer {
   hasLiterals = false;
   /** False when a quote, dollar quote or block comment is unterminated. */
   isComplete = true;
+  /**
+   * A standard string ends in an odd run of backslashes ('a\'): with standard_conforming_strings
+   * off, the server would read the quote as escaped and the rest of the text differently.
+   */
+  hasBackslashQuote = false;
   sql = '';
 
   /** Tokenizes sql into this lexer's arrays. */
@@ -75,6 +54,7 @@ export class Lexer {
     this.hasHintComment = false;
     this.hasLiterals = false;
     this.isComplete = true;
+    this.hasBackslashQuote = false;
     const n = sql.length;
     let i = 0;
     while (i < n) {
@@ -171,12 +151,19 @@ export class Lexer {
       if (hasBackslashEscapes && c === 92) { j += 2; continue; }
       if (c === q) {
         if (sql.charCodeAt(j + 1) === q) { j += 2; continue; }
+        if (q === 39 && !hasBackslashEscapes && sql.charCodeAt(j - 1) === 92) this.noteBackslashQuote(open, j);
         return j + 1;
       }
       j++;
     }
     this.isComplete = false;
     return sql.length;
+  }
+
+  private noteBackslashQuote(open: number, quote: number): void {
+    let run = 0;
+    for (let k = quote - 1; k > open && this.sql.charCodeAt(k) === 92; k--) run++;
+    if (run % 2 === 1) this.hasBackslashQuote = true;
   }
 
   private number(i: number): number {

@@ -38,6 +38,14 @@ describe('Lexer', () => {
     expect(tokens("'a\\'; DELETE")).toEqual([[TOK_STRING, "'a\\'"], [TOK_SEMI, ';'], [TOK_WORD, 'DELETE']]);
   });
 
+  it('flags a standard string that ends in an odd run of backslashes (meaning depends on standard_conforming_strings)', () => {
+    expect(lexed("SELECT 'a\\'").hasBackslashQuote).toBe(true);
+    expect(lexed("SELECT 'a\\\\\\'").hasBackslashQuote).toBe(true);
+    expect(lexed("SELECT 'a\\\\'").hasBackslashQuote).toBe(false);
+    expect(lexed("SELECT E'a\\''").hasBackslashQuote).toBe(false);
+    expect(lexed("SELECT '\\d+' ").hasBackslashQuote).toBe(false);
+  });
+
   it('reads quoted identifiers, with "" and U&', () => {
     expect(tokens('"a""b" U&"x" "表"')).toEqual([[TOK_QIDENT, '"a""b"'], [TOK_QIDENT, 'U&"x"'], [TOK_QIDENT, '"表"']]);
     const lexer = lexed('"My""Fn"');
