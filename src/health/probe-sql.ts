@@ -1,4 +1,4 @@
-// The SQL of one probe: ONE statement, ONE round trip. A single SELECT returns role, LSNs,
+// The SQL of one probe: ONE statement, ONE round trip, prepared once per connection. A single SELECT returns role, LSNs,
 // replication views and heartbeat rows as columns (sub-selects aggregated to JSON); on a master of
 // a heartbeat kind a data-modifying CTE in the same statement upserts Meridian's clock into the
 // node's own heartbeat row. Pure string building; what a node supports is discovered once per
@@ -87,17 +87,21 @@ function spockColumns(caps: ProbeCapabilities): string[] {
   return cols;
 }
 
-/** The own-row upsert as a CTE; RETURNING confirms the write (the main SELECT cannot see it). */
-export function heartbeatCte(table: string, hb: HeartbeatWrite): string {
-  const ts = new Date(hb.tsMs).toISOString();
+/**
+ * The own-row upsert as a CTE; RETURNING confirms the write (the main SELECT cannot see it).
+ * $1 = node name, $2 = Meridian's clock in ms.
+ */
+export function heartbeatCte(table: string): string {
   return `WITH meridian_beat AS (INSERT INTO ${quoteQualified(table)} (node, ts)
-  VALUES (${quoteLiteral(hb.node)}, ${quoteLiteral(ts)}::timestamptz)
+  VALUES ($1::text, to_timestamp($2::float8 / 1000))
   ON CONFLICT (node) DO UPDATE SET ts = excluded.ts RETURNING ts)
 `;
 }
 
 export interface ProbeSql {
+  /** Constant per (kind, capabilities, write or not): prepared once per connection. */
   readonly sql: string;
+  readonly params: readonly (string | number)[];
   /** The statement writes the heartbeat: it fails on a node that became read-only (retry without). */
   readonly writesHeartbeat: boolean;
 }
@@ -120,6 +124,7 @@ export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table:
   const writesHeartbeat = hb !== null && readsHeartbeat && caps.canWriteHeartbeat;
   if (writesHeartbeat) cols.push(`(SELECT ${MS('ts')} FROM meridian_beat) AS beat_ms`);
   cols.push(`${MS('clock_timestamp() - statement_timestamp()')} AS server_ms`);
-  const cte = writesHeartbeat ? heartbeatCte(table, hb) : '';
-  return { sql: `${cte}SELECT ${cols.join(',\n  ')}`, writesHeartbeat };
+  const cte = writesHeartbeat ? heartbeatCte(table) : '';
+  const params = writesHeartbeat ? [hb.node, hb.tsMs] : [];
+  return { sql: `${cte}SELECT ${cols.join(',\n  ')}`, params, writesHeartbeat };
 }

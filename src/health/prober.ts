@@ -54,6 +54,7 @@ export class PgProbeChannel implements ProbeChannel {
   private client: pg.Client | null = null;
   private caps: ProbeCapabilities | null = null;
   private isTlsRefused = false;
+  private readonly statementNames = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly node: NodeConfig, private readonly opts: PgProbeOptions) {
@@ -87,11 +88,12 @@ export class PgProbeChannel implements ProbeChannel {
     const client = await this.connected();
     const caps = this.caps as ProbeCapabilities;
     const { health, kind } = this.opts;
-    const { sql, writesHeartbeat } = buildProbeSql(kind, caps, health.heartbeatTable, hb);
+    const { sql, params, writesHeartbeat } = buildProbeSql(kind, caps, health.heartbeatTable, hb);
     const sentAtMs = this.now();
     const t0 = performance.now();
     try {
-      const res = await client.query(sql);
+      // A named statement: parsed and planned once per connection, then only Bind/Execute.
+      const res = await client.query({ name: this.statementName(sql), text: sql, values: [...params] });
       const elapsedMs = performance.now() - t0;
       const row = res.rows[0] as Record<string, unknown> | undefined;
       if (row === undefined) throw new Error('probe returned no row');
@@ -111,6 +113,16 @@ export class PgProbeChannel implements ProbeChannel {
       }
       throw err;
     }
+  }
+
+  /** A stable statement name per probe text (pg prepares each name once per connection). */
+  private statementName(sql: string): string {
+    let name = this.statementNames.get(sql);
+    if (name === undefined) {
+      name = `meridian_probe_${this.statementNames.size + 1}`;
+      this.statementNames.set(sql, name);
+    }
+    return name;
   }
 
   /** The live client, connecting and discovering capabilities if needed. */

@@ -130,18 +130,22 @@ describe('health probes: pglogical active-active', () => {
     await waitFor(() => w.node('n3').lagMs !== null, { what: describeNodes(w), timeoutMs: 20_000 });
   });
 
-  it('probing 3 nodes at a 1 s interval uses < 1% of a core', async () => {
+  it('probing 3 nodes at a 1 s interval uses < 1% of a core (above the idle worker)', async () => {
+    const cpuShare = async (ms: number) => {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await sleep(ms);
+      const cpu = process.cpuUsage(cpu0);
+      return (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+    };
     await w.monitor.stop();
+    const idle = await cpuShare(5_000);
     w = watch(configFor(cluster, 'pglogical', 1000));
     expect(await w.monitor.waitReady(20_000)).toBe(true);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await sleep(10_000);
-    const cpu = process.cpuUsage(cpu0);
-    const share = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
-    console.log(`probe overhead: ${(share * 100).toFixed(3)}% of a core (3 nodes, 1 s interval, 10 s)`);
-    expect(share).toBeLessThan(0.01);
-  }, 40_000);
+    const probing = await cpuShare(10_000);
+    console.log(`probe overhead: ${((probing - idle) * 100).toFixed(3)}% of a core (3 nodes, 1 s interval; idle worker ${(idle * 100).toFixed(3)}%)`);
+    expect(probing - idle).toBeLessThan(0.01);
+  }, 60_000);
 });
 
 describe('health probes: primary + 2 standbys', () => {

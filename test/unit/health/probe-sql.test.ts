@@ -17,10 +17,13 @@ describe('probe SQL', () => {
   });
 
   it('heartbeat kinds upsert the own row in a CTE of the same single statement, confirmed by RETURNING', () => {
-    const { sql, writesHeartbeat } = buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: "o'brien", tsMs: Date.UTC(2025, 0, 2, 3, 4, 5, 678) });
+    const tsMs = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+    const { sql, params, writesHeartbeat } = buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: "o'brien", tsMs });
     expect(writesHeartbeat).toBe(true);
+    expect(params).toEqual(["o'brien", tsMs]); // bound, never spliced into the text: one prepared statement
     expect(sql.startsWith('WITH meridian_beat AS (INSERT INTO "ops"."meridian_heartbeat" (node, ts)')).toBe(true);
-    expect(sql).toContain(`VALUES ('o''brien', '2025-01-02T03:04:05.678Z'::timestamptz)`);
+    expect(sql).toContain('VALUES ($1::text, to_timestamp($2::float8 / 1000))');
+    expect(buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: 'x', tsMs: 1 }).sql).toBe(sql);
     expect(sql).toContain('RETURNING ts');
     expect(sql).toContain('FROM meridian_beat) AS beat_ms');
     expect(sql).toContain('FROM "ops"."meridian_heartbeat"');
