@@ -72,10 +72,6 @@ export async function main(argv: string[]): Promise<number> {
       const { runInitHeartbeat } = await import('./health/init-heartbeat-command.js');
       return runInitHeartbeat(loadConfigFile(values.config), process.stdout);
     }
-    case 'demo': {
-      const { runDemo } = await import('./demo/demo.js');
-      return runDemo(rest);
-    }
     case 'help':
     case '--help':
     case '-h':
