@@ -10,14 +10,11 @@ import { newClusterDir } from './workspace.js';
 export const ACCOUNTS_DDL =
   'CREATE TABLE IF NOT EXISTS accounts(id bigint PRIMARY KEY, region text, balance numeric, updated_at timestamptz DEFAULT now())';
 
-/** Meridian's heartbeat table (DESIGN §4), pre-provisioned like accounts: each master upserts its own row. */
-export const HEARTBEAT_DDL = 'CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)';
-
-/** Tables every fixture creates (and, for pglogical, adds to replication set 'default'). */
-export const FIXTURE_TABLES: ReadonlyArray<{ name: string; ddl: string }> = [
-  { name: 'accounts', ddl: ACCOUNTS_DDL },
-  { name: 'meridian_heartbeat', ddl: HEARTBEAT_DDL },
-];
+/**
+ * Tables every fixture creates (and, for pglogical, adds to replication set 'default'). Not
+ * meridian_heartbeat: provisioning it is the product's job (`meridian init-heartbeat`), and tests check that.
+ */
+export const FIXTURE_TABLES: ReadonlyArray<{ name: string; ddl: string }> = [{ name: 'accounts', ddl: ACCOUNTS_DDL }];
 
 /** Creates the fixture tables on one node. */
 export async function createFixtureTables(node: PgNode): Promise<void> {

@@ -105,7 +105,7 @@ async function subscribeToPeers(cluster: PglogicalClusterImpl, s: PgNode, opts: 
 
 /**
  * N-node (default 3: n1, n2, n3) active-active cluster; resolves once all N×(N−1) subscriptions
- * replicate. Tables accounts and meridian_heartbeat exist on every node, in replication set 'default'.
+ * replicate. Table accounts exists on every node, in replication set 'default'.
  */
 export function startLocalActiveActive(opts: ActiveActiveOptions = {}): Promise<PglogicalCluster> {
   const bin = findPgBin();
