@@ -124,19 +124,7 @@ export class Meridian implements ProxyContext {
   }
 
   route(intent: RouteIntent, hint: RouteHint | null, s: Session): RouteDecision {
-    const rule = s.routing.residency;
-    return route(
-      { intent, hint },
-      this.health.snapshot,
-      {
-        allowedRegions: rule === null ? null : new Set(rule.regions),
-        residencyRule: rule?.name ?? null,
-        clientRegion: s.routing.clientRegion,
-        sessionHint: null,
-      },
-      this.policy,
-      this.pools.activeBackends,
-    );
+    return route({ intent, hint }, this.health.snapshot, s.routing.routeContext, this.policy, this.pools.activeBackends);
   }
 
   waitForTopologyChange(timeoutMs: number): Promise<boolean> {

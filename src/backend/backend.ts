@@ -44,6 +44,8 @@ export class Backend implements FrameSink {
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */
   isStateUncertain = false;
+  /** SessionState.signature() of the settings applied here, or null when not known exactly. */
+  settingsSignature: string | null = null;
   /** Session id + state version last synced here: skips the diff when unchanged. */
   syncedSessionId = 0;
   syncedStateVersion = -1;
@@ -136,6 +138,7 @@ export class Backend implements FrameSink {
   /** Forgets everything Meridian believed was on the server (after DISCARD ALL, RESET). */
   forgetSessionState(): void {
     this.settings.clear();
+    this.settingsSignature = null;
     this.prepared.clear();
     this.sqlPrepared.clear();
     this.unnamedKey = null;

@@ -4,7 +4,7 @@
 import type { Classification, RouteHint } from '../classify/types.js';
 import type { MeridianConfig, ResidencyRule } from '../config/types.js';
 import type { PoolManager } from '../backend/pool-manager.js';
-import type { RouteDecision, RouteIntent } from '../router/types.js';
+import type { RouteDecision, RouteIntent, SessionRouteContext } from '../router/types.js';
 import type { TopologySnapshot } from '../topology/types.js';
 import type { Logger } from '../logger.js';
 import type { MeridianError } from '../errors.js';
@@ -13,6 +13,21 @@ import type { Session } from './session.js';
 export interface SessionRouting {
   readonly residency: ResidencyRule | null;
   readonly clientRegion: string | null;
+  /** The router's view of the session, built once (the router caches per residency set). */
+  readonly routeContext: SessionRouteContext;
+}
+
+export function sessionRouting(residency: ResidencyRule | null, clientRegion: string | null): SessionRouting {
+  return {
+    residency,
+    clientRegion,
+    routeContext: Object.freeze({
+      allowedRegions: residency === null ? null : new Set(residency.regions),
+      residencyRule: residency?.name ?? null,
+      clientRegion,
+      sessionHint: null,
+    }),
+  };
 }
 
 export interface AdminReply {

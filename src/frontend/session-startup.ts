@@ -13,6 +13,7 @@ import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
 import { ClientAuth } from './client-auth.js';
+import { sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
 
@@ -191,7 +192,7 @@ export class StartupHandler implements FrameSink {
     const rule = matchResidency(cfg.residency, {
       user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
     });
-    s.routing = { residency: rule, clientRegion: s.ident.clientRegion };
+    s.routing = sessionRouting(rule, s.ident.clientRegion);
     s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
     if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
     const server = await s.ctx.serverParamsFor(s);

@@ -117,7 +117,13 @@ export class SessionState {
    */
   planSync(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): string | null {
     const parts: string[] = [];
-    const settingsMatch = !b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version;
+    let settingsMatch = !b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version;
+    if (!settingsMatch && !b.isStateUncertain && b.settingsSignature !== null && b.settingsSignature === this.signature()) {
+      // Another session left exactly these settings (the common case: same driver, same app).
+      b.syncedSessionId = this.sessionId;
+      b.syncedStateVersion = this.version;
+      settingsMatch = true;
+    }
     if (!settingsMatch) {
       if (b.isStateUncertain) parts.push('SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL');
       const have = b.isStateUncertain ? new Map<string, string>() : b.settings;
@@ -147,6 +153,20 @@ export class SessionState {
     return parts.length === 0 ? null : parts.join('; ');
   }
 
+  private sigVersion = -1;
+  private sig = '';
+
+  /** The settings as one comparable string, recomputed once per version. */
+  signature(): string {
+    if (this.sigVersion !== this.version) {
+      let out = '';
+      for (const [k, v] of [...this.settings].sort((a, b) => (a[0] < b[0] ? -1 : 1))) out += `${k}\u0000${v}\u0001`;
+      this.sig = out;
+      this.sigVersion = this.version;
+    }
+    return this.sig;
+  }
+
   /** After the sync SQL succeeded on `b`: record that it now matches the session. */
   markSynced(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): void {
     b.isStateUncertain = false;
@@ -154,6 +174,7 @@ export class SessionState {
     for (const [k, v] of this.settings) b.settings.set(k, v);
     b.syncedSessionId = this.sessionId;
     b.syncedStateVersion = this.version;
+    b.settingsSignature = this.signature();
     if (needSql !== null) for (const name of needSql) {
       const st = this.sqlStmts.get(name);
       if (st !== undefined) b.sqlPrepared.set(name, st.sql);
@@ -272,6 +293,7 @@ export class SessionState {
       this.version++;
       b.syncedSessionId = this.sessionId;
       b.syncedStateVersion = this.version;
+      b.settingsSignature = null; // b.settings may differ from ours (RESET goes to the backend's default)
     }
     return catalogChanged;
   }

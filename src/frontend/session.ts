@@ -19,7 +19,7 @@ import { commandComplete, errorResponse, readyForQuery } from '../protocol/encod
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { RouteIntent } from '../router/types.js';
-import type { ProxyContext, SessionRouting } from './context.js';
+import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
 import { forwardClientFrame, handleServerFrame, statementClassFor } from './session-relay.js';
 import type { SessionState } from './session-state.js';
@@ -47,7 +47,7 @@ export class Session implements FrameSink, BackendOwner {
   readonly log: Logger;
   phase: Phase = Phase.Startup;
   ident: SessionIdentity;
-  routing: SessionRouting = { residency: null, clientRegion: null };
+  routing: SessionRouting = sessionRouting(null, null);
   state!: SessionState;
   isAdmin = false;
   readonly connectedAtMs = Date.now();
@@ -414,7 +414,7 @@ export class Session implements FrameSink, BackendOwner {
     const rule = matchResidency(this.ctx.cfg().residency, {
       user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
     });
-    this.routing = { residency: rule, clientRegion: i.clientRegion };
+    this.routing = sessionRouting(rule, i.clientRegion);
   }
 
   // ---- BackendOwner ----
