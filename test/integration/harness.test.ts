@@ -184,7 +184,7 @@ describe('latency relay', () => {
     node = (await sharedCluster('single')).node('n1');
   });
 
-  async function medianRttMs(client: pg.Client, samples = 10): Promise<number> {
+  async function medianRttMs(client: pg.Client, samples = 15): Promise<number> {
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
       const t0 = performance.now();
@@ -205,12 +205,15 @@ describe('latency relay', () => {
       const base = await medianRttMs(direct);
       await direct.end();
       const delayed = await medianRttMs(client);
-      expect(delayed).toBeGreaterThanOrEqual(40);
-      expect(delayed).toBeLessThan(40 + base + 200);
       relay.setDelay(5);
       const faster = await medianRttMs(client);
-      expect(faster).toBeGreaterThanOrEqual(10);
-      expect(faster).toBeLessThan(delayed);
+      const seen = `median RTT direct ${base.toFixed(1)} ms, via 20 ms relay ${delayed.toFixed(1)} ms, via 5 ms relay ${faster.toFixed(1)} ms`;
+      // a relay can never be faster than its delay; the upper bound only catches gross errors
+      // (the relay shares this process's event loop, which a loaded host starves)
+      expect(delayed, seen).toBeGreaterThanOrEqual(40);
+      expect(delayed, seen).toBeLessThan(40 + base + 500);
+      expect(faster, seen).toBeGreaterThanOrEqual(10);
+      expect(faster, seen).toBeLessThan(delayed);
     } finally {
       await client.end().catch(() => {});
       await relay.close();
