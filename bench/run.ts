@@ -21,6 +21,7 @@ import { PGLOGICAL_CONF, pglogicalMissing, setupPglogicalMesh } from './lib/pglo
 import { abortAll, killAllSync, run, stopAll } from './lib/proc.js';
 import { meridianYaml, queryVia, startMeridian, startPgbouncer, startPgpool, type MeridianOptions, type Proxy } from './lib/proxies.js';
 import { writeReport } from './lib/report.js';
+import { findProfile, summarizeProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import type { BenchResult, PhaseResult, TargetInfo } from './lib/results.js';
 import { ROUTING_WORKLOAD, SINGLE_NODE_WORKLOADS, writeRoutingScripts } from './lib/workloads.js';
 
@@ -35,6 +36,7 @@ interface Ctx {
   factory: PgFactory;
   meridianReady: string | null; // null: dist/ is built; else why Meridian is skipped
   primary: PgNode | null;
+  profiles: ProfileSummary[];
 }
 
 function target(id: string, label: string): TargetInfo {
@@ -46,7 +48,10 @@ function wanted(ctx: Ctx, id: string): boolean {
   return ctx.opts.targets === null || ctx.opts.targets.includes(base);
 }
 
-/** Starts a proxy; on failure the target is kept in the report as skipped, with the reason. */
+/**
+ * Starts a proxy (phases start theirs concurrently); its TargetInfo is registered before the first
+ * await, so the report keeps the call order. On failure the target stays in the report as skipped.
+ */
 async function tryStart(ctx: Ctx, phase: PhaseResult, id: string, label: string, start: () => Promise<Proxy>): Promise<LiveTarget | null> {
   if (!wanted(ctx, id)) return null;
   const info = target(id, label);
@@ -60,7 +65,6 @@ async function tryStart(ctx: Ctx, phase: PhaseResult, id: string, label: string,
   const t0 = Date.now();
   try {
     const p = await start();
-    info.label = p.label;
     console.log(`[${phase.id}] ${id} up on port ${p.port} in ${Date.now() - t0} ms`);
     return { info, port: p.port, daemon: p.daemon };
   } catch (e) {
@@ -82,8 +86,27 @@ function workloadsFor(ctx: Ctx, all: readonly (typeof ROUTING_WORKLOAD)[]) {
   return all.filter((w) => ctx.opts.workloads === null || ctx.opts.workloads.includes(w.id));
 }
 
-async function stopDaemons(targets: readonly (LiveTarget | null)[]): Promise<void> {
+/** With --profile, Meridian writes a .cpuprofile per phase into the temp dir. */
+function profiling(ctx: Ctx, phase: PhaseResult): { profileDir?: string } {
+  return ctx.opts.profile ? { profileDir: join(ctx.root, `cpu-profile-${phase.id}`) } : {};
+}
+
+/** Stops the phase's proxies; with --profile, then summarises the profile Meridian wrote at exit. */
+async function stopDaemons(ctx: Ctx, phase: PhaseResult, targets: readonly (LiveTarget | null)[]): Promise<void> {
   for (const t of targets) await t?.daemon?.stop();
+  const dir = profiling(ctx, phase).profileDir;
+  const file = dir ? findProfile(dir) : null;
+  if (!dir || !targets.some((t) => t?.info.id === 'meridian')) return;
+  if (!file) {
+    phase.notes.push('--profile: Meridian wrote no CPU profile (it did not run, or did not exit cleanly).');
+    return;
+  }
+  try {
+    ctx.profiles.push(summarizeProfile(file, phase.id));
+    console.log(`[${phase.id}] meridian CPU profile: ${file}`);
+  } catch (e) {
+    phase.notes.push(`--profile: could not read ${file}: ${(e as Error).message}`);
+  }
 }
 
 function newPhase(id: PhaseResult['id'], label: string, description: string): PhaseResult {
@@ -113,18 +136,18 @@ async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   }
   const primary = ctx.primary!;
   const maxClients = Math.max(...ctx.opts.clients);
-  const meridianOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes: [primary], poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback' };
+  const meridianOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes: [primary], poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
   const hasPrepared = workloads.some((w) => w.id === 'select-prepared');
   const hasOthers = workloads.some((w) => w.id !== 'select-prepared');
-  const targets = [
+  const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct'),
-    hasOthers ? await tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize)) : null,
-    hasPrepared ? await tryStart(ctx, phase, 'pgbouncer-session', 'PgBouncer (session)', () => startPgbouncer(ctx.root, 'pgbouncer-session', primary, 'session', maxClients + 8)) : null,
-    await tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
+    hasOthers ? tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize)) : null,
+    hasPrepared ? tryStart(ctx, phase, 'pgbouncer-session', 'PgBouncer (session)', () => startPgbouncer(ctx.root, 'pgbouncer-session', primary, 'session', maxClients + 8)) : null,
+    tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
       startPgpool(ctx.root, 'pgpool', { backends: [primary], loadBalance: false, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'streaming_replication' }),
     ),
-    await tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
-  ];
+    tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
+  ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
   const tx = byId('pgbouncer');
   if (tx) tx.excludes['select-prepared'] = 'no prepared statements in transaction pooling in 1.18: see PgBouncer (session)';
@@ -138,7 +161,7 @@ async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, workloads, ctx.opts.clients, []);
   await warmUp(spec);
   await runMatrix(spec);
-  await stopDaemons(targets);
+  await stopDaemons(ctx, phase, targets);
 }
 
 // ------------------------------------------------------------------------------------------ phase 2
@@ -160,26 +183,24 @@ async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> {
   }
   const primary = ctx.primary!;
   const t0 = Date.now();
-  const s1 = await ctx.factory.createStandby(primary, 'standby1');
-  const s2 = await ctx.factory.createStandby(primary, 'standby2');
+  const [s1, s2] = await Promise.all([ctx.factory.createStandby(primary, 'standby1'), ctx.factory.createStandby(primary, 'standby2')]);
   await Promise.all([s1.start(), s2.start()]);
   await primary.waitStandbys(2);
   console.log(`[standby] primary + 2 standbys streaming in ${Date.now() - t0} ms`);
   const nodes = [primary, s1, s2];
   const maxClients = Math.max(...ctx.opts.routingClients);
   const files = writeRoutingScripts(ctx.root, ctx.opts.scale);
-  const targets = [
+  const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct (primary only)'),
     // PgBouncer cannot split reads; it stays as the reference for "× PgBouncer" (left out of --quick for time).
-    ctx.opts.quick ? null : await tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction, primary only)', () => startPgbouncer(ctx.root, 'pgbouncer-sb', primary, 'transaction', ctx.opts.poolSize)),
-    await tryStart(ctx, phase, 'pgpool', 'Pgpool-II (load balancing)', () =>
+    ctx.opts.quick ? null : tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction, primary only)', () => startPgbouncer(ctx.root, 'pgbouncer-sb', primary, 'transaction', ctx.opts.poolSize)),
+    tryStart(ctx, phase, 'pgpool', 'Pgpool-II (load balancing)', () =>
       startPgpool(ctx.root, 'pgpool-sb', { backends: nodes, loadBalance: true, children: maxClients + 8, primaryWeight: 0, clusteringMode: 'streaming_replication' }),
     ),
-    await tryStart(ctx, phase, 'meridian', 'Meridian', () =>
-      startMeridian(ctx.root, 'meridian-sb', { repoRoot: REPO, kind: 'physical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback' }),
+    tryStart(ctx, phase, 'meridian', 'Meridian', () =>
+      startMeridian(ctx.root, 'meridian-sb', { repoRoot: REPO, kind: 'physical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) }),
     ),
-  ];
-  for (const t of targets) if (t?.info.label.includes('PgBouncer')) t.info.label = 'PgBouncer (transaction, primary only)';
+  ]);
   phase.notes.push(
     'Pgpool-II: streaming_replication mode, load_balance_mode on (session-level, its default), primary weight 0 so reads go to the standbys; ' +
       'Meridian: kind physical, reads_on_masters fallback. Direct and PgBouncer send everything to the primary.',
@@ -196,7 +217,7 @@ async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, [ROUTING_WORKLOAD], ctx.opts.routingClients, files);
   await warmUp(spec);
   await runMatrix(spec);
-  await stopDaemons(targets);
+  await stopDaemons(ctx, phase, targets);
   await s1.stop();
   await s2.stop();
 }
@@ -223,8 +244,7 @@ async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void> {
   }
   const primary = ctx.primary!;
   const t0 = Date.now();
-  const nodes: PgNode[] = [];
-  for (const name of ['n1', 'n2', 'n3']) nodes.push(await ctx.factory.createCopy(primary, name, PGLOGICAL_CONF));
+  const nodes = await Promise.all(['n1', 'n2', 'n3'].map((name) => ctx.factory.createCopy(primary, name, PGLOGICAL_CONF)));
   await primary.stop();
   await Promise.all(nodes.map((n) => n.start()));
   await setupPglogicalMesh(nodes);
@@ -232,19 +252,17 @@ async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const maxClients = Math.max(...ctx.opts.routingClients);
   const files = writeRoutingScripts(ctx.root, ctx.opts.scale);
   // The heartbeat table must live in the replicated database, so Meridian probes that one.
-  const mOpts: MeridianOptions = { repoRoot: REPO, kind: 'pglogical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'always', healthDatabase: BENCH_DB };
-  const targets = [
+  const mOpts: MeridianOptions = { repoRoot: REPO, kind: 'pglogical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'always', healthDatabase: BENCH_DB, ...profiling(ctx, phase) };
+  const targets = await Promise.all([
     direct(ctx, phase, nodes[0]!, 'direct (n1 only)'),
-    await tryStart(ctx, phase, 'pgpool', 'Pgpool-II (logical replication mode)', () =>
+    tryStart(ctx, phase, 'pgpool', 'Pgpool-II (logical replication mode)', () =>
       startPgpool(ctx.root, 'pgpool-mm', { backends: nodes, loadBalance: true, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'logical_replication' }),
     ),
-    await tryStart(ctx, phase, 'meridian', 'Meridian', async () => {
+    tryStart(ctx, phase, 'meridian', 'Meridian', async () => {
       await meridianHeartbeat(ctx, nodes, mOpts);
       return startMeridian(ctx.root, 'meridian-mm', mOpts);
     }),
-  ];
-  const pgpool = targets[1];
-  if (pgpool) pgpool.info.label = 'Pgpool-II (logical replication mode)';
+  ]);
   phase.notes.push(
     'pglogical 2.4 full mesh (forward_origins {}, last_update_wins). Pgpool-II in logical_replication mode sends writes to n1 and ' +
       'balances reads over all three; Meridian (kind pglogical, reads_on_masters always) writes to the nearest master and reads from the ' +
@@ -261,7 +279,7 @@ async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, [ROUTING_WORKLOAD], ctx.opts.routingClients, files);
   await warmUp(spec);
   await runMatrix(spec);
-  await stopDaemons(targets);
+  await stopDaemons(ctx, phase, targets);
   for (const n of nodes) await n.stop();
 }
 
@@ -323,10 +341,11 @@ async function main(): Promise<number> {
   const build = opts.targets === null || opts.targets.includes('meridian') ? await ensureMeridianBuild(REPO, opts.build) : { ready: 'not selected', detail: 'not selected' };
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));
-  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null };
+  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [] };
   const phases: PhaseResult[] = [];
   const notes: string[] = [];
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
+  if (opts.profile) notes.push('Meridian ran under node --cpu-prof (--profile): its numbers include the profiler\'s overhead.');
   try {
     const t0 = Date.now();
     const primary = await ctx.factory.createNode({ name: 'primary' });
@@ -363,6 +382,7 @@ async function main(): Promise<number> {
     meridian: { status: build.ready ?? 'built', build: build.detail },
     phases,
     notes,
+    profiles: ctx.profiles,
   };
   const written = writeReport(REPO, result, opts.outDir);
   console.log(`\nresults: ${written.join(', ')}  (wall ${result.wallS} s)`);

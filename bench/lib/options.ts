@@ -18,6 +18,7 @@ export interface BenchOptions {
   readonly poolSize: number;
   readonly build: boolean;
   readonly keep: boolean;
+  readonly profile: boolean; // run Meridian under node --cpu-prof and summarise the profile
   readonly outDir: string | null; // results dir override (default bench/results)
 }
 
@@ -42,9 +43,10 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
 
   node --import tsx bench/run.ts [options]
 
-  --quick               ~3 min: 32 clients only, 3 rounds, no pglogical phase, no PgBouncer in the routing phase
+  --quick               ~3 min: 32 clients only, 1 s runs, 3 rounds, no pglogical phase, no PgBouncer
+                        in the routing phase
   --micro               run the microbenchmarks (frame decoding, classification, routing) only
-  --duration S          seconds per pgbench run (default 2; runs with 100+ clients get 1 s more)
+  --duration S          seconds per pgbench run (default 2, quick 1; 100+ clients get 1 s more)
   --rounds N            interleaved rounds per cell (default 3, minimum 1)
   --clients 1,8,32,128  client counts for the single-node workloads
   --routing-clients L   client counts for the routing workloads (default 8,32,128; quick 32)
@@ -54,7 +56,9 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --scale N             pgbench scale factor (default 10)
   --pool-size N         PgBouncer / Meridian pool size per database (default 20)
   --no-build            do not run \`npm run build\` when dist/ is stale
-  --keep                keep the temp dir (data dirs, logs, generated configs)
+  --keep                keep the temp dir (data dirs, logs, generated configs, profiles)
+  --profile             run Meridian under node --cpu-prof; the report gets its hottest functions
+                        (profiling costs Meridian some throughput: its numbers are marked)
   --out DIR             write results there instead of bench/results (RESULTS.md is not touched)
   -h, --help            this text
 `;
@@ -96,6 +100,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'pool-size': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -110,11 +115,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   return Object.freeze({
     quick,
     micro: values.micro ?? false,
-    durationS: int(values.duration, 'duration', 1, 600) ?? 2,
+    durationS: int(values.duration, 'duration', 1, 600) ?? (quick ? 1 : 2),
     rounds: int(values.rounds, 'rounds', 1, 50) ?? 3,
     clients: ints(values.clients, 'clients') ?? (quick ? [32] : [1, 8, 32, 128]),
     routingClients: ints(values['routing-clients'], 'routing-clients') ?? (quick ? [32] : [8, 32, 128]),
-    quickClientsNote: quick ? 'quick mode: 32 clients only, no pglogical phase, no PgBouncer reference in the routing phase' : null,
+    quickClientsNote: quick ? 'quick mode: 32 clients only, 1 s runs, no pglogical phase, no PgBouncer reference in the routing phase' : null,
     workloads: list(values.workloads),
     targets,
     phases,
@@ -122,6 +127,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     poolSize: int(values['pool-size'], 'pool-size', 1, 500) ?? 20,
     build: !(values['no-build'] ?? false),
     keep: values.keep ?? false,
+    profile: values.profile ?? false,
     outDir: values.out ?? null,
   });
 }

@@ -121,6 +121,8 @@ export interface DaemonOptions {
   asPgUser?: boolean;
   /** Signal for a clean stop (postgres: SIGINT = fast shutdown; pgbouncer: SIGINT waits for clients). */
   stopSignal?: NodeJS.Signals;
+  /** How long a clean stop may take before SIGKILL (default 5 s). */
+  stopGraceMs?: number;
 }
 
 /** A long-running process we started; pid is the process itself (no wrapper). */
@@ -129,15 +131,17 @@ export class Daemon {
   readonly child: ChildProcess;
   readonly logFile: string;
   readonly stopSignal: NodeJS.Signals;
+  readonly stopGraceMs: number;
   exitCode: number | null = null;
   hasExited = false;
   private readonly exited: Promise<void>;
 
-  constructor(name: string, child: ChildProcess, logFile: string, stopSignal: NodeJS.Signals) {
+  constructor(name: string, child: ChildProcess, logFile: string, stopSignal: NodeJS.Signals, stopGraceMs: number) {
     this.name = name;
     this.child = child;
     this.logFile = logFile;
     this.stopSignal = stopSignal;
+    this.stopGraceMs = stopGraceMs;
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.hasExited = true;
@@ -160,7 +164,7 @@ export class Daemon {
   }
 
   /** Sends the stop signal, waits up to graceMs, then SIGKILLs the whole process group. */
-  async stop(graceMs = 5000): Promise<void> {
+  async stop(graceMs = this.stopGraceMs): Promise<void> {
     if (this.hasExited) return;
     try {
       this.child.kill(this.stopSignal);
@@ -206,7 +210,7 @@ export function startDaemon(name: string, cmd: string, args: readonly string[], 
   });
   closeSync(fd);
   live.add(child);
-  const d = new Daemon(name, child, opts.logFile, opts.stopSignal ?? 'SIGTERM');
+  const d = new Daemon(name, child, opts.logFile, opts.stopSignal ?? 'SIGTERM', opts.stopGraceMs ?? 5000);
   daemons.add(d);
   startOrder.push(d);
   return d;

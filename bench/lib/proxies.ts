@@ -184,6 +184,8 @@ export interface MeridianOptions {
   readsOnMasters: 'always' | 'fallback' | 'never';
   /** Where probes (and the heartbeat table) live; default postgres. */
   healthDatabase?: string;
+  /** Run under `node --cpu-prof`, writing the profile here when it stops. */
+  profileDir?: string;
 }
 
 export function meridianYaml(port: number, opts: MeridianOptions): string {
@@ -219,11 +221,13 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
   const port = await freePort();
   const conf = join(dir, 'meridian.yaml');
   writeFileSync(conf, meridianYaml(port, opts));
-  const d = startDaemon(id, process.execPath, [cli, '--config', conf], {
+  const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const d = startDaemon(id, process.execPath, [...prof, cli, '--config', conf], {
     cwd: opts.repoRoot,
     logFile: join(dir, 'meridian.log'),
     env: { ...process.env, NODE_ENV: 'production' },
     stopSignal: 'SIGTERM',
+    stopGraceMs: opts.profileDir ? 30_000 : 5000, // the profile is written at exit
   });
   await waitUsable(d, port, 20_000);
   return { id, label: 'Meridian', port, daemon: d };

@@ -121,6 +121,24 @@ function goals(result: BenchResult): string[] {
   return rows;
 }
 
+function profileSection(result: BenchResult): string[] {
+  if (result.profiles.length === 0) return [];
+  const out = [
+    '## Meridian CPU profile (--profile)',
+    '',
+    'Self time from `node --cpu-prof` over each phase (warm-up and idle gaps included; idle excluded from the shares).',
+    '',
+  ];
+  for (const p of result.profiles) {
+    out.push(`### ${p.phase}: ${fmt(p.busyMs / 1000)} s busy of ${fmt(p.wallMs / 1000)} s`, '', '| area | self ms | share |', '|---|---:|---:|');
+    for (const a of p.areas) out.push(`| ${cell(a.name)} | ${fmt(a.selfMs, 0)} | ${fmt(a.pct)} % |`);
+    out.push('', '| function | self ms | share |', '|---|---:|---:|');
+    for (const f of p.topFunctions) out.push(`| \`${cell(f.name)}\` | ${fmt(f.selfMs, 0)} | ${fmt(f.pct)} % |`);
+    out.push('');
+  }
+  return out;
+}
+
 function microSection(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const files = readdirSync(dir).filter((f) => f.endsWith('-micro.json')).sort();
@@ -199,6 +217,7 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
       lines.push(`### ${cells[0]!.workloadLabel}`, '', ...cellTable(phase, cells), '');
     }
   }
+  lines.push(...profileSection(result));
   lines.push(...microSection(microDir));
   return lines.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
 }

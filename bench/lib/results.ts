@@ -4,6 +4,7 @@
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions, PhaseId } from './options.js';
 import type { RunMetrics } from './pgbench.js';
+import type { ProfileSummary } from './cpu-profile.js';
 
 export interface TargetInfo {
   id: string;
@@ -66,6 +67,7 @@ export interface BenchResult {
   meridian: { status: string; build: string };
   phases: PhaseResult[];
   notes: string[];
+  profiles: ProfileSummary[];
 }
 
 export function median(values: readonly number[]): number | null {
