@@ -4,7 +4,7 @@
 // commands get 42601, DRAIN/UNDRAIN change where traffic goes, SHUTDOWN stops the proxy.
 
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCluster, TEST_USERS, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { runPsql } from '../support/proc.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
@@ -60,6 +60,14 @@ async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   }
 }
 
+/** Every node up, active and with a known lag (probes can lag behind on a loaded 2-core host). */
+async function settled(m: RunningMeridian['m']): Promise<void> {
+  await waitFor(() => m.snapshot().nodes.every((n) => n.isUp && n.state === 'active' && n.lagMs !== null), {
+    timeoutMs: 60_000,
+    what: () => `every node up, active, lag known: ${JSON.stringify(m.snapshot().nodes.map((n) => [n.name, n.isUp, n.state, n.lagMs]))}`,
+  });
+}
+
 beforeAll(async () => {
   cluster = await sharedCluster('pglogical');
   await ensureHeartbeat(cluster);
@@ -69,6 +77,12 @@ beforeAll(async () => {
 routing: { readmit_max_lag: 5s }
 drain: { timeout: 5s }`,
   });
+  await settled(mer.m);
+});
+
+// Tests change node state; start each from a settled topology.
+beforeEach(async () => {
+  await settled(mer.m);
 });
 
 afterAll(async () => {

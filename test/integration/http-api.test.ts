@@ -2,7 +2,7 @@
 // /healthz are public; /readyz, /nodes and POST /nodes/:name/drain|undrain need the bearer token
 // (401 without it or with a wrong one); /readyz follows the existence of a write target.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHttp, type RunningHttp } from '../../src/admin/http.js';
 import { sharedCluster, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
@@ -28,13 +28,27 @@ async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   }
 }
 
+/** Every node up, active and with a known lag (probes can lag behind on a loaded 2-core host). */
+async function settled(m: RunningMeridian['m']): Promise<void> {
+  await waitFor(() => m.snapshot().nodes.every((n) => n.isUp && n.state === 'active' && n.lagMs !== null), {
+    timeoutMs: 60_000,
+    what: () => `every node up, active, lag known: ${JSON.stringify(m.snapshot().nodes.map((n) => [n.name, n.isUp, n.state, n.lagMs]))}`,
+  });
+}
+
 beforeAll(async () => {
   cluster = await sharedCluster('pglogical');
   await ensureHeartbeat(cluster);
-  mer = await startMeridian(cluster, { extraYaml: 'drain: { timeout: 5s }' });
+  mer = await startMeridian(cluster, { extraYaml: 'drain: { timeout: 5s }\nrouting: { readmit_max_lag: 5s }' });
+  await settled(mer.m);
   // admin.http is restart-only; set it before the HTTP server starts, as the config file would.
   mer.m.config = Object.freeze({ ...mer.m.config, admin: { ...mer.m.config.admin, http: { host: '127.0.0.1', port: 0, token: TOKEN } } });
   http = await startHttp(mer.m);
+});
+
+// Tests change node state; start each from a settled topology.
+beforeEach(async () => {
+  await settled(mer.m);
 });
 
 afterAll(async () => {
@@ -117,7 +131,7 @@ describe('protected endpoints', () => {
     const u = await fetch(url('/nodes/n3/undrain'), { method: 'POST', headers: auth });
     expect(u.status).toBe(200);
     expect(await u.json()).toMatchObject({ node: 'n3', state: expect.stringMatching(/^(active|catching-up)$/) });
-    await waitFor(() => mer.m.snapshot().byName.get('n3')?.state === 'active', { timeoutMs: 10_000, what: 'n3 readmitted' });
+    await waitFor(() => mer.m.snapshot().byName.get('n3')?.state === 'active', { timeoutMs: 30_000, what: 'n3 readmitted' });
     expect((await fetch(url('/nodes/nope/drain'), { method: 'POST', headers: auth })).status).toBe(404);
     expect((await fetch(url('/nodes/n3/drain'), { method: 'GET', headers: auth })).status).toBe(405);
     expect((await fetch(url('/nodes/n3/drain?timeout=soon'), { method: 'POST', headers: auth })).status).toBe(400);
@@ -135,9 +149,9 @@ describe('protected endpoints', () => {
       await c.query('commit');
       await c.end();
     }
-    await waitFor(() => mer.m.snapshot().byName.get('n2')?.state === 'drained', { timeoutMs: 10_000, what: 'n2 drained' });
+    await waitFor(() => mer.m.snapshot().byName.get('n2')?.state === 'drained', { timeoutMs: 30_000, what: 'n2 drained' });
     await fetch(url('/nodes/n2/undrain'), { method: 'POST', headers: auth });
-    await waitFor(() => mer.m.snapshot().byName.get('n2')?.state === 'active', { timeoutMs: 10_000, what: 'n2 readmitted' });
+    await waitFor(() => mer.m.snapshot().byName.get('n2')?.state === 'active', { timeoutMs: 30_000, what: 'n2 readmitted' });
   });
 });
 
@@ -156,6 +170,6 @@ describe('readiness follows the write target', () => {
     expect(r.status).toBe(503);
     expect(await r.json()).toMatchObject({ ready: false, reason: expect.stringMatching(/no healthy master/) });
     for (const n of ['n1', 'n2', 'n3']) await fetch(url(`/nodes/${n}/undrain`), { method: 'POST', headers: auth });
-    await waitFor(async () => (await fetch(url('/readyz'), { headers: auth })).status === 200, { timeoutMs: 10_000, what: 'ready again' });
+    await waitFor(async () => (await fetch(url('/readyz'), { headers: auth })).status === 200, { timeoutMs: 30_000, what: 'ready again' });
   });
 });

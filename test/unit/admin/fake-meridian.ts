@@ -53,7 +53,7 @@ export function fakeMeridian(opts: {
   } as unknown as MeridianConfig;
   const logger = { info() {}, warn() {}, error() {}, debug() {} };
   const m = {
-    topology: store,
+    health: { store },
     config,
     logger,
     sessions,
