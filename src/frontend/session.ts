@@ -24,6 +24,8 @@ import { FrameList } from './frame-list.js';
 import { forwardClientFrame, handleServerFrame, statementClassFor } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
+const SYNC = Buffer.from([FrontendCode.Sync, 0, 0, 0, 4]);
+
 export const enum Phase {
   Startup = 0,
   Ready = 1,
@@ -164,7 +166,10 @@ export class Session implements FrameSink, BackendOwner {
     }
     const b = this.attached;
     if (b !== null) {
-      if (!this.attachedAccepts(b, code, buf, start, end)) return false;
+      if (!this.attachedAccepts(b, code, buf, start, end)) {
+        this.syncToRelease(b);
+        return false;
+      }
       forwardClientFrame(this, b, code, buf, start, end);
       return true;
     }
@@ -213,6 +218,23 @@ export class Session implements FrameSink, BackendOwner {
       return hint.route === 'master' ? isMaster : !isMaster;
     }
     return !cls.isWrite || isMaster;
+  }
+
+  /**
+   * A request that ended with Flush, not Sync (asyncpg prepares with Parse/Describe/Flush, then
+   * sends a Query), gets no ReadyForQuery to release its backend; a frame held for another node
+   * would wait forever. Sync it ourselves (swallowed) so the backend is released and the held
+   * frames route anew. Only reads get here (a master accepts everything), so ending the implicit
+   * transaction early changes nothing the client can see.
+   */
+  private syncToRelease(b: Backend): void {
+    if (b.txStatus !== TxStatus.Idle || this.state.isPinned || b.ops.countSyncPoints() > 0) return;
+    b.ops.push(Op.Internal, OpMode.Swallow, () => {
+      this.detachIfIdle(b);
+      this.needsPump = true;
+    });
+    b.out.frame(SYNC);
+    if (!b.flush()) this.waitBackendDrain(b);
   }
 
   /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
