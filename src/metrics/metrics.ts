@@ -35,6 +35,8 @@ export class Metrics implements SessionMetrics {
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
   private readonly routedChildren = new Map<string, client.Counter.Internal>();
+  /** Plain per-node counts of routed requests (the demo table and SHOW NODES read these synchronously). */
+  readonly routedCounts = new Map<string, { reads: number; writes: number }>();
   private readonly errorChildren = new Map<string, client.Counter.Internal>();
   private sources: ScrapeSources | null = null;
 
@@ -75,8 +77,14 @@ export class Metrics implements SessionMetrics {
     this.routed = (node, intent) => {
       const key = intent === 'write' ? `w${node}` : `r${node}`;
       let c = this.routedChildren.get(key);
-      if (c === undefined) this.routedChildren.set(key, (c = this.routedTotal.labels(node, intent)));
+      if (c === undefined) {
+        this.routedChildren.set(key, (c = this.routedTotal.labels(node, intent)));
+        if (!this.routedCounts.has(node)) this.routedCounts.set(node, { reads: 0, writes: 0 });
+      }
       c.inc();
+      const n = this.routedCounts.get(node)!;
+      if (intent === 'write') n.writes++;
+      else n.reads++;
     };
   }
 
