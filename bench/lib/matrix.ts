@@ -59,16 +59,25 @@ async function runOne(spec: MatrixSpec, t: LiveTarget, w: Workload, clients: num
 }
 
 /**
- * One short unrecorded run per proxy on the first workload it runs, so its server connections are
- * open before round 1 (PgBouncer and Pgpool-II open them lazily; a direct connection has none).
+ * Unrecorded 2 s runs per proxy, on the first workload it runs at the largest client count, until
+ * every client gets going (≥ 10 transactions each) or 20 s have passed. Proxies open server
+ * connections lazily, PgBouncer one at a time: on a loaded host a session-pooling PgBouncer needs
+ * several seconds to open 128, and round 1 would measure that instead of the proxy.
  */
 export async function warmUp(spec: MatrixSpec): Promise<void> {
   const clients = Math.max(...spec.clients);
   for (const t of spec.targets) {
     const w = spec.workloads.find((x) => applies(t, x));
-    if (!w || t.daemon === null || isAborted()) continue;
-    const m = await runOne(spec, t, w, clients, 1, `warm-${t.info.id}`);
-    if (m.hardError) console.log(`[${spec.phase.id}] warm-up of ${t.info.id} failed: ${m.error}`);
+    if (!w || t.daemon === null) continue;
+    const deadline = Date.now() + 20_000;
+    for (let i = 1; !isAborted(); i++) {
+      const m = await runOne(spec, t, w, clients, 2, `warm-${t.info.id}-${i}`);
+      if (m.hardError) {
+        console.log(`[${spec.phase.id}] warm-up of ${t.info.id} failed: ${m.error}`);
+        break;
+      }
+      if (m.transactions >= 10 * clients || Date.now() > deadline) break;
+    }
   }
 }
 

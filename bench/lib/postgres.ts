@@ -55,7 +55,7 @@ export class PgNode {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.daemon.hasExited) throw new Error(`postgres ${this.name} exited during start-up; see ${this.logFile}`);
-      const r = await run(pgTool('pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(this.port)], { timeoutMs: 5000 });
+      const r = await run(pgTool('pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres'], { timeoutMs: 5000 });
       if (r.code === 0) return;
       await sleep(150);
     }

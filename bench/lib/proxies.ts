@@ -77,6 +77,9 @@ export async function startPgbouncer(root: string, id: string, backend: PgNode, 
     `auth_file = ${join(dir, 'userlist.txt')}`,
     `pool_mode = ${mode}`,
     `default_pool_size = ${poolSize}`,
+    // Keep the pool open between pgbench runs (and fill it in the background): PgBouncer opens server
+    // connections one at a time, which on a loaded host starves session pooling for seconds.
+    `min_pool_size = ${poolSize}`,
     'max_client_conn = 1000',
     'ignore_startup_parameters = extra_float_digits',
     'log_connections = 0',
@@ -197,6 +200,7 @@ export function meridianYaml(port: number, opts: MeridianOptions): string {
     'pool:',
     '  mode: transaction',
     `  size: ${opts.poolSize}`,
+    `  min_idle: ${opts.poolSize}`, // like PgBouncer's min_pool_size above: the pool stays open between runs
     '  max_clients: 1000',
     'users:',
     `  - { name: ${BENCH_USER}, password: "${BENCH_PASSWORD}", auth: md5 }`,
