@@ -76,7 +76,7 @@ afterAll(async () => {
 describe('drain under pgbench load', () => {
   it('drain, stop, start, undrain the write node: 0 failed transactions, no new work on it while drained', async () => {
     const bench = runPgbench(
-      ['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-c', '16', '-j', '2', '-T', String(PGBENCH_SECONDS), '-P', '5', 'app'],
+      ['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-n', '-c', '16', '-j', '2', '-T', String(PGBENCH_SECONDS), '-P', '5', 'app'],
       { PGPASSWORD: TEST_USERS.app.password },
       { timeoutMs: (PGBENCH_SECONDS + 120) * 1000 },
     );
@@ -86,6 +86,10 @@ describe('drain under pgbench load', () => {
     const victim = String([...before].sort((a, b) => Number(b.active_backends) - Number(a.active_backends) || Number(b.routed_writes) - Number(a.routed_writes))[0]!.name);
     const node = cluster.node(victim);
     expect(Number(before.find((n) => n.name === victim)!.routed_writes)).toBeGreaterThan(0);
+
+    // Positive control for the pg_stat_activity watch below: Meridian's backends are visible there now.
+    const [busyBefore] = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'");
+    expect(busyBefore?.n).toBeGreaterThan(0);
 
     const drainStartMs = Date.now();
     const [drained] = await admin(`DRAIN ${victim}`);

@@ -13,6 +13,8 @@ import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
 const sightings: string[] = [];
+/** Positive control: the watcher does see the non-resident user's backends on n3. */
+let appSeen = 0;
 let watching = true;
 let watcher: Promise<void> | null = null;
 
@@ -21,9 +23,12 @@ async function watchForeignNode(): Promise<void> {
   const us = cluster.node('n3');
   while (watching) {
     const rows = await us.query<{ usename: string; query: string }>(
-      "select usename, query from pg_stat_activity where usename in ('md5user', 'plainuser')",
+      "select usename, query from pg_stat_activity where usename in ('md5user', 'plainuser', 'app')",
     ).catch(() => []);
-    for (const r of rows) sightings.push(`${r.usename}: ${r.query}`);
+    for (const r of rows) {
+      if (r.usename === 'app') appSeen++;
+      else sightings.push(`${r.usename}: ${r.query}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -145,6 +150,7 @@ describe('residency', () => {
   });
 
   it("the US node's pg_stat_activity never showed an EU tenant's user", () => {
+    expect(appSeen).toBeGreaterThan(0);
     expect(sightings).toEqual([]);
   });
 });
