@@ -133,7 +133,7 @@ async def workload(conn):
 
     await conn.execute("set timezone = 'Asia/Tokyo'")
     expect(conn.get_settings().TimeZone, "Asia/Tokyo", "ParameterStatus TimeZone")
-    tzq = await conn.prepare("select current_setting('TimeZone') as tz, $1::timestamptz::text as t, inet_server_port() as port")
+    tzq = await conn.prepare("select current_setting('TimeZone') as tz, $1::text::timestamptz::text as t, inet_server_port() as port")
     for _ in range(5):
         r = await tzq.fetchrow(EPOCH)
         expect((r["tz"], r["t"]), ("Asia/Tokyo", EPOCH_TOKYO), "timezone read")

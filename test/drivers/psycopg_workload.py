@@ -97,7 +97,8 @@ with psycopg.connect(dsn, autocommit=True, prepare_threshold=0, connect_timeout=
         see("insert via search_path", "write", port, "tx2")
 
     conn.execute("set timezone = 'Asia/Tokyo'")
-    expect(conn.info.parameter_status("TimeZone"), b"Asia/Tokyo", "ParameterStatus TimeZone")
+    tz_status = conn.info.parameter_status("TimeZone")
+    expect(tz_status.decode() if isinstance(tz_status, bytes) else tz_status, "Asia/Tokyo", "ParameterStatus TimeZone")
     for _ in range(5):
         tz, t, port = one("select current_setting('TimeZone'), %s::timestamptz::text, inet_server_port()", (EPOCH,))
         expect((tz, t), ("Asia/Tokyo", EPOCH_TOKYO), "timezone read")
