@@ -50,41 +50,44 @@ const MS = (expr: string) => `(extract(epoch FROM ${expr}) * 1000)::float8`;
 const LSN_BYTES = (expr: string) => `pg_wal_lsn_diff(${expr}, '0/0')::float8`;
 const IF_PRIMARY = (expr: string) => `CASE WHEN pg_is_in_recovery() THEN NULL ELSE ${expr} END`;
 
-function physicalColumns(): string[] {
+/** One field of the probe's JSON object: [key, SQL expression]. */
+type Field = readonly [string, string];
+
+function physicalFields(): Field[] {
   return [
-    `${IF_PRIMARY(LSN_BYTES('pg_current_wal_lsn()'))} AS current_lsn`,
-    `${LSN_BYTES('pg_last_wal_receive_lsn()')} AS receive_lsn`,
-    `${LSN_BYTES('pg_last_wal_replay_lsn()')} AS replay_lsn`,
-    `${MS('clock_timestamp() - pg_last_xact_replay_timestamp()')} AS replay_age_ms`,
+    ['current_lsn', IF_PRIMARY(LSN_BYTES('pg_current_wal_lsn()'))],
+    ['receive_lsn', LSN_BYTES('pg_last_wal_receive_lsn()')],
+    ['replay_lsn', LSN_BYTES('pg_last_wal_replay_lsn()')],
+    ['replay_age_ms', MS('clock_timestamp() - pg_last_xact_replay_timestamp()')],
   ];
 }
 
-function logicalColumns(): string[] {
+function logicalFields(): Field[] {
   return [
-    `(SELECT json_agg(subname) FROM pg_subscription WHERE subenabled
-       AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS subscriptions`,
-    `${IF_PRIMARY(`(SELECT json_agg(json_build_array(application_name, ${MS('replay_lag')},
-       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)} AS replication`,
+    ['subscriptions', `(SELECT json_agg(subname) FROM pg_subscription WHERE subenabled
+       AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`],
+    ['replication', IF_PRIMARY(`(SELECT json_agg(json_build_array(application_name, ${MS('replay_lag')},
+       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)],
   ];
 }
 
-function pglogicalColumns(caps: ProbeCapabilities): string[] {
-  const cols = [
-    `${IF_PRIMARY(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
-       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)} AS slots`,
+function pglogicalFields(caps: ProbeCapabilities): Field[] {
+  const fields: Field[] = [
+    ['slots', IF_PRIMARY(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
+       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)],
   ];
-  if (caps.hasPglogical) cols.push('(SELECT json_agg(sub_slot_name) FROM pglogical.subscription) AS my_slots');
-  return cols;
+  if (caps.hasPglogical) fields.push(['my_slots', '(SELECT json_agg(sub_slot_name) FROM pglogical.subscription)']);
+  return fields;
 }
 
-function spockColumns(caps: ProbeCapabilities): string[] {
-  const cols = [`current_setting('spock.readonly', true) AS spock_readonly`];
+function spockFields(caps: ProbeCapabilities): Field[] {
+  const fields: Field[] = [['spock_readonly', `current_setting('spock.readonly', true)`]];
   if (caps.hasSpockLagTracker) {
-    cols.push(`(SELECT json_agg(json_build_array(origin_name, ${MS('replication_lag')}, replication_lag_bytes::float8))
+    fields.push(['spock_lag', `(SELECT json_agg(json_build_array(origin_name, ${MS('replication_lag')}, replication_lag_bytes::float8))
        FROM spock.lag_tracker WHERE receiver_name = (SELECT n.node_name FROM spock.node n
-       JOIN spock.local_node l ON l.node_id = n.node_id)) AS spock_lag`);
+       JOIN spock.local_node l ON l.node_id = n.node_id))`]);
   }
-  return cols;
+  return fields;
 }
 
 /**
@@ -107,24 +110,25 @@ export interface ProbeSql {
 }
 
 /**
- * The probe. `hb` (only for a node last seen as master) adds the heartbeat upsert. `server_ms`
- * (last column) is the server's time on the statement so far, so elapsed − server_ms is the
- * network round trip (the heartbeat's commit, after the row is sent, still counts in it).
+ * The probe: one row, one `probe` column holding a JSON object (one RowDescription field to
+ * decode, one JSON.parse). `hb` (only for a node last seen as master) adds the heartbeat upsert.
+ * `server_ms` (evaluated last) is the server's time on the statement so far, so
+ * elapsed − server_ms is the network round trip (the heartbeat's commit, after the row is sent,
+ * still counts in it).
  */
 export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): ProbeSql {
-  const cols = [`pg_is_in_recovery() AS in_recovery`, `current_setting('transaction_read_only') AS read_only`];
-  if (kind === 'physical') cols.push(...physicalColumns());
-  if (kind === 'logical') cols.push(...logicalColumns());
-  if (kind === 'pglogical') cols.push(...pglogicalColumns(caps));
-  if (kind === 'spock') cols.push(...spockColumns(caps));
+  const fields: Field[] = [['in_recovery', 'pg_is_in_recovery()'], ['read_only', `current_setting('transaction_read_only')`]];
+  if (kind === 'physical') fields.push(...physicalFields());
+  if (kind === 'logical') fields.push(...logicalFields());
+  if (kind === 'pglogical') fields.push(...pglogicalFields(caps));
+  if (kind === 'spock') fields.push(...spockFields(caps));
   const readsHeartbeat = usesHeartbeat(kind) && caps.hasHeartbeatTable;
-  if (readsHeartbeat) {
-    cols.push(`(SELECT json_agg(json_build_array(node, ${MS('ts')})) FROM ${quoteQualified(table)}) AS heartbeat`);
-  }
+  if (readsHeartbeat) fields.push(['heartbeat', `(SELECT json_agg(json_build_array(node, ${MS('ts')})) FROM ${quoteQualified(table)})`]);
   const writesHeartbeat = hb !== null && readsHeartbeat && caps.canWriteHeartbeat;
-  if (writesHeartbeat) cols.push(`(SELECT ${MS('ts')} FROM meridian_beat) AS beat_ms`);
-  cols.push(`${MS('clock_timestamp() - statement_timestamp()')} AS server_ms`);
+  if (writesHeartbeat) fields.push(['beat_ms', `(SELECT ${MS('ts')} FROM meridian_beat)`]);
+  fields.push(['server_ms', MS('clock_timestamp() - statement_timestamp()')]);
   const cte = writesHeartbeat ? heartbeatCte(table) : '';
   const params = writesHeartbeat ? [hb.node, hb.tsMs] : [];
-  return { sql: `${cte}SELECT ${cols.join(',\n  ')}`, params, writesHeartbeat };
+  const object = fields.map(([k, e]) => `'${k}', ${e}`).join(',\n  ');
+  return { sql: `${cte}SELECT json_build_object(\n  ${object}) AS probe`, params, writesHeartbeat };
 }

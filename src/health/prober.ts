@@ -5,7 +5,7 @@
 
 import pg from 'pg';
 import type { BackendTlsMode, ClusterKind, HealthConfig, NodeConfig } from '../config/types.js';
-import { buildProbeSql, discoverSql, usesHeartbeat, type HeartbeatWrite, type ProbeCapabilities } from './probe-sql.js';
+import { buildProbeSql, discoverSql, usesHeartbeat, type HeartbeatWrite, type ProbeCapabilities, type ProbeSql } from './probe-sql.js';
 import { parseProbeRow, type RawProbe } from './probe-result.js';
 
 /** One node's probe connection, as the monitor sees it (a fake in unit tests). */
@@ -55,6 +55,7 @@ export class PgProbeChannel implements ProbeChannel {
   private caps: ProbeCapabilities | null = null;
   private isTlsRefused = false;
   private readonly statementNames = new Map<string, string>();
+  private readonly sqlCache: ({ caps: ProbeCapabilities; sql: ProbeSql } | undefined)[] = [undefined, undefined];
   private readonly now: () => number;
 
   constructor(private readonly node: NodeConfig, private readonly opts: PgProbeOptions) {
@@ -88,18 +89,18 @@ export class PgProbeChannel implements ProbeChannel {
     const client = await this.connected();
     const caps = this.caps as ProbeCapabilities;
     const { health, kind } = this.opts;
-    const { sql, params, writesHeartbeat } = buildProbeSql(kind, caps, health.heartbeatTable, hb);
+    const { sql, params, writesHeartbeat } = this.probeSql(caps, hb);
     const sentAtMs = this.now();
     const t0 = performance.now();
     try {
       // A named statement: parsed and planned once per connection, then only Bind/Execute.
       const res = await client.query({ name: this.statementName(sql), text: sql, values: [...params] });
       const elapsedMs = performance.now() - t0;
-      const row = res.rows[0] as Record<string, unknown> | undefined;
-      if (row === undefined) throw new Error('probe returned no row');
+      const row = (res.rows[0] as { probe?: unknown } | undefined)?.probe;
+      if (row === undefined || row === null || typeof row !== 'object') throw new Error('probe returned no row');
       const readsHb = usesHeartbeat(kind) && caps.hasHeartbeatTable;
       const written = writesHeartbeat && hb !== null ? hb.tsMs : null;
-      return parseProbeRow(row, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, written, heartbeatError, readsHb);
+      return parseProbeRow(row as Record<string, unknown>, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, written, heartbeatError, readsHb);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === undefined || this.client !== client) throw err; // connection-level: a failed probe
@@ -113,6 +114,18 @@ export class PgProbeChannel implements ProbeChannel {
       }
       throw err;
     }
+  }
+
+  /** The probe statement for these capabilities, built once (only the parameters change). */
+  private probeSql(caps: ProbeCapabilities, hb: HeartbeatWrite | null): ProbeSql {
+    const key = hb === null ? 0 : 1;
+    const cached = this.sqlCache[key];
+    if (cached !== undefined && cached.caps === caps) {
+      return hb === null ? cached.sql : { ...cached.sql, params: [hb.node, hb.tsMs] };
+    }
+    const built = buildProbeSql(this.opts.kind, caps, this.opts.health.heartbeatTable, hb);
+    this.sqlCache[key] = { caps, sql: built };
+    return built;
   }
 
   /** A stable statement name per probe text (pg prepares each name once per connection). */

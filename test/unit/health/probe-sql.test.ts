@@ -9,10 +9,10 @@ describe('probe SQL', () => {
     for (const kind of ['physical', 'logical', 'pglogical', 'spock', 'heartbeat'] as const) {
       const { sql, writesHeartbeat } = buildProbeSql(kind, caps, 'meridian_heartbeat', null);
       expect(writesHeartbeat).toBe(false);
-      expect(sql.startsWith('SELECT ')).toBe(true);
+      expect(sql.startsWith('SELECT json_build_object(')).toBe(true);
       expect(sql).not.toContain(';');
-      expect(sql).toContain('pg_is_in_recovery()');
-      expect(sql.trimEnd().endsWith('AS server_ms')).toBe(true);
+      expect(sql).toContain(`'in_recovery', pg_is_in_recovery()`);
+      expect(sql).toMatch(/'server_ms', [^\n]*\) AS probe$/); // evaluated last
     }
   });
 
@@ -25,7 +25,7 @@ describe('probe SQL', () => {
     expect(sql).toContain('VALUES ($1::text, to_timestamp($2::float8 / 1000))');
     expect(buildProbeSql('pglogical', caps, 'ops.meridian_heartbeat', { node: 'x', tsMs: 1 }).sql).toBe(sql);
     expect(sql).toContain('RETURNING ts');
-    expect(sql).toContain('FROM meridian_beat) AS beat_ms');
+    expect(sql).toContain(`'beat_ms', (SELECT (extract(epoch FROM ts) * 1000)::float8 FROM meridian_beat)`);
     expect(sql).toContain('FROM "ops"."meridian_heartbeat"');
     expect(sql).not.toContain(';');
   });
