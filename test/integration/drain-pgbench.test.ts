@@ -80,8 +80,11 @@ describe('drain under pgbench load', () => {
       { PGPASSWORD: TEST_USERS.app.password },
       { timeoutMs: (PGBENCH_SECONDS + 120) * 1000 },
     );
-    // Let the load settle, then pick the node taking the writes (the nearest master).
-    await new Promise((r) => setTimeout(r, 5000));
+    // Let the load start (connecting 16 clients takes seconds on a loaded host) and settle, then
+    // pick the node taking the writes (the nearest master).
+    const routedWrites = async () => (await mer.m.metrics.routedTotal.get()).values.filter((v) => v.labels.class === 'write').reduce((a, v) => a + v.value, 0);
+    await waitFor(async () => (await routedWrites()) > 200, { timeoutMs: 60_000, what: 'pgbench load running' });
+    await new Promise((r) => setTimeout(r, 2000));
     const before = await admin('SHOW NODES');
     const victim = String([...before].sort((a, b) => Number(b.active_backends) - Number(a.active_backends) || Number(b.routed_writes) - Number(a.routed_writes))[0]!.name);
     const node = cluster.node(victim);
