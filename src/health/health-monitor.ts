@@ -5,7 +5,7 @@
 
 import type { ClusterKind, HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { TopologyEvent, TopologyHooks } from '../topology/events.js';
+import type { TopologyEvent } from '../topology/events.js';
 import { TopologyStore, type NodeHealthUpdate } from '../topology/topology-store.js';
 import type { NodeRole, NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { computeNodeLag, type LagContext } from './node-lag.js';
@@ -14,40 +14,10 @@ import { usesHeartbeat } from './probe-sql.js';
 import { describeProbeError, pgProbeConnector, type ProbeChannel, type ProbeConnector } from './prober.js';
 import { NO_WRITER, recordHeartbeatWrite, type HeartbeatWriter } from './heartbeat-lag.js';
 import { countProbe, evictState, isUp, NEW_NODE, nextProbeDelayMs, smoothRtt, type NodeHealthState } from './thresholds.js';
+import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } from './monitor-types.js';
+
+export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
 import type { LagValue } from './lag.js';
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: Clock = {
-  now: Date.now,
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/**
- * Counters the monitor bumps (structural, so health imports nothing from metrics/; prom-client
- * counters fit as they are).
- */
-export interface HealthCounters {
-  readonly probeFailures?: { inc(labels: { node: string }): void };
-  readonly evictions?: { inc(labels: { node: string }): void };
-  readonly failovers?: { inc(): void };
-}
-
-export interface HealthMonitorExtras {
-  /** Use this store; default: a new TopologyStore over cfg.cluster.nodes (then `hooks` apply). */
-  readonly store?: TopologyStore;
-  /** Sees every topology event of the monitor's own store (metrics, tests). */
-  readonly hooks?: TopologyHooks;
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  /** Opens a node's probe channel; default: a dedicated pg.Client per node. */
-  readonly connect?: ProbeConnector;
-}
 
 /** Per-node probe state the snapshot does not carry. */
 interface NodeRuntime {
@@ -266,7 +236,11 @@ export class HealthMonitor {
     if (raw !== null) this.absorb(rt, raw, cluster.kind);
     else rt.writer = NO_WRITER;
     const nowUp = isUp(rt.health);
-    if (step.transition === 'down') rt.downReason = `${rt.health.failStreak} failed probes: ${error ?? 'unknown error'}`;
+    if (step.transition === 'down') {
+      rt.downReason = `${rt.health.failStreak} failed probes: ${error ?? 'unknown error'}`;
+      // A node that never came up changes no snapshot flag, so the store logs nothing: say it here.
+      if (!wasUp && this.store.snapshot.byName.get(rt.cfg.name)?.isUp === false) this.log.warn({ node: rt.cfg.name, reason: rt.downReason }, 'node down');
+    }
     const lag = nowUp && raw !== null ? this.lagOf(rt, raw, wasUp) : nowUp ? rt.lag : { lagMs: null, lagBytes: null };
     rt.lag = lag;
     const update: NodeHealthUpdate = {
@@ -279,7 +253,7 @@ export class HealthMonitor {
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
-      reason: step.transition === 'up' ? (wasUp || rt.downReason === null ? 'first probe passed' : `${health.rise} probes passed`) : rt.downReason ?? undefined,
+      reason: step.transition === 'up' ? (rt.downReason === null ? 'first probe passed' : `${health.rise} probes passed`) : rt.downReason ?? undefined,
     };
     if (step.transition === 'up') rt.downReason = null;
     const snap = this.store.applyProbe(update);
