@@ -37,6 +37,7 @@ interface Ctx {
   meridianReady: string | null; // null: dist/ is built; else why Meridian is skipped
   primary: PgNode | null;
   profiles: ProfileSummary[];
+  deadlineMs: number;
 }
 
 function target(id: string, label: string): TargetInfo {
@@ -123,6 +124,7 @@ function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null)[], wo
     durationFor: (c) => durationFor(ctx.opts, c),
     logDir: logDirFor(ctx.root, phase.id),
     routingFiles,
+    deadlineMs: ctx.deadlineMs,
   };
 }
 
@@ -290,6 +292,7 @@ async function runPhase(ctx: Ctx, phase: PhaseResult, body: (ctx: Ctx, phase: Ph
   console.log(`\n== ${phase.label}`);
   try {
     if (!ctx.primary) throw new Error('the primary node is not available');
+    if (Date.now() > ctx.deadlineMs) throw new Error(`time budget of ${ctx.opts.budgetMin} min reached before this phase`);
     await body(ctx, phase);
   } catch (e) {
     phase.skipped = `error: ${(e as Error).message}`.slice(0, 800);
@@ -341,7 +344,8 @@ async function main(): Promise<number> {
   const build = opts.targets === null || opts.targets.includes('meridian') ? await ensureMeridianBuild(REPO, opts.build) : { ready: 'not selected', detail: 'not selected' };
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));
-  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [] };
+  const deadlineMs = opts.budgetMin > 0 ? started.getTime() + opts.budgetMin * 60_000 : Infinity;
+  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], deadlineMs };
   const phases: PhaseResult[] = [];
   const notes: string[] = [];
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
@@ -371,6 +375,15 @@ async function main(): Promise<number> {
   await stopAll();
   machine.loadAvgEnd = os.loadavg().map((n) => Math.round(n * 100) / 100);
   const finished = new Date();
+  const nominalMin = opts.quick ? 3 : 15;
+  const tookMin = (finished.getTime() - started.getTime()) / 60_000;
+  if (tookMin > nominalMin) {
+    notes.push(
+      `This run took ${tookMin.toFixed(1)} min, more than the ${nominalMin} min it takes on an idle 2-core machine: ` +
+        `load average ${machine.loadAvgStart[0]} at the start, ${machine.loadAvgEnd[0]} at the end (other work shares the cores; ` +
+        `starting a backend, and so connecting directly, slows down most).`,
+    );
+  }
   const result: BenchResult = {
     version: 1,
     mode: opts.quick ? 'quick' : 'full',

@@ -23,6 +23,8 @@ export interface MatrixSpec {
   durationFor: (clients: number) => number;
   logDir: string;
   routingFiles: readonly ScriptFile[];
+  /** Epoch ms after which no new cell starts (Infinity: no limit). */
+  deadlineMs: number;
 }
 
 export const TARGET_ORDER = ['direct', 'pgbouncer', 'pgbouncer-session', 'pgpool', 'meridian'];
@@ -86,6 +88,11 @@ export async function runMatrix(spec: MatrixSpec): Promise<void> {
   const longer = new Map<string, number>(); // target:clients → -T that leaves time after connecting
   for (const w of spec.workloads) {
     for (const clients of spec.clients) {
+      if (Date.now() > spec.deadlineMs) {
+        spec.phase.notes.push(`Time budget (--budget-min) reached: ${w.id} from ${clients} clients on, and later workloads, were not run.`);
+        console.log(`[${spec.phase.id}] time budget reached: stopping this phase`);
+        return;
+      }
       const cell: CellResult = { workload: w.id, workloadLabel: w.label, clients, runs: [], summary: [] };
       spec.phase.cells.push(cell);
       for (let round = 1; round <= spec.rounds; round++) {

@@ -18,7 +18,8 @@ export interface BenchOptions {
   readonly poolSize: number;
   readonly build: boolean;
   readonly keep: boolean;
-  readonly profile: boolean; // run Meridian under node --cpu-prof and summarise the profile
+  readonly profile: boolean;
+  readonly budgetMin: number; // hard stop: no new cell or phase starts after this many minutes (0: none) // run Meridian under node --cpu-prof and summarise the profile
   readonly outDir: string | null; // results dir override (default bench/results)
 }
 
@@ -55,6 +56,8 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --phases LIST         subset of: single,standby,pglogical (default all; quick single,standby)
   --scale N             pgbench scale factor (default 10)
   --pool-size N         PgBouncer / Meridian pool size per database (default 20)
+  --budget-min N        hard stop: start no new cell after N minutes (default 30; quick 6; 0: none).
+                        The plan fits 15 min (quick 3) on an idle 2-core machine; a loaded one is slower
   --no-build            do not run \`npm run build\` when dist/ is stale
   --keep                keep the temp dir (data dirs, logs, generated configs, profiles)
   --profile             run Meridian under node --cpu-prof; the report gets its hottest functions
@@ -101,6 +104,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'no-build': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'budget-min': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -128,6 +132,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     build: !(values['no-build'] ?? false),
     keep: values.keep ?? false,
     profile: values.profile ?? false,
+    budgetMin: int(values['budget-min'], 'budget-min', 0, 600) ?? (quick ? 6 : 30),
     outDir: values.out ?? null,
   });
 }
