@@ -6,6 +6,7 @@
 // synthetic response goes. ReadyForQuery ends a request: effects are applied, the backend may
 // return to the pool.
 
+import { serialize } from 'pg-protocol';
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
 import type { Classification } from '../classify/types.js';
@@ -44,6 +45,20 @@ function ensurePrepared(s: Session, b: Backend, rec: StatementRecord): void {
   b.prepared.set(rec.globalName, true);
 }
 
+/**
+ * SQL DEALLOCATE of a protocol-level statement (psycopg < 3.2 past prepared_max, Rails): backends
+ * hold only the Meridian-global name, so the server would answer 26000. Create the client's name
+ * on this backend first (swallowed) for the DEALLOCATE to drop, so the client sees what it expects.
+ */
+function ensureDeallocatable(s: Session, b: Backend, cls: Classification): void {
+  for (const e of cls.effects) {
+    if (e.type !== 'deallocate' || e.name === null || !s.state.stmts.has(e.name) || s.state.sqlStmts.has(e.name)) continue;
+    if (b.sqlPrepared.has(e.name)) continue; // another session's stale one is there: the DEALLOCATE drops it
+    b.ops.push(Op.Internal, OpMode.Swallow, () => {});
+    b.out.frame(serialize.query(`PREPARE "${e.name.replace(/"/g, '""')}" AS SELECT 1`));
+  }
+}
+
 function closeStatementFrame(name: string): Buffer {
   const n = Buffer.byteLength(name);
   const f = Buffer.allocUnsafe(1 + 4 + 1 + n + 1);
@@ -59,6 +74,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
   switch (code) {
     case FrontendCode.Query: {
       const cls = s.pendingCls ?? s.ctx.classify(querySql(buf, start, end));
+      ensureDeallocatable(s, b, cls);
       b.ops.push(Op.Query, OpMode.Forward, cls);
       b.out.span(buf, start, end);
       return;
@@ -67,6 +83,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       const p = readParse(buf, start, end);
       const cls = s.pendingCls ?? s.ctx.classify(p.sql);
       if (p.name === '') {
+        ensureDeallocatable(s, b, cls);
         b.unnamedKey = s.state.registerUnnamed(buf, start, end, cls);
         b.ops.push(Op.Parse, OpMode.Forward);
         b.out.span(buf, start, end);

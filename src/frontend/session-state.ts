@@ -269,6 +269,7 @@ export class SessionState {
             b.prepared.clear();
           } else {
             this.sqlStmts.delete(e.name);
+            this.stmts.delete(e.name); // a protocol-level one (see ensureDeallocatable)
             b.sqlPrepared.delete(e.name);
           }
           break;
