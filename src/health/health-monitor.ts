@@ -13,7 +13,7 @@ import { roleOf, type RawProbe } from './probe-result.js';
 import { usesHeartbeat } from './probe-sql.js';
 import { describeProbeError, pgProbeConnector, type ProbeChannel, type ProbeConnector } from './prober.js';
 import { NO_WRITER, recordHeartbeatWrite, type HeartbeatWriter } from './heartbeat-lag.js';
-import { countProbe, evictState, isUp, NEW_NODE, nextProbeDelayMs, smoothRtt, type NodeHealthState } from './thresholds.js';
+import { countProbe, evictState, filterRtt, isUp, NEW_NODE, nextProbeDelayMs, type NodeHealthState } from './thresholds.js';
 import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } from './monitor-types.js';
 
 export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
@@ -25,6 +25,8 @@ interface NodeRuntime {
   readonly channel: ProbeChannel;
   health: NodeHealthState;
   rttMs: number | null;
+  /** Recent RTT samples for the minimum filter. */
+  rttSamples: number[];
   raw: RawProbe | null;
   role: NodeRole;
   writer: HeartbeatWriter;
@@ -263,7 +265,7 @@ export class HealthMonitor {
   /** Fold a good probe into the runtime: RTT, role, heartbeat write streak. */
   private absorb(rt: NodeRuntime, raw: RawProbe, kind: ClusterKind): void {
     rt.raw = raw;
-    rt.rttMs = smoothRtt(rt.rttMs, raw.networkRttMs);
+    rt.rttMs = filterRtt(rt.rttSamples, raw.networkRttMs);
     rt.role = roleOf(kind, raw);
     rt.writer = recordHeartbeatWrite(rt.writer, raw.heartbeatWrittenTs, raw.receivedAtMs);
   }
@@ -310,7 +312,7 @@ function defaultConnector(cfg: MeridianConfig): ProbeConnector {
 
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
   return {
-    cfg, channel, health: NEW_NODE, rttMs: null, raw: null, role: 'unknown', writer: NO_WRITER,
+    cfg, channel, health: NEW_NODE, rttMs: null, rttSamples: [], raw: null, role: 'unknown', writer: NO_WRITER,
     lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, downReason: null, probes: 0, timer: null,
     running: null, isAgainWanted: false, isRemoved: false,
   };

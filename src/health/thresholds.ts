@@ -73,6 +73,23 @@ export function nextProbeDelayMs(s: NodeHealthState, t: Thresholds, random: () =
 /** Smoothing factor for probe RTT: a new sample weighs 30 %. */
 export const RTT_ALPHA = 0.3;
 
+/** Probes remembered for the RTT minimum filter. */
+export const RTT_WINDOW = 8;
+
+/**
+ * Proximity from probe RTTs: the minimum of the last RTT_WINDOW samples. Queueing (a loaded host,
+ * a busy event loop, a slow server) only ever adds to a sample, so the recent minimum is the best
+ * estimate of the path's distance (TCP's min-RTT filter); a real change of path shows within
+ * RTT_WINDOW probes. `window` is mutated (a ring of samples).
+ */
+export function filterRtt(window: number[], sampleMs: number): number {
+  window.push(sampleMs);
+  if (window.length > RTT_WINDOW) window.shift();
+  let min = window[0]!;
+  for (let i = 1; i < window.length; i++) if (window[i]! < min) min = window[i]!;
+  return min;
+}
+
 /** EWMA of probe round-trip time; the first sample is taken as is. */
 export function smoothRtt(prev: number | null, sampleMs: number, alpha: number = RTT_ALPHA): number {
   return prev === null ? sampleMs : prev + alpha * (sampleMs - prev);

@@ -6,6 +6,7 @@ import type { MeridianConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/logger.js';
 import { Meridian } from '../../src/server.js';
 import { adminQuery } from '../../src/admin/console.js';
+import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
 import type { Cluster } from '../support/cluster.js';
 import { TEST_USERS } from '../support/cluster.js';
 
@@ -31,8 +32,11 @@ export interface StartOptions {
   /** Extra YAML appended at top level (health:, routing:, residency: …). */
   extraYaml?: string;
   pool?: string; // YAML flow mapping body, e.g. "mode: session, size: 5"
+  health?: string; // YAML flow mapping body replacing the default health settings
   nodes?: TestNodeSpec[];
   configPath?: string;
+  /** Run `meridian init-heartbeat` before starting (pglogical/heartbeat clusters), as an operator would. */
+  initHeartbeat?: boolean;
 }
 
 export function meridianYaml(cluster: Cluster | null, opts: StartOptions = {}): string {
@@ -52,7 +56,7 @@ cluster:
   kind: ${kind}
   nodes:
 ${nodeYaml}
-health: { interval: 200ms, timeout: 1s, rise: 2, fall: 2, user: postgres, database: app }
+health: { ${opts.health ?? 'interval: 200ms, timeout: 1s, rise: 2, fall: 2'}, user: postgres, database: app }
 admin: { users: [admin] }
 log: { level: ${process.env.MERIDIAN_TEST_LOG ?? 'silent'} }
 ${opts.extraYaml ?? ''}
@@ -61,6 +65,11 @@ ${opts.extraYaml ?? ''}
 
 export async function startMeridian(cluster: Cluster | null, opts: StartOptions = {}): Promise<RunningMeridian> {
   const cfg = parseConfigText(meridianYaml(cluster, opts), 'test.yaml');
+  if (opts.initHeartbeat === true) {
+    const out: string[] = [];
+    const code = await runInitHeartbeat(cfg, { write: (t: string) => out.push(t) > 0 });
+    if (code !== 0) throw new Error(`init-heartbeat failed:\n${out.join('')}`);
+  }
   const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, admin: adminQuery });
   const { port } = await m.start();
   await m.health.waitReady(15_000);

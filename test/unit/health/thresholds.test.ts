@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countProbe, evictState, isChanging, NEW_NODE, nextProbeDelayMs, smoothRtt, type NodeHealthState, type Thresholds } from '../../../src/health/thresholds.js';
+import { countProbe, evictState, filterRtt, isChanging, NEW_NODE, nextProbeDelayMs, RTT_WINDOW, smoothRtt, type NodeHealthState, type Thresholds } from '../../../src/health/thresholds.js';
 
 const t: Thresholds = { rise: 2, fall: 3, intervalMs: 1000, fastIntervalMs: 250, jitter: 0.1 };
 
@@ -69,5 +69,24 @@ describe('health thresholds (rise/fall)', () => {
     expect(rtt).toBeCloseTo(13, 5);
     for (let i = 0; i < 30; i++) rtt = smoothRtt(rtt, 80);
     expect(rtt).toBeCloseTo(80, 0);
+  });
+});
+
+describe('filterRtt', () => {
+  it('ignores queueing spikes: the recent minimum is the distance', () => {
+    const w: number[] = [];
+    expect(filterRtt(w, 30)).toBe(30);
+    expect(filterRtt(w, 2)).toBe(2);
+    expect(filterRtt(w, 95)).toBe(2); // a loaded host adds delay to one probe
+    expect(filterRtt(w, 40)).toBe(2);
+  });
+
+  it('follows a real change of path within RTT_WINDOW probes', () => {
+    const w: number[] = [];
+    filterRtt(w, 2);
+    let v = 0;
+    for (let i = 0; i < RTT_WINDOW; i++) v = filterRtt(w, 50);
+    expect(v).toBe(50);
+    expect(w.length).toBe(RTT_WINDOW);
   });
 });
