@@ -140,7 +140,7 @@ describe('clusters of our own', () => {
     expect(pidState(pid)).not.toBe('alive');
     expect(pidState(pid2)).toBe('gone'); // reaped, not a zombie
     expect(existsSync(node.dataDir)).toBe(false);
-  });
+  }, 180_000);
 
   it('physical: pause/resume replay on s1, promote s2', async () => {
     const cluster = await startPrimaryStandby();
@@ -160,9 +160,9 @@ describe('clusters of our own', () => {
     } finally {
       await cluster.stop();
     }
-  });
+  }, 180_000);
 
-  it('active-active with 2 nodes: a disabled subscription cuts one direction only', async () => {
+  it('active-active with 2 nodes: a disabled subscription cuts one direction only; a restarted node catches up', async () => {
     const cluster = await startActiveActive({ nodes: 2 });
     try {
       await cluster.disableSubscription('n2', 'n1');
@@ -172,10 +172,18 @@ describe('clusters of our own', () => {
       expect(await rowVisible(cluster.node('n2'), 'accounts', 1)).toBe(false);
       await cluster.enableSubscription('n2', 'n1');
       await waitFor(() => rowVisible(cluster.node('n2'), 'accounts', 1), { what: 'n1 row on n2 after enable' });
+      // a restarted node resumes replication both ways
+      await cluster.node('n1').stop('fast');
+      await cluster.node('n2').query("INSERT INTO accounts VALUES (3, 'n2 while n1 down', 1, now())");
+      await cluster.node('n1').start();
+      await cluster.waitReplicating();
+      await waitFor(() => rowVisible(cluster.node('n1'), 'accounts', 3), { what: 'row written while n1 was down, on n1' });
+      await cluster.node('n1').query("INSERT INTO accounts VALUES (4, 'n1 after restart', 1, now())");
+      await waitFor(() => rowVisible(cluster.node('n2'), 'accounts', 4), { what: 'n1 row on n2 after restart' });
     } finally {
       await cluster.stop();
     }
-  });
+  }, 180_000);
 });
 
 describe('latency relay', () => {

@@ -35,25 +35,50 @@ export class PglogicalClusterImpl extends BaseCluster implements PglogicalCluste
     await this.node(subscriber).query(sql, [this.subscriptionName(subscriber, provider)]);
   }
 
-  /** Every subscription of a running node whose provider is running must be 'replicating'. */
+  /**
+   * Every subscription of a running node whose provider is running must be 'replicating'.
+   * pglogical's manager restarts a crashed apply worker (e.g. its provider was restarted) only when
+   * it next wakes up, which can be up to 180 s later; on a cluster we own, a subscription still 'down'
+   * after 10 s is nudged with alter_subscription_enable, which wakes the manager.
+   */
   async waitReplicating(timeoutMs = 60_000): Promise<void> {
     const running = this.nodes.filter((n) => n.isRunning());
     const expected = new Set<string>();
     for (const s of running) for (const p of running) if (s !== p) expected.add(this.subscriptionName(s.name, p.name));
+    const lastNudge = new Map<string, number>();
+    const started = Date.now();
     let last = '';
     await waitFor(
       async () => {
         const rows = await Promise.all(
-          running.map((n) => n.query<{ name: string; status: string }>(
-            'SELECT subscription_name AS name, status FROM pglogical.show_subscription_status()',
-          )),
+          running.map(async (n) =>
+            (await n.query<{ name: string; status: string }>(
+              'SELECT subscription_name AS name, status FROM pglogical.show_subscription_status()',
+            )).map((r) => ({ ...r, node: n })),
+          ),
         );
-        const status = new Map(rows.flat().map((r) => [r.name, r.status]));
-        last = [...expected].map((s) => `${s}=${status.get(s) ?? 'missing'}`).join(' ');
-        return [...expected].every((s) => status.get(s) === 'replicating');
+        const status = new Map(rows.flat().map((r) => [r.name, r]));
+        last = [...expected].map((s) => `${s}=${status.get(s)?.status ?? 'missing'}`).join(' ');
+        if ([...expected].every((s) => status.get(s)?.status === 'replicating')) return true;
+        if (!this.isShared) await this.nudgeDown([...status.values()], expected, lastNudge, started);
+        return false;
       },
       { timeoutMs, what: () => `pglogical subscriptions replicating (${last})` },
     );
+  }
+
+  private async nudgeDown(
+    subs: Array<{ name: string; status: string; node: PgNode }>,
+    expected: Set<string>,
+    lastNudge: Map<string, number>,
+    started: number,
+  ): Promise<void> {
+    const now = Date.now();
+    for (const sub of subs) {
+      if (!expected.has(sub.name) || sub.status !== 'down' || now - (lastNudge.get(sub.name) ?? started) < 10_000) continue;
+      lastNudge.set(sub.name, now);
+      await sub.node.query('SELECT pglogical.alter_subscription_enable($1::name, true)', [sub.name]).catch(() => {});
+    }
   }
 }
 
