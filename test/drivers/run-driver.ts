@@ -23,6 +23,7 @@ function parseReport(stdout: string, what: string): DriverReport {
   const last = stdout.trim().split('\n').pop() ?? '';
   try {
     const r = JSON.parse(last) as DriverReport;
+    r.observations ??= [];
     for (const o of r.observations) if (o.group === null) delete o.group;
     return r;
   } catch {

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { sharedCluster, uniqueName, waitFor, type Cluster, type PglogicalCluster, type PhysicalCluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 import { nodeNameOfPort } from '../drivers/workload.js';
+import { pythonModules, runPython } from '../drivers/run-driver.js';
 
 type Kind = 'physical' | 'pglogical';
 const LIMIT = 100;
@@ -108,4 +109,11 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
     await waitFor(async () => (await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n === STATEMENTS / 10,
       { what: `${STATEMENTS / 10} rows on ${cluster.nodes[0]!.name}`, timeoutMs: 30_000 });
   }, 600_000);
+
+  it('psycopg 3 past its prepared_max: its SQL DEALLOCATEs of protocol-level statements work, and Rails-style DEALLOCATE by simple query', async () => {
+    expect(await pythonModules('psycopg')).toBeNull();
+    const report = await runPython('psycopg_many.py', [mer.dsn(), '1000']);
+    console.log(`${kind}: psycopg ${String(report.psycopg)}: ${String(report.statements)} statements, at most ${String(report.maxPrepared)} prepared on a backend`);
+    expect(report.maxPrepared).toBeLessThanOrEqual(LIMIT);
+  }, 300_000);
 });
