@@ -26,12 +26,22 @@ async function runProxy(configPath: string): Promise<number> {
   const logger = createLogger(cfg.log.level);
   const { adminQuery } = await import('./admin/console.js');
   const { startHttp } = await import('./admin/http.js');
+  const { installMetricsSources } = await import('./admin/metrics-sources.js');
+  const { reloadConfig } = await import('./admin/reload-command.js');
+  const { onAdminShutdown } = await import('./admin/shutdown.js');
   const m = new Meridian(cfg, { logger, configPath, admin: adminQuery });
+  installMetricsSources(m);
   await m.start();
   const http = cfg.admin.http !== null ? await startHttp(m) : null;
+  onAdminShutdown(m, async () => {
+    await http?.close();
+    process.exit(0);
+  });
   process.on('SIGHUP', () => {
-    const r = m.reload();
-    if (!r.ok) logger.error({ err: r.message }, 'reload failed');
+    // Validates first, drains removed nodes, then applies; a bad file keeps the running config.
+    void reloadConfig(m).then((r) => {
+      if (!r.ok) logger.error({ err: r.message }, 'reload failed');
+    });
   });
   let stopping = false;
   const stop = (sig: string) => {

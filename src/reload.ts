@@ -30,6 +30,7 @@ export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
   m.policy = routePolicyFromConfig(effective);
   m.pools.setConfig(effective);
   m.health.setConfig(effective);
+  for (const node of diff.removedNodes) m.pools.removeNode(node);
   for (const s of m.sessions.values()) s.refreshRouting();
   m.logger.info({ changes: diff.changes, needsRestart: diff.needsRestart }, 'config reloaded');
   return {

@@ -212,8 +212,10 @@ export class Meridian implements ProxyContext {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.logger.info({ sessions: this.sessions.size }, 'shutting down');
+    // Stop accepting now; close() only calls back once every connection has ended, so it is
+    // awaited after the sessions are closed below, not before.
     const server = this.server;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       let busy = 0;
@@ -226,6 +228,7 @@ export class Meridian implements ProxyContext {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of [...this.sessions.values()]) s.close('shutting down', Errors.shuttingDown());
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     this.catalog.stop();
     this.health.stop();
     this.pools.stop();

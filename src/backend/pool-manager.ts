@@ -4,7 +4,7 @@
 
 import type { MeridianConfig, NodeConfig, UserConfig } from '../config/types.js';
 import type { Backend } from './backend.js';
-import { Pool, type PoolHooks } from './pool.js';
+import { NodeDrainingError, Pool, type PoolHooks } from './pool.js';
 import type { ConnectError } from './server-connect.js';
 
 export interface PoolEvents {
@@ -118,8 +118,22 @@ export class PoolManager {
   setNodeDraining(node: string, isDraining: boolean): void {
     for (const p of this.poolsOfNode(node)) {
       p.isDraining = isDraining;
-      if (isDraining) p.closeIdle('node draining');
+      if (!isDraining) continue;
+      p.closeIdle('node draining');
+      // Sessions queued for this node sent nothing yet: they route again, to another node.
+      p.failWaiters(new NodeDrainingError(`node "${node}" is draining`));
     }
+  }
+
+  /** Drops the pools of a node removed from the config (their backends close as they come back). */
+  removeNode(node: string): void {
+    for (const p of this.poolsOfNode(node)) {
+      p.isDraining = true;
+      p.closeIdle('node removed');
+      p.failWaiters(new NodeDrainingError(`node "${node}" was removed`));
+      this.pools.delete(`${p.node}\0${p.user}\0${p.database}`);
+    }
+    this.byNode.delete(node);
   }
 
   /** Closes idle backends of a node (eviction, removal). */

@@ -5,9 +5,12 @@
 import { Backend } from './backend.js';
 import { ConnectError, connectServer, type ConnectOptions } from './server-connect.js';
 
-export type AcquireCallback = (err: ConnectError | PoolTimeoutError | null, backend: Backend | null) => void;
+export type AcquireCallback = (err: ConnectError | PoolTimeoutError | NodeDrainingError | null, backend: Backend | null) => void;
 
 export class PoolTimeoutError extends Error {}
+
+/** The node started draining before a backend could be handed out: nothing was sent, route again. */
+export class NodeDrainingError extends Error {}
 
 interface Waiter {
   cb: AcquireCallback;
@@ -71,7 +74,7 @@ export class Pool {
   acquire(timeoutMs: number, cb: AcquireCallback): void {
     const b = this.tryAcquire();
     if (b !== null) return cb(null, b);
-    if (this.isDraining) return cb(new ConnectError(`node "${this.node}" is draining`, null, false), null);
+    if (this.isDraining) return cb(new NodeDrainingError(`node "${this.node}" is draining`), null);
     if (this.total < this.maxSize) {
       this.open(cb);
       return;
@@ -153,7 +156,7 @@ export class Pool {
   }
 
   /** Fails every waiter (node removed / drained). */
-  failWaiters(err: ConnectError): void {
+  failWaiters(err: Error): void {
     for (const w of this.waiters.splice(0)) w.cb(err, null);
   }
 }

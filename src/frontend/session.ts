@@ -7,7 +7,7 @@ import net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
-import { PoolTimeoutError } from '../backend/pool.js';
+import { NodeDrainingError, PoolTimeoutError } from '../backend/pool.js';
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
 import type { Classification, RouteHint } from '../classify/types.js';
@@ -338,8 +338,9 @@ export class Session implements FrameSink, BackendOwner {
         if (got !== null) pool.release(got);
         return;
       }
-      if (got === null) this.failBatch(this.acquireError(node, err));
-      else this.attach(got, needSql, willPrepare);
+      if (got !== null) this.attach(got, needSql, willPrepare);
+      else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
+      else this.failBatch(this.acquireError(node, err));
       this.afterAsync();
     });
   }

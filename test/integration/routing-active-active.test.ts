@@ -97,7 +97,8 @@ describe('active-active routing', () => {
       }, { timeoutMs: 30_000, what: () => `n1 lag grows (now ${mer.m.health.snapshot.byName.get('n1')?.lagMs})` });
       const served = new Set<string>();
       for (let i = 0; i < 20; i++) served.add(await readNode());
-      expect(served.has('n1'), `reads served by ${[...served].join(',')}`).toBe(false);
+      const lags = mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ');
+      expect(served.has('n1'), `reads served by ${[...served].join(',')}; lags ${lags}`).toBe(false);
     } finally {
       await cluster.enableSubscription('n1', 'n2');
       await cluster.enableSubscription('n1', 'n3');
