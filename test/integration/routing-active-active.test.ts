@@ -87,6 +87,11 @@ describe('active-active routing', () => {
 
   it('moves reads away from a node whose subscription is disabled, and back when it catches up', async () => {
     const readNode = () => servedBy('select inet_server_port() as p');
+    // Start from a healthy mesh (the previous test restarted n1): every link replicating, lags small.
+    await cluster.waitReplicating(60_000);
+    await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.lagMs < 300), {
+      timeoutMs: 60_000, what: () => `all lags small (${mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ')})`,
+    });
     // Make n1 (the nearest) lag: it stops receiving from n2 and n3, which keep writing heartbeats.
     await cluster.disableSubscription('n1', 'n2');
     await cluster.disableSubscription('n1', 'n3');
