@@ -1,8 +1,8 @@
 // Test support: make sure no postmaster outlives the test run and no data dir is left behind.
-// Three layers: (1) cluster.stop() in the tests; (2) process exit / SIGINT / SIGTERM handlers here,
-// synchronous, for whatever this process still tracks; (3) a sweep by postmaster.pid of run roots
-// whose owning process is gone (global setup does it at start and end, so even a SIGKILLed run is
-// cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
+// Three layers: (1) cluster.stop() in the tests; (2) process exit / SIGINT / SIGTERM / SIGHUP handlers
+// and, in vitest workers, loss of the parent: synchronous, for whatever this process still tracks;
+// (3) a sweep by postmaster.pid of run roots whose owning process is gone (global setup runs it at
+// start, so even a SIGKILLed run is cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
 // their own postmaster.pid: never a process by name.
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
