@@ -114,6 +114,9 @@ export class Backend implements FrameSink {
     this.onLost?.(this, reason);
   }
 
+  /** The pool that opened this backend; a backend always goes back (or closes) through it. */
+  pool: { release(b: Backend): void } | null = null;
+
   /** Set by the pool: called once when the connection dies by itself. */
   onLost: ((b: Backend, reason: string) => void) | null = null;
 

@@ -129,6 +129,7 @@ export class PoolManager {
   removeNode(node: string): void {
     for (const p of this.poolsOfNode(node)) {
       p.isDraining = true;
+      p.isRemoved = true;
       p.closeIdle('node removed');
       p.failWaiters(new NodeDrainingError(`node "${node}" was removed`));
       this.pools.delete(`${p.node}\0${p.user}\0${p.database}`);

@@ -35,6 +35,8 @@ export class Pool {
   /** Open + connecting backends. */
   total = 0;
   connecting = 0;
+  /** The node was removed from the config: sessions look the pool up again. */
+  isRemoved = false;
   /** While draining: no new backends, idle ones close, released ones close. */
   isDraining = false;
   private readonly connectOpts: () => ConnectOptions;
@@ -90,6 +92,7 @@ export class Pool {
         this.connecting--;
         const b = new Backend(this.node, this.user, this.database, conn, this.hooks.nowMs());
         b.onLost = (lostB, reason) => this.onClosed(lostB, reason);
+        b.pool = this;
         this.hooks.onBackendOpened(b);
         cb(null, b);
       },

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
-import { NodeDrainingError, PoolTimeoutError } from '../backend/pool.js';
+import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.js';
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
 import type { Classification, RouteHint } from '../classify/types.js';
@@ -57,6 +57,10 @@ export class Session implements FrameSink, BackendOwner {
   readonly out = new SpanWriter();
   decoder: FrameDecoder;
   attached: Backend | null = null;
+  /** This session's pool per node (the pool manager's lookup builds a key string). */
+  private readonly pools = new Map<string, Pool>();
+  /** Classifications computed by dispatch() for the batch's frames, reused when sending it. */
+  private batchCls: (Classification | null)[] = [];
   /** pool.mode session: one backend per node used, kept for the session's life. */
   sessionBackends: Map<string, Backend> | null = null;
   /** The request being collected while no backend is attached. */
@@ -258,6 +262,7 @@ export class Session implements FrameSink, BackendOwner {
         const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
         cls = name === '' ? unnamedCls ?? this.state.unnamed?.cls ?? null : statementClassFor(this, name);
       } else if (code === FrontendCode.FunctionCall) isWrite = true;
+      this.batchCls[i] = cls;
       if (cls === null) continue;
       if (cls.isWrite) isWrite = true;
       if (hint === null) hint = cls.hint;
@@ -325,8 +330,12 @@ export class Session implements FrameSink, BackendOwner {
     this.inflightIntent = intent;
     const kept = this.sessionBackends?.get(node);
     if (kept !== undefined && !kept.isClosed) return this.attach(kept, needSql, willPrepare);
-    const pool = this.ctx.pools.pool(node, this.ident.user, this.ident.database);
-    if (pool === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
+    let pool = this.pools.get(node);
+    if (pool === undefined || pool.isRemoved) {
+      const p = this.ctx.pools.pool(node, this.ident.user, this.ident.database);
+      if (p === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
+      this.pools.set(node, (pool = p));
+    }
     const b = pool.tryAcquire();
     if (b !== null) return this.attach(b, needSql, willPrepare);
     this.isBusy = true;
@@ -390,11 +399,15 @@ export class Session implements FrameSink, BackendOwner {
     prev.clear();
     this.responseStarted = false;
     this.requestStartMs = this.ctx.pools.nowMs;
+    const known = this.batchCls;
     for (let i = 0; i < batch.length; i++) {
       const code = batch.codes[i]!;
-      this.pendingCls = null;
+      // Reuse dispatch's classification of a Query/Parse (a Bind's is the statement's, not needed).
+      this.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? known[i] ?? null : null;
       forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
     }
+    this.pendingCls = null;
+    known.length = 0;
     // Keep the request for a possible retry (read, nothing received yet): swap lists.
     this.inflight = batch;
     this.batch = prev;
@@ -423,8 +436,7 @@ export class Session implements FrameSink, BackendOwner {
     this.attached = null;
     b.owner = null;
     if (this.sessionBackends === null) {
-      const pool = this.ctx.pools.pool(b.node, this.ident.user, this.ident.database);
-      if (pool !== null) pool.release(b);
+      if (b.pool !== null) b.pool.release(b);
       else b.close('pool gone');
     }
     if (this.held.length > 0) this.needsPump = true;
@@ -579,10 +591,7 @@ export class Session implements FrameSink, BackendOwner {
   /** A departing client's backend goes back only if provably clean; otherwise it is closed. */
   private releaseOnClose(b: Backend, reason: string): void {
     b.owner = null;
-    if (b.isClean && !this.state?.isPinned && !b.isStateUncertain) {
-      const pool = this.ctx.pools.pool(b.node, this.ident.user, this.ident.database);
-      if (pool !== null) return pool.release(b);
-    }
+    if (b.isClean && !this.state?.isPinned && !b.isStateUncertain && b.pool !== null) return b.pool.release(b);
     b.close(`client gone (${reason}) with the backend busy, in a transaction or pinned`);
   }
 }
