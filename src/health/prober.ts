@@ -121,7 +121,9 @@ export class PgProbeChannel implements ProbeChannel {
     const key = hb === null ? 0 : 1;
     const cached = this.sqlCache[key];
     if (cached !== undefined && cached.caps === caps) {
-      return hb === null ? cached.sql : { ...cached.sql, params: [hb.node, hb.tsMs] };
+      // Only a statement built to write the heartbeat takes its parameters (without a heartbeat
+      // table the text has none, and binding two would fail every probe).
+      return hb === null || !cached.sql.writesHeartbeat ? cached.sql : { ...cached.sql, params: [hb.node, hb.tsMs] };
     }
     const built = buildProbeSql(this.opts.kind, caps, this.opts.health.heartbeatTable, hb);
     this.sqlCache[key] = { caps, sql: built };

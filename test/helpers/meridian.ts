@@ -36,7 +36,7 @@ export interface StartOptions {
   health?: string; // YAML flow mapping body replacing the default health settings
   nodes?: TestNodeSpec[];
   configPath?: string;
-  /** Run `meridian init-heartbeat` before starting (pglogical/heartbeat clusters), as an operator would. */
+  /** Run `meridian init-heartbeat` before starting, as an operator would (default: for pglogical/heartbeat kinds). */
   initHeartbeat?: boolean;
 }
 
@@ -66,9 +66,16 @@ ${opts.extraYaml ?? ''}
 
 export async function startMeridian(cluster: Cluster | null, opts: StartOptions = {}): Promise<RunningMeridian> {
   const cfg = parseConfigText(meridianYaml(cluster, opts), 'test.yaml');
-  if (opts.initHeartbeat === true) {
-    const out: string[] = [];
-    const code = await runInitHeartbeat(cfg, { write: (t: string) => out.push(t) > 0 });
+  // Heartbeat kinds need the table (and its replication) before Meridian writes to it; several
+  // test files may do this at once on a shared cluster, so a failed attempt is retried.
+  if (opts.initHeartbeat ?? (cfg.cluster.kind === 'pglogical' || cfg.cluster.kind === 'heartbeat')) {
+    let out: string[] = [];
+    let code = 1;
+    for (let attempt = 0; attempt < 3 && code !== 0; attempt++) {
+      out = [];
+      code = await runInitHeartbeat(cfg, { write: (t: string) => out.push(t) > 0 });
+      if (code !== 0) await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
+    }
     if (code !== 0) throw new Error(`init-heartbeat failed:\n${out.join('')}`);
   }
   const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, admin: adminQuery });
