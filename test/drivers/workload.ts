@@ -6,6 +6,20 @@
 
 import type { Cluster, PglogicalCluster, PhysicalCluster } from '../support/cluster.js';
 import { uniqueName } from '../support/cluster.js';
+import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+
+/**
+ * Meridian for the session tests: `pool` as given; pglogical gets its heartbeat table from
+ * init-heartbeat, as an operator would (reads need a known lag). Probes are lenient (5 s timeout,
+ * fall 5): these tests are about sessions, and a loaded 2-core host must not evict a node.
+ */
+export function startSessionMeridian(cluster: Cluster, pool: string): Promise<RunningMeridian> {
+  return startMeridian(cluster, {
+    pool,
+    initHeartbeat: cluster.kind === 'pglogical',
+    health: 'interval: 300ms, timeout: 5s, rise: 1, fall: 5',
+  });
+}
 
 /** One statement's serving port, as reported by `inet_server_port()` in its result. */
 export interface Observation {

@@ -6,9 +6,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, TEST_USERS, type Cluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
 import { compileJava, javaMissing, runJava, type CompiledJava } from '../drivers/run-driver.js';
-import { checkObservations, createWorkloadTables } from '../drivers/workload.js';
+import { checkObservations, createWorkloadTables, startSessionMeridian } from '../drivers/workload.js';
 
 let compiled: CompiledJava | null = null;
 
@@ -26,7 +26,7 @@ describe.each<'physical' | 'pglogical'>(['physical', 'pglogical'])('JDBC on %s',
 
   beforeAll(async () => {
     cluster = await sharedCluster(kind);
-    mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 10, queue_timeout: 10s' });
+    mer = await startSessionMeridian(cluster, 'mode: transaction, size: 10, queue_timeout: 10s');
   });
 
   afterAll(async () => {

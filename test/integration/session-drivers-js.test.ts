@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, TEST_USERS, uniqueName, type Cluster, type PglogicalCluster, type PhysicalCluster } from '../support/cluster.js';
 import { runPgbench } from '../support/proc.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
 import { nodePgWorkload, postgresJsWorkload } from '../drivers/js-workloads.js';
-import { checkObservations, createWorkloadTables } from '../drivers/workload.js';
+import { checkObservations, createWorkloadTables, startSessionMeridian } from '../drivers/workload.js';
 
 type Kind = 'physical' | 'pglogical';
 
@@ -28,7 +28,7 @@ describe.each<Kind>(['physical', 'pglogical'])('JavaScript drivers on %s', (kind
 
   beforeAll(async () => {
     cluster = await sharedCluster(kind);
-    mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 10, queue_timeout: 10s' });
+    mer = await startSessionMeridian(cluster, 'mode: transaction, size: 10, queue_timeout: 10s');
   });
 
   afterAll(async () => {

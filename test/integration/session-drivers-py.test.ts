@@ -6,9 +6,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, type Cluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
 import { pythonModules, runPython } from '../drivers/run-driver.js';
-import { checkObservations, createWorkloadTables } from '../drivers/workload.js';
+import { checkObservations, createWorkloadTables, startSessionMeridian } from '../drivers/workload.js';
 
 type Kind = 'physical' | 'pglogical';
 
@@ -18,7 +18,7 @@ describe.each<Kind>(['physical', 'pglogical'])('Python drivers on %s', (kind) =>
 
   beforeAll(async () => {
     cluster = await sharedCluster(kind);
-    mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 10, queue_timeout: 10s' });
+    mer = await startSessionMeridian(cluster, 'mode: transaction, size: 10, queue_timeout: 10s');
   });
 
   afterAll(async () => {

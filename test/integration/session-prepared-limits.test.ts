@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { sharedCluster, uniqueName, waitFor, type Cluster, type PglogicalCluster, type PhysicalCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
-import { nodeNameOfPort } from '../drivers/workload.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
+import { nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
 import { pythonModules, runPython } from '../drivers/run-driver.js';
 
 type Kind = 'physical' | 'pglogical';
@@ -28,7 +28,7 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
 
   beforeAll(async () => {
     cluster = await sharedCluster(kind);
-    mer = await startMeridian(cluster, { pool: `mode: transaction, size: 2, queue_timeout: 30s, prepared_statements_per_backend: ${LIMIT}` });
+    mer = await startSessionMeridian(cluster, `mode: transaction, size: 2, queue_timeout: 30s, prepared_statements_per_backend: ${LIMIT}`);
   });
 
   afterAll(async () => {

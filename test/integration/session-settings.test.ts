@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import postgres from 'postgres';
 import { sharedCluster, uniqueName, type Cluster, type PhysicalCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
-import { nodeNameOfPort } from '../drivers/workload.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
+import { nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
 
 type Kind = 'physical' | 'pglogical';
 
@@ -73,7 +73,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
   beforeAll(async () => {
     cluster = await sharedCluster(kind);
     // Small pools: sessions share backends constantly, so every settings sync is exercised.
-    mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 3, queue_timeout: 30s' });
+    mer = await startSessionMeridian(cluster, 'mode: transaction, size: 3, queue_timeout: 30s');
   });
 
   afterAll(async () => {
