@@ -166,12 +166,21 @@ export class Meridian implements ProxyContext {
     const key = `${s.ident.user}\0${s.ident.database}`;
     const cached = this.pools.serverParams.get(key);
     if (cached !== undefined) return cached;
+    // Any node the session may use will do for the startup parameters. Right after start the
+    // probes may not have finished: wait for them (write_wait), then try a node not yet probed.
+    const deadline = Date.now() + this.config.routing.writeWaitMs;
     let decision = this.route('read', null, s);
-    if (!decision.ok) decision = this.route('write', null, s);
-    if (!decision.ok) {
-      await this.waitForTopologyChange(this.config.routing.writeWaitMs);
+    while (!decision.ok) {
+      decision = this.route('write', null, s);
+      if (decision.ok || Date.now() >= deadline) break;
+      await this.waitForTopologyChange(deadline - Date.now());
       decision = this.route('read', null, s);
-      if (!decision.ok) return Errors.noRoute(decision.reason);
+    }
+    if (!decision.ok) {
+      const allowed = s.routing.routeContext.allowedRegions;
+      const unprobed = this.health.snapshot.nodes.find((n) => n.lastProbeAtMs === null && (allowed === null || allowed.has(n.region)));
+      if (unprobed === undefined) return Errors.noRoute(decision.reason);
+      decision = { ok: true, node: unprobed.name, reason: 'not probed yet' };
     }
     const pool = this.pools.pool(decision.node, s.ident.user, s.ident.database);
     if (pool === null) return Errors.noRoute(`node "${decision.node}" is not configured`);

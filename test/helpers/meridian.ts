@@ -81,7 +81,7 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
   const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, admin: adminQuery });
   installMetricsSources(m);
   const { port } = await m.start();
-  await m.health.waitReady(15_000);
+  await m.health.waitReady(60_000);
   const passwords: Record<string, string> = {
     app: TEST_USERS.app.password,
     md5user: TEST_USERS.md5user.password,
