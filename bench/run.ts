@@ -379,7 +379,7 @@ async function main(): Promise<number> {
   const tookMin = (finished.getTime() - started.getTime()) / 60_000;
   if (tookMin > nominalMin) {
     notes.push(
-      `This run took ${tookMin.toFixed(1)} min, more than the ${nominalMin} min it takes on an idle 2-core machine: ` +
+      `This run took ${tookMin.toFixed(1)} min, more than the nominal ${nominalMin} min (the plan for an idle 2-core machine): ` +
         `load average ${machine.loadAvgStart[0]} at the start, ${machine.loadAvgEnd[0]} at the end (other work shares the cores; ` +
         `starting a backend, and so connecting directly, slows down most).`,
     );
