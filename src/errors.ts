@@ -57,6 +57,7 @@ export const Errors = {
   pinnedNodeLost: (node: string) =>
     new MeridianError('PINNED_NODE_LOST', '08006', 'FATAL',
       `session was pinned to node "${node}", which is no longer available`),
+  queryCanceled: () => new MeridianError('QUERY_CANCELED', '57014', 'ERROR', 'canceling statement due to user request'),
   featureNotSupported: (what: string) => new MeridianError('NOT_SUPPORTED', '0A000', 'ERROR', what),
   adminUnknownCommand: (cmd: string) =>
     new MeridianError('ADMIN_UNKNOWN', '42601', 'ERROR', `unknown admin command: ${cmd}`,

@@ -307,6 +307,7 @@ function finishRequest(s: Session, b: Backend, status: number): void {
   }
   if (catalogChanged) s.ctx.onCatalogChanged();
   s.requestFailed = false;
+  s.isCancelRequested = false;
   s.lastTag = '';
   s.hasRetried = false;
   s.wasInTx = inTx;

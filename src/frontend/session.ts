@@ -87,6 +87,8 @@ export class Session implements FrameSink, BackendOwner {
   pendingCls: Classification | null = null;
   requestStartMs = 0;
   needsPump = false;
+  /** A CancelRequest arrived before the request reached a server. */
+  isCancelRequested = false;
   routedReads = 0;
   routedWrites = 0;
   private readonly onClientDrain = () => this.attached?.resume();
@@ -394,6 +396,12 @@ export class Session implements FrameSink, BackendOwner {
   }
 
   private sendBatch(b: Backend): void {
+    if (this.isCancelRequested) {
+      this.isCancelRequested = false;
+      this.failBatch(Errors.queryCanceled());
+      this.detachIfIdle(b);
+      return;
+    }
     const batch = this.batch;
     const prev = this.inflight;
     prev.clear();
@@ -552,7 +560,12 @@ export class Session implements FrameSink, BackendOwner {
   /** CancelRequest for this session: cancel whatever its backend runs right now. */
   cancelCurrent(): void {
     const b = this.attached;
-    if (b === null || b.ops.isEmpty) return;
+    if (b === null || b.ops.isEmpty) {
+      // Still waiting for a backend (pool queue, write_wait, state sync): the client already
+      // sent the request, so cancel it before it reaches a server.
+      if (this.isBusy || this.batch.length > 0) this.isCancelRequested = true;
+      return;
+    }
     const node = this.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
     if (node === undefined) return;
     const s = net.connect({ host: node.host, port: node.port }, () => s.end(serialize.cancel(b.serverPid, b.serverSecret)));
