@@ -34,7 +34,8 @@ function pushSynth(s: Session, b: Backend, kind: Op, frame: Buffer): void {
 function ensurePrepared(s: Session, b: Backend, rec: StatementRecord): void {
   if (b.touchPrepared(rec.globalName)) return;
   const limit = s.ctx.cfg().pool.preparedStatementsPerBackend;
-  while (b.prepared.size >= limit) {
+  // Never below one: the statement about to be bound must stay (a limit of 0 acts as 1).
+  while (b.prepared.size >= limit && b.prepared.size > 0) {
     const victim = b.oldestPrepared()!;
     b.prepared.delete(victim);
     b.out.frame(closeStatementFrame(victim));
