@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { describeMachine } from './lib/machine.js';
-import { logDirFor, runMatrix, warmUp, type LiveTarget, type MatrixSpec } from './lib/matrix.js';
+import { applies, logDirFor, runMatrix, warmUp, type LiveTarget, type MatrixSpec } from './lib/matrix.js';
 import { ensureMeridianBuild, runMicro } from './lib/meridian-build.js';
 import { HELP, durationFor, estimateSeconds, parseOptions, type BenchOptions } from './lib/options.js';
 import { BENCH_DB, PgFactory, initPgbench, type PgNode } from './lib/postgres.js';
@@ -22,6 +22,7 @@ import { abortAll, killAllSync, run, stopAll } from './lib/proc.js';
 import { meridianYaml, queryVia, startMeridian, startPgbouncer, startPgpool, type MeridianOptions, type Proxy } from './lib/proxies.js';
 import { writeReport } from './lib/report.js';
 import { findProfile, summarizeProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { countSyscalls, straceAvailable, type SyscallCounts } from './lib/syscalls.js';
 import type { BenchResult, PhaseResult, TargetInfo } from './lib/results.js';
 import { ROUTING_WORKLOAD, SINGLE_NODE_WORKLOADS, writeRoutingScripts } from './lib/workloads.js';
 
@@ -37,6 +38,7 @@ interface Ctx {
   meridianReady: string | null; // null: dist/ is built; else why Meridian is skipped
   primary: PgNode | null;
   profiles: ProfileSummary[];
+  syscalls: SyscallCounts[];
   deadlineMs: number;
 }
 
@@ -85,6 +87,33 @@ function direct(ctx: Ctx, phase: PhaseResult, node: PgNode, label: string): Live
 
 function workloadsFor(ctx: Ctx, all: readonly (typeof ROUTING_WORKLOAD)[]) {
   return all.filter((w) => ctx.opts.workloads === null || ctx.opts.workloads.includes(w.id));
+}
+
+/** With --syscalls: strace -c on each proxy for one extra run per workload (counts, not timing). */
+async function syscallRuns(ctx: Ctx, spec: MatrixSpec): Promise<void> {
+  if (!ctx.opts.syscalls) return;
+  if (!(await straceAvailable())) {
+    spec.phase.notes.push('--syscalls: strace is not installed (apt-get install strace); not counted.');
+    return;
+  }
+  const clients = Math.min(8, Math.max(...spec.clients));
+  for (const w of spec.workloads) {
+    for (const t of spec.targets) {
+      if (!t.daemon || !applies(t, w) || t.daemon.hasExited || Date.now() > ctx.deadlineMs) continue;
+      const r = await countSyscalls({
+        phase: spec.phase.id, target: t.info.id, proxyPid: t.daemon.pid, port: t.port, workload: w.id, mode: w.mode,
+        ...(w.builtin ? { builtin: w.builtin } : { files: spec.routingFiles }),
+        clients, txPerClient: 200, outDir: ctx.root,
+      });
+      if (typeof r === 'string') {
+        spec.phase.notes.push(`--syscalls: ${t.info.id}, ${w.id}: ${r}`);
+        continue;
+      }
+      ctx.syscalls.push(r);
+      const p = r.perTx;
+      console.log(`[${spec.phase.id}] syscalls/tx ${w.id.padEnd(15)} ${t.info.id.padEnd(17)} read ${p.reads.toFixed(2)} write ${p.writes.toFixed(2)} poll ${p.poll.toFixed(2)} futex ${p.futex.toFixed(2)} total ${p.total.toFixed(2)}`);
+    }
+  }
 }
 
 /** With --profile, Meridian writes a .cpuprofile per phase into the temp dir. */
@@ -163,6 +192,7 @@ async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, workloads, ctx.opts.clients, []);
   await warmUp(spec);
   await runMatrix(spec);
+  await syscallRuns(ctx, spec);
   await stopDaemons(ctx, phase, targets);
 }
 
@@ -219,6 +249,7 @@ async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, [ROUTING_WORKLOAD], ctx.opts.routingClients, files);
   await warmUp(spec);
   await runMatrix(spec);
+  await syscallRuns(ctx, spec);
   await stopDaemons(ctx, phase, targets);
   await s1.stop();
   await s2.stop();
@@ -281,6 +312,7 @@ async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const spec = matrix(ctx, phase, targets, [ROUTING_WORKLOAD], ctx.opts.routingClients, files);
   await warmUp(spec);
   await runMatrix(spec);
+  await syscallRuns(ctx, spec);
   await stopDaemons(ctx, phase, targets);
   for (const n of nodes) await n.stop();
 }
@@ -323,6 +355,15 @@ function installSignalHandlers(root: () => string | null, keep: boolean): void {
   process.on('exit', killAllSync);
 }
 
+/** A run limited to some workloads, targets, phases or client counts does not replace RESULTS.md. */
+function isSubset(o: BenchOptions): boolean {
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return (
+    o.workloads !== null || o.targets !== null || o.phases.length < 3 || o.rounds < 3 ||
+    !same(o.clients, [1, 8, 32, 128]) || !same(o.routingClients, [8, 32, 128])
+  );
+}
+
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   if (opts === 'help') {
@@ -345,7 +386,7 @@ async function main(): Promise<number> {
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));
   const deadlineMs = opts.budgetMin > 0 ? started.getTime() + opts.budgetMin * 60_000 : Infinity;
-  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], deadlineMs };
+  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], syscalls: [], deadlineMs };
   const phases: PhaseResult[] = [];
   const notes: string[] = [];
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
@@ -386,7 +427,7 @@ async function main(): Promise<number> {
   }
   const result: BenchResult = {
     version: 1,
-    mode: opts.quick ? 'quick' : 'full',
+    mode: opts.quick ? 'quick' : isSubset(opts) ? 'custom' : 'full',
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     wallS: Math.round((finished.getTime() - started.getTime()) / 1000),
@@ -396,6 +437,7 @@ async function main(): Promise<number> {
     phases,
     notes,
     profiles: ctx.profiles,
+    syscalls: ctx.syscalls,
   };
   const written = writeReport(REPO, result, opts.outDir);
   console.log(`\nresults: ${written.join(', ')}  (wall ${result.wallS} s)`);

@@ -41,7 +41,7 @@ function progressLine(phase: string, w: string, c: number, round: number, t: str
   );
 }
 
-function applies(t: LiveTarget, w: Workload): boolean {
+export function applies(t: LiveTarget, w: Workload): boolean {
   return t.info.status === 'ok' && !(w.id in t.info.excludes);
 }
 

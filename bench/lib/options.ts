@@ -19,7 +19,8 @@ export interface BenchOptions {
   readonly build: boolean;
   readonly keep: boolean;
   readonly profile: boolean;
-  readonly budgetMin: number; // hard stop: no new cell or phase starts after this many minutes (0: none) // run Meridian under node --cpu-prof and summarise the profile
+  readonly budgetMin: number;
+  readonly syscalls: boolean; // count system calls per transaction of each proxy with strace -c // hard stop: no new cell or phase starts after this many minutes (0: none) // run Meridian under node --cpu-prof and summarise the profile
   readonly outDir: string | null; // results dir override (default bench/results)
 }
 
@@ -56,6 +57,8 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --phases LIST         subset of: single,standby,pglogical (default all; quick single,standby)
   --scale N             pgbench scale factor (default 10)
   --pool-size N         PgBouncer / Meridian pool size per database (default 20)
+  --syscalls            after each phase, one extra run per proxy and workload (8 clients, fixed
+                        transaction count) under strace -c: system calls per transaction
   --budget-min N        hard stop: start no new cell after N minutes (default 30; quick 6; 0: none).
                         The plan fits 15 min (quick 3) on an idle 2-core machine; a loaded one is slower
   --no-build            do not run \`npm run build\` when dist/ is stale
@@ -105,6 +108,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'budget-min': { type: 'string' },
+      syscalls: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -132,6 +136,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     build: !(values['no-build'] ?? false),
     keep: values.keep ?? false,
     profile: values.profile ?? false,
+    syscalls: values.syscalls ?? false,
     budgetMin: int(values['budget-min'], 'budget-min', 0, 600) ?? (quick ? 6 : 30),
     outDir: values.out ?? null,
   });

@@ -121,6 +121,29 @@ function goals(result: BenchResult): string[] {
   return rows;
 }
 
+function syscallSection(result: BenchResult): string[] {
+  if (result.syscalls.length === 0) return [];
+  const out = [
+    '## System calls per transaction (--syscalls)',
+    '',
+    '`strace -c -f` on the proxy\'s whole process tree during one extra run per workload (8 clients, 200 transactions each); ' +
+      'strace slows the proxy, so these runs give counts only. reads: read/recv*, writes: write/send*, poll: epoll_*/poll.',
+    '',
+  ];
+  const keys = [...new Set(result.syscalls.map((s) => `${s.phase} ${s.workload}`))];
+  for (const k of keys) {
+    const rows = result.syscalls.filter((s) => `${s.phase} ${s.workload}` === k);
+    const [phase, workload] = k.split(' ');
+    out.push(`### ${workload}${phase === 'single' ? '' : ` (${phase})`}`, '', '| target | reads | writes | poll | futex | other | total | most frequent |', '|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of rows) {
+      const p = r.perTx;
+      out.push(`| ${r.target} | ${fmt(p.reads, 2)} | ${fmt(p.writes, 2)} | ${fmt(p.poll, 2)} | ${fmt(p.futex, 2)} | ${fmt(p.other, 2)} | ${fmt(p.total, 2)} | ${cell(r.top.map((t) => `${t.name} ${t.perTx.toFixed(2)}`).join(', '))} |`);
+    }
+    out.push('');
+  }
+  return out;
+}
+
 function profileSection(result: BenchResult): string[] {
   if (result.profiles.length === 0) return [];
   const out = [
@@ -217,23 +240,26 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
       lines.push(`### ${cells[0]!.workloadLabel}`, '', ...cellTable(phase, cells), '');
     }
   }
+  lines.push(...syscallSection(result));
   lines.push(...profileSection(result));
   lines.push(...microSection(microDir));
   return lines.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
 }
 
-/** Writes the JSON, the SVG and (for the default results dir) bench/RESULTS.md; returns the paths. */
+/** Writes the JSON, the SVG and the report (bench/RESULTS.md for a full run); returns the paths. */
 export function writeReport(repo: string, result: BenchResult, outDir: string | null): string[] {
   const benchDir = join(repo, 'bench');
   const dir = outDir ?? join(benchDir, 'results');
   mkdirSync(dir, { recursive: true });
-  const base = result.startedAt.slice(0, 10) + (result.mode === 'quick' ? '-quick' : '');
+  const base = result.startedAt.slice(0, 10) + (result.mode === 'full' ? '' : `-${result.mode}`);
   const json = join(dir, `${base}.json`);
   const svg = join(dir, `${base}.svg`);
   writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
   writeFileSync(svg, renderChart(result));
   const written = [json, svg];
-  if (outDir === null) {
+  // RESULTS.md is the full run's report; a quick or partial run writes its own next to its JSON, so
+  // iterating with --quick never overwrites the published numbers.
+  if (outDir === null && result.mode === 'full') {
     const md = join(benchDir, 'RESULTS.md');
     writeFileSync(md, renderMarkdown(result, relative(benchDir, svg), relative(benchDir, json), dir));
     written.push(md);

@@ -5,6 +5,7 @@ import type { MachineInfo } from './machine.js';
 import type { BenchOptions, PhaseId } from './options.js';
 import type { RunMetrics } from './pgbench.js';
 import type { ProfileSummary } from './cpu-profile.js';
+import type { SyscallCounts } from './syscalls.js';
 
 export interface TargetInfo {
   id: string;
@@ -68,6 +69,7 @@ export interface BenchResult {
   phases: PhaseResult[];
   notes: string[];
   profiles: ProfileSummary[];
+  syscalls: SyscallCounts[];
 }
 
 export function median(values: readonly number[]): number | null {
