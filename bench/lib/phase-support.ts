@@ -1,0 +1,140 @@
+// Bench support: what the phases share: the run context, starting targets (a proxy that fails to
+// start is reported as skipped, never fatal), stopping them (collecting Meridian's CPU profile with
+// --profile), the --syscalls runs, and building a phase's matrix spec.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findProfile, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { applies, logDirFor, type LiveTarget, type MatrixSpec } from './matrix.js';
+import { durationFor, type BenchOptions } from './options.js';
+import type { PgFactory, PgNode } from './postgres.js';
+import type { Proxy } from './proxies.js';
+import type { PhaseResult, TargetInfo } from './results.js';
+import { countSyscalls, straceAvailable, type SyscallCounts } from './syscalls.js';
+import type { Workload } from './workloads.js';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export interface Ctx {
+  opts: BenchOptions;
+  root: string;
+  factory: PgFactory;
+  meridianReady: string | null; // null: dist/ is built; else why Meridian is skipped
+  primary: PgNode | null;
+  profiles: ProfileSummary[];
+  syscalls: SyscallCounts[];
+  deadlineMs: number;
+}
+
+export function target(id: string, label: string): TargetInfo {
+  return { id, label, status: 'ok', reason: null, excludes: {} };
+}
+
+export function wanted(ctx: Ctx, id: string): boolean {
+  const base = id.startsWith('pgbouncer') ? 'pgbouncer' : id;
+  return ctx.opts.targets === null || ctx.opts.targets.includes(base);
+}
+
+/**
+ * Starts a proxy (phases start theirs concurrently); its TargetInfo is registered before the first
+ * await, so the report keeps the call order. On failure the target stays in the report as skipped.
+ */
+export async function tryStart(ctx: Ctx, phase: PhaseResult, id: string, label: string, start: () => Promise<Proxy>): Promise<LiveTarget | null> {
+  if (!wanted(ctx, id)) return null;
+  const info = target(id, label);
+  phase.targets.push(info);
+  if (id === 'meridian' && ctx.meridianReady !== null) {
+    info.status = 'skipped';
+    info.reason = ctx.meridianReady;
+    console.log(`[${phase.id}] meridian skipped: ${info.reason}`);
+    return null;
+  }
+  const t0 = Date.now();
+  try {
+    const p = await start();
+    console.log(`[${phase.id}] ${id} up on port ${p.port} in ${Date.now() - t0} ms`);
+    return { info, port: p.port, daemon: p.daemon };
+  } catch (e) {
+    info.status = 'skipped';
+    info.reason = `failed to start: ${(e as Error).message}`.slice(0, 600);
+    console.log(`[${phase.id}] ${id} skipped: ${info.reason}`);
+    return null;
+  }
+}
+
+export function direct(ctx: Ctx, phase: PhaseResult, node: PgNode, label: string): LiveTarget | null {
+  if (!wanted(ctx, 'direct')) return null;
+  const info = target('direct', label);
+  phase.targets.push(info);
+  return { info, port: node.port, daemon: null };
+}
+
+export function workloadsFor(ctx: Ctx, all: readonly Workload[]): Workload[] {
+  return all.filter((w) => ctx.opts.workloads === null || ctx.opts.workloads.includes(w.id));
+}
+
+/** With --syscalls: strace -c on each proxy for one extra run per workload (counts, not timing). */
+export async function syscallRuns(ctx: Ctx, spec: MatrixSpec): Promise<void> {
+  if (!ctx.opts.syscalls) return;
+  if (!(await straceAvailable())) {
+    spec.phase.notes.push('--syscalls: strace is not installed (apt-get install strace); not counted.');
+    return;
+  }
+  const clients = Math.min(8, Math.max(...spec.clients));
+  for (const w of spec.workloads) {
+    for (const t of spec.targets) {
+      if (!t.daemon || !applies(t, w) || t.daemon.hasExited || Date.now() > ctx.deadlineMs) continue;
+      const r = await countSyscalls({
+        phase: spec.phase.id, target: t.info.id, proxyPid: t.daemon.pid, port: t.port, workload: w.id, mode: w.mode,
+        ...(w.builtin ? { builtin: w.builtin } : { files: spec.routingFiles }),
+        clients, txPerClient: 200, outDir: ctx.root,
+      });
+      if (typeof r === 'string') {
+        spec.phase.notes.push(`--syscalls: ${t.info.id}, ${w.id}: ${r}`);
+        continue;
+      }
+      ctx.syscalls.push(r);
+      const p = r.perTx;
+      console.log(`[${spec.phase.id}] syscalls/tx ${w.id.padEnd(15)} ${t.info.id.padEnd(17)} read ${p.reads.toFixed(2)} write ${p.writes.toFixed(2)} poll ${p.poll.toFixed(2)} futex ${p.futex.toFixed(2)} total ${p.total.toFixed(2)}`);
+    }
+  }
+}
+
+/** With --profile, Meridian writes a .cpuprofile per phase into the temp dir. */
+export function profiling(ctx: Ctx, phase: PhaseResult): { profileDir?: string } {
+  return ctx.opts.profile ? { profileDir: join(ctx.root, `cpu-profile-${phase.id}`) } : {};
+}
+
+/** Stops the phase's proxies; with --profile, then summarises the profile Meridian wrote at exit. */
+export async function stopDaemons(ctx: Ctx, phase: PhaseResult, targets: readonly (LiveTarget | null)[]): Promise<void> {
+  for (const t of targets) await t?.daemon?.stop();
+  const dir = profiling(ctx, phase).profileDir;
+  const file = dir ? findProfile(dir) : null;
+  if (!dir || !targets.some((t) => t?.info.id === 'meridian')) return;
+  if (!file) {
+    phase.notes.push('--profile: Meridian wrote no CPU profile (it did not run, or did not exit cleanly).');
+    return;
+  }
+  try {
+    ctx.profiles.push(summarizeProfile(file, phase.id));
+    console.log(`[${phase.id}] meridian CPU profile: ${file}`);
+  } catch (e) {
+    phase.notes.push(`--profile: could not read ${file}: ${(e as Error).message}`);
+  }
+}
+
+export function newPhase(id: PhaseResult['id'], label: string, description: string): PhaseResult {
+  return { id, label, description, targets: [], notes: [], cells: [], skipped: null };
+}
+
+export function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null)[], workloads: MatrixSpec['workloads'], clients: readonly number[], routingFiles: MatrixSpec['routingFiles']): MatrixSpec {
+  return {
+    phase,
+    targets: targets.filter((t): t is LiveTarget => t !== null),
+    workloads,
+    clients,
+    rounds: ctx.opts.rounds,
+    durationFor: (c) => durationFor(ctx.opts, c),
+    logDir: logDirFor(ctx.root, phase.id),
+    routingFiles,
+    deadlineMs: ctx.deadlineMs,
+  };
+}
