@@ -140,8 +140,13 @@ export class SessionState {
     if (needSql !== null) {
       for (const name of needSql) {
         const st = this.sqlStmts.get(name);
-        if (st === undefined) continue;
         const there = b.sqlPrepared.get(name);
+        if (st === undefined) {
+          // Not this session's: another session's (or one it deallocated on another backend)
+          // must not run; dropped, the EXECUTE fails with 26000 as on a server of its own.
+          if (there !== undefined) parts.push(`DEALLOCATE "${name}"`);
+          continue;
+        }
         if (there === st.sql) continue;
         if (there !== undefined) parts.push(`DEALLOCATE "${name}"`);
         parts.push(st.sql);
@@ -178,6 +183,7 @@ export class SessionState {
     if (needSql !== null) for (const name of needSql) {
       const st = this.sqlStmts.get(name);
       if (st !== undefined) b.sqlPrepared.set(name, st.sql);
+      else b.sqlPrepared.delete(name);
     }
     if (willPrepare !== null) for (const name of willPrepare) b.sqlPrepared.delete(name);
   }
