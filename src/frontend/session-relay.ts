@@ -60,6 +60,34 @@ function ensureDeallocatable(s: Session, b: Backend, cls: Classification): void 
   }
 }
 
+/**
+ * SQL-level statements a request EXECUTEs or PREPAREs, in line on `b` before it runs. planSync
+ * does it when a request attaches a backend, not for requests on an attached one (a transaction
+ * or pin begun elsewhere than the PREPARE). Recorded only on success (not in an aborted tx).
+ */
+function ensureSqlStatements(s: Session, b: Backend, cls: Classification): void {
+  const parts: string[] = [];
+  const after = new Map<string, string | undefined>();
+  for (const e of cls.effects) {
+    if (e.type !== 'execute' && (e.type !== 'prepare' || s.state.sqlStmts.has(e.name))) continue;
+    const sql = e.type === 'execute' ? s.state.sqlStmts.get(e.name)?.sql : undefined;
+    const there = b.sqlPrepared.get(e.name);
+    if (there === sql) continue;
+    if (there !== undefined) parts.push(`DEALLOCATE "${e.name.replace(/"/g, '""')}"`);
+    if (sql !== undefined) parts.push(sql);
+    after.set(e.name, sql);
+  }
+  if (parts.length === 0) return;
+  b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
+    if (err !== null) return;
+    for (const [name, sql] of after) {
+      if (sql === undefined) b.sqlPrepared.delete(name);
+      else b.sqlPrepared.set(name, sql);
+    }
+  });
+  b.out.frame(serialize.query(parts.join('; ')));
+}
+
 function closeStatementFrame(name: string): Buffer {
   const n = Buffer.byteLength(name);
   const f = Buffer.allocUnsafe(1 + 4 + 1 + n + 1);
@@ -76,6 +104,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
     case FrontendCode.Query: {
       const cls = s.pendingCls ?? s.ctx.classify(querySql(buf, start, end));
       ensureDeallocatable(s, b, cls);
+      ensureSqlStatements(s, b, cls);
       b.ops.push(Op.Query, OpMode.Forward, cls);
       b.out.span(buf, start, end);
       return;
@@ -85,6 +114,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       const cls = s.pendingCls ?? s.ctx.classify(p.sql);
       if (p.name === '') {
         ensureDeallocatable(s, b, cls);
+        ensureSqlStatements(s, b, cls);
         b.unnamedKey = s.state.registerUnnamed(buf, start, end, cls);
         b.ops.push(Op.Parse, OpMode.Forward);
         b.out.span(buf, start, end);
