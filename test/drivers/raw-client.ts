@@ -58,14 +58,14 @@ export class RawClient {
     return m;
   }
 
-  /** Messages up to and including the first named `name`; an ErrorResponse before it throws. */
-  async until(name: string): Promise<BackendMessage[]> {
+  /** Messages up to and including the first named `name`; an ErrorResponse before it throws unless allowed. */
+  async until(name: string, opts: { allowErrors?: boolean } = {}): Promise<BackendMessage[]> {
     const got: BackendMessage[] = [];
     for (;;) {
       const m = await this.next();
       got.push(m);
       if (m.name === name) return got;
-      if (m.name === 'error') throw m;
+      if (m.name === 'error' && opts.allowErrors !== true) throw m;
     }
   }
 

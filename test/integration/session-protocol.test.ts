@@ -1,0 +1,231 @@
+// Issue 5: protocol-level edge cases of session state across nodes, with a raw wire client and
+// node-postgres, on primary + 2 standbys and on the 3-node pglogical cluster. SQL-level
+// PREPARE/EXECUTE/DEALLOCATE route by the prepared body's class; a named statement closed and
+// parsed again with other SQL runs the new SQL on every backend; Describe of a statement parsed
+// on another node; a read request ended by Flush followed by a write; a per-backend statement
+// limit of 0; and (a known bug) a SET undone by ROLLBACK TO SAVEPOINT.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { sharedCluster, TEST_USERS, uniqueName, type Cluster, type PhysicalCluster } from '../support/cluster.js';
+import type { RunningMeridian } from '../helpers/meridian.js';
+import { RawClient } from '../drivers/raw-client.js';
+import { nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
+
+type Kind = 'physical' | 'pglogical';
+
+interface DataRowMsg {
+  name: string;
+  fields: (string | null)[];
+}
+
+function rowsOf(msgs: readonly { name: string }[]): (string | null)[][] {
+  return msgs.filter((m) => m.name === 'dataRow').map((m) => (m as unknown as DataRowMsg).fields);
+}
+
+describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %s', (kind) => {
+  let cluster: Cluster;
+  let mer: RunningMeridian;
+  let primaryPort: number | null;
+
+  beforeAll(async () => {
+    cluster = await sharedCluster(kind);
+    primaryPort = kind === 'physical' ? (cluster as PhysicalCluster).primary.port : null;
+    mer = await startSessionMeridian(cluster, 'mode: transaction, size: 3, queue_timeout: 20s');
+  });
+
+  afterAll(async () => {
+    await mer?.stop();
+  });
+
+  /** A few sessions that keep backends busy, so the tested session moves between backends. */
+  async function withChurn<T>(body: () => Promise<T>): Promise<T> {
+    let isStopped = false;
+    const others = await Promise.all([0, 1].map(async () => {
+      const o = new pg.Client(mer.dsn('md5user'));
+      await o.connect();
+      return o;
+    }));
+    const loops = others.map(async (o) => {
+      while (!isStopped) {
+        await o.query('select pg_sleep(0.003)');
+        await o.query('begin; select pg_sleep(0.003); commit');
+      }
+    });
+    try {
+      return await body();
+    } finally {
+      isStopped = true;
+      await Promise.all(loops);
+      await Promise.all(others.map((o) => o.end()));
+    }
+  }
+
+  it('SQL-level PREPARE/EXECUTE route by the body (a prepared read on a replica, a prepared write on the master), DEALLOCATE is honoured', async () => {
+    const t = uniqueName('pe');
+    await cluster.exec(`create table ${t}(id int, port int); grant all on ${t} to public`);
+    if (kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
+    const c = new pg.Client(mer.dsn());
+    await c.connect();
+    try {
+      await c.query('prepare r(int) as select $1 + 1 as x, inet_server_port() as port');
+      await c.query(`prepare w(int) as insert into ${t} values ($1, inet_server_port()) returning inet_server_port() as port`);
+      await withChurn(async () => {
+        for (let i = 0; i < 15; i++) {
+          const r = (await c.query(`execute r(${i})`)).rows[0];
+          expect(r.x).toBe(i + 1);
+          if (primaryPort !== null) expect(nodeNameOfPort(cluster, r.port), `execute r ${i}`).not.toBe('primary');
+          const w = (await c.query(`execute w(${i})`)).rows[0];
+          if (primaryPort !== null) expect(w.port, `execute w ${i}`).toBe(primaryPort);
+        }
+      });
+      // Inside transactions, which begin on whatever backend (the master for a write).
+      for (let i = 0; i < 5; i++) {
+        await c.query(i % 2 === 0 ? 'begin' : 'begin read only');
+        expect((await c.query(`execute r(${i})`)).rows[0].x, `execute r in tx ${i}`).toBe(i + 1);
+        if (i % 2 === 0) expect((await c.query(`execute w(${100 + i})`)).rows[0].port).toBeGreaterThan(0);
+        await c.query('commit');
+      }
+      await c.query('deallocate r');
+      for (let i = 0; i < 4; i++) await expect(c.query('execute r(1)')).rejects.toMatchObject({ code: '26000' });
+      await c.query('prepare r(int) as select $1 * 10 as x, inet_server_port() as port');
+      for (let i = 0; i < 5; i++) expect((await c.query(`execute r(${i})`)).rows[0].x).toBe(i * 10);
+      await c.query('deallocate all');
+      await expect(c.query('execute w(1)')).rejects.toMatchObject({ code: '26000' });
+    } finally {
+      await c.end();
+    }
+  }, 90_000);
+
+  it('regression: a SQL-level statement another session left on a pooled backend does not run for a session that never prepared it', async () => {
+    const m1 = await startSessionMeridian(cluster, 'mode: transaction, size: 1, queue_timeout: 20s');
+    try {
+      const a = new pg.Client(m1.dsn());
+      await a.connect();
+      // On every node's one backend, a statement of session a's.
+      for (const n of cluster.nodes) await a.query(`/* meridian: node=${n.name} */ prepare leak as select 'a''s statement' as v`);
+      await a.end();
+      const b = new pg.Client(m1.dsn());
+      await b.connect();
+      try {
+        for (const n of cluster.nodes) {
+          const got = await b.query(`/* meridian: node=${n.name} */ execute leak`).then((r) => r.rows[0].v as string, (e: { code: string }) => e.code);
+          expect(got, `execute of another session's statement on ${n.name}`).toBe('26000');
+        }
+        // b's own statement of that name, prepared on one node, runs on all (a's is gone).
+        await b.query(`/* meridian: node=${cluster.nodes[1]!.name} */ prepare leak as select 'b''s statement' as v`);
+        for (const n of cluster.nodes) expect((await b.query(`/* meridian: node=${n.name} */ execute leak`)).rows[0].v, n.name).toBe("b's statement");
+        await b.query('begin');
+        expect((await b.query('execute leak')).rows[0].v).toBe("b's statement");
+        await b.query('commit');
+      } finally {
+        await b.end();
+      }
+    } finally {
+      await m1.stop();
+    }
+  }, 60_000);
+
+  it('a named statement closed and parsed again with other SQL runs the new SQL on every backend; Describe works on any backend', async () => {
+    const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    const other = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    try {
+      const run = async (c: RawClient, stmt: string, arg: string) => {
+        c.send(Buffer.concat([serialize.bind({ statement: stmt, values: [arg] }), serialize.execute(), serialize.sync()]));
+        return rowsOf(await c.until('readyForQuery'));
+      };
+      const prepare = async (c: RawClient, stmt: string, text: string) => {
+        c.send(Buffer.concat([serialize.parse({ name: stmt, text }), serialize.describe({ type: 'S', name: stmt }), serialize.sync()]));
+        const msgs = await c.until('readyForQuery');
+        expect(msgs.map((m) => m.name)).toEqual(['parseComplete', 'parameterDescription', 'rowDescription', 'readyForQuery']);
+      };
+      await withChurn(async () => {
+        // Both sessions use the name q for the same SQL: one global statement, shared.
+        await prepare(raw, 'q', 'select $1::int + 1 as v');
+        await prepare(other, 'q', 'select $1::int + 1 as v');
+        for (let i = 0; i < 10; i++) {
+          expect(await run(raw, 'q', String(i))).toEqual([[String(i + 1)]]);
+          expect(await run(other, 'q', String(i))).toEqual([[String(i + 1)]]);
+        }
+        raw.send(Buffer.concat([serialize.close({ type: 'S', name: 'q' }), serialize.sync()]));
+        expect((await raw.until('readyForQuery')).map((m) => m.name)).toEqual(['closeComplete', 'readyForQuery']);
+        // After Close, the name is unknown to this session (26000), whatever the backend.
+        raw.send(Buffer.concat([serialize.bind({ statement: 'q', values: ['1'] }), serialize.execute(), serialize.sync()]));
+        const err = (await raw.until('readyForQuery', { allowErrors: true })).find((m) => m.name === 'error') as unknown as { code: string } | undefined;
+        expect(err?.code).toBe('26000');
+        await prepare(raw, 'q', "select $1::text || '-two' as v");
+        for (let i = 0; i < 10; i++) {
+          expect(await run(raw, 'q', String(i))).toEqual([[`${i}-two`]]);
+          expect(await run(other, 'q', String(i))).toEqual([[String(i + 1)]]);
+          // Describe alone, in its own request (maybe on a backend that never saw the Parse).
+          raw.send(Buffer.concat([serialize.describe({ type: 'S', name: 'q' }), serialize.sync()]));
+          expect((await raw.until('readyForQuery')).map((m) => m.name)).toEqual(['parameterDescription', 'rowDescription', 'readyForQuery']);
+        }
+      });
+    } finally {
+      raw.socket.end(serialize.end());
+      other.socket.end(serialize.end());
+    }
+  }, 90_000);
+
+  it('regression: a read request ended by Flush (asyncpg prepare) does not hold the next write forever on a replica', async () => {
+    const t = uniqueName('fl');
+    await cluster.exec(`create table ${t}(id int); grant all on ${t} to public`);
+    if (kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
+    const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    try {
+      for (let i = 0; i < 3; i++) {
+        raw.send(Buffer.concat([serialize.parse({ name: `intro${i}`, text: `select id from ${t} limit 1` }), serialize.describe({ type: 'S', name: `intro${i}` }), serialize.flush()]));
+        expect((await raw.until('rowDescription')).map((m) => m.name)).toEqual(['parseComplete', 'parameterDescription', 'rowDescription']);
+        // No Sync: the next message is a write (asyncpg's COPY after its column introspection).
+        const msgs = await raw.query(`insert into ${t} values (${i}) returning inet_server_port()`);
+        const [[port]] = rowsOf(msgs) as [[string]];
+        if (primaryPort !== null) expect(Number(port)).toBe(primaryPort);
+        // The statement parsed before the Flush is usable afterwards.
+        raw.send(Buffer.concat([serialize.bind({ statement: `intro${i}` }), serialize.execute(), serialize.sync()]));
+        expect((await raw.until('readyForQuery')).some((m) => m.name === 'commandComplete')).toBe(true);
+      }
+    } finally {
+      raw.socket.end(serialize.end());
+    }
+  }, 60_000);
+
+  it('regression: pool.prepared_statements_per_backend 0 does not crash Meridian (a backend keeps the statement being bound)', async () => {
+    const m0 = await startSessionMeridian(cluster, 'mode: transaction, size: 2, queue_timeout: 20s, prepared_statements_per_backend: 0');
+    const c = new pg.Client(m0.dsn());
+    await c.connect();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await c.query({ name: `z${i % 4}`, text: `select $1::int + ${i % 4} as x, (select count(*)::int from pg_prepared_statements) as n`, values: [i] });
+        expect(r.rows[0].x).toBe(i + (i % 4));
+        expect(r.rows[0].n).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      await c.end();
+      await m0.stop();
+    }
+  }, 60_000);
+
+  // KNOWN BUG (reported with issue 5): a SET undone by ROLLBACK TO SAVEPOINT is still applied at
+  // COMMIT and replayed on other backends. `it.fails` keeps the suite green; it turns red once
+  // fixed: then make it a plain `it`.
+  it.fails('KNOWN BUG: a SET undone by ROLLBACK TO SAVEPOINT does not stick', async () => {
+    const c = new pg.Client(mer.dsn());
+    await c.connect();
+    try {
+      const before = (await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz as string;
+      await c.query(`begin; savepoint s; set timezone = 'Pacific/Chatham'; rollback to savepoint s; commit`);
+      await withChurn(async () => {
+        for (let i = 0; i < 6; i++) {
+          expect((await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz).toBe(before);
+          await c.query('begin');
+          expect((await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz).toBe(before);
+          await c.query('commit');
+        }
+      });
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
+});
