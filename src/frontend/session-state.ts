@@ -241,11 +241,15 @@ export class SessionState {
           settingsChanged = true;
           break;
         }
-        case 'reset-all':
-          this.settings = new Map(this.startupSettings);
+        case 'reset-all': {
+          // RESET ALL leaves SET ROLE and SET SESSION AUTHORIZATION in place (GUC_NO_RESET_ALL).
+          const kept = ORDER_FIRST.flatMap((k) => (this.settings.has(k) ? [[k, this.settings.get(k)!] as const] : []));
+          this.settings = new Map([...this.startupSettings, ...kept]);
           b.settings.clear();
+          for (const [k, v] of kept) b.settings.set(k, v);
           settingsChanged = true;
           break;
+        }
         case 'discard-all':
           this.settings = new Map(this.startupSettings);
           this.stmts.clear();
