@@ -163,6 +163,39 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
     }
   }, 180_000);
 
+  it('SET ROLE follows the session to every node; RESET ALL keeps it (as PostgreSQL does), RESET ROLE ends it', async () => {
+    const role = uniqueName('role');
+    await cluster.exec(`create role ${role} nologin; grant ${role} to app`);
+    if (kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
+    const c = new pg.Client(mer.dsn());
+    await c.connect();
+    const churn = startChurn(mer, 2);
+    const users = async () => {
+      const seen = new Set<string>();
+      for (const n of cluster.nodes) {
+        seen.add((await c.query(`/* meridian: node=${n.name} */ select current_user as u`)).rows[0].u as string);
+        await c.query('begin');
+        seen.add((await c.query('select current_user as u')).rows[0].u as string);
+        await c.query('commit');
+      }
+      return [...seen];
+    };
+    try {
+      await c.query(`set role ${role}`);
+      expect(await users()).toEqual([role]);
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('reset all');
+      expect(await users(), 'after RESET ALL').toEqual([role]);
+      expect((await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz).not.toBe('Asia/Tokyo');
+      await c.query('reset role');
+      expect(await users()).toEqual(['app']);
+    } finally {
+      await churn.stop();
+      await c.end();
+      await cluster.exec(`drop role ${role}`);
+    }
+  }, 120_000);
+
   it('50 concurrent sessions with different search_paths never see each other\'s', async () => {
     const schemas = await createMarkerSchemas(cluster, 5);
     const table = uniqueName('sp');
