@@ -25,8 +25,11 @@ export function startSessionMeridian(cluster: Cluster, pool: string): Promise<Ru
 export interface Observation {
   /** What the statement was, for messages. */
   step: string;
-  /** read: autocommit read (replica on physical); write: ran on a master; pinned/tx: see group. */
-  kind: 'read' | 'write';
+  /**
+   * read: autocommit read (a replica on physical); write: ran on a master; any: either (a read
+   * pipelined behind a write may share the write's master backend). Groups: see `group`.
+   */
+  kind: 'read' | 'write' | 'any';
   port: number;
   /** Steps of one transaction or one pin period: all must report the same port. */
   group?: string;

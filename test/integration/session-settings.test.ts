@@ -147,6 +147,14 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
       expect(sql.parameters.TimeZone).toBe('Asia/Tokyo');
       expect(sql.parameters.application_name).toBe('main-session');
       expect(sql.parameters.DateStyle).toBe('German, DMY');
+      // A SET inside a committed transaction sticks, everywhere.
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`set myapp.tenant = 'globex'`);
+      });
+      for (let i = 0; i < 6; i++) {
+        const r = (i % 2 === 0 ? (await sql.unsafe(CHECK_SQL))[0] : (await sql.begin(async (tx) => tx.unsafe(CHECK_SQL)))[0]) as unknown as CheckRow;
+        expect(r.tenant, `committed SET, request ${i} on ${nodeNameOfPort(cluster, r.port)}`).toBe('globex');
+      }
       // RESET returns to the default, RESET ALL to the session's start-up values.
       await sql.unsafe('reset timezone');
       const defaultTz = (await cluster.nodes[0]!.query<{ tz: string }>(`select current_setting('TimeZone') as tz`))[0]!.tz;
