@@ -83,7 +83,11 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
       console.log(`${kind}: ${STATEMENTS} statements (${reused} reused) on backends ${JSON.stringify(Object.fromEntries(maxPerBackend))} (max prepared seen); nodes ${JSON.stringify(Object.fromEntries(nodes))}`);
       expect(worst).toBeLessThanOrEqual(LIMIT);
       expect(worst).toBeGreaterThanOrEqual(LIMIT - 1);
-      if (kind === 'physical') expect(nodes.size).toBe(3);
+      if (kind === 'physical') {
+        // Writes on the primary, reads on a standby (which one is the router's choice).
+        expect(nodes.get('primary')).toBe(STATEMENTS / 10);
+        expect(nodes.size).toBeGreaterThanOrEqual(2);
+      }
     } finally {
       await c.end().catch(() => {});
       await other.end().catch(() => {});
