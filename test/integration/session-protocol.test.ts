@@ -39,11 +39,11 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     await mer?.stop();
   });
 
-  /** A few sessions that keep backends busy, so the tested session moves between backends. */
-  async function withChurn<T>(body: () => Promise<T>): Promise<T> {
+  /** Sessions of `user` (the same pools) keep backends busy, so the tested session moves between them. */
+  async function withChurn<T>(user: 'app' | 'plainuser', body: () => Promise<T>): Promise<T> {
     let isStopped = false;
     const others = await Promise.all([0, 1].map(async () => {
-      const o = new pg.Client(mer.dsn('md5user'));
+      const o = new pg.Client(mer.dsn(user));
       await o.connect();
       return o;
     }));
@@ -71,7 +71,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     try {
       await c.query('prepare r(int) as select $1 + 1 as x, inet_server_port() as port');
       await c.query(`prepare w(int) as insert into ${t} values ($1, inet_server_port()) returning inet_server_port() as port`);
-      await withChurn(async () => {
+      await withChurn('app', async () => {
         for (let i = 0; i < 15; i++) {
           const r = (await c.query(`execute r(${i})`)).rows[0];
           expect(r.x).toBe(i + 1);
@@ -140,7 +140,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
         const msgs = await c.until('readyForQuery');
         expect(msgs.map((m) => m.name)).toEqual(['parseComplete', 'parameterDescription', 'rowDescription', 'readyForQuery']);
       };
-      await withChurn(async () => {
+      await withChurn('plainuser', async () => {
         // Both sessions use the name q for the same SQL: one global statement, shared.
         await prepare(raw, 'q', 'select $1::int + 1 as v');
         await prepare(other, 'q', 'select $1::int + 1 as v');
@@ -216,7 +216,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     try {
       const before = (await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz as string;
       await c.query(`begin; savepoint s; set timezone = 'Pacific/Chatham'; rollback to savepoint s; commit`);
-      await withChurn(async () => {
+      await withChurn('app', async () => {
         for (let i = 0; i < 6; i++) {
           expect((await c.query(`select current_setting('TimeZone') as tz`)).rows[0].tz).toBe(before);
           await c.query('begin');
