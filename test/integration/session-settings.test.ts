@@ -137,7 +137,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
       const [bad] = await sql`select count(*)::int as n, count(*) filter (where tz = 'Asia/Tokyo')::int as ok from ${sql(table)}`;
       expect(bad!.ok).toBe(bad!.n);
       console.log(`${kind}: 100 transactions on ${backends.size} backends; nodes ${JSON.stringify(Object.fromEntries(nodes))}`);
-      expect(backends.size, "backends used (more than one per node on some node)").toBeGreaterThanOrEqual(4);
+      expect(backends.size, 'backends used (more than one per node on some node)').toBeGreaterThanOrEqual(4);
       if (kind === 'physical') {
         expect(nodes.get((cluster as PhysicalCluster).primary.name) ?? 0).toBeGreaterThan(0);
         expect(nodes.size).toBeGreaterThanOrEqual(2);
