@@ -66,6 +66,7 @@ function ensureDeallocatable(s: Session, b: Backend, cls: Classification): void 
  * or pin begun elsewhere than the PREPARE). Recorded only on success (not in an aborted tx).
  */
 function ensureSqlStatements(s: Session, b: Backend, cls: Classification): void {
+  if (cls.effects.length === 0) return; // the common case: nothing to prepare, nothing allocated
   const parts: string[] = [];
   const after = new Map<string, string | undefined>();
   for (const e of cls.effects) {
