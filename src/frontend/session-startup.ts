@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { matchResidency } from '../config/residency-match.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { FrontendCode, MAX_STARTUP_PACKET, TxStatus } from '../protocol/codes.js';
-import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/encode.js';
+import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
@@ -222,8 +222,4 @@ export class StartupHandler implements FrameSink {
       s.onClientData(extra);
     }
   }
-}
-
-export function startupErrorFrame(err: MeridianError): Buffer {
-  return errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message });
 }

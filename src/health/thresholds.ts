@@ -71,7 +71,6 @@ export function nextProbeDelayMs(s: NodeHealthState, t: Thresholds, random: () =
 }
 
 /** Smoothing factor for probe RTT: a new sample weighs 30 %. */
-export const RTT_ALPHA = 0.3;
 
 /** Probes remembered for the RTT minimum filter. */
 export const RTT_WINDOW = 8;
@@ -90,7 +89,3 @@ export function filterRtt(window: number[], sampleMs: number): number {
   return min;
 }
 
-/** EWMA of probe round-trip time; the first sample is taken as is. */
-export function smoothRtt(prev: number | null, sampleMs: number, alpha: number = RTT_ALPHA): number {
-  return prev === null ? sampleMs : prev + alpha * (sampleMs - prev);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countProbe, evictState, filterRtt, isChanging, NEW_NODE, nextProbeDelayMs, RTT_WINDOW, smoothRtt, type NodeHealthState, type Thresholds } from '../../../src/health/thresholds.js';
+import { countProbe, evictState, filterRtt, isChanging, NEW_NODE, nextProbeDelayMs, RTT_WINDOW, type NodeHealthState, type Thresholds } from '../../../src/health/thresholds.js';
 
 const t: Thresholds = { rise: 2, fall: 3, intervalMs: 1000, fastIntervalMs: 250, jitter: 0.1 };
 
@@ -62,14 +62,6 @@ describe('health thresholds (rise/fall)', () => {
     expect(nextProbeDelayMs(up, { ...t, jitter: 0 }, () => 0)).toBe(1000);
   });
 
-  it('smooths RTT with an EWMA; the first sample is taken as is', () => {
-    let rtt = smoothRtt(null, 10);
-    expect(rtt).toBe(10);
-    rtt = smoothRtt(rtt, 20);
-    expect(rtt).toBeCloseTo(13, 5);
-    for (let i = 0; i < 30; i++) rtt = smoothRtt(rtt, 80);
-    expect(rtt).toBeCloseTo(80, 0);
-  });
 });
 
 describe('filterRtt', () => {
