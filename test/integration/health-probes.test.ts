@@ -93,8 +93,14 @@ describe('health probes: pglogical active-active', () => {
       expect(n.lagBytes).not.toBeNull();
     }
     // Meridian's own rows replicate everywhere: each node holds all three.
-    const rows = await cluster.node('n2').query<{ node: string }>('SELECT node FROM meridian_heartbeat ORDER BY node');
-    expect(rows.map((r) => r.node)).toEqual(['n1', 'n2', 'n3']);
+    // (Polled: on a loaded host a row can still be on its way.)
+    let seen: string[] = [];
+    await waitFor(async () => {
+      const rows = await cluster.node('n2').query<{ node: string }>('SELECT node FROM meridian_heartbeat ORDER BY node');
+      seen = rows.map((r) => r.node);
+      return seen.length === 3;
+    }, { what: () => `all three heartbeat rows on n2 (seen: ${seen.join(',')})`, timeoutMs: 20_000 });
+    expect(seen).toEqual(['n1', 'n2', 'n3']);
   });
 
   it("a disabled subscription makes that node's lag grow; re-enabled, it drops", async () => {

@@ -85,7 +85,8 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
       expect(worst).toBeGreaterThanOrEqual(LIMIT - 1);
       if (kind === 'physical') {
         // Writes on the primary, reads on a standby (which one is the router's choice).
-        expect(nodes.get('primary')).toBe(STATEMENTS / 10);
+        // Every write; reads fall back to the primary only while both standbys lag (a loaded host).
+        expect(nodes.get('primary')).toBeGreaterThanOrEqual(STATEMENTS / 10);
         expect(nodes.size).toBeGreaterThanOrEqual(2);
       }
     } finally {
