@@ -156,7 +156,9 @@ describe('SHOW commands through psql', () => {
     expect(stats.map((s) => s.node)).toEqual(['n1', 'n2', 'n3', '*']);
     const total = stats.at(-1)!;
     expect(Number(total.requests)).toBeGreaterThanOrEqual(2);
-    expect(Number(total.avg_request_ms)).toBeGreaterThan(0);
+    // Sub-millisecond on a quiet machine: a number, never negative.
+    expect(Number.isFinite(Number(total.avg_request_ms))).toBe(true);
+    expect(Number(total.avg_request_ms)).toBeGreaterThanOrEqual(0);
   });
 
   it('node-postgres gets typed rows (int8, bool) from the console', async () => {
