@@ -139,7 +139,7 @@ describe('health probes: pglogical active-active', () => {
     await waitFor(() => w.node('n3').lagMs !== null, { what: describeNodes(w), timeoutMs: 20_000 });
   });
 
-  it('probing 3 nodes at a 1 s interval uses < 1% of a core (own process, measured from outside)', async () => {
+  it('probing 3 nodes at a 1 s interval stays cheap (own process, measured from outside; the < 1% target is in bench/probe-overhead.ts)', async () => {
     await w.monitor.stop();
     const nodes = cluster.nodes.map((n, i) => `    - { name: ${n.name}, host: ${n.host}, port: ${n.port}, region: r${i + 1} }`).join('\n');
     const yaml = `listen: { host: 127.0.0.1, port: 0 }
