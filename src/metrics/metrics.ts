@@ -34,7 +34,7 @@ export class Metrics implements SessionMetrics {
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
-  private readonly routedChildren = new Map<string, client.Counter.Internal>();
+  private readonly routedChildren = new Map<string, { read: client.Counter.Internal; write: client.Counter.Internal; counts: { reads: number; writes: number } }>();
   /** Plain per-node counts of routed requests (the demo table and SHOW NODES read these synchronously). */
   readonly routedCounts = new Map<string, { reads: number; writes: number }>();
   private readonly errorChildren = new Map<string, client.Counter.Internal>();
@@ -75,16 +75,20 @@ export class Metrics implements SessionMetrics {
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
     this.routed = (node, intent) => {
-      const key = intent === 'write' ? `w${node}` : `r${node}`;
-      let c = this.routedChildren.get(key);
-      if (c === undefined) {
-        this.routedChildren.set(key, (c = this.routedTotal.labels(node, intent)));
-        if (!this.routedCounts.has(node)) this.routedCounts.set(node, { reads: 0, writes: 0 });
+      // One lookup by node name, no key string built per request.
+      let n = this.routedChildren.get(node);
+      if (n === undefined) {
+        n = { read: this.routedTotal.labels(node, 'read'), write: this.routedTotal.labels(node, 'write'), counts: { reads: 0, writes: 0 } };
+        this.routedChildren.set(node, n);
+        this.routedCounts.set(node, n.counts);
       }
-      c.inc();
-      const n = this.routedCounts.get(node)!;
-      if (intent === 'write') n.writes++;
-      else n.reads++;
+      if (intent === 'write') {
+        n.write.inc();
+        n.counts.writes++;
+      } else {
+        n.read.inc();
+        n.counts.reads++;
+      }
     };
   }
 
