@@ -38,6 +38,12 @@ const TX_KINDS: Readonly<Record<string, readonly ['tx-begin' | 'tx-end' | 'tx-co
   TRANS_STMT_ROLLBACK_TO: ['tx-control', false, 'rollback to savepoint'],
 };
 
+const SAVEPOINT_EFFECTS: Readonly<Record<string, 'savepoint' | 'release' | 'rollback-to'>> = {
+  TRANS_STMT_SAVEPOINT: 'savepoint',
+  TRANS_STMT_RELEASE: 'release',
+  TRANS_STMT_ROLLBACK_TO: 'rollback-to',
+};
+
 export function classifyParsed(node: unknown, ctx: StatementContext): StatementInfo {
   const typed = unwrap(node);
   if (typed === undefined) return statementInfo('write', true, 'unknown statement → write');
@@ -125,7 +131,14 @@ function transaction(body: AstObject): StatementInfo {
   const entry = TX_KINDS[asString(body['kind']) ?? ''];
   if (entry === undefined) return statementInfo('write', true, 'unknown transaction statement → write');
   const [cls, isWrite, reason] = entry;
-  if (cls !== 'tx-begin') return statementInfo(cls, isWrite, reason);
+  if (cls !== 'tx-begin') {
+    const info = statementInfo(cls, isWrite, reason);
+    const effect = SAVEPOINT_EFFECTS[asString(body['kind']) ?? ''];
+    const name = asString(body['savepoint_name']);
+    // The session tracks savepoints: ROLLBACK TO undoes the SETs made after one (session-state.ts).
+    if (effect !== undefined && name !== undefined) pushEffect(info, { type: effect, name });
+    return info;
+  }
   const readOnly = isReadOnlyModes(asArray(body['options']));
   const info = statementInfo(cls, !readOnly, readOnly ? 'begin read only' : reason);
   info.readOnly = readOnly;

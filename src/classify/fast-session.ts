@@ -27,12 +27,12 @@ export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b:
     case 'abort':
       return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, keyword === 'commit' || keyword === 'end' ? 'commit' : 'rollback') : null;
     case 'rollback':
-      if (lexer.is(a + 1, 'to')) return b - a <= 4 ? statementInfo('tx-control', false, 'rollback to savepoint') : null;
+      if (lexer.is(a + 1, 'to')) return savepointStatement(lexer, a + 2, b, 'rollback-to', 'rollback to savepoint');
       return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, 'rollback') : null;
     case 'savepoint':
-      return b - a === 2 ? statementInfo('tx-control', false, 'savepoint') : null;
+      return b - a === 2 ? savepointStatement(lexer, a + 1, b, 'savepoint', 'savepoint') : null;
     case 'release':
-      return b - a <= 3 ? statementInfo('tx-control', false, 'release savepoint') : null;
+      return savepointStatement(lexer, a + 1, b, 'release', 'release savepoint');
     case 'show':
       return statementInfo('read', false, 'show');
     case 'set':
@@ -42,6 +42,32 @@ export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b:
     default:
       return null;
   }
+}
+
+/** [SAVEPOINT] name from token k to the statement's end b, with the savepoint effect. */
+function savepointStatement(lexer: Lexer, k: number, b: number, type: 'savepoint' | 'release' | 'rollback-to', reason: string): StatementInfo | null {
+  if (b - k === 2 && lexer.is(k, 'savepoint')) k++;
+  if (b - k !== 1) return null;
+  const name = plainName(lexer, k);
+  if (name === null) return null;
+  const info = statementInfo('tx-control', false, reason);
+  info.effects.push(Object.freeze({ type, name }));
+  return info;
+}
+
+/**
+ * A name as PostgreSQL folds it, or null when the parser should decide: non-ASCII words (folding
+ * depends on the encoding), U&"…" escapes, and names of 64 bytes or more (truncated, NAMEDATALEN).
+ */
+function plainName(lexer: Lexer, k: number): string | null {
+  const kind = lexer.kinds[k];
+  const s = lexer.starts[k] ?? 0;
+  if (kind === TOK_QIDENT && lexer.sql.charCodeAt(s) !== 34) return null;
+  if (kind !== TOK_WORD && kind !== TOK_QIDENT) return null;
+  const name = lexer.text(k);
+  if (name === '' || Buffer.byteLength(name) > 63) return null;
+  if (kind === TOK_WORD) for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 127) return null;
+  return name;
 }
 
 function onlyWords(lexer: Lexer, a: number, b: number, words: ReadonlySet<string>): boolean {

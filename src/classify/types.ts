@@ -7,7 +7,7 @@ export type StatementClass =
   | 'write' // must run on a master
   | 'tx-begin' // BEGIN / START TRANSACTION (see readOnly)
   | 'tx-end' // COMMIT / END / ROLLBACK / PREPARE TRANSACTION / COMMIT|ROLLBACK PREPARED
-  | 'tx-control' // SAVEPOINT / RELEASE / ROLLBACK TO / SET TRANSACTION
+  | 'tx-control' // SAVEPOINT / RELEASE / ROLLBACK TO (each with an effect) / SET TRANSACTION
   | 'session'; // SET / RESET / DISCARD / PREPARE / EXECUTE / DEALLOCATE / LISTEN … (see effects)
 
 export type RouteHint =
@@ -32,6 +32,9 @@ export type SessionEffect =
   | { readonly type: 'execute'; readonly name: string } // SQL-level EXECUTE name
   | { readonly type: 'pin'; readonly pin: PinKind; readonly key: string } // temp table name, lock key, channel, cursor name
   | { readonly type: 'unpin'; readonly pin: PinKind; readonly key: string | null } // null: all of that kind (UNLISTEN *, CLOSE ALL, pg_advisory_unlock_all, DISCARD TEMP)
+  | { readonly type: 'savepoint'; readonly name: string } // SAVEPOINT name (as PostgreSQL folds it: unquoted lower-cased)
+  | { readonly type: 'release'; readonly name: string } // RELEASE [SAVEPOINT] name
+  | { readonly type: 'rollback-to'; readonly name: string } // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name
   | { readonly type: 'catalog-changed' } // CREATE/ALTER/DROP FUNCTION|PROCEDURE: refresh volatility
   | { readonly type: 'state-unknown' }; // session state changed in a way Meridian cannot replay (set_config(…, false), SET SESSION AUTHORIZATION …)
 

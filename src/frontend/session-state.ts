@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Classification, PinKind, RouteHint, SessionEffect } from '../classify/types.js';
 import type { Backend } from '../backend/backend.js';
+import { TxStatus } from '../protocol/codes.js';
+import { timingOf, TxEffects } from './tx-effects.js';
 
 export interface StatementRecord {
   readonly clientName: string;
@@ -59,8 +61,8 @@ export class SessionState {
   readonly cursors = new Set<string>();
   /** Something unreplayable (set_config(…, false)) happened: stay on this backend. */
   hasOpaqueState = false;
-  /** Effects of statements inside an open transaction block: applied at COMMIT. */
-  private txPending: SessionEffect[] = [];
+  /** Effects of statements inside an open transaction block that ROLLBACK [TO] would undo. */
+  readonly tx = new TxEffects();
 
   constructor(sessionId: number, startup: ReadonlyMap<string, string>, routeHint: RouteHint | null) {
     this.sessionId = sessionId;
@@ -189,38 +191,57 @@ export class SessionState {
   }
 
   /**
-   * Applies effects of statements the server completed. `txStatus` is the ReadyForQuery status
-   * after them; `endTag` the last CommandComplete tag (COMMIT/ROLLBACK end a transaction block).
-   * Returns true when the catalog changed (volatility cache refresh).
+   * Applies effects of statements the server completed. `inTxBlock`: the ReadyForQuery status
+   * after them is not idle; `endedTx`: the request ended a transaction block (by the last
+   * CommandComplete tag: COMMIT, else a rollback). Returns true when the catalog changed
+   * (volatility cache refresh).
    */
   applyEffects(effects: readonly SessionEffect[], b: Backend, inTxBlock: boolean, endedTx: 'commit' | 'rollback' | null): boolean {
-    let catalogChanged = false;
-    if (endedTx !== null && this.txPending.length > 0) {
-      const pending = this.txPending;
-      this.txPending = [];
-      if (endedTx === 'commit') catalogChanged = this.applyNow(pending, b) || catalogChanged;
-    }
+    // A rollback is settled first: statements after a ROLLBACK in the same request (its tag was
+    // not the last) ran outside the block. A COMMIT's tag came last, so this request's effects
+    // belong to the block it commits.
+    if (endedTx === 'rollback') this.tx.rollback();
     if (endedTx !== null) this.localRouteHint = null;
-    if (effects.length === 0) return catalogChanged;
-    if (inTxBlock) {
-      // Pins take effect at once (advisory locks survive a rollback; over-pinning is safe);
-      // settings and unpins wait for the COMMIT.
-      for (const e of effects) {
-        if (e.type === 'pin') this.applyPin(e.pin, e.key);
-        else if (e.type === 'catalog-changed') catalogChanged = true;
-        else this.txPending.push(e);
-      }
-      return catalogChanged;
-    }
-    return this.applyNow(effects, b) || catalogChanged;
+    let catalogChanged = effects.length > 0 && this.record(effects, b, false);
+    // Outside a block after this request (autocommit, or COMMIT): what survived its savepoints holds.
+    if (!inTxBlock && !this.tx.isEmpty) catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged;
+    return catalogChanged;
   }
 
-  /** A request failed with effects pending: the server state is unknown for those settings. */
+  /**
+   * A request failed; `effects` are those of its completed statements (for a simple Query, of
+   * all its statements). The server's settings are uncertain; pins may have happened before the
+   * error. Inside a transaction block (aborted now, until ROLLBACK [TO]) the savepoints and
+   * pending effects are recorded too: a client's ROLLBACK TO names the savepoint it declared in
+   * the failed request (JDBC autosave), and what ran before that savepoint survives it.
+   */
   onFailedWithEffects(effects: readonly SessionEffect[], b: Backend): void {
     for (const e of effects) {
       if (e.type === 'set' || e.type === 'reset' || e.type === 'reset-all') b.isStateUncertain = true;
-      if (e.type === 'pin') this.applyPin(e.pin, e.key); // may have happened before the error
     }
+    if (b.txStatus !== TxStatus.Idle) {
+      this.record(effects, b, true);
+      return;
+    }
+    for (const e of effects) if (e.type === 'pin') this.applyPin(e.pin, e.key); // over-pinning is safe
+  }
+
+  /**
+   * Effects of statements run in a transaction block (or in autocommit, committed by the caller):
+   * `now` ones applied at once, others recorded in `tx`. `hasFailed`: the request failed, so of
+   * the `now` ones only pins are applied (over-pinning is safe; an unrecorded unpin only keeps a pin).
+   */
+  private record(effects: readonly SessionEffect[], b: Backend, hasFailed: boolean): boolean {
+    let now: SessionEffect[] | null = null;
+    for (const e of effects) {
+      // ROLLBACK TO / RELEASE of an unknown savepoint is what failed (3B001), not a lost track.
+      if (hasFailed && (e.type === 'rollback-to' || e.type === 'release') && !this.tx.hasSavepoint(e.name)) continue;
+      const timing = timingOf(e);
+      if (timing !== 'now' && !this.tx.record(e)) b.isStateUncertain = true;
+      if (timing === 'at-commit' || (hasFailed && e.type !== 'pin')) continue;
+      (now ??= []).push(e);
+    }
+    return now !== null && this.applyNow(now, b);
   }
 
   private applyNow(effects: readonly SessionEffect[], b: Backend): boolean {
@@ -284,6 +305,9 @@ export class SessionState {
           }
           break;
         case 'execute':
+        case 'savepoint':
+        case 'release':
+        case 'rollback-to':
           break;
         case 'pin':
           this.applyPin(e.pin, e.key);

@@ -3,7 +3,8 @@
 // PREPARE/EXECUTE/DEALLOCATE route by the prepared body's class; a named statement closed and
 // parsed again with other SQL runs the new SQL on every backend; Describe of a statement parsed
 // on another node; a read request ended by Flush followed by a write; a per-backend statement
-// limit of 0; and (a known bug) a SET undone by ROLLBACK TO SAVEPOINT.
+// limit of 0; and savepoints: a SET undone by ROLLBACK TO SAVEPOINT (nested, released, a name
+// declared again, after a failed statement) is not replayed on other backends.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -11,7 +12,7 @@ import { serialize } from 'pg-protocol';
 import { sharedCluster, TEST_USERS, uniqueName, type Cluster, type PhysicalCluster } from '../support/cluster.js';
 import type { RunningMeridian } from '../helpers/meridian.js';
 import { RawClient } from '../drivers/raw-client.js';
-import { nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
+import { allowDropOnPglogical, nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
 
 type Kind = 'physical' | 'pglogical';
 
@@ -207,10 +208,53 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     }
   }, 60_000);
 
-  // KNOWN BUG (reported with issue 5): a SET undone by ROLLBACK TO SAVEPOINT is still applied at
-  // COMMIT and replayed on other backends. `it.fails` keeps the suite green; it turns red once
-  // fixed: then make it a plain `it`.
-  it.fails('KNOWN BUG: a SET undone by ROLLBACK TO SAVEPOINT does not stick', async () => {
+  // Savepoints (issue 5 follow-up): a SET inside a transaction is tracked, for replay on other
+  // backends, only if PostgreSQL keeps it: ROLLBACK TO SAVEPOINT undoes the changes after that
+  // savepoint (the newest of that name; later ones are destroyed, it stays), RELEASE keeps them.
+
+  interface Seen {
+    tz: string;
+    wm: string;
+    sp: string;
+    ds: string;
+    port: number;
+  }
+  const SEEN_SQL = `select current_setting('TimeZone') as tz, current_setting('work_mem') as wm,
+    current_setting('search_path') as sp, current_setting('DateStyle') as ds, inet_server_port() as port`;
+
+  async function seen(c: pg.Client): Promise<Seen> {
+    return (await c.query<Seen>(SEEN_SQL)).rows[0]!;
+  }
+
+  /** What the session sees, in autocommit and in transactions, while it moves between backends. */
+  async function expectEverywhere(c: pg.Client, want: Omit<Seen, 'port'>, what: string): Promise<void> {
+    const ports = new Set<number>();
+    await withChurn('app', async () => {
+      for (let i = 0; i < 6; i++) {
+        const a = await seen(c);
+        expect({ ...a, port: 0 }, `${what}: autocommit read ${i} on ${nodeNameOfPort(cluster, a.port)}`).toEqual({ ...want, port: 0 });
+        await c.query(i % 2 === 0 ? 'begin' : 'begin read only');
+        const t = await seen(c);
+        await c.query('commit');
+        expect({ ...t, port: 0 }, `${what}: transaction ${i} on ${nodeNameOfPort(cluster, t.port)}`).toEqual({ ...want, port: 0 });
+        ports.add(a.port).add(t.port);
+      }
+    });
+    if (primaryPort !== null) expect(ports.size, `${what}: served by the primary and a standby`).toBeGreaterThan(1);
+  }
+
+  async function withClient(body: (c: pg.Client, before: Omit<Seen, 'port'>) => Promise<void>): Promise<void> {
+    const c = new pg.Client(mer.dsn());
+    await c.connect();
+    try {
+      const { port: _, ...before } = await seen(c);
+      await body(c, before);
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('regression: a SET undone by ROLLBACK TO SAVEPOINT does not stick', async () => {
     const c = new pg.Client(mer.dsn());
     await c.connect();
     try {
@@ -228,4 +272,143 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
       await c.end();
     }
   }, 60_000);
+
+  it('nested savepoints: ROLLBACK TO the inner one keeps the outer changes, to the outer one drops them; the rest commits', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query(`set work_mem = '1111kB'`);
+      await c.query('savepoint s1');
+      await c.query('set search_path = nested_a, public');
+      await c.query('savepoint s2');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('rollback to savepoint s2');
+      expect(await seen(c)).toMatchObject({ tz: before.tz, sp: 'nested_a, public', wm: '1111kB' });
+      await c.query('rollback to savepoint s1');
+      expect(await seen(c)).toMatchObject({ sp: before.sp, wm: '1111kB' });
+      // s2 was destroyed by the ROLLBACK TO s1; s1 itself stays.
+      await expect(c.query('rollback to savepoint s2')).rejects.toMatchObject({ code: '3B001' });
+      await c.query('rollback to savepoint s1');
+      await c.query(`set datestyle = 'SQL, DMY'`);
+      await c.query('commit');
+      await expectEverywhere(c, { ...before, wm: '1111kB', ds: 'SQL, DMY' }, 'after nested savepoints');
+    });
+  }, 90_000);
+
+  it('RELEASE SAVEPOINT keeps the changes, unless an enclosing savepoint is rolled back', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin; savepoint s1; savepoint s2');
+      await c.query(`set work_mem = '2222kB'`);
+      await c.query('release savepoint s2');
+      await c.query('commit');
+      await c.query('begin');
+      await c.query('savepoint s1');
+      await c.query('savepoint s2');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('release s2');
+      await c.query('rollback to savepoint s1');
+      await c.query('commit');
+      await expectEverywhere(c, { ...before, wm: '2222kB' }, 'after release');
+    });
+  }, 90_000);
+
+  it('a savepoint name declared again: ROLLBACK TO and RELEASE act on the newest one', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query('savepoint s');
+      await c.query(`set work_mem = '3333kB'`);
+      await c.query('savepoint s');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('rollback to savepoint s'); // the second s: work_mem stays
+      expect(await seen(c)).toMatchObject({ tz: before.tz, wm: '3333kB' });
+      await c.query(`set search_path = redeclared, public`);
+      await c.query('rollback to savepoint s'); // the second s again: it stayed
+      expect(await seen(c)).toMatchObject({ sp: before.sp, wm: '3333kB' });
+      await c.query('release savepoint s'); // the second s
+      await c.query('rollback to savepoint s'); // now the first: work_mem undone
+      expect(await seen(c)).toMatchObject({ wm: before.wm });
+      await c.query(`set datestyle = 'SQL, DMY'`);
+      await c.query('commit');
+      await expectEverywhere(c, { ...before, ds: 'SQL, DMY' }, 'after re-declared savepoints');
+    });
+  }, 90_000);
+
+  it('a failed statement inside a savepoint, then ROLLBACK TO: the transaction is usable and the settings are right', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query(`set work_mem = '4444kB'`);
+      await c.query('savepoint s');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await expect(c.query('select 1/0')).rejects.toMatchObject({ code: '22012' });
+      await expect(c.query('select 1')).rejects.toMatchObject({ code: '25P02' });
+      await c.query('rollback to savepoint s');
+      expect(await seen(c)).toMatchObject({ tz: before.tz, wm: '4444kB' });
+      // A SET that fails is not tracked either.
+      await c.query('savepoint t');
+      await expect(c.query(`set timezone = 'No/Such_Zone'`)).rejects.toMatchObject({ code: '22023' });
+      await c.query('rollback to savepoint t');
+      await c.query(`set datestyle = 'SQL, DMY'`);
+      await c.query('commit');
+      await expectEverywhere(c, { ...before, wm: '4444kB', ds: 'SQL, DMY' }, 'after a failed statement');
+    });
+  }, 90_000);
+
+  it('a savepoint declared in a failed pipelined request (one Sync) is the one ROLLBACK TO finds', async () => {
+    const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    const value = async (sql: string): Promise<string | null> => rowsOf(await raw.query(sql))[0]?.[0] ?? null;
+    try {
+      const tzBefore = await value(`select current_setting('TimeZone')`);
+      await raw.query('begin');
+      await raw.query('savepoint s');
+      await raw.query(`set work_mem = '5555kB'`);
+      // Completed: SET datestyle, SAVEPOINT s (a second s), SET timezone; failed: 1/0.
+      const step = (text: string) => [serialize.parse({ text }), serialize.bind({}), serialize.execute({})];
+      raw.send(Buffer.concat([
+        ...step(`set datestyle = 'SQL, DMY'`), ...step('savepoint s'), ...step(`set timezone = 'Asia/Tokyo'`), ...step('select 1/0'), serialize.sync(),
+      ]));
+      const msgs = await raw.until('readyForQuery', { allowErrors: true });
+      expect((msgs.find((m) => m.name === 'error') as unknown as { code: string } | undefined)?.code).toBe('22012');
+      await raw.query('rollback to savepoint s'); // the second s: datestyle and work_mem stay
+      await raw.query('commit');
+      await withChurn('plainuser', async () => {
+        for (let i = 0; i < 6; i++) {
+          const row = rowsOf(await raw.query(`select current_setting('TimeZone'), current_setting('work_mem'), current_setting('DateStyle')`))[0];
+          expect(row, `request ${i}`).toEqual([tzBefore, '5555kB', 'SQL, DMY']);
+        }
+      });
+    } finally {
+      raw.socket.end(serialize.end());
+    }
+  }, 90_000);
+
+  it('inside a rolled-back savepoint: a SQL-level PREPARE survives (as in PostgreSQL); a temp table or LISTEN does not pin', async () => {
+    await allowDropOnPglogical(cluster);
+    const c = new pg.Client({ connectionString: mer.dsn(), application_name: 'savepoint-pins' });
+    await c.connect();
+    const state = () => [...mer.m.sessions.values()].find((x) => x.ident.applicationName === 'savepoint-pins')!.state;
+    try {
+      await c.query('begin');
+      await c.query('savepoint s');
+      await c.query(`prepare sp_kept as select 42 as v`);
+      await c.query('create temp table sp_gone(a int)');
+      await c.query('listen sp_channel');
+      await c.query('rollback to savepoint s');
+      await c.query('commit');
+      expect(state().pinReasons()).toEqual([]);
+      await withChurn('app', async () => {
+        for (let i = 0; i < 6; i++) {
+          expect((await c.query('execute sp_kept')).rows[0].v, `execute ${i}`).toBe(42);
+          const port = (await c.query('select inet_server_port() as port')).rows[0].port as number;
+          // Not pinned to the primary, where the transaction ran: reads go to a standby.
+          if (primaryPort !== null) expect(port, `read ${i}`).not.toBe(primaryPort);
+        }
+      });
+      // Committed, the same temp table pins (the check above could fail).
+      await c.query('begin; savepoint s; create temp table sp_kept_t(a int); release savepoint s; commit');
+      expect(state().pinReasons()).toEqual(['temp-table']);
+      await c.query('drop table sp_kept_t');
+      expect(state().pinReasons()).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  }, 90_000);
 });

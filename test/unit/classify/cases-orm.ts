@@ -2,7 +2,7 @@
 // and -M prepared), and what Prisma, Sequelize, TypeORM, Django, Rails, Hibernate and SQLAlchemy
 // emit, including their connection set-up and migration locks.
 
-import { pin, set, unpin, type Case } from './case-helpers.js';
+import { pin, release, rollbackTo, savepoint, set, unpin, type Case } from './case-helpers.js';
 
 export const PGBENCH_CASES: readonly Case[] = [
   // tpcb-like, simple protocol (pgbench substitutes :variables as literals)
@@ -57,8 +57,8 @@ export const ORM_CASES: readonly Case[] = [
   ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED;', 'tx-control', { w: false }],
   ['SELECT "User"."id", "Tasks"."id" AS "Tasks.id" FROM "Users" AS "User" LEFT OUTER JOIN "Tasks" AS "Tasks" ON "User"."id" = "Tasks"."userId";', 'read'],
   ['INSERT INTO "Users" ("id","firstName") VALUES (1,\'a\') ON CONFLICT ("id") DO UPDATE SET "firstName"=EXCLUDED."firstName" RETURNING "id";', 'write'],
-  ['SAVEPOINT "a2c4e6f8-1234-5678-9abc-def012345678";', 'tx-control', { w: false }],
-  ['ROLLBACK TO SAVEPOINT "a2c4e6f8-1234-5678-9abc-def012345678";', 'tx-control', { w: false }],
+  ['SAVEPOINT "a2c4e6f8-1234-5678-9abc-def012345678";', 'tx-control', { w: false, effects: [savepoint('a2c4e6f8-1234-5678-9abc-def012345678')] }],
+  ['ROLLBACK TO SAVEPOINT "a2c4e6f8-1234-5678-9abc-def012345678";', 'tx-control', { w: false, effects: [rollbackTo('a2c4e6f8-1234-5678-9abc-def012345678')] }],
   ['SELECT "id" FROM "Users" AS "User" WHERE "User"."id" = 1 FOR UPDATE;', 'write'],
   // TypeORM
   ['SELECT "User"."id" AS "User_id", "User"."name" AS "User_name" FROM "user" "User" WHERE "User"."id" IN ($1)', 'read'],
@@ -83,8 +83,8 @@ export const ORM_CASES: readonly Case[] = [
   ['SELECT COUNT(*) AS "__count" FROM "polls_question"', 'read'],
   ['SELECT "app_item"."id" FROM "app_item" WHERE "app_item"."id" = 1 FOR UPDATE', 'write'],
   ['SELECT "app_item"."id" FROM "app_item" WHERE "app_item"."id" = 1 FOR UPDATE OF "app_item" NOWAIT', 'write'],
-  ['SAVEPOINT "s140234_x1"', 'tx-control', { w: false }],
-  ['RELEASE SAVEPOINT "s140234_x1"', 'tx-control', { w: false }],
+  ['SAVEPOINT "s140234_x1"', 'tx-control', { w: false, effects: [savepoint('s140234_x1')] }],
+  ['RELEASE SAVEPOINT "s140234_x1"', 'tx-control', { w: false, effects: [release('s140234_x1')] }],
   ["SELECT c.relname, CASE WHEN c.relispartition THEN 'p' WHEN c.relkind IN ('m', 'v') THEN 'v' ELSE 't' END FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v') AND n.nspname NOT IN ('pg_catalog', 'pg_toast') AND pg_catalog.pg_table_is_visible(c.oid)", 'read', { fns: ['pg_catalog.pg_table_is_visible'] }],
   ['INSERT INTO "polls_choice" ("question_id", "choice_text", "votes") VALUES (1, \'x\', 0) RETURNING "polls_choice"."id"', 'write'],
   ['INSERT INTO "t" ("a") SELECT * FROM UNNEST(ARRAY[1, 2]::integer[])', 'write', { fns: ['unnest'] }],

@@ -3,7 +3,8 @@
 
 import type { SessionEffect } from '../../../src/classify/types.js';
 import {
-  DISCARD_ALL, MASTER, REPLICA, RESET_ALL, STATE_UNKNOWN, node, pin, reset, route, set, unpin, type Case,
+  DISCARD_ALL, MASTER, REPLICA, RESET_ALL, STATE_UNKNOWN, node, pin, release, reset, rollbackTo, route, savepoint, set, unpin,
+  type Case,
 } from './case-helpers.js';
 
 const prepare = (name: string, sql: string, bodyIsWrite: boolean, bodyEffects?: SessionEffect[]): SessionEffect =>
@@ -37,13 +38,32 @@ export const TRANSACTION_CASES: readonly Case[] = [
   ['ROLLBACK WORK', 'tx-end', { w: false }],
   ['ABORT', 'tx-end', { w: false }],
   ['ROLLBACK AND CHAIN', 'tx-end', { w: false }],
-  ['SAVEPOINT sp1', 'tx-control', { w: false }],
-  ['SAVEPOINT "7b1e3c8e-0c4f-4d5e-9a33-1f2e3d4c5b6a"', 'tx-control', { w: false }],
-  ['RELEASE SAVEPOINT sp1', 'tx-control', { w: false }],
-  ['RELEASE sp1', 'tx-control', { w: false }],
-  ['ROLLBACK TO SAVEPOINT sp1', 'tx-control', { w: false }],
-  ['ROLLBACK TO sp1', 'tx-control', { w: false }],
-  ['ROLLBACK WORK TO SAVEPOINT sp1', 'tx-control', { w: false }],
+  // Savepoints carry their name (folded as PostgreSQL does): ROLLBACK TO undoes the session
+  // settings changed after one (session-state.ts).
+  ['SAVEPOINT sp1', 'tx-control', { w: false, reason: 'savepoint', effects: [savepoint('sp1')] }],
+  ['SAVEPOINT "7b1e3c8e-0c4f-4d5e-9a33-1f2e3d4c5b6a"', 'tx-control', { w: false, effects: [savepoint('7b1e3c8e-0c4f-4d5e-9a33-1f2e3d4c5b6a')] }],
+  ['savepoint Sp_Upper', 'tx-control', { w: false, effects: [savepoint('sp_upper')] }],
+  ['SAVEPOINT "Mixed Case"', 'tx-control', { w: false, effects: [savepoint('Mixed Case')] }],
+  ['SAVEPOINT "a""b"', 'tx-control', { w: false, effects: [savepoint('a"b')] }],
+  ['SAVEPOINT Ünïcode', 'tx-control', { w: false, effects: [savepoint('Ünïcode')] }],
+  [`SAVEPOINT ${'Long'.repeat(20)}`, 'tx-control', { w: false, effects: [savepoint('long'.repeat(16).slice(0, 63))] }],
+  [`SAVEPOINT "${'é'.repeat(40)}"`, 'tx-control', { w: false, effects: [savepoint('é'.repeat(31))] }],
+  ['/* orm */ SAVEPOINT sp1 -- nested', 'tx-control', { w: false, effects: [savepoint('sp1')] }],
+  ['SAVEPOINT sp1;', 'tx-control', { w: false, effects: [savepoint('sp1')] }],
+  ['RELEASE SAVEPOINT sp1', 'tx-control', { w: false, reason: 'release savepoint', effects: [release('sp1')] }],
+  ['RELEASE sp1', 'tx-control', { w: false, effects: [release('sp1')] }],
+  ['release savepoint "SP1"', 'tx-control', { w: false, effects: [release('SP1')] }],
+  ['RELEASE SAVEPOINT', 'tx-control', { w: false, effects: [release('savepoint')] }],
+  ['ROLLBACK TO SAVEPOINT sp1', 'tx-control', { w: false, reason: 'rollback to savepoint', effects: [rollbackTo('sp1')] }],
+  ['ROLLBACK TO sp1', 'tx-control', { w: false, effects: [rollbackTo('sp1')] }],
+  ['ROLLBACK WORK TO SAVEPOINT sp1', 'tx-control', { w: false, effects: [rollbackTo('sp1')] }],
+  ['ROLLBACK TRANSACTION TO SP1', 'tx-control', { w: false, effects: [rollbackTo('sp1')] }],
+  ['rollback to savepoint', 'tx-control', { w: false, effects: [rollbackTo('savepoint')] }],
+  ['ROLLBACK TO SAVEPOINT U&"d\\0061t\\+000061"', 'tx-control', { w: false, effects: [rollbackTo('data')] }],
+  ["BEGIN; SAVEPOINT a; SET search_path = x; ROLLBACK TO SAVEPOINT a; RELEASE a; COMMIT", 'tx-begin', {
+    w: true, n: 6, effects: [savepoint('a'), set('search_path', 'SET search_path = x'), rollbackTo('a'), release('a')],
+  }],
+  ["SAVEPOINT a; SET LOCAL search_path = x; ROLLBACK TO a", 'tx-control', { w: false, n: 3, effects: [savepoint('a'), rollbackTo('a')] }],
   ["PREPARE TRANSACTION 'tx1'", 'tx-end', { w: false }],
   ["COMMIT PREPARED 'tx1'", 'tx-end', { w: true }],
   ["ROLLBACK PREPARED 'tx1'", 'tx-end', { w: true }],
