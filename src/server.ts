@@ -21,7 +21,8 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { route } from './router/route.js';
 import { routePolicyFromConfig } from './router/route-policy.js';
-import type { RouteDecision, RouteIntent, RoutePolicy } from './router/types.js';
+import type { RouteDecision, RouteIntent, RoutePolicy, RouteRequest } from './router/types.js';
+import { RouteRecency } from './route-recency.js';
 import type { TopologySnapshot } from './topology/types.js';
 import { CatalogRefresher } from './catalog-refresher.js';
 import { applyReload, type ReloadResult } from './reload.js';
@@ -33,6 +34,10 @@ export interface MeridianOptions {
   admin?: (sql: string, session: Session, m: Meridian) => Promise<AdminReply>;
 }
 
+/** Unhinted requests (almost all) reuse these: no object per routed request. */
+const READ_REQUEST: RouteRequest = Object.freeze({ intent: 'read', hint: null });
+const WRITE_REQUEST: RouteRequest = Object.freeze({ intent: 'write', hint: null });
+
 export class Meridian implements ProxyContext {
   config: MeridianConfig;
   readonly logger: Logger;
@@ -43,6 +48,8 @@ export class Meridian implements ProxyContext {
   readonly sessions = new Map<number, Session>();
   readonly configPath: string | null;
   readonly catalog: CatalogRefresher;
+  /** Which node each session request was last routed to: the router's last read tie-break. */
+  readonly routeRecency = new RouteRecency();
   policy: RoutePolicy;
   private server: net.Server | null = null;
   private tlsContext: tls.SecureContext | null = null;
@@ -123,8 +130,15 @@ export class Meridian implements ProxyContext {
     return this.health.snapshot;
   }
 
+  /**
+   * A session's routing decision. Each one is recorded, so the next read among equal nodes goes
+   * to the one routed to least recently: idle sessions spread over equal standbys.
+   */
   route(intent: RouteIntent, hint: RouteHint | null, s: Session): RouteDecision {
-    return route({ intent, hint }, this.health.snapshot, s.routing.routeContext, this.policy, this.pools.activeBackends);
+    const req = hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
+    const d = route(req, this.health.snapshot, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
+    if (d.ok) this.routeRecency.note(d.node);
+    return d;
   }
 
   waitForTopologyChange(timeoutMs: number): Promise<boolean> {

@@ -29,7 +29,7 @@ export function explainRouteCommand(args: string, session: Session, m: Meridian)
   const cls = m.classify(sql);
   const intent = cls.isWrite ? 'write' : 'read';
   const ctx = routeContextOf(m, target);
-  const ex = explainRoute({ intent, hint: cls.hint }, m.snapshot(), ctx, m.policy, m.pools.activeBackends);
+  const ex = explainRoute({ intent, hint: cls.hint }, m.snapshot(), ctx, m.policy, m.pools.activeBackends, m.routeRecency.lastRoutedSeq);
   const rows: Array<[string, string | null]> = [
     ['class', `${cls.class} (${cls.reason})`],
     ['intent', intent],

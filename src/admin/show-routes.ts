@@ -18,7 +18,7 @@ export function showRoutes(m: Meridian): AdminTable {
   const rows: Array<Array<string | null>> = [];
   for (const [name, regions, ctx] of scopes) {
     for (const intent of ['write', 'read'] as RouteIntent[]) {
-      const d = route({ intent, hint: null }, snap, ctx, m.policy, m.pools.activeBackends);
+      const d = route({ intent, hint: null }, snap, ctx, m.policy, m.pools.activeBackends, m.routeRecency.lastRoutedSeq);
       rows.push([name, regions, intent, d.ok ? d.node : null, d.ok ? 'ok' : d.refusal, d.reason]);
     }
   }

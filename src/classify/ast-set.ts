@@ -1,10 +1,12 @@
 // SET / RESET in the parse tree (VariableSetStmt): which session state it changes and how to
-// replay it on another backend. SET LOCAL and SET TRANSACTION last one transaction: no effect.
+// replay it on another backend. SET LOCAL and SET TRANSACTION last one transaction: no effect
+// (their access mode and isolation matter for routing: tx-modes.ts).
 
 import { asArray, asObject, asString, booleanValue, constantText, type AstObject } from './ast-node.js';
 import { pushEffect } from './ast-walk.js';
 import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
+import { snapshotImportInfo, TX_SETTINGS, txModesInfo, txModesOf, txSettingInfo } from './tx-modes.js';
 
 /** SET SESSION CHARACTERISTICS AS TRANSACTION … sets these session defaults. */
 const CHARACTERISTICS: Readonly<Record<string, string>> = {
@@ -27,8 +29,12 @@ export function classifySet(body: AstObject, statementText: () => string): State
     pushEffect(info, { type: 'reset-all' });
     return info;
   }
-  if (kind === 'VAR_SET_MULTI') return name.startsWith('transaction') ? setTransaction(args) : setCharacteristics(args);
-  if (name.startsWith('transaction_')) return setTransaction([]); // SET transaction_read_only = …: this transaction only
+  if (kind === 'VAR_SET_MULTI') {
+    if (name === 'transaction snapshot') return snapshotImportInfo();
+    return name === 'transaction' ? setTransaction(args) : setCharacteristics(args);
+  }
+  // SET [LOCAL | SESSION] transaction_read_only = …: this transaction only, like SET TRANSACTION.
+  if (TX_SETTINGS.has(name)) return txSettingInfo(name, kind === 'VAR_SET_VALUE' ? constantText(args[0]) : undefined);
   const info = statementInfo('session', false, `${kind === 'VAR_RESET' ? 'reset' : isLocal ? 'set local' : 'set'} ${name}`);
   info.isLiteralSensitive = true;
   if (kind === 'VAR_RESET' || (kind === 'VAR_SET_DEFAULT' && !isLocal)) {
@@ -39,22 +45,10 @@ export function classifySet(body: AstObject, statementText: () => string): State
   return info;
 }
 
-/** SET TRANSACTION … (also BEGIN's modes): READ ONLY makes the statement read-only. */
+/** SET TRANSACTION modes: READ ONLY, READ WRITE, ISOLATION LEVEL, [NOT] DEFERRABLE. */
 function setTransaction(modes: readonly unknown[]): StatementInfo {
-  const readOnly = isReadOnlyModes(modes);
-  const info = statementInfo('tx-control', false, readOnly ? 'set transaction read only' : 'set transaction');
-  info.readOnly = readOnly;
-  return info;
-}
-
-/** Whether transaction modes (DefElem list) include READ ONLY. */
-export function isReadOnlyModes(modes: readonly unknown[]): boolean {
-  let readOnly = false;
-  for (const mode of modes) {
-    const def = asObject(asObject(mode)?.['DefElem']);
-    if (def?.['defname'] === 'transaction_read_only') readOnly = booleanValue(constantText(def['arg'])) === true;
-  }
-  return readOnly;
+  const { access, isSerializable } = txModesOf(modes);
+  return txModesInfo(access, isSerializable);
 }
 
 function setCharacteristics(modes: readonly unknown[]): StatementInfo {

@@ -3,11 +3,12 @@
 
 import { asArray, asObject, asString, booleanValue, constantText, dottedName, unwrap, type AstObject } from './ast-node.js';
 import { classifySessionStatement, isHoldCursor } from './ast-session.js';
-import { classifySet, isReadOnlyModes } from './ast-set.js';
+import { classifySet } from './ast-set.js';
 import { isTempRelation, pushEffect, visitCall, walkExecuted } from './ast-walk.js';
 import type { FunctionPolicy } from './function-policy.js';
 import type { SourceText } from './source-text.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
+import { beginInfo, txModesOf } from './tx-modes.js';
 
 export interface StatementContext {
   readonly policy: FunctionPolicy;
@@ -139,10 +140,8 @@ function transaction(body: AstObject): StatementInfo {
     if (effect !== undefined && name !== undefined) pushEffect(info, { type: effect, name });
     return info;
   }
-  const readOnly = isReadOnlyModes(asArray(body['options']));
-  const info = statementInfo(cls, !readOnly, readOnly ? 'begin read only' : reason);
-  info.readOnly = readOnly;
-  return info;
+  const { access, isSerializable } = txModesOf(asArray(body['options']));
+  return beginInfo(access, isSerializable);
 }
 
 function declareCursor(body: AstObject, ctx: StatementContext): StatementInfo {

@@ -1,9 +1,11 @@
 // Merges the statements of one request into the frozen Classification the router and session
 // read. The class is the strongest over all statements; isWrite is true when any statement must
-// run on a master. Routing should look at isWrite (and hint); class tells the session about
+// run on a master (a plain BEGIN made read-only by the SET TRANSACTION right behind it need not:
+// tx-modes.ts). Routing should look at isWrite (and hint); class tells the session about
 // transaction boundaries and session state.
 
 import type { StatementInfo } from './statement-info.js';
+import { isMadeReadOnly, settledAccess } from './tx-modes.js';
 import type { Classification, RouteHint, SessionEffect, StatementClass } from './types.js';
 
 const EMPTY_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
@@ -25,13 +27,20 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
     return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, 'empty query');
   }
   let top = first;
-  let isWrite = false;
+  let isTopWrite = false;
+  let writer: StatementInfo | null = null; // the first statement that makes the request a write
   let onlyMeridian = true;
   let effects: SessionEffect[] | null = null;
   let functions: string[] | null = null;
-  for (const info of infos) {
-    if (RANK[info.cls] > RANK[top.cls]) top = info;
-    if (info.isWrite) isWrite = true;
+  for (let i = 0; i < infos.length; i++) {
+    const info = infos[i] as StatementInfo;
+    // `begin; set transaction read only; …` in one Query is a read, as BEGIN READ ONLY is.
+    const isWrite = info.isWrite && !isMadeReadOnly(infos, i);
+    if (isWrite) writer ??= info;
+    if (i === 0 || RANK[info.cls] > RANK[top.cls]) {
+      top = info;
+      isTopWrite = isWrite;
+    }
     if (!info.isMeridianSetting) onlyMeridian = false;
     if (info.effects.length > 0) (effects ??= []).push(...info.effects);
     for (const f of info.functions) {
@@ -41,11 +50,12 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
   }
   // The reason names what made the request a write when the top class is not itself a write.
   let reason = top.reason;
-  if (isWrite && !top.isWrite) reason = infos.find((i) => i.isWrite)?.reason ?? reason;
+  if (writer !== null && !isTopWrite) reason = writer.reason;
+  else if (writer === null && top.isWrite) reason = `${top.reason}; set transaction read only`;
   return freeze(
     top.cls,
-    isWrite,
-    first.readOnly,
+    writer !== null,
+    first.txAccess !== null && settledAccess(infos, 0) === 'read-only',
     hint,
     effects === null ? EMPTY_EFFECTS : Object.freeze(effects),
     functions === null ? EMPTY_FUNCTIONS : Object.freeze(functions),

@@ -3,7 +3,8 @@
 
 import { TOK_COMMA, TOK_DOT, TOK_NUMBER, TOK_OP, TOK_QIDENT, TOK_STRING, TOK_WORD, type Lexer } from './lexer.js';
 import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
-import { statementInfo, type StatementInfo } from './statement-info.js';
+import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';
+import { beginInfo, TX_SETTINGS } from './tx-modes.js';
 
 const TX_MODE_WORDS: ReadonlySet<string> = new Set([
   'work', 'transaction', 'isolation', 'level', 'serializable', 'repeatable', 'read', 'committed',
@@ -81,14 +82,14 @@ function onlyWords(lexer: Lexer, a: number, b: number, words: ReadonlySet<string
 
 function txBegin(lexer: Lexer, a: number, b: number): StatementInfo | null {
   if (!onlyWords(lexer, a, b, TX_MODE_WORDS)) return null;
-  let readOnly = false;
-  for (let k = a; k < b - 1; k++) {
-    if (lexer.is(k, 'read') && lexer.is(k + 1, 'only')) readOnly = true;
-    if (lexer.is(k, 'read') && lexer.is(k + 1, 'write')) readOnly = false;
+  let access: TxAccess = 'unchanged';
+  let isSerializable = false;
+  for (let k = a; k < b; k++) {
+    if (lexer.is(k, 'serializable')) isSerializable = true;
+    else if (k + 1 < b && lexer.is(k, 'read') && lexer.is(k + 1, 'only')) access = 'read-only';
+    else if (k + 1 < b && lexer.is(k, 'read') && lexer.is(k + 1, 'write')) access = 'read-write';
   }
-  const info = statementInfo('tx-begin', !readOnly, readOnly ? 'begin read only' : 'begin');
-  info.readOnly = readOnly;
-  return info;
+  return beginInfo(access, isSerializable);
 }
 
 /** Dotted name at k: returns the index after it, or -1. Name is written to out[0]. */
@@ -114,7 +115,7 @@ function set(lexer: Lexer, a: number, b: number): StatementInfo | null {
   k = settingName(lexer, k, b, out);
   if (k < 0 || k >= b) return null;
   const name = out[0] ?? '';
-  if (name.startsWith('transaction_')) return null; // SET transaction_read_only …: per transaction, see ast-set.ts
+  if (TX_SETTINGS.has(name)) return null; // SET transaction_read_only …: per transaction, see tx-modes.ts
   const isEquals = lexer.kinds[k] === TOK_OP && lexer.ends[k] === (lexer.starts[k] ?? 0) + 1 && lexer.sql.charCodeAt(lexer.starts[k] ?? 0) === 61;
   if (!isEquals && !lexer.is(k, 'to')) return null;
   k++;
@@ -175,6 +176,7 @@ function reset(lexer: Lexer, a: number, b: number): StatementInfo | null {
   const k = settingName(lexer, a + 1, b, out);
   if (k !== b) return null;
   const name = out[0] ?? '';
+  if (TX_SETTINGS.has(name)) return null; // RESET transaction_read_only: per transaction, see tx-modes.ts
   if (name === MERIDIAN_ROUTE) return meridianSettingInfo(null, false);
   const info = statementInfo('session', false, `reset ${name}`);
   info.effects.push(Object.freeze({ type: 'reset', name }));

@@ -3,10 +3,16 @@
 
 import type { SessionEffect, StatementClass } from './types.js';
 
+/** The access mode a statement gives its transaction (see tx-modes.ts); 'unchanged': none named. */
+export type TxAccess = 'unchanged' | 'read-only' | 'read-write';
+
 export interface StatementInfo {
   cls: StatementClass;
   isWrite: boolean;
-  readOnly: boolean; // BEGIN … READ ONLY / SET TRANSACTION READ ONLY
+  /** BEGIN / START TRANSACTION, SET TRANSACTION, SET transaction_*: the access mode; null for other statements. */
+  txAccess: TxAccess | null;
+  /** Such a statement asks for SERIALIZABLE isolation (which a hot standby refuses). */
+  isSerializable: boolean;
   effects: SessionEffect[];
   functions: string[];
   reason: string;
@@ -19,7 +25,8 @@ export function statementInfo(cls: StatementClass, isWrite: boolean, reason: str
   return {
     cls,
     isWrite,
-    readOnly: false,
+    txAccess: null,
+    isSerializable: false,
     effects: [],
     functions: [],
     reason,

@@ -40,8 +40,8 @@ export type SessionEffect =
 
 export interface Classification {
   readonly class: StatementClass; // strongest over all statements
-  readonly isWrite: boolean; // true → must go to a master (write, tx-begin without READ ONLY, pin-creating, unknown)
-  readonly readOnly: boolean; // BEGIN READ ONLY / START TRANSACTION READ ONLY / SET TRANSACTION READ ONLY as first statement
+  readonly isWrite: boolean; // true → must go to a master (write, tx-begin without READ ONLY or with SERIALIZABLE, what a hot standby refuses, pin-creating, unknown)
+  readonly readOnly: boolean; // the first statement opens or sets a read-only transaction: BEGIN READ ONLY, START TRANSACTION READ ONLY, SET TRANSACTION READ ONLY, or BEGIN followed by SET TRANSACTION READ ONLY (tx-modes.ts)
   readonly hint: RouteHint | null; // from a leading comment; wins over the class
   readonly effects: readonly SessionEffect[]; // [] (a shared frozen array) for the common case
   readonly functions: readonly string[]; // function names called (lower-case, schema-qualified when written so)

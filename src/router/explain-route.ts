@@ -1,15 +1,15 @@
 // EXPLAIN ROUTE: the decision route() makes plus, for every node, why it was or was not chosen
-// (residency, down, drain, role, lag, proximity, busy-ness). Pure; used by the admin console, not
-// on the request path, so it may allocate.
+// (residency, down, drain, role, lag, proximity, busy-ness, recency). Pure; used by the admin
+// console, not on the request path, so it may allocate.
 
 import type { RouteHint } from '../classify/types.js';
 import type { AdminState, NodeRole, NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { Check, checkRead, checkWrite, describeCheck } from './node-checks.js';
 import { ReadRoles, roleMatches } from './pick-read.js';
 import { clientTable, proximityMs } from './proximity.js';
-import { effectiveHint, planRoute, readRoleOrder, route } from './route.js';
+import { effectiveHint, NEVER_ROUTED, planRoute, readRoleOrder, route } from './route.js';
 import { routeIndex } from './route-index.js';
-import type { ActiveBackends, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
+import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
 
 export interface NodeRouteExplanation {
   readonly node: string;
@@ -45,6 +45,7 @@ interface Ctx {
   readonly ctx: SessionRouteContext;
   readonly policy: RoutePolicy;
   readonly prox: (i: number) => number;
+  readonly busy: ActiveBackends;
   readonly chosen: string | null;
   readonly planKind: 'write' | 'read' | 'node';
   readonly hintNode: string | null;
@@ -72,8 +73,10 @@ function explainNode(c: Ctx, i: number, n: NodeSnapshot): [boolean, string] {
   const lag = `lag ${fmtMs(n.lagMs as number)}`;
   if (n.name === c.chosen) return [true, `chosen: ${lag}, ${proxText}`];
   const isFallbackMaster = order.length > 1 && order[0] === ReadRoles.replicas && n.role === 'master';
-  const why = isFallbackMaster ? 'master, used only when no replica is eligible' : 'not the best';
-  return [true, `eligible, ${why} (${lag}, ${proxText}, tolerance ${c.policy.lagToleranceMs} ms)`];
+  // Equal nodes take turns (least busy, then least recently routed to), so "not chosen" need not
+  // mean worse: the facts let the reader compare.
+  const why = isFallbackMaster ? 'master, used only when no replica is eligible' : 'not chosen';
+  return [true, `eligible, ${why} (${lag}, ${proxText}, ${c.busy(n.name)} active, tolerance ${c.policy.lagToleranceMs} ms)`];
 }
 
 /** The decision route() would make now, with per-node reasons. */
@@ -83,8 +86,9 @@ export function explainRoute(
   ctx: SessionRouteContext,
   policy: RoutePolicy,
   activeBackends: ActiveBackends,
+  lastRouted: LastRouted = NEVER_ROUTED,
 ): RouteExplanation {
-  const decision = route(req, snap, ctx, policy, activeBackends);
+  const decision = route(req, snap, ctx, policy, activeBackends, lastRouted);
   const hint = effectiveHint(req, ctx);
   const plan = planRoute(req.intent, hint);
   const index = routeIndex(snap, policy);
@@ -92,6 +96,7 @@ export function explainRoute(
   const c: Ctx = {
     snap, ctx, policy,
     prox: (i) => proximityMs(snap, i, index.proximity, client),
+    busy: activeBackends,
     chosen: decision.ok ? decision.node : null,
     planKind: plan.kind,
     hintNode: plan.kind === 'node' ? plan.node : null,

@@ -1,12 +1,12 @@
-// Choose the read target: lowest lag among eligible nodes, then nearest, then least busy. Pure and
-// allocation-free (linear passes over a per-snapshot scratch array, no sorting). Returns a node
-// index or -1.
+// Choose the read target: lowest lag among eligible nodes, then nearest, then least busy, then
+// least recently routed to. Pure and allocation-free (linear passes over a per-snapshot scratch
+// array, no sorting). Returns a node index or -1.
 
 import type { NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { Check, checkRead } from './node-checks.js';
 import { proximityMs } from './proximity.js';
 import type { RouteIndex } from './route-index.js';
-import type { ActiveBackends, RoutePolicy } from './types.js';
+import type { ActiveBackends, LastRouted, RoutePolicy } from './types.js';
 
 /** Which roles may serve this read. */
 export const ReadRoles = { any: 0, replicas: 1, masters: 2 } as const;
@@ -19,7 +19,9 @@ export function roleMatches(node: NodeSnapshot, roles: ReadRolesCode): boolean {
 
 /**
  * Nodes within `lagToleranceMs` of the lowest lag are equal; among them the nearest (within the
- * proximity tolerance) are equal; among those the fewest active backends wins, then config order.
+ * proximity tolerance) are equal; among those the fewest active backends wins, then the node
+ * routed to least recently (`lastRouted`), then config order. Without the recency step, idle
+ * sessions (no backend active anywhere) would all read from the first equal node in config order.
  * `mask` is the residency mask (null = all allowed).
  */
 export function pickRead(
@@ -30,6 +32,7 @@ export function pickRead(
   index: RouteIndex,
   client: Float64Array | null,
   activeBackends: ActiveBackends,
+  lastRouted: LastRouted,
 ): number {
   const nodes = snap.nodes;
   const lag = index.scratch; // lag of candidates, NaN for the others
@@ -55,13 +58,19 @@ export function pickRead(
   const proxLimit = minProx + index.proximityToleranceMs;
   let chosen = -1;
   let chosenBusy = Infinity;
+  let chosenSeq = Infinity;
   for (let i = 0; i < nodes.length; i++) {
     if (!((lag[i] as number) <= lagLimit)) continue;
     if (!(proximityMs(snap, i, index.proximity, client) <= proxLimit)) continue;
-    const busy = activeBackends((nodes[i] as NodeSnapshot).name);
-    if (chosen === -1 || busy < chosenBusy) {
+    const name = (nodes[i] as NodeSnapshot).name;
+    const busy = activeBackends(name);
+    if (busy > chosenBusy) continue;
+    // Strictly less: an equal sequence number (never routed, both) keeps config order.
+    const seq = lastRouted(name);
+    if (busy < chosenBusy || seq < chosenSeq) {
       chosen = i;
       chosenBusy = busy;
+      chosenSeq = seq;
     }
   }
   return chosen;

@@ -1,6 +1,7 @@
 // The routing policy (DESIGN.md §3): one request + session context + topology snapshot → a node
 // or a refusal with a human reason. Pure and fast: reads the snapshot once, allocates nothing on
-// success (decisions are cached per snapshot in route-index.ts). Waiting for a master
+// success (the frozen decision *objects* are cached per snapshot in route-index.ts, one per node
+// and reason; which node is chosen is decided afresh on every call). Waiting for a master
 // (write_wait) is the caller's job: see topology/wait-for-route.ts.
 
 import type { RouteHint } from '../classify/types.js';
@@ -10,7 +11,10 @@ import { pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
 import { clientTable } from './proximity.js';
 import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
 import { allowedMask, okDecision, OkReason, routeIndex, type OkReasonCode, type RouteIndex } from './route-index.js';
-import type { ActiveBackends, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
+import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
+
+/** For callers that keep no routing history: equal read candidates then go by config order. */
+export const NEVER_ROUTED: LastRouted = () => 0;
 
 /** The hint that applies: a statement hint beats the session hint. */
 export function effectiveHint(req: RouteRequest, ctx: SessionRouteContext): RouteHint | null {
@@ -65,13 +69,14 @@ function routeRead(
   policy: RoutePolicy,
   index: RouteIndex,
   activeBackends: ActiveBackends,
+  lastRouted: LastRouted,
   viaHint: boolean,
 ): RouteDecision {
   const order = readRoleOrder(policy, viaHint);
   const client = clientTable(index.proximity, snap, ctx.clientRegion);
   const mask = allowedMask(index, ctx.allowedRegions);
   for (let k = 0; k < order.length; k++) {
-    const i = pickRead(snap, mask, order[k] as ReadRolesCode, policy, index, client, activeBackends);
+    const i = pickRead(snap, mask, order[k] as ReadRolesCode, policy, index, client, activeBackends, lastRouted);
     if (i < 0) continue;
     const kind = viaHint ? OkReason.hintReplica : k > 0 ? OkReason.readMasterFallback : OkReason.read;
     return okDecision(index, i, kind);
@@ -85,13 +90,17 @@ function indexOfNode(snap: TopologySnapshot, name: string): number {
   return -1;
 }
 
-/** Route one request. See DESIGN.md §3 and issue 4 for the rules. */
+/**
+ * Route one request. See DESIGN.md §3 and issue 4 for the rules. `lastRouted` is the caller's
+ * routing history, the last tie-break between equal read candidates (see pickRead).
+ */
 export function route(
   req: RouteRequest,
   snap: TopologySnapshot,
   ctx: SessionRouteContext,
   policy: RoutePolicy,
   activeBackends: ActiveBackends,
+  lastRouted: LastRouted = NEVER_ROUTED,
 ): RouteDecision {
   const index = routeIndex(snap, policy);
   const plan = planRoute(req.intent, effectiveHint(req, ctx));
@@ -99,7 +108,7 @@ export function route(
     case 'write':
       return routeWrite(snap, ctx, policy, index, plan.viaHint ? OkReason.hintMaster : OkReason.write);
     case 'read':
-      return routeRead(snap, ctx, policy, index, activeBackends, plan.viaHint);
+      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint);
     case 'node': {
       const refusal = refuseNodeHint(snap, ctx, policy, plan.node);
       if (refusal !== null) return refusal;

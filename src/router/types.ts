@@ -39,6 +39,12 @@ export interface RouteRequest {
 /** Busy-ness of nodes for read tie-breaks: active backends per node name. */
 export type ActiveBackends = (node: string) => number;
 
+/**
+ * The last read tie-break: when the caller last routed a request to the node, as a sequence number
+ * (larger = more recent, 0 = never). The caller keeps it (route-recency.ts); the router only reads it.
+ */
+export type LastRouted = (node: string) => number;
+
 export type RouteRefusal =
   | 'no-master' // no healthy master allowed for the session (→ wait write_wait, then 57P03)
   | 'no-read-node' // no eligible node for a read

@@ -5,6 +5,7 @@ import { COMMENT_HINT_CASES, MULTI_AND_MALFORMED_CASES, QUOTING_UNICODE_CASES } 
 import { DDL_CASES } from './cases-ddl.js';
 import { DML_CASES } from './cases-dml.js';
 import { ORM_CASES, PGBENCH_CASES } from './cases-orm.js';
+import { READ_ONLY_TX_CASES } from './cases-read-only-tx.js';
 import { SELECT_READ_CASES, SELECT_WRITE_CASES } from './cases-select.js';
 import { SESSION_CASES, TRANSACTION_CASES } from './cases-session.js';
 
@@ -14,6 +15,7 @@ export const TABLES: Readonly<Record<string, readonly Case[]>> = {
   dml: DML_CASES,
   'ddl and utility': DDL_CASES,
   transactions: TRANSACTION_CASES,
+  'read-only transactions': READ_ONLY_TX_CASES,
   'session state': SESSION_CASES,
   'comments and hints': COMMENT_HINT_CASES,
   'quoting and unicode': QUOTING_UNICODE_CASES,

@@ -51,6 +51,8 @@ const arbPolicy: fc.Arbitrary<RoutePolicy> = fc.record({
 
 const arbReq: fc.Arbitrary<RouteRequest> = fc.record({ intent: fc.constantFrom('read', 'write') as fc.Arbitrary<'read' | 'write'>, hint: arbHint });
 const arbBusy = fc.array(fc.nat(5), { minLength: NAMES.length, maxLength: NAMES.length });
+/** Routing history: small numbers so that equal ones (never routed: 0) occur. */
+const arbSeq = fc.array(fc.nat(3), { minLength: NAMES.length, maxLength: NAMES.length });
 
 const allowed = (n: NodeSnapshot, c: SessionRouteContext) => c.allowedRegions === null || c.allowedRegions.has(n.region);
 
@@ -86,11 +88,12 @@ describe('route properties', () => {
   });
 
   it('agrees with a sort-based reference model', () => {
-    fc.assert(fc.property(arbSnap, arbCtx, arbPolicy, arbBusy, fc.constantFrom('read', 'write') as fc.Arbitrary<'read' | 'write'>, (s, c0, p, b, intent) => {
+    fc.assert(fc.property(arbSnap, arbCtx, arbPolicy, arbBusy, arbSeq, fc.constantFrom('read', 'write') as fc.Arbitrary<'read' | 'write'>, (s, c0, p, b, q, intent) => {
       const c = { ...c0, sessionHint: null };
       const busyOf = (n: string) => b[NAMES.indexOf(n)] ?? 0;
-      const d = route({ intent, hint: null }, s, c, p, busyOf);
-      const expected = reference(intent, s, c, p, busyOf);
+      const seqOf = (n: string) => q[NAMES.indexOf(n)] ?? 0;
+      const d = route({ intent, hint: null }, s, c, p, busyOf, seqOf);
+      const expected = reference(intent, s, c, p, busyOf, seqOf);
       expect(d.ok ? d.node : null).toBe(expected);
     }), { numRuns: 3000 });
   });
@@ -104,7 +107,10 @@ describe('route properties', () => {
 });
 
 /** The rules written the obvious way: filter, sort, take the first. */
-function reference(intent: 'read' | 'write', s: TopologySnapshot, c: SessionRouteContext, p: RoutePolicy, busyOf: (n: string) => number): string | null {
+function reference(
+  intent: 'read' | 'write', s: TopologySnapshot, c: SessionRouteContext, p: RoutePolicy,
+  busyOf: (n: string) => number, seqOf: (n: string) => number,
+): string | null {
   const tables = buildProximityTables(s, p);
   const client = clientTable(tables, s, c.clientRegion);
   const items = s.nodes.map((n, i) => ({ n, i, prox: proximityMs(s, i, tables, client) }));
@@ -126,7 +132,7 @@ function reference(intent: 'read' | 'write', s: TopologySnapshot, c: SessionRout
     const lagEq = cands.filter((x) => (x.n.lagMs as number) <= minLag + p.lagToleranceMs);
     const minProx = Math.min(...lagEq.map((x) => x.prox));
     const near = lagEq.filter((x) => x.prox <= minProx + 1);
-    near.sort((a, b) => busyOf(a.n.name) - busyOf(b.n.name) || a.i - b.i);
+    near.sort((a, b) => busyOf(a.n.name) - busyOf(b.n.name) || seqOf(a.n.name) - seqOf(b.n.name) || a.i - b.i);
     return near[0]?.n.name ?? null;
   }
   return null;

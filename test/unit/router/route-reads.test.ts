@@ -29,10 +29,13 @@ describe('route: reads go to the lowest-lag eligible node', () => {
     expect(route(READ, s, ctx(), policy(), idle)).toMatchObject({ node: 'near' });
   });
 
-  it('equally near nodes: the fewest active backends wins, then config order', () => {
+  it('equally near nodes: the fewest active backends wins, then the least recently routed, then config order', () => {
     const s = snap(node('a', { rttMs: 1 }), node('b', { rttMs: 1.5 }), node('c', { rttMs: 1.2 }));
     expect(route(READ, s, ctx(), policy(), busy({ a: 5, b: 2, c: 3 }))).toMatchObject({ node: 'b' });
     expect(route(READ, s, ctx(), policy(), busy({ a: 1, b: 1, c: 1 }))).toMatchObject({ node: 'a' });
+    const seq = (n: string) => ({ a: 7, b: 3, c: 5 })[n] ?? 0;
+    expect(route(READ, s, ctx(), policy(), busy({ a: 1, b: 1, c: 1 }), seq)).toMatchObject({ node: 'b' });
+    expect(route(READ, s, ctx(), policy(), busy({ a: 1, b: 2, c: 1 }), seq)).toMatchObject({ node: 'c' });
   });
 
   it('skips down, draining, drained, catching-up and split-brain nodes', () => {
