@@ -19,6 +19,7 @@ import { StartupHandler } from './frontend/session-startup.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
+import { Input, ReadSlot, adoptAccepted } from './net/read-slot.js';
 import { route } from './router/route.js';
 import { routePolicyFromConfig } from './router/route-policy.js';
 import type { RouteDecision, RouteIntent, RoutePolicy, RouteRequest } from './router/types.js';
@@ -85,7 +86,8 @@ export class Meridian implements ProxyContext {
     this.health.start();
     this.catalog.start();
     const { host, port } = this.config.listen;
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // pauseOnConnect: nothing is read before accept() gives the socket its own read buffer.
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -101,7 +103,11 @@ export class Meridian implements ProxyContext {
     this.tlsContext = t === null ? null : tls.createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key) });
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(accepted: net.Socket): void {
+    const slot = new ReadSlot();
+    const adopted = adoptAccepted(accepted, slot);
+    const socket = adopted ?? accepted;
+    const input = new Input(socket, adopted === null ? null : slot);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const id = this.nextSessionId;
@@ -117,7 +123,8 @@ export class Meridian implements ProxyContext {
       s.close('too many clients', Errors.tooManyClients(this.config.pool.maxClients));
       return;
     }
-    new StartupHandler(s, socket, this.tlsContext);
+    new StartupHandler(s, input, this.tlsContext);
+    if (adopted === null) socket.resume(); // accepted paused; a new socket reads by itself
   }
 
   // ---- ProxyContext ----

@@ -226,7 +226,9 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
   const conf = join(dir, 'meridian.yaml');
   writeFileSync(conf, meridianYaml(port, opts));
   const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-  const d = startDaemon(id, process.execPath, [...prof, cli, '--config', conf], {
+  // MERIDIAN_NODE_ARGS: extra node flags for experiments (e.g. --max-semi-space-size=16, --trace-deopt).
+  const extra = (process.env.MERIDIAN_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const d = startDaemon(id, process.execPath, [...extra, ...prof, cli, '--config', conf], {
     cwd: opts.repoRoot,
     logFile: join(dir, 'meridian.log'),
     env: { ...process.env, NODE_ENV: 'production' },

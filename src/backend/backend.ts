@@ -72,7 +72,7 @@ export class Backend implements FrameSink {
     this.decoder = new FrameDecoder(1024 * 1024 * 1024 + 5);
     this.out.socket = conn.socket;
     this.onDataBound = (chunk) => this.onData(chunk);
-    this.socket.on('data', this.onDataBound);
+    conn.input.set(this.onDataBound);
     this.socket.on('error', (err) => this.lost(`socket error: ${err.message}`));
     this.socket.on('close', () => this.lost('server closed the connection'));
   }

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
+import { Input, ReadSlot } from '../net/read-slot.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { readErrorFields, readParameterStatus, type ServerError } from '../protocol/messages.js';
@@ -26,6 +27,8 @@ export interface ConnectOptions {
 
 export interface ConnectedServer {
   socket: net.Socket;
+  /** Where the socket's chunks go (its ReadSlot; 'data' events once TLS wraps it). */
+  input: Input;
   pid: number;
   secret: number;
   params: Map<string, string>;
@@ -46,7 +49,9 @@ export class ConnectError extends Error {
 
 export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
   return new Promise((resolve, reject) => {
-    let socket: net.Socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    const slot = new ReadSlot();
+    let socket: net.Socket = net.connect({ host: opts.host, port: opts.port, noDelay: true, onread: slot.onread });
+    const input = new Input(socket, slot);
     let settled = false;
     const timer = setTimeout(() => fail(new ConnectError(`connect timeout after ${opts.timeoutMs} ms`, null, true)), opts.timeoutMs);
     const fail = (err: ConnectError) => {
@@ -97,10 +102,10 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
         case BackendCode.ReadyForQuery: {
           settled = true;
           clearTimeout(timer);
-          socket.removeAllListeners('data');
+          input.set(null);
           socket.removeListener('error', onSocketError);
           socket.removeAllListeners('close');
-          resolve({ socket, pid, secret, params, leftover: null });
+          resolve({ socket, input, pid, secret, params, leftover: null });
           return;
         }
         default:
@@ -136,7 +141,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
     }
 
     const startStartup = () => {
-      socket.on('data', (chunk: Buffer) => {
+      input.set((chunk: Buffer) => {
         const r = decoder.feed(chunk, sink);
         if (r !== DecodeResult.Ok) fail(new ConnectError('malformed server frame during startup', null, false));
       });
@@ -148,12 +153,14 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       socket.setKeepAlive(true, 30_000);
       if (opts.tls === 'disable') return startStartup();
       socket.write(serialize.requestSsl());
-      socket.once('data', (b: Buffer) => {
+      input.set((b: Buffer) => {
+        input.set(null);
         if (b[0] === 0x53 /* S */) {
           socket.removeListener('error', onSocketError);
           socket.removeAllListeners('close');
           const plain = socket;
           socket = tls.connect({ socket: plain, servername: net.isIP(opts.host) ? undefined : opts.host, rejectUnauthorized: false });
+          input.switchTo(socket);
           socket.on('error', onSocketError);
           socket.once('close', () => fail(new ConnectError('server closed the connection during TLS startup', null, true)));
           socket.once('secureConnect', startStartup);

@@ -1,8 +1,10 @@
 // Batches what one read produces for one socket into as few writes as possible: contiguous
 // byte ranges of the same chunk merge into one span (STYLE hot path rule 2), and several parts
 // go out corked as one writev. Reports backpressure through the return value of flush().
+// A write the kernel does not take at once keeps the read buffer its spans point into.
 
 import type { Duplex } from 'node:stream';
+import { keepReadBuffer } from '../net/read-slot.js';
 
 export class SpanWriter {
   socket: Duplex | null = null;
@@ -66,6 +68,8 @@ export class SpanWriter {
       socket.uncork();
     }
     parts.length = 0;
+    // Not all taken by the kernel: the socket holds views of the read buffer they came from.
+    if (socket.writableLength > 0) keepReadBuffer();
     return ok;
   }
 

@@ -1,6 +1,11 @@
 // A queue of client frames as (code, buf, start, end) in parallel arrays: the request being
 // collected, frames held while a dispatch is in progress, the request kept for a read retry.
-// Frames are views of socket chunks (never reused by Node), so no copy is needed.
+// Frames are views of the client's read buffer, which the socket reuses for its next read
+// (net/read-slot.ts): a list that outlives the read either copies its frames in (copyIn) or
+// the session keeps the buffer (keepReadBuffer).
+
+/** Requests up to this size are copied for a retry; larger ones keep their read buffer. */
+const COPY_LIMIT = 16 * 1024;
 
 export class FrameList {
   codes: number[] = [];
@@ -9,6 +14,8 @@ export class FrameList {
   ends: number[] = [];
   head = 0;
   bytes = 0;
+  /** Storage the frames were copied into (reused from request to request). */
+  private store: Buffer | null = null;
 
   get length(): number {
     return this.codes.length - this.head;
@@ -36,5 +43,30 @@ export class FrameList {
     this.ends.length = 0;
     this.head = 0;
     this.bytes = 0;
+  }
+
+  /**
+   * Copies the frames into storage of the list's own, so they no longer depend on the buffer
+   * they were read into. Returns false (nothing copied) above COPY_LIMIT bytes.
+   */
+  copyIn(): boolean {
+    const size = this.bytes;
+    if (size > COPY_LIMIT) return false;
+    let store = this.store;
+    // Frames already in the store (a retried request) would be overwritten while copied.
+    if (store === null || store.length < size || this.bufs.includes(store)) {
+      store = this.store = Buffer.allocUnsafe(Math.max(size, 256));
+    }
+    let pos = 0;
+    for (let i = this.head; i < this.codes.length; i++) {
+      const start = this.starts[i]!;
+      const end = this.ends[i]!;
+      this.bufs[i]!.copy(store, pos, start, end);
+      this.bufs[i] = store;
+      this.starts[i] = pos;
+      pos += end - start;
+      this.ends[i] = pos;
+    }
+    return true;
   }
 }

@@ -9,6 +9,7 @@ import { matchResidency } from '../config/residency-match.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { FrontendCode, MAX_STARTUP_PACKET, TxStatus } from '../protocol/codes.js';
 import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuery } from '../protocol/encode.js';
+import type { Input } from '../net/read-slot.js';
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
@@ -32,6 +33,7 @@ export function parseRouteHint(v: string | undefined): RouteHint | null {
 export class StartupHandler implements FrameSink {
   private readonly s: Session;
   private socket: net.Socket;
+  private readonly input: Input;
   private pending: Buffer | null = null;
   private isTls = false;
   private auth: ClientAuth | null = null;
@@ -39,15 +41,16 @@ export class StartupHandler implements FrameSink {
   private readonly tlsContext: tls.SecureContext | null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
-  constructor(s: Session, socket: net.Socket, tlsContext: tls.SecureContext | null) {
+  constructor(s: Session, input: Input, tlsContext: tls.SecureContext | null) {
     this.s = s;
-    this.socket = socket;
+    this.input = input;
+    this.socket = input.socket;
     this.tlsContext = tlsContext;
-    socket.on('data', this.onData);
+    input.set(this.onData);
   }
 
   private fail(reason: string, err: MeridianError): void {
-    this.socket.removeListener('data', this.onData);
+    this.input.set(null);
     this.s.close(reason, err);
   }
 
@@ -58,7 +61,8 @@ export class StartupHandler implements FrameSink {
       if (r !== DecodeResult.Ok) this.fail('protocol violation', Errors.protocolViolation('invalid message length during authentication'));
       return;
     }
-    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    // Copied: the chunk may be a view of the socket's reused read buffer (see read-slot.ts).
+    this.pending = this.pending === null ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
     while (this.pending !== null && this.pending.length >= 4 && this.auth === null) {
       const len = this.pending.readInt32BE(0);
       if (len < 8 || len > MAX_STARTUP_PACKET) {
@@ -87,7 +91,7 @@ export class StartupHandler implements FrameSink {
         this.socket.write(SSL_NO);
         return;
       case 'cancel': {
-        this.socket.removeListener('data', this.onData);
+        this.input.set(null);
         this.socket.destroy();
         this.s.ctx.findSessionForCancel(p.pid, p.secret)?.cancelCurrent();
         this.s.close('cancel request');
@@ -107,11 +111,11 @@ export class StartupHandler implements FrameSink {
 
   private upgrade(): void {
     const raw = this.socket;
-    raw.removeListener('data', this.onData);
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.tlsContext! });
     secure.on('error', () => secure.destroy());
     secure.on('close', () => this.s.close('client disconnected during startup'));
-    secure.on('data', this.onData);
+    this.input.switchTo(secure);
+    this.input.set(this.onData);
     this.socket = secure;
     this.s.socket = secure;
     this.isTls = true;
@@ -146,7 +150,7 @@ export class StartupHandler implements FrameSink {
     for (const f of step.frames) this.socket.write(f);
     if (step.kind === 'ok') {
       this.auth = null;
-      this.socket.removeListener('data', this.onData);
+      this.input.set(null);
       this.socket.pause(); // nothing is lost while the startup reply is prepared
       void this.finish();
     }
@@ -214,7 +218,7 @@ export class StartupHandler implements FrameSink {
     this.socket.write(Buffer.concat(frames));
     s.ctx.registerSession(s);
     s.beginRequests(this.socket);
-    this.socket.on('data', (chunk: Buffer) => s.onClientData(chunk));
+    this.input.set(s.onClientDataBound);
     this.socket.resume();
     if (this.pending !== null && this.pending.length > 0) {
       const extra = this.pending;

@@ -14,6 +14,7 @@ import type { Classification, RouteHint } from '../classify/types.js';
 import { matchResidency } from '../config/residency-match.js';
 import { Errors, MeridianError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
@@ -112,6 +113,8 @@ export class Session implements FrameSink, BackendOwner {
     socket.on('drain', this.onClientDrain);
   }
 
+  readonly onClientDataBound = (chunk: Buffer): void => this.onClientData(chunk);
+
   onClientData(chunk: Buffer): void {
     if (this.phase !== Phase.Ready) return;
     const r = this.decoder.feed(chunk, this);
@@ -123,6 +126,9 @@ export class Session implements FrameSink, BackendOwner {
       return;
     }
     this.flushAll();
+    // Frames still waiting (a request for a backend, frames held behind it) are views of the
+    // chunk: the socket must not read into the same buffer again (read-slot.ts).
+    if (this.batch.length > 0 || this.held.length > 0) keepReadBuffer();
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
@@ -416,7 +422,11 @@ export class Session implements FrameSink, BackendOwner {
     }
     this.pendingCls = null;
     known.length = 0;
-    // Keep the request for a possible retry (read, nothing received yet): swap lists.
+    // Keep the request for a possible retry (read, nothing received yet): swap lists. Its
+    // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
+    if (this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads) {
+      if (!batch.copyIn()) keepReadBuffer();
+    } else batch.clear();
     this.inflight = batch;
     this.batch = prev;
   }

@@ -4,6 +4,7 @@
 // State gauges (nodes, sessions, backends) are computed at scrape time from a snapshot.
 
 import client from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
 import type { SessionMetrics } from '../frontend/context.js';
 import type { RouteIntent } from '../router/types.js';
 
@@ -16,7 +17,7 @@ export class Metrics implements SessionMetrics {
   readonly registry = new client.Registry();
   readonly routed: (node: string, intent: RouteIntent) => void;
   readonly routedTotal: client.Counter<'node' | 'class'>;
-  readonly requestDuration: client.Histogram<never>;
+  readonly requestDuration: FastHistogram;
   readonly errorsTotal: client.Counter<'class'>;
   readonly poolWaitSeconds: client.Histogram<never>;
   readonly residencyRefusals: client.Counter<'rule'>;
@@ -34,8 +35,8 @@ export class Metrics implements SessionMetrics {
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
-  private readonly routedChildren = new Map<string, { read: client.Counter.Internal; write: client.Counter.Internal; counts: { reads: number; writes: number } }>();
-  /** Plain per-node counts of routed requests (the demo table and SHOW NODES read these synchronously). */
+  /** Plain per-node counts of routed requests: the hot path adds to these, the counter copies them at
+   * scrape time (the demo table and SHOW NODES read them synchronously). */
   readonly routedCounts = new Map<string, { reads: number; writes: number }>();
   private readonly errorChildren = new Map<string, client.Counter.Internal>();
   private sources: ScrapeSources | null = null;
@@ -51,8 +52,18 @@ export class Metrics implements SessionMetrics {
       },
     });
     this.backends = new client.Gauge({ name: 'meridian_backends', help: 'Server connections by node and state (active, idle, connecting)', labelNames: ['node', 'state'], registers: [r] });
-    this.routedTotal = new client.Counter({ name: 'meridian_routed_requests_total', help: 'Requests routed, by node and class (read, write)', labelNames: ['node', 'class'], registers: [r] });
-    this.requestDuration = new client.Histogram({
+    const routedCounts = this.routedCounts;
+    this.routedTotal = new client.Counter({
+      name: 'meridian_routed_requests_total', help: 'Requests routed, by node and class (read, write)', labelNames: ['node', 'class'], registers: [r],
+      collect() {
+        this.reset();
+        for (const [node, c] of routedCounts) {
+          this.inc({ node, class: 'read' }, c.reads);
+          this.inc({ node, class: 'write' }, c.writes);
+        }
+      },
+    });
+    this.requestDuration = new FastHistogram({
       name: 'meridian_request_duration_seconds', help: 'Time from sending a request to a node until its ReadyForQuery',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [r],
     });
@@ -75,20 +86,11 @@ export class Metrics implements SessionMetrics {
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
     this.routed = (node, intent) => {
-      // One lookup by node name, no key string built per request.
-      let n = this.routedChildren.get(node);
-      if (n === undefined) {
-        n = { read: this.routedTotal.labels(node, 'read'), write: this.routedTotal.labels(node, 'write'), counts: { reads: 0, writes: 0 } };
-        this.routedChildren.set(node, n);
-        this.routedCounts.set(node, n.counts);
-      }
-      if (intent === 'write') {
-        n.write.inc();
-        n.counts.writes++;
-      } else {
-        n.read.inc();
-        n.counts.reads++;
-      }
+      // One lookup by node name, no key string or label object per request.
+      let n = this.routedCounts.get(node);
+      if (n === undefined) this.routedCounts.set(node, (n = { reads: 0, writes: 0 }));
+      if (intent === 'write') n.writes++;
+      else n.reads++;
     };
   }
 
@@ -97,7 +99,7 @@ export class Metrics implements SessionMetrics {
   }
 
   requestDone(seconds: number): void {
-    this.requestDuration.observe(seconds);
+    this.requestDuration.record(seconds);
   }
 
   error(sqlstate: string): void {

@@ -32,6 +32,8 @@ export interface StartOptions {
   kind?: MeridianConfig['cluster']['kind'];
   /** Extra YAML appended at top level (health:, routing:, residency: …). */
   extraYaml?: string;
+  /** Extra lines inside the cluster section (indented two spaces), e.g. `  tls: require`. */
+  clusterYaml?: string;
   pool?: string; // YAML flow mapping body, e.g. "mode: session, size: 5"
   health?: string; // YAML flow mapping body replacing the default health settings
   nodes?: TestNodeSpec[];
@@ -57,6 +59,7 @@ cluster:
   kind: ${kind}
   nodes:
 ${nodeYaml}
+${opts.clusterYaml ?? ''}
 health: { ${opts.health ?? 'interval: 200ms, timeout: 1s, rise: 2, fall: 2'}, user: postgres, database: app }
 admin: { users: [admin] }
 log: { level: ${process.env.MERIDIAN_TEST_LOG ?? 'silent'} }
