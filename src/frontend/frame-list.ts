@@ -4,6 +4,8 @@
 // (net/read-slot.ts): a list that outlives the read either copies its frames in (copyIn) or
 // the session keeps the buffer (keepReadBuffer).
 
+import { FrontendCode } from '../protocol/codes.js';
+
 /** Requests up to this size are copied for a retry; larger ones keep their read buffer. */
 const COPY_LIMIT = 16 * 1024;
 
@@ -14,8 +16,6 @@ export class FrameList {
   ends: number[] = [];
   head = 0;
   bytes = 0;
-  /** Storage the frames were copied into (reused from request to request). */
-  private store: Buffer | null = null;
 
   get length(): number {
     return this.codes.length - this.head;
@@ -45,18 +45,26 @@ export class FrameList {
     this.bytes = 0;
   }
 
+  /** Frames a server answers with ReadyForQuery: Query, Sync, FunctionCall. */
+  syncPoints(): number {
+    let n = 0;
+    for (let i = this.head; i < this.codes.length; i++) {
+      const c = this.codes[i]!;
+      if (c === FrontendCode.Query || c === FrontendCode.Sync || c === FrontendCode.FunctionCall) n++;
+    }
+    return n;
+  }
+
   /**
-   * Copies the frames into storage of the list's own, so they no longer depend on the buffer
-   * they were read into. Returns false (nothing copied) above COPY_LIMIT bytes.
+   * Copies the frames into a buffer of their own, so they no longer depend on the read buffer
+   * they arrived in. Returns false (nothing copied) above COPY_LIMIT bytes. The copy is never
+   * reused: views of it may live on elsewhere (a pending write, the list a frame moved to).
+   * Small sizes come from Node's buffer pool, so this is a memcpy, not an allocation.
    */
   copyIn(): boolean {
     const size = this.bytes;
     if (size > COPY_LIMIT) return false;
-    let store = this.store;
-    // Frames already in the store (a retried request) would be overwritten while copied.
-    if (store === null || store.length < size || this.bufs.includes(store)) {
-      store = this.store = Buffer.allocUnsafe(Math.max(size, 256));
-    }
+    const store = Buffer.allocUnsafe(size);
     let pos = 0;
     for (let i = this.head; i < this.codes.length; i++) {
       const start = this.starts[i]!;

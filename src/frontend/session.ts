@@ -127,8 +127,9 @@ export class Session implements FrameSink, BackendOwner {
     }
     this.flushAll();
     // Frames still waiting (a request for a backend, frames held behind it) are views of the
-    // chunk: the socket must not read into the same buffer again (read-slot.ts).
-    if (this.batch.length > 0 || this.held.length > 0) keepReadBuffer();
+    // chunk, which the socket's next read overwrites (read-slot.ts): copy them, or keep the buffer.
+    if (this.batch.length > 0 && !this.batch.copyIn()) keepReadBuffer();
+    if (this.held.length > 0 && !this.held.copyIn()) keepReadBuffer();
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
@@ -434,13 +435,8 @@ export class Session implements FrameSink, BackendOwner {
   /** Answers a request Meridian could not route: an error, then ReadyForQuery per Sync/Query. */
   failBatch(err: MeridianError): void {
     const list = this.batch;
-    let syncPoints = 0;
-    let endsWithFlush = false;
-    for (let i = 0; i < list.length; i++) {
-      const c = list.codes[i]!;
-      if (c === FrontendCode.Query || c === FrontendCode.Sync || c === FrontendCode.FunctionCall) syncPoints++;
-      endsWithFlush = c === FrontendCode.Flush;
-    }
+    const syncPoints = list.syncPoints();
+    const endsWithFlush = list.length > 0 && list.codes[list.codes.length - 1] === FrontendCode.Flush;
     list.clear();
     this.ctx.metrics.error(err.sqlstate);
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
@@ -508,8 +504,10 @@ export class Session implements FrameSink, BackendOwner {
       return;
     }
     this.isBusy = false;
-    if (!this.responseStarted && !this.hasRetried && this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads && this.inflight.length > 0) {
-      // Safe retry (DESIGN principle 4): an autocommit read that received nothing yet.
+    // Safe retry (DESIGN principle 4): an autocommit read that received nothing yet, and nothing
+    // was sent after it (a request pipelined behind it would be lost: it gets 08006 below).
+    if (!this.responseStarted && !this.hasRetried && this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads &&
+        this.inflight.length > 0 && syncPoints === this.inflight.syncPoints()) {
       this.hasRetried = true;
       this.log.info({ node: b.node, reason }, 'read retried on another node');
       const retry = this.inflight;

@@ -1,0 +1,113 @@
+// routing.retry_reads: an autocommit read whose backend dies before any answer is sent again,
+// once, on another node. The retried bytes are a copy taken when the request was sent (the
+// client's read buffer is reused by its next read, here a Flush). A request pipelined behind the
+// lost one is not silently dropped: then nothing is retried and every pending request gets 08006.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { sharedCluster, TEST_USERS, waitFor, type PhysicalCluster } from '../support/cluster.js';
+import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { RawClient } from '../drivers/raw-client.js';
+
+let cluster: PhysicalCluster;
+let mer: RunningMeridian;
+
+beforeAll(async () => {
+  cluster = await sharedCluster('physical');
+  await cluster.exec('create table if not exists rr_lock(id int); grant select on rr_lock to public');
+  mer = await startMeridian(cluster, { kind: 'physical', extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 3s }' });
+});
+
+afterAll(async () => {
+  await mer?.stop();
+});
+
+/** Terminates, on whichever node runs it, the backend executing a query containing `marker`. */
+async function killRunning(marker: string): Promise<string> {
+  let killed = '';
+  await waitFor(async () => {
+    for (const n of cluster.nodes) {
+      const rows = await n.query<{ ok: boolean }>(
+        `select pg_terminate_backend(pid) as ok from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
+        [marker],
+      );
+      if (rows.some((r) => r.ok)) {
+        killed = n.name;
+        return true;
+      }
+    }
+    return false;
+  }, { timeoutMs: 10_000, what: `a backend running ${marker}` });
+  return killed;
+}
+
+/**
+ * Holds ACCESS EXCLUSIVE on rr_lock on the primary; standbys replay the lock, so a read of the
+ * table waits for it before the server sends anything. Returns the release.
+ */
+async function lockTable(): Promise<() => Promise<void>> {
+  const c = new pg.Client({ connectionString: cluster.node('primary').connectionString() });
+  await c.connect();
+  await c.query('begin');
+  await c.query('lock table rr_lock in access exclusive mode');
+  await c.query('select pg_switch_wal()'); // let the lock record reach the standbys now
+  for (const name of ['s1', 's2']) {
+    await waitFor(async () => (await cluster.node(name).query(
+      "select 1 from pg_locks l join pg_class r on r.oid = l.relation where r.relname = 'rr_lock' and l.mode = 'AccessExclusiveLock' and l.granted",
+    )).length > 0, { timeoutMs: 10_000, what: `${name} replaying the lock` });
+  }
+  return async () => {
+    await c.query('commit');
+    await c.end();
+  };
+}
+
+function dataRows(msgs: { name: string }[]): string[] {
+  return msgs.filter((m) => m.name === 'dataRow').map((m) => (m as unknown as { fields: string[] }).fields.join('|'));
+}
+
+describe('read retry', () => {
+  it('a read whose backend dies before answering is retried with its own bytes, after the client sent more', async () => {
+    const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    // Idle backends on every node: the request goes out in the read that brought it.
+    for (let i = 0; i < 6; i++) await raw.query('select count(*) from rr_lock');
+    const marker = `retry_${Date.now()}`;
+    const release = await lockTable();
+    raw.send(serialize.query(`select '${marker}' as m, count(*) as n from rr_lock`));
+    await new Promise((r) => setTimeout(r, 100));
+    raw.send(serialize.flush()); // read into the same buffer while the request is in flight
+    await new Promise((r) => setTimeout(r, 100));
+    const victim = await killRunning(marker);
+    expect(victim).not.toBe('');
+    // The retry waits for the lock on another node (eviction took the first one out).
+    await new Promise((r) => setTimeout(r, 300));
+    await release();
+    const msgs = await raw.until('readyForQuery', { allowErrors: true });
+    expect(msgs.filter((m) => m.name === 'error').map((m) => JSON.stringify(m))).toEqual([]);
+    const [row] = dataRows(msgs);
+    expect(row).toBe(`${marker}|0`);
+    raw.socket.end();
+  });
+
+  it('a request pipelined behind the lost one: no retry, each pending request gets 08006, the session goes on', async () => {
+    const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
+    const marker = `pipelined_${Date.now()}`;
+    const release = await lockTable();
+    raw.send(serialize.query(`select '${marker}' as m, count(*) from rr_lock`));
+    await waitFor(async () => (await Promise.all(cluster.nodes.map((n) => n.query(`select 1 from pg_stat_activity where state = 'active' and query like '%${marker}%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`)))).some((r) => r.length > 0), { timeoutMs: 10_000, what: 'the first query waiting' });
+    raw.send(serialize.query(`select 'second' as m`));
+    await new Promise((r) => setTimeout(r, 200));
+    await killRunning(marker);
+    await release();
+    const first = await raw.until('readyForQuery', { allowErrors: true });
+    const second = await raw.until('readyForQuery', { allowErrors: true });
+    const codes = [...first, ...second].filter((m) => m.name === 'error').map((m) => (m as unknown as { code: string }).code);
+    expect(dataRows(first)).toEqual([]);
+    expect(codes.length).toBeGreaterThanOrEqual(1);
+    for (const c of codes) expect(c).toBe('08006');
+    const after = await raw.query('select 42');
+    expect(dataRows(after)).toEqual(['42']);
+    raw.socket.end();
+  });
+});
