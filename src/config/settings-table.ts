@@ -70,7 +70,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('routing.write_functions', 'list of names', '[]', 'runtime', 'functions always routed as writes'),
   s('routing.read_functions', 'list of names', '[]', 'runtime', 'functions always routed as reads'),
   s('routing.catalog_refresh', DUR, '60s', 'runtime', 'how often function volatility is re-read'),
-  s('routing.retry_reads', 'bool', 'true', 'runtime', 'retry an autocommit read that got nothing yet, once'),
+  s('routing.retry_reads', 'bool', 'true', 'runtime', 'retry an autocommit read that got nothing yet, once (not when the client pipelined more requests behind it: those get 08006)'),
   s('residency[].name', 'string', 'required', 'runtime', 'rule name (errors, metrics)'),
   s('residency[].match.user', 'string', 'any', 'runtime', 'session user'),
   s('residency[].match.database', 'string', 'any', 'runtime', 'session database'),

@@ -100,6 +100,48 @@ function closeStatementFrame(name: string): Buffer {
   return f;
 }
 
+const SYNC = Buffer.from([FrontendCode.Sync, 0, 0, 0, 4]);
+
+/**
+ * While attached outside a transaction (a request still in flight), a new request may share
+ * the backend only if that node may serve it: a write never follows a read onto a replica.
+ * Leaves the frame's classification in s.pendingCls for forwardClientFrame.
+ */
+export function attachedAccepts(s: Session, b: Backend, code: number, buf: Buffer, start: number, end: number): boolean {
+  s.pendingCls = null;
+  if (code !== FrontendCode.Query && code !== FrontendCode.Parse && code !== FrontendCode.Bind) return true;
+  const cls = code === FrontendCode.Query ? s.ctx.classify(querySql(buf, start, end))
+    : code === FrontendCode.Parse ? s.ctx.classify(readParse(buf, start, end).sql)
+    : statementClassFor(s, readBindStatement(buf, start, end).name);
+  s.pendingCls = cls;
+  if (b.txStatus !== TxStatus.Idle || s.state.isPinned || cls === null) return true;
+  const hint = cls.hint;
+  const node = s.ctx.snapshot().byName.get(b.node);
+  const isMaster = node !== undefined && node.role === 'master' && node.isUp && node.state === 'active';
+  if (hint !== null) {
+    if ('node' in hint) return hint.node === b.node;
+    return hint.route === 'master' ? isMaster : !isMaster;
+  }
+  return !cls.isWrite || isMaster;
+}
+
+/**
+ * A request that ended with Flush, not Sync (asyncpg prepares with Parse/Describe/Flush, then
+ * sends a Query), gets no ReadyForQuery to release its backend; a frame held for another node
+ * would wait forever. Sync it ourselves (swallowed) so the backend is released and the held
+ * frames route anew. Only reads get here (a master accepts everything), so ending the implicit
+ * transaction early changes nothing the client can see.
+ */
+export function syncToRelease(s: Session, b: Backend): void {
+  if (b.txStatus !== TxStatus.Idle || s.state.isPinned || b.ops.countSyncPoints() > 0) return;
+  b.ops.push(Op.Internal, OpMode.Swallow, () => {
+    s.detachIfIdle(b);
+    s.needsPump = true;
+  });
+  b.out.frame(SYNC);
+  if (!b.flush()) s.waitBackendDrain(b);
+}
+
 export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Buffer, start: number, end: number): void {
   switch (code) {
     case FrontendCode.Query: {

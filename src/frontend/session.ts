@@ -1,9 +1,11 @@
 // One client connection after login: collects each request (a Query, or extended-protocol
 // messages up to Sync/Flush), classifies and routes it at a boundary, attaches a backend from the
-// pool, brings the backend's session state in line, and relays. Responses are handled in
-// session-relay.ts; the startup/auth phase in session-startup.ts. One exit: close(reason).
+// pool, brings the backend's session state in line, and relays. Responses (and whether a request
+// may share the attached backend) are in session-relay.ts; a lost backend and cancel in
+// session-failure.ts; the admin console in session-admin.ts; the startup/auth phase in
+// session-startup.ts. One exit: close(reason).
 
-import net from 'node:net';
+import type net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
@@ -22,10 +24,10 @@ import { querySql, readBindStatement, readParse } from '../protocol/messages.js'
 import type { RouteIntent } from '../router/types.js';
 import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
-import { forwardClientFrame, handleServerFrame, statementClassFor } from './session-relay.js';
+import { takeAdminFrame } from './session-admin.js';
+import { cancelRequest, onBackendLost } from './session-failure.js';
+import { attachedAccepts, forwardClientFrame, handleServerFrame, statementClassFor, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
-
-const SYNC = Buffer.from([FrontendCode.Sync, 0, 0, 0, 4]);
 
 export const enum Phase {
   Startup = 0,
@@ -168,7 +170,7 @@ export class Session implements FrameSink, BackendOwner {
       this.close('client terminated');
       return true;
     }
-    if (this.isAdmin) return this.takeAdminFrame(code, buf, start, end);
+    if (this.isAdmin) return takeAdminFrame(this, code, buf, start, end);
     if (this.skipUntilSync) {
       // A request already failed inside Meridian; like a server, ignore until Sync.
       if (code === FrontendCode.Sync) {
@@ -179,8 +181,8 @@ export class Session implements FrameSink, BackendOwner {
     }
     const b = this.attached;
     if (b !== null) {
-      if (!this.attachedAccepts(b, code, buf, start, end)) {
-        this.syncToRelease(b);
+      if (!attachedAccepts(this, b, code, buf, start, end)) {
+        syncToRelease(this, b);
         return false;
       }
       forwardClientFrame(this, b, code, buf, start, end);
@@ -211,47 +213,8 @@ export class Session implements FrameSink, BackendOwner {
     }
   }
 
-  /**
-   * While attached outside a transaction (a request still in flight), a new request may share
-   * the backend only if that node may serve it: a write never follows a read onto a replica.
-   */
-  private attachedAccepts(b: Backend, code: number, buf: Buffer, start: number, end: number): boolean {
-    this.pendingCls = null;
-    if (code !== FrontendCode.Query && code !== FrontendCode.Parse && code !== FrontendCode.Bind) return true;
-    const cls = code === FrontendCode.Query ? this.ctx.classify(querySql(buf, start, end))
-      : code === FrontendCode.Parse ? this.ctx.classify(readParse(buf, start, end).sql)
-      : statementClassFor(this, readBindStatement(buf, start, end).name);
-    this.pendingCls = cls;
-    if (b.txStatus !== TxStatus.Idle || this.state.isPinned || cls === null) return true;
-    const hint = cls.hint;
-    const node = this.ctx.snapshot().byName.get(b.node);
-    const isMaster = node !== undefined && node.role === 'master' && node.isUp && node.state === 'active';
-    if (hint !== null) {
-      if ('node' in hint) return hint.node === b.node;
-      return hint.route === 'master' ? isMaster : !isMaster;
-    }
-    return !cls.isWrite || isMaster;
-  }
-
-  /**
-   * A request that ended with Flush, not Sync (asyncpg prepares with Parse/Describe/Flush, then
-   * sends a Query), gets no ReadyForQuery to release its backend; a frame held for another node
-   * would wait forever. Sync it ourselves (swallowed) so the backend is released and the held
-   * frames route anew. Only reads get here (a master accepts everything), so ending the implicit
-   * transaction early changes nothing the client can see.
-   */
-  private syncToRelease(b: Backend): void {
-    if (b.txStatus !== TxStatus.Idle || this.state.isPinned || b.ops.countSyncPoints() > 0) return;
-    b.ops.push(Op.Internal, OpMode.Swallow, () => {
-      this.detachIfIdle(b);
-      this.needsPump = true;
-    });
-    b.out.frame(SYNC);
-    if (!b.flush()) this.waitBackendDrain(b);
-  }
-
   /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
-  private dispatch(): void {
+  dispatch(): void {
     const list = this.batch;
     let isWrite = false;
     let hint: RouteHint | null = null;
@@ -372,7 +335,7 @@ export class Session implements FrameSink, BackendOwner {
     return Errors.cannotConnect(node, err?.message ?? 'unknown error');
   }
 
-  private afterAsync(): void {
+  afterAsync(): void {
     this.pumpHeld();
     this.flushAll();
   }
@@ -479,51 +442,7 @@ export class Session implements FrameSink, BackendOwner {
   }
 
   onServerLost(b: Backend, reason: string): void {
-    this.ctx.reportNodeFailure(b.node, reason);
-    this.sessionBackends?.delete(b.node);
-    if (this.attached !== b || this.phase !== Phase.Ready) return;
-    this.attached = null;
-    const wasInTx = b.txStatus !== TxStatus.Idle;
-    if (this.state.isPinned) {
-      this.close('pinned node lost', Errors.pinnedNodeLost(b.node));
-      return;
-    }
-    if (wasInTx) {
-      this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
-      return;
-    }
-    const syncPoints = b.ops.countSyncPoints() - b.ops.internalData().length;
-    const wasSyncing = b.ops.internalData().length > 0;
-    b.ops.clear();
-    if (wasSyncing && this.batch.length > 0 && !this.hasRetried) {
-      // Lost while applying session state: none of the client's request was sent yet.
-      this.isBusy = false;
-      this.hasRetried = true;
-      this.dispatch();
-      this.afterAsync();
-      return;
-    }
-    this.isBusy = false;
-    // Safe retry (DESIGN principle 4): an autocommit read that received nothing yet, and nothing
-    // was sent after it (a request pipelined behind it would be lost: it gets 08006 below).
-    if (!this.responseStarted && !this.hasRetried && this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads &&
-        this.inflight.length > 0 && syncPoints === this.inflight.syncPoints()) {
-      this.hasRetried = true;
-      this.log.info({ node: b.node, reason }, 'read retried on another node');
-      const retry = this.inflight;
-      this.inflight = this.batch;
-      this.batch = retry;
-      this.dispatch();
-      this.afterAsync();
-      return;
-    }
-    const err = Errors.backendLostInRequest(b.node, reason);
-    this.ctx.metrics.error(err.sqlstate);
-    if (syncPoints > 0) {
-      this.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
-      for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
-    }
-    this.afterAsync();
+    onBackendLost(this, b, reason);
   }
 
   waitBackendDrain(b: Backend): void {
@@ -537,48 +456,11 @@ export class Session implements FrameSink, BackendOwner {
     if (this.out.hasPending && !this.out.flush() && b !== null) b.pause();
   }
 
-  // ---- admin console ----
-
-  private takeAdminFrame(code: number, buf: Buffer, start: number, end: number): boolean {
-    if (code !== FrontendCode.Query) {
-      if (code === FrontendCode.Sync) this.out.frame(readyForQuery(TxStatus.Idle));
-      return true;
-    }
-    const sql = querySql(buf, start, end);
-    this.isBusy = true;
-    this.ctx.adminQuery(sql, this).then(
-      (reply) => {
-        this.out.frame(reply.frames);
-        this.out.frame(readyForQuery(TxStatus.Idle));
-      },
-      (err: unknown) => {
-        const e = err instanceof MeridianError ? err : Errors.adminFailed((err as Error).message);
-        this.out.frame(errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, hint: e.hint }));
-        this.out.frame(readyForQuery(TxStatus.Idle));
-      },
-    ).finally(() => {
-      this.isBusy = false;
-      this.afterAsync();
-    });
-    return true;
-  }
-
   // ---- cancel and close ----
 
   /** CancelRequest for this session: cancel whatever its backend runs right now. */
   cancelCurrent(): void {
-    const b = this.attached;
-    if (b === null || b.ops.isEmpty) {
-      // Still waiting for a backend (pool queue, write_wait, state sync): the client already
-      // sent the request, so cancel it before it reaches a server.
-      if (this.isBusy || this.batch.length > 0) this.isCancelRequested = true;
-      return;
-    }
-    const node = this.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
-    if (node === undefined) return;
-    const s = net.connect({ host: node.host, port: node.port }, () => s.end(serialize.cancel(b.serverPid, b.serverSecret)));
-    s.on('error', () => s.destroy());
-    s.setTimeout(5000, () => s.destroy());
+    cancelRequest(this);
   }
 
   /** The single exit. `err` (if any) is sent to the client before closing. */

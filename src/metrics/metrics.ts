@@ -19,7 +19,7 @@ export class Metrics implements SessionMetrics {
   readonly routedTotal: client.Counter<'node' | 'class'>;
   readonly requestDuration: FastHistogram;
   readonly errorsTotal: client.Counter<'class'>;
-  readonly poolWaitSeconds: client.Histogram<never>;
+  readonly poolWaitSeconds: FastHistogram;
   readonly residencyRefusals: client.Counter<'rule'>;
   readonly clientSessions: client.Gauge<'state'>;
   readonly backends: client.Gauge<'node' | 'state'>;
@@ -68,7 +68,7 @@ export class Metrics implements SessionMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [r],
     });
     this.errorsTotal = new client.Counter({ name: 'meridian_errors_total', help: 'Errors sent to clients, by SQLSTATE class (first two characters)', labelNames: ['class'], registers: [r] });
-    this.poolWaitSeconds = new client.Histogram({
+    this.poolWaitSeconds = new FastHistogram({
       name: 'meridian_pool_wait_seconds', help: 'Time sessions waited for a backend when none was idle',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
     });
@@ -110,7 +110,7 @@ export class Metrics implements SessionMetrics {
   }
 
   poolWait(seconds: number): void {
-    this.poolWaitSeconds.observe(seconds);
+    this.poolWaitSeconds.record(seconds);
   }
 
   residencyRefused(rule: string): void {
