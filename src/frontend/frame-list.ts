@@ -16,6 +16,8 @@ export class FrameList {
   ends: number[] = [];
   head = 0;
   bytes = 0;
+  /** Every frame is in a copy of the list's own (copyIn since the last push). */
+  private isOwned = true;
 
   get length(): number {
     return this.codes.length - this.head;
@@ -27,6 +29,7 @@ export class FrameList {
     this.starts.push(start);
     this.ends.push(end);
     this.bytes += end - start;
+    this.isOwned = false;
   }
 
   /** Drops the oldest frame. */
@@ -43,6 +46,7 @@ export class FrameList {
     this.ends.length = 0;
     this.head = 0;
     this.bytes = 0;
+    this.isOwned = true;
   }
 
   /** Frames a server answers with ReadyForQuery: Query, Sync, FunctionCall. */
@@ -59,9 +63,11 @@ export class FrameList {
    * Copies the frames into a buffer of their own, so they no longer depend on the read buffer
    * they arrived in. Returns false (nothing copied) above COPY_LIMIT bytes. The copy is never
    * reused: views of it may live on elsewhere (a pending write, the list a frame moved to).
-   * Small sizes come from Node's buffer pool, so this is a memcpy, not an allocation.
+   * Small sizes come from Node's buffer pool, so this is a memcpy, not an allocation. Frames
+   * already copied (a waiting request copied at the end of each read) are not copied again.
    */
   copyIn(): boolean {
+    if (this.isOwned) return true;
     const size = this.bytes;
     if (size > COPY_LIMIT) return false;
     const store = Buffer.allocUnsafe(size);
@@ -75,6 +81,7 @@ export class FrameList {
       pos += end - start;
       this.ends[i] = pos;
     }
+    this.isOwned = true;
     return true;
   }
 }

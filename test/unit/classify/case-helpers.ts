@@ -2,6 +2,8 @@
 // Unless a case says otherwise it expects: no hint, no effects, readOnly false, one statement,
 // isWrite true for 'write' and false for 'read', onlyMeridianSettings false.
 
+import { VolatilityCatalog } from '../../../src/classify/catalog.js';
+import { Classifier } from '../../../src/classify/classifier.js';
 import type { PinKind, RouteHint, SessionEffect, StatementClass } from '../../../src/classify/types.js';
 
 export interface Expect {
@@ -53,3 +55,11 @@ export const CATALOG_ROWS = [
   { nspname: 'pg_catalog', proname: 'nextval', provolatile: 'v' },
   { nspname: 'pg_catalog', proname: 'now', provolatile: 's' },
 ];
+
+/** A classifier with the parser loaded and CATALOG_ROWS as its catalog (call in beforeAll). */
+export async function testClassifier(): Promise<Classifier> {
+  await Classifier.init();
+  const catalog = new VolatilityCatalog();
+  catalog.load(CATALOG_ROWS);
+  return new Classifier({ catalog });
+}

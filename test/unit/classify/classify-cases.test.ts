@@ -3,19 +3,15 @@
 // expectations, so the fast path can never disagree with PostgreSQL's grammar on a listed case.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { VolatilityCatalog } from '../../../src/classify/catalog.js';
-import { Classifier } from '../../../src/classify/classifier.js';
+import type { Classifier } from '../../../src/classify/classifier.js';
 import type { Classification, StatementClass } from '../../../src/classify/types.js';
-import { CATALOG_ROWS, type Expect } from './case-helpers.js';
+import { testClassifier, type Expect } from './case-helpers.js';
 import { TABLES } from './cases-all.js';
 
 let classifier: Classifier;
 
 beforeAll(async () => {
-  await Classifier.init();
-  const catalog = new VolatilityCatalog();
-  catalog.load(CATALOG_ROWS);
-  classifier = new Classifier({ catalog });
+  classifier = await testClassifier();
 });
 
 function project(c: Classification, e: Expect): Record<string, unknown> {

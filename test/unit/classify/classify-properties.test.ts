@@ -4,20 +4,16 @@
 
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { VolatilityCatalog } from '../../../src/classify/catalog.js';
-import { Classifier } from '../../../src/classify/classifier.js';
+import type { Classifier } from '../../../src/classify/classifier.js';
 import { Lexer, TOK_WORD } from '../../../src/classify/lexer.js';
 import type { Classification } from '../../../src/classify/types.js';
-import { CATALOG_ROWS, type Case } from './case-helpers.js';
+import { testClassifier, type Case } from './case-helpers.js';
 import { TABLES } from './cases-all.js';
 
 let classifier: Classifier;
 
 beforeAll(async () => {
-  await Classifier.init();
-  const catalog = new VolatilityCatalog();
-  catalog.load(CATALOG_ROWS);
-  classifier = new Classifier({ catalog });
+  classifier = await testClassifier();
 });
 
 /** What must not change under respelling (SET/PREPARE effects carry the text itself: compare names). */

@@ -3,17 +3,13 @@
 // run in read-write mode, or be undone (ROLLBACK TO a savepoint restores read-write), so the
 // request stays a write; and the rule gives the same answer through the fast path and the parser.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { VolatilityCatalog } from '../../../src/classify/catalog.js';
-import { Classifier } from '../../../src/classify/classifier.js';
-import { CATALOG_ROWS } from './case-helpers.js';
+import type { Classifier } from '../../../src/classify/classifier.js';
+import { testClassifier } from './case-helpers.js';
 
 let classifier: Classifier;
 
 beforeAll(async () => {
-  await Classifier.init();
-  const catalog = new VolatilityCatalog();
-  catalog.load(CATALOG_ROWS);
-  classifier = new Classifier({ catalog });
+  classifier = await testClassifier();
 });
 
 const paths = (sql: string) => [classifier.classify(sql), classifier.classifyUncached(sql), classifier.classifyWithParser(sql)];
