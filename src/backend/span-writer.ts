@@ -11,7 +11,9 @@ export class SpanWriter {
   private spanBuf: Buffer | null = null;
   private spanStart = 0;
   private spanEnd = 0;
-  private parts: Buffer[] = [];
+  /** Parts [0, count) wait to be written; the array is reused, never truncated (hot-path rule 3). */
+  private parts: (Buffer | null)[] = [];
+  private count = 0;
   /** Total bytes handed to the socket (for stats). */
   bytesOut = 0;
 
@@ -30,29 +32,42 @@ export class SpanWriter {
   /** Adds a frame Meridian composed (or a copy); keeps order with spans. */
   frame(buf: Buffer): void {
     this.closeSpan();
-    this.parts.push(buf);
+    this.add(buf);
   }
 
   get hasPending(): boolean {
-    return this.spanBuf !== null || this.parts.length > 0;
+    return this.spanBuf !== null || this.count > 0;
+  }
+
+  private add(buf: Buffer): void {
+    if (this.count < this.parts.length) this.parts[this.count] = buf;
+    else this.parts.push(buf);
+    this.count++;
   }
 
   private closeSpan(): void {
     const b = this.spanBuf;
     if (b === null) return;
-    this.parts.push(this.spanStart === 0 && this.spanEnd === b.length ? b : b.subarray(this.spanStart, this.spanEnd));
+    this.add(this.spanStart === 0 && this.spanEnd === b.length ? b : b.subarray(this.spanStart, this.spanEnd));
     this.spanBuf = null;
+  }
+
+  /** Forgets the written (or dropped) parts without keeping their buffers alive. */
+  private reset(): void {
+    const parts = this.parts;
+    for (let i = 0; i < this.count; i++) parts[i] = null;
+    this.count = 0;
   }
 
   /** Writes everything pending; returns false when the socket asked us to wait for 'drain'. */
   flush(): boolean {
     this.closeSpan();
     const parts = this.parts;
-    const n = parts.length;
+    const n = this.count;
     if (n === 0) return true;
     const socket = this.socket;
     if (socket === null || socket.destroyed) {
-      parts.length = 0;
+      this.reset();
       return true;
     }
     let ok = true;
@@ -67,7 +82,7 @@ export class SpanWriter {
       }
       socket.uncork();
     }
-    parts.length = 0;
+    this.reset();
     // Not all taken by the kernel: the socket holds views of the read buffer they came from.
     if (socket.writableLength > 0) keepReadBuffer();
     return ok;
@@ -76,6 +91,6 @@ export class SpanWriter {
   /** Drops anything pending (the peer is gone). */
   discard(): void {
     this.spanBuf = null;
-    this.parts.length = 0;
+    this.reset();
   }
 }

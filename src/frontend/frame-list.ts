@@ -10,41 +10,58 @@ import { FrontendCode } from '../protocol/codes.js';
 const COPY_LIMIT = 16 * 1024;
 
 export class FrameList {
+  // Slots [head, tail) are in use. The arrays are never truncated: clear() only moves the
+  // indexes (and drops buffer references), so a request costs no array growth (hot-path rule 3).
   codes: number[] = [];
-  bufs: Buffer[] = [];
+  bufs: (Buffer | null)[] = [];
   starts: number[] = [];
   ends: number[] = [];
   head = 0;
+  tail = 0;
   bytes = 0;
   /** Every frame is in a copy of the list's own (copyIn since the last push). */
   private isOwned = true;
 
   get length(): number {
-    return this.codes.length - this.head;
+    return this.tail - this.head;
+  }
+
+  /** Code of the newest frame, or 0 when empty. */
+  get lastCode(): number {
+    return this.tail > this.head ? this.codes[this.tail - 1]! : 0;
   }
 
   push(code: number, buf: Buffer, start: number, end: number): void {
-    this.codes.push(code);
-    this.bufs.push(buf);
-    this.starts.push(start);
-    this.ends.push(end);
+    const i = this.tail++;
+    if (i < this.codes.length) {
+      this.codes[i] = code;
+      this.bufs[i] = buf;
+      this.starts[i] = start;
+      this.ends[i] = end;
+    } else {
+      this.codes.push(code);
+      this.bufs.push(buf);
+      this.starts.push(start);
+      this.ends.push(end);
+    }
     this.bytes += end - start;
     this.isOwned = false;
   }
 
   /** Drops the oldest frame. */
   shift(): void {
+    if (this.head >= this.tail) return;
     this.bytes -= this.ends[this.head]! - this.starts[this.head]!;
+    this.bufs[this.head] = null;
     this.head++;
-    if (this.head === this.codes.length) this.clear();
+    if (this.head === this.tail) this.clear();
   }
 
   clear(): void {
-    this.codes.length = 0;
-    this.bufs.length = 0;
-    this.starts.length = 0;
-    this.ends.length = 0;
+    const bufs = this.bufs;
+    for (let i = this.head; i < this.tail; i++) bufs[i] = null; // no read buffer kept alive by a stale slot
     this.head = 0;
+    this.tail = 0;
     this.bytes = 0;
     this.isOwned = true;
   }
@@ -52,7 +69,7 @@ export class FrameList {
   /** Frames a server answers with ReadyForQuery: Query, Sync, FunctionCall. */
   syncPoints(): number {
     let n = 0;
-    for (let i = this.head; i < this.codes.length; i++) {
+    for (let i = this.head; i < this.tail; i++) {
       const c = this.codes[i]!;
       if (c === FrontendCode.Query || c === FrontendCode.Sync || c === FrontendCode.FunctionCall) n++;
     }
@@ -72,7 +89,7 @@ export class FrameList {
     if (size > COPY_LIMIT) return false;
     const store = Buffer.allocUnsafe(size);
     let pos = 0;
-    for (let i = this.head; i < this.codes.length; i++) {
+    for (let i = this.head; i < this.tail; i++) {
       const start = this.starts[i]!;
       const end = this.ends[i]!;
       this.bufs[i]!.copy(store, pos, start, end);

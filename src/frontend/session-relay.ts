@@ -277,7 +277,8 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
       return onReady(s, b, buf, start, end);
     case BackendCode.CommandComplete:
       if (head === Op.Internal) return;
-      s.lastTag = commandTag(buf, start, end);
+      // The tag only tells how a transaction open before this request ended (finishRequest).
+      if (s.wasInTx) s.lastTag = commandTag(buf, start, end);
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
         const cls = b.ops.headData() as Classification | null;

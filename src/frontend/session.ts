@@ -385,7 +385,7 @@ export class Session implements FrameSink, BackendOwner {
       forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
     }
     this.pendingCls = null;
-    known.length = 0;
+    for (let i = 0; i < batch.length; i++) known[i] = null; // no truncation: dispatch refills it
     // Keep the request for a possible retry (read, nothing received yet): swap lists. Its
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
     if (this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads) {
@@ -399,7 +399,7 @@ export class Session implements FrameSink, BackendOwner {
   failBatch(err: MeridianError): void {
     const list = this.batch;
     const syncPoints = list.syncPoints();
-    const endsWithFlush = list.length > 0 && list.codes[list.codes.length - 1] === FrontendCode.Flush;
+    const endsWithFlush = list.lastCode === FrontendCode.Flush;
     list.clear();
     this.ctx.metrics.error(err.sqlstate);
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
