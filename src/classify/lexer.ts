@@ -48,9 +48,12 @@ export class Lexer {
   lex(sql: string): void {
     this.sql = sql;
     this.count = 0;
-    this.commentStarts.length = 0;
-    this.commentEnds.length = 0;
-    this.commentNext.length = 0;
+    if (this.commentStarts.length > 0) {
+      // Setting length is a runtime call: only when the previous text had comments.
+      this.commentStarts.length = 0;
+      this.commentEnds.length = 0;
+      this.commentNext.length = 0;
+    }
     this.hasHintComment = false;
     this.hasLiterals = false;
     this.isComplete = true;
