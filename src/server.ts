@@ -72,6 +72,10 @@ export class Meridian implements ProxyContext {
       },
       onBackendClosed: () => {},
       onBackendOpened: () => {},
+      mayPrefill: (node) => {
+        const n = this.health.snapshot.byName.get(node);
+        return n !== undefined && n.isUp && n.state === 'active';
+      },
     });
     this.catalog = new CatalogRefresher(this);
     this.classifier = new Classifier({ catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions });

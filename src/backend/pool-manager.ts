@@ -11,6 +11,8 @@ export interface PoolEvents {
   onConnectError(node: string, err: ConnectError): void;
   onBackendClosed(b: Backend, reason: string): void;
   onBackendOpened(b: Backend): void;
+  /** Whether pool.min_idle may open backends to this node now (up, not draining). */
+  mayPrefill?(node: string): boolean;
 }
 
 export class PoolManager {
@@ -21,6 +23,7 @@ export class PoolManager {
   /** node name → pools of that node (for per-node counts and drain). */
   private readonly byNode = new Map<string, Pool[]>();
   private readonly hooks: PoolHooks;
+  private readonly mayPrefill: (node: string) => boolean;
   private janitor: NodeJS.Timeout | null = null;
   /** Cached clock, refreshed by the janitor and on demand (STYLE hot path rule 6). */
   nowMs = Date.now();
@@ -30,6 +33,7 @@ export class PoolManager {
   constructor(cfg: MeridianConfig, events: PoolEvents) {
     this.cfg = cfg;
     this.setConfig(cfg);
+    this.mayPrefill = events.mayPrefill ?? (() => true);
     this.hooks = {
       onConnectError: (node, err) => events.onConnectError(node, err),
       onBackendClosed: (b, reason) => events.onBackendClosed(b, reason),
@@ -60,10 +64,14 @@ export class PoolManager {
     this.janitor = null;
   }
 
-  private sweep(): void {
+  /** Once a second: timeouts and lifetimes, then pool.min_idle for the pools that exist. */
+  sweep(): void {
     const now = (this.nowMs = Date.now());
     const p = this.cfg.pool;
-    for (const pool of this.pools.values()) pool.sweep(now, p.idleTimeoutMs, p.maxLifetimeMs, p.queueTimeoutMs);
+    for (const pool of this.pools.values()) {
+      pool.sweep(now, p.idleTimeoutMs, p.maxLifetimeMs, p.queueTimeoutMs, p.minIdle);
+      if (p.minIdle > 0 && this.mayPrefill(pool.node)) pool.fill(p.minIdle, now);
+    }
   }
 
   /** The pool for (node, client user, database); created on first use. Null for an unknown node/user. */

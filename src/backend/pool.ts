@@ -9,6 +9,9 @@ export type AcquireCallback = (err: ConnectError | PoolTimeoutError | NodeDraini
 
 export class PoolTimeoutError extends Error {}
 
+/** After a failed min_idle connect, the pool waits this long before opening more by itself. */
+const FILL_RETRY_MS = 10_000;
+
 /** The node started draining before a backend could be handed out: nothing was sent, route again. */
 export class NodeDrainingError extends Error {}
 
@@ -39,6 +42,8 @@ export class Pool {
   isRemoved = false;
   /** While draining: no new backends, idle ones close, released ones close. */
   isDraining = false;
+  /** pool.min_idle opens nothing before this time (after a failed connect). */
+  private fillPausedUntilMs = 0;
   private readonly connectOpts: () => ConnectOptions;
   private readonly hooks: PoolHooks;
 
@@ -140,17 +145,45 @@ export class Pool {
     }
   }
 
-  /** Janitor tick: expire waiters, close idle backends past idle timeout / max lifetime. */
-  sweep(nowMs: number, idleTimeoutMs: number, maxLifetimeMs: number, queueTimeoutMs: number): void {
+  /**
+   * Janitor tick: expire waiters, close idle backends past max lifetime, and past idle timeout
+   * while more than `minIdle` are idle (the least recently used go first).
+   */
+  sweep(nowMs: number, idleTimeoutMs: number, maxLifetimeMs: number, queueTimeoutMs: number, minIdle = 0): void {
     while (this.waiters.length > 0 && this.waiters[0]!.deadlineMs <= nowMs) {
       const w = this.waiters.shift()!;
       w.cb(new PoolTimeoutError(`timed out after ${queueTimeoutMs} ms waiting for a server connection`), null);
     }
-    for (let i = this.idle.length - 1; i >= 0; i--) {
-      const b = this.idle[i]!;
-      if (nowMs - b.lastUsedAtMs > idleTimeoutMs) b.close('idle timeout');
-      else if (nowMs - b.createdAtMs > maxLifetimeMs) b.close('max lifetime');
+    // idle is a stack: index 0 was used least recently. Closing removes it (onClosed), so walk a copy.
+    let idleLeft = this.idle.length;
+    for (const b of this.idle.slice()) {
+      if (nowMs - b.createdAtMs > maxLifetimeMs) {
+        b.close('max lifetime');
+        idleLeft--;
+      } else if (nowMs - b.lastUsedAtMs > idleTimeoutMs && idleLeft > minIdle) {
+        b.close('idle timeout');
+        idleLeft--;
+      }
     }
+  }
+
+  /**
+   * Janitor tick (pool.min_idle): opens backends until `minIdle` are idle or being opened, never
+   * past the pool size, and not while draining. A new backend goes to a waiter if one is queued.
+   * Returns how many connects were started.
+   */
+  fill(minIdle: number, nowMs: number): number {
+    if (this.isDraining || this.isRemoved || nowMs < this.fillPausedUntilMs) return 0;
+    let started = 0;
+    while (this.idle.length + this.connecting < minIdle && this.total < this.maxSize) {
+      this.open((err, b) => {
+        if (b !== null) this.release(b);
+        // A node that refuses us (auth, too many connections) is not retried every second.
+        else if (err !== null) this.fillPausedUntilMs = this.hooks.nowMs() + FILL_RETRY_MS;
+      });
+      started++;
+    }
+    return started;
   }
 
   /** Closes every idle backend (drain, shutdown, node removed). */

@@ -28,7 +28,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('location.lon', 'number', 'none', 'runtime', 'proxy longitude'),
   s('pool.mode', 'transaction | session', 'transaction', 'restart', 'when a backend returns to the pool'),
   s('pool.size', 'int ≥ 1', '20', 'runtime', 'max backends per (node, user, database)'),
-  s('pool.min_idle', 'int ≥ 0', '0', 'runtime', 'idle backends kept open per pool'),
+  s('pool.min_idle', 'int ≥ 0', '0', 'runtime', 'idle backends kept open per pool, topped up once a second (a pool exists from the first client of its user and database)'),
   s('pool.idle_timeout', DUR, '60s', 'runtime', 'close a backend idle this long'),
   s('pool.max_lifetime', DUR, '1h', 'runtime', 'close a backend this old (when idle)'),
   s('pool.queue_timeout', DUR, '5s', 'runtime', 'how long a session waits for a backend'),
