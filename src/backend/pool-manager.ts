@@ -4,6 +4,7 @@
 
 import type { MeridianConfig, NodeConfig, UserConfig } from '../config/types.js';
 import type { Backend } from './backend.js';
+import { backendTls } from './backend-tls.js';
 import { NodeDrainingError, Pool, type PoolHooks } from './pool.js';
 import type { ConnectError } from './server-connect.js';
 
@@ -100,7 +101,7 @@ export class PoolManager {
       user: u.backendUser,
       password: u.backendPassword,
       database,
-      tls: this.cfg.cluster.tls,
+      tls: backendTls(this.cfg.cluster),
       timeoutMs: this.cfg.pool.connectTimeoutMs,
     };
   }

@@ -11,7 +11,7 @@ import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { readErrorFields, readParameterStatus, type ServerError } from '../protocol/messages.js';
 import { ScramClient, md5Response } from '../auth/scram.js';
-import type { BackendTlsMode } from '../config/types.js';
+import { isTlsRequired, tlsOptions, type BackendTls } from './backend-tls.js';
 
 export interface ConnectOptions {
   host: string;
@@ -19,7 +19,7 @@ export interface ConnectOptions {
   user: string;
   password: string | null;
   database: string;
-  tls: BackendTlsMode;
+  tls: BackendTls;
   timeoutMs: number;
   /** Extra startup parameters (application_name …). */
   params?: Record<string, string>;
@@ -61,7 +61,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       socket.destroy();
       reject(err);
     };
-    const onSocketError = (err: Error) => fail(new ConnectError(err.message, null, true));
+    let onSocketError = (err: Error) => fail(new ConnectError(err.message, null, true));
     socket.on('error', onSocketError);
     socket.once('close', () => fail(new ConnectError('server closed the connection during startup', null, true)));
 
@@ -151,7 +151,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
     socket.once('connect', () => {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 30_000);
-      if (opts.tls === 'disable') return startStartup();
+      if (opts.tls.mode === 'disable') return startStartup();
       socket.write(serialize.requestSsl());
       input.set((b: Buffer) => {
         input.set(null);
@@ -159,13 +159,15 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
           socket.removeListener('error', onSocketError);
           socket.removeAllListeners('close');
           const plain = socket;
-          socket = tls.connect({ socket: plain, servername: net.isIP(opts.host) ? undefined : opts.host, rejectUnauthorized: false });
+          socket = tls.connect({ socket: plain, ...tlsOptions(opts.tls, opts.host) });
           input.switchTo(socket);
+          // A certificate that fails verify-ca/verify-full ends the attempt here, with the reason.
+          onSocketError = (err: Error) => fail(new ConnectError(`TLS: ${err.message}`, null, true));
           socket.on('error', onSocketError);
           socket.once('close', () => fail(new ConnectError('server closed the connection during TLS startup', null, true)));
           socket.once('secureConnect', startStartup);
-        } else if (opts.tls === 'require') {
-          fail(new ConnectError('node does not support TLS and cluster.tls is require', null, false));
+        } else if (isTlsRequired(opts.tls.mode)) {
+          fail(new ConnectError(`node does not support TLS and cluster.tls is ${opts.tls.mode}`, null, false));
         } else {
           startStartup();
         }

@@ -35,6 +35,24 @@ function secretFrom(inline: string | null, file: string | null, at: ConfigPath, 
   }
 }
 
+/** cluster.tls_ca: the CA file's PEM, read now so a missing or wrong file fails the (re)load. */
+function readCa(path: string | null, mode: string, fromBase: (p: string) => string, ctx: ResolveContext, issues: Issues): string | null {
+  if (path === null) return null;
+  const at: ConfigPath = ['cluster', 'tls_ca'];
+  if (mode !== 'verify-ca' && mode !== 'verify-full') {
+    issues.push({ path: at, message: `only applies with cluster.tls verify-ca or verify-full (cluster.tls is ${mode}, which does not check certificates)` });
+    return null;
+  }
+  try {
+    const pem = ctx.readFile(fromBase(path));
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) issues.push({ path: at, message: `${path} holds no PEM certificate` });
+    return pem;
+  } catch (err) {
+    issues.push({ path: at, message: `cannot read ${path}: ${(err as Error).message}` });
+    return null;
+  }
+}
+
 function checkUnique(names: readonly string[], at: (i: number) => ConfigPath, what: string, issues: Issues): void {
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
@@ -111,6 +129,8 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
   checkResidency(residency, new Set(nodes.map((n) => n.region)), issues);
 
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolvePath(ctx.baseDir, p));
+  const { tls_ca: tlsCaPath, ...clusterRest } = parsed.cluster;
+  const cluster = { ...clusterRest, tlsCa: readCa(tlsCaPath, parsed.cluster.tls, fromBase, ctx, issues) };
   const config: MeridianConfig = {
     listen: parsed.listen,
     tls: parsed.tls === null ? null : { cert: fromBase(parsed.tls.cert), key: fromBase(parsed.tls.key), mode: parsed.tls.mode },
@@ -118,7 +138,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     location: parsed.location,
     pool: parsed.pool,
     users,
-    cluster: parsed.cluster,
+    cluster,
     health: {
       intervalMs: h.interval, timeoutMs: h.timeout, rise: h.rise, fall: h.fall, fastIntervalMs: h.fast_interval,
       jitter: h.jitter, user: probeUser, password: inlinePassword ?? probeOwner?.backendPassword ?? null,

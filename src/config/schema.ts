@@ -15,7 +15,7 @@ const AUTH_METHODS: readonly AuthMethod[] = ['scram-sha-256', 'md5', 'password',
 const CLUSTER_KINDS: readonly ClusterKind[] = ['physical', 'logical', 'pglogical', 'spock', 'heartbeat'];
 const READS_ON_MASTERS: readonly ReadsOnMasters[] = ['always', 'fallback', 'never'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const BACKEND_TLS: readonly BackendTlsMode[] = ['disable', 'prefer', 'require'];
+const BACKEND_TLS: readonly BackendTlsMode[] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
 /** Node names appear in hints (node=NAME), admin commands and metric labels: keep them plain. */
 export const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
@@ -88,6 +88,7 @@ const cluster = requiredSection({
   kind: required(enumText(CLUSTER_KINDS), oneOf(CLUSTER_KINDS)),
   nodes: list(node, 1, 'node'),
   tls: enumField(BACKEND_TLS, 'disable'),
+  tls_ca: optional('a path to a PEM CA certificate', str()),
 });
 
 const health = section({

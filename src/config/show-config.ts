@@ -16,6 +16,8 @@ const SECRET_FIELDS = new Set(['password', 'backendPassword', 'token']);
 function scalarText(field: string, value: unknown): string {
   if (value === null || value === undefined) return '';
   if (SECRET_FIELDS.has(field)) return '[redacted]';
+  // cluster.tls_ca holds the file's PEM (read at load): show how many certificates, not the text.
+  if (field === 'tlsCa' && typeof value === 'string') return `PEM, ${value.split('-----BEGIN CERTIFICATE-----').length - 1} certificate(s)`;
   if (typeof value === 'number' && field.endsWith('Ms')) return formatDurationMs(value);
   if (Array.isArray(value)) return value.map(String).join(', ');
   return String(value);

@@ -7,7 +7,7 @@ export type AuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
 export type ClusterKind = 'physical' | 'logical' | 'pglogical' | 'spock' | 'heartbeat';
 export type ReadsOnMasters = 'always' | 'fallback' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-export type BackendTlsMode = 'disable' | 'prefer' | 'require';
+export type BackendTlsMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 export interface Location {
   readonly lat: number;
@@ -58,6 +58,7 @@ export interface ClusterConfig {
   readonly kind: ClusterKind;
   readonly nodes: readonly NodeConfig[];
   readonly tls: BackendTlsMode; // TLS from Meridian to the nodes
+  readonly tlsCa: string | null; // PEM read from cluster.tls_ca (verify-ca / verify-full); null: Node's default CAs
 }
 
 export interface HealthConfig {

@@ -3,6 +3,7 @@
 // Also: passive eviction from live traffic (reportFailure), immediate probes (probeNow), and the
 // catching-up → active readmission after UNDRAIN. Drain itself is driven by admin.
 
+import { backendTls } from '../backend/backend-tls.js';
 import type { ClusterKind, HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TopologyEvent } from '../topology/events.js';
@@ -153,7 +154,7 @@ export class HealthMonitor {
 
   /** Hot reload: new thresholds and nodes; probe connections are rebuilt if their settings changed. */
   setConfig(cfg: MeridianConfig): void {
-    const connChanged = !sameProbeSettings(this.cfg.health, cfg.health) || this.cfg.cluster.kind !== cfg.cluster.kind || this.cfg.cluster.tls !== cfg.cluster.tls;
+    const connChanged = !sameProbeSettings(this.cfg.health, cfg.health) || this.cfg.cluster.kind !== cfg.cluster.kind || this.cfg.cluster.tls !== cfg.cluster.tls || this.cfg.cluster.tlsCa !== cfg.cluster.tlsCa;
     this.cfg = cfg;
     if (connChanged && this.isOwnConnector) this.connect = defaultConnector(cfg);
     if (connChanged) {
@@ -307,7 +308,7 @@ export class HealthMonitor {
 }
 
 function defaultConnector(cfg: MeridianConfig): ProbeConnector {
-  return pgProbeConnector({ kind: cfg.cluster.kind, health: cfg.health, tls: cfg.cluster.tls });
+  return pgProbeConnector({ kind: cfg.cluster.kind, health: cfg.health, tls: backendTls(cfg.cluster) });
 }
 
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {

@@ -4,6 +4,7 @@
 // table by replication and are skipped. Uses the probe credentials (health.user).
 
 import pg from 'pg';
+import { backendTls, isTlsRequired, tlsOptions } from '../backend/backend-tls.js';
 import type { MeridianConfig, NodeConfig } from '../config/types.js';
 import { describeProbeError } from './prober.js';
 import { quoteLiteral, quoteQualified } from './probe-sql.js';
@@ -20,7 +21,7 @@ async function withClient<T>(cfg: MeridianConfig, node: NodeConfig, fn: (c: pg.C
     host: node.host, port: node.port, user: health.user, password: health.password ?? undefined,
     database: health.database, application_name: 'meridian-init-heartbeat',
     connectionTimeoutMillis: Math.max(health.timeoutMs, 5000),
-    ssl: cluster.tls === 'require' ? { rejectUnauthorized: false } : false,
+    ssl: isTlsRequired(cluster.tls) ? tlsOptions(backendTls(cluster), node.host) : false,
   });
   client.on('error', () => undefined);
   await client.connect();

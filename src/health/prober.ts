@@ -4,7 +4,8 @@
 // cannot wedge the next probe. Owns no policy: outcomes go back to the HealthMonitor.
 
 import pg from 'pg';
-import type { BackendTlsMode, ClusterKind, HealthConfig, NodeConfig } from '../config/types.js';
+import { isTlsRequired, tlsOptions, type BackendTls } from '../backend/backend-tls.js';
+import type { ClusterKind, HealthConfig, NodeConfig } from '../config/types.js';
 import { buildProbeSql, discoverSql, usesHeartbeat, type HeartbeatWrite, type ProbeCapabilities, type ProbeSql } from './probe-sql.js';
 import { parseProbeRow, type RawProbe } from './probe-result.js';
 
@@ -19,7 +20,7 @@ export type ProbeConnector = (node: NodeConfig) => ProbeChannel;
 export interface PgProbeOptions {
   readonly kind: ClusterKind;
   readonly health: HealthConfig;
-  readonly tls: BackendTlsMode;
+  readonly tls: BackendTls;
   readonly now?: () => number;
 }
 
@@ -153,14 +154,15 @@ export class PgProbeChannel implements ProbeChannel {
 
   /** Connects; the client is this.client from the start so a timeout can destroy it. */
   private async connect(): Promise<pg.Client> {
-    const wantsTls = this.opts.tls === 'require' || (this.opts.tls === 'prefer' && !this.isTlsRefused);
+    const mode = this.opts.tls.mode;
+    const wantsTls = isTlsRequired(mode) || (mode === 'prefer' && !this.isTlsRefused);
     const client = this.newClient(wantsTls);
     this.client = client;
     try {
       await client.connect();
       return client;
     } catch (err) {
-      if (this.opts.tls === 'prefer' && wantsTls && this.client === client && /does not support SSL/i.test(String((err as Error).message))) {
+      if (mode === 'prefer' && wantsTls && this.client === client && /does not support SSL/i.test(String((err as Error).message))) {
         this.isTlsRefused = true;
         const plain = this.newClient(false);
         this.client = plain;
@@ -181,7 +183,7 @@ export class PgProbeChannel implements ProbeChannel {
       database: health.database,
       application_name: 'meridian-probe',
       keepAlive: true,
-      ssl: tls ? { rejectUnauthorized: false } : false,
+      ssl: tls ? tlsOptions(this.opts.tls, this.node.host) : false,
     });
     // An idle probe connection that dies must not crash the process; the next probe reconnects.
     client.on('error', () => { if (this.client === client) this.client = null; });
