@@ -15,6 +15,8 @@
 // PostgreSQL applies the default itself (writes fail with 25006 there), and `BEGIN` then
 // `SET TRANSACTION READ WRITE` in a later request keeps working, which on a standby would fail.
 // BEGIN READ ONLY, or SET TRANSACTION READ ONLY in the same request as the BEGIN, routes as a read.
+// The one session default that does matter, a SERIALIZABLE default isolation (hot standbys refuse
+// every transaction then), is the session's business: SessionState.defaultsToSerializable.
 
 import { asObject, asString, booleanValue, constantText } from './ast-node.js';
 import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';

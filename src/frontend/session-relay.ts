@@ -102,6 +102,11 @@ function closeStatementFrame(name: string): Buffer {
 
 const SYNC = Buffer.from([FrontendCode.Sync, 0, 0, 0, 4]);
 
+/** A physical cluster's replicas are hot standbys, which refuse a SERIALIZABLE session's reads. */
+export function readsNeedMaster(s: Session): boolean {
+  return s.state.defaultsToSerializable && s.ctx.cfg().cluster.kind === 'physical';
+}
+
 /**
  * While attached outside a transaction (a request still in flight), a new request may share
  * the backend only if that node may serve it: a write never follows a read onto a replica.
@@ -122,7 +127,7 @@ export function attachedAccepts(s: Session, b: Backend, code: number, buf: Buffe
     if ('node' in hint) return hint.node === b.node;
     return hint.route === 'master' ? isMaster : !isMaster;
   }
-  return !cls.isWrite || isMaster;
+  return !(cls.isWrite || readsNeedMaster(s)) || isMaster;
 }
 
 /**

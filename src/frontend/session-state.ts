@@ -163,6 +163,25 @@ export class SessionState {
   private sigVersion = -1;
   private sig = '';
 
+  private serializableVersion = -1;
+  private isSerializable = false;
+
+  /**
+   * The session's default isolation is SERIALIZABLE as far as Meridian saw it (startup option,
+   * SET default_transaction_isolation, SET SESSION CHARACTERISTICS). Hot standbys refuse every
+   * transaction then, implicit ones included. The word anywhere in the replay SQL counts: a
+   * false positive only sends reads to a master. A default set on the server (ALTER ROLE …
+   * SET) is invisible here.
+   */
+  get defaultsToSerializable(): boolean {
+    if (this.serializableVersion !== this.version) {
+      const sql = this.settings.get('default_transaction_isolation');
+      this.isSerializable = sql !== undefined && /serializable/i.test(sql);
+      this.serializableVersion = this.version;
+    }
+    return this.isSerializable;
+  }
+
   /** The settings as one comparable string, recomputed once per version. */
   signature(): string {
     if (this.sigVersion !== this.version) {

@@ -26,7 +26,7 @@ import { sessionRouting, type ProxyContext, type SessionRouting } from './contex
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
-import { attachedAccepts, forwardClientFrame, handleServerFrame, statementClassFor, syncToRelease } from './session-relay.js';
+import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
 export const enum Phase {
@@ -251,7 +251,7 @@ export class Session implements FrameSink, BackendOwner {
       this.answerMeridianSettings(list);
       return;
     }
-    const intent: RouteIntent = isWrite ? 'write' : 'read';
+    const intent: RouteIntent = isWrite || readsNeedMaster(this) ? 'write' : 'read';
     this.routeAndAttach(intent, hint ?? this.state.localRouteHint ?? this.state.routeHint, needSql, willPrepare, Date.now());
   }
 

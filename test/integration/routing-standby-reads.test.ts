@@ -5,7 +5,9 @@
 //  * `begin; set transaction read only; select …` in one simple Query runs on a standby, and a
 //    write in it fails exactly as on the primary (25006); what a hot standby refuses
 //    (SERIALIZABLE) goes to the primary; a session default of read-only is not a reason to read
-//    a BEGIN's transaction from a standby.
+//    a BEGIN's transaction from a standby;
+//  * a session whose default isolation is SERIALIZABLE reads from the primary (a hot standby
+//    refuses its autocommit reads too), until RESET / DISCARD ALL / another default.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -163,5 +165,38 @@ describe('read-only transactions begun in one simple Query', () => {
     expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
     await c.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE');
     expect(await servedBy(c, `insert into ${table} values (4) returning inet_server_port() as p`)).toBe('primary');
+  });
+});
+
+describe('a session whose default isolation is SERIALIZABLE', () => {
+  it('a hot standby refuses even its autocommit reads, so they run on the primary', async () => {
+    const standby = await connect(cluster.node('s1').connectionString('app'));
+    await standby.query('set default_transaction_isolation = serializable');
+    await expect(standby.query('select 1')).rejects.toMatchObject({ code: '0A000' });
+
+    const c = await connect(mer.dsn());
+    expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+    await c.query("SET default_transaction_isolation TO 'serializable'");
+    for (let i = 0; i < 3; i++) expect(await servedBy(c, 'select inet_server_port() as p')).toBe('primary');
+    expect(await servedBy(c, 'begin read only; select inet_server_port() as p')).toBe('primary');
+    expect((await c.query('show transaction_isolation')).rows[0].transaction_isolation).toBe('serializable');
+    await c.query('commit');
+    await c.query('RESET default_transaction_isolation');
+    expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+  });
+
+  it('from SET SESSION CHARACTERISTICS and from a startup option too; DISCARD ALL goes back to the startup value', async () => {
+    const c = await connect(mer.dsn());
+    await c.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+    expect(await servedBy(c, 'select inet_server_port() as p')).toBe('primary');
+    await c.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+
+    const opt = await connect(`${mer.dsn()}?options=${encodeURIComponent('-c default_transaction_isolation=serializable')}`);
+    expect(await servedBy(opt, 'select inet_server_port() as p')).toBe('primary');
+    await opt.query("set default_transaction_isolation = 'read committed'");
+    expect(await servedBy(opt, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+    await opt.query('discard all');
+    expect(await servedBy(opt, 'select inet_server_port() as p')).toBe('primary');
   });
 });
