@@ -9,7 +9,7 @@
 import { serialize } from 'pg-protocol';
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
-import type { Classification } from '../classify/types.js';
+import type { Classification, SessionEffect } from '../classify/types.js';
 import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { commandTag, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
@@ -282,8 +282,8 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
       return onReady(s, b, buf, start, end);
     case BackendCode.CommandComplete:
       if (head === Op.Internal) return;
-      // The tag only tells how a transaction open before this request ended (finishRequest).
-      if (s.wasInTx) s.lastTag = commandTag(buf, start, end);
+      // Tags only tell how a transaction open before this request ended (finishRequest).
+      if (s.wasInTx) s.txTags += txTagOf(commandTag(buf, start, end));
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
         const cls = b.ops.headData() as Classification | null;
@@ -373,13 +373,39 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
   finishRequest(s, b, status);
 }
 
+const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
+
+/**
+ * 'C' for COMMIT and PREPARE TRANSACTION (settings made in the block survive both), 'R' for
+ * ROLLBACK, which is also the tag of ROLLBACK TO SAVEPOINT and of a COMMIT of an aborted block.
+ */
+function txTagOf(tag: string): string {
+  if (tag === 'COMMIT' || tag === 'PREPARE TRANSACTION') return 'C';
+  return tag === 'ROLLBACK' ? 'R' : '';
+}
+
+/**
+ * How the block open before a request ended, from its tags in order (txTagOf) and its effects:
+ * the first COMMIT commits it (statements after it ran outside: `commit; set x`; after COMMIT AND
+ * CHAIN a new block is open), unless a real ROLLBACK came first (more ROLLBACK tags before it than
+ * ROLLBACK TO statements). With no COMMIT, a block gone by the end was rolled back; one still open
+ * was not ended (ROLLBACK AND CHAIN is not told apart from ROLLBACK TO).
+ */
+function endedBlock(tags: string, effects: readonly SessionEffect[], inTx: boolean): 'commit' | 'rollback' | null {
+  const firstCommit = tags.indexOf('C');
+  if (firstCommit < 0) return inTx ? null : 'rollback';
+  let rollbackTos = 0;
+  for (const e of effects) if (e.type === 'rollback-to') rollbackTos++;
+  return firstCommit > rollbackTos ? 'rollback' : 'commit';
+}
+
 /** End of a client-visible request: apply accepted effects, maybe release the backend. */
 function finishRequest(s: Session, b: Backend, status: number): void {
   const inTx = status !== TxStatus.Idle;
-  const endedTx = s.wasInTx && !inTx ? (s.lastTag === 'COMMIT' ? 'commit' : 'rollback') : null;
+  const all = s.doneEffects.length === 0 ? NO_EFFECTS : s.doneEffects.length === 1 ? s.doneEffects[0]!.effects : s.doneEffects.flatMap((c) => c.effects);
+  const endedTx = s.wasInTx ? endedBlock(s.txTags, all, inTx) : null;
   let catalogChanged = false;
   if (s.doneEffects.length > 0 || endedTx !== null) {
-    const all = s.doneEffects.length === 1 ? s.doneEffects[0]!.effects : s.doneEffects.flatMap((c) => c.effects);
     if (s.requestFailed) s.state.onFailedWithEffects(all, b);
     else catalogChanged = s.state.applyEffects(all, b, inTx, endedTx);
     if (s.requestFailed && endedTx !== null) s.state.applyEffects([], b, inTx, endedTx);
@@ -388,7 +414,7 @@ function finishRequest(s: Session, b: Backend, status: number): void {
   if (catalogChanged) s.ctx.onCatalogChanged();
   s.requestFailed = false;
   s.isCancelRequested = false;
-  s.lastTag = '';
+  s.txTags = '';
   s.hasRetried = false;
   s.wasInTx = inTx;
   s.inflight.clear();

@@ -211,9 +211,9 @@ export class SessionState {
 
   /**
    * Applies effects of statements the server completed. `inTxBlock`: the ReadyForQuery status
-   * after them is not idle; `endedTx`: the request ended a transaction block (by the last
-   * CommandComplete tag: COMMIT, else a rollback). Returns true when the catalog changed
-   * (volatility cache refresh).
+   * after them is not idle; `endedTx`: the request ended the block open before it (by its first
+   * COMMIT / ROLLBACK / PREPARE TRANSACTION tag, see finishRequest; with COMMIT AND CHAIN a new
+   * block is open after). Returns true when the catalog changed (volatility cache refresh).
    */
   applyEffects(effects: readonly SessionEffect[], b: Backend, inTxBlock: boolean, endedTx: 'commit' | 'rollback' | null): boolean {
     // A rollback is settled first: statements after a ROLLBACK in the same request (its tag was
@@ -221,7 +221,10 @@ export class SessionState {
     // belong to the block it commits.
     if (endedTx === 'rollback') this.tx.rollback();
     if (endedTx !== null) this.localRouteHint = null;
-    let catalogChanged = effects.length > 0 && this.record(effects, b, false);
+    // COMMIT AND CHAIN: the old block is committed and a new one is open; effects of this request
+    // after the COMMIT belong to the new one.
+    let catalogChanged = endedTx === 'commit' && inTxBlock && !this.tx.isEmpty && this.applyNow(this.tx.commit(), b);
+    catalogChanged = (effects.length > 0 && this.record(effects, b, false)) || catalogChanged;
     // Outside a block after this request (autocommit, or COMMIT): what survived its savepoints holds.
     if (!inTxBlock && !this.tx.isEmpty) catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged;
     return catalogChanged;

@@ -77,12 +77,12 @@ export class Session implements FrameSink, BackendOwner {
   hasRetried = false;
   isBusy = false;
   skipUntilSync = false;
-  /** Per request: effects of completed statements, error seen, last CommandComplete tag. */
+  /** Per request: effects of completed statements, error seen, the tag that ended an open block. */
   doneEffects: Classification[] = [];
   requestFailed = false;
   /** Error message of Meridian's own state-sync query, if it failed. */
   syncError: string | null = null;
-  lastTag = '';
+  txTags = '';
   wasInTx = false;
   /** Statement class of the portal bound last (its Execute applies its effects). */
   portalCls: Classification | null = null;

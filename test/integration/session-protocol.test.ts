@@ -311,6 +311,37 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     });
   }, 90_000);
 
+  it('ROLLBACK TO SAVEPOINT then COMMIT in one Query commits; ROLLBACK then a stray COMMIT in one Query does not', async () => {
+    await withClient(async (c, before) => {
+      await c.query(`begin; set work_mem = '6666kB'; savepoint s; set timezone = 'Asia/Tokyo'`);
+      await c.query('rollback to savepoint s; commit');
+      await expectEverywhere(c, { ...before, wm: '6666kB' }, 'after rollback to; commit');
+      await c.query(`begin; set datestyle = 'SQL, DMY'`);
+      await c.query('rollback; commit'); // the COMMIT runs outside a block: a warning, tag COMMIT
+      await expectEverywhere(c, { ...before, wm: '6666kB' }, 'after rollback; commit');
+    });
+  }, 90_000);
+
+  it('COMMIT and a SET in one Query: the committed block and the SET both hold (regression: the last tag, SET, read as a rollback)', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query(`set work_mem = '3333kB'`);
+      await c.query(`commit; set datestyle = 'SQL, DMY'`);
+      await expectEverywhere(c, { ...before, wm: '3333kB', ds: 'SQL, DMY' }, 'after commit; set');
+    });
+  }, 90_000);
+
+  it('COMMIT AND CHAIN keeps the committed block’s settings; the chained block’s follow its own end (regression: both rolled back)', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query(`set work_mem = '4444kB'`);
+      await c.query('commit and chain');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('rollback');
+      await expectEverywhere(c, { ...before, wm: '4444kB' }, 'after commit and chain, then rollback');
+    });
+  }, 90_000);
+
   it('a savepoint name declared again: ROLLBACK TO and RELEASE act on the newest one', async () => {
     await withClient(async (c, before) => {
       await c.query('begin');
