@@ -17,7 +17,8 @@ Usage:
                                       classify SQL from stdin (one statement per line, or a JSON array)
   meridian init-heartbeat --config FILE
                                       create the heartbeat table on every node (pglogical/spock/heartbeat kinds)
-  meridian demo                       start a local 3-region demo cluster with Meridian in front
+  meridian demo [--no-traffic]        start a local 3-region demo cluster with Meridian in front
+                                      (from a source checkout: it reuses the test harness)
   meridian --help                     this text
 `;
 
@@ -81,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       const { runInitHeartbeat } = await import('./health/init-heartbeat-command.js');
       return runInitHeartbeat(loadConfigFile(values.config), process.stdout);
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo-command.js');
+      return runDemo(rest, process.stderr);
     }
     case 'help':
     case '--help':

@@ -120,8 +120,10 @@ async function run(m: Meridian, addr: { port: number }, cluster: Cluster, relays
     console.log(`\n${new Date().toISOString().slice(11, 19)}  (Ctrl-C to stop)\n${lines.join('\n')}`);
   }, 1000);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    // on, not once: a second Ctrl-C (or one passed on by `meridian demo`) must not kill the
+    // process halfway through the teardown below.
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
   });
   console.log('\nstopping …');
   stop = true;
