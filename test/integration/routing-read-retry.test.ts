@@ -1,6 +1,6 @@
 // routing.retry_reads: an autocommit read whose backend dies before any answer is sent again,
 // once, on another node. The retried bytes are a copy taken when the request was sent (the
-// client's read buffer is reused by its next read, here a Flush). A request pipelined behind the
+// client's read buffer is reused by its next read, here a Flush sent once a node runs the request). A request pipelined behind the
 // lost one is not silently dropped: then nothing is retried and every pending request gets 08006.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,13 @@ let mer: RunningMeridian;
 beforeAll(async () => {
   cluster = await sharedCluster('physical');
   await cluster.exec('create table if not exists rr_lock(id int); grant select on rr_lock to public');
-  mer = await startMeridian(cluster, { kind: 'physical', extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 3s }' });
+  // min_idle: every node keeps idle backends, so a request never waits for one (a waiting request
+  // is copied at the end of its read, which would hide a missing retry copy).
+  mer = await startMeridian(cluster, {
+    kind: 'physical',
+    pool: 'mode: transaction, size: 5, min_idle: 2, queue_timeout: 5s',
+    extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 3s }',
+  });
 });
 
 afterAll(async () => {
@@ -40,6 +46,14 @@ async function killRunning(marker: string): Promise<string> {
     return false;
   }, { timeoutMs: 10_000, what: `a backend running ${marker}` });
   return killed;
+}
+
+/** Until some node runs (waits in) a query containing `marker`. */
+async function waitRunning(marker: string): Promise<void> {
+  await waitFor(async () => (await Promise.all(cluster.nodes.map((n) => n.query(
+    `select 1 from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
+    [marker],
+  )))).some((r) => r.length > 0), { timeoutMs: 10_000, what: `a node running ${marker}` });
 }
 
 /**
@@ -70,13 +84,20 @@ function dataRows(msgs: { name: string }[]): string[] {
 describe('read retry', () => {
   it('a read whose backend dies before answering is retried with its own bytes, after the client sent more', async () => {
     const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
-    // Idle backends on every node: the request goes out in the read that brought it.
-    for (let i = 0; i < 6; i++) await raw.query('select count(*) from rr_lock');
+    // An idle backend already in step with this session on every node (a pool exists once used,
+    // min_idle then adds fresh ones; the next use of each node takes the freshest, LIFO, and brings
+    // it in step): the request goes out in the read that brought it, whichever node it goes to.
+    const warm = async () => { for (const n of cluster.nodes) await raw.query(`/* meridian: node=${n.name} */ select count(*) from rr_lock`); };
+    await warm();
+    await waitFor(() => [...mer.m.pools.allPools()].every((p) => p.idleCount >= 2), { timeoutMs: 10_000, what: 'two idle backends in every pool' });
+    await warm();
     const marker = `retry_${Date.now()}`;
     const release = await lockTable();
     raw.send(serialize.query(`select '${marker}' as m, count(*) as n from rr_lock`));
-    await new Promise((r) => setTimeout(r, 100));
-    raw.send(serialize.flush()); // read into the same buffer while the request is in flight
+    // Once a node runs it, Meridian has read and sent it: the Flush comes in a read of its own,
+    // into the same buffer, over the request's first bytes.
+    await waitRunning(marker);
+    raw.send(serialize.flush());
     await new Promise((r) => setTimeout(r, 100));
     const victim = await killRunning(marker);
     expect(victim).not.toBe('');
@@ -95,7 +116,7 @@ describe('read retry', () => {
     const marker = `pipelined_${Date.now()}`;
     const release = await lockTable();
     raw.send(serialize.query(`select '${marker}' as m, count(*) from rr_lock`));
-    await waitFor(async () => (await Promise.all(cluster.nodes.map((n) => n.query(`select 1 from pg_stat_activity where state = 'active' and query like '%${marker}%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`)))).some((r) => r.length > 0), { timeoutMs: 10_000, what: 'the first query waiting' });
+    await waitRunning(marker);
     raw.send(serialize.query(`select 'second' as m`));
     await new Promise((r) => setTimeout(r, 200));
     await killRunning(marker);
