@@ -1,7 +1,8 @@
 // routing.retry_reads: an autocommit read whose backend dies before any answer is sent again,
 // once, on another node. The retried bytes are a copy taken when the request was sent (the
-// client's read buffer is reused by its next read, here a Flush sent once a node runs the request). A request pipelined behind the
-// lost one is not silently dropped: then nothing is retried and every pending request gets 08006.
+// client's read buffer is reused by its next read, here a Flush sent once a node runs the
+// request). A request pipelined behind the lost one is not silently dropped: then nothing is
+// retried and every pending request gets 08006.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
