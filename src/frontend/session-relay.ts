@@ -12,7 +12,7 @@ import { Op, OpMode } from '../backend/op-queue.js';
 import type { Classification, SessionEffect } from '../classify/types.js';
 import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
-import { commandTag, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
+import { commandTagIs, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import type { Session } from './session.js';
 import type { StatementRecord } from './session-state.js';
 
@@ -283,7 +283,7 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
     case BackendCode.CommandComplete:
       if (head === Op.Internal) return;
       // Tags only tell how a transaction open before this request ended (finishRequest).
-      if (s.wasInTx) s.txTags += txTagOf(commandTag(buf, start, end));
+      if (s.wasInTx) s.txTags += txTagOf(buf, start, end);
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
         const cls = b.ops.headData() as Classification | null;
@@ -379,10 +379,14 @@ const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
  * 'C' for COMMIT and PREPARE TRANSACTION (settings made in the block survive both), 'R' for
  * ROLLBACK, which is also the tag of ROLLBACK TO SAVEPOINT and of a COMMIT of an aborted block.
  */
-function txTagOf(tag: string): string {
-  if (tag === 'COMMIT' || tag === 'PREPARE TRANSACTION') return 'C';
-  return tag === 'ROLLBACK' ? 'R' : '';
+function txTagOf(buf: Buffer, start: number, end: number): string {
+  if (commandTagIs(buf, start, end, TAG_COMMIT) || commandTagIs(buf, start, end, TAG_PREPARE)) return 'C';
+  return commandTagIs(buf, start, end, TAG_ROLLBACK) ? 'R' : '';
 }
+
+const TAG_COMMIT = Buffer.from('COMMIT');
+const TAG_ROLLBACK = Buffer.from('ROLLBACK');
+const TAG_PREPARE = Buffer.from('PREPARE TRANSACTION');
 
 /**
  * How the block open before a request ended, from its tags in order (txTagOf) and its effects:

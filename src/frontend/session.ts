@@ -384,8 +384,7 @@ export class Session implements FrameSink, BackendOwner {
       this.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? known[i] ?? null : null;
       forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
     }
-    this.pendingCls = null;
-    for (let i = 0; i < batch.length; i++) known[i] = null; // no truncation: dispatch refills it
+    this.pendingCls = null; // batchCls is left as is: dispatch sets every entry the next batch reads
     // Keep the request for a possible retry (read, nothing received yet): swap lists. Its
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
     if (this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads) {
