@@ -4,7 +4,7 @@
 // signed, and tls_ca with a mode that checks nothing is a config error.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import pg from 'pg';
 import { connectServer } from '../../src/backend/server-connect.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { startSingleNode, TEST_USERS, type SingleCluster } from '../support/cluster.js';
-import { pgOsUser } from '../support/pg-bin.js';
+import { handCertToServer } from '../support/pg-bin.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
@@ -40,9 +40,7 @@ beforeAll(async () => {
   writeFileSync(ext, 'subjectAltName = IP:127.0.0.1\n');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
   openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', join(dir, 'test-ca.key'), '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', ext]);
-  const user = pgOsUser();
-  for (const f of [dir, cert, key]) if (user) chownSync(f, user.uid, user.gid);
-  chmodSync(key, 0o600);
+  handCertToServer(dir, cert, key);
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
 }, 120_000);
 

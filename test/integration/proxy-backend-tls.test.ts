@@ -3,14 +3,14 @@
 // a TLS backend socket (read through 'data' events, not a reusable read buffer).
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import postgres from 'postgres';
 import { startSingleNode, type SingleCluster } from '../support/cluster.js';
-import { pgOsUser } from '../support/pg-bin.js';
+import { handCertToServer } from '../support/pg-bin.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
@@ -21,9 +21,7 @@ beforeAll(async () => {
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  const user = pgOsUser();
-  for (const f of [dir, cert, key]) if (user) chownSync(f, user.uid, user.gid);
-  chmodSync(key, 0o600);
+  handCertToServer(dir, cert, key);
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
   await cluster.exec('create table if not exists tls_t (id int primary key, v text)');
   mer = await startMeridian(cluster, { clusterYaml: '  tls: require' });

@@ -7,7 +7,7 @@
 // which is what `runuser -u postgres --` does, minus the intermediate process: the postmaster is then
 // our direct child, so we reap it and signal it directly.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 
 export interface PgBin {
@@ -184,4 +184,11 @@ export function pidState(pid: number): PidState {
 
 export function isPidAlive(pid: number): boolean {
   return pidState(pid) === 'alive';
+}
+
+/** A server certificate and key (and their directory) the server can read: owned by its OS user, key 0600. */
+export function handCertToServer(dir: string, cert: string, key: string): void {
+  const user = pgOsUser();
+  for (const f of [dir, cert, key]) if (user) chownSync(f, user.uid, user.gid);
+  chmodSync(key, 0o600);
 }
