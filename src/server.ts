@@ -21,6 +21,7 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { Input, ReadSlot, adoptAccepted } from './net/read-slot.js';
 import { route } from './router/route.js';
+import { isWriteSeenEverywhere } from './router/pick-read.js';
 import { routePolicyFromConfig } from './router/route-policy.js';
 import type { RouteDecision, RouteIntent, RoutePolicy, RouteRequest } from './router/types.js';
 import { RouteRecency } from './route-recency.js';
@@ -146,9 +147,15 @@ export class Meridian implements ProxyContext {
    * to the one routed to least recently: idle sessions spread over equal standbys.
    */
   route(intent: RouteIntent, hint: RouteHint | null, s: Session): RouteDecision {
-    const req = hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
-    const d = route(req, this.health.snapshot, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
+    let mark = intent === 'read' ? s.writeMark : null;
+    // A node still without a write older than max_read_lag lags past it (no reads there anyway);
+    // without a watermark (native logical, no heartbeat table) this is when the mark ends.
+    if (mark !== null && Date.now() - mark.atMs > this.config.routing.maxReadLagMs) s.writeMark = mark = null;
+    const req = mark !== null ? { intent, hint, after: mark } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
+    const snap = this.health.snapshot;
+    const d = route(req, snap, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
     if (d.ok) this.routeRecency.note(d.node);
+    if (mark !== null && isWriteSeenEverywhere(snap, mark)) s.writeMark = null;
     return d;
   }
 

@@ -7,6 +7,7 @@ import { Errors } from '../errors.js';
 import type { Session } from '../frontend/session.js';
 import { explainRoute } from '../router/explain-route.js';
 import type { Meridian } from '../server.js';
+import { hasSeenWrite } from '../router/pick-read.js';
 import { pinReasons, routeContextOf, sessionStateWord } from './session-view.js';
 import { text, type AdminTable } from './table.js';
 
@@ -29,7 +30,9 @@ export function explainRouteCommand(args: string, session: Session, m: Meridian)
   const cls = m.classify(sql);
   const intent = cls.isWrite ? 'write' : 'read';
   const ctx = routeContextOf(m, target);
-  const ex = explainRoute({ intent, hint: cls.hint }, m.snapshot(), ctx, m.policy, m.pools.activeBackends, m.routeRecency.lastRoutedSeq);
+  const mark = intent === 'read' && !target.isAdmin ? target.writeMark : null;
+  const snap = m.snapshot();
+  const ex = explainRoute({ intent, hint: cls.hint, after: mark }, snap, ctx, m.policy, m.pools.activeBackends, m.routeRecency.lastRoutedSeq);
   const rows: Array<[string, string | null]> = [
     ['class', `${cls.class} (${cls.reason})`],
     ['intent', intent],
@@ -38,6 +41,10 @@ export function explainRouteCommand(args: string, session: Session, m: Meridian)
     ['proximity', ex.proximitySource === 'client-region' ? `client region ${ctx.clientRegion}` : 'probe rtt'],
     ['session', `${target.id} (${sessionStateWord(target)})`],
   ];
+  if (mark !== null) {
+    const have = snap.nodes.filter((n) => hasSeenWrite(n, mark)).map((n) => n.name);
+    rows.push(['read-your-writes', `last write on ${mark.node} ${Math.max(0, Date.now() - mark.atMs)} ms ago; nodes known to have it: ${have.join(', ')}`]);
+  }
   if (target.attached !== null && !target.isAdmin) {
     const pins = pinReasons(target);
     const why = pins.length > 0 ? `pinned (${pins.join(', ')})` : sessionStateWord(target);

@@ -150,7 +150,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
       readsOnMasters: parsed.routing.reads_on_masters ?? (parsed.cluster.kind === 'physical' ? 'fallback' : 'always'),
       readmitMaxLagMs: parsed.routing.readmit_max_lag, writeFunctions: parsed.routing.write_functions,
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
-      retryReads: parsed.routing.retry_reads,
+      retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,
     },
     residency,
     drain: parsed.drain,

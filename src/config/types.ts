@@ -84,6 +84,8 @@ export interface RoutingConfig {
   readonly readFunctions: readonly string[];
   readonly catalogRefreshMs: number; // default 60000
   readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
+  /** After a session's write, its reads go only to nodes that replayed it (or the writer); default false. */
+  readonly readYourWrites: boolean;
 }
 
 export interface ResidencyMatch {

@@ -416,6 +416,7 @@ function finishRequest(s: Session, b: Backend, status: number): void {
     s.doneEffects = [];
   }
   if (catalogChanged) s.ctx.onCatalogChanged();
+  if (s.inflightIntent === 'write') s.noteWrite(b.node);
   s.requestFailed = false;
   s.isCancelRequested = false;
   s.txTags = '';

@@ -30,6 +30,14 @@ export function parseRouteHint(v: string | undefined): RouteHint | null {
   return null;
 }
 
+/** A boolean startup option, as PostgreSQL spells booleans; null when it is none of them. */
+export function parseOnOff(v: string): boolean | null {
+  const t = v.trim().toLowerCase();
+  if (t === 'on' || t === 'true' || t === 'yes' || t === '1') return true;
+  if (t === 'off' || t === 'false' || t === 'no' || t === '0') return false;
+  return null;
+}
+
 export class StartupHandler implements FrameSink {
   private readonly s: Session;
   private socket: net.Socket;
@@ -197,6 +205,12 @@ export class StartupHandler implements FrameSink {
       user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
     });
     s.routing = sessionRouting(rule, s.ident.clientRegion);
+    const ryw = meridian.get('read_your_writes');
+    if (ryw !== undefined) {
+      const on = parseOnOff(ryw);
+      if (on === null) return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
+      s.readYourWrites = on;
+    }
     s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
     if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
     const server = await s.ctx.serverParamsFor(s);

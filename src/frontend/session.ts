@@ -21,7 +21,7 @@ import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
-import type { RouteIntent } from '../router/types.js';
+import type { RouteIntent, WriteMark } from '../router/types.js';
 import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
@@ -94,6 +94,10 @@ export class Session implements FrameSink, BackendOwner {
   isCancelRequested = false;
   routedReads = 0;
   routedWrites = 0;
+  /** Read-your-writes for this session: startup option meridian.read_your_writes; null = routing.read_your_writes. */
+  readYourWrites: boolean | null = null;
+  /** The session's last write while some node may still lack it (read-your-writes). */
+  writeMark: WriteMark | null = null;
   private readonly onClientDrain = () => this.attached?.resume();
   private readonly onBackendDrain = () => this.socket.resume();
 
@@ -404,6 +408,14 @@ export class Session implements FrameSink, BackendOwner {
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
     for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
     if (syncPoints === 0 && endsWithFlush) this.skipUntilSync = true;
+  }
+
+  /**
+   * Read-your-writes: a request routed as a write finished on `node` (failed ones too: some of
+   * it may have been written). The mark's time is taken after the server's acknowledgement.
+   */
+  noteWrite(node: string): void {
+    if (this.readYourWrites ?? this.ctx.cfg().routing.readYourWrites) this.writeMark = { node, atMs: Date.now() };
   }
 
   /** At a ReadyForQuery: release the backend when nothing keeps the session on it. */

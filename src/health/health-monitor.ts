@@ -19,6 +19,7 @@ import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } 
 
 export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
 import type { LagValue } from './lag.js';
+import { recordLsnMark, seenWritesOf, type LsnMark, type MasterMarks, type SeenWrites } from './seen-writes.js';
 
 /** Per-node probe state the snapshot does not carry. */
 interface NodeRuntime {
@@ -33,6 +34,8 @@ interface NodeRuntime {
   writer: HeartbeatWriter;
   lag: LagValue;
   lastCaughtUpAtMs: number | null;
+  /** Physical primary: its recent WAL positions by probe time (read-your-writes, seen-writes.ts). */
+  lsnMarks: LsnMark[];
   downReason: string | null;
   probes: number; // finished probes
   timer: unknown;
@@ -246,6 +249,7 @@ export class HealthMonitor {
     }
     const lag = nowUp && raw !== null ? this.lagOf(rt, raw, wasUp) : nowUp ? rt.lag : { lagMs: null, lagBytes: null };
     rt.lag = lag;
+    const seenWrites = nowUp && raw !== null ? this.seenWritesOf(raw) : undefined;
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
       isUp: nowUp,
@@ -253,6 +257,7 @@ export class HealthMonitor {
       rttMs: rt.rttMs,
       lagMs: lag.lagMs,
       lagBytes: lag.lagBytes,
+      seenWrites,
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
@@ -269,6 +274,20 @@ export class HealthMonitor {
     rt.rttMs = filterRtt(rt.rttSamples, raw.networkRttMs);
     rt.role = roleOf(kind, raw);
     rt.writer = recordHeartbeatWrite(rt.writer, raw.heartbeatWrittenTs, raw.receivedAtMs);
+    if (kind === 'physical' && rt.role === 'master') recordLsnMark(rt.lsnMarks, raw);
+  }
+
+  /** Read-your-writes watermarks of a node from its fresh probe (physical: against the preferred master's marks). */
+  private seenWritesOf(raw: RawProbe): SeenWrites | null {
+    const kind = this.cfg.cluster.kind;
+    let masters: MasterMarks[] = [];
+    if (kind === 'physical' && raw.replayLsn !== null) {
+      const snap = this.store.snapshot;
+      masters = [...this.nodes.values()]
+        .filter((o) => o.role === 'master' && o.lsnMarks.length > 0 && snap.byName.get(o.cfg.name)?.isSplitBrain === false)
+        .map((o) => ({ name: o.cfg.name, marks: o.lsnMarks }));
+    }
+    return seenWritesOf(kind, raw, masters);
   }
 
   private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {
@@ -314,7 +333,7 @@ function defaultConnector(cfg: MeridianConfig): ProbeConnector {
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
   return {
     cfg, channel, health: NEW_NODE, rttMs: null, rttSamples: [], raw: null, role: 'unknown', writer: NO_WRITER,
-    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, downReason: null, probes: 0, timer: null,
+    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, lsnMarks: [], downReason: null, probes: 0, timer: null,
     running: null, isAgainWanted: false, isRemoved: false,
   };
 }

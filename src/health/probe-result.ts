@@ -29,6 +29,7 @@ export interface RawProbe {
   readonly isReadOnly: boolean; // transaction_read_only, or spock.readonly ≠ off
   // physical
   readonly currentLsn: number | null; // on a primary: pg_current_wal_lsn() as bytes
+  readonly insertLsn: number | null; // on a primary: pg_current_wal_insert_lsn() as bytes
   readonly receiveLsn: number | null;
   readonly replayLsn: number | null;
   readonly replayAgeMs: number | null; // clock_timestamp() − pg_last_xact_replay_timestamp()
@@ -107,6 +108,7 @@ export function parseProbeRow(
     inRecovery: row.in_recovery === true,
     isReadOnly: str(row.read_only) === 'on' || (spockRo !== null && spockRo !== 'off' && spockRo !== ''),
     currentLsn: num(row.current_lsn),
+    insertLsn: num(row.insert_lsn),
     receiveLsn: num(row.receive_lsn),
     replayLsn: num(row.replay_lsn),
     replayAgeMs: num(row.replay_age_ms),

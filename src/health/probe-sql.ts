@@ -56,6 +56,9 @@ type Field = readonly [string, string];
 function physicalFields(): Field[] {
   return [
     ['current_lsn', IF_PRIMARY(LSN_BYTES('pg_current_wal_lsn()'))],
+    // Read-your-writes marks: the insert position covers every commit acknowledged before the
+    // probe, also with synchronous_commit = off (acknowledged before its WAL is written).
+    ['insert_lsn', IF_PRIMARY(LSN_BYTES('pg_current_wal_insert_lsn()'))],
     ['receive_lsn', LSN_BYTES('pg_last_wal_receive_lsn()')],
     ['replay_lsn', LSN_BYTES('pg_last_wal_replay_lsn()')],
     ['replay_age_ms', MS('clock_timestamp() - pg_last_xact_replay_timestamp()')],

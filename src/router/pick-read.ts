@@ -6,7 +6,7 @@ import type { NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { Check, checkRead } from './node-checks.js';
 import { proximityMs } from './proximity.js';
 import type { RouteIndex } from './route-index.js';
-import type { ActiveBackends, LastRouted, RoutePolicy } from './types.js';
+import type { ActiveBackends, LastRouted, RoutePolicy, WriteMark } from './types.js';
 
 /** Which roles may serve this read. */
 export const ReadRoles = { any: 0, replicas: 1, masters: 2 } as const;
@@ -22,7 +22,8 @@ export function roleMatches(node: NodeSnapshot, roles: ReadRolesCode): boolean {
  * proximity tolerance) are equal; among those the fewest active backends wins, then the node
  * routed to least recently (`lastRouted`), then config order. Without the recency step, idle
  * sessions (no backend active anywhere) would all read from the first equal node in config order.
- * `mask` is the residency mask (null = all allowed).
+ * `mask` is the residency mask (null = all allowed). `after`: read-your-writes, only nodes that
+ * have the session's last write are candidates (hasSeenWrite).
  */
 export function pickRead(
   snap: TopologySnapshot,
@@ -33,13 +34,14 @@ export function pickRead(
   client: Float64Array | null,
   activeBackends: ActiveBackends,
   lastRouted: LastRouted,
+  after: WriteMark | null = null,
 ): number {
   const nodes = snap.nodes;
   const lag = index.scratch; // lag of candidates, NaN for the others
   let minLag = Infinity;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i] as NodeSnapshot;
-    if ((mask !== null && mask[i] === 0) || checkRead(n, null, policy.maxReadLagMs) !== Check.ok || !roleMatches(n, roles)) {
+    if ((mask !== null && mask[i] === 0) || checkRead(n, null, policy.maxReadLagMs) !== Check.ok || !roleMatches(n, roles) || (after !== null && !hasSeenWrite(n, after))) {
       lag[i] = NaN;
       continue;
     }
@@ -74,4 +76,23 @@ export function pickRead(
     }
   }
   return chosen;
+}
+
+/**
+ * Has this node the session's last write: it took it, or its watermark passed the write's time
+ * (health/seen-writes.ts). Timestamps are whole ms and a heartbeat's comes back through
+ * timestamptz as a float, so "later" means at least half a ms later: a watermark taken in the
+ * same ms as the write's acknowledgement may predate it.
+ */
+export function hasSeenWrite(n: NodeSnapshot, mark: WriteMark): boolean {
+  if (n.name === mark.node) return true;
+  const t = n.seenWrites?.get(mark.node);
+  return t !== undefined && t >= mark.atMs + 0.5;
+}
+
+/** Every configured node has the write: the session needs no mark any more. */
+export function isWriteSeenEverywhere(snap: TopologySnapshot, mark: WriteMark): boolean {
+  const nodes = snap.nodes;
+  for (let i = 0; i < nodes.length; i++) if (!hasSeenWrite(nodes[i] as NodeSnapshot, mark)) return false;
+  return true;
 }

@@ -16,6 +16,7 @@ export const OkReason = {
   hintNode: 3,
   hintMaster: 4,
   hintReplica: 5,
+  readYourWrites: 6,
 } as const;
 export type OkReasonCode = (typeof OkReason)[keyof typeof OkReason];
 
@@ -26,6 +27,7 @@ const OK_PHRASES: readonly string[] = [
   'hint node=',
   'hint route=master: nearest healthy master',
   'hint route=replica: lowest lag',
+  "read-your-writes: the node that took the session's last write (no other eligible node has replayed it yet)",
 ];
 const KINDS = OK_PHRASES.length;
 

@@ -7,11 +7,12 @@
 import type { RouteHint } from '../classify/types.js';
 import type { TopologySnapshot } from '../topology/types.js';
 import { pickMaster } from './pick-master.js';
+import { Check, checkRead } from './node-checks.js';
 import { pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
 import { clientTable } from './proximity.js';
 import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
 import { allowedMask, okDecision, OkReason, routeIndex, type OkReasonCode, type RouteIndex } from './route-index.js';
-import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext } from './types.js';
+import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext, WriteMark } from './types.js';
 
 /** For callers that keep no routing history: equal read candidates then go by config order. */
 export const NEVER_ROUTED: LastRouted = () => 0;
@@ -71,10 +72,17 @@ function routeRead(
   activeBackends: ActiveBackends,
   lastRouted: LastRouted,
   viaHint: boolean,
+  after: WriteMark | null,
 ): RouteDecision {
   const order = readRoleOrder(policy, viaHint);
   const client = clientTable(index.proximity, snap, ctx.clientRegion);
   const mask = allowedMask(index, ctx.allowedRegions);
+  if (after !== null) {
+    const d = routeReadAfterWrite(snap, policy, index, activeBackends, lastRouted, order, client, mask, after);
+    if (d !== null) return d;
+    // The node that took the write cannot serve (down, draining, removed): the guarantee
+    // lapses with it, as a failover may lose the write itself. A plain read follows.
+  }
   for (let k = 0; k < order.length; k++) {
     const i = pickRead(snap, mask, order[k] as ReadRolesCode, policy, index, client, activeBackends, lastRouted);
     if (i < 0) continue;
@@ -82,6 +90,31 @@ function routeRead(
     return okDecision(index, i, kind);
   }
   return refuseRead(snap, ctx, policy, order.length === 1 ? (order[0] as ReadRolesCode) : ReadRoles.any);
+}
+
+/**
+ * Read-your-writes: the usual choice among nodes that have the session's last write; when none
+ * but the node that took it, that node (whatever reads_on_masters says). Null: that node cannot
+ * serve a read either.
+ */
+function routeReadAfterWrite(
+  snap: TopologySnapshot,
+  policy: RoutePolicy,
+  index: RouteIndex,
+  activeBackends: ActiveBackends,
+  lastRouted: LastRouted,
+  order: readonly ReadRolesCode[],
+  client: Float64Array | null,
+  mask: Uint8Array | null,
+  after: WriteMark,
+): RouteDecision | null {
+  for (let k = 0; k < order.length; k++) {
+    const i = pickRead(snap, mask, order[k] as ReadRolesCode, policy, index, client, activeBackends, lastRouted, after);
+    if (i >= 0 && snap.nodes[i]?.name !== after.node) return okDecision(index, i, k > 0 ? OkReason.readMasterFallback : OkReason.read);
+  }
+  const w = indexOfNode(snap, after.node);
+  if (w < 0 || (mask !== null && mask[w] === 0) || checkRead(snap.nodes[w]!, null, policy.maxReadLagMs) !== Check.ok) return null;
+  return okDecision(index, w, OkReason.readYourWrites);
 }
 
 function indexOfNode(snap: TopologySnapshot, name: string): number {
@@ -108,7 +141,7 @@ export function route(
     case 'write':
       return routeWrite(snap, ctx, policy, index, plan.viaHint ? OkReason.hintMaster : OkReason.write);
     case 'read':
-      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint);
+      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint, plan.viaHint ? null : req.after ?? null);
     case 'node': {
       const refusal = refuseNodeHint(snap, ctx, policy, plan.node);
       if (refusal !== null) return refusal;

@@ -34,6 +34,14 @@ export interface SessionRouteContext {
 export interface RouteRequest {
   readonly intent: RouteIntent;
   readonly hint: RouteHint | null; // statement hint; wins over sessionHint
+  /** Read-your-writes: the session's last write, for an unhinted read (absent/null: none). */
+  readonly after?: WriteMark | null;
+}
+
+/** A session's last write: the node that took it and when it was acknowledged (Meridian clock, ms). */
+export interface WriteMark {
+  readonly node: string;
+  readonly atMs: number;
 }
 
 /** Busy-ness of nodes for read tie-breaks: active backends per node name. */

@@ -19,6 +19,7 @@ export function initialNode(cfg: NodeConfig, nowMs: number): NodeSnapshot {
     rttMs: null,
     lagMs: null,
     lagBytes: null,
+    seenWrites: null,
     state: 'active',
     isSplitBrain: false,
     lastError: null,

@@ -17,6 +17,8 @@ export interface NodeHealthUpdate {
   readonly rttMs?: number | null;
   readonly lagMs?: number | null;
   readonly lagBytes?: number | null;
+  /** Read-your-writes watermarks (undefined: unchanged). */
+  readonly seenWrites?: ReadonlyMap<string, number> | null;
   readonly failedProbes?: number;
   readonly lastError?: string | null;
   readonly lastProbeAtMs?: number | null;
@@ -180,6 +182,7 @@ export class TopologyStore {
       rttMs: u.rttMs !== undefined ? u.rttMs : n.rttMs,
       lagMs: u.lagMs !== undefined ? u.lagMs : n.lagMs,
       lagBytes: u.lagBytes !== undefined ? u.lagBytes : n.lagBytes,
+      seenWrites: u.seenWrites !== undefined ? u.seenWrites : n.seenWrites,
       failedProbes: u.failedProbes ?? n.failedProbes,
       lastError: u.lastError !== undefined ? u.lastError : n.lastError,
       lastProbeAtMs: u.lastProbeAtMs !== undefined ? u.lastProbeAtMs : n.lastProbeAtMs,

@@ -26,6 +26,11 @@ export interface NodeSnapshot {
   readonly rttMs: number | null; // smoothed probe RTT; null until measured
   readonly lagMs: number | null; // null = unknown → never read-eligible
   readonly lagBytes: number | null;
+  /**
+   * Read-your-writes: master name → Meridian-clock ms up to which that master's acknowledged
+   * writes are visible on this node (health/seen-writes.ts); null/absent = nothing known.
+   */
+  readonly seenWrites?: ReadonlyMap<string, number> | null;
   readonly state: AdminState;
   readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
   readonly lastError: string | null;

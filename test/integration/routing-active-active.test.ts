@@ -92,9 +92,17 @@ describe('active-active routing', () => {
     await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.lagMs < 300), {
       timeoutMs: 60_000, what: () => `all lags small (${mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ')})`,
     });
+    // Read-your-writes watermarks come from the real heartbeat rows: every node has recent ones
+    // for both other masters.
+    const seen = (node: string, origin: string) => mer.m.health.snapshot.byName.get(node)?.seenWrites?.get(origin) ?? 0;
+    const pairs = [['n1', 'n2'], ['n1', 'n3'], ['n2', 'n1'], ['n2', 'n3'], ['n3', 'n1'], ['n3', 'n2']] as const;
+    await waitFor(() => pairs.every(([n, o]) => Date.now() - seen(n, o) < 5 * INTERVAL_MS), {
+      timeoutMs: 10_000, what: () => `recent watermarks (${pairs.map(([n, o]) => `${n}<-${o}:${Date.now() - seen(n, o)} ms ago`).join(' ')})`,
+    });
     // Make n1 (the nearest) lag: it stops receiving from n2 and n3, which keep writing heartbeats.
     await cluster.disableSubscription('n1', 'n2');
     await cluster.disableSubscription('n1', 'n3');
+    const disabledAt = Date.now();
     try {
       await waitFor(() => {
         const n1 = mer.m.health.snapshot.byName.get('n1')!;
@@ -104,6 +112,10 @@ describe('active-active routing', () => {
       for (let i = 0; i < 20; i++) served.add(await readNode());
       const lags = mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ');
       expect(served.has('n1'), `reads served by ${[...served].join(',')}; lags ${lags}`).toBe(false);
+      // n1's watermarks for n2 and n3 stopped before the subscriptions did; n2's for n1 moves on.
+      expect(seen('n1', 'n2')).toBeLessThan(disabledAt);
+      expect(seen('n1', 'n3')).toBeLessThan(disabledAt);
+      await waitFor(() => seen('n2', 'n1') > disabledAt, { timeoutMs: 10_000, what: () => `n2's watermark for n1 passes the disable (${seen('n2', 'n1') - disabledAt})` });
     } finally {
       await cluster.enableSubscription('n1', 'n2');
       await cluster.enableSubscription('n1', 'n3');

@@ -42,7 +42,7 @@ export async function settle(): Promise<void> {
 export function raw(over: Partial<RawProbe> = {}): RawProbe {
   return {
     sentAtMs: 0, receivedAtMs: 0, networkRttMs: 1, inRecovery: false, isReadOnly: false,
-    currentLsn: null, receiveLsn: null, replayLsn: null, replayAgeMs: null,
+    currentLsn: null, insertLsn: null, receiveLsn: null, replayLsn: null, replayAgeMs: null,
     subscriptions: null, replication: null, slots: null, mySlots: null, spockLag: null,
     heartbeat: null, heartbeatWrittenTs: null, heartbeatError: null, ...over,
   };

@@ -146,4 +146,22 @@ describe('HealthMonitor', () => {
     await clock.advance(5000);
     expect(probes.a?.length).toBe(n);
   });
+
+  it('read-your-writes: a standby\'s watermark is the newest primary probe time its replay covers', async () => {
+    let replayed = 0;
+    // The primary's WAL insert position is its clock; the standby replays up to `replayed`.
+    const { m, clock } = start((n, _hb, now) => (n === 'a'
+      ? raw({ sentAtMs: now, currentLsn: now, insertLsn: now })
+      : raw({ sentAtMs: now, inRecovery: true, receiveLsn: replayed, replayLsn: replayed, replayAgeMs: 5 })));
+    await clock.advance(5_000);
+    expect(m.snapshot.byName.get('b')?.seenWrites ?? null).toBeNull(); // nothing replayed yet
+    const primaryProbes = () => m.snapshot.byName.get('a')!.lastProbeAtMs!;
+    replayed = primaryProbes();
+    await clock.advance(2_500);
+    const seen = m.snapshot.byName.get('b')?.seenWrites?.get('a');
+    expect(seen).toBeDefined();
+    expect(seen).toBeLessThanOrEqual(replayed);
+    expect(seen).toBeGreaterThan(replayed - 1_500); // the mark at or just before the replayed position
+    expect(m.snapshot.byName.get('a')?.seenWrites ?? null).toBeNull(); // the primary needs none
+  });
 });
