@@ -163,6 +163,10 @@ export class Meridian implements ProxyContext {
     return this.health.waitForChange(timeoutMs).then((snap) => snap !== null);
   }
 
+  recheckNode(node: string): Promise<void> {
+    return this.health.probeNow(node).then(() => undefined);
+  }
+
   reportNodeFailure(node: string, reason: string): void {
     this.health.reportFailure(node, reason);
   }

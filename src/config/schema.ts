@@ -116,6 +116,7 @@ const routing = section({
   catalog_refresh: durationField(60_000, 1000),
   retry_reads: field('true or false', bool, true),
   read_your_writes: field('true or false', bool, false),
+  retry_refused_writes: field('true or false', bool, true),
 });
 
 const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';

@@ -86,6 +86,8 @@ export interface RoutingConfig {
   readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
   /** After a session's write, its reads go only to nodes that replayed it (or the writer); default false. */
   readonly readYourWrites: boolean;
+  /** Retry once elsewhere an autocommit DML a node refused as read-only (25006) before running it; default true. */
+  readonly retryRefusedWrites: boolean;
 }
 
 export interface ResidencyMatch {

@@ -46,6 +46,8 @@ export interface ProxyContext {
   waitForTopologyChange(timeoutMs: number): Promise<boolean>;
   /** Passive health: a node refused/reset a connection or said 57P01/02/03. */
   reportNodeFailure(node: string, reason: string): void;
+  /** A node may have changed role (it refused a write as read-only): probe it now; resolves after. */
+  recheckNode(node: string): Promise<void>;
   onCatalogChanged(): void;
   /** ParameterStatus values to show at startup (opens a backend the first time), or why not. */
   serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError>;
@@ -64,5 +66,6 @@ export interface SessionMetrics {
   requestDone(seconds: number): void;
   error(sqlstate: string): void;
   poolWait(seconds: number): void;
+  retried(reason: 'backend-lost' | 'read-only'): void;
   residencyRefused(rule: string): void;
 }

@@ -43,6 +43,7 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
       s.inflight.length > 0 && syncPoints === s.inflight.syncPoints()) {
     s.hasRetried = true;
     s.log.info({ node: b.node, reason }, 'read retried on another node');
+    s.ctx.metrics.retried('backend-lost');
     const retry = s.inflight;
     s.inflight = s.batch;
     s.batch = retry;
@@ -57,6 +58,32 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
     for (let i = 0; i < syncPoints; i++) s.out.frame(readyForQuery(TxStatus.Idle));
   }
   s.afterAsync();
+}
+
+/**
+ * A node refused an autocommit write as read-only (25006) before running it (the checks are in
+ * session-relay.ts): the error was not forwarded. Release the backend, re-probe the node (its
+ * role has probably changed) and send the request again, to wherever routing then sends writes
+ * (after write_wait with no master: 57P03). Once per request (hasRetried).
+ */
+export function retryRefusedWrite(s: Session, b: Backend): void {
+  s.hasRetried = true;
+  s.responseStarted = false;
+  s.doneEffects = [];
+  s.txTags = '';
+  s.detachIfIdle(b);
+  s.isBusy = true;
+  s.log.info({ node: b.node }, 'write refused as read-only (25006): node re-probed, write retried');
+  s.ctx.metrics.retried('read-only');
+  void s.ctx.recheckNode(b.node).then(() => {
+    s.isBusy = false;
+    if (s.phase !== Phase.Ready) return;
+    const retry = s.inflight;
+    s.inflight = s.batch;
+    s.batch = retry;
+    s.dispatch();
+    s.afterAsync();
+  });
 }
 
 /** CancelRequest for this session: cancel whatever its backend runs right now. */

@@ -14,6 +14,7 @@ import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { commandTagIs, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import type { Session } from './session.js';
+import { retryRefusedWrite } from './session-failure.js';
 import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
@@ -336,6 +337,15 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
     s.syncError = e.message;
     return;
   }
+  if (e.code === '25006' && s.inflightIntent === 'write') {
+    // A node routed a write as a master refused it as read-only: its role may have changed
+    // since the last probe. Check now, so the next writes go elsewhere; maybe retry this one.
+    if (mayRetryRefusedWrite(s, b, head)) {
+      s.refusal = Buffer.from(buf.subarray(start, end)); // held back until its ReadyForQuery
+      return;
+    }
+    void s.ctx.recheckNode(b.node);
+  }
   s.requestFailed = true;
   s.responseStarted = true;
   s.out.span(buf, start, end); // errors reach the client even for Meridian's swallowed messages
@@ -364,6 +374,20 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
     cb(err);
     return;
   }
+  if (s.refusal !== null) {
+    const refusal = s.refusal;
+    s.refusal = null;
+    if (b.ops.size === 1 && status === TxStatus.Idle) {
+      popAndEmitSynth(s, b);
+      retryRefusedWrite(s, b);
+      return;
+    }
+    // The client sent more after it meanwhile: no retry, the error goes out after all.
+    s.requestFailed = true;
+    s.responseStarted = true;
+    s.out.frame(refusal);
+    void s.ctx.recheckNode(b.node);
+  }
   if (head === Op.Query) {
     const cls = b.ops.headData() as Classification | null;
     if (cls !== null && cls.effects.length > 0) s.doneEffects.push(cls);
@@ -374,6 +398,25 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
 }
 
 const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
+
+/** Statements a server refuses as read-only before running any part of them (executor start). */
+const PLAIN_WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy from']);
+
+/**
+ * A 25006 for an autocommit write is safe to send again elsewhere when nothing of it ran: one
+ * plain DML statement (the executor checks read-only before evaluating anything, functions
+ * included) in a simple Query, nothing answered yet and nothing pipelined behind it.
+ */
+function mayRetryRefusedWrite(s: Session, b: Backend, head: number): boolean {
+  if (head !== Op.Query || s.responseStarted || s.hasRetried || s.wasInTx || s.state.isPinned) return false;
+  if (!s.ctx.cfg().routing.retryRefusedWrites || b.ops.size !== 1 || s.inflight.length !== 1) return false;
+  return isRetryableWrite(b.ops.headData() as Classification | null);
+}
+
+/** One plain DML statement with no session effects: what a 25006 retry may send again. */
+export function isRetryableWrite(cls: Classification | null): boolean {
+  return cls !== null && cls.statements === 1 && cls.effects.length === 0 && PLAIN_WRITES.has(cls.reason);
+}
 
 /**
  * 'C' for COMMIT and PREPARE TRANSACTION (settings made in the block survive both), 'R' for

@@ -26,7 +26,7 @@ import { sessionRouting, type ProxyContext, type SessionRouting } from './contex
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
-import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
+import { attachedAccepts, forwardClientFrame, handleServerFrame, isRetryableWrite, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
 export const enum Phase {
@@ -92,6 +92,8 @@ export class Session implements FrameSink, BackendOwner {
   needsPump = false;
   /** A CancelRequest arrived before the request reached a server. */
   isCancelRequested = false;
+  /** The server refused the request as read-only (25006, held back): retried at its ReadyForQuery (session-failure.ts). */
+  refusal: Buffer | null = null;
   routedReads = 0;
   routedWrites = 0;
   /** Read-your-writes for this session: startup option meridian.read_your_writes; null = routing.read_your_writes. */
@@ -391,7 +393,9 @@ export class Session implements FrameSink, BackendOwner {
     this.pendingCls = null; // batchCls is left as is: dispatch sets every entry the next batch reads
     // Keep the request for a possible retry (read, nothing received yet): swap lists. Its
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
-    if (this.inflightIntent === 'read' && this.ctx.cfg().routing.retryReads) {
+    // A plain autocommit write is kept too, for a retry after a read-only refusal (25006).
+    const routing = this.ctx.cfg().routing;
+    if (this.inflightIntent === 'read' ? routing.retryReads : routing.retryRefusedWrites && batch.length === 1 && batch.codes[0] === FrontendCode.Query && isRetryableWrite(known[0] ?? null)) {
       if (!batch.copyIn()) keepReadBuffer();
     } else batch.clear();
     this.inflight = batch;

@@ -35,6 +35,8 @@ export class Metrics implements SessionMetrics {
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
+  readonly retriesTotal: client.Counter<'reason'>;
+  private readonly retryChildren = new Map<string, client.Counter.Internal>();
   /** Plain per-node counts of routed requests: the hot path adds to these, the counter copies them at
    * scrape time (the demo table and SHOW NODES read them synchronously). */
   readonly routedCounts = new Map<string, { reads: number; writes: number }>();
@@ -85,6 +87,7 @@ export class Metrics implements SessionMetrics {
     this.drainState = new client.Gauge({ name: 'meridian_node_draining', help: '1 while the node is draining or drained', labelNames: ['node'], registers: [r] });
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
+    this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006)', labelNames: ['reason'], registers: [r] });
     this.routed = (node, intent) => {
       // One lookup by node name, no key string or label object per request.
       let n = this.routedCounts.get(node);
@@ -106,6 +109,12 @@ export class Metrics implements SessionMetrics {
     const cls = sqlstate.slice(0, 2);
     let c = this.errorChildren.get(cls);
     if (c === undefined) this.errorChildren.set(cls, (c = this.errorsTotal.labels(cls)));
+    c.inc();
+  }
+
+  retried(reason: 'backend-lost' | 'read-only'): void {
+    let c = this.retryChildren.get(reason);
+    if (c === undefined) this.retryChildren.set(reason, (c = this.retriesTotal.labels(reason)));
     c.inc();
   }
 
