@@ -8,7 +8,7 @@ import { isTempRelation, pushEffect, visitCall, walkExecuted } from './ast-walk.
 import type { FunctionPolicy } from './function-policy.js';
 import type { SourceText } from './source-text.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
-import { beginInfo, txModesOf } from './tx-modes.js';
+import { beginInfo, txEndInfo, txModesOf } from './tx-modes.js';
 
 export interface StatementContext {
   readonly policy: FunctionPolicy;
@@ -132,6 +132,10 @@ function transaction(body: AstObject): StatementInfo {
   const entry = TX_KINDS[asString(body['kind']) ?? ''];
   if (entry === undefined) return statementInfo('write', true, 'unknown transaction statement → write');
   const [cls, isWrite, reason] = entry;
+  const kind = asString(body['kind']);
+  if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK' || kind === 'TRANS_STMT_PREPARE') {
+    return txEndInfo(kind === 'TRANS_STMT_COMMIT' ? 'commit' : kind === 'TRANS_STMT_ROLLBACK' ? 'rollback' : 'prepare', body['chain'] === true);
+  }
   if (cls !== 'tx-begin') {
     const info = statementInfo(cls, isWrite, reason);
     const effect = SAVEPOINT_EFFECTS[asString(body['kind']) ?? ''];

@@ -24,7 +24,7 @@ const RANK: Readonly<Record<StatementClass, number>> = {
 export function buildClassification(infos: readonly StatementInfo[], hint: RouteHint | null): Classification {
   const first = infos[0];
   if (first === undefined) {
-    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, 'empty query');
+    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, false, 'empty query');
   }
   let top = first;
   let isTopWrite = false;
@@ -43,10 +43,18 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
     }
     if (!info.isMeridianSetting) onlyMeridian = false;
     if (info.effects.length > 0) (effects ??= []).push(...info.effects);
+    if (infos.length > 1) (effects ??= []).push(STATEMENT_END);
     for (const f of info.functions) {
       functions ??= [];
       if (!functions.includes(f)) functions.push(f);
     }
+  }
+  // Transaction order matters with several statements (when any has an effect) or a CHAIN; a
+  // lone BEGIN / COMMIT / ROLLBACK is told by its tag (session-relay.ts), so it carries none.
+  const ordered = effects !== null && (infos.length > 1 ? effects.some(isNotBoundary) : effects.some(isChain));
+  if (!ordered && effects !== null) {
+    effects = effects.filter(isUnordered);
+    if (effects.length === 0) effects = null;
   }
   // The reason names what made the request a write when the top class is not itself a write.
   let reason = top.reason;
@@ -60,10 +68,16 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
     effects === null ? EMPTY_EFFECTS : Object.freeze(effects),
     functions === null ? EMPTY_FUNCTIONS : Object.freeze(functions),
     infos.length,
+    ordered,
     onlyMeridian,
     reason,
   );
 }
+
+const STATEMENT_END: SessionEffect = Object.freeze({ type: 'statement-end' });
+const isNotBoundary = (e: SessionEffect): boolean => e.type !== 'statement-end';
+const isChain = (e: SessionEffect): boolean => e.type === 'tx-end' && e.chain;
+const isUnordered = (e: SessionEffect): boolean => e.type !== 'statement-end' && e.type !== 'tx-begin' && e.type !== 'tx-end';
 
 /** The same classification with another hint (cached results are hint-free when keyed by shape). */
 export function withHint(c: Classification, hint: RouteHint | null): Classification {
@@ -85,9 +99,10 @@ function freeze(
   effects: readonly SessionEffect[],
   functions: readonly string[],
   statements: number,
+  ordered: boolean,
   onlyMeridianSettings: boolean,
   reason: string,
 ): Classification {
   // One literal shape for every Classification keeps property access monomorphic.
-  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, onlyMeridianSettings, reason });
+  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, reason });
 }

@@ -4,7 +4,7 @@
 import { TOK_COMMA, TOK_DOT, TOK_NUMBER, TOK_OP, TOK_QIDENT, TOK_STRING, TOK_WORD, type Lexer } from './lexer.js';
 import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
 import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';
-import { beginInfo, TX_SETTINGS } from './tx-modes.js';
+import { beginInfo, TX_SETTINGS, txEndInfo } from './tx-modes.js';
 
 const TX_MODE_WORDS: ReadonlySet<string> = new Set([
   'work', 'transaction', 'isolation', 'level', 'serializable', 'repeatable', 'read', 'committed',
@@ -26,10 +26,10 @@ export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b:
     case 'commit':
     case 'end':
     case 'abort':
-      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, keyword === 'commit' || keyword === 'end' ? 'commit' : 'rollback') : null;
+      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? txEndInfo(keyword === 'abort' ? 'rollback' : 'commit', isChain(lexer, a + 1, b)) : null;
     case 'rollback':
       if (lexer.is(a + 1, 'to')) return savepointStatement(lexer, a + 2, b, 'rollback-to', 'rollback to savepoint');
-      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? statementInfo('tx-end', false, 'rollback') : null;
+      return onlyWords(lexer, a + 1, b, TX_END_WORDS) ? txEndInfo('rollback', isChain(lexer, a + 1, b)) : null;
     case 'savepoint':
       return b - a === 2 ? savepointStatement(lexer, a + 1, b, 'savepoint', 'savepoint') : null;
     case 'release':
@@ -46,6 +46,12 @@ export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b:
 }
 
 /** [SAVEPOINT] name from token k to the statement's end b, with the savepoint effect. */
+/** `… AND CHAIN` (not `AND NO CHAIN`) among the words [k, b). */
+function isChain(lexer: Lexer, k: number, b: number): boolean {
+  for (let i = k; i < b; i++) if (lexer.is(i, 'chain')) return !lexer.is(i - 1, 'no');
+  return false;
+}
+
 function savepointStatement(lexer: Lexer, k: number, b: number, type: 'savepoint' | 'release' | 'rollback-to', reason: string): StatementInfo | null {
   if (b - k === 2 && lexer.is(k, 'savepoint')) k++;
   if (b - k !== 1) return null;

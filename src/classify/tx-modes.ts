@@ -20,6 +20,7 @@
 
 import { asObject, asString, booleanValue, constantText } from './ast-node.js';
 import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';
+import type { SessionEffect } from './types.js';
 
 /** Settings that are the current transaction's characteristics (SET [LOCAL] name = …). */
 export const TX_SETTINGS: ReadonlySet<string> = new Set(['transaction_read_only', 'transaction_isolation', 'transaction_deferrable']);
@@ -31,6 +32,16 @@ export function beginInfo(access: TxAccess, isSerializable: boolean): StatementI
   const info = statementInfo('tx-begin', !isReadOnly || isSerializable, isSerializable ? `${base} serializable (a hot standby refuses it)` : base);
   info.txAccess = access;
   info.isSerializable = isSerializable;
+  info.effects.push(TX_BEGIN);
+  return info;
+}
+
+const TX_BEGIN: SessionEffect = Object.freeze({ type: 'tx-begin' });
+
+/** COMMIT / ROLLBACK / PREPARE TRANSACTION: the statement with its order effect (see Classification.ordered). */
+export function txEndInfo(end: 'commit' | 'rollback' | 'prepare', chain: boolean): StatementInfo {
+  const info = statementInfo('tx-end', false, end === 'prepare' ? 'prepare transaction' : end);
+  info.effects.push(Object.freeze({ type: 'tx-end', end, chain }));
   return info;
 }
 

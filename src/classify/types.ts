@@ -36,7 +36,11 @@ export type SessionEffect =
   | { readonly type: 'release'; readonly name: string } // RELEASE [SAVEPOINT] name
   | { readonly type: 'rollback-to'; readonly name: string } // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name
   | { readonly type: 'catalog-changed' } // CREATE/ALTER/DROP FUNCTION|PROCEDURE: refresh volatility
-  | { readonly type: 'state-unknown' }; // session state changed in a way Meridian cannot replay (set_config(…, false), SET SESSION AUTHORIZATION …)
+  | { readonly type: 'state-unknown' } // session state changed in a way Meridian cannot replay (set_config(…, false), SET SESSION AUTHORIZATION …)
+  // Transaction order (kept only in `ordered` classifications: several statements, or a CHAIN):
+  | { readonly type: 'tx-begin' } // BEGIN / START TRANSACTION
+  | { readonly type: 'tx-end'; readonly end: 'commit' | 'rollback' | 'prepare'; readonly chain: boolean } // COMMIT / END, ROLLBACK / ABORT, PREPARE TRANSACTION [AND [NO] CHAIN]
+  | { readonly type: 'statement-end' }; // boundary after each statement of a multi-statement request
 
 export interface Classification {
   readonly class: StatementClass; // strongest over all statements
@@ -46,6 +50,12 @@ export interface Classification {
   readonly effects: readonly SessionEffect[]; // [] (a shared frozen array) for the common case
   readonly functions: readonly string[]; // function names called (lower-case, schema-qualified when written so)
   readonly statements: number; // number of statements in the request
+  /**
+   * effects carry transaction order (tx-begin / tx-end, and statement-end after each statement
+   * when there are several): the session replays them statement by statement (session-state.ts
+   * replayOrdered). False for single statements other than … AND CHAIN (the tags suffice).
+   */
+  readonly ordered: boolean;
   readonly onlyMeridianSettings: boolean; // every statement is SET/RESET meridian.*: answer locally, send nothing
   readonly reason: string; // short human reason: "select", "writable CTE", "volatile function f", "parse error → write"
 }

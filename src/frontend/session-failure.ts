@@ -15,6 +15,7 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
   s.ctx.reportNodeFailure(b.node, reason);
   s.sessionBackends?.delete(b.node);
   if (s.attached !== b || s.phase !== Phase.Ready) return;
+  s.queryStatementsDone = 0;
   s.attached = null;
   const wasInTx = b.txStatus !== TxStatus.Idle;
   if (s.state.isPinned) {

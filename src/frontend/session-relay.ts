@@ -285,6 +285,7 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
       if (head === Op.Internal) return;
       // Tags only tell how a transaction open before this request ended (finishRequest).
       if (s.wasInTx) s.txTags += txTagOf(buf, start, end);
+      if (head === Op.Query) s.queryStatementsDone++;
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
         const cls = b.ops.headData() as Classification | null;
@@ -388,13 +389,14 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
     s.out.frame(refusal);
     void s.ctx.recheckNode(b.node);
   }
+  let query: Classification | null = null;
   if (head === Op.Query) {
-    const cls = b.ops.headData() as Classification | null;
-    if (cls !== null && cls.effects.length > 0) s.doneEffects.push(cls);
+    query = b.ops.headData() as Classification | null;
+    if (query !== null && query.effects.length > 0) s.doneEffects.push(query);
   }
   s.out.span(buf, start, end);
   popAndEmitSynth(s, b);
-  finishRequest(s, b, status);
+  finishRequest(s, b, status, query);
 }
 
 const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
@@ -446,9 +448,51 @@ function endedBlock(tags: string, effects: readonly SessionEffect[], inTx: boole
   return firstCommit > rollbackTos ? 'rollback' : 'commit';
 }
 
+/**
+ * A request with transaction order (Classification.ordered) replayed statement by statement
+ * (SessionState.replayOrdered): a simple Query's statements split at its statement-end markers
+ * (the statement after the last CommandComplete failed), or the extended protocol's completed
+ * Executes, one statement each (the failed one never got here).
+ */
+function replayRequest(s: Session, b: Backend, inTx: boolean, query: Classification | null): boolean {
+  let segments: (readonly SessionEffect[])[];
+  let failedAt = -1;
+  if (query !== null) {
+    segments = splitStatements(query);
+    if (s.requestFailed) failedAt = s.queryStatementsDone;
+  } else {
+    segments = s.doneEffects.map((c) => c.effects);
+    if (s.requestFailed) failedAt = segments.length;
+  }
+  const statements = query !== null ? query.statements : segments.length + (s.requestFailed ? 1 : 0);
+  const start = { inBlock: s.wasInTx, isAborted: s.wasInFailedTx, isImplicit: !s.wasInTx && statements > 1 };
+  return s.state.replayOrdered(segments, failedAt, start, inTx, b);
+}
+
+function splitStatements(c: Classification): (readonly SessionEffect[])[] {
+  if (c.statements <= 1) return [c.effects];
+  const out: SessionEffect[][] = [[]];
+  for (const e of c.effects) {
+    if (e.type === 'statement-end') out.push([]);
+    else out[out.length - 1]!.push(e);
+  }
+  return out;
+}
+
+function isOrdered(done: readonly Classification[]): boolean {
+  for (let i = 0; i < done.length; i++) if (done[i]!.ordered) return true;
+  return false;
+}
+
 /** End of a client-visible request: apply accepted effects, maybe release the backend. */
-function finishRequest(s: Session, b: Backend, status: number): void {
+function finishRequest(s: Session, b: Backend, status: number, query: Classification | null): void {
   const inTx = status !== TxStatus.Idle;
+  if (s.doneEffects.length > 0 && isOrdered(s.doneEffects)) {
+    const catalogChanged = replayRequest(s, b, inTx, query !== null && query.ordered ? query : null);
+    s.doneEffects = [];
+    if (catalogChanged) s.ctx.onCatalogChanged();
+    return endRequest(s, b, status, inTx);
+  }
   const all = s.doneEffects.length === 0 ? NO_EFFECTS : s.doneEffects.length === 1 ? s.doneEffects[0]!.effects : s.doneEffects.flatMap((c) => c.effects);
   const endedTx = s.wasInTx ? endedBlock(s.txTags, all, inTx) : null;
   let catalogChanged = false;
@@ -459,8 +503,14 @@ function finishRequest(s: Session, b: Backend, status: number): void {
     s.doneEffects = [];
   }
   if (catalogChanged) s.ctx.onCatalogChanged();
+  endRequest(s, b, status, inTx);
+}
+
+function endRequest(s: Session, b: Backend, status: number, inTx: boolean): void {
   if (s.inflightIntent === 'write') s.noteWrite(b.node);
   s.requestFailed = false;
+  s.queryStatementsDone = 0;
+  s.wasInFailedTx = status === TxStatus.Failed;
   s.isCancelRequested = false;
   s.txTags = '';
   s.hasRetried = false;

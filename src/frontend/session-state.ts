@@ -231,6 +231,67 @@ export class SessionState {
   }
 
   /**
+   * Replays a request whose statements carry transaction order (Classification.ordered), one
+   * statement (`segments[i]`) at a time, as PostgreSQL runs them: several statements outside a
+   * block run in an implicit block (`isImplicit`) that a BEGIN turns into a real one, that a
+   * COMMIT / ROLLBACK closes (the statements after it start a new one), and that ends with the
+   * request (committed, or rolled back on an error); COMMIT of an aborted block rolls back; AND
+   * CHAIN opens the next block at once. `failedAt`: the statement that failed (it and those after
+   * it did not run; its pins are kept anyway, over-pinning is safe), or -1. `inTxAfter`: the
+   * server's status says a block is open after the request; a disagreement marks the backend's
+   * state uncertain. Returns true when the catalog changed.
+   */
+  replayOrdered(segments: readonly (readonly SessionEffect[])[], failedAt: number, start: { inBlock: boolean; isAborted: boolean; isImplicit: boolean }, inTxAfter: boolean, b: Backend): boolean {
+    const NONE = 0, IMPLICIT = 1, EXPLICIT = 2;
+    let block = start.inBlock ? EXPLICIT : start.isImplicit ? IMPLICIT : NONE;
+    let isAborted = start.inBlock && start.isAborted;
+    let catalogChanged = false;
+    const n = failedAt < 0 ? segments.length : Math.min(failedAt, segments.length);
+    for (let i = 0; i < n; i++) {
+      for (const e of segments[i] as readonly SessionEffect[]) {
+        switch (e.type) {
+          case 'statement-end':
+            break;
+          case 'tx-begin':
+            block = EXPLICIT; // BEGIN inside a block only warns
+            break;
+          case 'tx-end':
+            if (block === NONE) break; // "there is no transaction in progress": a warning
+            if (e.end === 'rollback' || isAborted) this.tx.rollback();
+            else catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged; // COMMIT, PREPARE TRANSACTION
+            this.localRouteHint = null;
+            block = e.chain ? EXPLICIT : start.isImplicit ? IMPLICIT : NONE;
+            isAborted = false;
+            break;
+          default:
+            catalogChanged = this.record([e], b, false) || catalogChanged;
+        }
+      }
+      if (block === NONE && !this.tx.isEmpty) catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged; // autocommit
+    }
+    if (failedAt >= 0) {
+      for (const e of segments[failedAt] ?? []) {
+        if (e.type === 'pin') this.applyPin(e.pin, e.key);
+        else if (e.type === 'state-unknown') b.isStateUncertain = true;
+      }
+      if (block === IMPLICIT) {
+        this.tx.rollback();
+        block = NONE;
+      }
+    } else if (block === IMPLICIT) {
+      catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged;
+      block = NONE;
+    }
+    if (block === NONE) this.localRouteHint = null;
+    if ((block === EXPLICIT) !== inTxAfter) {
+      // Meridian's reading of the request disagrees with the server: keep what is certain.
+      b.isStateUncertain = true;
+      if (!inTxAfter) this.tx.rollback();
+    }
+    return catalogChanged;
+  }
+
+  /**
    * A request failed; `effects` are those of its completed statements (for a simple Query, of
    * all its statements). The server's settings are uncertain; pins may have happened before the
    * error. Inside a transaction block (aborted now, until ROLLBACK [TO]) the savepoints and

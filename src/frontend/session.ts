@@ -84,6 +84,10 @@ export class Session implements FrameSink, BackendOwner {
   syncError: string | null = null;
   txTags = '';
   wasInTx = false;
+  /** The block open before this request had failed (ReadyForQuery 'E'): its COMMIT rolls back. */
+  wasInFailedTx = false;
+  /** CommandCompletes of the simple Query in flight: where a multi-statement Query stopped. */
+  queryStatementsDone = 0;
   /** Statement class of the portal bound last (its Execute applies its effects). */
   portalCls: Classification | null = null;
   /** Classification computed by attachedAccepts for the frame about to be forwarded. */

@@ -47,6 +47,10 @@ export function timingOf(e: SessionEffect): EffectTiming {
     case 'execute':
     case 'catalog-changed':
       return 'now';
+    case 'tx-begin':
+    case 'tx-end':
+    case 'statement-end':
+      return 'now'; // order markers: session-state.ts replayOrdered acts on them, nothing records them
   }
 }
 

@@ -342,6 +342,55 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     });
   }, 90_000);
 
+  it('a Query that opens and ends a block: SETs before its BEGIN belong to the block, its ROLLBACK undoes them (was a known limit)', async () => {
+    await withClient(async (c, before) => {
+      await c.query(`set timezone = 'Asia/Tokyo'; begin; set work_mem = '5555kB'; rollback`);
+      await expectEverywhere(c, before, 'after set; begin; set; rollback');
+      await c.query('begin');
+      await c.query(`set work_mem = '2222kB'`);
+      await c.query(`commit; begin; set timezone = 'Asia/Tokyo'; rollback`);
+      await expectEverywhere(c, { ...before, wm: '2222kB' }, 'after commit; begin; set; rollback');
+    });
+  }, 90_000);
+
+  it('ROLLBACK AND CHAIN undoes the block, the chained block follows its own end (was a known limit)', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      await c.query(`set work_mem = '1111kB'`);
+      await c.query('rollback and chain');
+      await c.query(`set timezone = 'Asia/Tokyo'`);
+      await c.query('commit');
+      await expectEverywhere(c, { ...before, tz: 'Asia/Tokyo' }, 'after rollback and chain, then commit');
+      await c.query(`begin; set datestyle = 'SQL, DMY'; commit and chain; set work_mem = '4444kB'`);
+      await c.query('rollback');
+      await expectEverywhere(c, { ...before, tz: 'Asia/Tokyo', ds: 'SQL, DMY' }, 'after begin; set; commit and chain; set, then rollback');
+      // The same through the extended protocol (Parse/Bind/Execute per statement).
+      const ext = (text: string) => c.query({ text, queryMode: 'extended' } as pg.QueryConfig);
+      await ext('begin');
+      await ext(`set search_path = chained_ext, public`);
+      await ext('rollback and chain');
+      await ext(`set work_mem = '7777kB'`);
+      await ext('commit');
+      await expectEverywhere(c, { ...before, tz: 'Asia/Tokyo', ds: 'SQL, DMY', wm: '7777kB' }, 'after extended rollback and chain, then commit');
+    });
+  }, 90_000);
+
+  it('a multi-statement Query that fails part-way: the statements after the error never ran (was a known limit: phantom savepoints)', async () => {
+    await withClient(async (c, before) => {
+      await c.query('begin');
+      // The second `savepoint a` never ran: ROLLBACK TO goes to the first one, undoing the time zone.
+      await expect(c.query(`savepoint a; set timezone = 'Asia/Tokyo'; select 1/0; savepoint a`)).rejects.toMatchObject({ code: '22012' });
+      await c.query('rollback to savepoint a');
+      await c.query('commit');
+      await expectEverywhere(c, before, 'after a phantom savepoint');
+      // Outside a block the statements run in one implicit block: the error undoes the SET before it,
+      // and an explicit COMMIT inside keeps what came before it.
+      await expect(c.query(`set timezone = 'Asia/Tokyo'; select 1/0`)).rejects.toMatchObject({ code: '22012' });
+      await expect(c.query(`set work_mem = '3333kB'; commit; set timezone = 'Asia/Tokyo'; select 1/0`)).rejects.toMatchObject({ code: '22012' });
+      await expectEverywhere(c, { ...before, wm: '3333kB' }, 'after failed implicit blocks');
+    });
+  }, 90_000);
+
   it('a savepoint name declared again: ROLLBACK TO and RELEASE act on the newest one', async () => {
     await withClient(async (c, before) => {
       await c.query('begin');

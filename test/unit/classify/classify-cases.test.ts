@@ -20,7 +20,8 @@ function project(c: Classification, e: Expect): Record<string, unknown> {
     isWrite: c.isWrite,
     readOnly: c.readOnly,
     hint: c.hint,
-    effects: c.effects,
+    // Order markers (tx-begin / tx-end / statement-end) are checked in ordered-effects.test.ts.
+    effects: c.effects.filter((x) => x.type !== 'tx-begin' && x.type !== 'tx-end' && x.type !== 'statement-end'),
     statements: c.statements,
     onlyMeridianSettings: c.onlyMeridianSettings,
     ...(e.fns !== undefined ? { functions: c.functions } : {}),
