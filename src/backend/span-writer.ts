@@ -16,6 +16,8 @@ export class SpanWriter {
   private count = 0;
   /** Total bytes handed to the socket (for stats). */
   bytesOut = 0;
+  /** Flushes that wrote something: nothing pending was sent while this stays the same. */
+  flushes = 0;
 
   /** Adds buf[start, end) — merged with the previous span when contiguous. */
   span(buf: Buffer, start: number, end: number): void {
@@ -65,6 +67,7 @@ export class SpanWriter {
     const parts = this.parts;
     const n = this.count;
     if (n === 0) return true;
+    this.flushes++;
     const socket = this.socket;
     if (socket === null || socket.destroyed) {
       this.reset();

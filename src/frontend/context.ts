@@ -66,6 +66,6 @@ export interface SessionMetrics {
   requestDone(seconds: number): void;
   error(sqlstate: string): void;
   poolWait(seconds: number): void;
-  retried(reason: 'backend-lost' | 'read-only'): void;
+  retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
   residencyRefused(rule: string): void;
 }

@@ -14,7 +14,7 @@ import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { commandTagIs, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import type { Session } from './session.js';
-import { retryRefusedWrite } from './session-failure.js';
+import { retryRefused } from './session-failure.js';
 import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
@@ -347,6 +347,14 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
     }
     void s.ctx.recheckNode(b.node);
   }
+  if (s.inflightIntent === 'read' && STANDBY_REFUSALS.has(e.code) && mayRetryRefusedRead(s, b, head)) {
+    // A hot standby cannot serve this read (an unlogged table, pg_current_wal_lsn(), a function
+    // that writes …): run it on a master instead.
+    s.refusal = Buffer.from(buf.subarray(start, end));
+    s.isRefusedRead = true;
+    if (s.responseStarted) s.out.discard(); // e.g. a RowDescription, all still unsent
+    return;
+  }
   s.requestFailed = true;
   s.responseStarted = true;
   s.out.span(buf, start, end); // errors reach the client even for Meridian's swallowed messages
@@ -378,16 +386,18 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
   if (s.refusal !== null) {
     const refusal = s.refusal;
     s.refusal = null;
+    const isRead = s.isRefusedRead;
+    s.isRefusedRead = false;
     if (b.ops.size === 1 && status === TxStatus.Idle) {
       popAndEmitSynth(s, b);
-      retryRefusedWrite(s, b);
+      retryRefused(s, b, isRead);
       return;
     }
     // The client sent more after it meanwhile: no retry, the error goes out after all.
     s.requestFailed = true;
     s.responseStarted = true;
     s.out.frame(refusal);
-    void s.ctx.recheckNode(b.node);
+    if (!isRead) void s.ctx.recheckNode(b.node);
   }
   let query: Classification | null = null;
   if (head === Op.Query) {
@@ -413,6 +423,26 @@ function mayRetryRefusedWrite(s: Session, b: Backend, head: number): boolean {
   if (head !== Op.Query || s.responseStarted || s.hasRetried || s.wasInTx || s.state.isPinned) return false;
   if (!s.ctx.cfg().routing.retryRefusedWrites || b.ops.size !== 1 || s.inflight.length !== 1) return false;
   return isRetryableWrite(b.ops.headData() as Classification | null);
+}
+
+/**
+ * What a hot standby refuses that a master runs: 0A000 (unlogged or temporary relations during
+ * recovery, SERIALIZABLE), 25006 (anything that writes: nextval(), txid_current(), a function
+ * that writes, LOCK, LISTEN, NOTIFY), 55000 (recovery is in progress: pg_current_wal_lsn() …).
+ */
+const STANDBY_REFUSALS: ReadonlySet<string> = new Set(['0A000', '25006', '55000']);
+
+/**
+ * A read refused by a replica, in an autocommit simple Query with nothing pipelined behind it and
+ * nothing of its answer sent yet (what was relayed, like the RowDescription that comes before an
+ * error in execution, is all still in the client's writer): a standby changes nothing, so it can
+ * run again on a master.
+ */
+function mayRetryRefusedRead(s: Session, b: Backend, head: number): boolean {
+  if (head !== Op.Query || s.hasRetried || s.wasInTx || s.state.isPinned) return false;
+  if (s.responseStarted && !(s.outWasEmptyAtSend && s.out.flushes === s.outFlushesAtSend)) return false;
+  if (!s.ctx.cfg().routing.retryReads || b.ops.size !== 1 || s.inflight.length !== 1) return false;
+  return s.ctx.snapshot().byName.get(b.node)?.role === 'replica';
 }
 
 /** One plain DML statement with no session effects: what a 25006 retry may send again. */

@@ -98,6 +98,13 @@ export class Session implements FrameSink, BackendOwner {
   isCancelRequested = false;
   /** The server refused the request as read-only (25006, held back): retried at its ReadyForQuery (session-failure.ts). */
   refusal: Buffer | null = null;
+  /** The client's writer at sendBatch: a response still all pending in it can be taken back (a refused read). */
+  outWasEmptyAtSend = true;
+  outFlushesAtSend = 0;
+  /** … and it was a read a hot standby refused (retried as a write). */
+  isRefusedRead = false;
+  /** The next dispatch routes as a write whatever the classification (a retry after a refusal). */
+  isForcedWrite = false;
   routedReads = 0;
   routedWrites = 0;
   /** Read-your-writes for this session: startup option meridian.read_your_writes; null = routing.read_your_writes. */
@@ -261,7 +268,8 @@ export class Session implements FrameSink, BackendOwner {
       this.answerMeridianSettings(list);
       return;
     }
-    const intent: RouteIntent = isWrite || readsNeedMaster(this) ? 'write' : 'read';
+    const intent: RouteIntent = isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
+    this.isForcedWrite = false;
     this.routeAndAttach(intent, hint ?? this.state.localRouteHint ?? this.state.routeHint, needSql, willPrepare, Date.now());
   }
 
@@ -386,6 +394,8 @@ export class Session implements FrameSink, BackendOwner {
     const prev = this.inflight;
     prev.clear();
     this.responseStarted = false;
+    this.outWasEmptyAtSend = !this.out.hasPending;
+    this.outFlushesAtSend = this.out.flushes;
     this.requestStartMs = this.ctx.pools.nowMs;
     const known = this.batchCls;
     for (let i = 0; i < batch.length; i++) {

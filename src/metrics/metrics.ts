@@ -87,7 +87,7 @@ export class Metrics implements SessionMetrics {
     this.drainState = new client.Gauge({ name: 'meridian_node_draining', help: '1 while the node is draining or drained', labelNames: ['node'], registers: [r] });
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
-    this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006)', labelNames: ['reason'], registers: [r] });
+    this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006; standby-refused: a read a hot standby cannot run, sent to a master)', labelNames: ['reason'], registers: [r] });
     this.routed = (node, intent) => {
       // One lookup by node name, no key string or label object per request.
       let n = this.routedCounts.get(node);
@@ -112,7 +112,7 @@ export class Metrics implements SessionMetrics {
     c.inc();
   }
 
-  retried(reason: 'backend-lost' | 'read-only'): void {
+  retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void {
     let c = this.retryChildren.get(reason);
     if (c === undefined) this.retryChildren.set(reason, (c = this.retriesTotal.labels(reason)));
     c.inc();

@@ -200,3 +200,36 @@ describe('a session whose default isolation is SERIALIZABLE', () => {
     expect(await servedBy(opt, 'select inet_server_port() as p')).toBe('primary');
   });
 });
+
+describe('reads a hot standby refuses run on the primary (simple Query)', () => {
+  const retries = async () => Number(/meridian_retries_total\{reason="standby-refused"\} (\d+)/.exec(await mer.m.metrics.text())?.[1] ?? 0);
+
+  it('an unlogged table (0A000), pg_current_wal_lsn() (55000) and a "stable" function that writes (25006): answered by the primary, no error', async () => {
+    const ul = uniqueName('srul');
+    const fn = uniqueName('srfn');
+    await cluster.exec(`create unlogged table ${ul}(id int); insert into ${ul} values (1), (2); grant all on ${ul} to public`);
+    // Declared STABLE but it writes: the classifier trusts pg_proc and routes it as a read.
+    await cluster.exec(`create sequence ${ul}_seq; grant all on sequence ${ul}_seq to public; create function ${fn}_w() returns bigint language plpgsql stable as $$ begin return nextval('${ul}_seq'); end $$`);
+    await cluster.waitReplayed(60_000);
+    try {
+      const standby = await connect(cluster.node('s1').connectionString('app'));
+      await expect(standby.query(`select count(*) from ${ul}`)).rejects.toMatchObject({ code: '0A000' });
+      const c = await connect(mer.dsn());
+      await mer.m.catalog.refresh(); // the function was created behind Meridian's back: learn that it is STABLE
+      expect(mer.m.classify(`select ${fn}_w()`).isWrite).toBe(false);
+      expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+      const before = await retries();
+      const r = await c.query(`select count(*)::int as n, inet_server_port() as p from ${ul}`);
+      expect({ n: r.rows[0].n, node: nodeOf(r.rows[0].p) }).toEqual({ n: 2, node: 'primary' });
+      expect(await servedBy(c, 'select pg_current_wal_lsn() is not null as ok, inet_server_port() as p')).toBe('primary');
+      expect(await servedBy(c, `select ${fn}_w() > 0 as ok, inet_server_port() as p`)).toBe('primary');
+      expect(await retries()).toBe(before + 3);
+      // The session goes on reading from the standbys.
+      expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
+      // The extended protocol is not retried (ParseComplete was already answered): the standby's error.
+      await expect(c.query(`select count(*) from ${ul} where id = $1`, [1])).rejects.toMatchObject({ code: '0A000' });
+    } finally {
+      await cluster.exec(`drop function if exists ${fn}_w(); drop table if exists ${ul}; drop sequence if exists ${ul}_seq`).catch(() => {});
+    }
+  });
+});
