@@ -347,23 +347,27 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
     }
     void s.ctx.recheckNode(b.node);
   }
-  if (s.inflightIntent === 'read' && STANDBY_REFUSALS.has(e.code) && mayRetryRefusedRead(s, b, head)) {
+  if (s.inflightIntent === 'read' && STANDBY_REFUSALS.has(e.code) && mayRetryRefusedRead(s, b)) {
     // A hot standby cannot serve this read (an unlogged table, pg_current_wal_lsn(), a function
     // that writes …): run it on a master instead.
     s.refusal = Buffer.from(buf.subarray(start, end));
     s.isRefusedRead = true;
-    if (s.responseStarted) s.out.discard(); // e.g. a RowDescription, all still unsent
-    return;
+    if (s.responseStarted) s.out.discard(); // a RowDescription, ParseComplete …, all still unsent
+    return skipToSync(b, head);
   }
   s.requestFailed = true;
   s.responseStarted = true;
   s.out.span(buf, start, end); // errors reach the client even for Meridian's swallowed messages
+  skipToSync(b, head);
+}
+
+/** After an error the server skips the extended protocol's messages up to the next Sync. */
+function skipToSync(b: Backend, head: number): void {
   if (head === Op.Query || head === Op.Sync || head === Op.FunctionCall || head === 0) return; // ReadyForQuery follows
   if (head === Op.Parse) {
     const g = b.ops.headData();
     if (typeof g === 'string') b.prepared.delete(g);
   }
-  // Extended protocol: the server skips everything up to the next Sync.
   while (b.ops.headKind() !== 0 && b.ops.headKind() !== Op.Sync) {
     const data = b.ops.headData();
     if (b.ops.headKind() === Op.Parse && typeof data === 'string') b.prepared.delete(data);
@@ -433,15 +437,16 @@ function mayRetryRefusedWrite(s: Session, b: Backend, head: number): boolean {
 const STANDBY_REFUSALS: ReadonlySet<string> = new Set(['0A000', '25006', '55000']);
 
 /**
- * A read refused by a replica, in an autocommit simple Query with nothing pipelined behind it and
- * nothing of its answer sent yet (what was relayed, like the RowDescription that comes before an
- * error in execution, is all still in the client's writer): a standby changes nothing, so it can
- * run again on a master.
+ * A read refused by a replica, autocommit, kept whole for a retry (a simple Query, or extended
+ * messages up to their Sync), with nothing pipelined behind it and nothing of its answer sent
+ * yet: what was relayed (ParseComplete, BindComplete, a RowDescription before an error in
+ * execution …) is all still in the client's writer. A standby changes nothing, so the request
+ * can run again on a master.
  */
-function mayRetryRefusedRead(s: Session, b: Backend, head: number): boolean {
-  if (head !== Op.Query || s.hasRetried || s.wasInTx || s.state.isPinned) return false;
+function mayRetryRefusedRead(s: Session, b: Backend): boolean {
+  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryReads) return false;
   if (s.responseStarted && !(s.outWasEmptyAtSend && s.out.flushes === s.outFlushesAtSend)) return false;
-  if (!s.ctx.cfg().routing.retryReads || b.ops.size !== 1 || s.inflight.length !== 1) return false;
+  if (s.inflight.length === 0 || s.inflight.syncPoints() !== 1 || b.ops.countSyncPoints() !== 1) return false;
   return s.ctx.snapshot().byName.get(b.node)?.role === 'replica';
 }
 

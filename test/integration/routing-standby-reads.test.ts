@@ -77,6 +77,13 @@ async function equalProximity(): Promise<void> {
   }, { timeoutMs: 30_000, intervalMs: 100, what: () => `standby RTTs within 0.5 ms (${lags()})` });
 }
 
+/** Both standbys' lags well inside lag_tolerance (1 s), so neither is avoided for lag. */
+async function equalLag(): Promise<void> {
+  await waitFor(() => ['s1', 's2'].every((n) => (mer.m.health.snapshot.byName.get(n)?.lagMs ?? Infinity) < 300), {
+    timeoutMs: 30_000, intervalMs: 50, what: () => `standby lags below 300 ms (${lags()})`,
+  });
+}
+
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end().catch(() => {})));
   await mer?.stop();
@@ -86,6 +93,7 @@ afterAll(async () => {
 describe('reads spread over equal standbys', () => {
   it('6 sessions, one autocommit read each, idle in between: both standbys serve, the primary none', async () => {
     await equalProximity();
+    await equalLag();
     const served: string[] = [];
     for (let i = 0; i < 6; i++) {
       const c = await connect(mer.dsn()); // stays connected and idle, as in the benchmark
@@ -98,10 +106,16 @@ describe('reads spread over equal standbys', () => {
   });
 
   it('one session’s sequential reads spread too', async () => {
-    await equalProximity();
     const c = await connect(mer.dsn());
-    const served = new Set<string>();
-    for (let i = 0; i < 6; i++) served.add(await servedBy(c, 'select inet_server_port() as p'));
+    // Other test files write to this cluster: a standby may lag past lag_tolerance for a moment,
+    // and then reads rightly avoid it. Sample again (up to 3 times) once both are level.
+    let served = new Set<string>();
+    for (let attempt = 0; attempt < 3 && served.size < 2; attempt++) {
+      await equalProximity();
+      await equalLag();
+      served = new Set<string>();
+      for (let i = 0; i < 6; i++) served.add(await servedBy(c, 'select inet_server_port() as p'));
+    }
     expect([...served].sort(), lags()).toEqual(['s1', 's2']);
   });
 });
@@ -201,10 +215,10 @@ describe('a session whose default isolation is SERIALIZABLE', () => {
   });
 });
 
-describe('reads a hot standby refuses run on the primary (simple Query)', () => {
+describe('reads a hot standby refuses run on the primary', () => {
   const retries = async () => Number(/meridian_retries_total\{reason="standby-refused"\} (\d+)/.exec(await mer.m.metrics.text())?.[1] ?? 0);
 
-  it('an unlogged table (0A000), pg_current_wal_lsn() (55000) and a "stable" function that writes (25006): answered by the primary, no error', async () => {
+  it('an unlogged table (0A000), pg_current_wal_lsn() (55000) and a "stable" function that writes (25006): answered by the primary, no error, in both protocols', async () => {
     const ul = uniqueName('srul');
     const fn = uniqueName('srfn');
     await cluster.exec(`create unlogged table ${ul}(id int); insert into ${ul} values (1), (2); grant all on ${ul} to public`);
@@ -223,11 +237,16 @@ describe('reads a hot standby refuses run on the primary (simple Query)', () => 
       expect({ n: r.rows[0].n, node: nodeOf(r.rows[0].p) }).toEqual({ n: 2, node: 'primary' });
       expect(await servedBy(c, 'select pg_current_wal_lsn() is not null as ok, inet_server_port() as p')).toBe('primary');
       expect(await servedBy(c, `select ${fn}_w() > 0 as ok, inet_server_port() as p`)).toBe('primary');
-      expect(await retries()).toBe(before + 3);
+      // The extended protocol too (ParseComplete and BindComplete were still unsent), unnamed and named.
+      const ext = await c.query(`select count(*)::int as n, inet_server_port() as p from ${ul} where id = $1`, [1]);
+      expect({ n: ext.rows[0].n, node: nodeOf(ext.rows[0].p) }).toEqual({ n: 1, node: 'primary' });
+      const named = await c.query({ name: `${ul}_q`, text: `select count(*)::int as n, inet_server_port() as p from ${ul} where id > $1`, values: [0] });
+      expect({ n: named.rows[0].n, node: nodeOf(named.rows[0].p) }).toEqual({ n: 2, node: 'primary' });
+      const again = await c.query({ name: `${ul}_q`, text: `select count(*)::int as n, inet_server_port() as p from ${ul} where id > $1`, values: [1] });
+      expect({ n: again.rows[0].n, node: nodeOf(again.rows[0].p) }).toEqual({ n: 1, node: 'primary' });
+      expect(await retries()).toBe(before + 6);
       // The session goes on reading from the standbys.
       expect(await servedBy(c, 'select inet_server_port() as p'), lags()).toMatch(/^s[12]$/);
-      // The extended protocol is not retried (ParseComplete was already answered): the standby's error.
-      await expect(c.query(`select count(*) from ${ul} where id = $1`, [1])).rejects.toMatchObject({ code: '0A000' });
     } finally {
       await cluster.exec(`drop function if exists ${fn}_w(); drop table if exists ${ul}; drop sequence if exists ${ul}_seq`).catch(() => {});
     }
