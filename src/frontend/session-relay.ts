@@ -13,6 +13,7 @@ import type { Classification, SessionEffect } from '../classify/types.js';
 import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { commandTagIs, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
+import type { FrameList } from './frame-list.js';
 import type { Session } from './session.js';
 import { retryRefused } from './session-failure.js';
 import type { StatementRecord } from './session-state.js';
@@ -341,9 +342,10 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
   if (e.code === '25006' && s.inflightIntent === 'write') {
     // A node routed a write as a master refused it as read-only: its role may have changed
     // since the last probe. Check now, so the next writes go elsewhere; maybe retry this one.
-    if (mayRetryRefusedWrite(s, b, head)) {
+    if (mayRetryRefusedWrite(s, b)) {
       s.refusal = Buffer.from(buf.subarray(start, end)); // held back until its ReadyForQuery
-      return;
+      if (s.responseStarted) s.out.discard(); // ParseComplete, BindComplete …, all still unsent
+      return skipToSync(b, head);
     }
     void s.ctx.recheckNode(b.node);
   }
@@ -421,12 +423,36 @@ const PLAIN_WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy from'
 /**
  * A 25006 for an autocommit write is safe to send again elsewhere when nothing of it ran: one
  * plain DML statement (the executor checks read-only before evaluating anything, functions
- * included) in a simple Query, nothing answered yet and nothing pipelined behind it.
+ * included), kept whole for the retry at send (isRetryableWriteRequest), nothing pipelined
+ * behind it and nothing of its answer sent yet.
  */
-function mayRetryRefusedWrite(s: Session, b: Backend, head: number): boolean {
-  if (head !== Op.Query || s.responseStarted || s.hasRetried || s.wasInTx || s.state.isPinned) return false;
-  if (!s.ctx.cfg().routing.retryRefusedWrites || b.ops.size !== 1 || s.inflight.length !== 1) return false;
-  return isRetryableWrite(b.ops.headData() as Classification | null);
+function mayRetryRefusedWrite(s: Session, b: Backend): boolean {
+  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryRefusedWrites) return false;
+  return isWholeUnsent(s, b);
+}
+
+/** The request in flight is kept whole for a retry, alone on its backend, and its answer is unsent. */
+function isWholeUnsent(s: Session, b: Backend): boolean {
+  if (s.responseStarted && !(s.outWasEmptyAtSend && s.out.flushes === s.outFlushesAtSend)) return false;
+  return s.inflight.length > 0 && s.inflight.syncPoints() === 1 && b.ops.countSyncPoints() === 1;
+}
+
+/**
+ * A write request a 25006 retry may send again: a simple Query of one plain DML statement, or
+ * extended-protocol messages up to one Sync that execute one such statement. `cls[i]` is
+ * dispatch's classification of frame i (a Bind's is its statement's).
+ */
+export function isRetryableWriteRequest(list: FrameList, cls: readonly (Classification | null)[]): boolean {
+  if (list.length === 1) return list.codes[list.head]! === FrontendCode.Query && isRetryableWrite(cls[0] ?? null);
+  if (list.lastCode !== FrontendCode.Sync || list.syncPoints() !== 1) return false;
+  let executes = 0;
+  for (let i = 0; i < list.length; i++) {
+    const code = list.codes[list.head + i]!;
+    if (code === FrontendCode.Execute) executes++;
+    else if (code === FrontendCode.Bind && !isRetryableWrite(cls[i] ?? null)) return false;
+    else if (code === FrontendCode.Query || code === FrontendCode.FunctionCall) return false;
+  }
+  return executes === 1;
 }
 
 /**
@@ -445,9 +471,7 @@ const STANDBY_REFUSALS: ReadonlySet<string> = new Set(['0A000', '25006', '55000'
  */
 function mayRetryRefusedRead(s: Session, b: Backend): boolean {
   if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryReads) return false;
-  if (s.responseStarted && !(s.outWasEmptyAtSend && s.out.flushes === s.outFlushesAtSend)) return false;
-  if (s.inflight.length === 0 || s.inflight.syncPoints() !== 1 || b.ops.countSyncPoints() !== 1) return false;
-  return s.ctx.snapshot().byName.get(b.node)?.role === 'replica';
+  return isWholeUnsent(s, b) && s.ctx.snapshot().byName.get(b.node)?.role === 'replica';
 }
 
 /** One plain DML statement with no session effects: what a 25006 retry may send again. */

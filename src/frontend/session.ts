@@ -26,7 +26,7 @@ import { sessionRouting, type ProxyContext, type SessionRouting } from './contex
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
-import { attachedAccepts, forwardClientFrame, handleServerFrame, isRetryableWrite, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
+import { attachedAccepts, forwardClientFrame, handleServerFrame, isRetryableWriteRequest, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
 export const enum Phase {
@@ -239,6 +239,8 @@ export class Session implements FrameSink, BackendOwner {
     let needSql: string[] | null = null;
     let willPrepare: string[] | null = null;
     let unnamedCls: Classification | null = null;
+    let namedParse: string | null = null; // the last named statement parsed in this request
+    let namedCls: Classification | null = null;
     for (let i = 0; i < list.length; i++) {
       const code = list.codes[i]!;
       let cls: Classification | null = null;
@@ -247,9 +249,13 @@ export class Session implements FrameSink, BackendOwner {
         const p = readParse(list.bufs[i]!, list.starts[i]!, list.ends[i]!);
         cls = this.ctx.classify(p.sql);
         if (p.name === '') unnamedCls = cls;
+        else {
+          namedParse = p.name;
+          namedCls = cls;
+        }
       } else if (code === FrontendCode.Bind) {
         const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
-        cls = name === '' ? unnamedCls ?? this.state.unnamed?.cls ?? null : statementClassFor(this, name);
+        cls = name === '' ? unnamedCls ?? this.state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(this, name);
       } else if (code === FrontendCode.FunctionCall) isWrite = true;
       this.batchCls[i] = cls;
       if (cls === null) continue;
@@ -258,10 +264,11 @@ export class Session implements FrameSink, BackendOwner {
       if (!cls.onlyMeridianSettings) onlyMeridian = false;
       for (const e of cls.effects) {
         if (e.type === 'execute') {
-          (needSql ??= []).push(e.name);
+          // A Parse and its Bind in one request both carry the statement's effects: once each name.
+          if (!(needSql ??= []).includes(e.name)) needSql.push(e.name);
           const st = this.state.sqlStmts.get(e.name);
           if (st === undefined || st.isWrite) isWrite = true;
-        } else if (e.type === 'prepare') (willPrepare ??= []).push(e.name);
+        } else if (e.type === 'prepare' && !(willPrepare ??= []).includes(e.name)) willPrepare.push(e.name);
       }
     }
     if (onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
@@ -409,7 +416,7 @@ export class Session implements FrameSink, BackendOwner {
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
     // A plain autocommit write is kept too, for a retry after a read-only refusal (25006).
     const routing = this.ctx.cfg().routing;
-    if (this.inflightIntent === 'read' ? routing.retryReads : routing.retryRefusedWrites && batch.length === 1 && batch.codes[0] === FrontendCode.Query && isRetryableWrite(known[0] ?? null)) {
+    if (this.inflightIntent === 'read' ? routing.retryReads : routing.retryRefusedWrites && isRetryableWriteRequest(batch, known)) {
       if (!batch.copyIn()) keepReadBuffer();
     } else batch.clear();
     this.inflight = batch;

@@ -2,9 +2,9 @@
 // (default_transaction_read_only = on, as an operator does for maintenance, or a node demoted
 // under a stale probe): an autocommit INSERT that the node refuses with 25006 is held back, the
 // node is re-probed (now a replica: no master), the write waits up to write_wait and succeeds
-// once the node takes writes again: exactly one row, no error for the client. What might have
-// run in part (a volatile function, several statements, the extended protocol) gets the 25006,
-// and the node is re-probed at once all the same.
+// once the node takes writes again: exactly one row, no error for the client, in the simple and
+// the extended protocol. What might have run in part (a volatile function, several statements)
+// gets the 25006, and the node is re-probed at once all the same.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -59,11 +59,16 @@ afterAll(async () => {
 });
 
 describe('writes refused as read-only (25006)', () => {
-  it('an autocommit INSERT waits for the node to take writes again, then succeeds once', async () => {
+  it.each([
+    ['simple Query', 1, () => client.query("insert into rw_items values (1, 'a')")],
+    ['extended protocol', 4, () => client.query('insert into rw_items values ($1, $2)', [4, 'd'])],
+    ['named prepared statement', 5, () => client.query({ name: 'rw_ins', text: 'insert into rw_items values ($1, $2)', values: [5, 'e'] })],
+  ] as const)('an autocommit INSERT (%s) waits for the node to take writes again, then succeeds once', async (_what, id, send) => {
+    await waitFor(() => role() === 'master', { timeoutMs: 10_000, what: 'master again' });
     await setReadOnly(true);
     const before = await retries();
     const t0 = Date.now();
-    const pending = client.query("insert into rw_items values (1, 'a')");
+    const pending = send();
     // Meridian re-probed at the refusal: the node is a replica now, and the write waits.
     await waitFor(() => role() === 'replica', { timeoutMs: 3_000, intervalMs: 20, what: 'role re-probed at the refusal' });
     expect(Date.now() - t0).toBeLessThan(3_000); // well before the next regular probe (5 s)
@@ -73,7 +78,7 @@ describe('writes refused as read-only (25006)', () => {
     const r = await pending;
     expect(r.rowCount).toBe(1);
     expect(await retries()).toBe(before + 1);
-    const [row] = await cluster.nodes[0]!.query<{ n: number }>('select count(*)::int as n from rw_items where id = 1');
+    const [row] = await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from rw_items where id = ${id}`);
     expect(row!.n).toBe(1);
   }, 30_000);
 
@@ -96,11 +101,11 @@ describe('writes refused as read-only (25006)', () => {
   }
 
   it('what may have run in part gets the 25006 (no retry), and the node is re-probed at once', async () => {
-    // A volatile function, two statements in one Query, a parameterized (extended protocol) INSERT.
+    // A volatile function (simple and extended), two statements in one Query.
     expect(await refusedAsIs(() => client.query("select rw_log('x')"))).toMatchObject({ code: '25006' });
+    expect(await refusedAsIs(() => client.query('select rw_log($1)', ['y']))).toMatchObject({ code: '25006' });
     expect(await refusedAsIs(() => client.query("insert into rw_items values (2, 'b'); insert into rw_items values (3, 'c')"))).toMatchObject({ code: '25006' });
-    expect(await refusedAsIs(() => client.query('insert into rw_items values ($1, $2)', [4, 'd']))).toMatchObject({ code: '25006' });
-    const [row] = await cluster.nodes[0]!.query<{ n: number }>('select count(*)::int as n from rw_items where id in (2, 3, 4, 100)');
+    const [row] = await cluster.nodes[0]!.query<{ n: number }>('select count(*)::int as n from rw_items where id in (2, 3, 100)');
     expect(row!.n).toBe(0);
   }, 60_000);
 
@@ -117,7 +122,7 @@ describe('writes refused as read-only (25006)', () => {
       await c.connect();
       await setReadOnly(true);
       try {
-        expect(await errorOf(c.query("insert into rw_items values (5, 'e')"))).toMatchObject({ code: '25006' });
+        expect(await errorOf(c.query("insert into rw_items values (6, 'f')"))).toMatchObject({ code: '25006' });
       } finally {
         await setReadOnly(false);
         await c.end().catch(() => {});

@@ -81,6 +81,14 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
           if (primaryPort !== null) expect(w.port, `execute w ${i}`).toBe(primaryPort);
         }
       });
+      // EXECUTE sent through the extended protocol (Parse, Bind, Execute, Sync in one request):
+      // its PREPARE is brought to each backend once (regression: twice, 42P05).
+      await withChurn('app', async () => {
+        for (let i = 0; i < 8; i++) {
+          const r = (await c.query({ text: `execute r(${i})`, queryMode: 'extended' } as pg.QueryConfig)).rows[0];
+          expect(r.x, `extended execute r ${i}`).toBe(i + 1);
+        }
+      });
       // Inside transactions, which begin on whatever backend (the master for a write).
       for (let i = 0; i < 5; i++) {
         await c.query(i % 2 === 0 ? 'begin' : 'begin read only');
