@@ -61,42 +61,6 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
   s.afterAsync();
 }
 
-/**
- * A request refused before any of it ran, its error held back (the checks are in
- * session-relay.ts): release the backend and send it once more. `isRead`: a hot standby refused a
- * read, which now runs as a write (on a master). Otherwise a node refused an autocommit write as
- * read-only (25006): re-probe it (its role has probably changed) first, then route the write
- * again (after write_wait with no master: 57P03). Once per request (hasRetried).
- */
-export function retryRefused(s: Session, b: Backend, isRead: boolean): void {
-  s.hasRetried = true;
-  s.responseStarted = false;
-  s.doneEffects = [];
-  s.txTags = '';
-  s.queryStatementsDone = 0;
-  s.detachIfIdle(b);
-  s.ctx.metrics.retried(isRead ? 'standby-refused' : 'read-only');
-  const resend = () => {
-    const retry = s.inflight;
-    s.inflight = s.batch;
-    s.batch = retry;
-    s.isForcedWrite = true;
-    s.dispatch();
-    s.afterAsync();
-  };
-  if (isRead) {
-    s.log.info({ node: b.node }, 'read refused by a standby: retried on a master');
-    resend();
-    return;
-  }
-  s.isBusy = true;
-  s.log.info({ node: b.node }, 'write refused as read-only (25006): node re-probed, write retried');
-  void s.ctx.recheckNode(b.node).then(() => {
-    s.isBusy = false;
-    if (s.phase === Phase.Ready) resend();
-  });
-}
-
 /** CancelRequest for this session: cancel whatever its backend runs right now. */
 export function cancelRequest(s: Session): void {
   const b = s.attached;

@@ -3,19 +3,20 @@
 // Meridian-global names and prepared lazily on each backend (ParseComplete answered or swallowed
 // so the client sees what a direct server sends). Server → client: every frame is matched to the
 // op queue (see op-queue.ts) to know which request it answers, whether to forward it, and where a
-// synthetic response goes. ReadyForQuery ends a request: effects are applied, the backend may
-// return to the pool.
+// synthetic response goes. ReadyForQuery ends a request (request-end.ts): effects are applied,
+// the backend may return to the pool. A refusal that is safe to retry is held back
+// (refused-retry.ts).
 
 import { serialize } from 'pg-protocol';
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
-import type { Classification, SessionEffect } from '../classify/types.js';
+import type { Classification } from '../classify/types.js';
 import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
-import { commandTagIs, querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
-import type { FrameList } from './frame-list.js';
+import { querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import type { Session } from './session.js';
-import { retryRefused } from './session-failure.js';
+import { mayRetryRefusedRead, mayRetryRefusedWrite, retryRefused, STANDBY_REFUSALS } from './refused-retry.js';
+import { finishRequest, txTagOf } from './request-end.js';
 import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
@@ -413,168 +414,4 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
   s.out.span(buf, start, end);
   popAndEmitSynth(s, b);
   finishRequest(s, b, status, query);
-}
-
-const NO_EFFECTS: readonly SessionEffect[] = Object.freeze([]);
-
-/** Statements a server refuses as read-only before running any part of them (executor start). */
-const PLAIN_WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy from']);
-
-/**
- * A 25006 for an autocommit write is safe to send again elsewhere when nothing of it ran: one
- * plain DML statement (the executor checks read-only before evaluating anything, functions
- * included), kept whole for the retry at send (isRetryableWriteRequest), nothing pipelined
- * behind it and nothing of its answer sent yet.
- */
-function mayRetryRefusedWrite(s: Session, b: Backend): boolean {
-  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryRefusedWrites) return false;
-  return isWholeUnsent(s, b);
-}
-
-/** The request in flight is kept whole for a retry, alone on its backend, and its answer is unsent. */
-function isWholeUnsent(s: Session, b: Backend): boolean {
-  if (s.responseStarted && !(s.outWasEmptyAtSend && s.out.flushes === s.outFlushesAtSend)) return false;
-  return s.inflight.length > 0 && s.inflight.syncPoints() === 1 && b.ops.countSyncPoints() === 1;
-}
-
-/**
- * A write request a 25006 retry may send again: a simple Query of one plain DML statement, or
- * extended-protocol messages up to one Sync that execute one such statement. `cls[i]` is
- * dispatch's classification of frame i (a Bind's is its statement's).
- */
-export function isRetryableWriteRequest(list: FrameList, cls: readonly (Classification | null)[]): boolean {
-  if (list.length === 1) return list.codes[list.head]! === FrontendCode.Query && isRetryableWrite(cls[0] ?? null);
-  if (list.lastCode !== FrontendCode.Sync || list.syncPoints() !== 1) return false;
-  let executes = 0;
-  for (let i = 0; i < list.length; i++) {
-    const code = list.codes[list.head + i]!;
-    if (code === FrontendCode.Execute) executes++;
-    else if (code === FrontendCode.Bind && !isRetryableWrite(cls[i] ?? null)) return false;
-    else if (code === FrontendCode.Query || code === FrontendCode.FunctionCall) return false;
-  }
-  return executes === 1;
-}
-
-/**
- * What a hot standby refuses that a master runs: 0A000 (unlogged or temporary relations during
- * recovery, SERIALIZABLE), 25006 (anything that writes: nextval(), txid_current(), a function
- * that writes, LOCK, LISTEN, NOTIFY), 55000 (recovery is in progress: pg_current_wal_lsn() …).
- */
-const STANDBY_REFUSALS: ReadonlySet<string> = new Set(['0A000', '25006', '55000']);
-
-/**
- * A read refused by a replica, autocommit, kept whole for a retry (a simple Query, or extended
- * messages up to their Sync), with nothing pipelined behind it and nothing of its answer sent
- * yet: what was relayed (ParseComplete, BindComplete, a RowDescription before an error in
- * execution …) is all still in the client's writer. A standby changes nothing, so the request
- * can run again on a master.
- */
-function mayRetryRefusedRead(s: Session, b: Backend): boolean {
-  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryReads) return false;
-  return isWholeUnsent(s, b) && s.ctx.snapshot().byName.get(b.node)?.role === 'replica';
-}
-
-/** One plain DML statement with no session effects: what a 25006 retry may send again. */
-export function isRetryableWrite(cls: Classification | null): boolean {
-  return cls !== null && cls.statements === 1 && cls.effects.length === 0 && PLAIN_WRITES.has(cls.reason);
-}
-
-/**
- * 'C' for COMMIT and PREPARE TRANSACTION (settings made in the block survive both), 'R' for
- * ROLLBACK, which is also the tag of ROLLBACK TO SAVEPOINT and of a COMMIT of an aborted block.
- */
-function txTagOf(buf: Buffer, start: number, end: number): string {
-  if (commandTagIs(buf, start, end, TAG_COMMIT) || commandTagIs(buf, start, end, TAG_PREPARE)) return 'C';
-  return commandTagIs(buf, start, end, TAG_ROLLBACK) ? 'R' : '';
-}
-
-const TAG_COMMIT = Buffer.from('COMMIT');
-const TAG_ROLLBACK = Buffer.from('ROLLBACK');
-const TAG_PREPARE = Buffer.from('PREPARE TRANSACTION');
-
-/**
- * How the block open before a request ended, from its tags in order (txTagOf) and its effects:
- * the first COMMIT commits it (statements after it ran outside: `commit; set x`; after COMMIT AND
- * CHAIN a new block is open), unless a real ROLLBACK came first (more ROLLBACK tags before it than
- * ROLLBACK TO statements). With no COMMIT, a block gone by the end was rolled back; one still open
- * was not ended (ROLLBACK AND CHAIN is not told apart from ROLLBACK TO).
- */
-function endedBlock(tags: string, effects: readonly SessionEffect[], inTx: boolean): 'commit' | 'rollback' | null {
-  const firstCommit = tags.indexOf('C');
-  if (firstCommit < 0) return inTx ? null : 'rollback';
-  let rollbackTos = 0;
-  for (const e of effects) if (e.type === 'rollback-to') rollbackTos++;
-  return firstCommit > rollbackTos ? 'rollback' : 'commit';
-}
-
-/**
- * A request with transaction order (Classification.ordered) replayed statement by statement
- * (SessionState.replayOrdered): a simple Query's statements split at its statement-end markers
- * (the statement after the last CommandComplete failed), or the extended protocol's completed
- * Executes, one statement each (the failed one never got here).
- */
-function replayRequest(s: Session, b: Backend, inTx: boolean, query: Classification | null): boolean {
-  let segments: (readonly SessionEffect[])[];
-  let failedAt = -1;
-  if (query !== null) {
-    segments = splitStatements(query);
-    if (s.requestFailed) failedAt = s.queryStatementsDone;
-  } else {
-    segments = s.doneEffects.map((c) => c.effects);
-    if (s.requestFailed) failedAt = segments.length;
-  }
-  const statements = query !== null ? query.statements : segments.length + (s.requestFailed ? 1 : 0);
-  const start = { inBlock: s.wasInTx, isAborted: s.wasInFailedTx, isImplicit: !s.wasInTx && statements > 1 };
-  return s.state.replayOrdered(segments, failedAt, start, inTx, b);
-}
-
-function splitStatements(c: Classification): (readonly SessionEffect[])[] {
-  if (c.statements <= 1) return [c.effects];
-  const out: SessionEffect[][] = [[]];
-  for (const e of c.effects) {
-    if (e.type === 'statement-end') out.push([]);
-    else out[out.length - 1]!.push(e);
-  }
-  return out;
-}
-
-function isOrdered(done: readonly Classification[]): boolean {
-  for (let i = 0; i < done.length; i++) if (done[i]!.ordered) return true;
-  return false;
-}
-
-/** End of a client-visible request: apply accepted effects, maybe release the backend. */
-function finishRequest(s: Session, b: Backend, status: number, query: Classification | null): void {
-  const inTx = status !== TxStatus.Idle;
-  if (s.doneEffects.length > 0 && isOrdered(s.doneEffects)) {
-    const catalogChanged = replayRequest(s, b, inTx, query !== null && query.ordered ? query : null);
-    s.doneEffects = [];
-    if (catalogChanged) s.ctx.onCatalogChanged();
-    return endRequest(s, b, status, inTx);
-  }
-  const all = s.doneEffects.length === 0 ? NO_EFFECTS : s.doneEffects.length === 1 ? s.doneEffects[0]!.effects : s.doneEffects.flatMap((c) => c.effects);
-  const endedTx = s.wasInTx ? endedBlock(s.txTags, all, inTx) : null;
-  let catalogChanged = false;
-  if (s.doneEffects.length > 0 || endedTx !== null) {
-    if (s.requestFailed) s.state.onFailedWithEffects(all, b);
-    else catalogChanged = s.state.applyEffects(all, b, inTx, endedTx);
-    if (s.requestFailed && endedTx !== null) s.state.applyEffects([], b, inTx, endedTx);
-    s.doneEffects = [];
-  }
-  if (catalogChanged) s.ctx.onCatalogChanged();
-  endRequest(s, b, status, inTx);
-}
-
-function endRequest(s: Session, b: Backend, status: number, inTx: boolean): void {
-  if (s.inflightIntent === 'write') s.noteWrite(b.node);
-  s.requestFailed = false;
-  s.queryStatementsDone = 0;
-  s.wasInFailedTx = status === TxStatus.Failed;
-  s.isCancelRequested = false;
-  s.txTags = '';
-  s.hasRetried = false;
-  s.wasInTx = inTx;
-  s.inflight.clear();
-  s.ctx.metrics.requestDone((s.ctx.pools.nowMs - s.requestStartMs) / 1000);
-  if (!inTx) s.detachIfIdle(b);
 }

@@ -18,15 +18,16 @@ import { Errors, MeridianError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
-import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
+import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
-import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { RouteIntent, WriteMark } from '../router/types.js';
 import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
-import { attachedAccepts, forwardClientFrame, handleServerFrame, isRetryableWriteRequest, readsNeedMaster, statementClassFor, syncToRelease } from './session-relay.js';
+import { isRetryableWriteRequest } from './refused-retry.js';
+import { answerMeridianSettings, planRequest, RequestPlan } from './request-plan.js';
+import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
 export const enum Phase {
@@ -64,6 +65,8 @@ export class Session implements FrameSink, BackendOwner {
   private readonly pools = new Map<string, Pool>();
   /** Classifications computed by dispatch() for the batch's frames, reused when sending it. */
   private batchCls: (Classification | null)[] = [];
+  /** dispatch()'s summary of the batch (request-plan.ts), one object reused. */
+  private readonly plan = new RequestPlan();
   /** pool.mode session: one backend per node used, kept for the session's life. */
   sessionBackends: Map<string, Backend> | null = null;
   /** The request being collected while no backend is attached. */
@@ -233,66 +236,15 @@ export class Session implements FrameSink, BackendOwner {
   /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
   dispatch(): void {
     const list = this.batch;
-    let isWrite = false;
-    let hint: RouteHint | null = null;
-    let onlyMeridian = true;
-    let needSql: string[] | null = null;
-    let willPrepare: string[] | null = null;
-    let unnamedCls: Classification | null = null;
-    let namedParse: string | null = null; // the last named statement parsed in this request
-    let namedCls: Classification | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const code = list.codes[i]!;
-      let cls: Classification | null = null;
-      if (code === FrontendCode.Query) cls = this.ctx.classify(querySql(list.bufs[i]!, list.starts[i]!, list.ends[i]!));
-      else if (code === FrontendCode.Parse) {
-        const p = readParse(list.bufs[i]!, list.starts[i]!, list.ends[i]!);
-        cls = this.ctx.classify(p.sql);
-        if (p.name === '') unnamedCls = cls;
-        else {
-          namedParse = p.name;
-          namedCls = cls;
-        }
-      } else if (code === FrontendCode.Bind) {
-        const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
-        cls = name === '' ? unnamedCls ?? this.state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(this, name);
-      } else if (code === FrontendCode.FunctionCall) isWrite = true;
-      this.batchCls[i] = cls;
-      if (cls === null) continue;
-      if (cls.isWrite) isWrite = true;
-      if (hint === null) hint = cls.hint;
-      if (!cls.onlyMeridianSettings) onlyMeridian = false;
-      for (const e of cls.effects) {
-        if (e.type === 'execute') {
-          // A Parse and its Bind in one request both carry the statement's effects: once each name.
-          if (!(needSql ??= []).includes(e.name)) needSql.push(e.name);
-          const st = this.state.sqlStmts.get(e.name);
-          if (st === undefined || st.isWrite) isWrite = true;
-        } else if (e.type === 'prepare' && !(willPrepare ??= []).includes(e.name)) willPrepare.push(e.name);
-      }
-    }
-    if (onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
-      this.answerMeridianSettings(list);
+    const plan = this.plan;
+    planRequest(this, list, this.batchCls, plan);
+    if (plan.onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
+      answerMeridianSettings(this, list);
       return;
     }
-    const intent: RouteIntent = isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
+    const intent: RouteIntent = plan.isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
     this.isForcedWrite = false;
-    this.routeAndAttach(intent, hint ?? this.state.localRouteHint ?? this.state.routeHint, needSql, willPrepare, Date.now());
-  }
-
-  /** SET [LOCAL] meridian.route = …: consumed by Meridian, answered without a server. */
-  private answerMeridianSettings(list: FrameList): void {
-    const cls = this.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
-    let n = 0;
-    for (const e of cls.effects) {
-      if (e.type !== 'route-hint') continue;
-      if (e.isLocal) this.state.localRouteHint = e.hint;
-      else this.state.routeHint = e.hint;
-      n++;
-    }
-    list.clear();
-    for (let i = 0; i < Math.max(n, 1); i++) this.out.frame(commandComplete('SET'));
-    this.out.frame(readyForQuery(TxStatus.Idle));
+    this.routeAndAttach(intent, plan.hint ?? this.state.localRouteHint ?? this.state.routeHint, plan.needSql, plan.willPrepare, Date.now());
   }
 
   private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, needSql: string[] | null, willPrepare: string[] | null, startedMs: number): void {
@@ -433,14 +385,6 @@ export class Session implements FrameSink, BackendOwner {
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
     for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
     if (syncPoints === 0 && endsWithFlush) this.skipUntilSync = true;
-  }
-
-  /**
-   * Read-your-writes: a request routed as a write finished on `node` (failed ones too: some of
-   * it may have been written). The mark's time is taken after the server's acknowledgement.
-   */
-  noteWrite(node: string): void {
-    if (this.readYourWrites ?? this.ctx.cfg().routing.readYourWrites) this.writeMark = { node, atMs: Date.now() };
   }
 
   /** At a ReadyForQuery: release the backend when nothing keeps the session on it. */

@@ -1,0 +1,83 @@
+// What dispatch needs to know about a request before routing it: the classification of each
+// frame (kept for sending), whether anything in it must run on a master, the statement hint, the
+// SQL-level prepared statements it EXECUTEs or PREPAREs, and whether Meridian answers it alone
+// (SET meridian.route …). One RequestPlan per session, reused: nothing allocated per request
+// beyond the name lists a request with SQL-level statements needs.
+
+import type { Classification, RouteHint } from '../classify/types.js';
+import { FrontendCode, TxStatus } from '../protocol/codes.js';
+import { commandComplete, readyForQuery } from '../protocol/encode.js';
+import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
+import type { FrameList } from './frame-list.js';
+import type { Session } from './session.js';
+import { statementClassFor } from './session-relay.js';
+
+export class RequestPlan {
+  isWrite = false;
+  hint: RouteHint | null = null;
+  onlyMeridian = true;
+  needSql: string[] | null = null;
+  willPrepare: string[] | null = null;
+}
+
+/** Classifies every frame of `list` into `cls` and sums them up into `plan`. */
+export function planRequest(s: Session, list: FrameList, cls: (Classification | null)[], plan: RequestPlan): void {
+  let isWrite = false;
+  let hint: RouteHint | null = null;
+  let onlyMeridian = true;
+  let needSql: string[] | null = null;
+  let willPrepare: string[] | null = null;
+  let unnamedCls: Classification | null = null;
+  let namedParse: string | null = null; // the last named statement parsed in this request
+  let namedCls: Classification | null = null;
+  for (let i = 0; i < list.length; i++) {
+    const code = list.codes[i]!;
+    let c: Classification | null = null;
+    if (code === FrontendCode.Query) c = s.ctx.classify(querySql(list.bufs[i]!, list.starts[i]!, list.ends[i]!));
+    else if (code === FrontendCode.Parse) {
+      const p = readParse(list.bufs[i]!, list.starts[i]!, list.ends[i]!);
+      c = s.ctx.classify(p.sql);
+      if (p.name === '') unnamedCls = c;
+      else {
+        namedParse = p.name;
+        namedCls = c;
+      }
+    } else if (code === FrontendCode.Bind) {
+      const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
+      c = name === '' ? unnamedCls ?? s.state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(s, name);
+    } else if (code === FrontendCode.FunctionCall) isWrite = true;
+    cls[i] = c;
+    if (c === null) continue;
+    if (c.isWrite) isWrite = true;
+    if (hint === null) hint = c.hint;
+    if (!c.onlyMeridianSettings) onlyMeridian = false;
+    for (const e of c.effects) {
+      if (e.type === 'execute') {
+        // A Parse and its Bind in one request both carry the statement's effects: once each name.
+        if (!(needSql ??= []).includes(e.name)) needSql.push(e.name);
+        const st = s.state.sqlStmts.get(e.name);
+        if (st === undefined || st.isWrite) isWrite = true;
+      } else if (e.type === 'prepare' && !(willPrepare ??= []).includes(e.name)) willPrepare.push(e.name);
+    }
+  }
+  plan.isWrite = isWrite;
+  plan.hint = hint;
+  plan.onlyMeridian = onlyMeridian;
+  plan.needSql = needSql;
+  plan.willPrepare = willPrepare;
+}
+
+/** SET [LOCAL] meridian.route = …: consumed by Meridian, answered without a server. */
+export function answerMeridianSettings(s: Session, list: FrameList): void {
+  const c = s.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
+  let n = 0;
+  for (const e of c.effects) {
+    if (e.type !== 'route-hint') continue;
+    if (e.isLocal) s.state.localRouteHint = e.hint;
+    else s.state.routeHint = e.hint;
+    n++;
+  }
+  list.clear();
+  for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
+  s.out.frame(readyForQuery(TxStatus.Idle));
+}
