@@ -34,7 +34,7 @@ export interface RawProbe {
   readonly replayLsn: number | null;
   readonly replayAgeMs: number | null; // clock_timestamp() − pg_last_xact_replay_timestamp()
   // logical
-  readonly subscriptions: readonly string[] | null; // enabled subscriptions on this node
+  readonly subscriptions: readonly string[] | null; // subscriptions on this node's database, enabled or not
   readonly replication: readonly ReplicationRow[] | null; // pg_stat_replication on a provider
   // pglogical
   readonly slots: readonly SlotRow[] | null; // logical slots on a provider with byte lag

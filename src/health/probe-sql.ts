@@ -67,8 +67,10 @@ function physicalFields(): Field[] {
 
 function logicalFields(): Field[] {
   return [
-    ['subscriptions', `(SELECT json_agg(subname) FROM pg_subscription WHERE subenabled
-       AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`],
+    // Disabled ones too: a node with a disabled subscription is still a subscriber (a replica
+    // whose data stops moving), never a master; its lag is then unknown (no provider row).
+    ['subscriptions', `(SELECT json_agg(subname) FROM pg_subscription
+       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`],
     ['replication', IF_PRIMARY(`(SELECT json_agg(json_build_array(application_name, ${MS('replay_lag')},
        pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)],
   ];
