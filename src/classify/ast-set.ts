@@ -4,7 +4,7 @@
 
 import { asArray, asObject, asString, booleanValue, constantText, type AstObject } from './ast-node.js';
 import { pushEffect } from './ast-walk.js';
-import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
+import { isMeridianSetting, meridianSettingInfo } from './meridian-setting.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
 import { snapshotImportInfo, TX_SETTINGS, txModesInfo, txModesOf, txSettingInfo } from './tx-modes.js';
 
@@ -20,9 +20,9 @@ export function classifySet(body: AstObject, statementText: () => string): State
   const name = (asString(body['name']) ?? '').toLowerCase();
   const isLocal = body['is_local'] === true;
   const args = asArray(body['args']);
-  if (name === MERIDIAN_ROUTE) {
+  if (isMeridianSetting(name)) {
     const isDefault = kind === 'VAR_SET_DEFAULT' || kind === 'VAR_RESET';
-    return meridianSettingInfo(isDefault ? null : args.map(constantText).join(', '), isLocal);
+    return meridianSettingInfo(name, isDefault ? null : args.map(constantText).join(', '), isLocal);
   }
   if (kind === 'VAR_RESET_ALL') {
     const info = statementInfo('session', false, 'reset all');

@@ -2,7 +2,7 @@
 // forms; SET ROLE, SET TIME ZONE, SET SESSION AUTHORIZATION, COMMIT PREPARED … go to the parser.
 
 import { TOK_COMMA, TOK_DOT, TOK_NUMBER, TOK_OP, TOK_QIDENT, TOK_STRING, TOK_WORD, type Lexer } from './lexer.js';
-import { MERIDIAN_ROUTE, meridianSettingInfo } from './meridian-setting.js';
+import { isMeridianSetting, meridianSettingInfo } from './meridian-setting.js';
 import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';
 import { beginInfo, TX_SETTINGS, txEndInfo } from './tx-modes.js';
 
@@ -127,9 +127,9 @@ function set(lexer: Lexer, a: number, b: number): StatementInfo | null {
   k++;
   if (k >= b || !plainValues(lexer, k, b)) return null;
   const isDefault = b - k === 1 && lexer.is(k, 'default');
-  if (name === MERIDIAN_ROUTE) {
+  if (isMeridianSetting(name)) {
     if (b - k !== 1) return null;
-    return meridianSettingInfo(isDefault ? null : valueText(lexer, k), isLocal);
+    return meridianSettingInfo(name, isDefault ? null : valueText(lexer, k), isLocal);
   }
   if (isLocal) return statementInfo('session', false, `set local ${name}`);
   const info = statementInfo('session', false, `set ${name}`);
@@ -183,7 +183,7 @@ function reset(lexer: Lexer, a: number, b: number): StatementInfo | null {
   if (k !== b) return null;
   const name = out[0] ?? '';
   if (TX_SETTINGS.has(name)) return null; // RESET transaction_read_only: per transaction, see tx-modes.ts
-  if (name === MERIDIAN_ROUTE) return meridianSettingInfo(null, false);
+  if (isMeridianSetting(name)) return meridianSettingInfo(name, null, false);
   const info = statementInfo('session', false, `reset ${name}`);
   info.effects.push(Object.freeze({ type: 'reset', name }));
   return info;

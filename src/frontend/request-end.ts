@@ -101,7 +101,7 @@ export function finishRequest(s: Session, b: Backend, status: number, query: Cla
  * may have been written). The mark's time is taken after the server's acknowledgement.
  */
 function noteWrite(s: Session, node: string): void {
-  if (s.readYourWrites ?? s.ctx.cfg().routing.readYourWrites) s.writeMark = { node, atMs: Date.now() };
+  if (s.state.readYourWrites ?? s.ctx.cfg().routing.readYourWrites) s.writeMark = { node, atMs: Date.now() };
 }
 
 function endRequest(s: Session, b: Backend, status: number, inTx: boolean): void {

@@ -4,9 +4,10 @@
 // (SET meridian.route …). One RequestPlan per session, reused: nothing allocated per request
 // beyond the name lists a request with SQL-level statements needs.
 
-import type { Classification, RouteHint } from '../classify/types.js';
+import type { Classification, RouteHint, SessionEffect } from '../classify/types.js';
+import { Errors, type MeridianError } from '../errors.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
-import { commandComplete, readyForQuery } from '../protocol/encode.js';
+import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { FrameList } from './frame-list.js';
 import type { Session } from './session.js';
@@ -67,17 +68,43 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
   plan.willPrepare = willPrepare;
 }
 
-/** SET [LOCAL] meridian.route = …: consumed by Meridian, answered without a server. */
+/**
+ * A Query of Meridian's own settings only (SET [LOCAL] meridian.route, SET meridian.read_your_writes,
+ * their RESETs): answered without a server. A bad value refuses the whole Query (22023; SET LOCAL
+ * meridian.read_your_writes: 0A000) and changes nothing, as the implicit transaction of a failed
+ * Query would on a server.
+ */
 export function answerMeridianSettings(s: Session, list: FrameList): void {
   const c = s.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
+  list.clear();
+  const err = refusalOf(c.effects);
+  if (err !== null) {
+    s.ctx.metrics.error(err.sqlstate);
+    s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
+    s.out.frame(readyForQuery(TxStatus.Idle));
+    return;
+  }
   let n = 0;
   for (const e of c.effects) {
-    if (e.type !== 'route-hint') continue;
-    if (e.isLocal) s.state.localRouteHint = e.hint;
-    else s.state.routeHint = e.hint;
+    if (e.type === 'route-hint') {
+      if (e.isLocal) s.state.localRouteHint = e.hint;
+      else s.state.routeHint = e.hint;
+    } else if (e.type === 'read-your-writes') s.state.readYourWrites = e.on ?? s.state.startupReadYourWrites;
+    else continue;
     n++;
   }
-  list.clear();
   for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
   s.out.frame(readyForQuery(TxStatus.Idle));
+}
+
+function refusalOf(effects: readonly SessionEffect[]): MeridianError | null {
+  for (const e of effects) {
+    if (e.type === 'route-hint' && e.invalidValue !== undefined) {
+      return Errors.invalidParameter(`invalid value for parameter "meridian.route": "${e.invalidValue}" (expected master, replica, node=NAME or default)`);
+    }
+    if (e.type !== 'read-your-writes') continue;
+    if (e.invalidValue !== undefined) return Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${e.invalidValue}" (expected on or off)`);
+    if (e.isLocal) return Errors.featureNotSupported('SET LOCAL meridian.read_your_writes is not supported: use SET (for the session)');
+  }
+  return null;
 }

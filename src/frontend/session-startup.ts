@@ -7,6 +7,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { matchResidency } from '../config/residency-match.js';
 import { Errors, type MeridianError } from '../errors.js';
+import { parseOnOff } from '../classify/meridian-setting.js';
 import type { Input } from '../net/read-slot.js';
 import { FrontendCode, MAX_STARTUP_PACKET, TxStatus } from '../protocol/codes.js';
 import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuery } from '../protocol/encode.js';
@@ -27,14 +28,6 @@ export function parseRouteHint(v: string | undefined): RouteHint | null {
   if (t === 'master' || t === 'primary') return { route: 'master' };
   if (t === 'replica' || t === 'standby') return { route: 'replica' };
   if (t.startsWith('node=')) return { node: v.trim().slice(5) };
-  return null;
-}
-
-/** A boolean startup option, as PostgreSQL spells booleans; null when it is none of them. */
-export function parseOnOff(v: string): boolean | null {
-  const t = v.trim().toLowerCase();
-  if (t === 'on' || t === 'true' || t === 'yes' || t === '1') return true;
-  if (t === 'off' || t === 'false' || t === 'no' || t === '0') return false;
   return null;
 }
 
@@ -205,13 +198,13 @@ export class StartupHandler implements FrameSink {
       user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
     });
     s.routing = sessionRouting(rule, s.ident.clientRegion);
+    s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
     const ryw = meridian.get('read_your_writes');
     if (ryw !== undefined) {
       const on = parseOnOff(ryw);
       if (on === null) return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
-      s.readYourWrites = on;
+      s.state.readYourWrites = s.state.startupReadYourWrites = on;
     }
-    s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
     if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
     const server = await s.ctx.serverParamsFor(s);
     if (!(server instanceof Map)) return this.fail('startup failed', server);

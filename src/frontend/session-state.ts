@@ -55,6 +55,10 @@ export class SessionState {
   private unnamedSeq = 0;
   routeHint: RouteHint | null;
   localRouteHint: RouteHint | null = null;
+  /** Read-your-writes for this session (SET meridian.read_your_writes); null: routing.read_your_writes. */
+  readYourWrites: boolean | null = null;
+  /** The startup option's value, which RESET meridian.read_your_writes returns to. */
+  startupReadYourWrites: boolean | null = null;
   readonly tempTables = new Set<string>();
   readonly advisoryLocks = new Map<string, number>();
   readonly listens = new Set<string>();
@@ -368,8 +372,12 @@ export class SessionState {
           settingsChanged = true;
           break;
         case 'route-hint':
+          if (e.invalidValue !== undefined) break; // the value was refused (22023)
           if (e.isLocal) this.localRouteHint = e.hint;
           else this.routeHint = e.hint;
+          break;
+        case 'read-your-writes':
+          if (e.invalidValue === undefined && !e.isLocal) this.readYourWrites = e.on ?? this.startupReadYourWrites;
           break;
         case 'prepare':
           this.sqlStmts.set(e.name, { sql: e.sql, isWrite: e.bodyIsWrite ?? true });

@@ -110,8 +110,6 @@ export class Session implements FrameSink, BackendOwner {
   isForcedWrite = false;
   routedReads = 0;
   routedWrites = 0;
-  /** Read-your-writes for this session: startup option meridian.read_your_writes; null = routing.read_your_writes. */
-  readYourWrites: boolean | null = null;
   /** The session's last write while some node may still lack it (read-your-writes). */
   writeMark: WriteMark | null = null;
   private readonly onClientDrain = () => this.attached?.resume();

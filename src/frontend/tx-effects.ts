@@ -33,6 +33,7 @@ export function timingOf(e: SessionEffect): EffectTiming {
     case 'reset-all':
     case 'discard-all': // cannot run in a transaction block; alone, it commits at once
     case 'route-hint':
+    case 'read-your-writes':
     case 'state-unknown':
     case 'savepoint':
     case 'release':

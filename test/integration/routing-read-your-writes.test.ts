@@ -5,8 +5,9 @@
 //  * with it (routing.read_your_writes: true), the same read right after the write — autocommit
 //    or a write transaction over several requests — runs on the primary and sees the row;
 //  * once the standby has replayed past the write, the session's reads go back to the standby;
-//  * `-c meridian.read_your_writes=off|on` overrides the setting per session; a bad value is
-//    refused at startup with 22023.
+//  * `-c meridian.read_your_writes=off|on` overrides the setting per session, and so does
+//    SET meridian.read_your_writes (RESET returns to the startup value); bad values are refused
+//    (22023 at startup or for the SET, 0A000 for SET LOCAL) and change nothing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -113,6 +114,40 @@ describe('read-your-writes (physical)', () => {
       const r = await readBack(c, id);
       expect(r.found, `round ${i}: read on ${r.node} missed row ${id} (${state()})`).toBe(true);
       if (i % 10 === 9) await new Promise((res) => setTimeout(res, 300)); // let some reads go back to the standby
+    }
+  });
+
+  it('SET meridian.read_your_writes / meridian.route are Meridian\'s: on, off, RESET, bad values refused (22023, 0A000) without a change', async () => {
+    const c = await connect('-c meridian.read_your_writes=off');
+    expect((await readBack(c, 0)).node).toBe('s1');
+    await cluster.pauseReplay('s1');
+    try {
+      let id = await insert(c);
+      expect(await readBack(c, id)).toEqual({ node: 's1', found: false }); // off (startup option)
+      await c.query('SET meridian.read_your_writes = on');
+      id = await insert(c);
+      expect(await readBack(c, id)).toEqual({ node: 'primary', found: true });
+      // Bad values change nothing: still on.
+      await expect(c.query('SET meridian.read_your_writes = maybe')).rejects.toMatchObject({ code: '22023' });
+      await expect(c.query('SET LOCAL meridian.read_your_writes = off')).rejects.toMatchObject({ code: '0A000' });
+      await expect(c.query('SET meridian.route = bogus')).rejects.toMatchObject({ code: '22023' });
+      id = await insert(c);
+      expect(await readBack(c, id)).toEqual({ node: 'primary', found: true });
+      // RESET goes back to the startup option (off), not to the config (on).
+      await c.query('RESET meridian.read_your_writes');
+      id = await insert(c);
+      expect(await readBack(c, id)).toEqual({ node: 's1', found: false });
+      // The session route hint: every statement to the primary, then back.
+      await c.query('SET meridian.route = master');
+      expect((await readBack(c, id)).node).toBe('primary');
+      await c.query('RESET meridian.route');
+      expect((await readBack(c, id)).node).toBe('s1');
+      // In a Query with other statements, the setting takes effect too (after the Query).
+      await c.query('SET meridian.read_your_writes = on; SELECT 1');
+      id = await insert(c);
+      expect(await readBack(c, id)).toEqual({ node: 'primary', found: true });
+    } finally {
+      await cluster.resumeReplay('s1');
     }
   });
 
