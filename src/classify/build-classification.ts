@@ -49,11 +49,11 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
       if (!functions.includes(f)) functions.push(f);
     }
   }
-  // Transaction order matters with several statements (when any has an effect) or a CHAIN; a
-  // lone BEGIN / COMMIT / ROLLBACK is told by its tag (session-relay.ts), so it carries none.
-  const ordered = effects !== null && (infos.length > 1 ? effects.some(isNotBoundary) : effects.some(isChain));
+  // Transaction order: any BEGIN / COMMIT / ROLLBACK / PREPARE TRANSACTION, or several statements
+  // of which one has an effect; otherwise the boundaries are dropped (plain multi-statement reads).
+  const ordered = effects !== null && (infos.length > 1 ? effects.some(isNotBoundary) : effects.some(isTxMarker));
   if (!ordered && effects !== null) {
-    effects = effects.filter(isUnordered);
+    effects = effects.filter(isNotBoundary);
     if (effects.length === 0) effects = null;
   }
   // The reason names what made the request a write when the top class is not itself a write.
@@ -76,8 +76,7 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
 
 const STATEMENT_END: SessionEffect = Object.freeze({ type: 'statement-end' });
 const isNotBoundary = (e: SessionEffect): boolean => e.type !== 'statement-end';
-const isChain = (e: SessionEffect): boolean => e.type === 'tx-end' && e.chain;
-const isUnordered = (e: SessionEffect): boolean => e.type !== 'statement-end' && e.type !== 'tx-begin' && e.type !== 'tx-end';
+const isTxMarker = (e: SessionEffect): boolean => e.type === 'tx-begin' || e.type === 'tx-end';
 
 /** The same classification with another hint (cached results are hint-free when keyed by shape). */
 export function withHint(c: Classification, hint: RouteHint | null): Classification {

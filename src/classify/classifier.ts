@@ -150,8 +150,14 @@ export class Classifier {
   }
 }
 
-/** No statement's result depends on a literal's value, and nothing carries per-text effects. */
+/**
+ * No statement's result depends on a literal's value, and nothing carries per-text effects (the
+ * transaction-order markers are the same for every text of a shape).
+ */
 function isShapeIndependent(infos: readonly StatementInfo[]): boolean {
-  for (const info of infos) if (info.isLiteralSensitive || info.effects.length > 0) return false;
+  for (const info of infos) {
+    if (info.isLiteralSensitive) return false;
+    for (const e of info.effects) if (e.type !== 'tx-begin' && e.type !== 'tx-end') return false;
+  }
   return true;
 }

@@ -38,7 +38,7 @@ export type SessionEffect =
   | { readonly type: 'rollback-to'; readonly name: string } // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name
   | { readonly type: 'catalog-changed' } // CREATE/ALTER/DROP FUNCTION|PROCEDURE: refresh volatility
   | { readonly type: 'state-unknown' } // session state changed in a way Meridian cannot replay (set_config(…, false), SET SESSION AUTHORIZATION …)
-  // Transaction order (kept only in `ordered` classifications: several statements, or a CHAIN):
+  // Transaction order (only in `ordered` classifications):
   | { readonly type: 'tx-begin' } // BEGIN / START TRANSACTION
   | { readonly type: 'tx-end'; readonly end: 'commit' | 'rollback' | 'prepare'; readonly chain: boolean } // COMMIT / END, ROLLBACK / ABORT, PREPARE TRANSACTION [AND [NO] CHAIN]
   | { readonly type: 'statement-end' }; // boundary after each statement of a multi-statement request
@@ -54,7 +54,8 @@ export interface Classification {
   /**
    * effects carry transaction order (tx-begin / tx-end, and statement-end after each statement
    * when there are several): the session replays them statement by statement (session-state.ts
-   * replayOrdered). False for single statements other than … AND CHAIN (the tags suffice).
+   * replayOrdered). False for a statement, or several, that neither begins nor ends a block and
+   * (several) has no effect.
    */
   readonly ordered: boolean;
   readonly onlyMeridianSettings: boolean; // every statement is SET/RESET meridian.*: answer locally, send nothing

@@ -16,7 +16,7 @@ import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import type { Session } from './session.js';
 import { mayRetryRefusedRead, mayRetryRefusedWrite, retryRefused, STANDBY_REFUSALS } from './refused-retry.js';
-import { finishRequest, txTagOf } from './request-end.js';
+import { finishRequest } from './request-end.js';
 import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
@@ -285,9 +285,7 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
       return onReady(s, b, buf, start, end);
     case BackendCode.CommandComplete:
       if (head === Op.Internal) return;
-      // Tags only tell how a transaction open before this request ended (finishRequest).
-      if (s.wasInTx) s.txTags += txTagOf(buf, start, end);
-      if (head === Op.Query) s.queryStatementsDone++;
+      if (head === Op.Query) s.queryStatementsDone++; // where a failed multi-statement Query stopped
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
         const cls = b.ops.headData() as Classification | null;

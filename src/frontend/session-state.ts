@@ -1,7 +1,7 @@
 // What one client session has set up that a backend must reflect: settings (SET …), named
 // prepared statements (protocol and SQL level), the unnamed statement, pins, and the session
 // route hint. Pure bookkeeping: no sockets. `planSync` computes the SQL that brings a backend in
-// line with the session (compare, don't replay blindly); `applyEffects` records what the server
+// line with the session (compare, don't replay blindly); `applyEffects` / `replayOrdered` record what the server
 // accepted.
 
 import { createHash } from 'node:crypto';
@@ -214,22 +214,13 @@ export class SessionState {
   }
 
   /**
-   * Applies effects of statements the server completed. `inTxBlock`: the ReadyForQuery status
-   * after them is not idle; `endedTx`: the request ended the block open before it (by its first
-   * COMMIT / ROLLBACK / PREPARE TRANSACTION tag, see finishRequest; with COMMIT AND CHAIN a new
-   * block is open after). Returns true when the catalog changed (volatility cache refresh).
+   * Applies effects of statements the server completed in a request that neither opened nor ended
+   * a transaction block (those are replayed in order: replayOrdered). `inTxBlock`: the
+   * ReadyForQuery status after them is not idle. Returns true when the catalog changed.
    */
-  applyEffects(effects: readonly SessionEffect[], b: Backend, inTxBlock: boolean, endedTx: 'commit' | 'rollback' | null): boolean {
-    // A rollback is settled first: statements after a ROLLBACK in the same request (its tag was
-    // not the last) ran outside the block. A COMMIT's tag came last, so this request's effects
-    // belong to the block it commits.
-    if (endedTx === 'rollback') this.tx.rollback();
-    if (endedTx !== null) this.localRouteHint = null;
-    // COMMIT AND CHAIN: the old block is committed and a new one is open; effects of this request
-    // after the COMMIT belong to the new one.
-    let catalogChanged = endedTx === 'commit' && inTxBlock && !this.tx.isEmpty && this.applyNow(this.tx.commit(), b);
-    catalogChanged = (effects.length > 0 && this.record(effects, b, false)) || catalogChanged;
-    // Outside a block after this request (autocommit, or COMMIT): what survived its savepoints holds.
+  applyEffects(effects: readonly SessionEffect[], b: Backend, inTxBlock: boolean): boolean {
+    let catalogChanged = effects.length > 0 && this.record(effects, b, false);
+    // Outside a block after this request (autocommit): what survived its savepoints holds.
     if (!inTxBlock && !this.tx.isEmpty) catalogChanged = this.applyNow(this.tx.commit(), b) || catalogChanged;
     return catalogChanged;
   }
@@ -278,7 +269,9 @@ export class SessionState {
         if (e.type === 'pin') this.applyPin(e.pin, e.key);
         else if (e.type === 'state-unknown') b.isStateUncertain = true;
       }
-      if (block === IMPLICIT) {
+      // An implicit block is rolled back by the error; so is an explicit one whose COMMIT failed
+      // (a deferred constraint): the server is idle after it.
+      if (block === IMPLICIT || (block === EXPLICIT && !inTxAfter)) {
         this.tx.rollback();
         block = NONE;
       }

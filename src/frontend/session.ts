@@ -80,12 +80,11 @@ export class Session implements FrameSink, BackendOwner {
   hasRetried = false;
   isBusy = false;
   skipUntilSync = false;
-  /** Per request: effects of completed statements, error seen, the tag that ended an open block. */
+  /** Per request: classifications (with effects) of completed statements, error seen. */
   doneEffects: Classification[] = [];
   requestFailed = false;
   /** Error message of Meridian's own state-sync query, if it failed. */
   syncError: string | null = null;
-  txTags = '';
   wasInTx = false;
   /** The block open before this request had failed (ReadyForQuery 'E'): its COMMIT rolls back. */
   wasInFailedTx = false;

@@ -1,5 +1,5 @@
 // Transaction order in classifications (Classification.ordered): BEGIN / COMMIT / ROLLBACK /
-// PREPARE TRANSACTION markers and statement boundaries, kept only where the order matters.
+// PREPARE TRANSACTION markers, and statement boundaries where several statements have effects.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Classifier } from '../../../src/classify/classifier.js';
 import type { Classification } from '../../../src/classify/types.js';
@@ -20,9 +20,17 @@ function shape(sql: string): { ordered: boolean; effects: string[] }[] {
 }
 
 describe('ordered effects', () => {
-  it('a lone BEGIN / COMMIT / ROLLBACK carries none (the command tag tells)', () => {
-    for (const sql of ['begin', 'commit', 'end', 'rollback', 'abort', 'commit and no chain', 'start transaction read only', 'prepare transaction \'x\'']) {
-      for (const s of shape(sql)) expect(s, sql).toEqual({ ordered: false, effects: [] });
+  it('a lone BEGIN / COMMIT / ROLLBACK / PREPARE TRANSACTION carries its marker', () => {
+    const cases: [string, string][] = [
+      ['begin', 'tx-begin'], ['start transaction read only', 'tx-begin'], ['commit', 'commit'], ['end', 'commit'],
+      ['commit and no chain', 'commit'], ['rollback', 'rollback'], ['abort', 'rollback'], ["prepare transaction 'x'", 'prepare'],
+    ];
+    for (const [sql, marker] of cases) for (const s of shape(sql)) expect(s, sql).toEqual({ ordered: true, effects: [marker] });
+  });
+
+  it('a lone statement that neither begins nor ends a block carries none', () => {
+    for (const sql of ['savepoint a', 'select 1', "set work_mem = '1MB'"]) {
+      for (const s of shape(sql)) expect(s.ordered, sql).toBe(false);
     }
   });
 

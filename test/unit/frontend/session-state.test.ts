@@ -1,13 +1,14 @@
 // SessionState's transaction policy without sockets: requests are classified for real, and the
-// server's answer (ReadyForQuery status, last CommandComplete tag, error) is given by each step,
-// applied the way session-relay.ts finishRequest does. What the session keeps for replay on other
+// server's answer (ReadyForQuery status, error) is given by each step, and settleRequest
+// (request-end.ts, what finishRequest calls) applies it. What the session keeps for replay on other
 // backends must match what PostgreSQL keeps: SETs undone by ROLLBACK [TO SAVEPOINT] never stick.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
 import { VolatilityCatalog } from '../../../src/classify/catalog.js';
 import { Classifier } from '../../../src/classify/classifier.js';
-import type { SessionEffect } from '../../../src/classify/types.js';
+import type { Classification } from '../../../src/classify/types.js';
+import { settleRequest } from '../../../src/frontend/request-end.js';
 import { SessionState } from '../../../src/frontend/session-state.js';
 
 let classifier: Classifier;
@@ -45,28 +46,34 @@ class Driver {
   readonly state = new SessionState(1, new Map([['application_name', 'unit']]), null);
   readonly b = fakeBackend();
   private wasInTx = false;
+  private wasInFailedTx = false;
 
-  /** A request the server completed; `tag`: its last CommandComplete tag (COMMIT matters). */
-  ok(sql: string, status: Status, tag = ''): this {
-    return this.finish(classifier.classify(sql).effects, status, tag, false);
+  /** A simple Query the server completed (`_tag`: its last CommandComplete tag, for the reader). */
+  ok(sql: string, status: Status, _tag = ''): this {
+    const c = classifier.classify(sql);
+    return this.finish([c], c, c.statements, status, false);
   }
 
-  /** A request that failed (ErrorResponse), with the effects of `sql` as completed before it. */
-  fail(sql: string, status: Status, tag = ''): this {
-    return this.finish(sql === '' ? [] : classifier.classify(sql).effects, status, tag, true);
+  /**
+   * A request that failed (ErrorResponse) at the last statement of `sql`, sent the way the
+   * extended protocol does (one Execute each, so one classification each): the statements
+   * before it completed. '' for a request with no statement of interest.
+   */
+  fail(sql: string, status: Status, _tag = ''): this {
+    const done = sql === '' ? [] : sql.split(';').slice(0, -1).map((x) => classifier.classify(x));
+    return this.finish(done, null, 0, status, true);
   }
 
-  /** Mirrors finishRequest in session-relay.ts. */
-  private finish(effects: readonly SessionEffect[], status: Status, tag: string, isFailed: boolean): this {
+  /** Calls what finishRequest (request-end.ts) calls. */
+  private finish(done: readonly Classification[], query: Classification | null, statementsDone: number, status: Status, failed: boolean): this {
     this.b.txStatus = status.charCodeAt(0);
     const inTx = status !== 'I';
-    const endedTx = this.wasInTx && !inTx ? (tag === 'COMMIT' ? 'commit' : 'rollback') : null;
-    if (effects.length > 0 || endedTx !== null) {
-      if (isFailed) this.state.onFailedWithEffects(effects, this.b);
-      else this.state.applyEffects(effects, this.b, inTx, endedTx);
-      if (isFailed && endedTx !== null) this.state.applyEffects([], this.b, inTx, endedTx);
+    const withEffects = done.filter((c) => c.effects.length > 0);
+    if (withEffects.length > 0 || (this.wasInTx && !inTx)) {
+      settleRequest(this.state, this.b, { done: withEffects, query, wasInTx: this.wasInTx, wasInFailedTx: this.wasInFailedTx, failed, statementsDone }, inTx);
     }
     this.wasInTx = inTx;
+    this.wasInFailedTx = status === 'E';
     return this;
   }
 
