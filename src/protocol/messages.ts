@@ -70,15 +70,6 @@ export function rewriteTarget(buf: Buffer, start: number, end: number, newName: 
   return rw.end().flush();
 }
 
-/** Whether a CommandComplete's tag is exactly `tag` (its ASCII bytes), compared without decoding. */
-export function commandTagIs(buf: Buffer, start: number, end: number, tag: Buffer): boolean {
-  const from = start + 5;
-  const n = tag.length;
-  if (end - 1 - from !== n || buf[end - 1] !== 0) return false;
-  for (let i = 0; i < n; i++) if (buf[from + i] !== tag[i]) return false;
-  return true;
-}
-
 export interface ServerError {
   severity: string;
   code: string;
