@@ -53,7 +53,7 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --clients 1,8,32,128  client counts for the single-node workloads
   --routing-clients L   client counts for the routing workloads (default 8,32,128; quick 32)
   --workloads LIST      subset of: select-simple,select-extended,select-prepared,tpcb-simple,routing
-  --targets LIST        subset of: direct,pgbouncer,pgpool,meridian
+  --targets LIST        subset of: direct,pgbouncer,pgpool,node-floor,meridian
   --phases LIST         subset of: single,standby,pglogical (default all; quick single,standby)
   --scale N             pgbench scale factor (default 10)
   --pool-size N         PgBouncer / Meridian pool size per database (default 20)
@@ -119,7 +119,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const phases = (list(values.phases) ?? (quick ? ['single', 'standby'] : ['single', 'standby', 'pglogical'])) as PhaseId[];
   for (const p of phases) if (!['single', 'standby', 'pglogical'].includes(p)) throw new Error(`--phases: unknown phase ${p}`);
   const targets = list(values.targets);
-  for (const t of targets ?? []) if (!['direct', 'pgbouncer', 'pgpool', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
+  for (const t of targets ?? []) if (!['direct', 'pgbouncer', 'pgpool', 'node-floor', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
   return Object.freeze({
     quick,
     micro: values.micro ?? false,

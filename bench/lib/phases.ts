@@ -7,7 +7,7 @@ import { runMatrix, warmUp } from './matrix.js';
 import { BENCH_DB, type PgNode } from './postgres.js';
 import { PGLOGICAL_CONF, pglogicalMissing, setupPglogicalMesh } from './pglogical.js';
 import { run } from './proc.js';
-import { meridianYaml, queryVia, startMeridian, startPgbouncer, startPgpool, type MeridianOptions } from './proxies.js';
+import { meridianYaml, queryVia, startMeridian, startNodeFloor, startPgbouncer, startPgpool, type MeridianOptions } from './proxies.js';
 import type { PhaseResult } from './results.js';
 import { ROUTING_WORKLOAD, SINGLE_NODE_WORKLOADS, writeRoutingScripts } from './workloads.js';
 import { direct, matrix, profiling, REPO, stopDaemons, syscallRuns, tryStart, workloadsFor, type Ctx } from './phase-support.js';
@@ -16,6 +16,11 @@ const PREPARED_NOTE =
   'PgBouncer 1.18 (Debian 12) has no prepared-statement support in transaction pooling, so -M prepared ' +
   'is compared with PgBouncer in session pooling (pool size = clients), as its users would run it.';
 
+const FLOOR_NOTE =
+  'The bare Node.js relay (bench/lib/node-floor.ts) is a reference, not a product: one server connection per client, ' +
+  'each direction read into a reused buffer (onread) and written on at once, nothing parsed. Its CPU per transaction and ' +
+  'its TPS are what Node.js itself costs on this machine, under any proxy written for it; it runs select-only -M simple only. ' +
+  'It does not pool: with more clients than the pool size, PostgreSQL runs one backend per client behind it (as with direct), so its TPS there is not a floor.';
 
 // ------------------------------------------------------------------------------------------ phase 1
 
@@ -30,6 +35,7 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const meridianOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes: [primary], poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
   const hasPrepared = workloads.some((w) => w.id === 'select-prepared');
   const hasOthers = workloads.some((w) => w.id !== 'select-prepared');
+  const hasSimple = workloads.some((w) => w.id === 'select-simple');
   const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct'),
     hasOthers ? tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize)) : null,
@@ -37,6 +43,7 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
       startPgpool(ctx.root, 'pgpool', { backends: [primary], loadBalance: false, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'streaming_replication' }),
     ),
+    hasSimple ? tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary)) : null,
     tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
   ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
@@ -45,6 +52,11 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const sess = byId('pgbouncer-session');
   if (sess) for (const w of workloads) if (w.id !== 'select-prepared') sess.excludes[w.id] = 'only used for -M prepared';
   if (hasPrepared && sess) phase.notes.push(PREPARED_NOTE);
+  const floor = byId('node-floor');
+  if (floor) {
+    for (const w of workloads) if (w.id !== 'select-simple') floor.excludes[w.id] = 'reference for the select-only -M simple goals only';
+    phase.notes.push(FLOOR_NOTE);
+  }
   phase.notes.push(
     `Pool size ${ctx.opts.poolSize} server connections for PgBouncer (transaction) and Meridian; Pgpool-II has one process ` +
       `per client slot (num_init_children = ${maxClients + 8}, max_pool = 1), streaming_replication mode with one backend.`,

@@ -3,6 +3,7 @@
 // real query before it is measured. A proxy that cannot start is reported, never fatal.
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { BENCH_DB, BENCH_PASSWORD, BENCH_USER, pgTool, type PgNode } from './postgres.js';
 import { freePort } from './ports.js';
 import { pgUserIds, run, sleep, startDaemon, tail, type Daemon } from './proc.js';
@@ -237,4 +238,23 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
   });
   await waitUsable(d, port, 20_000);
   return { id, label: 'Meridian', port, daemon: d };
+}
+
+/** The reference relay (node-floor.ts): Node.js with no parsing, pooling or routing; one server connection per client. */
+export async function startNodeFloor(root: string, repoRoot: string, node: PgNode): Promise<Proxy> {
+  const dir = join(root, 'node-floor');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  // Plain node on the transpiled file: no loader (tsx keeps an esbuild process alive, which the RSS would count).
+  const source = readFileSync(join(repoRoot, 'bench', 'lib', 'node-floor.ts'), 'utf8');
+  const script = join(dir, 'node-floor.mjs');
+  writeFileSync(script, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+  const d = startDaemon('node-floor', process.execPath, [script, String(port), String(node.port)], {
+    cwd: repoRoot,
+    logFile: join(dir, 'node-floor.log'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    stopSignal: 'SIGTERM',
+  });
+  await waitUsable(d, port, 20_000);
+  return { id: 'node-floor', label: 'bare Node.js relay (reference)', port, daemon: d };
 }

@@ -39,7 +39,12 @@ function sumOf(cell: CellResult, t: string): TargetSummary | undefined {
   return cell.summary.find((s) => s.target === t);
 }
 
-/** The issue's goals for Meridian, checked against this run. */
+/** ", bare Node.js relay: …" when the reference relay ran in this cell. */
+function floorNote(c: CellResult, text: string): string {
+  return sumOf(c, 'node-floor') ? `, bare Node.js relay: ${text}` : '';
+}
+
+/** The issue's goals for Meridian, checked against this run (with the bare Node.js relay beside it). */
 function goals(result: BenchResult): string[] {
   const rows: string[] = ['| goal | measured | verdict |', '|---|---|---|'];
   const single = result.phases.find((p) => p.id === 'single');
@@ -55,7 +60,9 @@ function goals(result: BenchResult): string[] {
     const ok: (boolean | null)[] = [];
     for (const c of cellsOf('select-simple', [8, 32])) {
       const r = ratioMedian(c, 'meridian', 'pgbouncer');
-      m.push(`${c.clients} cl: ${ratio(r)}`);
+      // The relay does not pool: past the pool size, PostgreSQL runs a backend per client behind it.
+      const floorTps = c.clients <= result.options.poolSize ? ratio(ratioMedian(c, 'node-floor', 'pgbouncer')) : 'not comparable (no pooling)';
+      m.push(`${c.clients} cl: ${ratio(r)}${floorNote(c, floorTps)}`);
       ok.push(r === null ? null : r >= 0.85);
     }
     push('select-only -M simple TPS ≥ 0.85× PgBouncer (8, 32 clients)', m, ok);
@@ -67,7 +74,9 @@ function goals(result: BenchResult): string[] {
       const a = sumOf(c, 'meridian')?.cpuUsPerTx ?? null;
       const b = sumOf(c, 'pgbouncer')?.cpuUsPerTx ?? null;
       const r = a !== null && b !== null && b > 0 ? a / b : null;
-      m.push(`${c.clients} cl: ${fmt(a)} vs ${fmt(b)} µs (${ratio(r)})`);
+      const f = sumOf(c, 'node-floor')?.cpuUsPerTx ?? null;
+      const fr = f !== null && b !== null && b > 0 ? f / b : null;
+      m.push(`${c.clients} cl: ${fmt(a)} vs ${fmt(b)} µs (${ratio(r)})${floorNote(c, `${fmt(f)} µs (${ratio(fr)})`)}`);
       ok.push(r === null ? null : r <= 1.5);
     }
     push('select-only -M simple proxy CPU/tx ≤ 1.5× PgBouncer', m, ok);

@@ -7,6 +7,7 @@ const COLOURS: Record<string, string> = {
   pgbouncer: '#1f77b4',
   'pgbouncer-session': '#17becf',
   pgpool: '#ff7f0e',
+  'node-floor': '#9467bd',
   meridian: '#2ca02c',
 };
 const NAMES: Record<string, string> = {
@@ -14,6 +15,7 @@ const NAMES: Record<string, string> = {
   pgbouncer: 'PgBouncer (transaction)',
   'pgbouncer-session': 'PgBouncer (session)',
   pgpool: 'Pgpool-II',
+  'node-floor': 'bare Node.js relay',
   meridian: 'Meridian',
 };
 
