@@ -41,8 +41,8 @@ function progressLine(phase: string, w: string, c: number, round: number, t: str
   );
 }
 
-export function applies(t: LiveTarget, w: Workload): boolean {
-  return t.info.status === 'ok' && !(w.id in t.info.excludes);
+export function applies(t: LiveTarget, w: Workload, clients = 0): boolean {
+  return t.info.status === 'ok' && !(w.id in t.info.excludes) && clients <= (t.info.maxClients ?? Infinity);
 }
 
 async function runOne(spec: MatrixSpec, t: LiveTarget, w: Workload, clients: number, durationS: number, tag: string): Promise<RunMetrics> {
@@ -67,8 +67,8 @@ async function runOne(spec: MatrixSpec, t: LiveTarget, w: Workload, clients: num
  * several seconds to open 128, and round 1 would measure that instead of the proxy.
  */
 export async function warmUp(spec: MatrixSpec): Promise<void> {
-  const clients = Math.max(...spec.clients);
   for (const t of spec.targets) {
+    const clients = Math.min(Math.max(...spec.clients), t.info.maxClients ?? Infinity);
     const w = spec.workloads.find((x) => applies(t, x));
     if (!w || t.daemon === null) continue;
     const deadline = Date.now() + 20_000;
@@ -98,7 +98,7 @@ export async function runMatrix(spec: MatrixSpec): Promise<void> {
       for (let round = 1; round <= spec.rounds; round++) {
         for (const t of spec.targets) {
           if (isAborted()) return;
-          if (!applies(t, w)) continue;
+          if (!applies(t, w, clients)) continue;
           if (t.daemon?.hasExited) {
             t.info.status = 'skipped';
             t.info.reason = `${t.daemon.name} exited during the benchmark (code ${t.daemon.exitCode}); see its log`;

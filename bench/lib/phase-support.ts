@@ -81,7 +81,7 @@ export async function syscallRuns(ctx: Ctx, spec: MatrixSpec): Promise<void> {
   const clients = Math.min(8, Math.max(...spec.clients));
   for (const w of spec.workloads) {
     for (const t of spec.targets) {
-      if (!t.daemon || !applies(t, w) || t.daemon.hasExited || Date.now() > ctx.deadlineMs) continue;
+      if (!t.daemon || !applies(t, w, clients) || t.daemon.hasExited || Date.now() > ctx.deadlineMs) continue;
       const r = await countSyscalls({
         phase: spec.phase.id, target: t.info.id, proxyPid: t.daemon.pid, port: t.port, workload: w.id, mode: w.mode,
         ...(w.builtin ? { builtin: w.builtin } : { files: spec.routingFiles }),

@@ -19,8 +19,8 @@ const PREPARED_NOTE =
 const FLOOR_NOTE =
   'The bare Node.js relay (bench/lib/node-floor.ts) is a reference, not a product: one server connection per client, ' +
   'each direction read into a reused buffer (onread) and written on at once, nothing parsed. Its CPU per transaction and ' +
-  'its TPS are what Node.js itself costs on this machine, under any proxy written for it; it runs select-only -M simple only. ' +
-  'It does not pool: with more clients than the pool size, PostgreSQL runs one backend per client behind it (as with direct), so its TPS there is not a floor.';
+  'its TPS are what Node.js itself costs on this machine, under any proxy written for it. ' +
+  'It does not pool, so it runs only up to the pool size: past it, PostgreSQL would run a backend per client behind it, as with direct.';
 
 // ------------------------------------------------------------------------------------------ phase 1
 
@@ -35,7 +35,6 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const meridianOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes: [primary], poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
   const hasPrepared = workloads.some((w) => w.id === 'select-prepared');
   const hasOthers = workloads.some((w) => w.id !== 'select-prepared');
-  const hasSimple = workloads.some((w) => w.id === 'select-simple');
   const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct'),
     hasOthers ? tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize)) : null,
@@ -43,7 +42,7 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
       startPgpool(ctx.root, 'pgpool', { backends: [primary], loadBalance: false, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'streaming_replication' }),
     ),
-    hasSimple ? tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary)) : null,
+    tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary)),
     tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
   ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
@@ -54,7 +53,7 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   if (hasPrepared && sess) phase.notes.push(PREPARED_NOTE);
   const floor = byId('node-floor');
   if (floor) {
-    for (const w of workloads) if (w.id !== 'select-simple') floor.excludes[w.id] = 'reference for the select-only -M simple goals only';
+    floor.maxClients = ctx.opts.poolSize;
     phase.notes.push(FLOOR_NOTE);
   }
   phase.notes.push(

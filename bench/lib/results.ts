@@ -14,6 +14,8 @@ export interface TargetInfo {
   reason: string | null;
   /** Workloads this target does not run, with why. */
   excludes: Record<string, string>;
+  /** Runs only cells with at most this many clients (absent: all). */
+  maxClients?: number;
 }
 
 export interface RunRecord {
