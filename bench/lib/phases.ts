@@ -42,7 +42,10 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
       startPgpool(ctx.root, 'pgpool', { backends: [primary], loadBalance: false, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'streaming_replication' }),
     ),
-    tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary)),
+    // The relay does not pool: it runs only the cells with at most pool-size clients.
+    ctx.opts.clients.some((c) => c <= ctx.opts.poolSize)
+      ? tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary))
+      : null,
     tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
   ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
