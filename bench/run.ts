@@ -8,7 +8,7 @@
 // "standby" (primary + 2 streaming standbys: the 90/10 routing mix; Pgpool-II load-balancing),
 // "pglogical" (3 active-active nodes: the routing mix). Results: bench/results/<date>.json, a chart
 // bench/results/<date>.svg and a regenerated bench/RESULTS.md.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { describeMachine } from './lib/machine.js';
@@ -76,6 +76,11 @@ async function main(): Promise<number> {
   }
   if (os.platform() !== 'linux') throw new Error('the bench reads /proc: Linux only');
   if (opts.micro) return runMicro(REPO);
+  if (opts.render !== null) {
+    const result = JSON.parse(readFileSync(opts.render, 'utf8')) as BenchResult;
+    console.log(`report written again: ${writeReport(REPO, result, opts.outDir).join(', ')}`);
+    return 0;
+  }
   let root: string | null = null;
   installSignalHandlers(() => root, opts.keep);
   const started = new Date();

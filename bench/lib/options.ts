@@ -22,6 +22,7 @@ export interface BenchOptions {
   readonly budgetMin: number;
   readonly syscalls: boolean; // count system calls per transaction of each proxy with strace -c // hard stop: no new cell or phase starts after this many minutes (0: none) // run Meridian under node --cpu-prof and summarise the profile
   readonly outDir: string | null; // results dir override (default bench/results)
+  readonly render: string | null; // re-render the report from this results JSON, run nothing
 }
 
 /** Connecting 100+ clients (a backend fork each, direct) eats into pgbench's -T: those runs get 1 s more. */
@@ -35,10 +36,14 @@ export function durationFor(opts: BenchOptions, clients: number): number {
 export function estimateSeconds(opts: BenchOptions, targetsPerCell: number): number {
   const perRun = (c: number) => durationFor(opts, c) + 0.6;
   const single = opts.phases.includes('single') ? opts.clients.reduce((a, c) => a + 4 * perRun(c), 0) * targetsPerCell * opts.rounds : 0;
+  // The bare Node.js relay runs the single-node cells up to the pool size.
+  const relay = opts.phases.includes('single') && (opts.targets === null || opts.targets.includes('node-floor'))
+    ? opts.clients.filter((c) => c <= opts.poolSize).reduce((a, c) => a + 4 * perRun(c), 0) * opts.rounds
+    : 0;
   const routingPhases = opts.phases.filter((p) => p !== 'single').length;
   const routing = opts.routingClients.reduce((a, c) => a + perRun(c), 0) * targetsPerCell * opts.rounds * routingPhases;
   const setup = 20 + (opts.phases.includes('standby') ? 20 : 0) + (opts.phases.includes('pglogical') ? 30 : 0);
-  return single + routing + setup;
+  return single + relay + routing + setup;
 }
 
 export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-II, side by side (pgbench)
@@ -66,6 +71,8 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --profile             run Meridian under node --cpu-prof; the report gets its hottest functions
                         (profiling costs Meridian some throughput: its numbers are marked)
   --out DIR             write results there instead of bench/results (RESULTS.md is not touched)
+  --render FILE         run nothing: write the report (and RESULTS.md, for a full run) again from a
+                        results JSON, after a change to the report's format
   -h, --help            this text
 `;
 
@@ -110,6 +117,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'budget-min': { type: 'string' },
       syscalls: { type: 'boolean', default: false },
       out: { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -139,5 +147,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     syscalls: values.syscalls ?? false,
     budgetMin: int(values['budget-min'], 'budget-min', 0, 600) ?? (quick ? 6 : 30),
     outDir: values.out ?? null,
+    render: values.render ?? null,
   });
 }

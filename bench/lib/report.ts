@@ -74,7 +74,8 @@ function goals(result: BenchResult): string[] {
       const r = a !== null && b !== null && b > 0 ? a / b : null;
       const f = sumOf(c, 'node-floor')?.cpuUsPerTx ?? null;
       const fr = f !== null && b !== null && b > 0 ? f / b : null;
-      m.push(`${c.clients} cl: ${fmt(a)} vs ${fmt(b)} µs (${ratio(r)})${floorNote(c, `${fmt(f)} µs (${ratio(fr)})`)}`);
+      const own = a !== null && f !== null ? ` (Meridian's own work: ${a >= f ? '+' : ''}${fmt(a - f)} µs)` : '';
+      m.push(`${c.clients} cl: ${fmt(a)} vs ${fmt(b)} µs (${ratio(r)})${floorNote(c, `${fmt(f)} µs (${ratio(fr)})${own}`)}`);
       ok.push(r === null ? null : r <= 1.5);
     }
     push('select-only -M simple proxy CPU/tx ≤ 1.5× PgBouncer', m, ok);
