@@ -151,7 +151,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
       readmitMaxLagMs: parsed.routing.readmit_max_lag, writeFunctions: parsed.routing.write_functions,
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
       retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,
-      retryRefusedWrites: parsed.routing.retry_refused_writes,
+      retryRefusedWrites: parsed.routing.retry_refused_writes, deferBegin: parsed.routing.defer_begin,
     },
     residency,
     drain: parsed.drain,

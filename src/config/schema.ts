@@ -117,6 +117,7 @@ const routing = section({
   retry_reads: field('true or false', bool, true),
   read_your_writes: field('true or false', bool, false),
   retry_refused_writes: field('true or false', bool, true),
+  defer_begin: field('true or false', bool, true),
 });
 
 const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';

@@ -74,6 +74,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('routing.retry_reads', 'bool', 'true', 'runtime', 'retry an autocommit read that got nothing yet, once: on another node when its backend was lost (not when the client pipelined more requests behind it: those get 08006), on a master when a hot standby refused it'),
   s('routing.read_your_writes', 'bool', 'false', 'runtime', "a session's reads after its write go only to nodes that replayed it (or the node that took it); per session: -c meridian.read_your_writes=on|off or SET meridian.read_your_writes"),
   s('routing.retry_refused_writes', 'bool', 'true', 'runtime', 'a node refused an autocommit INSERT/UPDATE/DELETE/MERGE/COPY FROM as read-only (25006) before running it: re-probe it and send the statement once more, to the master routing then picks (one statement per request, nothing pipelined behind it)'),
+  s('routing.defer_begin', 'bool', 'true', 'runtime', "a BEGIN / START TRANSACTION sent alone is answered by Meridian, and the transaction takes a backend only with its first statement (BEGIN is sent just before it): a backend is not held while the client prepares that statement. The transaction's start time (now(), xact_start) is then its first statement's"),
   s('residency[].name', 'string', 'required', 'runtime', 'rule name (errors, metrics)'),
   s('residency[].match.user', 'string', 'any', 'runtime', 'session user'),
   s('residency[].match.database', 'string', 'any', 'runtime', 'session database'),

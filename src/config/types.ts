@@ -88,6 +88,8 @@ export interface RoutingConfig {
   readonly readYourWrites: boolean;
   /** Retry once elsewhere an autocommit DML a node refused as read-only (25006) before running it; default true. */
   readonly retryRefusedWrites: boolean;
+  /** A lone BEGIN is answered by Meridian and sent with the transaction's first statement; default true. */
+  readonly deferBegin: boolean;
 }
 
 export interface ResidencyMatch {

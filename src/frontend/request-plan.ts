@@ -6,8 +6,8 @@
 
 import type { Classification, RouteHint, SessionEffect } from '../classify/types.js';
 import { Errors, type MeridianError } from '../errors.js';
-import { FrontendCode, TxStatus } from '../protocol/codes.js';
-import { commandComplete, errorResponse, readyForQuery } from '../protocol/encode.js';
+import { FrontendCode } from '../protocol/codes.js';
+import { commandComplete, errorResponse } from '../protocol/encode.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { FrameList } from './frame-list.js';
 import type { Session } from './session.js';
@@ -81,7 +81,8 @@ export function answerMeridianSettings(s: Session, list: FrameList): void {
   if (err !== null) {
     s.ctx.metrics.error(err.sqlstate);
     s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
-    s.out.frame(readyForQuery(TxStatus.Idle));
+    if (s.deferredBegin !== null) s.deferredBegin.failed = true; // an error inside the block fails it
+    s.out.frame(s.readyForQueryNow());
     return;
   }
   let n = 0;
@@ -94,7 +95,7 @@ export function answerMeridianSettings(s: Session, list: FrameList): void {
     n++;
   }
   for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
-  s.out.frame(readyForQuery(TxStatus.Idle));
+  s.out.frame(s.readyForQueryNow());
 }
 
 function refusalOf(effects: readonly SessionEffect[]): MeridianError | null {

@@ -27,6 +27,7 @@ import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
 import { isRetryableWriteRequest } from './refused-retry.js';
 import { answerMeridianSettings, planRequest, RequestPlan } from './request-plan.js';
+import { openDeferred, tryDeferBegin, tryEndDeferred, type DeferredBegin } from './deferred-begin.js';
 import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
@@ -111,6 +112,8 @@ export class Session implements FrameSink, BackendOwner {
   routedWrites = 0;
   /** The session's last write while some node may still lack it (read-your-writes). */
   writeMark: WriteMark | null = null;
+  /** A BEGIN Meridian answered, not yet sent to a server (deferred-begin.ts). */
+  deferredBegin: DeferredBegin | null = null;
   private readonly onClientDrain = () => this.attached?.resume();
   private readonly onBackendDrain = () => this.socket.resume();
 
@@ -239,9 +242,19 @@ export class Session implements FrameSink, BackendOwner {
       answerMeridianSettings(this, list);
       return;
     }
-    const intent: RouteIntent = plan.isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
+    // A transaction whose BEGIN Meridian answered routes by the BEGIN's modes and hint too.
+    const begin = this.deferredBegin?.cls ?? null;
+    if (begin === null ? tryDeferBegin(this, list, this.batchCls[0] ?? null) : tryEndDeferred(this, list, this.batchCls[0] ?? null)) return;
+    const intent: RouteIntent = plan.isWrite || begin?.isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
     this.isForcedWrite = false;
-    this.routeAndAttach(intent, plan.hint ?? this.state.localRouteHint ?? this.state.routeHint, plan.needSql, plan.willPrepare, Date.now());
+    const hint = plan.hint ?? begin?.hint ?? this.state.localRouteHint ?? this.state.routeHint;
+    this.routeAndAttach(intent, hint, plan.needSql, plan.willPrepare, Date.now());
+  }
+
+  /** ReadyForQuery for a request Meridian answered itself (no backend attached). */
+  readyForQueryNow(): Buffer {
+    const d = this.deferredBegin;
+    return readyForQuery(d === null ? TxStatus.Idle : d.failed ? TxStatus.Failed : TxStatus.InTransaction);
   }
 
   private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, needSql: string[] | null, willPrepare: string[] | null, startedMs: number): void {
@@ -320,7 +333,7 @@ export class Session implements FrameSink, BackendOwner {
     b.owner = this;
     if (this.sessionBackends !== null) this.sessionBackends.set(b.node, b);
     const sql = this.state.planSync(b, needSql, willPrepare);
-    if (sql === null) return this.sendBatch(b);
+    if (sql === null) return this.sendOrOpen(b);
     this.isBusy = true;
     b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
       this.isBusy = false;
@@ -331,11 +344,31 @@ export class Session implements FrameSink, BackendOwner {
         this.detachIfIdle(b);
       } else {
         this.state.markSynced(b, needSql, willPrepare);
-        this.sendBatch(b);
+        this.sendOrOpen(b);
       }
       this.needsPump = true;
     });
     b.out.frame(serialize.query(sql));
+    if (!b.flush()) this.waitBackendDrain(b);
+  }
+
+  /** Sends the request; first opens a transaction whose BEGIN Meridian answered (deferred-begin.ts). */
+  private sendOrOpen(b: Backend): void {
+    if (this.deferredBegin === null) return this.sendBatch(b);
+    openDeferred(
+      this,
+      b,
+      () => {
+        if (this.phase === Phase.Ready) this.sendBatch(b);
+        this.needsPump = true;
+      },
+      (err) => {
+        if (this.phase !== Phase.Ready) return;
+        this.failBatch(Errors.adminFailed(`could not begin the transaction on node "${b.node}": ${err}`));
+        this.detachIfIdle(b);
+        this.needsPump = true;
+      },
+    );
     if (!b.flush()) this.waitBackendDrain(b);
   }
 
@@ -380,7 +413,10 @@ export class Session implements FrameSink, BackendOwner {
     list.clear();
     this.ctx.metrics.error(err.sqlstate);
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
-    for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
+    // Inside a transaction whose BEGIN Meridian answered, the error fails the block, as on a server.
+    if (this.deferredBegin !== null) this.deferredBegin.failed = true;
+    const ready = this.readyForQueryNow();
+    for (let i = 0; i < syncPoints; i++) this.out.frame(ready);
     if (syncPoints === 0 && endsWithFlush) this.skipUntilSync = true;
   }
 

@@ -144,6 +144,7 @@ describe('protected endpoints', () => {
     const c = new pg.Client({ connectionString: mer.dsn('app') });
     await c.connect();
     await c.query('/* meridian: node=n2 */ begin');
+    await c.query('select 1'); // the transaction takes its backend on n2 here (routing.defer_begin)
     try {
       const r = await fetch(url('/nodes/n2/drain'), { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ wait: false, timeout: '10s' }) });
       expect(r.status).toBe(202);

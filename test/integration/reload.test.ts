@@ -162,6 +162,7 @@ describe('RELOAD with a good file', () => {
     const holder = new pg.Client({ connectionString: mer.dsn('app') });
     await holder.connect();
     await holder.query('/* meridian: node=n3 */ begin');
+    await holder.query('select 1'); // the transaction takes its backend on n3 here (routing.defer_begin)
     const nodes = cluster.nodes.filter((n) => n.name !== 'n3').map((n, i) => ({ name: n.name, host: n.host, port: n.port, region: `r${i + 1}` }));
     writeConfig({ nodes });
     const reload = admin('RELOAD');

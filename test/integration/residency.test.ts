@@ -117,10 +117,16 @@ describe('residency', () => {
       return !s.byName.get('n1')?.isUp && !s.byName.get('n2')?.isUp;
     }, { timeoutMs: 15_000, what: 'n1 and n2 seen down' });
 
-    for (const sql of ['select 1', "insert into accounts(id, region, balance) values (999999, 'eu', 0)", 'begin']) {
+    for (const sql of ['select 1', "insert into accounts(id, region, balance) values (999999, 'eu', 0)"]) {
       const err = await eu.query(sql).then(() => null, (e: { code: string; message: string }) => e);
       expect(err, sql).toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-tenant"') });
     }
+    // A BEGIN alone is answered by Meridian (routing.defer_begin): the block's first statement is
+    // refused, and the failed block can still be left without any node.
+    await eu.query('begin');
+    const inBlock = await eu.query('select 1').then(() => null, (e: { code: string; message: string }) => e);
+    expect(inBlock).toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-tenant"') });
+    expect((await eu.query('rollback')).command).toBe('ROLLBACK');
     await expect(plain.query('select 1')).rejects.toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-user"') });
     // a new EU session is refused the same way (never placed on n3)
     const late = euTenant();

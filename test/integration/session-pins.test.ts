@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { sharedCluster, uniqueName, type Cluster, type PhysicalCluster } from '../support/cluster.js';
+import { sharedCluster, uniqueName, waitFor, type Cluster, type PhysicalCluster } from '../support/cluster.js';
 import type { RunningMeridian } from '../helpers/meridian.js';
 import type { Session } from '../../src/frontend/session.js';
 import { allowDropOnPglogical, nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
@@ -73,6 +73,12 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
 
   /** After the pin: reads are routed again (physical: to standbys). */
   async function expectRoutedAgain(c: pg.Client, what: string): Promise<void> {
+    // Reads avoid the primary only while a standby is eligible: under load, wait for low lag first.
+    if (primaryPort !== null) {
+      await waitFor(() => mer.m.health.snapshot.nodes.some((n) => n.role === 'replica' && n.isUp && n.lagMs !== null && n.lagMs < 300), {
+        timeoutMs: 30_000, intervalMs: 50, what: 'a standby lagging less than 300 ms',
+      });
+    }
     const ports = new Set<number>();
     for (let i = 0; i < 5; i++) ports.add((await who(c)).port);
     if (primaryPort !== null) expect(ports.has(primaryPort), `${what}: reads on ${[...ports].map((p) => nodeNameOfPort(cluster, p))}`).toBe(false);

@@ -26,6 +26,7 @@ describe('defaults', () => {
     expect(cfg.routing).toEqual({
       writeWaitMs: 2000, maxReadLagMs: 5000, lagToleranceMs: 100, readsOnMasters: 'always', readmitMaxLagMs: 1000,
       writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, retryRefusedWrites: true,
+      deferBegin: true,
     });
     expect(cfg.residency).toEqual([]);
     expect(cfg.drain).toEqual({ timeoutMs: 30_000, onTimeout: 'cancel' });
