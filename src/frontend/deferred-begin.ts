@@ -92,10 +92,12 @@ const ABORT_SQL =
  * a statement that fails it), then `send`. A BEGIN the server refuses fails the request.
  */
 export function openDeferred(s: Session, b: Backend, send: () => void, fail: (err: string) => void): void {
+  // Pending until the server accepted it: a backend lost meanwhile has the request dispatched
+  // again (session-failure.ts), and it must open the block on the next backend too.
   const pending = s.deferredBegin!;
-  s.deferredBegin = null;
   s.isBusy = true;
   const opened = () => {
+    s.deferredBegin = null;
     s.wasInTx = true;
     s.wasInFailedTx = pending.failed;
     send();
@@ -103,8 +105,7 @@ export function openDeferred(s: Session, b: Backend, send: () => void, fail: (er
   b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
     if (err !== null) {
       s.isBusy = false;
-      s.deferredBegin = pending; // still not open: the client sees the error inside its block
-      return fail(err);
+      return fail(err); // still pending: the client sees the error inside its block
     }
     if (!pending.failed) {
       s.isBusy = false;
@@ -112,8 +113,9 @@ export function openDeferred(s: Session, b: Backend, send: () => void, fail: (er
     }
     b.ops.push(Op.Internal, OpMode.Swallow, (abortErr: string | null) => {
       s.isBusy = false;
-      if (abortErr === null) return fail('the transaction could not be marked as failed');
-      opened();
+      if (abortErr !== null) return opened();
+      s.deferredBegin = null; // open on the server but not failed: fail it as the client was told
+      fail('the transaction could not be marked as failed');
     });
     b.out.frame(serialize.query(ABORT_SQL));
     b.flush();
