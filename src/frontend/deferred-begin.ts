@@ -15,12 +15,13 @@
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
 import type { Classification } from '../classify/types.js';
+import { Errors } from '../errors.js';
 import { FrontendCode } from '../protocol/codes.js';
 import { commandComplete } from '../protocol/encode.js';
 import { querySql } from '../protocol/messages.js';
 import { serialize } from 'pg-protocol';
 import type { FrameList } from './frame-list.js';
-import type { Session } from './session.js';
+import { Phase, type Session } from './session.js';
 
 export interface DeferredBegin {
   /** The client's statement text, sent as it was. */
@@ -89,9 +90,19 @@ const ABORT_SQL =
 
 /**
  * On the backend the transaction's first request got: BEGIN (and, when the block already failed,
- * a statement that fails it), then `send`. A BEGIN the server refuses fails the request.
+ * a statement that fails it), then the request. A BEGIN the server refuses fails the request.
  */
-export function openDeferred(s: Session, b: Backend, send: () => void, fail: (err: string) => void): void {
+export function openDeferredThenSend(s: Session, b: Backend): void {
+  const send = () => {
+    if (s.phase === Phase.Ready) s.sendBatch(b);
+    s.needsPump = true;
+  };
+  const fail = (err: string) => {
+    if (s.phase !== Phase.Ready) return;
+    s.failBatch(Errors.adminFailed(`could not begin the transaction on node "${b.node}": ${err}`));
+    s.detachIfIdle(b);
+    s.needsPump = true;
+  };
   // Pending until the server accepted it: a backend lost meanwhile has the request dispatched
   // again (session-failure.ts), and it must open the block on the next backend too.
   const pending = s.deferredBegin!;
@@ -121,4 +132,5 @@ export function openDeferred(s: Session, b: Backend, send: () => void, fail: (er
     b.flush();
   });
   b.out.frame(serialize.query(pending.sql));
+  if (!b.flush()) s.waitBackendDrain(b);
 }

@@ -27,7 +27,7 @@ import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
 import { isRetryableWriteRequest } from './refused-retry.js';
 import { answerMeridianSettings, planRequest, RequestPlan } from './request-plan.js';
-import { openDeferred, tryDeferBegin, tryEndDeferred, type DeferredBegin } from './deferred-begin.js';
+import { openDeferredThenSend, tryDeferBegin, tryEndDeferred, type DeferredBegin } from './deferred-begin.js';
 import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
 
@@ -354,25 +354,11 @@ export class Session implements FrameSink, BackendOwner {
 
   /** Sends the request; first opens a transaction whose BEGIN Meridian answered (deferred-begin.ts). */
   private sendOrOpen(b: Backend): void {
-    if (this.deferredBegin === null) return this.sendBatch(b);
-    openDeferred(
-      this,
-      b,
-      () => {
-        if (this.phase === Phase.Ready) this.sendBatch(b);
-        this.needsPump = true;
-      },
-      (err) => {
-        if (this.phase !== Phase.Ready) return;
-        this.failBatch(Errors.adminFailed(`could not begin the transaction on node "${b.node}": ${err}`));
-        this.detachIfIdle(b);
-        this.needsPump = true;
-      },
-    );
-    if (!b.flush()) this.waitBackendDrain(b);
+    if (this.deferredBegin === null) this.sendBatch(b);
+    else openDeferredThenSend(this, b);
   }
 
-  private sendBatch(b: Backend): void {
+  sendBatch(b: Backend): void {
     if (this.isCancelRequested) {
       this.isCancelRequested = false;
       this.failBatch(Errors.queryCanceled());
