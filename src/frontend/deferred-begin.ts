@@ -14,6 +14,7 @@
 
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
+import { Lexer } from '../classify/lexer.js';
 import type { Classification } from '../classify/types.js';
 import { Errors } from '../errors.js';
 import { FrontendCode } from '../protocol/codes.js';
@@ -37,16 +38,14 @@ const TAG_START = commandComplete('START TRANSACTION');
 const TAG_COMMIT = commandComplete('COMMIT');
 const TAG_ROLLBACK = commandComplete('ROLLBACK');
 
-/** Leading blanks and comments (not nested ones: those texts are simply not deferred). */
-const LEADING = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*(?:[^*]|\*(?!\/))*\*\/)*/;
+/** Reused for the first word of a BEGIN text (only BEGINs reach it, not every request). */
+const lexer = new Lexer();
 
 /** The CommandComplete a server sends for this BEGIN / START TRANSACTION text, or null. */
 function tagFor(sql: string): Buffer | null {
-  const lead = LEADING.exec(sql)?.[0].length ?? 0;
-  const word = sql.slice(lead, lead + 6).toLowerCase();
-  if (word.startsWith('begin') && !/[\w$]/.test(sql.charAt(lead + 5))) return TAG_BEGIN;
-  if (word === 'start ') return TAG_START;
-  return null;
+  lexer.lex(sql);
+  if (lexer.count === 0) return null;
+  return lexer.is(0, 'begin') ? TAG_BEGIN : lexer.is(0, 'start') ? TAG_START : null;
 }
 
 /**

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { errorOf } from '../helpers/errors.js';
 
 let cluster: SingleCluster;
 let mer: RunningMeridian;
@@ -29,10 +30,6 @@ async function setReadOnly(on: boolean): Promise<void> {
     const [r] = await n.query<{ ro: string }>('select current_setting(\'default_transaction_read_only\') as ro');
     return r!.ro === (on ? 'on' : 'off');
   }, { timeoutMs: 5_000, what: `default_transaction_read_only ${on}` });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string } | null> {
-  return p.then(() => null, (e: { code?: string; message: string }) => e);
 }
 
 beforeAll(async () => {

@@ -10,26 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, type SingleCluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { errorOf } from '../helpers/errors.js';
 
 let cluster: SingleCluster;
 let deferred: RunningMeridian;
 let eager: RunningMeridian;
 
-async function connect(m: RunningMeridian, app: string): Promise<pg.Client> {
+/** Runs `fn` with a client of `m` (application_name `app`), closed afterwards. */
+async function withClient(m: RunningMeridian, app: string, fn: (c: pg.Client) => Promise<void>): Promise<void> {
   const c = new pg.Client({ connectionString: m.dsn(), application_name: app });
   c.on('error', () => {});
   await c.connect();
-  return c;
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+  }
 }
 
 /** Server backends idle inside a transaction block (Meridian's pooled connections included). */
 async function idleInTx(): Promise<number> {
   const [r] = await cluster.nodes[0]!.query<{ n: string }>("select count(*) as n from pg_stat_activity where state = 'idle in transaction'");
   return Number(r!.n);
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string } | null> {
-  return p.then(() => null, (e: { code?: string; message: string }) => e);
 }
 
 const count = async (c: pg.Client, id: number) => Number((await c.query('select count(*) as n from db_items where id = $1', [id])).rows[0].n);
@@ -49,8 +51,7 @@ afterAll(async () => {
 
 describe('deferred BEGIN', () => {
   it('holds no backend until the first statement, then runs it inside the transaction', async () => {
-    const c = await connect(deferred, 'db-hold');
-    try {
+    await withClient(deferred, 'db-hold', async (c) => {
       const begin = await c.query('begin');
       expect(begin.command).toBe('BEGIN');
       expect(await idleInTx()).toBe(0);
@@ -59,25 +60,19 @@ describe('deferred BEGIN', () => {
       await c.query('rollback');
       expect(await count(c, 1)).toBe(0);
       expect(await idleInTx()).toBe(0);
-    } finally {
-      await c.end();
-    }
+    });
   });
 
   it('with defer_begin off, a BEGIN takes its backend at once', async () => {
-    const c = await connect(eager, 'db-eager');
-    try {
+    await withClient(eager, 'db-eager', async (c) => {
       await c.query('begin');
       expect(await idleInTx()).toBe(1);
       await c.query('rollback');
-    } finally {
-      await c.end();
-    }
+    });
   });
 
   it('COMMIT keeps and ROLLBACK undoes, in the simple and the extended protocol', async () => {
-    const c = await connect(deferred, 'db-commit');
-    try {
+    await withClient(deferred, 'db-commit', async (c) => {
       await c.query('begin');
       await c.query('insert into db_items values ($1, $2)', [2, 'extended']);
       await c.query("insert into db_items values (3, 'simple')");
@@ -92,14 +87,11 @@ describe('deferred BEGIN', () => {
       // BEGIN then COMMIT with nothing between: an empty transaction, as on a server.
       await c.query('begin');
       expect((await c.query('commit')).command).toBe('COMMIT');
-    } finally {
-      await c.end();
-    }
+    });
   });
 
   it('settings inside the block follow it: rolled back, or kept by COMMIT', async () => {
-    const c = await connect(deferred, 'db-settings');
-    try {
+    await withClient(deferred, 'db-settings', async (c) => {
       const before = (await c.query('show work_mem')).rows[0].work_mem;
       await c.query('begin');
       await c.query("set work_mem = '7MB'");
@@ -109,28 +101,22 @@ describe('deferred BEGIN', () => {
       await c.query("set work_mem = '9MB'");
       await c.query('commit');
       for (let i = 0; i < 3; i++) expect((await c.query('show work_mem')).rows[0].work_mem).toBe('9MB');
-    } finally {
-      await c.end();
-    }
+    });
   });
 
   it('applies the BEGIN modes: READ ONLY refuses a write with 25006, as a server does', async () => {
-    const c = await connect(deferred, 'db-ro');
-    try {
+    await withClient(deferred, 'db-ro', async (c) => {
       await c.query('begin read only');
       const e = await errorOf(c.query("insert into db_items values (4, 'ro')"));
       expect(e?.code).toBe('25006');
       expect((await errorOf(c.query('select 1')))?.code).toBe('25P02');
       await c.query('rollback');
       expect(await count(c, 4)).toBe(0);
-    } finally {
-      await c.end();
-    }
+    });
   });
 
   it('a request that fails before reaching a server fails the block until ROLLBACK', async () => {
-    const c = await connect(deferred, 'db-fail');
-    try {
+    await withClient(deferred, 'db-fail', async (c) => {
       await c.query('begin');
       const e = await errorOf(c.query('/* meridian: node=nowhere */ select 1'));
       expect(e).not.toBeNull();
@@ -146,8 +132,6 @@ describe('deferred BEGIN', () => {
       await errorOf(c.query('/* meridian: node=nowhere */ select 1'));
       expect((await c.query('rollback')).command).toBe('ROLLBACK');
       expect((await c.query('select 2 as two')).rows[0].two).toBe(2);
-    } finally {
-      await c.end();
-    }
+    });
   });
 });
