@@ -1,6 +1,7 @@
 // Starts Meridian in-process for integration tests, in front of a test cluster, on a free
 // loopback port. Config is real YAML through the real loader, so tests exercise the same path.
 
+import pg from 'pg';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { MeridianConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/logger.js';
@@ -96,4 +97,12 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
     dsn: (user = 'app', database = 'app') => `postgres://${user}:${passwords[user]}@127.0.0.1:${port}/${database}`,
     stop: () => m.stop(2000),
   };
+}
+
+/** A connected client of this Meridian (errors after a close are the test's to see, not fatal). */
+export async function connectClient(mer: RunningMeridian): Promise<pg.Client> {
+  const client = new pg.Client(mer.dsn());
+  client.on('error', () => {});
+  await client.connect();
+  return client;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startActiveActive, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { startRelay, type Relay } from '../support/latency-relay.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 const INTERVAL_MS = 300;
 const FALL = 2;
@@ -39,9 +39,7 @@ beforeAll(async () => {
   });
   // Wait until every node's RTT and lag are known.
   await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.rttMs !== null && n.lagMs !== null), { timeoutMs: 60_000, what: () => 'all nodes probed with rtt and lag' });
-  client = new pg.Client(mer.dsn());
-  client.on('error', () => {});
-  await client.connect();
+  client = await connectClient(mer);
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let pub: SingleCluster;
 let sub: SingleCluster;
@@ -47,9 +47,7 @@ beforeAll(async () => {
     const [p, s] = mer.m.health.snapshot.nodes;
     return p!.isUp && p!.role === 'master' && s!.isUp && s!.role === 'replica' && s!.lagMs !== null;
   }, { timeoutMs: 60_000, what: state });
-  client = new pg.Client(mer.dsn());
-  client.on('error', () => {});
-  await client.connect();
+  client = await connectClient(mer);
 }, 120_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPrimaryStandby, waitFor, type PhysicalCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 const INTERVAL_MS = 300;
 const FALL = 2;
@@ -33,9 +33,7 @@ beforeAll(async () => {
     health: `interval: ${INTERVAL_MS}ms, timeout: 1s, rise: 2, fall: ${FALL}`,
     extraYaml: 'routing: { max_read_lag: 1500ms, lag_tolerance: 100ms, write_wait: 3s }',
   });
-  client = new pg.Client(mer.dsn());
-  client.on('error', () => {});
-  await client.connect();
+  client = await connectClient(mer);
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 import { errorOf } from '../helpers/errors.js';
 
 let cluster: SingleCluster;
@@ -44,9 +44,7 @@ beforeAll(async () => {
     extraYaml: 'routing: { write_wait: 8s }',
   });
   await waitFor(() => role() === 'master', { timeoutMs: 30_000, what: 'node probed as master' });
-  client = new pg.Client(mer.dsn());
-  client.on('error', () => {});
-  await client.connect();
+  client = await connectClient(mer);
 }, 120_000);
 
 afterAll(async () => {
