@@ -14,6 +14,7 @@
 //  * A peer row never seen at all, after the grace: unknown.
 //  * At start-up a node's lag stays unknown until every peer has been probed once.
 
+import type { NodeRole } from '../topology/types.js';
 import type { RawProbe } from './probe-result.js';
 
 export interface HeartbeatWriteRecord {
@@ -42,6 +43,8 @@ export function recordHeartbeatWrite(w: HeartbeatWriter, writtenTs: number | nul
 export interface HeartbeatPeer {
   readonly name: string;
   readonly isUp: boolean;
+  /** From its latest good probe; Meridian writes a master's row from its next probe on. */
+  readonly role: NodeRole;
   readonly writer: HeartbeatWriter;
   /** At least one probe of this peer has finished (so its role is known or it is down). */
   readonly hasProbed: boolean;
@@ -77,7 +80,13 @@ export function heartbeatLag(
     // Start-up: a peer not probed yet may be a master whose rows this node lacks.
     if (!wasKnown && !p.hasProbed) return null;
     const start = p.writer.streakStartMs;
-    if (!p.isUp || start === null) continue;
+    if (!p.isUp) continue;
+    if (start === null) {
+      // A master not written yet (its first probe only found the role): its rows are still to
+      // come, so an unverified node waits as in the grace below.
+      if (!wasKnown && p.role === 'master') return null;
+      continue;
+    }
     const seen = rows.get(p.name);
     const seesStreak = seen !== undefined && seen >= start - EPS;
     const ref = reference(p.writer, raw.sentAtMs);

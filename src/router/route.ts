@@ -94,8 +94,8 @@ function routeRead(
 
 /**
  * Read-your-writes: the usual choice among nodes that have the session's last write; when none
- * but the node that took it, that node (whatever reads_on_masters says). Null: that node cannot
- * serve a read either.
+ * but the node that took it, that node (whatever reads_on_masters says, and even while its lag
+ * is unknown). Null: that node cannot serve a read (down, draining, lag over max_read_lag).
  */
 function routeReadAfterWrite(
   snap: TopologySnapshot,
@@ -113,7 +113,11 @@ function routeReadAfterWrite(
     if (i >= 0 && snap.nodes[i]?.name !== after.node) return okDecision(index, i, k > 0 ? OkReason.readMasterFallback : OkReason.read);
   }
   const w = indexOfNode(snap, after.node);
-  if (w < 0 || (mask !== null && mask[w] === 0) || checkRead(snap.nodes[w]!, null, policy.maxReadLagMs) !== Check.ok) return null;
+  if (w < 0 || (mask !== null && mask[w] === 0)) return null;
+  // Its lag to the other masters may be unknown (start-up, a peer's heartbeat not seen yet):
+  // it still has the session's write, which any other node may lack.
+  const c = checkRead(snap.nodes[w]!, null, policy.maxReadLagMs);
+  if (c !== Check.ok && c !== Check.lagUnknown) return null;
   return okDecision(index, w, OkReason.readYourWrites);
 }
 

@@ -48,7 +48,8 @@ beforeAll(async () => {
     extraYaml: 'routing: { lag_tolerance: 10s, max_read_lag: 30s, write_wait: 3s }',
     initHeartbeat: true,
   });
-  await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && (n.seenWrites?.size ?? 0) > 0), {
+  // Ready once each node has the other's heartbeat row (it arrives after the apply delay).
+  await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.seenWrites?.size === cluster.nodes.length), {
     timeoutMs: 60_000, what: state,
   });
 }, 180_000);

@@ -10,7 +10,7 @@ function writer(since: number, last: number): HeartbeatWriter {
   for (let t = since; t <= last; t += I) w = recordHeartbeatWrite(w, t, t + 2);
   return w;
 }
-const peer = (name: string, w: HeartbeatWriter, over: Partial<HeartbeatPeer> = {}): HeartbeatPeer => ({ name, isUp: true, writer: w, hasProbed: true, ...over });
+const peer = (name: string, w: HeartbeatWriter, over: Partial<HeartbeatPeer> = {}): HeartbeatPeer => ({ name, isUp: true, role: 'master', writer: w, hasProbed: true, ...over });
 const seen = (rows: Record<string, number>, at: number) => raw({ sentAtMs: at, receivedAtMs: at, heartbeat: new Map(Object.entries(rows)) });
 
 describe('heartbeat lag', () => {
@@ -30,7 +30,7 @@ describe('heartbeat lag', () => {
   });
 
   it('ignores its own row, down peers and peers Meridian does not write (replicas)', () => {
-    const peers = [peer('x', writer(0, 10_000)), peer('down', writer(0, 10_000), { isUp: false }), peer('replica', NO_WRITER)];
+    const peers = [peer('x', writer(0, 10_000)), peer('down', writer(0, 10_000), { isUp: false }), peer('replica', NO_WRITER, { role: 'replica' })];
     expect(heartbeatLag('x', seen({ x: 1, down: 1 }, 10_500), peers, I, true)).toBe(0);
   });
 
@@ -40,6 +40,9 @@ describe('heartbeat lag', () => {
     expect(heartbeatLag('x', seen({}, 10_500), [peer('p', NO_WRITER, { hasProbed: false, isUp: false })], I, false)).toBeNull();
     expect(heartbeatLag('x', seen({}, 10_500), [p], I, false)).toBeNull(); // row never seen
     expect(heartbeatLag('x', seen({}, 500), [peer('p', writer(0, 0))], I, false)).toBeNull(); // in grace, unverified
+    // a master whose first probe only found its role: not written yet, its rows are still to come
+    expect(heartbeatLag('x', seen({}, 500), [peer('p', NO_WRITER)], I, false)).toBeNull();
+    expect(heartbeatLag('x', seen({}, 500), [peer('p', NO_WRITER)], I, true)).toBe(0); // a known node keeps its lag meanwhile
   });
 
   it('a peer that just came back is not held against a node whose lag was known (grace)', () => {

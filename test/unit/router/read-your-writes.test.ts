@@ -48,6 +48,14 @@ describe('read-your-writes routing', () => {
     expect(route(readAfter(null), s, ctx(), aa, idle)).toMatchObject({ ok: true, node: 'b' });
   });
 
+  it('active-active: the master that took the write serves while its lag is unknown, not while it is over max_read_lag', () => {
+    const aa = policy({ kind: 'pglogical', readsOnMasters: 'always', maxReadLagMs: 5_000 });
+    const m2: WriteMark = { node: 'a', atMs: 1_000 };
+    const other = node('b', { lagMs: 0, seenWrites: new Map([['a', 900]]) });
+    expect(route(readAfter(m2), snap(node('a', { lagMs: null }), other), ctx(), aa, idle)).toMatchObject({ ok: true, node: 'a', reason: expect.stringMatching(/read-your-writes/) });
+    expect(route(readAfter(m2), snap(node('a', { lagMs: 6_000 }), other), ctx(), aa, idle)).toMatchObject({ ok: true, node: 'b' });
+  });
+
   it('the guarantee lapses when the node that took the write cannot serve: a plain read follows', () => {
     const s = snap(node('p', { isUp: false }), node('p2'), node('r1', { role: 'replica', seenWrites: null }));
     expect(route(readAfter(mark), s, ctx(), physical, idle)).toMatchObject({ ok: true, node: 'r1', reason: 'lowest lag' });
