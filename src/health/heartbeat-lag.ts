@@ -12,7 +12,8 @@
 //    counted against a node whose lag was already known (its new rows are still on the way), but
 //    makes an unverified node (start-up) wait: lag stays unknown until rows are seen.
 //  * A peer row never seen at all, after the grace: unknown.
-//  * At start-up a node's lag stays unknown until every peer has been probed once.
+//  * At start-up a node's lag stays unknown until every peer has been probed once, and every
+//    peer found to be a master has been written and its row seen.
 
 import type { NodeRole } from '../topology/types.js';
 import type { RawProbe } from './probe-result.js';
