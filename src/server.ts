@@ -151,7 +151,7 @@ export class Meridian implements ProxyContext {
     // A node still without a write older than max_read_lag lags past it (no reads there anyway);
     // without a watermark (native logical, no heartbeat table) this is when the mark ends.
     // Turned off since (SET meridian.read_your_writes, a reload): the mark goes with it.
-    if (mark !== null && (Date.now() - mark.atMs > this.config.routing.maxReadLagMs || !(s.state.readYourWrites ?? this.config.routing.readYourWrites))) s.writeMark = mark = null;
+    if (mark !== null && (Date.now() - mark.atMs > this.config.routing.maxReadLagMs || !s.isReadYourWrites())) s.writeMark = mark = null;
     const req = mark !== null ? { intent, hint, after: mark } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
     const snap = this.health.snapshot;
     const d = route(req, snap, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);

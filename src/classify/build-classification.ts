@@ -76,7 +76,8 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
 
 const STATEMENT_END: SessionEffect = Object.freeze({ type: 'statement-end' });
 const isNotBoundary = (e: SessionEffect): boolean => e.type !== 'statement-end';
-const isTxMarker = (e: SessionEffect): boolean => e.type === 'tx-begin' || e.type === 'tx-end';
+/** BEGIN / COMMIT / ROLLBACK / PREPARE TRANSACTION's transaction-order marker. */
+export const isTxMarker = (e: SessionEffect): boolean => e.type === 'tx-begin' || e.type === 'tx-end';
 
 /** The same classification with another hint (cached results are hint-free when keyed by shape). */
 export function withHint(c: Classification, hint: RouteHint | null): Classification {

@@ -9,7 +9,7 @@
 // Classifier.init() (loads the WebAssembly parser) once at start-up.
 
 import { LRUCache } from 'lru-cache';
-import { asWrite, buildClassification, withHint } from './build-classification.js';
+import { asWrite, buildClassification, isTxMarker, withHint } from './build-classification.js';
 import { VolatilityCatalog } from './catalog.js';
 import { classifyFast } from './fast-path.js';
 import { findHint } from './find-hint.js';
@@ -157,7 +157,7 @@ export class Classifier {
 function isShapeIndependent(infos: readonly StatementInfo[]): boolean {
   for (const info of infos) {
     if (info.isLiteralSensitive) return false;
-    for (const e of info.effects) if (e.type !== 'tx-begin' && e.type !== 'tx-end') return false;
+    for (const e of info.effects) if (!isTxMarker(e)) return false;
   }
   return true;
 }

@@ -74,9 +74,10 @@ export function isRetryableWrite(cls: Classification | null): boolean {
 
 /**
  * A request refused before any of it ran, its error held back (the checks above): release the
- * backend and send it once more. `isRead`: a hot standby refused a read, which now runs as a write (on a master). Otherwise a node refused an autocommit write as
- * read-only (25006): re-probe it (its role has probably changed) first, then route the write
- * again (after write_wait with no master: 57P03). Once per request (hasRetried).
+ * backend and send it once more. `isRead`: a hot standby refused a read, which now runs as a
+ * write (on a master). Otherwise a node refused an autocommit write as read-only (25006):
+ * re-probe it (its role has probably changed) first, then route the write again (after
+ * write_wait with no master: 57P03). Once per request (hasRetried).
  */
 export function retryRefused(s: Session, b: Backend, isRead: boolean): void {
   s.hasRetried = true;

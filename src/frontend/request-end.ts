@@ -1,7 +1,8 @@
 // The end of a client-visible request (its ReadyForQuery): apply the effects the server accepted,
 // statement by statement where a transaction block begins or ends (its order markers, not the
-// command tags: ROLLBACK is also ROLLBACK TO's and a failed COMMIT's tag), note a write for read-your-writes, reset the
-// per-request state, and release the backend when no transaction keeps the session on it.
+// command tags: ROLLBACK is also ROLLBACK TO's and a failed COMMIT's tag), note a write for
+// read-your-writes, reset the per-request state, and release the backend when no transaction
+// keeps the session on it.
 
 import type { Backend } from '../backend/backend.js';
 import type { Classification, SessionEffect } from '../classify/types.js';
@@ -86,7 +87,7 @@ export function finishRequest(s: Session, b: Backend, status: number, query: Cla
  * may have been written). The mark's time is taken after the server's acknowledgement.
  */
 function noteWrite(s: Session, node: string): void {
-  if (s.state.readYourWrites ?? s.ctx.cfg().routing.readYourWrites) s.writeMark = { node, atMs: Date.now() };
+  if (s.isReadYourWrites()) s.writeMark = { node, atMs: Date.now() };
 }
 
 function endRequest(s: Session, b: Backend, status: number, inTx: boolean): void {

@@ -7,7 +7,7 @@
 import type { Classification, RouteHint, SessionEffect } from '../classify/types.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { FrontendCode } from '../protocol/codes.js';
-import { commandComplete, errorResponse } from '../protocol/encode.js';
+import { commandComplete } from '../protocol/encode.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { FrameList } from './frame-list.js';
 import type { Session } from './session.js';
@@ -76,24 +76,11 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
  */
 export function answerMeridianSettings(s: Session, list: FrameList): void {
   const c = s.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
-  list.clear();
   const err = refusalOf(c.effects);
-  if (err !== null) {
-    s.ctx.metrics.error(err.sqlstate);
-    s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
-    if (s.deferredBegin !== null) s.deferredBegin.failed = true; // an error inside the block fails it
-    s.out.frame(s.readyForQueryNow());
-    return;
-  }
+  if (err !== null) return s.failBatch(err); // inside a block Meridian opened, this fails it
+  list.clear();
   let n = 0;
-  for (const e of c.effects) {
-    if (e.type === 'route-hint') {
-      if (e.isLocal) s.state.localRouteHint = e.hint;
-      else s.state.routeHint = e.hint;
-    } else if (e.type === 'read-your-writes') s.state.readYourWrites = e.on ?? s.state.startupReadYourWrites;
-    else continue;
-    n++;
-  }
+  for (const e of c.effects) if (s.state.applyMeridianSetting(e)) n++;
   for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
   s.out.frame(s.readyForQueryNow());
 }

@@ -1,8 +1,8 @@
 // What one client session has set up that a backend must reflect: settings (SET …), named
 // prepared statements (protocol and SQL level), the unnamed statement, pins, and the session
 // route hint. Pure bookkeeping: no sockets. `planSync` computes the SQL that brings a backend in
-// line with the session (compare, don't replay blindly); `applyEffects` / `replayOrdered` record what the server
-// accepted.
+// line with the session (compare, don't replay blindly); `applyEffects` / `replayOrdered` record
+// what the server accepted.
 
 import { createHash } from 'node:crypto';
 import type { Classification, PinKind, RouteHint, SessionEffect } from '../classify/types.js';
@@ -214,6 +214,23 @@ export class SessionState {
   }
 
   /**
+   * SET / RESET of one of Meridian's own settings (meridian.route, meridian.read_your_writes);
+   * false for any other effect. A refused value (22023, SET LOCAL meridian.read_your_writes)
+   * changes nothing.
+   */
+  applyMeridianSetting(e: SessionEffect): boolean {
+    if (e.type === 'route-hint') {
+      if (e.invalidValue !== undefined) return true;
+      if (e.isLocal) this.localRouteHint = e.hint;
+      else this.routeHint = e.hint;
+      return true;
+    }
+    if (e.type !== 'read-your-writes') return false;
+    if (e.invalidValue === undefined && !e.isLocal) this.readYourWrites = e.on ?? this.startupReadYourWrites;
+    return true;
+  }
+
+  /**
    * Applies effects of statements the server completed in a request that neither opened nor ended
    * a transaction block (those are replayed in order: replayOrdered). `inTxBlock`: the
    * ReadyForQuery status after them is not idle. Returns true when the catalog changed.
@@ -365,12 +382,8 @@ export class SessionState {
           settingsChanged = true;
           break;
         case 'route-hint':
-          if (e.invalidValue !== undefined) break; // the value was refused (22023)
-          if (e.isLocal) this.localRouteHint = e.hint;
-          else this.routeHint = e.hint;
-          break;
         case 'read-your-writes':
-          if (e.invalidValue === undefined && !e.isLocal) this.readYourWrites = e.on ?? this.startupReadYourWrites;
+          this.applyMeridianSetting(e);
           break;
         case 'prepare':
           this.sqlStmts.set(e.name, { sql: e.sql, isWrite: e.bodyIsWrite ?? true });

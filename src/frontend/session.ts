@@ -251,6 +251,11 @@ export class Session implements FrameSink, BackendOwner {
     this.routeAndAttach(intent, hint, plan.needSql, plan.willPrepare, Date.now());
   }
 
+  /** Read-your-writes is on: the session's SET or startup option, else routing.read_your_writes. */
+  isReadYourWrites(): boolean {
+    return this.state.readYourWrites ?? this.ctx.cfg().routing.readYourWrites;
+  }
+
   /** ReadyForQuery for a request Meridian answered itself (no backend attached). */
   readyForQueryNow(): Buffer {
     const d = this.deferredBegin;
