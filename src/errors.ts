@@ -64,6 +64,10 @@ export const Errors = {
       null, 'try SHOW NODES, SHOW POOLS, SHOW SESSIONS, SHOW CONFIG, SHOW RESIDENCY, SHOW STATS, DRAIN, UNDRAIN, RELOAD, EXPLAIN ROUTE, SHUTDOWN'),
   adminFailed: (msg: string) => new MeridianError('ADMIN_FAILED', '55000', 'ERROR', msg),
   invalidParameter: (msg: string) => new MeridianError('INVALID_PARAMETER', '22023', 'ERROR', msg),
+  limitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'ERROR', what),
+  sessionLimitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'FATAL', what),
+  internal: (where: string) =>
+    new MeridianError('INTERNAL', 'XX000', 'FATAL', `internal error in Meridian (${where}); the session is closed, others are not affected`),
   nodeDrained: (node: string) =>
     new MeridianError('NODE_DRAINED', '57P03', 'ERROR', `node "${node}" is drained or draining`),
 } as const;

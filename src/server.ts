@@ -79,7 +79,9 @@ export class Meridian implements ProxyContext {
       },
     });
     this.catalog = new CatalogRefresher(this);
-    this.classifier = new Classifier({ catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions });
+    this.classifier = new Classifier({
+      catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions, maxParseBytes: cfg.limits.maxParseBytes,
+    });
   }
 
   readonly cfg = (): MeridianConfig => this.config;
@@ -249,6 +251,7 @@ export class Meridian implements ProxyContext {
       return { ok: false, message: (e as Error).message, changes: [], needsRestart: [] };
     }
     const result = applyReload(this, next);
+    this.classifier.maxParseBytes = next.limits.maxParseBytes;
     this.metrics.reloads.labels('ok').inc();
     return result;
   }

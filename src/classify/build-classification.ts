@@ -86,6 +86,17 @@ export function withHint(c: Classification, hint: RouteHint | null): Classificat
 }
 
 /** The same classification as a write (e.g. text whose meaning depends on server settings). */
+const STATE_UNKNOWN: readonly SessionEffect[] = Object.freeze([Object.freeze({ type: 'state-unknown' as const })]);
+
+/**
+ * A statement too long to parse on the event loop (limits.max_parse_bytes): a write, and what it
+ * does to the session is unknown (it stays on its backend, as after set_config(…, false)).
+ */
+export function unparsedClassification(bytes: number, limit: number): Classification {
+  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false,
+    `statement of ${bytes} bytes is above limits.max_parse_bytes (${limit}): not parsed, routed as a write, session effects unknown`);
+}
+
 export function asWrite(c: Classification, reason: string): Classification {
   if (c.isWrite) return c;
   return Object.freeze({ ...c, class: c.class === 'read' ? 'write' : c.class, isWrite: true, reason });

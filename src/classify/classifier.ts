@@ -9,7 +9,7 @@
 // Classifier.init() (loads the WebAssembly parser) once at start-up.
 
 import { LRUCache } from 'lru-cache';
-import { asWrite, buildClassification, isTxMarker, withHint } from './build-classification.js';
+import { asWrite, buildClassification, isTxMarker, unparsedClassification, withHint } from './build-classification.js';
 import { VolatilityCatalog } from './catalog.js';
 import { classifyFast } from './fast-path.js';
 import { findHint } from './find-hint.js';
@@ -27,6 +27,7 @@ export interface ClassifierOptions {
   readonly cacheSize?: number; // entries in the exact cache; default 10000 (shape cache: half)
   readonly cacheMaxChars?: number; // total SQL characters kept by the exact cache; default 8 Mi
   readonly maxCachedLength?: number; // longer texts are never cached; default 64 Ki characters
+  readonly maxParseBytes?: number; // longer texts are not lexed or parsed (limits.max_parse_bytes); default 1 MiB
 }
 
 export interface ClassifierStats {
@@ -51,6 +52,8 @@ export class Classifier {
   /** Literal-bearing texts whose result depends on a literal (SET, lock keys): a small LRU of their own. */
   private readonly adhoc: LRUCache<string, Classification>;
   private readonly maxCachedLength: number;
+  /** limits.max_parse_bytes: set again on reload. */
+  maxParseBytes: number;
   private catalogVersion: number;
 
   constructor(opts: ClassifierOptions) {
@@ -63,10 +66,17 @@ export class Classifier {
     this.shapes = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation });
     this.adhoc = new LRUCache({ max: Math.max(16, size >> 3), maxSize: maxChars >> 3, sizeCalculation });
     this.maxCachedLength = opts.maxCachedLength ?? 64 * 1024;
+    this.maxParseBytes = opts.maxParseBytes ?? 1024 * 1024;
     this.catalogVersion = opts.catalog.version;
   }
 
   classify(sql: string): Classification {
+    // PostgreSQL's parser runs synchronously (WebAssembly) and the lexer in JavaScript: a huge
+    // statement would stall every session. A UTF-8 text has at most 3 bytes per UTF-16 unit.
+    if (sql.length * 3 > this.maxParseBytes) {
+      const bytes = Buffer.byteLength(sql);
+      if (bytes > this.maxParseBytes) return unparsedClassification(bytes, this.maxParseBytes);
+    }
     const version = this.catalog.version;
     if (version !== this.catalogVersion) this.clearCache(version);
     const cached = this.exact.get(sql) ?? this.adhoc.get(sql);

@@ -153,7 +153,17 @@ const log = section({ level: enumField(LOG_LEVELS, 'info') });
 
 const limits = section({
   max_frame_bytes: field('a size from 1kB to 1GB such as 64MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 64 * 1024 * 1024),
-}).transform((l) => ({ maxFrameBytes: l.max_frame_bytes }));
+  max_request_bytes: field('a size from 64kB to 4GB such as 64MB (or a number of bytes)', byteSize(64 * 1024, 4 * 1024 ** 3), 64 * 1024 * 1024),
+  max_prepared_statements: field('an integer from 1 to 1000000', int(1, 1_000_000), 10_000),
+  max_session_settings: field('an integer from 1 to 100000', int(1, 100_000), 1_000),
+  max_parse_bytes: field('a size from 1kB to 1GB such as 1MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 1024 * 1024),
+}).transform((l) => ({
+  maxFrameBytes: l.max_frame_bytes,
+  maxRequestBytes: l.max_request_bytes,
+  maxPreparedStatements: l.max_prepared_statements,
+  maxSessionSettings: l.max_session_settings,
+  maxParseBytes: l.max_parse_bytes,
+}));
 
 /** The whole file. An empty document is an empty mapping (and then fails on users/cluster). */
 export const configSchema = section({

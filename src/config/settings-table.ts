@@ -92,7 +92,11 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('admin.http.token', 'string', 'none (401)', 'restart', 'bearer token for protected endpoints'),
   s('admin.http.token_file', 'path', 'none', 'restart', 'token from a file'),
   s('log.level', 'trace | debug | info | warn | error | fatal | silent', 'info', 'runtime', 'log level'),
-  s('limits.max_frame_bytes', 'size', '64MB', 'runtime', 'largest client message accepted'),
+  s('limits.max_frame_bytes', 'size', '64MB', 'runtime', 'largest client message accepted after login (8kB before)'),
+  s('limits.max_request_bytes', 'size', '64MB', 'runtime', 'what one request may hold before it has a backend'),
+  s('limits.max_prepared_statements', 'int ≥ 1', '10000', 'runtime', 'named prepared statements per session'),
+  s('limits.max_session_settings', 'int ≥ 1', '1000', 'runtime', 'tracked SET values per session'),
+  s('limits.max_parse_bytes', 'size', '1MB', 'runtime', 'longer statements are classified as writes without the parser'),
 ]);
 
 /** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */

@@ -124,7 +124,13 @@ export interface AdminConfig {
 }
 
 export interface LimitsConfig {
-  readonly maxFrameBytes: number; // largest typed client frame accepted; default 64 MiB
+  readonly maxFrameBytes: number; // largest typed client frame accepted after login; default 64 MiB
+  /** Bytes one request may hold in Meridian before it has a backend (frames count ≥ 64 bytes each); default 64 MiB. */
+  readonly maxRequestBytes: number;
+  readonly maxPreparedStatements: number; // named prepared statements per session (protocol + SQL level); default 10 000
+  readonly maxSessionSettings: number; // tracked SET values per session; default 1 000
+  /** Statements longer than this are classified without PostgreSQL's parser (as writes); default 1 MiB. */
+  readonly maxParseBytes: number;
 }
 
 export interface MeridianConfig {

@@ -68,4 +68,6 @@ export interface SessionMetrics {
   poolWait(seconds: number): void;
   retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
   residencyRefused(rule: string): void;
+  /** A session handler threw (a bug): the session was closed, the process kept running. */
+  sessionCrash(): void;
 }

@@ -171,8 +171,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
         b.out.span(buf, start, end);
         return;
       }
-      const nameEnd = start + 5 + Buffer.byteLength(p.name);
-      const rec = s.state.registerStatement(p.name, buf, start, end, nameEnd, cls);
+      const rec = s.state.registerStatement(p.name, buf, start, end, p.nameEnd, cls);
       if (b.touchPrepared(rec.globalName)) {
         pushSynth(s, b, Op.Parse, PARSE_COMPLETE); // already on this backend: answer ourselves
         return;

@@ -36,6 +36,8 @@ export class StartupHandler implements FrameSink {
   private socket: net.Socket;
   private readonly input: Input;
   private pending: Buffer | null = null;
+  /** Login succeeded: what arrives until the session begins is kept in `pending`, in order. */
+  private isAuthenticated = false;
   private isTls = false;
   private auth: ClientAuth | null = null;
   private params: ReadonlyMap<string, string> = new Map();
@@ -56,15 +58,39 @@ export class StartupHandler implements FrameSink {
   }
 
   private data(chunk: Buffer): void {
+    try {
+      this.takeData(chunk);
+    } catch (e) {
+      this.s.onHandlerError('startup', e);
+    }
+  }
+
+  private takeData(chunk: Buffer): void {
+    if (this.isAuthenticated) {
+      // Pipelined behind the last authentication message, before the startup reply is out:
+      // kept, and handled as requests once the session begins.
+      this.keepPending(chunk);
+      return;
+    }
     if (this.auth !== null) {
       // Authentication messages are typed frames.
       const r = this.s.decoder.feed(chunk, this);
-      if (r !== DecodeResult.Ok) this.fail('protocol violation', Errors.protocolViolation('invalid message length during authentication'));
+      if (r !== DecodeResult.Ok) {
+        const why = r === DecodeResult.TooLarge
+          ? `message of ${this.s.decoder.lastBadLength} bytes during authentication (at most ${this.s.decoder.maxFrameBytes})`
+          : 'invalid message length during authentication';
+        return this.fail('protocol violation', Errors.protocolViolation(why));
+      }
+      if (this.isAuthenticated) {
+        // A partial request after the last authentication message stays in order behind the whole ones.
+        const partial = this.s.decoder.takePartial();
+        if (partial !== null) this.keepPending(partial);
+      }
       return;
     }
     // Copied: the chunk may be a view of the socket's reused read buffer (see read-slot.ts).
     this.pending = this.pending === null ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
-    while (this.pending !== null && this.pending.length >= 4 && this.auth === null) {
+    while (this.pending !== null && this.pending.length >= 4 && this.auth === null && !this.isAuthenticated) {
       const len = this.pending.readInt32BE(0);
       if (len < 8 || len > MAX_STARTUP_PACKET) {
         return this.fail('protocol violation', Errors.protocolViolation(`invalid startup packet length ${len}`));
@@ -105,7 +131,7 @@ export class StartupHandler implements FrameSink {
         return this.fail('protocol violation', Errors.protocolViolation(p.reason));
       case 'startup':
         this.params = p.params;
-        if (rest !== null) this.pending = null;
+        this.pending = null;
         return this.startAuth(rest);
     }
   }
@@ -131,10 +157,26 @@ export class StartupHandler implements FrameSink {
     this.auth = new ClientAuth(user, userName);
     this.s.out.socket = this.socket;
     this.reply(this.auth.start());
-    if (rest !== null && this.auth !== null) this.data(rest);
+    // Bytes behind the StartupMessage: authentication messages, or (trust) the first requests.
+    if (rest !== null && this.s.phase === 0) this.takeData(rest);
+  }
+
+  /** Appends a copy (the chunk may be a view of the socket's reused read buffer). */
+  private keepPending(chunk: Buffer): void {
+    // Only an authenticated client gets here, and its socket is paused: at most what it had in
+    // flight arrives. Bounded all the same, by what one request may hold.
+    const held = this.pending === null ? 0 : this.pending.length;
+    if (held + chunk.length > this.s.ctx.cfg().limits.maxRequestBytes) {
+      return this.fail('protocol violation', Errors.protocolViolation('too much data sent before the startup reply'));
+    }
+    this.pending = this.pending === null ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
+    if (this.isAuthenticated) {
+      this.keepPending(buf.subarray(start, end));
+      return;
+    }
     if (this.auth === null) return;
     if (code !== FrontendCode.Password) {
       if (code === FrontendCode.Terminate) return this.s.close('client terminated during authentication');
@@ -151,9 +193,9 @@ export class StartupHandler implements FrameSink {
     for (const f of step.frames) this.socket.write(f);
     if (step.kind === 'ok') {
       this.auth = null;
-      this.input.set(null);
-      this.socket.pause(); // nothing is lost while the startup reply is prepared
-      void this.finish();
+      this.isAuthenticated = true;
+      this.socket.pause(); // the startup reply is prepared; what still arrives is kept in order
+      this.finish().catch((e: unknown) => this.s.onHandlerError('startup reply', e));
     }
   }
 

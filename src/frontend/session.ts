@@ -20,6 +20,7 @@ import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { checkFrontendFrame } from '../protocol/frontend-check.js';
 import type { RouteIntent, WriteMark } from '../router/types.js';
 import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
@@ -36,6 +37,19 @@ export const enum Phase {
   Ready = 1,
   Closed = 2,
 }
+
+/**
+ * Largest typed frame before login (SASL and password messages are far smaller): a client that
+ * has not authenticated cannot make Meridian hold more than this for it. limits.max_frame_bytes
+ * applies from login on.
+ */
+export const MAX_LOGIN_FRAME_BYTES = 8 * 1024;
+
+/** Output for the client past which Meridian stops reading it (the client does not read its replies). */
+const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
+
+/** Each frame held for a request counts at least this toward limits.max_request_bytes (its bookkeeping). */
+const FRAME_OVERHEAD_BYTES = 64;
 
 export interface SessionIdentity {
   user: string;
@@ -114,8 +128,18 @@ export class Session implements FrameSink, BackendOwner {
   writeMark: WriteMark | null = null;
   /** A BEGIN Meridian answered, not yet sent to a server (deferred-begin.ts). */
   deferredBegin: DeferredBegin | null = null;
-  private readonly onClientDrain = () => this.attached?.resume();
-  private readonly onBackendDrain = () => this.socket.resume();
+  /** Reading from the client is paused because it does not read what Meridian answered itself. */
+  private isPausedForBacklog = false;
+  private readonly onClientDrain = () => {
+    this.attached?.resume();
+    if (this.isPausedForBacklog) {
+      this.isPausedForBacklog = false;
+      if (this.held.bytes <= 1024 * 1024) this.socket.resume();
+    }
+  };
+  private readonly onBackendDrain = () => {
+    if (!this.isPausedForBacklog) this.socket.resume();
+  };
 
   constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
     this.id = id;
@@ -123,7 +147,7 @@ export class Session implements FrameSink, BackendOwner {
     this.socket = socket;
     this.ctx = ctx;
     this.log = ctx.logger.child({ sid: id });
-    this.decoder = new FrameDecoder(ctx.cfg().limits.maxFrameBytes);
+    this.decoder = new FrameDecoder(Math.min(MAX_LOGIN_FRAME_BYTES, ctx.cfg().limits.maxFrameBytes));
     this.ident = { user: '', database: '', applicationName: '', tenant: null, clientRegion: null, remoteAddress: socket.remoteAddress ?? '' };
   }
 
@@ -132,6 +156,7 @@ export class Session implements FrameSink, BackendOwner {
     this.socket = socket;
     this.out.socket = socket;
     this.phase = Phase.Ready;
+    this.decoder.maxFrameBytes = this.ctx.cfg().limits.maxFrameBytes;
     socket.on('drain', this.onClientDrain);
   }
 
@@ -139,23 +164,74 @@ export class Session implements FrameSink, BackendOwner {
 
   onClientData(chunk: Buffer): void {
     if (this.phase !== Phase.Ready) return;
-    const r = this.decoder.feed(chunk, this);
-    if (r !== DecodeResult.Ok) {
-      const why = r === DecodeResult.TooLarge
-        ? `message of ${this.decoder.lastBadLength} bytes exceeds limits.max_frame_bytes (${this.decoder.maxFrameBytes})`
-        : `invalid message length ${this.decoder.lastBadLength}`;
-      this.close('protocol violation', Errors.protocolViolation(why));
-      return;
+    try {
+      const r = this.decoder.feed(chunk, this);
+      if (r !== DecodeResult.Ok) {
+        const why = r === DecodeResult.TooLarge
+          ? `message of ${this.decoder.lastBadLength} bytes exceeds limits.max_frame_bytes (${this.decoder.maxFrameBytes})`
+          : `invalid message length ${this.decoder.lastBadLength}`;
+        this.close('protocol violation', Errors.protocolViolation(why));
+        return;
+      }
+      this.flushAll();
+      this.checkGrowth();
+      // Frames still waiting (a request for a backend, frames held behind it) are views of the
+      // chunk, which the socket's next read overwrites (read-slot.ts): copy them, or keep the buffer.
+      if (this.batch.length > 0 && !this.batch.copyIn()) keepReadBuffer();
+      if (this.held.length > 0 && !this.held.copyIn()) keepReadBuffer();
+    } catch (e) {
+      this.onHandlerError('client data', e);
     }
-    this.flushAll();
-    // Frames still waiting (a request for a backend, frames held behind it) are views of the
-    // chunk, which the socket's next read overwrites (read-slot.ts): copy them, or keep the buffer.
-    if (this.batch.length > 0 && !this.batch.copyIn()) keepReadBuffer();
-    if (this.held.length > 0 && !this.held.copyIn()) keepReadBuffer();
+  }
+
+  /**
+   * An exception escaped one of this session's handlers: a bug, not an expected failure. It
+   * closes this session (logged with its stack) and never reaches the socket callback, the pool
+   * or timer that called us, nor the process.
+   */
+  onHandlerError(where: string, e: unknown): void {
+    this.ctx.metrics.sessionCrash();
+    this.log.error({ err: e, where }, 'session handler failed');
+    try {
+      this.close('internal error', Errors.internal(where));
+    } catch (e2) {
+      this.log.error({ err: e2 }, 'session close failed');
+      this.phase = Phase.Closed;
+      this.socket.destroy();
+    }
+  }
+
+  /** Runs a callback of this session (pool, timer, promise) under the same guard as its socket handlers. */
+  guard(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.onHandlerError(where, e);
+    }
+  }
+
+  /** What a client can make Meridian keep for it is bounded (limits.*): past a bound, the session ends. */
+  private checkGrowth(): void {
+    if (this.phase !== Phase.Ready || this.isAdmin) return;
+    const limits = this.ctx.cfg().limits;
+    const st = this.state;
+    const stmts = st.stmts.size + st.sqlStmts.size;
+    if (stmts > limits.maxPreparedStatements) {
+      this.close('too many prepared statements', Errors.sessionLimitExceeded(
+        `too many prepared statements in this session (${stmts}; limits.max_prepared_statements = ${limits.maxPreparedStatements})`));
+    } else if (st.settings.size > limits.maxSessionSettings) {
+      this.close('too many settings', Errors.sessionLimitExceeded(
+        `too many settings in this session (${st.settings.size}; limits.max_session_settings = ${limits.maxSessionSettings})`));
+    }
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
     if (this.phase !== Phase.Ready) return;
+    const bad = checkFrontendFrame(code, buf, start, end);
+    if (bad !== null) {
+      this.close('protocol violation', Errors.protocolViolation(bad));
+      return;
+    }
     if (this.isBusy || this.held.length > 0) {
       this.hold(code, buf, start, end);
       return;
@@ -180,7 +256,7 @@ export class Session implements FrameSink, BackendOwner {
     }
     if (held.length === 0) {
       held.clear();
-      if (this.socket.isPaused() && this.attached?.out.hasPending !== true) this.socket.resume();
+      if (this.socket.isPaused() && !this.isPausedForBacklog && this.attached?.out.hasPending !== true) this.socket.resume();
     }
   }
 
@@ -222,6 +298,7 @@ export class Session implements FrameSink, BackendOwner {
       case FrontendCode.Execute:
       case FrontendCode.Close:
         this.batch.push(code, buf, start, end);
+        this.checkRequestSize();
         return true;
       case FrontendCode.CopyData:
       case FrontendCode.CopyDone:
@@ -231,6 +308,20 @@ export class Session implements FrameSink, BackendOwner {
         this.close('protocol violation', Errors.protocolViolation(`unexpected message type 0x${code.toString(16)} ('${String.fromCharCode(code)}')`));
         return true;
     }
+  }
+
+  /**
+   * A request streamed without Sync (Bind/Execute after Bind/Execute) waits whole in Meridian
+   * until it can be routed: past limits.max_request_bytes it fails as a server fails a request
+   * (error, then everything up to Sync is ignored), and what it held is freed.
+   */
+  private checkRequestSize(): void {
+    const list = this.batch;
+    const held = list.bytes + list.length * FRAME_OVERHEAD_BYTES;
+    const max = this.ctx.cfg().limits.maxRequestBytes;
+    if (held <= max) return;
+    this.failBatch(Errors.limitExceeded(`request too large: more than ${max} bytes without Sync (limits.max_request_bytes)`));
+    this.skipUntilSync = true;
   }
 
   /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
@@ -270,12 +361,12 @@ export class Session implements FrameSink, BackendOwner {
         // Bounded wait (routing.write_wait) for an eligible node to appear — a failover or a
         // readmission in progress — instead of an instant error.
         this.isBusy = true;
-        void this.ctx.waitForTopologyChange(Math.min(waitMs, 250)).then(() => {
+        void this.ctx.waitForTopologyChange(Math.min(waitMs, 250)).then(() => this.guard('route wait', () => {
           if (this.phase !== Phase.Ready) return;
           this.isBusy = false;
           this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
           this.afterAsync();
-        });
+        }));
         return;
       }
       const rule = this.routing.residency;
@@ -304,7 +395,7 @@ export class Session implements FrameSink, BackendOwner {
     if (b !== null) return this.attach(b, needSql, willPrepare);
     this.isBusy = true;
     const t0 = Date.now();
-    pool.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => {
+    pool.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => this.guard('pool acquire', () => {
       this.isBusy = false;
       this.ctx.metrics.poolWait((Date.now() - t0) / 1000);
       if (this.phase !== Phase.Ready) {
@@ -315,7 +406,7 @@ export class Session implements FrameSink, BackendOwner {
       else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
       else this.failBatch(this.acquireError(node, err));
       this.afterAsync();
-    });
+    }));
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {
@@ -436,17 +527,25 @@ export class Session implements FrameSink, BackendOwner {
   // ---- BackendOwner ----
 
   onServerFrame(b: Backend, code: number, buf: Buffer, start: number, end: number): void {
-    handleServerFrame(this, b, code, buf, start, end);
+    try {
+      handleServerFrame(this, b, code, buf, start, end);
+    } catch (e) {
+      this.onHandlerError('server frame', e);
+    }
   }
 
   onServerChunkEnd(b: Backend): void {
-    // Client is slow: stop reading the server (COPY TO, big results) until the client drains.
-    if (!this.out.flush() && this.attached === b) b.pause();
-    if (this.needsPump) this.afterAsync();
+    try {
+      // Client is slow: stop reading the server (COPY TO, big results) until the client drains.
+      if (!this.out.flush() && this.attached === b) b.pause();
+      if (this.needsPump) this.afterAsync();
+    } catch (e) {
+      this.onHandlerError('server data', e);
+    }
   }
 
   onServerLost(b: Backend, reason: string): void {
-    onBackendLost(this, b, reason);
+    this.guard('backend lost', () => onBackendLost(this, b, reason));
   }
 
   waitBackendDrain(b: Backend): void {
@@ -458,6 +557,12 @@ export class Session implements FrameSink, BackendOwner {
     const b = this.attached;
     if (b !== null && b.out.hasPending && !b.flush()) this.waitBackendDrain(b);
     if (this.out.hasPending && !this.out.flush() && b !== null) b.pause();
+    // Replies Meridian made itself (a deferred BEGIN/COMMIT, SET meridian.*, the admin console,
+    // errors) for a client that does not read them: stop reading its requests until it drains.
+    if (!this.isPausedForBacklog && this.socket.writableLength > MAX_CLIENT_BACKLOG_BYTES && this.phase === Phase.Ready) {
+      this.isPausedForBacklog = true;
+      this.socket.pause();
+    }
   }
 
   // ---- cancel and close ----

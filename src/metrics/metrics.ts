@@ -36,6 +36,7 @@ export class Metrics implements SessionMetrics {
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
   readonly retriesTotal: client.Counter<'reason'>;
+  readonly sessionCrashes: client.Counter<never>;
   private readonly retryChildren = new Map<string, client.Counter.Internal>();
   /** Plain per-node counts of routed requests: the hot path adds to these, the counter copies them at
    * scrape time (the demo table and SHOW NODES read them synchronously). */
@@ -88,6 +89,7 @@ export class Metrics implements SessionMetrics {
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
     this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006; standby-refused: a read a hot standby cannot run, sent to a master)', labelNames: ['reason'], registers: [r] });
+    this.sessionCrashes = new client.Counter({ name: 'meridian_session_crashes_total', help: 'Sessions closed because one of their handlers threw (a bug in Meridian: the log has the stack); the process and other sessions carry on', registers: [r] });
     this.routed = (node, intent) => {
       // One lookup by node name, no key string or label object per request.
       let n = this.routedCounts.get(node);
@@ -116,6 +118,10 @@ export class Metrics implements SessionMetrics {
     let c = this.retryChildren.get(reason);
     if (c === undefined) this.retryChildren.set(reason, (c = this.retriesTotal.labels(reason)));
     c.inc();
+  }
+
+  sessionCrash(): void {
+    this.sessionCrashes.inc();
   }
 
   poolWait(seconds: number): void {

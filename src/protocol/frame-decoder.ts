@@ -33,6 +33,14 @@ export class FrameDecoder {
     return this.carryLen > 0;
   }
 
+  /** Takes the bytes of a partial frame out of the decoder (a copy), leaving it empty. */
+  takePartial(): Buffer | null {
+    if (this.carryLen === 0) return null;
+    const bytes = Buffer.from(this.carry!.subarray(0, this.carryLen));
+    this.reset();
+    return bytes;
+  }
+
   reset(): void {
     this.carry = null;
     this.carryLen = 0;
@@ -77,11 +85,22 @@ export class FrameDecoder {
   }
 
   private startCarry(chunk: Buffer, from: number, to: number, need: number): void {
-    const size = need > 0 ? need : 5;
-    if (this.carry === null || this.carry.length < size) this.carry = Buffer.allocUnsafe(Math.max(size, 64));
+    // Room for what arrived, not for what the header claims: a client that announces a large
+    // frame and sends it slowly (or never) costs only the bytes it really sent.
+    const have = to - from;
+    if (this.carry === null || this.carry.length < have) this.carry = Buffer.allocUnsafe(Math.max(have, 64));
     chunk.copy(this.carry, 0, from, to);
-    this.carryLen = to - from;
+    this.carryLen = have;
     this.carryNeed = need;
+  }
+
+  /** Grows the carry to hold `size` bytes, doubling (never past the frame's size) so a big frame costs O(log n) copies. */
+  private growCarry(size: number): void {
+    const carry = this.carry!;
+    if (carry.length >= size) return;
+    const grown = Buffer.allocUnsafe(Math.min(this.carryNeed, Math.max(size, carry.length * 2)));
+    carry.copy(grown, 0, 0, this.carryLen);
+    this.carry = grown;
   }
 
   /** Completes the carried frame from the chunk; returns the next chunk position or -DecodeResult. */
@@ -98,13 +117,9 @@ export class FrameDecoder {
       if (bodyLen < 4) return -this.bad(DecodeResult.BadLength, bodyLen);
       if (bodyLen > this.maxFrameBytes) return -this.bad(DecodeResult.TooLarge, bodyLen);
       this.carryNeed = bodyLen + 1;
-      if (this.carry!.length < this.carryNeed) {
-        const grown = Buffer.allocUnsafe(this.carryNeed);
-        this.carry!.copy(grown, 0, 0, 5);
-        this.carry = grown;
-      }
     }
     const take = Math.min(this.carryNeed - this.carryLen, chunk.length - pos);
+    this.growCarry(this.carryLen + take);
     chunk.copy(this.carry!, this.carryLen, pos, pos + take);
     this.carryLen += take;
     pos += take;

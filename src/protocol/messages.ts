@@ -1,5 +1,7 @@
 // Readers and rewriters for the client and server frames Meridian looks inside (DESIGN §2:
 // Q, P, B, C, D, Z, E, S, K). Pure; every function takes (buf, start, end) of a whole frame.
+// Client frames reach these readers only after frontend-check.ts passed them; a reader still
+// throws a RangeError rather than read past a frame, which the session's guard turns into 08P01.
 
 import { FrameWriter } from './writer.js';
 
@@ -19,6 +21,8 @@ export function querySql(buf: Buffer, start: number, end: number): string {
 
 export interface ParseFields {
   name: string;
+  /** Position of the NUL ending the name within buf (byte offset: a name's decoded length may differ). */
+  nameEnd: number;
   sql: string;
   /** Offset of the parameter-type count (int16) within the frame, so a rewrite copies the tail. */
   typesOffset: number;
@@ -29,6 +33,7 @@ export function readParse(buf: Buffer, start: number, end: number): ParseFields 
   const sqlEnd = cstringEnd(buf, nameEnd + 1, end);
   return {
     name: buf.toString('utf8', start + 5, nameEnd),
+    nameEnd,
     sql: buf.toString('utf8', nameEnd + 1, sqlEnd),
     typesOffset: sqlEnd + 1 - start,
   };

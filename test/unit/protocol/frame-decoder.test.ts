@@ -79,3 +79,41 @@ describe('FrameDecoder', () => {
     expect(bufs.every((b) => b === whole)).toBe(true);
   });
 });
+
+describe('FrameDecoder memory (issue 14, finding 2)', () => {
+  it('a header claiming a large frame costs the bytes that arrived, not the bytes claimed', () => {
+    const sink = new Collect();
+    const before = process.memoryUsage().arrayBuffers;
+    const decoders: FrameDecoder[] = [];
+    for (let i = 0; i < 200; i++) {
+      const d = new FrameDecoder(64 * 1024 * 1024);
+      const head = Buffer.alloc(5 + 100);
+      head[0] = 0x51;
+      head.writeInt32BE(60 * 1024 * 1024, 1); // 60 MB announced, 100 bytes sent
+      expect(d.feed(head, sink)).toBe(DecodeResult.Ok);
+      decoders.push(d);
+    }
+    const grownMb = (process.memoryUsage().arrayBuffers - before) / 1024 / 1024;
+    // Allocating what the headers claim would be 12 000 MB.
+    expect(grownMb).toBeLessThan(50);
+    expect(decoders.every((d) => d.hasPartial)).toBe(true);
+  });
+
+  it('a large frame sent in small pieces arrives whole and intact', () => {
+    const d = new FrameDecoder(64 * 1024 * 1024);
+    const c = new Collect();
+    const big = serialize.copyData(Buffer.alloc(3 * 1024 * 1024 + 7, 9));
+    for (let i = 0; i < big.length; i += 4096) expect(d.feed(big.subarray(i, Math.min(big.length, i + 4096)), c)).toBe(DecodeResult.Ok);
+    expect(c.frames).toHaveLength(1);
+    expect(c.frames[0]!.bytes.equals(big)).toBe(true);
+  });
+
+  it('takePartial hands out the partial frame and leaves the decoder empty', () => {
+    const d = new FrameDecoder(1 << 20);
+    const q = serialize.query('select 1');
+    expect(d.feed(q.subarray(0, 7), new Collect())).toBe(DecodeResult.Ok);
+    expect(d.takePartial()!.equals(q.subarray(0, 7))).toBe(true);
+    expect(d.hasPartial).toBe(false);
+    expect(d.takePartial()).toBeNull();
+  });
+});
