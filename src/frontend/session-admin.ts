@@ -24,9 +24,9 @@ export function takeAdminFrame(s: Session, code: number, buf: Buffer, start: num
       s.out.frame(errorResponse({ severity: 'ERROR', code: e.sqlstate, message: e.message, hint: e.hint }));
       s.out.frame(readyForQuery(TxStatus.Idle));
     },
-  ).finally(() => {
+  ).finally(() => s.guard('admin reply', () => {
     s.isBusy = false;
     s.afterAsync();
-  });
+  }));
   return true;
 }

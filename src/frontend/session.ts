@@ -135,6 +135,7 @@ export class Session implements FrameSink, BackendOwner {
     if (this.isPausedForBacklog) {
       this.isPausedForBacklog = false;
       if (this.held.bytes <= 1024 * 1024) this.socket.resume();
+      this.guard('client drain', () => this.afterAsync()); // frames held meanwhile
     }
   };
   private readonly onBackendDrain = () => {
@@ -232,7 +233,7 @@ export class Session implements FrameSink, BackendOwner {
       this.close('protocol violation', Errors.protocolViolation(bad));
       return;
     }
-    if (this.isBusy || this.held.length > 0) {
+    if (this.isBusy || this.held.length > 0 || this.isPausedForBacklog) {
       this.hold(code, buf, start, end);
       return;
     }
@@ -249,7 +250,7 @@ export class Session implements FrameSink, BackendOwner {
   pumpHeld(): void {
     this.needsPump = false;
     const held = this.held;
-    while (held.length > 0 && !this.isBusy && this.phase === Phase.Ready) {
+    while (held.length > 0 && !this.isBusy && !this.isPausedForBacklog && this.phase === Phase.Ready) {
       const i = held.head;
       if (!this.takeFrame(held.codes[i]!, held.bufs[i]!, held.starts[i]!, held.ends[i]!)) break;
       held.shift();

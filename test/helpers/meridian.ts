@@ -33,6 +33,8 @@ export interface StartOptions {
   kind?: MeridianConfig['cluster']['kind'];
   /** Extra YAML appended at top level (health:, routing:, residency: …). */
   extraYaml?: string;
+  /** Extra entries of the users list (each line indented two spaces), e.g. `  - { name: t, auth: trust, backend_user: app, backend_password: … }`. */
+  usersYaml?: string;
   /** Extra lines inside the cluster section (indented two spaces), e.g. `  tls: require`. */
   clusterYaml?: string;
   pool?: string; // YAML flow mapping body, e.g. "mode: session, size: 5"
@@ -56,6 +58,7 @@ users:
   - { name: md5user, password: "${TEST_USERS.md5user.password}", auth: md5 }
   - { name: plainuser, password: "${TEST_USERS.plainuser.password}", auth: password }
   - { name: admin, password: "admin-secret", auth: scram-sha-256, backend_user: app, backend_password: "${TEST_USERS.app.password}" }
+${opts.usersYaml ?? ''}
 cluster:
   kind: ${kind}
   nodes:
