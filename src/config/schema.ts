@@ -73,6 +73,7 @@ const user = section({
   backend_user: optionalText('a user name'),
   backend_password: secret(),
   backend_password_file: optionalText('a file path'),
+  max_connections: optional('an integer from 0 to 1000000', int(0, 1_000_000)),
 });
 
 const node = section({
@@ -153,7 +154,16 @@ const log = section({ level: enumField(LOG_LEVELS, 'info') });
 
 const limits = section({
   max_frame_bytes: field('a size from 1kB to 1GB such as 64MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 64 * 1024 * 1024),
-}).transform((l) => ({ maxFrameBytes: l.max_frame_bytes }));
+  auth_timeout: durationField(10_000, 100),
+  max_pending_logins: intField(1, 1_000_000, 200),
+  admin_reserved_connections: intField(0, 1000, 3),
+  idle_transaction_timeout: durationField(0),
+  client_idle_timeout: durationField(0),
+}).transform((l) => ({
+  maxFrameBytes: l.max_frame_bytes, authTimeoutMs: l.auth_timeout, maxPendingLogins: l.max_pending_logins,
+  adminReservedConnections: l.admin_reserved_connections, idleTransactionTimeoutMs: l.idle_transaction_timeout,
+  clientIdleTimeoutMs: l.client_idle_timeout,
+}));
 
 /** The whole file. An empty document is an empty mapping (and then fails on users/cluster). */
 export const configSchema = section({
