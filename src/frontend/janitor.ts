@@ -17,7 +17,12 @@ export interface JanitorSession extends IdleView {
   readonly phase: number;
   readonly ident: { readonly user: string };
   close(reason: string, err?: MeridianError): void;
-  readonly socket: IdleView['socket'] & { pause(): unknown };
+  readonly socket: IdleView['socket'] & {
+    pause(): unknown;
+    destroy(): unknown;
+    /** TLS sockets only: undefined until the handshake has finished. */
+    getFinished?(): Buffer | undefined;
+  };
 }
 
 export type JanitorClose = 'login-timeout' | 'idle-timeout' | 'idle-transaction-timeout';
@@ -117,7 +122,10 @@ export class ClientJanitor {
     this.hooks.closed?.(why);
     if (why === 'login-timeout') {
       s.close('login timeout', Errors.loginTimeout(authTimeoutMs));
-      s.socket.pause(); // read nothing more from a client that ran out of time
+      const sock = s.socket;
+      // A TLS handshake still running cannot carry the error: cut the connection now.
+      if (typeof sock.getFinished === 'function' && sock.getFinished() === undefined) sock.destroy();
+      else sock.pause(); // read nothing more from a client that ran out of time
     } else if (why === 'idle-transaction-timeout') {
       s.close('idle in transaction timeout', Errors.idleTransactionTimeout());
     } else {

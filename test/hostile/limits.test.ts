@@ -3,7 +3,11 @@
 // admin console's reserved slots and a per-user limit. Real PostgreSQL (shared single node),
 // Meridian in-process. Each test prints its figure.
 
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery } from '../../src/admin/console.js';
@@ -219,6 +223,33 @@ describe('connections that do not log in', () => {
     } finally {
       for (const t of timers) clearInterval(t);
       for (const r of slow) r.sock.destroy();
+      await mer.stop();
+    }
+  });
+});
+
+describe('a TLS handshake that never finishes', () => {
+  it('is cut at auth_timeout too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-limits-tls-'));
+    const cert = join(dir, 'server.crt');
+    const key = join(dir, 'server.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const mer = await start({ extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }` }, (y) => `${y}limits: { auth_timeout: 1s }\n`);
+    const r = rawConnect(mer.port);
+    try {
+      const t0 = Date.now();
+      await r.connected;
+      const ssl = Buffer.alloc(8);
+      ssl.writeInt32BE(8, 0);
+      ssl.writeInt32BE(80877103, 4);
+      r.sock.write(ssl);
+      await waitFor(() => r.data.length > 0, { what: "the server's S", timeoutMs: 5000 });
+      r.sock.write(Buffer.from([0x16, 0x03, 0x01])); // the first bytes of a ClientHello, then nothing
+      await waitFor(() => r.closedAtMs !== null, { what: 'stalled TLS handshake closed', timeoutMs: 6000 });
+      console.log(`[limits] TLS handshake stalled after the SSLRequest, auth_timeout 1s: closed after ${r.closedAtMs! - t0} ms`);
+      expect(r.closedAtMs! - t0).toBeLessThan(2000); // not after Session.close's 2 s grace for a socket that will not end
+    } finally {
+      r.sock.destroy();
       await mer.stop();
     }
   });

@@ -58,14 +58,14 @@ interface FakeSession extends JanitorSession {
   isBusy: boolean;
   deferredBegin: object | null;
   attached: { txStatus: number; ops: { isEmpty: boolean }; socket: { bytesWritten: number } } | null;
-  socket: { bytesWritten: number; pause(): void };
+  socket: { bytesWritten: number; pause(): void; destroy(): void };
   closedWith: string | null;
 }
 
 function fakeSession(): FakeSession {
   const s: FakeSession = {
     phase: 0, isAdmin: false, isBusy: false, held: { length: 0 }, deferredBegin: null, attached: null,
-    ident: { user: 'app' }, socket: { bytesWritten: 0, pause() {} }, closedWith: null,
+    ident: { user: 'app' }, socket: { bytesWritten: 0, pause() {}, destroy() {} }, closedWith: null,
     close(_reason: string, err?: MeridianError) {
       if (s.phase === 2) return;
       s.phase = 2;
