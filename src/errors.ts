@@ -51,6 +51,21 @@ export const Errors = {
   shuttingDown: () => new MeridianError('SHUTTING_DOWN', '57P01', 'FATAL', 'Meridian is shutting down'),
   tooManyClients: (max: number) =>
     new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),
+  tooManyClientsReserved: (max: number, reserved: number) =>
+    new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL',
+      `too many client connections: the remaining ${reserved} of pool.max_clients (${max}) are reserved for the admin console`),
+  tooManyPendingLogins: (max: number) =>
+    new MeridianError('TOO_MANY_PENDING_LOGINS', '53300', 'FATAL', `too many connections still logging in (limits.max_pending_logins = ${max})`),
+  tooManyForUser: (user: string, max: number) =>
+    new MeridianError('TOO_MANY_FOR_USER', '53300', 'FATAL', `too many connections for role "${user}"`, `users[].max_connections is ${max}`),
+  loginTimeout: (ms: number) =>
+    new MeridianError('LOGIN_TIMEOUT', '08P01', 'FATAL', `login timeout: not logged in within limits.auth_timeout (${ms} ms)`),
+  idleTransactionTimeout: () =>
+    new MeridianError('IDLE_TX_TIMEOUT', '25P03', 'FATAL', 'terminating connection due to idle-in-transaction timeout',
+      'the session was idle inside a transaction longer than limits.idle_transaction_timeout'),
+  idleSessionTimeout: () =>
+    new MeridianError('IDLE_SESSION_TIMEOUT', '57P05', 'FATAL', 'terminating connection due to idle-session timeout',
+      'the session was idle longer than limits.client_idle_timeout'),
   poolTimeout: (node: string, ms: number) =>
     new MeridianError('POOL_TIMEOUT', '57014', 'ERROR',
       `timed out after ${ms} ms waiting for a server connection to node "${node}" (pool.queue_timeout)`),

@@ -1,7 +1,8 @@
 // The Meridian process object: owns the listener, the session registry (for cancel and admin),
 // pools, health, classifier and metrics, and implements the ProxyContext sessions use. Lifecycle:
 // start() → running → reload() any number of times → stop() (stop accepting, let transactions
-// finish within a bound, close).
+// finish within a bound, close). Client limits (pending logins, max_clients, idle and login
+// timeouts) live in frontend/janitor.ts; this file only calls it at accept, login and close.
 
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,8 +15,11 @@ import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
 import { Errors, type MeridianError } from './errors.js';
 import type { AdminReply, ProxyContext } from './frontend/context.js';
+import { CancelForwarder } from './frontend/cancel-limits.js';
+import { ClientJanitor } from './frontend/janitor.js';
 import { Session } from './frontend/session.js';
 import { StartupHandler } from './frontend/session-startup.js';
+import { errorResponse } from './protocol/encode.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
@@ -52,6 +56,9 @@ export class Meridian implements ProxyContext {
   readonly catalog: CatalogRefresher;
   /** Which node each session request was last routed to: the router's last read tie-break. */
   readonly routeRecency = new RouteRecency();
+  /** Client deadlines (login, idle) and login counts: one timer for all connections. */
+  readonly janitor: ClientJanitor;
+  readonly cancels: CancelForwarder;
   policy: RoutePolicy;
   private server: net.Server | null = null;
   private tlsContext: tls.SecureContext | null = null;
@@ -59,6 +66,8 @@ export class Meridian implements ProxyContext {
   private nextSessionId = 1;
   private readonly adminImpl: MeridianOptions['admin'];
   readonly startedAtMs = Date.now();
+  /** The ErrorResponse last used to refuse a connection at accept (the same one, over and over, in a flood). */
+  private refusal: { message: string; frame: Buffer } | null = null;
 
   constructor(cfg: MeridianConfig, opts: MeridianOptions) {
     this.config = cfg;
@@ -82,6 +91,12 @@ export class Meridian implements ProxyContext {
     this.classifier = new Classifier({
       catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions, maxParseBytes: cfg.limits.maxParseBytes,
     });
+    this.janitor = new ClientJanitor(this.cfg, {
+      closed: (why) => this.metrics.clientLimitCloses.labels(why).inc(),
+      failed: (err) => this.logger.error({ err: (err as Error).stack ?? String(err) }, 'client janitor failed'),
+    });
+    this.cancels = new CancelForwarder((result) => this.metrics.cancelRequests.labels(result).inc());
+    this.metrics.pendingLoginsSource = () => this.janitor.limits.pending;
   }
 
   readonly cfg = (): MeridianConfig => this.config;
@@ -90,6 +105,7 @@ export class Meridian implements ProxyContext {
     await Classifier.init();
     this.loadTls();
     this.pools.start();
+    this.janitor.start();
     this.health.start();
     this.catalog.start();
     const { host, port } = this.config.listen;
@@ -111,6 +127,8 @@ export class Meridian implements ProxyContext {
   }
 
   private accept(accepted: net.Socket): void {
+    const refused = this.janitor.limits.refuseAccept(this.config);
+    if (refused !== null) return this.refuse(accepted, refused);
     const slot = new ReadSlot();
     const adopted = adoptAccepted(accepted, slot);
     const socket = adopted ?? accepted;
@@ -126,12 +144,28 @@ export class Meridian implements ProxyContext {
       s.close('shutting down', Errors.shuttingDown());
       return;
     }
-    if (this.sessions.size >= this.config.pool.maxClients) {
-      s.close('too many clients', Errors.tooManyClients(this.config.pool.maxClients));
-      return;
-    }
+    this.janitor.track(s);
     new StartupHandler(s, input, this.tlsContext);
     if (adopted === null) socket.resume(); // accepted paused; a new socket reads by itself
+  }
+
+  /**
+   * Refuses a connection at accept, before any session exists: the error is written once and the
+   * socket destroyed a second later. What the client sent meanwhile is read and dropped (closing
+   * with unread bytes would reset the connection and lose the error).
+   */
+  private refuse(socket: net.Socket, err: MeridianError): void {
+    this.metrics.clientLimitCloses.labels('too-many-pending').inc();
+    let r = this.refusal;
+    if (r === null || r.message !== err.message) {
+      r = { message: err.message, frame: errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message }) };
+      this.refusal = r;
+    }
+    socket.on('error', () => socket.destroy());
+    socket.on('data', () => {});
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.end(r.frame);
+    socket.resume();
   }
 
   // ---- ProxyContext ----
@@ -194,11 +228,20 @@ export class Meridian implements ProxyContext {
 
   unregisterSession(s: Session): void {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+    this.janitor.untrack(s);
+  }
+
+  admitLogin(s: Session, isAdminConsole: boolean): MeridianError | null {
+    const err = this.janitor.admit(s, isAdminConsole);
+    if (err !== null) this.metrics.clientLimitCloses.labels(err.code === 'TOO_MANY_FOR_USER' ? 'user-limit' : 'too-many-clients').inc();
+    return err;
   }
 
   findSessionForCancel(pid: number, secret: number): Session | null {
     const s = this.sessions.get(pid);
-    return s !== undefined && s.secret === secret ? s : null;
+    if (s !== undefined && s.secret === secret) return s;
+    this.cancels.note('unknown'); // no node connection for a key Meridian never handed out
+    return null;
   }
 
   async serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError> {
@@ -278,6 +321,7 @@ export class Meridian implements ProxyContext {
     }
     for (const s of [...this.sessions.values()]) s.close('shutting down', Errors.shuttingDown());
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    this.janitor.stop();
     this.catalog.stop();
     this.health.stop();
     this.pools.stop();

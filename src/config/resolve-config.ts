@@ -70,7 +70,10 @@ function resolveUsers(parsed: ParsedConfig, ctx: ResolveContext, issues: Issues)
     if (password === null && u.auth !== 'trust' && u.password_file === null) {
       issues.push({ path: [...at, 'password'], message: `is required for auth ${u.auth} (only auth: trust may omit it)` });
     }
-    return { name: u.name, password, auth: u.auth, backendUser: u.backend_user ?? u.name, backendPassword: backendPassword ?? password };
+    return {
+      name: u.name, password, auth: u.auth, backendUser: u.backend_user ?? u.name, backendPassword: backendPassword ?? password,
+      maxConnections: u.max_connections,
+    };
   });
 }
 
@@ -109,6 +112,10 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
   checkUnique(nodes.map((n) => n.name), (i) => ['cluster', 'nodes', i, 'name'], 'node name', issues);
   if (parsed.pool.minIdle > parsed.pool.size) {
     issues.push({ path: ['pool', 'min_idle'], message: `must not exceed pool.size (${parsed.pool.size})` });
+  }
+
+  if (parsed.limits.adminReservedConnections >= parsed.pool.maxClients) {
+    issues.push({ path: ['limits', 'admin_reserved_connections'], message: `must be below pool.max_clients (${parsed.pool.maxClients}): the rest are for ordinary clients` });
   }
 
   const userNames = new Set(users.map((u) => u.name));

@@ -73,6 +73,7 @@ const user = section({
   backend_user: optionalText('a user name'),
   backend_password: secret(),
   backend_password_file: optionalText('a file path'),
+  max_connections: optional('an integer from 0 to 1000000', int(0, 1_000_000)),
 });
 
 const node = section({
@@ -157,12 +158,20 @@ const limits = section({
   max_prepared_statements: field('an integer from 1 to 1000000', int(1, 1_000_000), 10_000),
   max_session_settings: field('an integer from 1 to 100000', int(1, 100_000), 1_000),
   max_parse_bytes: field('a size from 1kB to 1GB such as 1MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 1024 * 1024),
+  auth_timeout: durationField(10_000, 100),
+  max_pending_logins: intField(1, 1_000_000, 200),
+  admin_reserved_connections: intField(0, 1000, 3),
+  idle_transaction_timeout: durationField(0),
+  client_idle_timeout: durationField(0),
 }).transform((l) => ({
   maxFrameBytes: l.max_frame_bytes,
   maxRequestBytes: l.max_request_bytes,
   maxPreparedStatements: l.max_prepared_statements,
   maxSessionSettings: l.max_session_settings,
   maxParseBytes: l.max_parse_bytes,
+  authTimeoutMs: l.auth_timeout, maxPendingLogins: l.max_pending_logins,
+  adminReservedConnections: l.admin_reserved_connections, idleTransactionTimeoutMs: l.idle_transaction_timeout,
+  clientIdleTimeoutMs: l.client_idle_timeout,
 }));
 
 /** The whole file. An empty document is an empty mapping (and then fails on users/cluster). */

@@ -33,7 +33,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('pool.max_lifetime', DUR, '1h', 'runtime', 'close a backend this old (when idle)'),
   s('pool.queue_timeout', DUR, '5s', 'runtime', 'how long a session waits for a backend'),
   s('pool.connect_timeout', DUR, '5s', 'runtime', 'TCP + auth timeout to a node'),
-  s('pool.max_clients', 'int ≥ 1', '1000', 'runtime', 'client sessions; beyond: 53300'),
+  s('pool.max_clients', 'int ≥ 1', '1000', 'runtime', 'logged-in client sessions, admin console included (counted from the moment login succeeds); beyond: 53300 at login. Connections still logging in are capped by limits.max_pending_logins, so Meridian holds at most max_clients + max_pending_logins client sockets'),
   s('pool.prepared_statements_per_backend', 'int ≥ 0', '500', 'runtime', 'LRU limit of prepared statements per backend'),
   s('users[].name', 'string', 'required', 'runtime', 'user name clients log in with'),
   s('users[].password', 'string', 'required unless trust', 'runtime', 'client password (use "${VAR}")'),
@@ -42,6 +42,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('users[].backend_user', 'string', 'name', 'runtime', 'user Meridian logs in to the nodes as'),
   s('users[].backend_password', 'string', 'password', 'runtime', 'password to the nodes'),
   s('users[].backend_password_file', 'path', 'none', 'runtime', 'backend password from a file'),
+  s('users[].max_connections', 'int ≥ 0', 'none (no limit)', 'runtime', "this user's client sessions at once (admin console sessions not counted); beyond: 53300 at login"),
   s('cluster.kind', 'physical | logical | pglogical | spock | heartbeat', 'required', 'restart', 'replication type: master detection and lag source'),
   s('cluster.tls', 'disable | prefer | require | verify-ca | verify-full', 'disable', 'runtime', 'TLS from Meridian to the nodes (as libpq sslmode: only verify-* check the certificate)'),
   s('cluster.tls_ca', 'path', "none (Node's CA list)", 'runtime', 'PEM CA certificate(s) trusted for verify-ca / verify-full (relative to the config file)'),
@@ -97,6 +98,11 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('limits.max_prepared_statements', 'int ≥ 1', '10000', 'runtime', 'named prepared statements per session'),
   s('limits.max_session_settings', 'int ≥ 1', '1000', 'runtime', 'tracked SET values per session'),
   s('limits.max_parse_bytes', 'size', '1MB', 'runtime', 'longer statements are classified as writes without the parser'),
+  s('limits.auth_timeout', DUR, '10s', 'runtime', 'a connection that has not logged in this long after accept (TLS handshake, startup packet, authentication, first backend) gets 08P01 and is closed'),
+  s('limits.max_pending_logins', 'int ≥ 1', '200', 'runtime', 'connections not logged in yet (cancel requests included); beyond: new connections get 53300 at once, before anything is read'),
+  s('limits.admin_reserved_connections', 'int ≥ 0', '3', 'runtime', 'of pool.max_clients, slots only admin-console logins may take; must be below max_clients'),
+  s('limits.idle_transaction_timeout', DUR, '0 (off)', 'runtime', 'a session idle inside a transaction (a BEGIN Meridian answered included) this long gets 25P03 and is closed; its backend is closed, not pooled'),
+  s('limits.client_idle_timeout', DUR, '0 (off)', 'runtime', 'a session idle outside a transaction this long gets 57P05 and is closed (admin console included)'),
 ]);
 
 /** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */

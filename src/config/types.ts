@@ -33,7 +33,7 @@ export interface PoolConfig {
   readonly maxLifetimeMs: number;
   readonly queueTimeoutMs: number; // how long a session waits for a backend
   readonly connectTimeoutMs: number;
-  readonly maxClients: number; // total client sessions; beyond: 53300
+  readonly maxClients: number; // logged-in client sessions (admin console included); beyond: 53300
   readonly preparedStatementsPerBackend: number; // LRU limit of Meridian-named statements per backend
 }
 
@@ -43,6 +43,7 @@ export interface UserConfig {
   readonly auth: AuthMethod;
   readonly backendUser: string; // defaults to name
   readonly backendPassword: string | null; // defaults to password
+  readonly maxConnections: number | null; // client sessions of this user at once (admin console excluded); null: no limit
 }
 
 export interface NodeConfig {
@@ -131,6 +132,11 @@ export interface LimitsConfig {
   readonly maxSessionSettings: number; // tracked SET values per session; default 1 000
   /** Statements longer than this are classified without PostgreSQL's parser (as writes); default 1 MiB. */
   readonly maxParseBytes: number;
+  readonly authTimeoutMs: number; // accept → login complete (TLS handshake included); default 10 s
+  readonly maxPendingLogins: number; // connections not logged in yet; beyond: refused at accept; default 200
+  readonly adminReservedConnections: number; // of pool.max_clients, only admin-console logins; default 3
+  readonly idleTransactionTimeoutMs: number; // idle in a transaction this long: 25P03, closed; 0 = off
+  readonly clientIdleTimeoutMs: number; // idle outside a transaction this long: 57P05, closed; 0 = off
 }
 
 export interface MeridianConfig {

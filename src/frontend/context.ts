@@ -9,6 +9,7 @@ import type { TopologySnapshot } from '../topology/types.js';
 import type { Logger } from '../logger.js';
 import type { MeridianError } from '../errors.js';
 import type { Session } from './session.js';
+import type { CancelForwarder } from './cancel-limits.js';
 
 export interface SessionRouting {
   readonly residency: ResidencyRule | null;
@@ -54,8 +55,12 @@ export interface ProxyContext {
   /** Admin console query (database = admin.database). */
   adminQuery(sql: string, session: Session): Promise<AdminReply>;
   isShuttingDown(): boolean;
+  /** Authentication succeeded: admits the login under the client limits (login-limits.ts), or says why not. */
+  admitLogin(s: Session, isAdminConsole: boolean): MeridianError | null;
   registerSession(s: Session): void;
+  /** The session closed, in whatever phase (it may never have been registered). */
   unregisterSession(s: Session): void;
+  readonly cancels: CancelForwarder;
   findSessionForCancel(pid: number, secret: number): Session | null;
   readonly metrics: SessionMetrics;
 }

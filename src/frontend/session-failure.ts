@@ -1,10 +1,8 @@
 // When a session's backend is lost mid-request, and when the client cancels: what the client
 // sees. A lost backend in a transaction or a pinned session closes the session (its state is
 // gone); otherwise the request is retried where that is safe (DESIGN principle 4) or answered
-// with 08006, and the session goes on.
+// with 08006, and the session goes on. A cancel is forwarded through cancel-limits.ts.
 
-import net from 'node:net';
-import { serialize } from 'pg-protocol';
 import type { Backend } from '../backend/backend.js';
 import { Errors } from '../errors.js';
 import { TxStatus } from '../protocol/codes.js';
@@ -61,18 +59,21 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
   s.afterAsync();
 }
 
-/** CancelRequest for this session: cancel whatever its backend runs right now. */
+/**
+ * CancelRequest for this session: cancel whatever its backend runs right now, through the cancel
+ * limits (cancel-limits.ts: one in flight per session, a global cap, and sent only if the same
+ * request still runs on that backend once the node answers).
+ */
 export function cancelRequest(s: Session): void {
   const b = s.attached;
   if (b === null || b.ops.isEmpty) {
     // Still waiting for a backend (pool queue, write_wait, state sync): the client already
     // sent the request, so cancel it before it reaches a server.
     if (s.isBusy || s.batch.length > 0) s.isCancelRequested = true;
+    s.ctx.cancels.note('idle');
     return;
   }
   const node = s.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
-  if (node === undefined) return;
-  const c = net.connect({ host: node.host, port: node.port }, () => c.end(serialize.cancel(b.serverPid, b.serverSecret)));
-  c.on('error', () => c.destroy());
-  c.setTimeout(5000, () => c.destroy());
+  if (node === undefined) return s.ctx.cancels.note('failed');
+  s.ctx.cancels.forward(s, b, node.host, node.port);
 }

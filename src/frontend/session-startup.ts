@@ -226,6 +226,8 @@ export class StartupHandler implements FrameSink {
       remoteAddress: this.socket.remoteAddress ?? '',
     };
     if (s.ctx.isShuttingDown()) return this.fail('shutting down', Errors.shuttingDown());
+    const refused = s.ctx.admitLogin(s, database === cfg.admin.database && cfg.admin.users.includes(userName));
+    if (refused !== null) return this.fail('too many clients', refused);
     if (database === cfg.admin.database) {
       if (!cfg.admin.users.includes(userName)) {
         return this.fail('admin refused', Errors.authFailed(userName));

@@ -110,6 +110,8 @@ export class Session implements FrameSink, BackendOwner {
   /** Classification computed by attachedAccepts for the frame about to be forwarded. */
   pendingCls: Classification | null = null;
   requestStartMs = 0;
+  /** Requests sent to a backend by sendBatch: a cancel checks it still targets the same one (cancel-limits.ts). */
+  requestSeq = 0;
   needsPump = false;
   /** A CancelRequest arrived before the request reached a server. */
   isCancelRequested = false;
@@ -469,6 +471,7 @@ export class Session implements FrameSink, BackendOwner {
     this.outWasEmptyAtSend = !this.out.hasPending;
     this.outFlushesAtSend = this.out.flushes;
     this.requestStartMs = this.ctx.pools.nowMs;
+    this.requestSeq++;
     const known = this.batchCls;
     for (let i = 0; i < batch.length; i++) {
       const code = batch.codes[i]!;
@@ -576,7 +579,6 @@ export class Session implements FrameSink, BackendOwner {
   /** The single exit. `err` (if any) is sent to the client before closing. */
   close(reason: string, err?: MeridianError): void {
     if (this.phase === Phase.Closed) return;
-    const wasReady = this.phase === Phase.Ready;
     this.phase = Phase.Closed;
     if (err !== undefined) {
       this.ctx.metrics.error(err.sqlstate);
@@ -597,7 +599,7 @@ export class Session implements FrameSink, BackendOwner {
     this.held.clear();
     this.batch.clear();
     this.inflight.clear();
-    if (wasReady) this.ctx.unregisterSession(this);
+    this.ctx.unregisterSession(this); // in any phase: the client limits count connections still logging in
     this.log.debug({ reason }, 'session closed');
   }
 

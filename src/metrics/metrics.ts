@@ -37,6 +37,11 @@ export class Metrics implements SessionMetrics {
   readonly reloads: client.Counter<'result'>;
   readonly retriesTotal: client.Counter<'reason'>;
   readonly sessionCrashes: client.Counter<never>;
+  readonly clientLimitCloses: client.Counter<'reason'>;
+  readonly cancelRequests: client.Counter<'result'>;
+  readonly pendingLogins: client.Gauge<never>;
+  /** Read at scrape time for meridian_client_logins_pending (set by the server). */
+  pendingLoginsSource: (() => number) | null = null;
   private readonly retryChildren = new Map<string, client.Counter.Internal>();
   /** Plain per-node counts of routed requests: the hot path adds to these, the counter copies them at
    * scrape time (the demo table and SHOW NODES read them synchronously). */
@@ -90,6 +95,22 @@ export class Metrics implements SessionMetrics {
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
     this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006; standby-refused: a read a hot standby cannot run, sent to a master)', labelNames: ['reason'], registers: [r] });
     this.sessionCrashes = new client.Counter({ name: 'meridian_session_crashes_total', help: 'Sessions closed because one of their handlers threw (a bug in Meridian: the log has the stack); the process and other sessions carry on', registers: [r] });
+    this.clientLimitCloses = new client.Counter({
+      name: 'meridian_client_limit_closes_total',
+      help: 'Client connections refused or closed by a client limit, by reason (too-many-pending, too-many-clients, user-limit, login-timeout, idle-timeout, idle-transaction-timeout)',
+      labelNames: ['reason'], registers: [r],
+    });
+    this.cancelRequests = new client.Counter({
+      name: 'meridian_cancel_requests_total',
+      help: 'CancelRequests by result (forwarded: sent to the node; stale: the request had ended when the node answered; idle: nothing was running; session-limited / limited: dropped by the per-session or global cap; unknown: no session with that key; failed)',
+      labelNames: ['result'], registers: [r],
+    });
+    this.pendingLogins = new client.Gauge({
+      name: 'meridian_client_logins_pending', help: 'Client connections accepted and not logged in yet (limits.max_pending_logins)', registers: [r],
+      collect() {
+        this.set(self.pendingLoginsSource?.() ?? 0);
+      },
+    });
     this.routed = (node, intent) => {
       // One lookup by node name, no key string or label object per request.
       let n = this.routedCounts.get(node);

@@ -16,7 +16,7 @@ describe('defaults', () => {
       mode: 'transaction', size: 20, minIdle: 0, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000,
       queueTimeoutMs: 5000, connectTimeoutMs: 5000, maxClients: 1000, preparedStatementsPerBackend: 500,
     });
-    expect(cfg.users).toEqual([{ name: 'app', password: 'secret', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 'secret' }]);
+    expect(cfg.users).toEqual([{ name: 'app', password: 'secret', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 'secret', maxConnections: null }]);
     expect(cfg.cluster.tls).toBe('disable');
     expect(cfg.cluster.nodes[0]).toEqual({ name: 'dublin', host: '127.0.0.1', port: 5501, region: 'eu-west', location: null, priority: 0 });
     expect(cfg.health).toEqual({
@@ -32,7 +32,18 @@ describe('defaults', () => {
     expect(cfg.drain).toEqual({ timeoutMs: 30_000, onTimeout: 'cancel' });
     expect(cfg.admin).toEqual({ database: 'meridian', users: [], http: null });
     expect(cfg.log).toEqual({ level: 'info' });
-    expect(cfg.limits).toEqual({ maxFrameBytes: 64 * 1024 * 1024 });
+    expect(cfg.limits).toEqual({
+      maxFrameBytes: 64 * 1024 * 1024, maxRequestBytes: 64 * 1024 * 1024, maxPreparedStatements: 10_000, maxSessionSettings: 1_000, maxParseBytes: 1024 * 1024,
+      authTimeoutMs: 10_000, maxPendingLogins: 200, adminReservedConnections: 3,
+      idleTransactionTimeoutMs: 0, clientIdleTimeoutMs: 0,
+    });
+  });
+
+  it('reads the client limits and refuses admin slots that leave none for other clients', () => {
+    const l = load(`${MINIMAL}limits: { auth_timeout: 2s, max_pending_logins: 50, idle_transaction_timeout: 30s, client_idle_timeout: 10m }\n`).limits;
+    expect(l).toMatchObject({ authTimeoutMs: 2000, maxPendingLogins: 50, idleTransactionTimeoutMs: 30_000, clientIdleTimeoutMs: 600_000 });
+    expect(loadError(`${MINIMAL}pool: { max_clients: 3 }\nlimits: { admin_reserved_connections: 3 }\n`).message).toMatch(/limits\.admin_reserved_connections.*below pool\.max_clients/s);
+    expect(loadError(`${MINIMAL}limits: { auth_timeout: 10ms }\n`).message).toMatch(/limits\.auth_timeout/);
   });
 
   it('defaults reads_on_masters to fallback for physical clusters only', () => {
