@@ -19,6 +19,9 @@ import { sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
 
+/** Largest TLS record Meridian sends to clients (PostgreSQL's own output buffer size). */
+const TLS_RECORD_BYTES = 8192;
+
 /** Startup keys that are not settings. */
 const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
 
@@ -139,6 +142,12 @@ export class StartupHandler implements FrameSink {
   private upgrade(): void {
     const raw = this.socket;
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.tlsContext! });
+    // TLS records of at most 8 kB, as PostgreSQL sends them. libpq keeps 8 kB free in its input
+    // buffer before each read, so it always takes a whole record of this size. A 16 kB record
+    // (Node's default) may be read in part: the rest waits decrypted inside OpenSSL, the socket
+    // is not readable, and a driver that waits on the socket itself (psycopg 3, asyncio loops)
+    // waits forever at the end of a large result.
+    secure.setMaxSendFragment(TLS_RECORD_BYTES);
     secure.on('error', () => secure.destroy());
     secure.on('close', () => this.s.close('client disconnected during startup'));
     this.input.switchTo(secure);
