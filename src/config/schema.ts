@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { parseCidr } from './cidr.js';
 import {
   bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
-  optionalSection, required, requiredSection, section, str, stringList,
+  optionalList, optionalSection, required, requiredSection, section, str, stringList,
 } from './schema-fields.js';
 import type { AuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
 
@@ -73,6 +73,7 @@ const user = section({
   backend_user: optionalText('a user name'),
   backend_password: secret(),
   backend_password_file: optionalText('a file path'),
+  tenants: optionalList(required('a tenant name (a non-empty string)', str())),
 });
 
 const node = section({
@@ -133,6 +134,26 @@ const residencyRule = section({
   regions: list(text('a region name'), 1, 'region'),
 });
 
+const residencySection = section({
+  require_match: field('true or false', bool, false),
+  bind_tenants: optional('true or false', bool),
+  rules: list(residencyRule, 0, 'rule'),
+});
+
+/**
+ * `residency` is either the list of rules (the original shape, every option at its default) or
+ * a mapping { require_match, bind_tenants, rules }. Issues keep the path of the shape written.
+ */
+const residency = z.unknown().optional().transform((value, ctx) => {
+  const isListForm = value === undefined || value === null || Array.isArray(value);
+  const r = residencySection.safeParse(isListForm ? { rules: value } : value);
+  if (!r.success) {
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: isListForm ? issue.path.slice(1) : issue.path } as z.core.$ZodRawIssue);
+    return z.NEVER;
+  }
+  return { ...r.data, isListForm };
+});
+
 const drain = section({
   timeout: durationField(30_000),
   on_timeout: enumField(['cancel', 'leave'] as const, 'cancel'),
@@ -166,7 +187,7 @@ export const configSchema = section({
   cluster,
   health,
   routing,
-  residency: list(residencyRule, 0, 'rule'),
+  residency,
   drain,
   admin,
   log,
