@@ -7,7 +7,8 @@
 // - with residency.require_match, a session that leaves out meridian.tenant and matches no rule
 //   is refused at login (57M01);
 // - a reload that narrows residency closes a session in a transaction on a now-forbidden node with
-//   57M01 (its transaction rolled back), while an idle one simply routes under the new rule.
+//   57M01 (its transaction rolled back), while an idle one simply routes under the new rule; in
+//   session pooling, a session keeping a backend on a now-forbidden node is closed too.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,10 @@ function nodes(): NonNullable<StartOptions['nodes']> {
  * The config under attack: app may claim only eu1, md5user no tenant at all (bind_tenants is on
  * because a user lists tenants). `officeRegions` is what a reload narrows.
  */
-function writeConfig(officeRegions: string): void {
+function writeConfig(officeRegions: string, file = configPath, pool?: string): void {
   const yaml = meridianYaml(cluster, {
     nodes: nodes(),
+    ...(pool === undefined ? {} : { pool }),
     extraYaml: `routing: { write_wait: 300ms }
 residency:
   require_match: true
@@ -44,17 +46,17 @@ residency:
     - { name: reporting, match: { user: md5user }, regions: [us-east] }`,
   }).replace('{ name: app, password: "app-secret", auth: scram-sha-256 }', '{ name: app, password: "app-secret", auth: scram-sha-256, tenants: [eu1] }');
   if (!yaml.includes('tenants: [eu1]')) throw new Error('test config: app user line not found');
-  writeFileSync(configPath, yaml);
+  writeFileSync(file, yaml);
 }
 
-function reload(): void {
-  const r = mer.m.reload();
+function reload(target = mer): void {
+  const r = target.m.reload();
   if (!r.ok) throw new Error(`reload failed: ${r.message}`);
 }
 
-function client(user: 'app' | 'md5user' | 'plainuser', tenant?: string): pg.Client {
+function client(user: 'app' | 'md5user' | 'plainuser', tenant?: string, target = mer): pg.Client {
   const c = new pg.Client({
-    host: '127.0.0.1', port: mer.port, user, password: TEST_USERS[user].password, database: 'app',
+    host: '127.0.0.1', port: target.port, user, password: TEST_USERS[user].password, database: 'app',
     ...(tenant === undefined ? {} : { options: `-c meridian.tenant=${tenant}` }),
   });
   c.on('error', () => {});
@@ -199,5 +201,42 @@ describe('residency against hostile clients', () => {
     expect(rows.map((r) => r.rule)).toEqual(['eu-tenant', 'office', 'reporting', 'eu-tenant+office', '*']);
     expect(rows.find((r) => r.rule === 'eu-tenant+office')).toMatchObject({ match: 'all of: eu-tenant, office', regions: 'eu-west', nodes: 'n1', sessions: '1' });
     expect(rows.at(-1)).toMatchObject({ match: '(no rule matches)', status: 'refused at login (require_match)' });
+  });
+});
+
+describe('residency reload with pool.mode session', () => {
+  let sess: RunningMeridian;
+  let sessPath: string;
+
+  beforeAll(async () => {
+    sessPath = join(mkdtempSync(join(tmpdir(), 'meridian-residency-session-')), 'meridian.yaml');
+    sess = await startMeridian(cluster, { nodes: nodes(), configPath: sessPath, pool: 'mode: session, size: 5' });
+    writeConfig('eu-west, us-east', sessPath, 'mode: session, size: 5');
+    reload(sess);
+  }, 120_000);
+
+  afterAll(async () => {
+    await sess?.stop();
+  });
+
+  it('closes a session that keeps a backend on a now-forbidden node (57M01); one that used only allowed nodes stays', async () => {
+    const kept = client('app', undefined, sess);
+    const closedWith: Array<{ code?: string; message: string }> = [];
+    kept.on('error', (e: Error & { code?: string }) => closedWith.push(e));
+    await kept.connect();
+    expect(await servedBy(kept, '/* meridian: node=n3 */ select inet_server_port() as port')).toBe('n3');
+    expect(await servedBy(kept, '/* meridian: node=n1 */ select inet_server_port() as port')).toBe('n1'); // idle on n3 now
+    const euOnly = client('app', undefined, sess);
+    await euOnly.connect();
+    expect(await servedBy(euOnly, '/* meridian: node=n1 */ select inet_server_port() as port')).toBe('n1');
+
+    writeConfig('eu-west', sessPath, 'mode: session, size: 5');
+    reload(sess);
+
+    const next = await kept.query('select 1').then(() => null, (e: { code?: string; message: string }) => e);
+    expect([...closedWith, next].find((e) => e?.code === RESIDENCY_SQLSTATE)).toMatchObject({ message: expect.stringContaining('node "n3"') });
+    for (let i = 0; i < 3; i++) expect(await servedBy(euOnly)).toBe('n1');
+    await euOnly.end();
+    await kept.end().catch(() => {});
   });
 });
