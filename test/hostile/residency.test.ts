@@ -196,7 +196,19 @@ describe('residency against hostile clients', () => {
     const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian' });
     await admin.connect();
     const rows = (await admin.query('SHOW RESIDENCY')).rows as Array<Record<string, unknown>>;
+    const sid = ((await admin.query('SHOW SESSIONS')).rows as Array<Record<string, unknown>>).find((r) => r.tenant === 'eu1');
+    expect(sid?.residency).toBe('eu-tenant+office');
+    const explain = new Map(((await admin.query(`EXPLAIN ROUTE FOR SESSION ${String(sid?.id)} select 1`)).rows as Array<{ field: string; value: string }>).map((r) => [r.field, r.value]));
+    expect(explain.get('residency')).toBe('eu-tenant+office (regions eu-west)');
+    expect(explain.get('node')).toBe('n1');
     await admin.end();
+    // The admin session's own identity claiming a tenant its user may not claim: EXPLAIN says so.
+    const probe = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian', options: '-c meridian.tenant=eu1' });
+    await probe.connect();
+    const own = new Map(((await probe.query('EXPLAIN ROUTE select 1')).rows as Array<{ field: string; value: string }>).map((r) => [r.field, r.value]));
+    await probe.end();
+    expect(own.get('residency')).toBe('eu-tenant (regions eu-west, eu-central)');
+    expect(own.get('login')).toMatch(/^refused \(28000\): user "admin" may not claim tenant "eu1"/);
     await c.end();
     expect(rows.map((r) => r.rule)).toEqual(['eu-tenant', 'office', 'reporting', 'eu-tenant+office', '*']);
     expect(rows.find((r) => r.rule === 'eu-tenant+office')).toMatchObject({ match: 'all of: eu-tenant, office', regions: 'eu-west', nodes: 'n1', sessions: '1' });
