@@ -47,7 +47,9 @@ export const Errors = {
   noRoute: (why: string) => new MeridianError('NO_ROUTE', '57P03', 'ERROR', why),
   residencyRefused: (rule: string, why: string) =>
     new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
-      `residency rule "${rule}" allows no healthy node for this request: ${why}`),
+      rule.includes('+')
+        ? `residency rules "${rule}" together allow no healthy node for this request: ${why}`
+        : `residency rule "${rule}" allows no healthy node for this request: ${why}`),
   /** Login refused by residency (require_match, or matched rules sharing no region); also after a reload. */
   residencyDenied: (why: string) => new MeridianError('RESIDENCY_DENIED', RESIDENCY_SQLSTATE, 'FATAL', why),
   /** A reload narrowed residency while the session held a backend on a node it may no longer use. */

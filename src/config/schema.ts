@@ -123,7 +123,8 @@ const routing = section({
 
 const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';
 const residencyRule = section({
-  name: text('a rule name'),
+  // "+" joins the names of the rules a session matches (errors, metrics, SHOW SESSIONS).
+  name: required('a rule name without "+"', str(/^[^+]+$/)),
   match: section({
     user: optionalText('a user name'),
     database: optionalText('a database name'),

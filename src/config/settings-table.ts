@@ -79,7 +79,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('residency', 'list of rules, or mapping', '[]', 'runtime', 'a list of rules, or { require_match, bind_tenants, rules }'),
   s('residency.require_match', 'bool', 'false', 'runtime', 'refuse at login (57M01) a session no rule matches'),
   s('residency.bind_tenants', 'bool', 'true if any users[].tenants', 'runtime', 'a user without users[].tenants may claim no tenant'),
-  s('residency.rules[].name', 'string', 'required', 'runtime', 'rule name (errors, metrics)'),
+  s('residency.rules[].name', 'string without "+"', 'required', 'runtime', 'rule name (errors, metrics)'),
   s('residency.rules[].match.user', 'string', 'any', 'runtime', 'session user'),
   s('residency.rules[].match.database', 'string', 'any', 'runtime', 'session database'),
   s('residency.rules[].match.application_name', 'string', 'any', 'runtime', 'application_name startup parameter'),

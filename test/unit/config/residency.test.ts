@@ -245,5 +245,7 @@ describe('residency config', () => {
       'residency[1].name: duplicate residency rule name "a" (first defined at index 0)',
     ]);
     expect(loadError(withRules('{ name: a, match: { tenant: t }, regions: [] }')).message).toMatch(/residency\[0\]\.regions: must list at least one region/);
+    expect(loadError(withRules('{ name: "a+b", match: { tenant: t }, regions: [eu-west] }')).issues.map((i) => `${i.path}: ${i.message}`))
+      .toEqual(['residency[0].name: expected a rule name without "+", got "a+b"']);
   });
 });
