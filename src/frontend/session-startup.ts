@@ -206,7 +206,7 @@ export class StartupHandler implements FrameSink {
         return true;
       }
       s.ctx.metrics.residencyDenied(verdict.denial);
-      s.log.warn({ user: userName, tenant: s.ident.tenant, denial: verdict.denial }, 'residency refused login');
+      s.log.info({ user: userName, tenant: s.ident.tenant, denial: verdict.denial }, 'residency refused login');
       this.fail('residency refused login', residencyDenialError(verdict));
       return false;
     };
