@@ -47,7 +47,17 @@ export const Errors = {
   noRoute: (why: string) => new MeridianError('NO_ROUTE', '57P03', 'ERROR', why),
   residencyRefused: (rule: string, why: string) =>
     new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
-      `residency rule "${rule}" allows no healthy node for this request: ${why}`),
+      rule.includes('+')
+        ? `residency rules "${rule}" together allow no healthy node for this request: ${why}`
+        : `residency rule "${rule}" allows no healthy node for this request: ${why}`),
+  /** Login refused by residency (require_match, or matched rules sharing no region); also after a reload. */
+  residencyDenied: (why: string) => new MeridianError('RESIDENCY_DENIED', RESIDENCY_SQLSTATE, 'FATAL', why),
+  /** A reload narrowed residency while the session held a backend on a node it may no longer use. */
+  residencyNarrowed: (node: string, rule: string) =>
+    new MeridianError('RESIDENCY_NARROWED', RESIDENCY_SQLSTATE, 'FATAL',
+      `terminating session: after a configuration reload, residency "${rule}" no longer allows node "${node}", which this session holds (a transaction, a pin or a session-pooled backend)`),
+  /** A meridian.tenant claim outside the user's users[].tenants. */
+  tenantClaimRefused: (why: string) => new MeridianError('TENANT_CLAIM_REFUSED', '28000', 'FATAL', why),
   shuttingDown: () => new MeridianError('SHUTTING_DOWN', '57P01', 'FATAL', 'Meridian is shutting down'),
   tooManyClients: (max: number) =>
     new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),

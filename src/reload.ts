@@ -1,6 +1,7 @@
 // Applies a validated new config to a running Meridian (SIGHUP / RELOAD): what can change at run
 // time changes, the rest is reported as needing a restart. Nodes added start probing; nodes
-// removed are drained first; residency and routing apply to each session's next request.
+// removed are drained first; routing applies to each session's next request, and residency is
+// decided again for every session at once (applyResidency).
 
 import { describeReload } from './config/reload-diff.js';
 import type { MeridianConfig } from './config/types.js';
@@ -12,6 +13,17 @@ export interface ReloadResult {
   message: string;
   changes: readonly string[];
   needsRestart: readonly string[];
+}
+
+/**
+ * Residency after a reload: every session's rules are matched again. Sessions the new rules
+ * would refuse, or that hold a backend on a node they may no longer use, are closed (57M01, or
+ * 28000 for a tenant claim no longer allowed); the rest route under the new rules.
+ */
+function applyResidency(m: Meridian): void {
+  let closed = 0;
+  for (const s of [...m.sessions.values()]) if (s.refreshRouting()) closed++;
+  if (closed > 0) m.logger.warn({ closed }, 'residency reload closed sessions');
 }
 
 export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
@@ -31,7 +43,7 @@ export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
   m.pools.setConfig(effective);
   m.health.setConfig(effective);
   for (const node of diff.removedNodes) m.pools.removeNode(node);
-  for (const s of m.sessions.values()) s.refreshRouting();
+  applyResidency(m);
   m.logger.info({ changes: diff.changes, needsRestart: diff.needsRestart }, 'config reloaded');
   return {
     ok: true,

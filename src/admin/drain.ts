@@ -169,7 +169,7 @@ export function drainNode(m: Meridian, node: string, opts: DrainOptions = {}): P
     return Promise.resolve({ node, outcome: 'already-drained', state: 'drained', waitedMs: 0, cancelled: 0, closed: 0, left: 0 });
   }
   if (opts.force !== true) {
-    const sets = lastMasterOf(topologyOf(m).snapshot, m.config.residency, node);
+    const sets = lastMasterOf(topologyOf(m).snapshot, m.config.residency.rules, node);
     if (sets.length > 0) {
       throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
     }

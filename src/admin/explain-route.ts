@@ -3,7 +3,9 @@
 // residency comes from its own identity, e.g. `-c meridian.tenant=eu1`), and why — one
 // "field | value" row per fact, then one row per node with the router's reason for it.
 
+import { decideResidency } from '../config/residency-match.js';
 import { Errors } from '../errors.js';
+import { residencyDenialError } from '../frontend/context.js';
 import type { Session } from '../frontend/session.js';
 import { explainRoute } from '../router/explain-route.js';
 import type { Meridian } from '../server.js';
@@ -37,10 +39,16 @@ export function explainRouteCommand(args: string, session: Session, m: Meridian)
     ['class', `${cls.class} (${cls.reason})`],
     ['intent', intent],
     ['hint', ex.hint === null ? 'none' : `${hintText(ex.hint)} (${ex.hintSource ?? 'statement'})`],
-    ['residency', ctx.residencyRule === null ? 'none (whole cluster)' : `${ctx.residencyRule} (regions ${[...(ctx.allowedRegions ?? [])].join(', ')})`],
+    ['residency', ctx.residencyRule === null ? 'none (whole cluster)' : `${ctx.residencyRule} (regions ${[...(ctx.allowedRegions ?? [])].join(', ') || 'none in common'})`],
     ['proximity', ex.proximitySource === 'client-region' ? `client region ${ctx.clientRegion}` : 'probe rtt'],
     ['session', `${target.id} (${sessionStateWord(target)})`],
   ];
+  if (target.isAdmin) {
+    // The admin session's identity, as a client session: would residency let it log in?
+    const i = target.ident;
+    const verdict = decideResidency(m.config, { user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress });
+    if (!verdict.ok) rows.push(['login', `refused (${residencyDenialError(verdict).sqlstate}): ${verdict.message}`]);
+  }
   if (mark !== null) {
     const have = snap.nodes.filter((n) => hasSeenWrite(n, mark)).map((n) => n.name);
     rows.push(['read-your-writes', `last write on ${mark.node} ${Math.max(0, Date.now() - mark.atMs)} ms ago; nodes known to have it: ${have.join(', ')}`]);

@@ -2,8 +2,7 @@
 // the router uses, recomputed from the identity for admin sessions, which have none stored) and
 // its pin reasons. Reads session fields only; never changes a session.
 
-import { matchResidency } from '../config/residency-match.js';
-import type { ResidencyRule } from '../config/types.js';
+import { matchResidency, type SessionResidency } from '../config/residency-match.js';
 import type { Session } from '../frontend/session.js';
 import { TxStatus } from '../protocol/codes.js';
 import type { SessionRouteContext } from '../router/types.js';
@@ -25,11 +24,11 @@ export function pinReasons(s: Session): string[] {
   return s.isAdmin || s.state === undefined ? [] : s.state.pinReasons();
 }
 
-/** The residency rule that applies to a session (admin sessions: matched from their identity). */
-export function residencyOf(m: Meridian, s: Session): ResidencyRule | null {
+/** The residency rules that apply to a session (admin sessions: matched from their identity). */
+export function residencyOf(m: Meridian, s: Session): SessionResidency | null {
   if (!s.isAdmin) return s.routing.residency;
   const i = s.ident;
-  return matchResidency(m.config.residency, {
+  return matchResidency(m.config.residency.rules, {
     user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
   });
 }

@@ -11,7 +11,7 @@ export function showRoutes(m: Meridian): AdminTable {
   const snap = m.snapshot();
   const scopes: Array<[string, string, SessionRouteContext]> = [
     ['*', '(all)', { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null }],
-    ...m.config.residency.map((r): [string, string, SessionRouteContext] => [
+    ...m.config.residency.rules.map((r): [string, string, SessionRouteContext] => [
       r.name, r.regions.join(', '), { allowedRegions: new Set(r.regions), residencyRule: r.name, clientRegion: null, sessionHint: null },
     ]),
   ];

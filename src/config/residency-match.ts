@@ -1,8 +1,14 @@
-// Residency rule matching: which rule (if any) restricts a session. Pure and synchronous; the
-// router calls it when a session starts and again after a reload. Also owns "specificity" and
-// "overlap", so the loader can reject configs where the winner would be ambiguous.
-import { cidrContains, cidrsOverlap, parseAddress, parseCidr, type CidrBlock } from './cidr.js';
-import type { ResidencyMatch, ResidencyRule } from './types.js';
+// Residency policy: which rules restrict a session, the regions it may use, and whether it may
+// log in at all. Pure and synchronous; the frontend calls it at login and again after a reload.
+//
+// Fail-closed by construction: every rule a session matches applies, and the session may use
+// only the regions *all* of them allow (the intersection). A key the client chooses
+// (application_name, meridian.tenant) can therefore only narrow what a verified key (user,
+// database, client address) allows, never widen it. The two ways a client could still widen its
+// set, by leaving a key out or by claiming someone else's tenant, are closed by
+// residency.require_match (no rule matched: refused) and users[].tenants (claims are checked).
+import { cidrContains, parseAddress, parseCidr, type CidrBlock } from './cidr.js';
+import type { ResidencyConfig, ResidencyMatch, ResidencyRule, UserConfig } from './types.js';
 
 /** What a rule can match on, as the frontend knows it after startup. */
 export interface ResidencySession {
@@ -13,8 +19,22 @@ export interface ResidencySession {
   readonly clientAddress: string | null; // null for a Unix socket
 }
 
-/** The exact-value match keys, in the order they are reported. */
-const VALUE_KEYS = ['user', 'database', 'applicationName', 'tenant'] as const;
+/** The residency of one session: the rules it matched and the regions all of them allow. */
+export interface SessionResidency {
+  /** Every matching rule, in config order (never empty). */
+  readonly rules: readonly ResidencyRule[];
+  /** The rule names joined with "+" (errors, metrics, SHOW SESSIONS): "eu-tenant+office". */
+  readonly name: string;
+  /** Regions every matched rule allows, in the first rule's order; empty: no node at all. */
+  readonly regions: readonly string[];
+}
+
+/** Why a session may not log in (or, after a reload, may not stay). */
+export type ResidencyDenial = 'tenant-claim' | 'no-rule' | 'no-common-region';
+
+export type ResidencyVerdict =
+  | { readonly ok: true; readonly residency: SessionResidency | null } // null: no rule, every node
+  | { readonly ok: false; readonly denial: ResidencyDenial; readonly message: string };
 
 /** Rules are frozen, so a parsed CIDR can be cached per match object. */
 const cidrCache = new WeakMap<ResidencyMatch, CidrBlock | null>();
@@ -29,58 +49,6 @@ function cidrOf(match: ResidencyMatch): CidrBlock | null {
   return block;
 }
 
-/**
- * Specificity of a rule: [number of match keys set, CIDR prefix length in IPv6 space (0 when
- * the rule has no cidr, i.e. it matches every address like ::/0)]. Compared lexicographically.
- */
-export function ruleSpecificity(rule: ResidencyRule): readonly [number, number] {
-  let keys = 0;
-  for (const key of VALUE_KEYS) if (rule.match[key] !== null) keys++;
-  const block = cidrOf(rule.match);
-  if (rule.match.cidr !== null) keys++;
-  return [keys, block?.prefix ?? 0];
-}
-
-function compareSpecificity(a: readonly [number, number], b: readonly [number, number]): number {
-  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
-}
-
-/** True when some session could match both rules (no shared key with differing values). */
-export function rulesCanOverlap(a: ResidencyRule, b: ResidencyRule): boolean {
-  for (const key of VALUE_KEYS) {
-    const va = a.match[key];
-    const vb = b.match[key];
-    if (va !== null && vb !== null && va !== vb) return false;
-  }
-  const ca = cidrOf(a.match);
-  const cb = cidrOf(b.match);
-  return ca === null || cb === null || cidrsOverlap(ca, cb);
-}
-
-function sameRegions(a: ResidencyRule, b: ResidencyRule): boolean {
-  const sa = new Set(a.regions);
-  const sb = new Set(b.regions);
-  return sa.size === sb.size && [...sa].every((r) => sb.has(r));
-}
-
-/**
- * Pairs of rules (by index) whose winner would be ambiguous: equal specificity, a session can
- * match both, and they allow different regions. Rules with identical regions may tie harmlessly.
- */
-export function findAmbiguousRules(rules: readonly ResidencyRule[]): Array<[number, number]> {
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < rules.length; i++) {
-    for (let j = i + 1; j < rules.length; j++) {
-      const a = rules[i];
-      const b = rules[j];
-      if (a === undefined || b === undefined) continue;
-      if (compareSpecificity(ruleSpecificity(a), ruleSpecificity(b)) !== 0) continue;
-      if (rulesCanOverlap(a, b) && !sameRegions(a, b)) pairs.push([i, j]);
-    }
-  }
-  return pairs;
-}
-
 function ruleMatches(rule: ResidencyRule, session: ResidencySession, address: bigint | null): boolean {
   const m = rule.match;
   if (m.user !== null && m.user !== session.user) return false;
@@ -89,30 +57,91 @@ function ruleMatches(rule: ResidencyRule, session: ResidencySession, address: bi
   if (m.tenant !== null && m.tenant !== session.tenant) return false;
   if (m.cidr !== null) {
     const block = cidrOf(m);
-    // A rule whose CIDR cannot be parsed never validates; if one got here, matching it is the
-    // closed (restrictive) choice only when the address is known, so treat it as no match.
+    // An unparsable CIDR never validates; an unknown address (Unix socket) is not inside any block.
     if (block === null || address === null || !cidrContains(block, address)) return false;
   }
   return true;
 }
 
+/** Every rule the session matches, in config order. */
+export function matchingRules(rules: readonly ResidencyRule[], session: ResidencySession): ResidencyRule[] {
+  if (rules.length === 0) return [];
+  const address = session.clientAddress === null || session.clientAddress === '' ? null : parseAddress(session.clientAddress);
+  return rules.filter((rule) => ruleMatches(rule, session, address));
+}
+
+/** The combined residency of matched rules (intersection of their regions); null for none. */
+export function combineRules(matched: readonly ResidencyRule[]): SessionResidency | null {
+  const first = matched[0];
+  if (first === undefined) return null;
+  const regions = first.regions.filter((region, i) =>
+    first.regions.indexOf(region) === i && matched.every((r) => r.regions.includes(region)));
+  return Object.freeze({ rules: Object.freeze([...matched]), name: matched.map((r) => r.name).join('+'), regions: Object.freeze(regions) });
+}
+
+/** The residency that restricts this session, or null (no rule matches: the whole cluster). */
+export function matchResidency(rules: readonly ResidencyRule[], session: ResidencySession): SessionResidency | null {
+  return combineRules(matchingRules(rules, session));
+}
+
 /**
- * The rule that restricts this session, or null (the whole cluster). The most specific matching
- * rule wins (more match keys, then a longer CIDR prefix); on an exact tie, the first in config
- * order (the loader guarantees tied rules allow the same regions).
+ * May `user` claim `tenant` (startup option meridian.tenant)? A user with users[].tenants may
+ * claim only those. A user without (or one not in users at all, e.g. looked up by auth_query) may
+ * claim any tenant only while residency.bind_tenants is off.
  */
-export function matchResidency(rules: readonly ResidencyRule[], session: ResidencySession): ResidencyRule | null {
-  if (rules.length === 0) return null;
-  const address = session.clientAddress === null ? null : parseAddress(session.clientAddress);
-  let best: ResidencyRule | null = null;
-  let bestSpec: readonly [number, number] = [-1, -1];
-  for (const rule of rules) {
-    if (!ruleMatches(rule, session, address)) continue;
-    const spec = ruleSpecificity(rule);
-    if (compareSpecificity(spec, bestSpec) > 0) {
-      best = rule;
-      bestSpec = spec;
-    }
+export function mayClaimTenant(users: readonly UserConfig[], residency: ResidencyConfig, user: string, tenant: string): boolean {
+  const tenants = users.find((u) => u.name === user)?.tenants ?? null;
+  if (tenants === null) return !residency.bindTenants;
+  return tenants.includes(tenant);
+}
+
+function quoteList(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
+}
+
+/**
+ * The login decision for a session: refused (a tenant claim outside the user's tenants; no rule
+ * matched under require_match; matched rules that share no region), or its residency.
+ */
+export function decideResidency(
+  cfg: { readonly users: readonly UserConfig[]; readonly residency: ResidencyConfig },
+  session: ResidencySession,
+): ResidencyVerdict {
+  if (session.tenant !== null && !mayClaimTenant(cfg.users, cfg.residency, session.user, session.tenant)) {
+    return {
+      ok: false, denial: 'tenant-claim',
+      message: `user "${session.user}" may not claim tenant "${session.tenant}" (meridian.tenant): it is not in the user's tenants`,
+    };
   }
-  return best;
+  const residency = matchResidency(cfg.residency.rules, session);
+  if (residency === null) {
+    return cfg.residency.requireMatch
+      ? { ok: false, denial: 'no-rule', message: 'no residency rule matches this session, and residency.require_match is on' }
+      : { ok: true, residency: null };
+  }
+  if (residency.regions.length === 0) {
+    return {
+      ok: false, denial: 'no-common-region',
+      message: `residency rules ${quoteList(residency.rules.map((r) => r.name))} all match this session but allow no region in common`,
+    };
+  }
+  return { ok: true, residency };
+}
+
+/**
+ * After a reload: the node a session holds (attached, or kept in session pooling) that its new
+ * residency forbids, or null. A node missing from the new config counts as forbidden when the
+ * session is restricted at all, since its region is no longer known.
+ */
+export function forbiddenHeldNode(
+  residency: SessionResidency | null,
+  heldNodes: Iterable<string>,
+  regionOf: (node: string) => string | undefined,
+): string | null {
+  if (residency === null) return null;
+  for (const node of heldNodes) {
+    const region = regionOf(node);
+    if (region === undefined || !residency.regions.includes(region)) return node;
+  }
+  return null;
 }

@@ -1,12 +1,10 @@
 // Second pass over a schema-valid config: secrets from files, defaults that depend on other
-// keys, and checks that span keys (unique names, admin users exist, residency regions exist and
-// rules are unambiguous). Returns issues with YAML key paths; the loader adds line numbers.
+// keys, and checks that span keys (unique names, admin users exist, residency regions exist). Returns issues with YAML key paths; the loader adds line numbers.
 // The only IO is reading secret files, through the injected reader.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
-import { findAmbiguousRules } from './residency-match.js';
 import type { ParsedConfig } from './schema.js';
-import type { MeridianConfig, ResidencyRule, UserConfig } from './types.js';
+import type { MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
 
 export interface ResolveContext {
   /** Relative paths (tls files, *_file secrets) are taken from here: the config file's directory. */
@@ -72,35 +70,33 @@ function resolveUsers(parsed: ParsedConfig, ctx: ResolveContext, issues: Issues)
     }
     return {
       name: u.name, password, auth: u.auth, backendUser: u.backend_user ?? u.name, backendPassword: backendPassword ?? password,
-      maxConnections: u.max_connections,
+      maxConnections: u.max_connections, tenants: u.tenants,
     };
   });
 }
 
-function checkResidency(rules: readonly ResidencyRule[], nodeRegions: ReadonlySet<string>, issues: Issues): void {
-  checkUnique(rules.map((r) => r.name), (i) => ['residency', i, 'name'], 'residency rule name', issues);
+/**
+ * residency: the rules, require_match, and bind_tenants (default: on once any user lists tenants).
+ * Overlapping rules are fine: a session matching several may use only the regions all allow.
+ */
+function resolveResidency(parsed: ParsedConfig, users: readonly UserConfig[], nodeRegions: ReadonlySet<string>, issues: Issues): ResidencyConfig {
+  const p = parsed.residency;
+  const at = (i: number): ConfigPath => (p.isListForm ? ['residency', i] : ['residency', 'rules', i]);
+  const rules: ResidencyRule[] = p.rules.map((r) => ({ name: r.name, match: r.match, regions: r.regions }));
+  checkUnique(rules.map((r) => r.name), (i) => [...at(i), 'name'], 'residency rule name', issues);
   const known = [...nodeRegions].join(', ');
   rules.forEach((rule, i) => {
     const m = rule.match;
     if (m.user === null && m.database === null && m.applicationName === null && m.tenant === null && m.cidr === null) {
-      issues.push({ path: ['residency', i, 'match'], message: 'must set at least one of user, database, application_name, tenant, cidr' });
+      issues.push({ path: [...at(i), 'match'], message: 'must set at least one of user, database, application_name, tenant, cidr' });
     }
     rule.regions.forEach((region, j) => {
       if (!nodeRegions.has(region)) {
-        issues.push({ path: ['residency', i, 'regions', j], message: `region "${region}" has no node in cluster.nodes (regions: ${known})` });
+        issues.push({ path: [...at(i), 'regions', j], message: `region "${region}" has no node in cluster.nodes (regions: ${known})` });
       }
     });
   });
-  for (const [i, j] of findAmbiguousRules(rules)) {
-    const a = rules[i];
-    const b = rules[j];
-    if (a === undefined || b === undefined) continue;
-    issues.push({
-      path: ['residency', j],
-      message: `rules "${a.name}" (residency[${i}]) and "${b.name}" (residency[${j}]) are ambiguous: a session can match ` +
-        'both with the same specificity but they allow different regions; make one more specific (add a match key or narrow its cidr)',
-    });
-  }
+  return { requireMatch: p.require_match, bindTenants: p.bind_tenants ?? users.some((u) => u.tenants !== null), rules };
 }
 
 /** Turns a schema-valid config into the final shape, or reports why it cannot. */
@@ -132,8 +128,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
   const http = parsed.admin.http;
   const token = http === null ? null : secretFrom(http.token, http.token_file, ['admin', 'http'], 'token_file', 'token', ctx, issues);
 
-  const residency: ResidencyRule[] = parsed.residency.map((r) => ({ name: r.name, match: r.match, regions: r.regions }));
-  checkResidency(residency, new Set(nodes.map((n) => n.region)), issues);
+  const residency = resolveResidency(parsed, users, new Set(nodes.map((n) => n.region)), issues);
 
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolvePath(ctx.baseDir, p));
   const { tls_ca: tlsCaPath, ...clusterRest } = parsed.cluster;

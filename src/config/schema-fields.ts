@@ -119,3 +119,8 @@ export function list<T extends z.ZodType>(item: T, min = 0, what = 'item') {
 export function stringList(what: string) {
   return list(required(`a ${what} (a non-empty string)`, str()), 0, what);
 }
+
+/** A list that may be absent (then null, unlike list()'s []): "not set" differs from "none". */
+export function optionalList<T extends z.ZodType>(item: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), z.array(item).optional()).transform((v) => v ?? null);
+}

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { parseCidr } from './cidr.js';
 import {
   bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
-  optionalSection, required, requiredSection, section, str, stringList,
+  optionalList, optionalSection, required, requiredSection, section, str, stringList,
 } from './schema-fields.js';
 import type { AuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
 
@@ -74,6 +74,7 @@ const user = section({
   backend_password: secret(),
   backend_password_file: optionalText('a file path'),
   max_connections: optional('an integer from 0 to 1000000', int(0, 1_000_000)),
+  tenants: optionalList(required('a tenant name (a non-empty string)', str())),
 });
 
 const node = section({
@@ -123,7 +124,8 @@ const routing = section({
 
 const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';
 const residencyRule = section({
-  name: text('a rule name'),
+  // "+" joins the names of the rules a session matches (errors, metrics, SHOW SESSIONS).
+  name: required('a rule name without "+"', str(/^[^+]+$/)),
   match: section({
     user: optionalText('a user name'),
     database: optionalText('a database name'),
@@ -132,6 +134,26 @@ const residencyRule = section({
     cidr: optional(cidrText, (v) => (typeof v === 'string' && parseCidr(v) !== null ? v.trim() : INVALID)),
   }).transform((m) => ({ user: m.user, database: m.database, applicationName: m.application_name, tenant: m.tenant, cidr: m.cidr })),
   regions: list(text('a region name'), 1, 'region'),
+});
+
+const residencySection = section({
+  require_match: field('true or false', bool, false),
+  bind_tenants: optional('true or false', bool),
+  rules: list(residencyRule, 0, 'rule'),
+});
+
+/**
+ * `residency` is either the list of rules (the original shape, every option at its default) or
+ * a mapping { require_match, bind_tenants, rules }. Issues keep the path of the shape written.
+ */
+const residency = z.unknown().optional().transform((value, ctx) => {
+  const isListForm = value === undefined || value === null || Array.isArray(value);
+  const r = residencySection.safeParse(isListForm ? { rules: value } : value);
+  if (!r.success) {
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: isListForm ? issue.path.slice(1) : issue.path } as z.core.$ZodRawIssue);
+    return z.NEVER;
+  }
+  return { ...r.data, isListForm };
 });
 
 const drain = section({
@@ -185,7 +207,7 @@ export const configSchema = section({
   cluster,
   health,
   routing,
-  residency: list(residencyRule, 0, 'rule'),
+  residency,
   drain,
   admin,
   log,

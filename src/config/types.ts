@@ -44,6 +44,8 @@ export interface UserConfig {
   readonly backendUser: string; // defaults to name
   readonly backendPassword: string | null; // defaults to password
   readonly maxConnections: number | null; // client sessions of this user at once (admin console excluded); null: no limit
+  /** Tenants this user may claim with meridian.tenant; null: not listed (see ResidencyConfig.bindTenants). */
+  readonly tenants: readonly string[] | null;
 }
 
 export interface NodeConfig {
@@ -107,6 +109,21 @@ export interface ResidencyRule {
   readonly regions: readonly string[];
 }
 
+/**
+ * residency: the rules plus how strictly they bind. Every rule a session matches applies (the
+ * session may use only the regions all of them allow); see residency-match.ts.
+ */
+export interface ResidencyConfig {
+  /** A session no rule matches is refused at login (57M01); default false (it may use every node). */
+  readonly requireMatch: boolean;
+  /**
+   * A user without users[].tenants may claim no tenant; default true as soon as any user lists
+   * tenants, else false (claims unchecked, as before tenants existed).
+   */
+  readonly bindTenants: boolean;
+  readonly rules: readonly ResidencyRule[];
+}
+
 export interface DrainConfig {
   readonly timeoutMs: number; // default 30000
   readonly onTimeout: 'cancel' | 'leave'; // default cancel
@@ -149,7 +166,7 @@ export interface MeridianConfig {
   readonly cluster: ClusterConfig;
   readonly health: HealthConfig;
   readonly routing: RoutingConfig;
-  readonly residency: readonly ResidencyRule[];
+  readonly residency: ResidencyConfig;
   readonly drain: DrainConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };

@@ -2,23 +2,25 @@
 // behaviour, not on how the server object wires health, routing, admin and metrics together.
 
 import type { Classification, RouteHint } from '../classify/types.js';
-import type { MeridianConfig, ResidencyRule } from '../config/types.js';
+import type { ResidencyDenial, ResidencyVerdict, SessionResidency } from '../config/residency-match.js';
+import type { MeridianConfig } from '../config/types.js';
 import type { PoolManager } from '../backend/pool-manager.js';
 import type { RouteDecision, RouteIntent, SessionRouteContext } from '../router/types.js';
 import type { TopologySnapshot } from '../topology/types.js';
 import type { Logger } from '../logger.js';
-import type { MeridianError } from '../errors.js';
+import { Errors, type MeridianError } from '../errors.js';
 import type { Session } from './session.js';
 import type { CancelForwarder } from './cancel-limits.js';
 
 export interface SessionRouting {
-  readonly residency: ResidencyRule | null;
+  /** Every residency rule the session matched and the regions all of them allow; null: none matched. */
+  readonly residency: SessionResidency | null;
   readonly clientRegion: string | null;
   /** The router's view of the session, built once (the router caches per residency set). */
   readonly routeContext: SessionRouteContext;
 }
 
-export function sessionRouting(residency: ResidencyRule | null, clientRegion: string | null): SessionRouting {
+export function sessionRouting(residency: SessionResidency | null, clientRegion: string | null): SessionRouting {
   return {
     residency,
     clientRegion,
@@ -29,6 +31,11 @@ export function sessionRouting(residency: ResidencyRule | null, clientRegion: st
       sessionHint: null,
     }),
   };
+}
+
+/** The error a refused residency verdict sends: 28000 for a tenant claim, else 57M01 (both FATAL). */
+export function residencyDenialError(verdict: Extract<ResidencyVerdict, { ok: false }>): MeridianError {
+  return verdict.denial === 'tenant-claim' ? Errors.tenantClaimRefused(verdict.message) : Errors.residencyDenied(verdict.message);
 }
 
 export interface AdminReply {
@@ -75,4 +82,6 @@ export interface SessionMetrics {
   residencyRefused(rule: string): void;
   /** A session handler threw (a bug): the session was closed, the process kept running. */
   sessionCrash(): void;
+  /** A session refused at login, or closed after a reload, by residency (see ResidencyDenial). */
+  residencyDenied(reason: ResidencyDenial | 'reload'): void;
 }

@@ -5,7 +5,7 @@
 
 import type net from 'node:net';
 import tls from 'node:tls';
-import { matchResidency } from '../config/residency-match.js';
+import { decideResidency, type ResidencySession } from '../config/residency-match.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { parseOnOff } from '../classify/meridian-setting.js';
 import type { Input } from '../net/read-slot.js';
@@ -15,7 +15,7 @@ import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
 import { ClientAuth } from './client-auth.js';
-import { sessionRouting } from './context.js';
+import { residencyDenialError, sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
 
@@ -247,10 +247,23 @@ export class StartupHandler implements FrameSink {
         ['server_encoding', 'UTF8'], ['DateStyle', 'ISO, MDY'], ['integer_datetimes', 'on'], ['standard_conforming_strings', 'on'],
         ['application_name', s.ident.applicationName]]));
     }
-    const rule = matchResidency(cfg.residency, {
+    // Residency is decided before any backend is opened (serverParamsFor routes with it), and
+    // again if a reload landed while the startup parameters were fetched.
+    const who: ResidencySession = {
       user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
-    });
-    s.routing = sessionRouting(rule, s.ident.clientRegion);
+    };
+    const admitted = (c: typeof cfg): boolean => {
+      const verdict = decideResidency(c, who);
+      if (verdict.ok) {
+        s.routing = sessionRouting(verdict.residency, s.ident.clientRegion);
+        return true;
+      }
+      s.ctx.metrics.residencyDenied(verdict.denial);
+      s.log.info({ user: userName, tenant: s.ident.tenant, denial: verdict.denial }, 'residency refused login');
+      this.fail('residency refused login', residencyDenialError(verdict));
+      return false;
+    };
+    if (!admitted(cfg)) return;
     s.state = new SessionState(s.id, settings, parseRouteHint(meridian.get('route')));
     const ryw = meridian.get('read_your_writes');
     if (ryw !== undefined) {
@@ -261,6 +274,7 @@ export class StartupHandler implements FrameSink {
     if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
     const server = await s.ctx.serverParamsFor(s);
     if (!(server instanceof Map)) return this.fail('startup failed', server);
+    if (s.ctx.cfg() !== cfg && !admitted(s.ctx.cfg())) return;
     const shown = new Map(server);
     // Report what the client asked for, as a direct server would.
     for (const [k, v] of settings) {

@@ -13,7 +13,7 @@ import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
 import type { Classification, RouteHint } from '../classify/types.js';
-import { matchResidency } from '../config/residency-match.js';
+import { decideResidency, forbiddenHeldNode } from '../config/residency-match.js';
 import { Errors, MeridianError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { keepReadBuffer } from '../net/read-slot.js';
@@ -22,7 +22,7 @@ import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { checkFrontendFrame } from '../protocol/frontend-check.js';
 import type { RouteIntent, WriteMark } from '../router/types.js';
-import { sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
+import { residencyDenialError, sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
 import { FrameList } from './frame-list.js';
 import { takeAdminFrame } from './session-admin.js';
 import { cancelRequest, onBackendLost } from './session-failure.js';
@@ -518,14 +518,34 @@ export class Session implements FrameSink, BackendOwner {
     if (this.held.length > 0) this.needsPump = true;
   }
 
-  /** After a reload: the residency rule that matches this session may have changed. */
-  refreshRouting(): void {
-    if (this.isAdmin || this.phase !== Phase.Ready) return;
+  /**
+   * After a reload, residency is decided again. A session the new config would refuse at login
+   * is closed with that error (28000 / 57M01); one holding a backend on a node its new residency
+   * forbids (a transaction, a pin, a session-pooled backend) is closed with 57M01, its transaction
+   * rolled back with the backend; any other routes under the new rules from its next request.
+   * Returns true when it closed the session.
+   */
+  refreshRouting(): boolean {
+    if (this.isAdmin || this.phase !== Phase.Ready) return false;
+    const cfg = this.ctx.cfg();
     const i = this.ident;
-    const rule = matchResidency(this.ctx.cfg().residency, {
+    const verdict = decideResidency(cfg, {
       user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
     });
-    this.routing = sessionRouting(rule, i.clientRegion);
+    let err: MeridianError | null = null;
+    if (!verdict.ok) err = residencyDenialError(verdict);
+    else {
+      const held = this.sessionBackends === null ? [] : [...this.sessionBackends.keys()];
+      if (this.attached !== null) held.push(this.attached.node);
+      const node = forbiddenHeldNode(verdict.residency, held, (n) => cfg.cluster.nodes.find((x) => x.name === n)?.region);
+      if (node !== null && verdict.residency !== null) err = Errors.residencyNarrowed(node, verdict.residency.name);
+      else this.routing = sessionRouting(verdict.residency, i.clientRegion);
+    }
+    if (err === null) return false;
+    this.ctx.metrics.residencyDenied('reload');
+    this.log.warn({ reason: err.message }, 'residency narrowed by reload: session closed');
+    this.close('residency narrowed by reload', err);
+    return true;
   }
 
   // ---- BackendOwner ----

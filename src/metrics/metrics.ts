@@ -21,6 +21,7 @@ export class Metrics implements SessionMetrics {
   readonly errorsTotal: client.Counter<'class'>;
   readonly poolWaitSeconds: FastHistogram;
   readonly residencyRefusals: client.Counter<'rule'>;
+  readonly residencyDenials: client.Counter<'reason'>;
   readonly clientSessions: client.Gauge<'state'>;
   readonly backends: client.Gauge<'node' | 'state'>;
   readonly nodeUp: client.Gauge<'node' | 'region'>;
@@ -81,6 +82,10 @@ export class Metrics implements SessionMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
     });
     this.residencyRefusals = new client.Counter({ name: 'meridian_residency_refusals_total', help: 'Requests refused because the residency rule allowed no healthy node', labelNames: ['rule'], registers: [r] });
+    this.residencyDenials = new client.Counter({
+      name: 'meridian_residency_denials_total', labelNames: ['reason'], registers: [r],
+      help: 'Sessions residency refused at login (tenant-claim: 28000; no-rule, no-common-region: 57M01) or closed after a reload narrowed it (reload: 57M01)',
+    });
     this.nodeUp = new client.Gauge({ name: 'meridian_node_up', help: '1 when the node passes health probes', labelNames: ['node', 'region'], registers: [r] });
     this.nodeRole = new client.Gauge({ name: 'meridian_node_role', help: '1 for the role the node has now (master, replica, unknown)', labelNames: ['node', 'role'], registers: [r] });
     this.nodeState = new client.Gauge({ name: 'meridian_node_state', help: '1 for the admin state of the node (active, draining, drained, catching-up)', labelNames: ['node', 'state'], registers: [r] });
@@ -151,6 +156,10 @@ export class Metrics implements SessionMetrics {
 
   residencyRefused(rule: string): void {
     this.residencyRefusals.labels(rule).inc();
+  }
+
+  residencyDenied(reason: 'tenant-claim' | 'no-rule' | 'no-common-region' | 'reload'): void {
+    this.residencyDenials.labels(reason).inc();
   }
 
   async text(): Promise<string> {

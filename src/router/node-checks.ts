@@ -80,7 +80,9 @@ export function describeCheck(code: CheckCode, node: NodeSnapshot, ctx: SessionR
   switch (code) {
     case Check.ok: return `${node.name} eligible`;
     case Check.residency: {
-      const rule = ctx.residencyRule !== null ? `residency rule "${ctx.residencyRule}"` : 'residency';
+      // Several matching rules come joined with "+" (the session may use only regions all allow).
+      const r = ctx.residencyRule;
+      const rule = r === null ? 'residency' : `residency ${r.includes('+') ? 'rules' : 'rule'} "${r}"`;
       return `${node.name} outside ${rule} (region ${node.region})`;
     }
     case Check.down: return describeDown(node);

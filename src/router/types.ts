@@ -22,8 +22,12 @@ export interface RoutePolicy {
 }
 
 export interface SessionRouteContext {
-  /** Residency: allowed regions, or null when no rule matched (whole cluster allowed). */
+  /**
+   * Residency: the regions every matching rule allows (possibly none), or null when no rule
+   * matched (whole cluster allowed).
+   */
   readonly allowedRegions: ReadonlySet<string> | null;
+  /** The matching rules' names joined with "+", or null. */
   readonly residencyRule: string | null;
   /** Client region from startup option meridian.region: proximity by configured distance, not RTT. */
   readonly clientRegion: string | null;
@@ -58,7 +62,7 @@ export type RouteRefusal =
   | 'no-read-node' // no eligible node for a read
   | 'node-down' // hint node=NAME names a down/drained node
   | 'unknown-node' // hint node=NAME names no node
-  | 'residency'; // nodes exist but the session's residency rule forbids every one of them
+  | 'residency'; // nodes exist but the session's residency rules forbid every one of them
 
 export type RouteDecision =
   | { readonly ok: true; readonly node: string; readonly reason: string }

@@ -319,8 +319,9 @@ describe('cancel requests', () => {
     await c.connect();
     await c.query('select 1');
     const before = relay.opened();
-    const running = c.query('select pg_sleep(3)').then(() => null, (e: { code?: string }) => e.code ?? 'error');
-    await sleep(200);
+    const running = c.query('select pg_sleep(3) /* fifty cancels */').then(() => null, (e: { code?: string }) => e.code ?? 'error');
+    // Cancel once the query runs on the node (a cancel before it reaches a server is answered by Meridian).
+    await waitFor(async () => (await cluster.nodes[0]!.query("select 1 from pg_stat_activity where state = 'active' and query like '%fifty cancels%' and pid <> pg_backend_pid()")).length > 0, { timeoutMs: 10_000, what: 'the query running on the node' });
     await Promise.all(Array.from({ length: 50 }, () => sendCancel(mer.port, pidOf(c), secretOf(c))));
     const outcome = await running;
     const opened = relay.opened() - before;

@@ -48,7 +48,10 @@ export function fakeMeridian(opts: {
   const sessions = new Map<number, FakeSession>();
   const config = {
     drain: { timeoutMs: opts.drainTimeoutMs ?? 30_000, onTimeout: opts.onTimeout ?? 'cancel' },
-    residency: (opts.residency ?? []).map((r) => ({ name: r.name, regions: r.regions, match: { user: null, database: null, applicationName: null, tenant: r.name, cidr: null } })),
+    residency: {
+      requireMatch: false, bindTenants: false,
+      rules: (opts.residency ?? []).map((r) => ({ name: r.name, regions: r.regions, match: { user: null, database: null, applicationName: null, tenant: r.name, cidr: null } })),
+    },
     routing: { readmitMaxLagMs: 1000 },
   } as unknown as MeridianConfig;
   const logger = { info() {}, warn() {}, error() {}, debug() {} };

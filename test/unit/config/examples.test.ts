@@ -32,7 +32,7 @@ describe('config/ examples', () => {
     const cfg = loadConfigFile(join(CONFIG_DIR, 'meridian.yaml'), { env: {} });
     expect(cfg.cluster.kind).toBe('pglogical');
     expect(cfg.cluster.nodes.map((n) => n.region)).toEqual(['eu-west', 'us-east', 'ap-northeast']);
-    expect(cfg.residency.length).toBeGreaterThan(0);
+    expect(cfg.residency.rules.length).toBeGreaterThan(0);
     expect(cfg.admin.users).toEqual(['admin']);
     expect(cfg.users[0]?.password).toBe('app-secret');
   });

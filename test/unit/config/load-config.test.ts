@@ -16,7 +16,7 @@ describe('defaults', () => {
       mode: 'transaction', size: 20, minIdle: 0, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000,
       queueTimeoutMs: 5000, connectTimeoutMs: 5000, maxClients: 1000, preparedStatementsPerBackend: 500,
     });
-    expect(cfg.users).toEqual([{ name: 'app', password: 'secret', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 'secret', maxConnections: null }]);
+    expect(cfg.users).toEqual([{ name: 'app', password: 'secret', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 'secret', maxConnections: null, tenants: null }]);
     expect(cfg.cluster.tls).toBe('disable');
     expect(cfg.cluster.nodes[0]).toEqual({ name: 'dublin', host: '127.0.0.1', port: 5501, region: 'eu-west', location: null, priority: 0 });
     expect(cfg.health).toEqual({
@@ -28,7 +28,7 @@ describe('defaults', () => {
       writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, retryRefusedWrites: true,
       deferBegin: true,
     });
-    expect(cfg.residency).toEqual([]);
+    expect(cfg.residency).toEqual({ requireMatch: false, bindTenants: false, rules: [] });
     expect(cfg.drain).toEqual({ timeoutMs: 30_000, onTimeout: 'cancel' });
     expect(cfg.admin).toEqual({ database: 'meridian', users: [], http: null });
     expect(cfg.log).toEqual({ level: 'info' });

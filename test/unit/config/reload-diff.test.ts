@@ -39,10 +39,10 @@ describe('describeReload', () => {
     const next = load(MINIMAL.replace('password: secret', 'password: hunter2') +
       'residency:\n  - { name: eu, match: { tenant: acme }, regions: [eu-west] }\n');
     const diff = describeReload(base, next);
-    expect(diff.changes).toEqual(['users[app].password', 'users[app].backend_password', 'health.password', 'residency[eu]']);
+    expect(diff.changes).toEqual(['users[app].password', 'users[app].backend_password', 'health.password', 'residency.rules[eu]']);
     expect(JSON.stringify(diff)).not.toContain('hunter2');
     const edited = load(MINIMAL + 'residency:\n  - { name: eu, match: { tenant: acme, application_name: x }, regions: [eu-west] }\n');
-    expect(describeReload(next, edited).changes).toContain('residency[eu].match.application_name');
+    expect(describeReload(next, edited).changes).toContain('residency.rules[eu].match.application_name');
   });
 
   it('notices a change of node order (the config order is a preference)', () => {
