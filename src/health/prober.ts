@@ -64,16 +64,24 @@ export class PgProbeChannel implements ProbeChannel {
   }
 
   async probe(hb: HeartbeatWrite | null, timeoutMs: number): Promise<RawProbe> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.destroy();
-    }, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    // The deadline settles the probe by itself. Destroying the client is not enough: pg.Client
+    // never settles a connect() that was ended while the server had not answered yet (a node
+    // stopped with SIGSTOP accepts the TCP connection and then says nothing), and a probe that
+    // never settles would stop this node's probes for good.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.destroy();
+        reject(new ProbeTimeout(timeoutMs));
+      }, timeoutMs);
+    });
+    const work = this.probeOnce(hb, true);
+    work.catch(() => undefined); // after the deadline, its outcome is nobody's
     try {
-      return await this.probeOnce(hb, true);
+      return await Promise.race([work, deadline]);
     } catch (err) {
       this.destroy();
-      throw timedOut ? new ProbeTimeout(timeoutMs) : err;
+      throw err;
     } finally {
       clearTimeout(timer);
     }
