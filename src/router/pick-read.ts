@@ -111,7 +111,7 @@ export function isMultiMasterKind(kind: ClusterKind): boolean {
  * cluster, residency aside: one node with a known lag anywhere keeps the ordinary rules (a known
  * lag over max_read_lag is a real staleness, never bypassed). Not with reads_on_masters: never.
  */
-export function isLagUnknownEverywhere(snap: TopologySnapshot, policy: RoutePolicy): boolean {
+export function isLagUnknownEverywhere(snap: TopologySnapshot, policy: Pick<RoutePolicy, 'kind' | 'readsOnMasters' | 'maxReadLagMs'>): boolean {
   if (!isMultiMasterKind(policy.kind) || policy.readsOnMasters === 'never') return false;
   const nodes = snap.nodes;
   let unknown = 0;

@@ -107,7 +107,7 @@ describe('SHOW commands through psql', () => {
     expect(Number(nodes.find((n) => n.name === writer)?.routed_writes)).toBeGreaterThanOrEqual(1);
     expect(Object.keys(nodes[0]!)).toEqual([
       'name', 'region', 'role', 'state', 'up', 'rtt_ms', 'lag_ms', 'lag_bytes', 'active_backends', 'idle_backends',
-      'routed_reads', 'routed_writes', 'drain', 'last_error',
+      'routed_reads', 'routed_writes', 'drain', 'last_error', 'lag_source', 'problem',
     ]);
   });
 
