@@ -7,9 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCluster, TEST_USERS, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { runPsql } from '../support/proc.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
-const ADMIN_PASSWORD = 'admin-secret';
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
 
