@@ -49,7 +49,7 @@ describe('defaults', () => {
 
   it('admin.http gets host and port defaults when present', () => {
     const cfg = load(`${MINIMAL}admin: { http: { token: t } }\n`);
-    expect(cfg.admin.http).toEqual({ host: '127.0.0.1', port: 9187, token: 't' });
+    expect(cfg.admin.http).toEqual({ host: '127.0.0.1', port: 9187, token: 't', allowedHosts: [] });
   });
 
   it('tls paths are resolved against the config directory', () => {
