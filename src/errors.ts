@@ -6,6 +6,8 @@
 
 import { clientSafeReason, redactAddresses } from './client-safe.js';
 
+export { clientSafeReason, redactAddresses };
+
 export type Severity = 'ERROR' | 'FATAL';
 
 export class MeridianError extends Error {
