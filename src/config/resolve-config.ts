@@ -3,6 +3,7 @@
 // rules are unambiguous). Returns issues with YAML key paths; the loader adds line numbers.
 // The only IO is reading secret files, through the injected reader.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import { findAmbiguousRules } from './residency-match.js';
 import type { ParsedConfig } from './schema.js';
@@ -28,6 +29,7 @@ function secretFrom(inline: string | null, file: string | null, at: ConfigPath, 
   try {
     const value = ctx.readFile(resolvePath(ctx.baseDir, file)).replace(/\r?\n$/, '');
     if (value === '') issues.push({ path: filePath, message: `secret file ${file} is empty` });
+    else if (isPlaceholderSecret(value)) issues.push({ path: filePath, message: `secret file ${file} holds a well-known placeholder, not a secret` });
     return value;
   } catch (err) {
     issues.push({ path: filePath, message: `cannot read secret file ${file}: ${(err as Error).message}` });

@@ -1,6 +1,10 @@
 // Issue 14, finding 18: well-known placeholder secrets are refused at load, in every password,
 // token or secret field, inline or through ${VAR}, with the key path and the line.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../../src/config/load-config.js';
 import { isPlaceholderSecret } from '../../../src/config/placeholder-secrets.js';
 import { load, loadError, MINIMAL } from './helpers.js';
 
@@ -17,6 +21,13 @@ describe('placeholder secrets', () => {
     expect(err.issues.map((i) => [i.path, i.line])).toEqual([
       ['users[0].password', 3], ['users[0].backend_password', 3], ['health.password', 10], ['admin.http.token', 11],
     ]);
+  });
+
+  it('refuses one read from a *_file, naming the file key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-placeholder-'));
+    writeFileSync(join(dir, 'token'), 'change-me\n');
+    writeFileSync(join(dir, 'meridian.yaml'), `${MINIMAL}admin: { http: { token_file: token } }\n`);
+    expect(() => loadConfigFile(join(dir, 'meridian.yaml'))).toThrow(/meridian\.yaml:\d+:\d+: admin\.http\.token_file: secret file token holds a well-known placeholder/);
   });
 
   it('accepts real secrets, and placeholders in fields that are no secrets', () => {
