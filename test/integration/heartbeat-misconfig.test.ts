@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery } from '../../src/admin/console.js';
+import { startHttp } from '../../src/admin/http.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { MeridianConfig } from '../../src/config/types.js';
 import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
@@ -103,6 +104,17 @@ describe('pglogical with health.database where pglogical is not installed', () =
       console.log(`SHOW NODES problem: ${rows[0]?.problem}`);
     } finally {
       await admin.end();
+    }
+    // GET /nodes: the same rows as JSON.
+    m.config = Object.freeze({ ...m.config, admin: { ...m.config.admin, http: { host: '127.0.0.1', port: 0, token: 'misconfig-test-token', allowedHosts: [] } } });
+    const api = await startHttp(m);
+    try {
+      const r = await fetch(`http://127.0.0.1:${api.port}/nodes`, { headers: { authorization: 'Bearer misconfig-test-token' } });
+      const body = (await r.json()) as { nodes: { lag_source: string; problem: string | null }[] };
+      expect(body.nodes.map((n) => n.lag_source)).toEqual(cluster.nodes.map(() => 'heartbeat'));
+      for (const n of body.nodes) expect(n.problem).toMatch(/\(health\.database\)/);
+    } finally {
+      await api.close();
     }
     const warnings = logLines.filter((l) => l.msg === 'lag cannot be measured');
     expect(warnings).toHaveLength(cluster.nodes.length); // once per node, not once per probe
