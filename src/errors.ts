@@ -1,6 +1,12 @@
 // The one catalogue of errors Meridian itself produces. Each has a stable code, a SQLSTATE and a
 // severity; protocol/encode.ts turns one into an ErrorResponse. Expected failures are values
-// (returned or emitted), `throw` is for bugs and start-up.
+// (returned or emitted), `throw` is for bugs and start-up. Messages built from a socket or probe
+// error name the node only: addresses are cut (client-safe.ts) and the full text is kept in
+// `internal`, for the log, never for the wire.
+
+import { clientSafeReason, redactAddresses } from './client-safe.js';
+
+export { clientSafeReason, redactAddresses };
 
 export type Severity = 'ERROR' | 'FATAL';
 
@@ -10,8 +16,13 @@ export class MeridianError extends Error {
   readonly severity: Severity;
   readonly detail: string | null;
   readonly hint: string | null;
+  /** What the client was not told (a node's address in a connect error): for logs only. */
+  readonly internal: string | null;
 
-  constructor(code: string, sqlstate: string, severity: Severity, message: string, detail: string | null = null, hint: string | null = null) {
+  constructor(
+    code: string, sqlstate: string, severity: Severity, message: string,
+    detail: string | null = null, hint: string | null = null, internal: string | null = null,
+  ) {
     super(message);
     this.name = 'MeridianError';
     this.code = code;
@@ -19,7 +30,19 @@ export class MeridianError extends Error {
     this.severity = severity;
     this.detail = detail;
     this.hint = hint;
+    this.internal = internal;
   }
+}
+
+/** The text to log for an error: its message plus what the client was not told. */
+export function logText(err: MeridianError): string {
+  return err.internal === null ? err.message : `${err.message} (${err.internal})`;
+}
+
+/** `why` as a client may see it; the original when it differs (for `internal`). */
+function safe(why: string, shorten: (s: string) => string = clientSafeReason): [string, string | null] {
+  const shown = shorten(why);
+  return [shown, shown === why ? null : why];
 }
 
 /** SQLSTATE for a residency refusal: Meridian's own code in class 57 (operator intervention). */
@@ -38,18 +61,30 @@ export const Errors = {
     new MeridianError('AUTH_FAILED', '28P01', 'FATAL', `password authentication failed for user "${user}"`),
   tlsRequired: () =>
     new MeridianError('TLS_REQUIRED', '28000', 'FATAL', 'SSL connection is required by Meridian (tls.mode: require)'),
-  backendLost: (node: string, why: string) =>
-    new MeridianError('BACKEND_LOST', '08006', 'FATAL', `server connection to node "${node}" was lost: ${why}`),
-  backendLostInRequest: (node: string, why: string) =>
-    new MeridianError('BACKEND_LOST', '08006', 'ERROR', `server connection to node "${node}" was lost during the request: ${why}`),
-  cannotConnect: (node: string, why: string) =>
-    new MeridianError('CANNOT_CONNECT', '08001', 'ERROR', `could not connect to node "${node}": ${why}`),
-  noRoute: (why: string) => new MeridianError('NO_ROUTE', '57P03', 'ERROR', why),
-  residencyRefused: (rule: string, why: string) =>
-    new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
+  backendLost: (node: string, why: string) => {
+    const [shown, internal] = safe(why);
+    return new MeridianError('BACKEND_LOST', '08006', 'FATAL', `server connection to node "${node}" was lost: ${shown}`, null, null, internal);
+  },
+  backendLostInRequest: (node: string, why: string) => {
+    const [shown, internal] = safe(why);
+    return new MeridianError('BACKEND_LOST', '08006', 'ERROR', `server connection to node "${node}" was lost during the request: ${shown}`, null, null, internal);
+  },
+  cannotConnect: (node: string, why: string) => {
+    const [shown, internal] = safe(why);
+    return new MeridianError('CANNOT_CONNECT', '08001', 'ERROR', `could not connect to node "${node}": ${shown}`, null, null, internal);
+  },
+  /** `why` names nodes and their probe failures: addresses in it are cut, not its other words. */
+  noRoute: (why: string) => {
+    const [shown, internal] = safe(why, redactAddresses);
+    return new MeridianError('NO_ROUTE', '57P03', 'ERROR', shown, null, null, internal);
+  },
+  residencyRefused: (rule: string, why: string) => {
+    const [shown, internal] = safe(why, redactAddresses);
+    return new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
       rule.includes('+')
-        ? `residency rules "${rule}" together allow no healthy node for this request: ${why}`
-        : `residency rule "${rule}" allows no healthy node for this request: ${why}`),
+        ? `residency rules "${rule}" together allow no healthy node for this request: ${shown}`
+        : `residency rule "${rule}" allows no healthy node for this request: ${shown}`, null, null, internal);
+  },
   /** Login refused by residency (require_match, or matched rules sharing no region); also after a reload. */
   residencyDenied: (why: string) => new MeridianError('RESIDENCY_DENIED', RESIDENCY_SQLSTATE, 'FATAL', why),
   /** A reload narrowed residency while the session held a backend on a node it may no longer use. */

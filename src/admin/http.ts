@@ -2,10 +2,12 @@
 // /readyz (200 only while a write target exists), GET /nodes (JSON, as SHOW NODES), POST
 // /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz and /metrics needs
 // `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
-// configured every protected endpoint is 401. Thin: the facts and actions come from the same
+// configured every protected endpoint is 401. Every endpoint first checks the Host header against
+// loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
+// cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
 // functions the console uses.
 
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeridianError } from '../errors.js';
@@ -27,14 +29,45 @@ function send(res: http.ServerResponse, status: number, body: unknown, contentTy
   res.end(text);
 }
 
-/** Constant-time bearer check; no configured token means nobody is authorized. */
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Constant-time bearer check; no configured token means nobody is authorized. Both sides are
+ * hashed first: equal-length digests, so neither an early length check nor the comparison's
+ * time says how long the token is.
+ */
 export function isAuthorized(header: string | undefined, token: string | null): boolean {
   if (token === null || token === '' || header === undefined) return false;
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
   if (m === null) return false;
-  const got = Buffer.from(m[1]!);
-  const want = Buffer.from(token);
-  return got.length === want.length && timingSafeEqual(got, want);
+  return timingSafeEqual(sha256(m[1]!), sha256(token));
+}
+
+const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
+
+/** The host name of a Host header or an allow-list entry: no port, no brackets, lower case. */
+export function hostName(value: string): string {
+  let h = value.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    h = end === -1 ? h.slice(1) : h.slice(1, end);
+  } else if (h.indexOf(':') === h.lastIndexOf(':')) {
+    h = h.replace(/:\d*$/, ''); // one colon: host:port (more: a bare IPv6 address)
+  }
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+/**
+ * DNS rebinding guard: a browser that fetched an attacker's page sends the attacker's host name
+ * in Host. Accepted: loopback names, the listen address (unless a wildcard) and allowed_hosts.
+ */
+export function isAllowedHost(header: string | undefined, listenHost: string, allowedHosts: readonly string[]): boolean {
+  if (header === undefined || header.trim() === '') return false;
+  const host = hostName(header);
+  if (LOOPBACK_NAMES.includes(host)) return true;
+  const listen = hostName(listenHost);
+  if (host === listen && listen !== '0.0.0.0' && listen !== '::') return true;
+  return allowedHosts.some((a) => hostName(a) === host);
 }
 
 async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
@@ -49,6 +82,10 @@ async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<s
 }
 
 async function handle(m: Meridian, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const httpCfg = m.config.admin.http;
+  if (!isAllowedHost(req.headers.host, httpCfg?.host ?? '127.0.0.1', httpCfg?.allowedHosts ?? [])) {
+    return send(res, 421, { error: 'host not allowed (admin.http.allowed_hosts)' });
+  }
   installMetricsSources(m);
   const url = new URL(req.url ?? '/', 'http://meridian');
   const path = url.pathname.replace(/\/+$/, '') || '/';

@@ -1,5 +1,6 @@
 // SHOW NODES (console) and GET /nodes (HTTP): one row per configured node from the topology
-// snapshot, the pools and the routed-requests counter, plus drain progress while a drain runs.
+// snapshot, the pools and the routed-requests counter, plus drain progress while a drain runs,
+// and where each node's lag comes from with the misconfiguration that keeps it unknown (problem).
 // Reads only; never changes state.
 
 import type { Meridian } from '../server.js';
@@ -41,11 +42,12 @@ export async function showNodes(m: Meridian): Promise<AdminTable> {
   const rows = snap.nodes.map((n) => {
     const b = nodeBackends(m, n.name);
     const r = routed.get(n.name) ?? { reads: 0, writes: 0 };
+    const lag = m.health.lagStatusOf(n.name);
     return [
       n.name, n.region, n.role, n.state, n.isUp,
       roundMs(n.rttMs), roundMs(n.lagMs), n.lagBytes,
       b.active, b.idle, r.reads, r.writes,
-      drainProgress(m, n.name), n.lastError,
+      drainProgress(m, n.name), n.lastError, lag?.source ?? null, lag?.problem ?? null,
     ];
   });
   return {
@@ -53,7 +55,7 @@ export async function showNodes(m: Meridian): Promise<AdminTable> {
       text('name'), text('region'), text('role'), text('state'), bool('up'),
       float('rtt_ms'), float('lag_ms'), int('lag_bytes'),
       int('active_backends'), int('idle_backends'), int('routed_reads'), int('routed_writes'),
-      text('drain'), text('last_error'),
+      text('drain'), text('last_error'), text('lag_source'), text('problem'),
     ],
     rows,
   };

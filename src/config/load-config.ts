@@ -1,5 +1,5 @@
-// Loads Meridian's YAML config: parse (with positions) → ${VAR} substitution → schema →
-// cross-key resolution → deep freeze. Every failure is one ConfigError listing each problem
+// Loads Meridian's YAML config: parse (with positions) → ${VAR} substitution → placeholder
+// secrets refused → schema → cross-key resolution → deep freeze. Every failure is one ConfigError listing each problem
 // with its key path and line:column. Synchronous: it runs at start-up and on reload, both rare.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
@@ -10,6 +10,7 @@ import { substituteEnv, type ConfigPath, type Env, type PathIssue } from './env-
 import { resolveConfig } from './resolve-config.js';
 import { configSchema } from './schema.js';
 import { describeValue } from './schema-fields.js';
+import { findPlaceholderSecrets } from './placeholder-secrets.js';
 import { keysUnder } from './settings-table.js';
 import type { MeridianConfig } from './types.js';
 import { positionOf } from './yaml-positions.js';
@@ -122,6 +123,9 @@ export function parseConfigText(text: string, sourceName: string, options: LoadO
   const envIssues: PathIssue[] = [];
   const tree = substituteEnv(raw, options.env ?? process.env, envIssues);
   if (envIssues.length > 0) throw new ConfigError(sourceName, locate(doc, lc, envIssues));
+  const secretIssues: PathIssue[] = [];
+  findPlaceholderSecrets(tree, secretIssues);
+  if (secretIssues.length > 0) throw new ConfigError(sourceName, locate(doc, lc, secretIssues));
 
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) throw new ConfigError(sourceName, locate(doc, lc, fromZod(parsed.error, tree)));

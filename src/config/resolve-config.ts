@@ -2,6 +2,7 @@
 // keys, and checks that span keys (unique names, admin users exist, residency regions exist). Returns issues with YAML key paths; the loader adds line numbers.
 // The only IO is reading secret files, through the injected reader.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import type { ParsedConfig } from './schema.js';
 import type { MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
@@ -26,6 +27,7 @@ function secretFrom(inline: string | null, file: string | null, at: ConfigPath, 
   try {
     const value = ctx.readFile(resolvePath(ctx.baseDir, file)).replace(/\r?\n$/, '');
     if (value === '') issues.push({ path: filePath, message: `secret file ${file} is empty` });
+    else if (isPlaceholderSecret(value)) issues.push({ path: filePath, message: `secret file ${file} holds a well-known placeholder, not a secret` });
     return value;
   } catch (err) {
     issues.push({ path: filePath, message: `cannot read secret file ${file}: ${(err as Error).message}` });
@@ -157,7 +159,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     },
     residency,
     drain: parsed.drain,
-    admin: { database: parsed.admin.database, users: parsed.admin.users, http: http === null ? null : { host: http.host, port: http.port, token } },
+    admin: { database: parsed.admin.database, users: parsed.admin.users, http: http === null ? null : { host: http.host, port: http.port, token, allowedHosts: http.allowed_hosts.map((h) => h.toLowerCase()) } },
     log: parsed.log,
     limits: parsed.limits,
   };

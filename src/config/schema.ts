@@ -169,6 +169,7 @@ const admin = section({
     port: intField(0, 65535, 9187),
     token: secret(),
     token_file: optionalText('a file path'),
+    allowed_hosts: stringList('host name'),
   }),
 });
 

@@ -103,6 +103,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('admin.http.port', 'int 0–65535', '9187', 'restart', 'HTTP listen port'),
   s('admin.http.token', 'string', 'none (401)', 'restart', 'bearer token for protected endpoints'),
   s('admin.http.token_file', 'path', 'none', 'restart', 'token from a file'),
+  s('admin.http.allowed_hosts', 'list of host names', '[] (loopback names and host only)', 'restart', 'Host header names accepted besides localhost, 127.0.0.1, [::1] and admin.http.host (others: 421)'),
   s('log.level', 'trace | debug | info | warn | error | fatal | silent', 'info', 'runtime', 'log level'),
   s('limits.max_frame_bytes', 'size', '64MB', 'runtime', 'largest client message accepted after login (8kB before)'),
   s('limits.max_request_bytes', 'size', '64MB', 'runtime', 'what one request may hold before it has a backend'),

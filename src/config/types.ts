@@ -133,6 +133,8 @@ export interface AdminHttpConfig {
   readonly host: string;
   readonly port: number;
   readonly token: string | null; // null: every protected endpoint answers 401
+  /** Host header names accepted besides loopback names and the listen address (DNS rebinding guard). */
+  readonly allowedHosts: readonly string[];
 }
 
 export interface AdminConfig {

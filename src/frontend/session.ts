@@ -14,7 +14,7 @@ import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
 import type { Classification, RouteHint } from '../classify/types.js';
 import { decideResidency, forbiddenHeldNode } from '../config/residency-match.js';
-import { Errors, MeridianError } from '../errors.js';
+import { Errors, logText, MeridianError, redactAddresses } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
@@ -415,10 +415,13 @@ export class Session implements FrameSink, BackendOwner {
   private acquireError(node: string, err: Error | null): MeridianError {
     if (err instanceof PoolTimeoutError) return Errors.poolTimeout(node, this.ctx.cfg().pool.queueTimeoutMs);
     const ce = err as ConnectError | null;
-    if (ce?.serverError) {
-      return new MeridianError('SERVER_REFUSED', ce.serverError.code, 'ERROR', ce.serverError.message);
-    }
-    return Errors.cannotConnect(node, err?.message ?? 'unknown error');
+    // The node's own refusal keeps its SQLSTATE and words; an address in it (pg_hba names the
+    // proxy's) is cut for the client. The log keeps the whole text.
+    const e = ce?.serverError
+      ? new MeridianError('SERVER_REFUSED', ce.serverError.code, 'ERROR', redactAddresses(ce.serverError.message), null, null, ce.serverError.message)
+      : Errors.cannotConnect(node, err?.message ?? 'unknown error');
+    this.log.info({ node, err: logText(e) }, 'backend connect failed');
+    return e;
   }
 
   afterAsync(): void {

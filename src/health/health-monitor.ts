@@ -1,7 +1,9 @@
 // HealthMonitor: probes every node on its own connection, applies rise/fall, smooths RTT,
 // derives role and lag, and publishes through the TopologyStore (the only writer of snapshots).
 // Also: passive eviction from live traffic (reportFailure), immediate probes (probeNow), and the
-// catching-up → active readmission after UNDRAIN. Drain itself is driven by admin.
+// catching-up → active readmission after UNDRAIN. Drain itself is driven by admin. Says once
+// per change why a node's lag cannot be measured (lag-problem.ts) and when reads follow writes
+// because lag is unknown on every node of a multi-master cluster.
 
 import { backendTls } from '../backend/backend-tls.js';
 import type { ClusterKind, HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
@@ -9,7 +11,9 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { TopologyEvent } from '../topology/events.js';
 import { TopologyStore, type NodeHealthUpdate } from '../topology/topology-store.js';
 import type { NodeRole, NodeSnapshot, TopologySnapshot } from '../topology/types.js';
-import { computeNodeLag, type LagContext } from './node-lag.js';
+import { isLagUnknownEverywhere } from '../router/pick-read.js';
+import { lagStatus, NOT_ARRIVING_INTERVALS, type LagStatus } from './lag-problem.js';
+import { computeNodeLag, type LagContext, type LagPeer } from './node-lag.js';
 import { roleOf, type RawProbe } from './probe-result.js';
 import { usesHeartbeat } from './probe-sql.js';
 import { describeProbeError, pgProbeConnector, type ProbeChannel, type ProbeConnector } from './prober.js';
@@ -37,6 +41,8 @@ interface NodeRuntime {
   /** Physical primary: its recent WAL positions by probe time (read-your-writes, seen-writes.ts). */
   lsnMarks: LsnMark[];
   downReason: string | null;
+  /** Where its lag comes from and why it cannot be measured (SHOW NODES); null until probed. */
+  lagStatus: LagStatus | null;
   probes: number; // finished probes
   timer: unknown;
   running: Promise<void> | null;
@@ -57,6 +63,8 @@ export class HealthMonitor {
   private readonly nodes = new Map<string, NodeRuntime>();
   private isRunning = false;
   private unsubscribe: (() => void) | null = null;
+  /** Reads follow writes: lag unknown on every node of a multi-master cluster past start-up. */
+  private isReadFollowingWrites = false;
 
   constructor(cfg: MeridianConfig, logger: Logger = silentLogger, counters: HealthCounters | null = null, extras: HealthMonitorExtras = {}) {
     this.cfg = cfg;
@@ -249,6 +257,7 @@ export class HealthMonitor {
     }
     const lag = nowUp && raw !== null ? this.lagOf(rt, raw, wasUp) : nowUp ? rt.lag : { lagMs: null, lagBytes: null };
     rt.lag = lag;
+    if (nowUp && raw !== null) this.noteLagStatus(rt, raw, lag.lagMs);
     const seenWrites = nowUp && raw !== null ? this.seenWritesOf(raw) : undefined;
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
@@ -266,6 +275,64 @@ export class HealthMonitor {
     if (step.transition === 'up') rt.downReason = null;
     const snap = this.store.applyProbe(update);
     this.readmitIfCaughtUp(snap.byName.get(rt.cfg.name));
+    this.noteReadFallback(snap);
+  }
+
+  /** A node's lag source and problem, as SHOW NODES and GET /nodes show them; null: not probed yet. */
+  lagStatusOf(node: string): LagStatus | null {
+    return this.nodes.get(node)?.lagStatus ?? null;
+  }
+
+  /** True while reads follow writes because lag is unknown on every node (logged and counted). */
+  get readsFollowWrites(): boolean {
+    return this.isReadFollowingWrites;
+  }
+
+  /** Recompute the node's lag status; a new or cleared problem is logged once, not every probe. */
+  private noteLagStatus(rt: NodeRuntime, raw: RawProbe, lagMs: number | null): void {
+    const { cluster, health } = this.cfg;
+    const next = lagStatus({
+      kind: cluster.kind, database: health.database, table: health.heartbeatTable, intervalMs: health.intervalMs,
+      self: rt.cfg.name, raw, lagMs, peers: this.peersOf(rt),
+    });
+    const before = rt.lagStatus?.problem ?? null;
+    rt.lagStatus = next;
+    if (next.problem === before) return;
+    if (next.problem !== null) this.log.warn({ node: rt.cfg.name, problem: next.problem }, 'lag cannot be measured');
+    else this.log.info({ node: rt.cfg.name, lagSource: next.source }, 'lag measured again');
+  }
+
+  /**
+   * The router sends reads where writes go while lag is unknown on every node of a multi-master
+   * cluster (router/pick-read.ts isLagUnknownEverywhere). Say so once per change, with the causes,
+   * and count it; start-up (lag not known yet anywhere for a few intervals) is not such a change.
+   */
+  private noteReadFallback(snap: TopologySnapshot): void {
+    const { cluster, routing } = this.cfg;
+    const policy = { kind: cluster.kind, readsOnMasters: routing.readsOnMasters, maxReadLagMs: routing.maxReadLagMs };
+    const isNow = isLagUnknownEverywhere(snap, policy);
+    if (isNow === this.isReadFollowingWrites) return;
+    // Past start-up only, and late enough for the per-node causes (lag-problem.ts) to be known.
+    if (isNow && ![...this.nodes.values()].every((o) => o.probes >= NOT_ARRIVING_INTERVALS + 2)) return;
+    this.isReadFollowingWrites = isNow;
+    this.counters?.readsFollowWrites?.set(isNow ? 1 : 0);
+    if (!isNow) {
+      this.log.info({}, 'reads by lag again: a node\'s lag is known');
+      return;
+    }
+    this.counters?.readFallbacks?.inc();
+    const problems = [...this.nodes.values()].filter((o) => o.lagStatus?.problem != null).map((o) => `${o.cfg.name}: ${o.lagStatus?.problem}`);
+    this.log.warn({ problems: problems.length > 0 ? problems : ['none reported (see SHOW NODES)'] },
+      'lag unknown on every node: reads follow writes (nearest master)');
+  }
+
+  /** The other nodes as the lag computation sees them. */
+  private peersOf(rt: NodeRuntime): LagPeer[] {
+    const snap = this.store.snapshot;
+    return [...this.nodes.values()].filter((o) => o !== rt).map((o) => ({
+      name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer, hasProbed: o.probes > 0,
+      isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
+    }));
   }
 
   /** Fold a good probe into the runtime: RTT, role, heartbeat write streak. */
@@ -291,15 +358,11 @@ export class HealthMonitor {
   }
 
   private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {
-    const snap = this.store.snapshot;
     const ctx: LagContext = {
       kind: this.cfg.cluster.kind,
       intervalMs: this.cfg.health.intervalMs,
       self: { name: rt.cfg.name, isUp: true, role: rt.role, raw },
-      others: [...this.nodes.values()].filter((o) => o !== rt).map((o) => ({
-        name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer, hasProbed: o.probes > 0,
-        isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
-      })),
+      others: this.peersOf(rt),
       wasKnown: wasUp && rt.lag.lagMs !== null,
       lastCaughtUpAtMs: rt.lastCaughtUpAtMs,
     };
@@ -308,14 +371,11 @@ export class HealthMonitor {
     return r;
   }
 
-  /** What SHOW NODES should say about an up node whose lag cannot be measured. */
+  /** What SHOW NODES' last_error says about a node (its probe failures, a refused heartbeat write). */
   private noteFor(rt: NodeRuntime, raw: RawProbe | null, nowUp: boolean): string | null {
     if (!nowUp) return rt.downReason !== null ? `${rt.downReason} (recovering: ${rt.health.okStreak}/${this.cfg.health.rise} good probes)` : null;
-    if (raw === null) return null;
-    if (usesHeartbeat(this.cfg.cluster.kind) && raw.heartbeat === null && raw.spockLag === null) {
-      return `heartbeat table ${this.cfg.health.heartbeatTable} missing or unreadable: run meridian init-heartbeat`;
-    }
-    return raw.heartbeatError;
+    // A heartbeat table that is missing or not replicated is the node's lag problem (lagStatusOf).
+    return raw === null ? null : raw.heartbeatError;
   }
 
   /** catching-up → active once up and lag ≤ routing.readmit_max_lag. */
@@ -333,7 +393,7 @@ function defaultConnector(cfg: MeridianConfig): ProbeConnector {
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
   return {
     cfg, channel, health: NEW_NODE, rttMs: null, rttSamples: [], raw: null, role: 'unknown', writer: NO_WRITER,
-    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, lsnMarks: [], downReason: null, probes: 0, timer: null,
+    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, lsnMarks: [], downReason: null, lagStatus: null, probes: 0, timer: null,
     running: null, isAgainWanted: false, isRemoved: false,
   };
 }

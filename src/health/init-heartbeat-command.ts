@@ -1,11 +1,14 @@
 // `meridian init-heartbeat --config FILE`: creates the heartbeat table (health.heartbeat_table,
 // in health.database) on every writable node and, for pglogical / spock, adds it to the 'default'
 // replication set. Idempotent: run it again after adding a node. Standbys (in recovery) get the
-// table by replication and are skipped. Uses the probe credentials (health.user).
+// table by replication and are skipped. Uses the probe credentials (health.user). For pglogical /
+// spock it fails (exit 1, nothing created) when the extension is not installed in health.database:
+// such a table would never replicate.
 
 import pg from 'pg';
 import { backendTls, isTlsRequired, tlsOptions } from '../backend/backend-tls.js';
 import type { MeridianConfig, NodeConfig } from '../config/types.js';
+import { missingExtensionMessage } from './lag-problem.js';
 import { describeProbeError } from './prober.js';
 import { quoteLiteral, quoteQualified } from './probe-sql.js';
 
@@ -40,14 +43,12 @@ async function exists(c: pg.Client, sql: string): Promise<boolean> {
 async function addToReplicationSet(c: pg.Client, cfg: MeridianConfig, table: string): Promise<string> {
   const rel = `${quoteLiteral(quoteQualified(table))}::regclass`;
   if (cfg.cluster.kind === 'pglogical') {
-    if (!(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = 'pglogical'`))) return 'pglogical extension missing here: table not replicated';
     const member = `SELECT 1 FROM pglogical.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
     if (await exists(c, member)) return `already in pglogical replication set '${REPLICATION_SET}'`;
     await c.query(`SELECT pglogical.replication_set_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
     return `added to pglogical replication set '${REPLICATION_SET}'`;
   }
   if (cfg.cluster.kind === 'spock') {
-    if (!(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = 'spock'`))) return 'spock extension missing here: table not replicated';
     const member = `SELECT 1 FROM spock.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
     if (await exists(c, member)) return `already in spock replication set '${REPLICATION_SET}'`;
     await c.query(`SELECT spock.repset_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
@@ -57,11 +58,22 @@ async function addToReplicationSet(c: pg.Client, cfg: MeridianConfig, table: str
   return 'not needed for this cluster kind; created anyway';
 }
 
+/** The extension that replicates the heartbeat table for this kind, if Meridian adds it to a set. */
+function replicationExtension(cfg: MeridianConfig): 'pglogical' | 'spock' | null {
+  return cfg.cluster.kind === 'pglogical' || cfg.cluster.kind === 'spock' ? cfg.cluster.kind : null;
+}
+
 async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> {
   const table = cfg.health.heartbeatTable;
   return withClient(cfg, node, async (c) => {
     const rec = await c.query('SELECT pg_is_in_recovery() AS r');
     if (rec.rows[0]?.r === true) return 'standby (in recovery): skipped, the table arrives by replication';
+    const ext = replicationExtension(cfg);
+    // A table in a database the extension does not replicate is written everywhere and seen
+    // nowhere: lag would stay unknown forever. Refuse before creating anything.
+    if (ext !== null && !(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = ${quoteLiteral(ext)}`))) {
+      throw new Error(missingExtensionMessage(ext, cfg.health.database));
+    }
     // READ WRITE: a read-only subscriber (default_transaction_read_only) still needs the table.
     await c.query(`BEGIN READ WRITE; CREATE TABLE IF NOT EXISTS ${quoteQualified(table)} (node text PRIMARY KEY, ts timestamptz NOT NULL); COMMIT`);
     await c.query('BEGIN READ WRITE');

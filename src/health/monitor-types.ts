@@ -25,6 +25,10 @@ export interface HealthCounters {
   readonly probeFailures?: { inc(labels: { node: string }): void };
   readonly evictions?: { inc(labels: { node: string }): void };
   readonly failovers?: { inc(): void };
+  /** 1 while reads follow writes because lag is unknown on every node (multi-master). */
+  readonly readsFollowWrites?: { set(value: number): void };
+  /** Times reads started following writes for that reason. */
+  readonly readFallbacks?: { inc(): void };
 }
 
 export interface HealthMonitorExtras {

@@ -47,6 +47,8 @@ export interface RawProbe {
   readonly heartbeatWrittenTs: number | null;
   /** Why the heartbeat could not be written, when a write was attempted and failed. */
   readonly heartbeatError: string | null;
+  /** pglogical: the extension is not installed (or not readable) in the probed database. */
+  readonly isPglogicalMissing: boolean;
 }
 
 const num = (v: unknown): number | null => {
@@ -129,6 +131,7 @@ export function parseProbeRow(
     heartbeat,
     heartbeatWrittenTs: heartbeatWrite !== null && beat !== null && Math.abs(beat - heartbeatWrite) < 1 ? heartbeatWrite : null,
     heartbeatError,
+    isPglogicalMissing: row.pglogical_missing === true,
   };
 }
 

@@ -82,6 +82,9 @@ function pglogicalFields(caps: ProbeCapabilities): Field[] {
        FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)],
   ];
   if (caps.hasPglogical) fields.push(['my_slots', '(SELECT json_agg(sub_slot_name) FROM pglogical.subscription)']);
+  // A constant per connection: pglogical absent from health.database means the heartbeat table
+  // there never replicates (the misconfiguration behind "lag unknown" on every node).
+  else fields.push(['pglogical_missing', 'true']);
   return fields;
 }
 

@@ -33,6 +33,8 @@ export class Metrics implements SessionMetrics {
   readonly probeFailures: client.Counter<'node'>;
   readonly evictions: client.Counter<'node'>;
   readonly failovers: client.Counter<never>;
+  readonly readsFollowWrites: client.Gauge<never>;
+  readonly readFallbacks: client.Counter<never>;
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
@@ -95,6 +97,8 @@ export class Metrics implements SessionMetrics {
     this.probeFailures = new client.Counter({ name: 'meridian_probe_failures_total', help: 'Failed health probes', labelNames: ['node'], registers: [r] });
     this.evictions = new client.Counter({ name: 'meridian_evictions_total', help: 'Nodes taken out of routing (failed probes or passive health)', labelNames: ['node'], registers: [r] });
     this.failovers = new client.Counter({ name: 'meridian_failovers_total', help: 'Changes of the preferred write master', registers: [r] });
+    this.readsFollowWrites = new client.Gauge({ name: 'meridian_reads_follow_writes', help: '1 while reads go to the nearest master because lag is unknown on every node of a multi-master cluster (see SHOW NODES problem)', registers: [r] });
+    this.readFallbacks = new client.Counter({ name: 'meridian_read_fallbacks_total', help: 'Times reads started following writes because lag became unknown on every node of a multi-master cluster', registers: [r] });
     this.drainState = new client.Gauge({ name: 'meridian_node_draining', help: '1 while the node is draining or drained', labelNames: ['node'], registers: [r] });
     this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
     this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });

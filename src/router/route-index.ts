@@ -8,6 +8,9 @@ import type { RouteDecision, RoutePolicy } from './types.js';
 
 export const DEFAULT_PROXIMITY_TOLERANCE_MS = 1;
 
+/** The reason of a read sent to the nearest master because lag is unknown on every node. */
+export const READ_FOLLOWS_WRITES_PHRASE = 'lag unknown on every node: the read follows writes (nearest healthy master)';
+
 /** Why a node was chosen; the constant phrase of a successful RouteDecision. */
 export const OkReason = {
   write: 0,
@@ -17,6 +20,7 @@ export const OkReason = {
   hintMaster: 4,
   hintReplica: 5,
   readYourWrites: 6,
+  readFollowsWrites: 7,
 } as const;
 export type OkReasonCode = (typeof OkReason)[keyof typeof OkReason];
 
@@ -28,6 +32,7 @@ const OK_PHRASES: readonly string[] = [
   'hint route=master: nearest healthy master',
   'hint route=replica: lowest lag',
   "read-your-writes: the node that took the session's last write (no other eligible node has replayed it yet)",
+  READ_FOLLOWS_WRITES_PHRASE,
 ];
 const KINDS = OK_PHRASES.length;
 

@@ -8,7 +8,7 @@ import type { RouteHint } from '../classify/types.js';
 import type { TopologySnapshot } from '../topology/types.js';
 import { pickMaster } from './pick-master.js';
 import { Check, checkRead } from './node-checks.js';
-import { pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
+import { isLagUnknownEverywhere, pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
 import { clientTable } from './proximity.js';
 import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
 import { allowedMask, okDecision, OkReason, routeIndex, type OkReasonCode, type RouteIndex } from './route-index.js';
@@ -88,6 +88,12 @@ function routeRead(
     if (i < 0) continue;
     const kind = viaHint ? OkReason.hintReplica : k > 0 ? OkReason.readMasterFallback : OkReason.read;
     return okDecision(index, i, kind);
+  }
+  // Lag unknown everywhere (a heartbeat that does not replicate): reads go where writes go,
+  // within the session's residency, rather than failing while writes succeed.
+  if (isLagUnknownEverywhere(snap, policy)) {
+    const i = pickMaster(snap, mask, index, client);
+    if (i >= 0) return okDecision(index, i, OkReason.readFollowsWrites);
   }
   return refuseRead(snap, ctx, policy, order.length === 1 ? (order[0] as ReadRolesCode) : ReadRoles.any);
 }

@@ -12,6 +12,9 @@ import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
 import type { Cluster } from '../support/cluster.js';
 import { TEST_USERS } from '../support/cluster.js';
 
+/** The admin console user's password in test configs (a placeholder such as "admin-secret" is refused at load). */
+export const ADMIN_PASSWORD = 'admin-console-test-pw';
+
 export interface RunningMeridian {
   readonly m: Meridian;
   readonly port: number;
@@ -57,7 +60,7 @@ users:
   - { name: app, password: "${TEST_USERS.app.password}", auth: scram-sha-256 }
   - { name: md5user, password: "${TEST_USERS.md5user.password}", auth: md5 }
   - { name: plainuser, password: "${TEST_USERS.plainuser.password}", auth: password }
-  - { name: admin, password: "admin-secret", auth: scram-sha-256, backend_user: app, backend_password: "${TEST_USERS.app.password}" }
+  - { name: admin, password: "${ADMIN_PASSWORD}", auth: scram-sha-256, backend_user: app, backend_password: "${TEST_USERS.app.password}" }
 ${opts.usersYaml ?? ''}
 cluster:
   kind: ${kind}

@@ -15,7 +15,7 @@ import { installMetricsSources } from '../../src/admin/metrics-sources.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Meridian } from '../../src/server.js';
-import { meridianYaml, type StartOptions } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, meridianYaml, type StartOptions } from '../helpers/meridian.js';
 import { sharedCluster, sleep, TEST_USERS, waitFor, type Cluster } from '../support/cluster.js';
 
 let cluster: Cluster;
@@ -41,7 +41,7 @@ async function start(opts: StartOptions, edit: (yaml: string) => string = (y) =>
 }
 
 function client(port: number, user: 'app' | 'md5user' | 'admin' = 'app'): pg.Client {
-  const password = user === 'admin' ? 'admin-secret' : TEST_USERS[user].password;
+  const password = user === 'admin' ? ADMIN_PASSWORD : TEST_USERS[user].password;
   const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: user === 'admin' ? 'meridian' : 'app' });
   c.on('error', () => {});
   return c;

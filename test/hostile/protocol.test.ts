@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 import { sharedCluster, TEST_USERS, type Cluster } from '../support/cluster.js';
 import { frame, query, startupPacket, SYNC, Wire } from './wire.js';
 
@@ -344,7 +344,7 @@ describe('bytes pipelined behind login are kept', () => {
 describe('statements too long to parse on the event loop', () => {
   it('a statement above limits.max_parse_bytes is routed as a write without parsing; EXPLAIN ROUTE says so; other sessions are not stalled', async () => {
     const huge = `select 1 /* ${'x'.repeat(8 * 1024 * 1024)} */`;
-    const admin = new pg.Client(`postgres://admin:admin-secret@127.0.0.1:${mer.port}/meridian`);
+    const admin = new pg.Client(`postgres://admin:${ADMIN_PASSWORD}@127.0.0.1:${mer.port}/meridian`);
     await admin.connect();
     try {
       const t0 = performance.now();

@@ -17,7 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESIDENCY_SQLSTATE } from '../../src/errors.js';
 import { sharedCluster, TEST_USERS, type PglogicalCluster } from '../support/cluster.js';
-import { meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
 
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
@@ -193,7 +193,7 @@ describe('residency against hostile clients', () => {
   it('SHOW RESIDENCY lists the rules, the combination a live session matched, and require_match', async () => {
     const c = client('app', 'eu1');
     await c.connect();
-    const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian' });
+    const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
     await admin.connect();
     const rows = (await admin.query('SHOW RESIDENCY')).rows as Array<Record<string, unknown>>;
     const sid = ((await admin.query('SHOW SESSIONS')).rows as Array<Record<string, unknown>>).find((r) => r.tenant === 'eu1');
@@ -203,7 +203,7 @@ describe('residency against hostile clients', () => {
     expect(explain.get('node')).toBe('n1');
     await admin.end();
     // The admin session's own identity claiming a tenant its user may not claim: EXPLAIN says so.
-    const probe = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian', options: '-c meridian.tenant=eu1' });
+    const probe = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian', options: '-c meridian.tenant=eu1' });
     await probe.connect();
     const own = new Map(((await probe.query('EXPLAIN ROUTE select 1')).rows as Array<{ field: string; value: string }>).map((r) => [r.field, r.value]));
     await probe.end();

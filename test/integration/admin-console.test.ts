@@ -7,9 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCluster, TEST_USERS, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { runPsql } from '../support/proc.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
-const ADMIN_PASSWORD = 'admin-secret';
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
 
@@ -107,7 +106,7 @@ describe('SHOW commands through psql', () => {
     expect(Number(nodes.find((n) => n.name === writer)?.routed_writes)).toBeGreaterThanOrEqual(1);
     expect(Object.keys(nodes[0]!)).toEqual([
       'name', 'region', 'role', 'state', 'up', 'rtt_ms', 'lag_ms', 'lag_bytes', 'active_backends', 'idle_backends',
-      'routed_reads', 'routed_writes', 'drain', 'last_error',
+      'routed_reads', 'routed_writes', 'drain', 'last_error', 'lag_source', 'problem',
     ]);
   });
 

@@ -17,9 +17,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startActiveActive, TEST_USERS, waitFor, type PglogicalCluster, type PgNode } from '../support/cluster.js';
 import { runPgbench } from '../support/proc.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
-const ADMIN_PASSWORD = 'admin-secret';
 const PGBENCH_SECONDS = Number(process.env.MERIDIAN_DRAIN_BENCH_S ?? 45);
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;

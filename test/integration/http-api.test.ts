@@ -42,7 +42,7 @@ beforeAll(async () => {
   mer = await startMeridian(cluster, { extraYaml: 'drain: { timeout: 5s }\nrouting: { readmit_max_lag: 5s }' });
   await settled(mer.m);
   // admin.http is restart-only; set it before the HTTP server starts, as the config file would.
-  mer.m.config = Object.freeze({ ...mer.m.config, admin: { ...mer.m.config.admin, http: { host: '127.0.0.1', port: 0, token: TOKEN } } });
+  mer.m.config = Object.freeze({ ...mer.m.config, admin: { ...mer.m.config.admin, http: { host: '127.0.0.1', port: 0, token: TOKEN, allowedHosts: [] } } });
   http = await startHttp(mer.m);
 });
 

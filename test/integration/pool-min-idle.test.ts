@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { sleep, startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
 let mer: RunningMeridian;
@@ -87,7 +87,7 @@ describe('pool.min_idle', () => {
   }, 30_000);
 
   it('does not refill a draining node', async () => {
-    const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian' });
+    const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
     await admin.connect();
     try {
       await admin.query(`DRAIN ${cluster.nodes[0]!.name} FORCE`); // the only node: FORCE

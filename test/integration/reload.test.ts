@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCluster, waitFor, type PglogicalCluster } from '../support/cluster.js';
-import { meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
 
-const ADMIN_PASSWORD = 'admin-secret';
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
 let configPath: string;

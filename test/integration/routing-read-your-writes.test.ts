@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPrimaryStandby, waitFor, type PhysicalCluster } from '../support/cluster.js';
-import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: PhysicalCluster;
 let mer: RunningMeridian;
@@ -87,7 +87,7 @@ describe('read-your-writes (physical)', () => {
       await new Promise((r) => setTimeout(r, 800));
       expect(await readBack(on, id2)).toEqual({ node: 'primary', found: true });
       // EXPLAIN ROUTE says why (the session id is the client's backend PID).
-      const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: 'admin-secret', database: 'meridian' });
+      const admin = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
       await admin.connect();
       try {
         const ex = await admin.query(`EXPLAIN ROUTE FOR SESSION ${(on as unknown as { processID: number }).processID} select 1`);

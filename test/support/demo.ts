@@ -4,6 +4,7 @@
 // 127.0.0.1:6432 (or a free port), a light built-in workload, and a live table every second.
 // Ctrl-C tears everything down. Reuses the test harness's cluster code (test/support).
 
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
@@ -54,13 +55,15 @@ async function main(): Promise<void> {
     await (cluster as PglogicalCluster).addToReplicationSet('demo_events');
   }
   const port = Number(process.env.MERIDIAN_DEMO_PORT ?? 6432);
+  // A fresh secret per run: a config with a well-known admin password is refused at load.
+  const adminPassword = randomBytes(12).toString('base64url');
   const yaml = `listen: { host: 127.0.0.1, port: ${port} }
 region: eu-west
 location: { lat: 53.35, lon: -6.26 }
 pool: { size: 10 }
 users:
   - { name: app, password: "${TEST_USERS.app.password}", auth: scram-sha-256 }
-  - { name: admin, password: admin-secret, auth: scram-sha-256, backend_user: app, backend_password: "${TEST_USERS.app.password}" }
+  - { name: admin, password: "${adminPassword}", auth: scram-sha-256, backend_user: app, backend_password: "${TEST_USERS.app.password}" }
 cluster:
   kind: ${kind}
   nodes:
@@ -80,16 +83,16 @@ log: { level: warn }
     const free = parseConfigText(yaml.replace(`port: ${port} }`, 'port: 0 }'), 'demo.yaml');
     await m.stop(0);
     const m2 = new Meridian(free, { logger: createLogger('warn'), admin: adminQuery });
-    return run(m2, await m2.start(), cluster, relays, noTraffic);
+    return run(m2, await m2.start(), cluster, relays, noTraffic, adminPassword);
   }
-  return run(m, addr, cluster, relays, noTraffic);
+  return run(m, addr, cluster, relays, noTraffic, adminPassword);
 }
 
-async function run(m: Meridian, addr: { port: number }, cluster: Cluster, relays: Relay[], noTraffic: boolean): Promise<void> {
+async function run(m: Meridian, addr: { port: number }, cluster: Cluster, relays: Relay[], noTraffic: boolean, adminPassword: string): Promise<void> {
   const dsn = `postgres://app:${TEST_USERS.app.password}@127.0.0.1:${addr.port}/app`;
   const pgCtl = findPgBin().path('pg_ctl');
   console.log(`\nMeridian is listening. Connect with:\n  psql "${dsn}"\n`);
-  console.log(`Admin console: psql "postgres://admin:admin-secret@127.0.0.1:${addr.port}/meridian" -c 'show nodes'`);
+  console.log(`Admin console: psql "postgres://admin:${adminPassword}@127.0.0.1:${addr.port}/meridian" -c 'show nodes'`);
   console.log('Watch a failover: stop the nearest master, e.g.');
   console.log(`  ${process.getuid?.() === 0 ? 'runuser -u postgres -- ' : ''}${pgCtl} stop -m immediate -D ${cluster.nodes[0]!.dataDir}`);
   console.log(`and start it again with the same command and "start -l /tmp/demo-n1.log" instead of "stop -m immediate".\n`);

@@ -5,7 +5,7 @@ import type { MeridianConfig } from '../../../src/config/types.js';
 
 export const MINIMAL = `
 users:
-  - { name: app, password: secret }
+  - { name: app, password: s3cret-app }
 cluster:
   kind: pglogical
   nodes:

@@ -16,12 +16,12 @@ describe('defaults', () => {
       mode: 'transaction', size: 20, minIdle: 0, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000,
       queueTimeoutMs: 5000, connectTimeoutMs: 5000, maxClients: 1000, preparedStatementsPerBackend: 500,
     });
-    expect(cfg.users).toEqual([{ name: 'app', password: 'secret', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 'secret', maxConnections: null, tenants: null }]);
+    expect(cfg.users).toEqual([{ name: 'app', password: 's3cret-app', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 's3cret-app', maxConnections: null, tenants: null }]);
     expect(cfg.cluster.tls).toBe('disable');
     expect(cfg.cluster.nodes[0]).toEqual({ name: 'dublin', host: '127.0.0.1', port: 5501, region: 'eu-west', location: null, priority: 0 });
     expect(cfg.health).toEqual({
       intervalMs: 1000, timeoutMs: 1000, rise: 2, fall: 2, fastIntervalMs: 250, jitter: 0.1,
-      user: 'app', password: 'secret', database: 'postgres', heartbeatTable: 'meridian_heartbeat',
+      user: 'app', password: 's3cret-app', database: 'postgres', heartbeatTable: 'meridian_heartbeat',
     });
     expect(cfg.routing).toEqual({
       writeWaitMs: 2000, maxReadLagMs: 5000, lagToleranceMs: 100, readsOnMasters: 'always', readmitMaxLagMs: 1000,
@@ -53,14 +53,14 @@ describe('defaults', () => {
   });
 
   it('takes backend credentials and the probe login from the first user', () => {
-    const cfg = load(MINIMAL.replace('{ name: app, password: secret }', '{ name: app, password: secret, backend_user: pg, backend_password: pgpw }'));
+    const cfg = load(MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password: s3cret-app, backend_user: pg, backend_password: pgpw }'));
     expect(cfg.users[0]).toMatchObject({ backendUser: 'pg', backendPassword: 'pgpw' });
     expect(cfg.health).toMatchObject({ user: 'pg', password: 'pgpw' });
   });
 
   it('admin.http gets host and port defaults when present', () => {
     const cfg = load(`${MINIMAL}admin: { http: { token: t } }\n`);
-    expect(cfg.admin.http).toEqual({ host: '127.0.0.1', port: 9187, token: 't' });
+    expect(cfg.admin.http).toEqual({ host: '127.0.0.1', port: 9187, token: 't', allowedHosts: [] });
   });
 
   it('tls paths are resolved against the config directory', () => {
@@ -69,7 +69,7 @@ describe('defaults', () => {
   });
 
   it('lets a trust user omit the password', () => {
-    const cfg = load(MINIMAL.replace('{ name: app, password: secret }', '{ name: app, auth: trust }'));
+    const cfg = load(MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, auth: trust }'));
     expect(cfg.users[0]).toMatchObject({ password: null, backendPassword: null, auth: 'trust' });
     expect(cfg.health.password).toBeNull();
   });
@@ -105,7 +105,7 @@ describe('durations and sizes', () => {
 
 describe('environment substitution', () => {
   it('substitutes ${VAR} and ${VAR:-default}', () => {
-    const text = MINIMAL.replace('password: secret', 'password: "${APP_PW}", backend_password: "x-${PG_PW:-fallback}-y"');
+    const text = MINIMAL.replace('password: s3cret-app', 'password: "${APP_PW}", backend_password: "x-${PG_PW:-fallback}-y"');
     expect(load(text, { APP_PW: 'from-env' }).users[0]).toMatchObject({ password: 'from-env', backendPassword: 'x-fallback-y' });
     expect(load(text, { APP_PW: 'a', PG_PW: 'b' }).users[0]).toMatchObject({ backendPassword: 'x-b-y' });
     expect(load(text, { APP_PW: 'a', PG_PW: '' }).users[0]).toMatchObject({ backendPassword: 'x-fallback-y' });
@@ -117,15 +117,15 @@ describe('environment substitution', () => {
   });
 
   it('names the variable, the key and the line when a variable is missing', () => {
-    const err = loadError(MINIMAL.replace('password: secret', 'password: "${APP_PASSWORD}"'));
+    const err = loadError(MINIMAL.replace('password: s3cret-app', 'password: "${APP_PASSWORD}"'));
     expect(err.message).toBe('test.yaml:3:28: users[0].password: environment variable APP_PASSWORD is not set (use ${APP_PASSWORD:-default} for a default)');
     expect(err.issues).toEqual([expect.objectContaining({ path: 'users[0].password', line: 3 })]);
   });
 
   it('keeps $${ as a literal and rejects malformed references', () => {
-    expect(load(MINIMAL.replace('password: secret', () => 'password: "a$${B}"')).users[0]?.password).toBe('a${B}');
-    expect(loadError(MINIMAL.replace('password: secret', 'password: "${1BAD}"')).message).toMatch(/users\[0\]\.password: bad environment reference/);
-    expect(loadError(MINIMAL.replace('password: secret', 'password: "${OPEN"')).message).toMatch(/unterminated/);
+    expect(load(MINIMAL.replace('password: s3cret-app', () => 'password: "a$${B}"')).users[0]?.password).toBe('a${B}');
+    expect(loadError(MINIMAL.replace('password: s3cret-app', 'password: "${1BAD}"')).message).toMatch(/users\[0\]\.password: bad environment reference/);
+    expect(loadError(MINIMAL.replace('password: s3cret-app', 'password: "${OPEN"')).message).toMatch(/unterminated/);
   });
 });
 
@@ -134,7 +134,7 @@ describe('secret files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-config-'));
     writeFileSync(join(dir, 'app.pw'), 'file-secret\n');
     writeFileSync(join(dir, 'token'), 'tok');
-    const text = MINIMAL.replace('{ name: app, password: secret }', '{ name: app, password_file: app.pw }') +
+    const text = MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password_file: app.pw }') +
       'admin: { http: { token_file: token } }\n';
     writeFileSync(join(dir, 'm.yaml'), text);
     const cfg = loadConfigFile(join(dir, 'm.yaml'), { env: {} });
@@ -143,9 +143,9 @@ describe('secret files', () => {
   });
 
   it('rejects a missing file and both forms at once', () => {
-    expect(loadError(MINIMAL.replace('password: secret', 'password_file: /nonexistent/pw')).message)
+    expect(loadError(MINIMAL.replace('password: s3cret-app', 'password_file: /nonexistent/pw')).message)
       .toMatch(/users\[0\]\.password_file: cannot read secret file \/nonexistent\/pw/);
-    expect(loadError(MINIMAL.replace('password: secret', 'password: a, password_file: /x')).message)
+    expect(loadError(MINIMAL.replace('password: s3cret-app', 'password: a, password_file: /x')).message)
       .toMatch(/set either password or password_file, not both/);
   });
 });
@@ -196,17 +196,17 @@ describe('errors name the key and the line', () => {
 
   it('rejects duplicate node and user names', () => {
     expect(loadError(MINIMAL.replace('name: tokyo', 'name: dublin')).message).toMatch(/cluster\.nodes\[2\]\.name: duplicate node name "dublin"/);
-    const twoApps = MINIMAL.replace('- { name: app, password: secret }', '- { name: app, password: a }\n  - { name: app, password: b }');
+    const twoApps = MINIMAL.replace('- { name: app, password: s3cret-app }', '- { name: app, password: a }\n  - { name: app, password: b }');
     expect(loadError(twoApps).message).toMatch(/users\[1\]\.name: duplicate user name "app"/);
   });
 
   it('requires a password unless auth is trust', () => {
-    const err = loadError(MINIMAL.replace('{ name: app, password: secret }', '{ name: app, auth: md5 }'));
+    const err = loadError(MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, auth: md5 }'));
     expect(err.message).toMatch(/test\.yaml:3:5: users\[0\]\.password: is required for auth md5/);
   });
 
   it('never puts a secret value in a message', () => {
-    const err = loadError(MINIMAL.replace('password: secret', 'password: 123456'));
+    const err = loadError(MINIMAL.replace('password: s3cret-app', 'password: 123456'));
     expect(err.message).toMatch(/users\[0\]\.password: expected a non-empty string, got a number \(quote it to make it a string\)/);
     expect(err.message).not.toContain('123456');
   });

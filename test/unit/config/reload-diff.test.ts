@@ -36,7 +36,7 @@ describe('describeReload', () => {
   });
 
   it('keys users and residency rules by name and never includes secret values', () => {
-    const next = load(MINIMAL.replace('password: secret', 'password: hunter2') +
+    const next = load(MINIMAL.replace('password: s3cret-app', 'password: hunter2') +
       'residency:\n  - { name: eu, match: { tenant: acme }, regions: [eu-west] }\n');
     const diff = describeReload(base, next);
     expect(diff.changes).toEqual(['users[app].password', 'users[app].backend_password', 'health.password', 'residency.rules[eu]']);

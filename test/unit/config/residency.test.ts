@@ -200,12 +200,12 @@ describe('residency config', () => {
   });
 
   it('bind_tenants defaults to on as soon as any user lists tenants, and can be turned off', () => {
-    const withTenants = MINIMAL.replace('{ name: app, password: secret }', '{ name: app, password: secret, tenants: [acme, "7"] }\n  - { name: ops, password: secret }');
+    const withTenants = MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password: s3cret-app, tenants: [acme, "7"] }\n  - { name: ops, password: s3cret-ops }');
     const cfg = load(withTenants);
     expect(cfg.users.map((u) => u.tenants)).toEqual([['acme', '7'], null]);
     expect(cfg.residency.bindTenants).toBe(true);
     expect(load(`${withTenants}residency: { bind_tenants: false }\n`).residency.bindTenants).toBe(false);
-    expect(load(MINIMAL.replace('password: secret }', 'password: secret, tenants: [] }')).users[0]?.tenants).toEqual([]);
+    expect(load(MINIMAL.replace('password: s3cret-app }', 'password: s3cret-app, tenants: [] }')).users[0]?.tenants).toEqual([]);
   });
 
   it('accepts overlapping rules with different regions (they intersect; nothing is ambiguous any more)', () => {
@@ -225,7 +225,7 @@ describe('residency config', () => {
     expect(unknown.message).toMatch(/test\.yaml:\d+:\d+: residency\.require_matches: unknown key.*require_match/);
     expect(loadError(`${MINIMAL}residency: { require_match: maybe }\n`).issues.map((i) => `${i.path}: ${i.message}`))
       .toEqual(['residency.require_match: expected true or false, got "maybe"']);
-    expect(loadError(MINIMAL.replace('password: secret }', 'password: secret, tenants: acme }')).issues.map((i) => i.path)).toEqual(['users[0].tenants']);
+    expect(loadError(MINIMAL.replace('password: s3cret-app }', 'password: s3cret-app, tenants: acme }')).issues.map((i) => i.path)).toEqual(['users[0].tenants']);
   });
 
   it('rejects unknown regions, empty matches, bad CIDRs and duplicate names', () => {

@@ -12,7 +12,7 @@ import { ClientJanitor, tickFor, type JanitorSession } from '../../../src/fronte
 import { LoginLimits } from '../../../src/frontend/login-limits.js';
 import { load, MINIMAL } from '../config/helpers.js';
 
-const cfgWith = (extra: string) => load(`${MINIMAL.replace('{ name: app, password: secret }', '{ name: app, password: secret, max_connections: 2 }')}${extra}`);
+const cfgWith = (extra: string) => load(`${MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password: s3cret-app, max_connections: 2 }')}${extra}`);
 
 describe('LoginLimits', () => {
   it('refuses at accept past max_pending_logins and counts a closed pending connection out', () => {

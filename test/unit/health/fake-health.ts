@@ -44,7 +44,7 @@ export function raw(over: Partial<RawProbe> = {}): RawProbe {
     sentAtMs: 0, receivedAtMs: 0, networkRttMs: 1, inRecovery: false, isReadOnly: false,
     currentLsn: null, insertLsn: null, receiveLsn: null, replayLsn: null, replayAgeMs: null,
     subscriptions: null, replication: null, slots: null, mySlots: null, spockLag: null,
-    heartbeat: null, heartbeatWrittenTs: null, heartbeatError: null, ...over,
+    heartbeat: null, heartbeatWrittenTs: null, heartbeatError: null, isPglogicalMissing: false, ...over,
   };
 }
 

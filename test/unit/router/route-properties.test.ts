@@ -69,7 +69,7 @@ describe('route properties', () => {
     }), { numRuns: 3000 });
   });
 
-  it('never a replica (or split-brain loser) for a write; never an unknown-lag or too-laggy node for a read', () => {
+  it('never a replica (or split-brain loser) for a write; never an unknown-lag or too-laggy node for a read (unknown everywhere: where a write goes)', () => {
     fc.assert(fc.property(arbSnap, arbCtx, arbPolicy, fc.constantFrom('read', 'write') as fc.Arbitrary<'read' | 'write'>, (s, c0, p, intent) => {
       const c = { ...c0, sessionHint: null };
       const d = route({ intent, hint: null }, s, c, p, () => 0);
@@ -78,6 +78,11 @@ describe('route properties', () => {
       if (intent === 'write') {
         expect(n.role).toBe('master');
         expect(n.isSplitBrain).toBe(false);
+      } else if (n.lagMs === null) {
+        // Lag unknown on every node of a multi-master cluster: the read follows writes.
+        expect(p.kind).not.toBe('physical');
+        const w = route({ intent: 'write', hint: null }, s, c, p, () => 0);
+        expect(w.ok && w.node).toBe(d.node);
       } else {
         expect(n.lagMs).not.toBeNull();
         expect(n.lagMs as number).toBeLessThanOrEqual(p.maxReadLagMs);
@@ -135,5 +140,9 @@ function reference(
     near.sort((a, b) => busyOf(a.n.name) - busyOf(b.n.name) || seqOf(a.n.name) - seqOf(b.n.name) || a.i - b.i);
     return near[0]?.n.name ?? null;
   }
+  // Multi-master, lag unknown on every node that could read otherwise (whole cluster): as a write.
+  const couldRead = s.nodes.filter((n) => n.isUp && n.state === 'active' && n.role !== 'unknown' && !n.isSplitBrain);
+  const isUnknownEverywhere = couldRead.length > 0 && couldRead.every((n) => n.lagMs === null);
+  if (p.kind !== 'physical' && p.readsOnMasters !== 'never' && isUnknownEverywhere) return reference('write', s, c, p, busyOf, seqOf);
   return null;
 }
