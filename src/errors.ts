@@ -49,6 +49,8 @@ export const Errors = {
     new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
       `residency rule "${rule}" allows no healthy node for this request: ${why}`),
   shuttingDown: () => new MeridianError('SHUTTING_DOWN', '57P01', 'FATAL', 'Meridian is shutting down'),
+  userRemoved: (user: string) =>
+    new MeridianError('USER_REMOVED', '57P01', 'FATAL', `terminating connection: user "${user}" was removed from the configuration by a reload`),
   tooManyClients: (max: number) =>
     new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),
   poolTimeout: (node: string, ms: number) =>
