@@ -113,12 +113,13 @@ export class Pool {
   }
 
   /**
-   * An idle backend right now, or null (the caller then uses acquire()). `sessionId` (0: unknown)
-   * is the session it goes to: with pool.reset_query in transaction pooling, a backend another
-   * session used last is not handed out here, since it must be reset first (acquire does that).
+   * An idle backend right now, or null (the caller then uses acquire()). `sessionId` is the
+   * session it goes to (0: a caller that runs no SQL of a client, e.g. reading server params): with
+   * pool.reset_query in transaction pooling, a backend another session used last is not handed
+   * out here, since it must be reset first (acquire does that).
    */
   tryAcquire(sessionId = 0): Backend | null {
-    const mustMatch = this.needsHandOverReset();
+    const mustMatch = sessionId !== 0 && this.needsHandOverReset();
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const b = this.idle[i]!;
       if (b.isClosed) {
@@ -127,7 +128,7 @@ export class Pool {
       }
       if (mustMatch && b.lastSessionId !== 0 && b.lastSessionId !== sessionId) continue;
       this.idle.splice(i, 1);
-      b.lastSessionId = sessionId;
+      if (sessionId !== 0) b.lastSessionId = sessionId;
       return b;
     }
     return null;
@@ -139,8 +140,8 @@ export class Pool {
     const b = this.tryAcquire(sessionId);
     if (b !== null) return cb(null, b);
     if (this.isDraining) return cb(new NodeDrainingError(`node "${this.node}" is draining`), null);
-    // Idle ones that another session used last: reset one for this session.
-    const other = this.idle.pop();
+    // Idle ones that another session used last (tryAcquire passed them over): reset one for this session.
+    const other = sessionId !== 0 ? this.idle.pop() : undefined;
     if (other !== undefined) {
       this.reset(other, this.hooks.resetQuery() ?? DISCARD_ALL, (ok) => {
         if (!ok) return this.acquire(timeoutMs, cb, sessionId); // it closed: try again
@@ -180,7 +181,7 @@ export class Pool {
         b.onLost = (lostB, reason) => this.onClosed(lostB, reason);
         b.pool = this;
         b.generation = generation;
-        b.lastSessionId = sessionId;
+        b.lastSessionId = sessionId; // 0 for a fresh one: nothing to reset
         this.hasConnected = true;
         this.hooks.onBackendOpened(b);
         this.callBack(cb, null, b);
@@ -237,14 +238,14 @@ export class Pool {
     b.lastUsedAtMs = this.hooks.nowMs();
     const w = this.waiters.shift();
     if (w !== undefined) {
-      if (this.needsHandOverReset() && b.lastSessionId !== 0 && b.lastSessionId !== w.sessionId) {
+      if (w.sessionId !== 0 && this.needsHandOverReset() && b.lastSessionId !== 0 && b.lastSessionId !== w.sessionId) {
         this.waiters.unshift(w);
         this.reset(b, this.hooks.resetQuery() ?? DISCARD_ALL, (ok) => {
           if (ok) this.putBack(b);
         });
         return;
       }
-      b.lastSessionId = w.sessionId;
+      if (w.sessionId !== 0) b.lastSessionId = w.sessionId;
       this.callBack(w.cb, null, b);
       return;
     }
