@@ -30,6 +30,8 @@ export class PoolManager {
   private readonly pools = new Map<string, Pool>();
   private nodes = new Map<string, NodeConfig>();
   private users = new Map<string, UserConfig>();
+  /** Nodes draining now: a pool created for one starts draining. */
+  private readonly drainingNodes = new Set<string>();
   /** node name → pools of that node (for per-node counts and drain). */
   private readonly byNode = new Map<string, Pool[]>();
   private readonly hooks: PoolHooks;
@@ -130,11 +132,10 @@ export class PoolManager {
     const p = this.cfg.pool;
     for (const pool of [...this.pools.values()]) {
       pool.sweep(now, p.idleTimeoutMs, p.maxLifetimeMs, p.queueTimeoutMs, p.minIdle);
-      // Empty pools go: at once when they never connected, else after idle_timeout (min_idle
-      // would keep a used one open, so it is dropped only when min_idle is 0 or the node may
-      // not be prefilled now).
+      // Empty pools go: at once when they never connected, else after idle_timeout when
+      // min_idle does not keep them warm (a drained node's pools stay, to refill on UNDRAIN).
       if (pool.isEmpty && pool.emptySinceMs > 0) {
-        const isStale = now - pool.emptySinceMs > p.idleTimeoutMs && (p.minIdle === 0 || !this.mayPrefill(pool.node));
+        const isStale = now - pool.emptySinceMs > p.idleTimeoutMs && p.minIdle === 0 && !pool.isDraining;
         if (!pool.hasConnected || isStale) {
           this.dropPool(pool);
           continue;
@@ -162,6 +163,7 @@ export class PoolManager {
       pool.shutDown(new PoolClosedError('53300', `too many server connection pools (pool.max_pools = ${max}); no pool for user "${user}", database "${database}" on node "${node}"`), 'pool limit');
       return pool;
     }
+    pool.isDraining = this.drainingNodes.has(node);
     this.pools.set(key, pool);
     let list = this.byNode.get(node);
     if (list === undefined) this.byNode.set(node, (list = []));
@@ -205,6 +207,8 @@ export class PoolManager {
 
   /** Drain support: stop opening, close idle backends on the node. */
   setNodeDraining(node: string, isDraining: boolean): void {
+    if (isDraining) this.drainingNodes.add(node);
+    else this.drainingNodes.delete(node);
     for (const p of this.poolsOfNode(node)) {
       p.isDraining = isDraining;
       if (!isDraining) continue;
@@ -224,6 +228,7 @@ export class PoolManager {
       this.pools.delete(`${p.node}\0${p.user}\0${p.database}`);
     }
     this.byNode.delete(node);
+    this.drainingNodes.delete(node);
   }
 
   /** Closes idle backends of a node (eviction, removal). */
