@@ -73,11 +73,15 @@ export class CatalogRefresher {
     this.timer = this.soon = null;
   }
 
-  /** A session connected to this database: include it in refreshes (first time: now). */
+  /**
+   * A session connected to this database: include it in refreshes (first time: now). The user
+   * noted first is kept while the config still has it (a reload may remove it).
+   */
   noteDatabase(user: string, database: string): void {
-    if (this.databases.has(database)) return;
+    const known = this.databases.get(database);
+    if (known !== undefined && (known === user || this.m.config.users.some((u) => u.name === known))) return;
     this.databases.set(database, user);
-    this.refreshSoon(0);
+    if (known === undefined) this.refreshSoon(0);
   }
 
   refreshSoon(delayMs = 100): void {
