@@ -144,9 +144,9 @@ export class Pool {
     const other = sessionId !== 0 ? this.idle.pop() : undefined;
     if (other !== undefined) {
       this.reset(other, this.hooks.resetQuery() ?? DISCARD_ALL, (ok) => {
-        if (!ok) return this.acquire(timeoutMs, cb, sessionId); // it closed: try again
+        if (!ok) return this.acquire(timeoutMs, (e, got) => this.callBack(cb, e, got), sessionId); // it closed: try again
         other.lastSessionId = sessionId;
-        cb(null, other);
+        this.callBack(cb, null, other); // called from the backend's socket data: must not throw
       });
       return;
     }
