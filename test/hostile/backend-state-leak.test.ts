@@ -13,6 +13,7 @@ import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 let cluster: SingleCluster;
 let plain: RunningMeridian;
 let withReset: RunningMeridian;
+let sessionReset: RunningMeridian;
 const fn = uniqueName('leak_fn');
 const seq = uniqueName('leak_seq');
 
@@ -26,11 +27,13 @@ beforeAll(async () => {
   // One backend per pool: every session of a user runs on the same server connection.
   plain = await startMeridian(cluster, { pool: 'mode: transaction, size: 1, queue_timeout: 5s' });
   withReset = await startMeridian(cluster, { pool: 'mode: transaction, size: 1, queue_timeout: 5s, reset_query: DISCARD ALL' });
+  sessionReset = await startMeridian(cluster, { pool: 'mode: session, size: 1, queue_timeout: 5s, reset_query: DISCARD ALL' });
 }, 120_000);
 
 afterAll(async () => {
   await plain?.stop();
   await withReset?.stop();
+  await sessionReset?.stop();
   await cluster?.nodes[0]?.query(`drop function if exists ${fn}(); drop sequence if exists ${seq}`).catch(() => {});
 });
 
@@ -116,6 +119,21 @@ describe('state set where the classifier cannot see does not reach the next sess
       }
     } finally {
       await a.end();
+      await b.end();
+    }
+  }, 30_000);
+
+  it('pool.reset_query in session pooling runs when the session ends', async () => {
+    const a = await client(sessionReset);
+    const pidA = await one(a, 'select pg_backend_pid()');
+    await a.query(`select nextval('${seq}')`);
+    await a.end();
+    const b = await client(sessionReset);
+    try {
+      expect(await one(b, 'select pg_backend_pid()')).toBe(pidA);
+      const err = await b.query(`select currval('${seq}')`).then(() => null, (e: { code?: string }) => e.code);
+      expect(err).toBe('55000');
+    } finally {
       await b.end();
     }
   }, 30_000);
