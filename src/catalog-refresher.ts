@@ -1,10 +1,53 @@
 // Keeps the classifier's function-volatility catalog fresh: loads pg_proc from a master of each
 // database clients use (periodically, and soon after DDL on functions seen through Meridian).
-// One short-lived pg.Client per refresh, never a pooled backend.
+// One short-lived pg.Client per refresh, never a pooled backend; it honours cluster.tls like every
+// other connection Meridian opens to a node (the backend password and pg_proc travel in it).
 
 import pg from 'pg';
+import { backendTls, isTlsRequired, tlsOptions } from './backend/backend-tls.js';
 import { VolatilityCatalog } from './classify/catalog.js';
+import type { ClusterConfig } from './config/types.js';
 import type { Meridian } from './server.js';
+
+interface Target {
+  host: string;
+  port: number;
+  user: string;
+  password: string | null;
+  database: string;
+}
+
+/**
+ * A connected pg.Client with cluster.tls applied: require/verify-* insist on TLS (verify-* check
+ * the certificate), prefer tries TLS first and falls back to plain text only when the node
+ * says it has no TLS, as libpq does.
+ */
+async function connectClient(cluster: ClusterConfig, t: Target): Promise<pg.Client> {
+  const mode = cluster.tls;
+  const open = async (isTls: boolean): Promise<pg.Client> => {
+    const client = new pg.Client({
+      host: t.host, port: t.port, user: t.user, password: t.password ?? undefined, database: t.database,
+      connectionTimeoutMillis: 5000, application_name: 'meridian-catalog',
+      ssl: isTls ? tlsOptions(backendTls(cluster), t.host) : false,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      void client.end().catch(() => {});
+      throw e;
+    }
+  };
+  if (mode === 'disable') return open(false);
+  if (isTlsRequired(mode)) return open(true);
+  try {
+    return await open(true);
+  } catch (e) {
+    if (!/does not support SSL/i.test(String((e as Error).message))) throw e;
+    return open(false);
+  }
+}
 
 export class CatalogRefresher {
   readonly lookup = new VolatilityCatalog();
@@ -30,11 +73,15 @@ export class CatalogRefresher {
     this.timer = this.soon = null;
   }
 
-  /** A session connected to this database: include it in refreshes (first time: now). */
+  /**
+   * A session connected to this database: include it in refreshes (first time: now). The user
+   * noted first is kept while the config still has it (a reload may remove it).
+   */
   noteDatabase(user: string, database: string): void {
-    if (this.databases.has(database)) return;
+    const known = this.databases.get(database);
+    if (known !== undefined && (known === user || this.m.config.users.some((u) => u.name === known))) return;
     this.databases.set(database, user);
-    this.refreshSoon(0);
+    if (known === undefined) this.refreshSoon(0);
   }
 
   refreshSoon(delayMs = 100): void {
@@ -64,19 +111,15 @@ export class CatalogRefresher {
     for (const [database, userName] of this.databases) {
       const user = m.config.users.find((u) => u.name === userName);
       if (user === undefined) continue;
-      const client = new pg.Client({
-        host: node.host, port: node.port, user: user.backendUser, password: user.backendPassword ?? undefined,
-        database, connectionTimeoutMillis: 5000, application_name: 'meridian-catalog',
-      });
-      client.on('error', () => {});
+      let client: pg.Client | null = null;
       try {
-        await client.connect();
+        client = await connectClient(m.config.cluster, { host: node.host, port: node.port, user: user.backendUser, password: user.backendPassword, database });
         const r = await client.query(VolatilityCatalog.SQL);
         rows.push(...(r.rows as typeof rows));
       } catch (e) {
         m.logger.warn({ node: node.name, database, err: (e as Error).message }, 'catalog refresh failed');
       } finally {
-        void client.end().catch(() => {});
+        void client?.end().catch(() => {});
       }
     }
     if (rows.length > 0) {

@@ -94,6 +94,8 @@ export const Errors = {
   /** A meridian.tenant claim outside the user's users[].tenants. */
   tenantClaimRefused: (why: string) => new MeridianError('TENANT_CLAIM_REFUSED', '28000', 'FATAL', why),
   shuttingDown: () => new MeridianError('SHUTTING_DOWN', '57P01', 'FATAL', 'Meridian is shutting down'),
+  userRemoved: (user: string) =>
+    new MeridianError('USER_REMOVED', '57P01', 'FATAL', `terminating connection: user "${user}" was removed from the configuration by a reload`),
   tooManyClients: (max: number) =>
     new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),
   tooManyClientsReserved: (max: number, reserved: number) =>

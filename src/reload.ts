@@ -5,6 +5,7 @@
 
 import { describeReload } from './config/reload-diff.js';
 import type { MeridianConfig } from './config/types.js';
+import { Errors } from './errors.js';
 import { routePolicyFromConfig } from './router/route-policy.js';
 import type { Meridian } from './server.js';
 
@@ -40,6 +41,7 @@ export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
   });
   m.config = effective;
   m.policy = routePolicyFromConfig(effective);
+  closeSessionsOfRemovedUsers(m, prev, effective);
   m.pools.setConfig(effective);
   m.health.setConfig(effective);
   for (const node of diff.removedNodes) m.pools.removeNode(node);
@@ -51,4 +53,23 @@ export function applyReload(m: Meridian, next: MeridianConfig): ReloadResult {
     changes: diff.changes,
     needsRestart: diff.needsRestart,
   };
+}
+
+/**
+ * Ends the sessions of users the new config no longer has (FATAL 57P01, as PostgreSQL's
+ * pg_terminate_backend): nothing would authenticate them again, and their pools are shut by
+ * PoolManager.setConfig right after. Sessions of users whose credentials changed stay.
+ */
+function closeSessionsOfRemovedUsers(m: Meridian, prev: MeridianConfig, next: MeridianConfig): void {
+  const kept = new Set(next.users.map((u) => u.name));
+  const removed = prev.users.filter((u) => !kept.has(u.name)).map((u) => u.name);
+  if (removed.length === 0) return;
+  const gone = new Set(removed);
+  let closed = 0;
+  for (const s of [...m.sessions.values()]) {
+    if (!gone.has(s.ident.user)) continue;
+    s.close('user removed by reload', Errors.userRemoved(s.ident.user));
+    closed++;
+  }
+  m.logger.info({ users: removed, sessions: closed }, 'users removed');
 }

@@ -44,6 +44,16 @@ export class Backend implements FrameSink {
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */
   isStateUncertain = false;
+  /**
+   * A request ran here whose effect on session state Meridian cannot see (DO, CALL, a volatile
+   * user function: set_config, temp tables, advisory locks, LISTEN …). The pool resets the backend
+   * (pool.reset_query, else DISCARD ALL) before any other session gets it.
+   */
+  needsReset = false;
+  /** The session this backend was last handed to (0: none since it was opened or reset). */
+  lastSessionId = 0;
+  /** The pool's credential generation when this backend was opened (pool.ts recycle). */
+  generation = 0;
   /** SessionState.signature() of the settings applied here, or null when not known exactly. */
   settingsSignature: string | null = null;
   /** Session id + state version last synced here: skips the diff when unchanged. */

@@ -76,6 +76,12 @@ export function classifyParsed(node: unknown, ctx: StatementContext): StatementI
       const info = statementInfo('write', true, 'call');
       visitCall(asObject(body['funccall']) ?? {}, { info, policy: ctx.policy, source: ctx.source });
       info.reason = 'call';
+      info.hasOpaqueCall = true; // a procedure may change session state (and COMMIT inside)
+      return info;
+    }
+    case 'DoStmt': {
+      const info = statementInfo('write', true, 'do');
+      info.hasOpaqueCall = true; // an anonymous code block may change session state unseen
       return info;
     }
     case 'DeclareCursorStmt':

@@ -104,6 +104,7 @@ export function visitCall(call: AstObject, ctx: WalkContext): void {
   addFunction(info, name);
   const verdict = ctx.policy.resolve(name);
   if (verdict !== 'read') markWrite(info, ctx.policy.reasonFor(name, verdict));
+  if (ctx.policy.isOpaque(name, verdict)) info.hasOpaqueCall = true;
 }
 
 function lockKey(call: AstObject, ctx: WalkContext): string {

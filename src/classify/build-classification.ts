@@ -24,12 +24,13 @@ const RANK: Readonly<Record<StatementClass, number>> = {
 export function buildClassification(infos: readonly StatementInfo[], hint: RouteHint | null): Classification {
   const first = infos[0];
   if (first === undefined) {
-    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, false, 'empty query');
+    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, false, false, 'empty query');
   }
   let top = first;
   let isTopWrite = false;
   let writer: StatementInfo | null = null; // the first statement that makes the request a write
   let onlyMeridian = true;
+  let resetsBackend = false;
   let effects: SessionEffect[] | null = null;
   let functions: string[] | null = null;
   for (let i = 0; i < infos.length; i++) {
@@ -42,6 +43,7 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
       isTopWrite = isWrite;
     }
     if (!info.isMeridianSetting) onlyMeridian = false;
+    if (info.hasOpaqueCall) resetsBackend = true;
     if (info.effects.length > 0) (effects ??= []).push(...info.effects);
     if (infos.length > 1) (effects ??= []).push(STATEMENT_END);
     for (const f of info.functions) {
@@ -70,6 +72,7 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
     infos.length,
     ordered,
     onlyMeridian,
+    resetsBackend,
     reason,
   );
 }
@@ -112,8 +115,9 @@ function freeze(
   statements: number,
   ordered: boolean,
   onlyMeridianSettings: boolean,
+  resetsBackend: boolean,
   reason: string,
 ): Classification {
   // One literal shape for every Classification keeps property access monomorphic.
-  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, reason });
+  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, resetsBackend, reason });
 }

@@ -144,6 +144,7 @@ function checkCall(lexer: Lexer, a: number, k: number, e: number, policy: Functi
   if (verdict === 'unknown') return false; // maybe not a call at all: the parser will tell
   addFunction(info, name);
   if (verdict === 'write') markWrite(info, policy.reasonFor(name, verdict));
+  if (policy.isOpaque(name, verdict)) info.hasOpaqueCall = true;
   return true;
 }
 

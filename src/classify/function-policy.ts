@@ -49,6 +49,21 @@ export class FunctionPolicy {
     return volatility === 'volatile' ? 'write' : 'read';
   }
 
+  /**
+   * Whether a call of `name` (with its verdict from resolve) may change session state where the
+   * classifier cannot see: any function that is not a read and not a built-in — one Meridian
+   * knows (its effects, such as advisory locks and set_config, are read from the call itself) or
+   * one the catalog lists in pg_catalog. User functions, procedures and extension functions count.
+   */
+  isOpaque(name: string, verdict: FunctionVerdict): boolean {
+    if (verdict === 'read') return false;
+    const bare = bareName(name);
+    const isBuiltinScope = bare.length === name.length || name.startsWith('pg_catalog.');
+    if (!isBuiltinScope) return true;
+    if (BUILTIN_WRITE_FUNCTIONS.has(bare)) return false;
+    return this.catalog.volatility(`pg_catalog.${bare}`) === undefined;
+  }
+
   /** The reason a function made a statement a write. */
   reasonFor(name: string, verdict: FunctionVerdict): string {
     if (verdict === 'unknown') {

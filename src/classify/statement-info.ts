@@ -19,6 +19,8 @@ export interface StatementInfo {
   isMeridianSetting: boolean; // SET/RESET meridian.route: answered by Meridian, never sent
   /** The result depends on a literal's value (SET values, lock keys, set_config's flag, EXPLAIN options). */
   isLiteralSensitive: boolean;
+  /** DO, CALL or a call of a volatile non-built-in function: may change session state unseen. */
+  hasOpaqueCall: boolean;
 }
 
 export function statementInfo(cls: StatementClass, isWrite: boolean, reason: string): StatementInfo {
@@ -32,6 +34,7 @@ export function statementInfo(cls: StatementClass, isWrite: boolean, reason: str
     reason,
     isMeridianSetting: false,
     isLiteralSensitive: false,
+    hasOpaqueCall: false,
   };
 }
 

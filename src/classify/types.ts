@@ -59,6 +59,12 @@ export interface Classification {
    */
   readonly ordered: boolean;
   readonly onlyMeridianSettings: boolean; // every statement is SET/RESET meridian.*: answer locally, send nothing
+  /**
+   * A statement runs code Meridian cannot see into (DO, CALL, a volatile function that is not a
+   * built-in): it may set_config, SET ROLE through EXECUTE, create temp tables, take advisory
+   * locks or LISTEN. The backend is reset before another session uses it (backend/pool.ts).
+   */
+  readonly resetsBackend: boolean;
   readonly reason: string; // short human reason: "select", "writable CTE", "volatile function f", "parse error → write"
 }
 

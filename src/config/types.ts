@@ -35,6 +35,8 @@ export interface PoolConfig {
   readonly connectTimeoutMs: number;
   readonly maxClients: number; // logged-in client sessions (admin console included); beyond: 53300
   readonly preparedStatementsPerBackend: number; // LRU limit of Meridian-named statements per backend
+  readonly resetQuery: string | null; // run when a backend changes hands between sessions (null: off)
+  readonly maxPools: number; // (node, user, database) pools; beyond: 53300
 }
 
 export interface UserConfig {

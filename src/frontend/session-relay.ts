@@ -154,6 +154,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
   switch (code) {
     case FrontendCode.Query: {
       const cls = s.pendingCls ?? s.ctx.classify(querySql(buf, start, end));
+      if (cls.resetsBackend) b.needsReset = true; // DO / CALL / user function: reset before another session
       ensureDeallocatable(s, b, cls);
       ensureSqlStatements(s, b, cls);
       b.ops.push(Op.Query, OpMode.Forward, cls);
@@ -218,6 +219,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       return;
     }
     case FrontendCode.Execute:
+      if (s.portalCls?.resetsBackend === true) b.needsReset = true;
       b.ops.push(Op.Execute, OpMode.Forward, s.portalCls);
       b.out.span(buf, start, end);
       return;

@@ -36,10 +36,15 @@ export function quoteLiteral(v: string): string {
   return `'${v.replace(/'/g, "''")}'`;
 }
 
+/** A name as an SQL identifier: double-quoted, inner quotes doubled (a client's statement names can hold anything). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 function resetSql(name: string): string {
   if (name === 'session_authorization') return 'SET SESSION AUTHORIZATION DEFAULT';
   if (name === 'role') return 'RESET ROLE';
-  return `RESET "${name.replace(/"/g, '""')}"`;
+  return `RESET ${quoteIdent(name)}`;
 }
 
 export class SessionState {
@@ -150,16 +155,16 @@ export class SessionState {
         if (st === undefined) {
           // Not this session's: another session's (or one it deallocated on another backend)
           // must not run; dropped, the EXECUTE fails with 26000 as on a server of its own.
-          if (there !== undefined) parts.push(`DEALLOCATE "${name}"`);
+          if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
           continue;
         }
         if (there === st.sql) continue;
-        if (there !== undefined) parts.push(`DEALLOCATE "${name}"`);
+        if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
         parts.push(st.sql);
       }
     }
     if (willPrepare !== null) {
-      for (const name of willPrepare) if (b.sqlPrepared.has(name)) parts.push(`DEALLOCATE "${name}"`);
+      for (const name of willPrepare) if (b.sqlPrepared.has(name)) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
     }
     return parts.length === 0 ? null : parts.join('; ');
   }

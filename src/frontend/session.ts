@@ -394,7 +394,7 @@ export class Session implements FrameSink, BackendOwner {
       if (p === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
       this.pools.set(node, (pool = p));
     }
-    const b = pool.tryAcquire();
+    const b = pool.tryAcquire(this.id);
     if (b !== null) return this.attach(b, needSql, willPrepare);
     this.isBusy = true;
     const t0 = Date.now();
@@ -409,7 +409,7 @@ export class Session implements FrameSink, BackendOwner {
       else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
       else this.failBatch(this.acquireError(node, err));
       this.afterAsync();
-    }));
+    }, this.id));
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {

@@ -226,3 +226,14 @@ describe('SessionState: other effects inside rolled-back savepoints', () => {
     expect(d.state.pinReasons()).toEqual(['temp-table']);
   });
 });
+
+describe('SessionState: SQL it builds names statements safely', () => {
+  it('regression: DEALLOCATE of a name holding a double quote is escaped, not broken out of', () => {
+    const d = new Driver();
+    const name = 'x"; DROP TABLE t; --';
+    d.b.sqlPrepared.set(name, 'PREPARE other AS SELECT 1'); // another session's, left on this backend
+    const sql = d.state.planSync(d.b, [name], null);
+    expect(sql).toContain('DEALLOCATE "x""; DROP TABLE t; --"');
+    expect(sql).not.toContain('DEALLOCATE "x";');
+  });
+});

@@ -1,0 +1,73 @@
+// Issue 14, finding 13: every connection Meridian opens to a node honours cluster.tls. The catalog
+// refresher's pg.Client used to connect in plain text whatever cluster.tls said, so the backend
+// password and the pg_proc rows crossed the network unencrypted. Here the node refuses plain
+// connections for the user the refresher logs in as: the catalog loads only over TLS (verify-full
+// against the test CA). The health probes (own pg.Client) are checked the same way.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
+import { handCertToServer } from '../support/pg-bin.js';
+import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+
+let cluster: SingleCluster;
+let dir: string;
+let mer: RunningMeridian;
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'meridian-catalog-tls-'));
+  const ca = join(dir, 'ca.crt');
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '1', '-subj', '/CN=test-ca']);
+  const key = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const cert = join(dir, 'server.crt');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
+  openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', join(dir, 'san.ext')]);
+  handCertToServer(dir, cert, key);
+  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  const node = cluster.nodes[0]!;
+  // The node takes user app (the refresher's login: the first session's user) only over TLS.
+  const hba = join(node.dataDir, 'pg_hba.conf');
+  writeFileSync(hba, `hostnossl all app 0.0.0.0/0 reject\n${readFileSync(hba, 'utf8')}`);
+  await node.query('select pg_reload_conf()');
+  mer = await startMeridian(cluster, { clusterYaml: `  tls: verify-full\n  tls_ca: ${ca}`, extraYaml: 'routing: { write_wait: 1s }' });
+}, 120_000);
+
+afterAll(async () => {
+  await mer?.stop();
+  await cluster?.stop();
+});
+
+describe('cluster.tls on every connection to a node', () => {
+  it('regression: the catalog refresher connects with TLS (the node refuses it in plain text)', async () => {
+    const c = new pg.Client(mer.dsn('app'));
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      expect((await c.query('select ssl from pg_stat_ssl where pid = pg_backend_pid()')).rows[0].ssl).toBe(true);
+      const t0 = Date.now();
+      const live = await waitFor(() => mer.m.catalog.lookup.isLive || undefined, { timeoutMs: 10_000, what: 'the catalog loaded' }).catch(() => false);
+      console.log(`catalog over verify-full TLS: ${live ? `loaded in ${Date.now() - t0} ms, ${mer.m.catalog.lookup.size} names` : 'not loaded'}`);
+      expect(live).toBe(true);
+    } finally {
+      await c.end();
+    }
+  }, 30_000);
+
+  it('the health probes connect with TLS too', async () => {
+    const rows = await cluster.nodes[0]!.query<{ ssl: boolean }>(
+      `select s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.application_name = 'meridian-probe'`,
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.ssl)).toBe(true);
+  });
+});
