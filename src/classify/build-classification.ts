@@ -88,7 +88,6 @@ export function withHint(c: Classification, hint: RouteHint | null): Classificat
   return Object.freeze({ ...c, hint });
 }
 
-/** The same classification as a write (e.g. text whose meaning depends on server settings). */
 const STATE_UNKNOWN: readonly SessionEffect[] = Object.freeze([Object.freeze({ type: 'state-unknown' as const })]);
 
 /**
@@ -96,10 +95,11 @@ const STATE_UNKNOWN: readonly SessionEffect[] = Object.freeze([Object.freeze({ t
  * does to the session is unknown (it stays on its backend, as after set_config(…, false)).
  */
 export function unparsedClassification(bytes: number, limit: number): Classification {
-  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false,
+  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false, true,
     `statement of ${bytes} bytes is above limits.max_parse_bytes (${limit}): not parsed, routed as a write, session effects unknown`);
 }
 
+/** The same classification as a write (e.g. text whose meaning depends on server settings). */
 export function asWrite(c: Classification, reason: string): Classification {
   if (c.isWrite) return c;
   return Object.freeze({ ...c, class: c.class === 'read' ? 'write' : c.class, isWrite: true, reason });

@@ -409,7 +409,7 @@ export class Session implements FrameSink, BackendOwner {
       else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
       else this.failBatch(this.acquireError(node, err));
       this.afterAsync();
-    }, this.id));
+    }), this.id);
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {
