@@ -7,6 +7,7 @@ import type { Backend } from './backend.js';
 import { backendTls } from './backend-tls.js';
 import { NodeDrainingError, Pool, type PoolHooks } from './pool.js';
 import type { ConnectError } from './server-connect.js';
+import { LearnedLogins } from '../auth/learned-logins.js';
 
 export interface PoolEvents {
   onConnectError(node: string, err: ConnectError): void;
@@ -30,6 +31,8 @@ export class PoolManager {
   nowMs = Date.now();
   /** "user\0db" → ParameterStatus values from the first backend opened for it. */
   readonly serverParams = new Map<string, Map<string, string>>();
+  /** Users and pass-through secrets learned from client logins (auth.query, stored SCRAM secrets). */
+  readonly learned = new LearnedLogins();
 
   constructor(cfg: MeridianConfig, events: PoolEvents) {
     this.cfg = cfg;
@@ -81,7 +84,7 @@ export class PoolManager {
     let pool = this.pools.get(key);
     if (pool !== undefined) return pool;
     const n = this.nodes.get(node);
-    const u = this.users.get(user);
+    const u = this.users.get(user) ?? this.learned.user(user);
     if (n === undefined || u === undefined) return null;
     pool = new Pool(node, user, database, this.cfg.pool.size, () => this.connectOptions(node, user, database), this.hooks);
     this.pools.set(key, pool);
@@ -94,12 +97,15 @@ export class PoolManager {
   private connectOptions(node: string, user: string, database: string) {
     // Read the node and user at connect time so a reload's new host/password applies.
     const n = this.nodes.get(node)!;
-    const u = this.users.get(user)!;
+    const u = this.users.get(user) ?? this.learned.user(user);
+    const backendPassword = u?.backendPassword ?? null;
     return {
       host: n.host,
       port: n.port,
-      user: u.backendUser,
-      password: u.backendPassword,
+      user: u?.backendUser ?? user,
+      password: backendPassword,
+      secret: backendPassword === null ? this.learned.secret(user) : null,
+      authMethods: new Set(this.cfg.cluster.authMethods),
       database,
       tls: backendTls(this.cfg.cluster),
       timeoutMs: this.cfg.pool.connectTimeoutMs,

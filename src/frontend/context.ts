@@ -68,4 +68,6 @@ export interface SessionMetrics {
   poolWait(seconds: number): void;
   retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
   residencyRefused(rule: string): void;
+  /** A client login failed (reason from a small fixed set). */
+  authFailed?(reason: string): void;
 }

@@ -14,7 +14,7 @@ import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuer
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
-import { ClientAuth } from './client-auth.js';
+import { ClientAuth, type AuthStep } from './client-auth.js';
 import { sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
@@ -127,10 +127,9 @@ export class StartupHandler implements FrameSink {
     const userName = this.params.get('user') ?? '';
     if (userName === '') return this.fail('no user', Errors.protocolViolation('no PostgreSQL user name specified in startup packet'));
     if (cfg.tls !== null && cfg.tls.mode === 'require' && !this.isTls) return this.fail('tls required', Errors.tlsRequired());
-    const user = cfg.users.find((u) => u.name === userName) ?? null;
-    this.auth = new ClientAuth(user, userName);
+    this.auth = new ClientAuth(this.s.ctx, userName, this.socket.remoteAddress ?? '');
     this.s.out.socket = this.socket;
-    this.reply(this.auth.start());
+    this.replyLater(this.auth.start());
     if (rest !== null && this.auth !== null) this.data(rest);
   }
 
@@ -140,10 +139,17 @@ export class StartupHandler implements FrameSink {
       if (code === FrontendCode.Terminate) return this.s.close('client terminated during authentication');
       return this.fail('protocol violation', Errors.protocolViolation(`expected password response, got message type 0x${code.toString(16)}`));
     }
-    this.reply(this.auth.onMessage(buf.subarray(start + 5, end)));
+    this.replyLater(this.auth.onMessage(buf.subarray(start + 5, end)));
   }
 
-  private reply(step: ReturnType<ClientAuth['start']>): void {
+  /** Auth steps may wait (verifier derivation, auth.query, auth.failure_delay); the session may close meanwhile. */
+  private replyLater(step: Promise<AuthStep>): void {
+    void step.then((st) => {
+      if (this.s.phase === 0 && this.auth !== null) this.reply(st);
+    });
+  }
+
+  private reply(step: AuthStep): void {
     if (step.kind === 'fail') {
       this.auth = null;
       return this.fail('authentication failed', Errors.authFailed(this.params.get('user') ?? ''));

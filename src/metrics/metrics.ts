@@ -21,6 +21,7 @@ export class Metrics implements SessionMetrics {
   readonly errorsTotal: client.Counter<'class'>;
   readonly poolWaitSeconds: FastHistogram;
   readonly residencyRefusals: client.Counter<'rule'>;
+  readonly authFailures: client.Counter<'reason'>;
   readonly clientSessions: client.Gauge<'state'>;
   readonly backends: client.Gauge<'node' | 'state'>;
   readonly nodeUp: client.Gauge<'node' | 'region'>;
@@ -74,6 +75,7 @@ export class Metrics implements SessionMetrics {
       name: 'meridian_pool_wait_seconds', help: 'Time sessions waited for a backend when none was idle',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
     });
+    this.authFailures = new client.Counter({ name: 'meridian_auth_failures_total', help: 'Failed client logins by reason (unknown-user, wrong-password, malformed, lookup-failed)', labelNames: ['reason'], registers: [r] });
     this.residencyRefusals = new client.Counter({ name: 'meridian_residency_refusals_total', help: 'Requests refused because the residency rule allowed no healthy node', labelNames: ['rule'], registers: [r] });
     this.nodeUp = new client.Gauge({ name: 'meridian_node_up', help: '1 when the node passes health probes', labelNames: ['node', 'region'], registers: [r] });
     this.nodeRole = new client.Gauge({ name: 'meridian_node_role', help: '1 for the role the node has now (master, replica, unknown)', labelNames: ['node', 'role'], registers: [r] });
@@ -120,6 +122,10 @@ export class Metrics implements SessionMetrics {
 
   poolWait(seconds: number): void {
     this.poolWaitSeconds.record(seconds);
+  }
+
+  authFailed(reason: string): void {
+    this.authFailures.labels(reason).inc();
   }
 
   residencyRefused(rule: string): void {
