@@ -44,7 +44,7 @@ export class AuthQuery {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     if (this.inFlight.size >= cfg.maxConcurrent) return Promise.resolve({ kind: 'error', reason: 'busy' });
-    const p = this.query(cfg, user).then((r) => {
+    const p = this.query(cfg, user).catch((): LookupResult => ({ kind: 'error', reason: 'failed' })).then((r) => {
       this.inFlight.delete(key);
       if (r.kind === 'found') this.cache.set(key, r, { ttl: cfg.cacheTtlMs });
       else if (r.kind === 'absent') this.cache.set(key, r, { ttl: Math.min(cfg.cacheTtlMs, MAX_NEGATIVE_TTL_MS) });

@@ -39,6 +39,8 @@ const safeEqual = (a: string, b: string): boolean => {
 };
 
 const MD5_HASH = /^md5[0-9a-f]{32}$/;
+/** SASL needs two client messages; more than that waiting means the client is not following. */
+const MAX_QUEUED = 2;
 
 export class ClientAuth {
   private readonly ctx: ProxyContext;
@@ -49,8 +51,9 @@ export class ClientAuth {
   private identity: Identity | null = null;
   private scram: ScramServer | null = null;
   private stage = 0;
-  /** A step is being worked out: a message arriving meanwhile is a protocol violation. */
-  private isBusy = false;
+  /** The last step's promise: the next message is handled after it. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
 
   constructor(ctx: ProxyContext, userName: string, remoteAddress: string) {
     this.ctx = ctx;
@@ -68,15 +71,17 @@ export class ClientAuth {
   }
 
   /** First step right after the StartupMessage. */
-  async start(): Promise<AuthStep> {
-    this.isBusy = true;
-    this.identity = await this.identify();
-    this.isBusy = false;
-    const method = this.method;
-    if (method === 'trust') return this.identity.kind === 'config' ? this.succeeded(null) : this.failed('unknown-user');
-    if (method === 'password') return { kind: 'send', frames: [AUTH_CLEARTEXT] };
-    if (method === 'md5') return { kind: 'send', frames: [authMd5(this.salt)] };
-    return { kind: 'send', frames: [authSasl(['SCRAM-SHA-256'])] };
+  start(): Promise<AuthStep> {
+    const p = this.identify().then((id): AuthStep | Promise<AuthStep> => {
+      this.identity = id;
+      const method = this.method;
+      if (method === 'trust') return id.kind === 'config' ? this.succeeded(null) : this.failed('unknown-user');
+      if (method === 'password') return { kind: 'send', frames: [AUTH_CLEARTEXT] };
+      if (method === 'md5') return { kind: 'send', frames: [authMd5(this.salt)] };
+      return { kind: 'send', frames: [authSasl(['SCRAM-SHA-256'])] };
+    });
+    this.queue = p;
+    return p;
   }
 
   private async identify(): Promise<Identity> {
@@ -96,15 +101,21 @@ export class ClientAuth {
     return { kind: 'unknown', reason: 'unknown-user' };
   }
 
-  /** A 'p' frame body (bytes after the 5-byte header). */
-  async onMessage(body: Buffer): Promise<AuthStep> {
-    if (this.isBusy || this.identity === null) return this.failed('malformed');
-    this.isBusy = true;
-    try {
-      return await this.step(body);
-    } finally {
-      this.isBusy = false;
-    }
+  /**
+   * A 'p' frame body (bytes after the 5-byte header). Steps run in order: a message the client
+   * pipelined (before seeing the request it answers) waits for the step before it; more than
+   * MAX_QUEUED waiting is a protocol abuse. The body is copied: it may be a view of a reused read buffer.
+   */
+  onMessage(body: Buffer): Promise<AuthStep> {
+    if (this.queued >= MAX_QUEUED) return this.failed('malformed');
+    const copy = Buffer.from(body);
+    this.queued++;
+    const p = this.queue.then(() => {
+      this.queued--;
+      return this.identity === null ? this.failed('malformed') : this.step(copy);
+    });
+    this.queue = p;
+    return p;
   }
 
   private async step(body: Buffer): Promise<AuthStep> {

@@ -144,9 +144,12 @@ export class StartupHandler implements FrameSink {
 
   /** Auth steps may wait (verifier derivation, auth.query, auth.failure_delay); the session may close meanwhile. */
   private replyLater(step: Promise<AuthStep>): void {
-    void step.then((st) => {
-      if (this.s.phase === 0 && this.auth !== null) this.reply(st);
-    });
+    void step.then(
+      (st) => {
+        if (this.s.phase === 0 && this.auth !== null) this.reply(st);
+      },
+      () => this.reply({ kind: 'fail' }),
+    );
   }
 
   private reply(step: AuthStep): void {
