@@ -19,6 +19,8 @@ export function mockKeyOf(cfg: MeridianConfig): Buffer {
 }
 
 const byConfig = new WeakMap<MeridianConfig, LRUCache<string, Promise<ScramSecret | null>>>();
+/** Settled verifiers, so a login can use one without waiting a tick. */
+const settled = new WeakMap<Promise<ScramSecret | null>, ScramSecret | null>();
 
 function derive(password: string, salt: Buffer): Promise<ScramSecret> {
   return new Promise((resolve, reject) => {
@@ -43,8 +45,12 @@ function load(cfg: MeridianConfig, cache: LRUCache<string, Promise<ScramSecret |
   const key = `${user}\0${text}`;
   let v = cache.get(key);
   if (v === undefined) {
-    v = looksLikeStoredSecret(text) ? Promise.resolve(parseStoredSecret(text)) : derive(text, configuredSalt(mockKeyOf(cfg), user)).catch(() => null);
-    cache.set(key, v);
+    const p: Promise<ScramSecret | null> = looksLikeStoredSecret(text)
+      ? Promise.resolve(parseStoredSecret(text))
+      : derive(text, configuredSalt(mockKeyOf(cfg), user)).catch(() => null);
+    if (looksLikeStoredSecret(text)) settled.set(p, parseStoredSecret(text));
+    else void p.then((s) => settled.set(p, s));
+    cache.set(key, (v = p));
   }
   return v;
 }
@@ -55,6 +61,12 @@ export function prepareVerifiers(cfg: MeridianConfig): void {
   for (const u of cfg.users) {
     if (u.auth === 'scram-sha-256' && u.password !== null) void load(cfg, cache, u.name, u.password);
   }
+}
+
+/** The verifier if it is ready: undefined while (or before) it derives; null for an unusable secret. */
+export function cachedVerifier(cfg: MeridianConfig, user: string, text: string): ScramSecret | null | undefined {
+  const p = byConfig.get(cfg)?.get(`${user}\0${text}`);
+  return p === undefined ? undefined : settled.get(p);
 }
 
 /** The verifier for a user's password or stored secret (null: an unusable stored secret). */

@@ -1,7 +1,8 @@
 // Client authentication against Meridian's users (the config, then auth.query): one exchange
 // object per login, fed the client's password-family messages ('p': PasswordMessage,
-// SASLInitialResponse, SASLResponse). Steps are promises: a verifier may still be deriving on the
-// thread pool, a user may need looking up, and failures wait auth.failure_delay without blocking.
+// SASLInitialResponse, SASLResponse) one at a time. A step is answered at once when it can be,
+// and as a promise when it must wait: a user to look up (auth.query), a verifier still deriving on
+// the thread pool (first login after a load), or auth.failure_delay before a refusal.
 // An unknown user gets the default method and a fake SCRAM verifier whose salt is derived like a
 // real user's, so the handshake does not tell whether the user exists. Never derives keys on the
 // event loop; logs and counts every failure.
@@ -9,8 +10,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MeridianConfig, UserConfig } from '../config/types.js';
 import { ScramServer, looksLikeStoredSecret, md5FromHash, md5Hash, mockSecret, parseStoredSecret, type BackendSecret, type ScramSecret } from '../auth/scram.js';
-import { mockKeyOf, verifierFor } from '../auth/verifiers.js';
-import { AuthQuery } from '../auth/auth-query.js';
+import { cachedVerifier, mockKeyOf, verifierFor } from '../auth/verifiers.js';
+import { AuthQuery, type LookupResult } from '../auth/auth-query.js';
 import { backendTls } from '../backend/backend-tls.js';
 import type { LearnedLogins } from '../auth/learned-logins.js';
 import { AUTH_CLEARTEXT, authMd5, authSasl, authSaslContinue, authSaslFinal } from '../protocol/encode.js';
@@ -39,8 +40,8 @@ const safeEqual = (a: string, b: string): boolean => {
 };
 
 const MD5_HASH = /^md5[0-9a-f]{32}$/;
-/** SASL needs two client messages; more than that waiting means the client is not following. */
-const MAX_QUEUED = 2;
+/** A step now, or once something it needs has arrived. */
+export type AuthResult = AuthStep | Promise<AuthStep>;
 
 export class ClientAuth {
   private readonly ctx: ProxyContext;
@@ -51,9 +52,8 @@ export class ClientAuth {
   private identity: Identity | null = null;
   private scram: ScramServer | null = null;
   private stage = 0;
-  /** The last step's promise: the next message is handled after it. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  /** A step is still being worked out: the caller must hold further messages until it is answered. */
+  private isBusy = false;
 
   constructor(ctx: ProxyContext, userName: string, remoteAddress: string) {
     this.ctx = ctx;
@@ -71,67 +71,43 @@ export class ClientAuth {
   }
 
   /** First step right after the StartupMessage. */
-  start(): Promise<AuthStep> {
-    const p = this.identify().then((id): AuthStep | Promise<AuthStep> => {
-      this.identity = id;
-      const method = this.method;
-      if (method === 'trust') return id.kind === 'config' ? this.succeeded(null) : this.failed('unknown-user');
-      if (method === 'password') return { kind: 'send', frames: [AUTH_CLEARTEXT] };
-      if (method === 'md5') return { kind: 'send', frames: [authMd5(this.salt)] };
-      return { kind: 'send', frames: [authSasl(['SCRAM-SHA-256'])] };
-    });
-    this.queue = p;
-    return p;
+  start(): AuthResult {
+    const user = this.cfg.users.find((u) => u.name === this.userName);
+    const q = this.cfg.auth.query;
+    if (user !== undefined || q === null) return this.request(user !== undefined ? { kind: 'config', user } : { kind: 'unknown', reason: 'unknown-user' });
+    return this.busy(authQueryOf(this.ctx).lookup(q, this.userName).then((r) => this.request(this.identityFrom(r))));
   }
 
-  private async identify(): Promise<Identity> {
-    const user = this.cfg.users.find((u) => u.name === this.userName);
-    if (user !== undefined) return { kind: 'config', user };
-    const q = this.cfg.auth.query;
-    if (q === null) return { kind: 'unknown', reason: 'unknown-user' };
-    const r = await authQueryOf(this.ctx).lookup(q, this.userName);
+  private identityFrom(r: LookupResult): Identity {
     if (r.kind === 'error') {
       this.ctx.logger.warn({ user: this.userName, reason: r.reason }, 'auth query failed');
       return { kind: 'unknown', reason: 'lookup-failed' };
     }
     if (r.kind === 'absent') return { kind: 'unknown', reason: 'unknown-user' };
-    if (r.secret.startsWith('SCRAM-SHA-256$')) return { kind: 'looked-up', method: 'scram-sha-256', secret: r.secret };
+    if (looksLikeStoredSecret(r.secret) && parseStoredSecret(r.secret) !== null) return { kind: 'looked-up', method: 'scram-sha-256', secret: r.secret };
     if (MD5_HASH.test(r.secret)) return { kind: 'looked-up', method: 'md5', secret: r.secret };
-    // A plaintext or unknown format cannot be checked without keeping it: treat as no usable secret.
+    // A plaintext or unknown format: not a secret Meridian checks (it would have to keep the password).
     return { kind: 'unknown', reason: 'unknown-user' };
   }
 
-  /**
-   * A 'p' frame body (bytes after the 5-byte header). Steps run in order: a message the client
-   * pipelined (before seeing the request it answers) waits for the step before it; more than
-   * MAX_QUEUED waiting is a protocol abuse. The body is copied: it may be a view of a reused read buffer.
-   */
-  onMessage(body: Buffer): Promise<AuthStep> {
-    if (this.queued >= MAX_QUEUED) return this.failed('malformed');
-    const copy = Buffer.from(body);
-    this.queued++;
-    const p = this.queue.then(() => {
-      this.queued--;
-      return this.identity === null ? this.failed('malformed') : this.step(copy);
-    });
-    this.queue = p;
-    return p;
+  private request(id: Identity): AuthResult {
+    this.identity = id;
+    const method = this.method;
+    if (method === 'trust') return id.kind === 'config' ? this.succeeded(null) : this.failed('unknown-user');
+    if (method === 'password') return { kind: 'send', frames: [AUTH_CLEARTEXT] };
+    if (method === 'md5') return { kind: 'send', frames: [authMd5(this.salt)] };
+    return { kind: 'send', frames: [authSasl(['SCRAM-SHA-256'])] };
   }
 
-  private async step(body: Buffer): Promise<AuthStep> {
-    const id = this.identity!;
+  /** A 'p' frame body (bytes after the 5-byte header); read before this returns. */
+  onMessage(body: Buffer): AuthResult {
+    if (this.isBusy || this.identity === null) return this.failed('malformed');
+    const id = this.identity;
     const method = this.method;
     if (method === 'password' || method === 'md5') {
       if (this.stage++ !== 0) return this.failed('malformed');
       const nul = body.indexOf(0);
-      const given = body.toString('utf8', 0, nul >= 0 ? nul : body.length);
-      if (id.kind === 'unknown') return this.failed(id.reason);
-      const expected = id.kind === 'looked-up' ? md5FromHash(id.secret, this.salt)
-        : id.user.password === null ? null
-        : method === 'password' ? id.user.password
-        : md5FromHash(md5Hash(this.userName, id.user.password), this.salt);
-      if (expected === null || !safeEqual(given, expected)) return this.failed('wrong-password');
-      return this.succeeded(id.kind === 'looked-up' ? { kind: 'md5', hash: id.secret } : null);
+      return this.checkPassword(id, method, body.toString('utf8', 0, nul >= 0 ? nul : body.length));
     }
     // SCRAM-SHA-256
     if (this.stage === 0) {
@@ -141,10 +117,8 @@ export class ClientAuth {
       const len = body.readInt32BE(mechEnd + 1);
       if (len < 0 || mechEnd + 5 + len > body.length) return this.failed('malformed');
       const clientFirst = body.toString('utf8', mechEnd + 5, mechEnd + 5 + len);
-      this.scram = new ScramServer(await this.verifier(id));
-      const serverFirst = this.scram.first(clientFirst);
-      if (serverFirst === null) return this.failed('malformed');
-      return { kind: 'send', frames: [authSaslContinue(serverFirst)] };
+      const v = this.verifier(id);
+      return v instanceof Promise ? this.busy(v.then((secret) => this.scramFirst(secret, clientFirst))) : this.scramFirst(v, clientFirst);
     }
     if (this.stage === 1 && this.scram !== null) {
       this.stage = 2;
@@ -158,6 +132,31 @@ export class ClientAuth {
     return this.failed('malformed');
   }
 
+  private checkPassword(id: Identity, method: 'password' | 'md5', given: string): AuthResult {
+    if (id.kind === 'unknown') return this.failed(id.reason);
+    const expected = id.kind === 'looked-up' ? md5FromHash(id.secret, this.salt)
+      : id.user.password === null ? null
+      : method === 'password' ? id.user.password
+      : md5FromHash(md5Hash(this.userName, id.user.password), this.salt);
+    if (expected === null || !safeEqual(given, expected)) return this.failed('wrong-password');
+    return this.succeeded(id.kind === 'looked-up' ? { kind: 'md5', hash: id.secret } : null);
+  }
+
+  private scramFirst(secret: ScramSecret, clientFirst: string): AuthResult {
+    this.scram = new ScramServer(secret);
+    const serverFirst = this.scram.first(clientFirst);
+    if (serverFirst === null) return this.failed('malformed');
+    return { kind: 'send', frames: [authSaslContinue(serverFirst)] };
+  }
+
+  /** Marks a step as pending until its promise settles. */
+  private busy(p: Promise<AuthStep>): Promise<AuthStep> {
+    this.isBusy = true;
+    return p.finally(() => {
+      this.isBusy = false;
+    });
+  }
+
   /** The stored secret pass-through can reuse; null when the user has a plaintext password. */
   private scramSecretOf(id: Identity): ScramSecret | null {
     if (id.kind === 'looked-up') return verifierFromText(id.secret);
@@ -165,13 +164,19 @@ export class ClientAuth {
     return null;
   }
 
-  /** Known users: the cached verifier (derived on the thread pool once). Unknown: a fake, no derivation. */
-  private async verifier(id: Identity): Promise<ScramSecret> {
+  /**
+   * Known users: the cached verifier (derived on the thread pool, once per config). Unknown users:
+   * a fake with a stable salt, nothing derived — the proof will be refused whatever it is.
+   */
+  private verifier(id: Identity): ScramSecret | Promise<ScramSecret> {
     const key = mockKeyOf(this.cfg);
-    if (id.kind === 'unknown') return mockSecret(key, this.userName);
+    const fake = () => mockSecret(key, this.userName);
+    if (id.kind === 'unknown') return fake();
     const text = id.kind === 'config' ? id.user.password : id.secret;
-    const v = text === null ? null : await verifierFor(this.cfg, this.userName, text);
-    return v ?? mockSecret(key, this.userName);
+    if (text === null) return fake();
+    const cached = cachedVerifier(this.cfg, this.userName, text);
+    if (cached !== undefined) return cached ?? fake();
+    return verifierFor(this.cfg, this.userName, text).then((v) => v ?? fake());
   }
 
   private succeeded(secret: BackendSecret | null, frames: Buffer[] = []): AuthStep {
@@ -181,13 +186,13 @@ export class ClientAuth {
     return { kind: 'ok', frames };
   }
 
-  /** Logs and counts the failure, then answers after auth.failure_delay (a timer, not a busy wait). */
-  private async failed(reason: AuthFailure): Promise<AuthStep> {
+  /** Logs and counts the failure; answers after auth.failure_delay (a timer, not a busy wait). */
+  private failed(reason: AuthFailure): AuthResult {
     this.ctx.logger.info({ user: this.userName, reason, clientAddress: this.remoteAddress }, 'authentication failed');
     this.ctx.metrics.authFailed?.(reason);
     const delayMs = this.cfg.auth.failureDelayMs;
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    return FAIL;
+    if (delayMs <= 0) return FAIL;
+    return this.busy(new Promise((r) => setTimeout(() => r(FAIL), delayMs)));
   }
 }
 

@@ -14,10 +14,13 @@ import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuer
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
-import { ClientAuth, type AuthStep } from './client-auth.js';
+import { ClientAuth, type AuthResult, type AuthStep } from './client-auth.js';
 import { sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
+
+/** What a client may send while its authentication step is pending (a pipelined request or two). */
+const MAX_HELD_BYTES = 1024 * 1024;
 
 /** Startup keys that are not settings. */
 const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
@@ -38,6 +41,9 @@ export class StartupHandler implements FrameSink {
   private pending: Buffer | null = null;
   private isTls = false;
   private auth: ClientAuth | null = null;
+  /** Frames that arrived while an authentication step was pending (null: none is). */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
   private params: ReadonlyMap<string, string> = new Map();
   private readonly tlsContext: tls.SecureContext | null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
@@ -129,27 +135,49 @@ export class StartupHandler implements FrameSink {
     if (cfg.tls !== null && cfg.tls.mode === 'require' && !this.isTls) return this.fail('tls required', Errors.tlsRequired());
     this.auth = new ClientAuth(this.s.ctx, userName, this.socket.remoteAddress ?? '');
     this.s.out.socket = this.socket;
-    this.replyLater(this.auth.start());
+    this.answer(this.auth.start());
     if (rest !== null && this.auth !== null) this.data(rest);
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
+    if (this.held !== null) return this.hold(buf.subarray(start, end));
     if (this.auth === null) return;
     if (code !== FrontendCode.Password) {
       if (code === FrontendCode.Terminate) return this.s.close('client terminated during authentication');
       return this.fail('protocol violation', Errors.protocolViolation(`expected password response, got message type 0x${code.toString(16)}`));
     }
-    this.replyLater(this.auth.onMessage(buf.subarray(start + 5, end)));
+    this.answer(this.auth.onMessage(buf.subarray(start + 5, end)));
   }
 
-  /** Auth steps may wait (verifier derivation, auth.query, auth.failure_delay); the session may close meanwhile. */
-  private replyLater(step: Promise<AuthStep>): void {
-    void step.then(
-      (st) => {
-        if (this.s.phase === 0 && this.auth !== null) this.reply(st);
-      },
-      () => this.reply({ kind: 'fail' }),
-    );
+  /**
+   * A step answered now is replied to now. One that waits (auth.query, a verifier still deriving,
+   * auth.failure_delay) holds the frames that arrive meanwhile, copied, and replays them in order
+   * once it is answered; the session may have closed by then.
+   */
+  private answer(step: AuthResult): void {
+    if (!(step instanceof Promise)) return this.reply(step);
+    this.held = [];
+    this.heldBytes = 0;
+    step.then((st) => this.settle(st), () => this.settle({ kind: 'fail' }));
+  }
+
+  private settle(step: AuthStep): void {
+    const held = this.held ?? [];
+    this.held = null;
+    if (this.s.phase !== 0 || this.auth === null) return;
+    this.reply(step);
+    for (let i = 0; i < held.length; i++) {
+      const again = this.held as Buffer[] | null; // set again when a replayed message's step waits too
+      if (again !== null) return void again.push(...held.slice(i));
+      const f = held[i]!;
+      this.onFrame(f[0]!, f, 0, f.length);
+    }
+  }
+
+  private hold(frame: Buffer): void {
+    this.heldBytes += frame.length;
+    if (this.heldBytes > MAX_HELD_BYTES) return this.fail('protocol violation', Errors.protocolViolation('too much data sent during authentication'));
+    this.held!.push(Buffer.from(frame));
   }
 
   private reply(step: AuthStep): void {
