@@ -160,6 +160,9 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
   const probeUser = h.user ?? first?.backendUser ?? 'postgres';
   const probeOwner = users.find((u) => u.backendUser === probeUser);
   const inlinePassword = secretFrom(h.password, h.password_file, ['health'], 'password_file', 'password', ctx, issues);
+  if (inlinePassword === null && h.password_file === null && probeOwner !== undefined && probeOwner.backendPassword === null && probeOwner.password !== null && looksLikeStoredSecret(probeOwner.password)) {
+    issues.push({ path: ['health', 'password'], message: `is required: the probe user "${probeUser}" has a stored SCRAM secret, which cannot log in to a node by itself (set health.password, or health.user to another user)` });
+  }
   const http = parsed.admin.http;
   const token = http === null ? null : secretFrom(http.token, http.token_file, ['admin', 'http'], 'token_file', 'token', ctx, issues);
 
