@@ -21,6 +21,10 @@ export interface AuthQueryDeps {
   connectTimeoutMs(): number;
   /** A lookup failed on a node (logged by the caller; the next node is tried). */
   onError(node: string, err: Error): void;
+  /** Clock for the cache (default Date.now). */
+  nowMs?(): number;
+  /** Runs the query on one node; default: a pg connection as auth.user. Tests pass a fake. */
+  queryNode?(cfg: AuthQueryConfig, node: NodeConfig, user: string): Promise<LookupResult>;
 }
 
 const MAX_CACHED = 10_000;
@@ -29,25 +33,27 @@ const MAX_NEGATIVE_TTL_MS = 5_000;
 
 export class AuthQuery {
   private readonly deps: AuthQueryDeps;
-  private readonly cache = new LRUCache<string, LookupResult>({ max: MAX_CACHED, ttlAutopurge: false });
+  private readonly cache = new LRUCache<string, { result: LookupResult; expiresAtMs: number }>({ max: MAX_CACHED });
+  private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<LookupResult>>();
 
   constructor(deps: AuthQueryDeps) {
     this.deps = deps;
+    this.now = deps.nowMs ?? Date.now;
   }
 
   /** The secret pg_authid holds for `user` (cached), or why there is none. */
   lookup(cfg: AuthQueryConfig, user: string): Promise<LookupResult> {
     const key = `${cfg.query}\0${cfg.database}\0${user}`;
     const hit = this.cache.get(key);
-    if (hit !== undefined) return Promise.resolve(hit);
+    if (hit !== undefined && hit.expiresAtMs > this.now()) return Promise.resolve(hit.result);
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     if (this.inFlight.size >= cfg.maxConcurrent) return Promise.resolve({ kind: 'error', reason: 'busy' });
     const p = this.query(cfg, user).catch((): LookupResult => ({ kind: 'error', reason: 'failed' })).then((r) => {
       this.inFlight.delete(key);
-      if (r.kind === 'found') this.cache.set(key, r, { ttl: cfg.cacheTtlMs });
-      else if (r.kind === 'absent') this.cache.set(key, r, { ttl: Math.min(cfg.cacheTtlMs, MAX_NEGATIVE_TTL_MS) });
+      const ttlMs = r.kind === 'found' ? cfg.cacheTtlMs : r.kind === 'absent' ? Math.min(cfg.cacheTtlMs, MAX_NEGATIVE_TTL_MS) : 0;
+      if (ttlMs > 0) this.cache.set(key, { result: r, expiresAtMs: this.now() + ttlMs });
       return r;
     });
     this.inFlight.set(key, p);
@@ -59,7 +65,7 @@ export class AuthQuery {
     if (nodes.length === 0) return { kind: 'error', reason: 'no-node' };
     for (const node of nodes) {
       try {
-        return await this.queryNode(cfg, node, user);
+        return await (this.deps.queryNode ? this.deps.queryNode(cfg, node, user) : this.queryNode(cfg, node, user));
       } catch (err) {
         this.deps.onError(node.name, err as Error);
       }
