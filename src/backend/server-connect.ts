@@ -85,6 +85,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
     let scram: ScramClient | null = null;
     let isScramVerified = false;
     let isTlsUp = false;
+    let hasAsked = false; // the node asked for some password (else AuthenticationOk means trust)
     const allowed = opts.authMethods ?? DEFAULT_BACKEND_AUTH;
 
     const sink: FrameSink = {
@@ -133,13 +134,13 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
 
     function onAuth(kind: number, buf: Buffer, start: number, end: number): void {
       const password = opts.password;
-      const secret = opts.secret ?? null;
+      const known = opts.secret ?? null;
       if (kind === AuthCode.Ok) {
         if (scram !== null && !isScramVerified) return refuse('AuthenticationOk before the SCRAM exchange completed (no verified server signature)');
-        if (scram === null && !asked && !allowed.has('trust')) return refuse('the node asked for no password (trust) and cluster.auth_methods does not list trust');
+        if (scram === null && !hasAsked && !allowed.has('trust')) return refuse('the node asked for no password (trust) and cluster.auth_methods does not list trust');
         return;
       }
-      asked = true;
+      hasAsked = true;
       if (kind === AuthCode.CleartextPassword) {
         if (!allowed.has('insecure-password') && !(isTlsUp && allowed.has('password'))) {
           return refuse(isTlsUp || !allowed.has('password')
@@ -152,13 +153,13 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
         if (!allowed.has('md5')) return refuse('the node asks for md5 and cluster.auth_methods does not list md5');
         const salt = buf.subarray(start + 9, start + 13);
         if (password !== null) socket.write(serialize.password(md5Response(opts.user, password, salt)));
-        else if (secret?.kind === 'md5') socket.write(serialize.password(md5FromHash(secret.hash, salt)));
+        else if (known?.kind === 'md5') socket.write(serialize.password(md5FromHash(known.hash, salt)));
         else return noPassword();
       } else if (kind === AuthCode.SASL) {
         if (!allowed.has('scram-sha-256')) return refuse('the node asks for SCRAM and cluster.auth_methods does not list scram-sha-256');
         const mechs = buf.toString('utf8', start + 9, end).split('\0');
         if (!mechs.includes('SCRAM-SHA-256')) return fail(new ConnectError(`unsupported SASL mechanisms: ${mechs.join(' ')}`, null, false));
-        if (password === null && secret?.kind !== 'scram') return noPassword();
+        if (password === null && known?.kind !== 'scram') return noPassword();
         scram = new ScramClient();
         socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
       } else if (kind === AuthCode.SASLContinue) {
@@ -173,7 +174,6 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
         return fail(new ConnectError(`unsupported authentication request ${kind}`, null, false));
       }
     }
-    let asked = false;
     const noPassword = () => fail(new ConnectError(`node asks for a password for user "${opts.user}" but none is configured`, null, false));
 
     /** Keys come from the cache, the thread pool (PBKDF2) or pass-through; the exchange resumes after. */
@@ -183,15 +183,15 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       if (first.iterations > MAX_SERVER_ITERATIONS) {
         return refuse(`the node asks for ${first.iterations} SCRAM iterations (more than ${MAX_SERVER_ITERATIONS})`);
       }
-      const secret = opts.secret ?? null;
+      const known = opts.secret ?? null;
       let keys: Promise<ScramClientKeys>;
       if (opts.password !== null) {
         keys = deriveClientKeys(opts.password, first.salt, first.iterations);
-      } else if (secret?.kind === 'scram') {
-        if (!secret.secret.salt.equals(first.salt) || secret.secret.iterations !== first.iterations) {
+      } else if (known?.kind === 'scram') {
+        if (!known.secret.salt.equals(first.salt) || known.secret.iterations !== first.iterations) {
           return fail(new ConnectError(`SCRAM pass-through for user "${opts.user}": the node holds a different secret (salt or iteration count differ)`, null, false));
         }
-        keys = Promise.resolve({ clientKey: secret.clientKey, serverKey: secret.secret.serverKey });
+        keys = Promise.resolve({ clientKey: known.clientKey, serverKey: known.secret.serverKey });
       } else {
         return noPassword();
       }
