@@ -34,7 +34,7 @@ export function keysFromSalted(salted: Buffer): ScramClientKeys {
   return { clientKey: hmac(salted, 'Client Key'), serverKey: hmac(salted, 'Server Key') };
 }
 
-/** Derives the verifier from a plaintext password (SASLprep is skipped: ASCII passwords only are normalised identically). */
+/** Derives the verifier from a plaintext password, synchronously: for tests and tools only (logins use verifiers.ts, on the thread pool). SASLprep is skipped: ASCII passwords only are normalised identically. */
 export function scramSecret(password: string, salt: Buffer = randomBytes(16), iterations = SCRAM_ITERATIONS): ScramSecret {
   const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
   const { clientKey, serverKey } = keysFromSalted(salted);
