@@ -8,7 +8,7 @@ export function createLogger(level: string = process.env.MERIDIAN_LOG_LEVEL ?? '
   return pino({
     level,
     base: { pid: process.pid },
-    redact: { paths: ['password', '*.password', 'token', '*.token', 'backendPassword', '*.backendPassword'], censor: '[redacted]' },
+    redact: { paths: ['password', '*.password', 'token', '*.token', 'backendPassword', '*.backendPassword', 'mockKey', '*.mockKey'], censor: '[redacted]' },
   });
 }
 

@@ -9,7 +9,7 @@ import type { BackendTlsMode, ClusterConfig } from '../config/types.js';
 
 export interface BackendTls {
   readonly mode: BackendTlsMode;
-  /** PEM of the CA(s) to trust (cluster.tls_ca); null: Node's default CA list. */
+  /** PEM of the CA(s) to trust (cluster.tls_ca; the config requires it for verify-ca / verify-full). */
   readonly ca: string | null;
 }
 

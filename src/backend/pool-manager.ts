@@ -7,6 +7,7 @@
 import type { MeridianConfig, NodeConfig, UserConfig } from '../config/types.js';
 import type { Backend } from './backend.js';
 import { backendTls } from './backend-tls.js';
+import { LearnedLogins } from '../auth/learned-logins.js';
 import { isLocalConnectFailure } from './connect-failure.js';
 import { NodeDrainingError, Pool, PoolClosedError, type PoolHooks } from './pool.js';
 import type { ConnectError, ConnectOptions } from './server-connect.js';
@@ -41,6 +42,8 @@ export class PoolManager {
   nowMs = Date.now();
   /** "user\0db" → ParameterStatus values from the first backend opened for it. */
   readonly serverParams = new Map<string, Map<string, string>>();
+  /** Users and pass-through secrets learned from client logins (auth.query, stored SCRAM secrets). */
+  readonly learned = new LearnedLogins();
 
   constructor(cfg: MeridianConfig, events: PoolEvents) {
     this.cfg = cfg;
@@ -155,7 +158,7 @@ export class PoolManager {
     let pool = this.pools.get(key);
     if (pool !== undefined) return pool;
     const n = this.nodes.get(node);
-    const u = this.users.get(user);
+    const u = this.users.get(user) ?? this.learned.user(user);
     if (n === undefined || u === undefined) return null;
     pool = new Pool(node, user, database, this.cfg.pool.size, () => this.connectOptions(node, user, database), this.hooks);
     if (this.pools.size >= this.cfg.pool.maxPools) {
@@ -175,13 +178,16 @@ export class PoolManager {
     // Read the node and user at connect time so a reload's new host/password applies; either
     // may be gone after a reload (the pool then fails the acquire, it never throws).
     const n = this.nodes.get(node);
-    const u = this.users.get(user);
+    const u = this.users.get(user) ?? this.learned.user(user);
     if (n === undefined || u === undefined) return null;
+    const backendPassword = u.backendPassword ?? null;
     return {
       host: n.host,
       port: n.port,
-      user: u.backendUser,
-      password: u.backendPassword,
+      user: u?.backendUser ?? user,
+      password: backendPassword,
+      secret: backendPassword === null ? this.learned.secret(user) : null,
+      authMethods: new Set(this.cfg.cluster.authMethods),
       database,
       tls: backendTls(this.cfg.cluster),
       timeoutMs: this.cfg.pool.connectTimeoutMs,

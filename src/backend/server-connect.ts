@@ -1,7 +1,10 @@
 // Opens one server connection to a node: TCP (+ optional TLS via SSLRequest), StartupMessage,
-// authentication as the server asks (SCRAM-SHA-256, md5, cleartext, trust), then collects
-// ParameterStatus and BackendKeyData until the first ReadyForQuery. Owns nothing after that:
-// the caller wraps the socket in a Backend.
+// authentication as the server asks (SCRAM-SHA-256, md5, cleartext, trust) within what
+// cluster.auth_methods allows, then collects ParameterStatus and BackendKeyData until the first
+// ReadyForQuery. Owns nothing after that: the caller wraps the socket in a Backend.
+// A node is not trusted with our secrets: cleartext only over TLS unless configured otherwise,
+// SCRAM iteration counts are capped and derived off the event loop, and a SCRAM login must end
+// with the node's verified signature (SASLFinal) before AuthenticationOk counts.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,14 +13,24 @@ import { Input, ReadSlot } from '../net/read-slot.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { readErrorFields, readParameterStatus, type ServerError } from '../protocol/messages.js';
-import { ScramClient, md5Response } from '../auth/scram.js';
+import { ScramClient, md5FromHash, md5Response, type BackendSecret, type ScramClientKeys } from '../auth/scram.js';
+import { MAX_SERVER_ITERATIONS, deriveClientKeys } from '../auth/scram-keys.js';
+import type { BackendAuthMethod } from '../config/types.js';
 import { isTlsRequired, tlsOptions, type BackendTls } from './backend-tls.js';
+
+/** cluster.auth_methods' default: everything but cleartext over an unencrypted connection. */
+export const DEFAULT_BACKEND_AUTH: ReadonlySet<BackendAuthMethod> = new Set(['scram-sha-256', 'md5', 'password', 'trust']);
+
 
 export interface ConnectOptions {
   host: string;
   port: number;
   user: string;
   password: string | null;
+  /** Used when password is null. */
+  secret?: BackendSecret | null;
+  /** What the node may ask for (cluster.auth_methods); default DEFAULT_BACKEND_AUTH. */
+  authMethods?: ReadonlySet<BackendAuthMethod>;
   database: string;
   tls: BackendTls;
   timeoutMs: number;
@@ -70,6 +83,10 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
     let pid = 0;
     let secret = 0;
     let scram: ScramClient | null = null;
+    let isScramVerified = false;
+    let isTlsUp = false;
+    let hasAsked = false; // the node asked for some password (else AuthenticationOk means trust)
+    const allowed = opts.authMethods ?? DEFAULT_BACKEND_AUTH;
 
     const sink: FrameSink = {
       onFrame(code, buf, start, end) {
@@ -113,31 +130,77 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       }
     }
 
+    const refuse = (why: string) => fail(new ConnectError(`refusing to authenticate to the node: ${why}`, null, false));
+
     function onAuth(kind: number, buf: Buffer, start: number, end: number): void {
       const password = opts.password;
-      if (kind === AuthCode.Ok) return;
-      if (password === null && kind !== AuthCode.SASLFinal) {
-        return fail(new ConnectError(`node asks for a password for user "${opts.user}" but none is configured`, null, false));
+      const known = opts.secret ?? null;
+      if (kind === AuthCode.Ok) {
+        if (scram !== null && !isScramVerified) return refuse('AuthenticationOk before the SCRAM exchange completed (no verified server signature)');
+        if (scram === null && !hasAsked && !allowed.has('trust')) return refuse('the node asked for no password (trust) and cluster.auth_methods does not list trust');
+        return;
       }
+      hasAsked = true;
       if (kind === AuthCode.CleartextPassword) {
-        socket.write(serialize.password(password!));
+        if (!allowed.has('insecure-password') && !(isTlsUp && allowed.has('password'))) {
+          return refuse(isTlsUp || !allowed.has('password')
+            ? 'the node asks for a cleartext password and cluster.auth_methods does not list password'
+            : 'the node asks for a cleartext password over a connection without TLS (list insecure-password in cluster.auth_methods to allow it)');
+        }
+        if (password === null) return noPassword();
+        socket.write(serialize.password(password));
       } else if (kind === AuthCode.MD5Password) {
-        socket.write(serialize.password(md5Response(opts.user, password!, buf.subarray(start + 9, start + 13))));
+        if (!allowed.has('md5')) return refuse('the node asks for md5 and cluster.auth_methods does not list md5');
+        const salt = buf.subarray(start + 9, start + 13);
+        if (password !== null) socket.write(serialize.password(md5Response(opts.user, password, salt)));
+        else if (known?.kind === 'md5') socket.write(serialize.password(md5FromHash(known.hash, salt)));
+        else return noPassword();
       } else if (kind === AuthCode.SASL) {
+        if (!allowed.has('scram-sha-256')) return refuse('the node asks for SCRAM and cluster.auth_methods does not list scram-sha-256');
         const mechs = buf.toString('utf8', start + 9, end).split('\0');
         if (!mechs.includes('SCRAM-SHA-256')) return fail(new ConnectError(`unsupported SASL mechanisms: ${mechs.join(' ')}`, null, false));
-        scram = new ScramClient(password!);
+        if (password === null && known?.kind !== 'scram') return noPassword();
+        scram = new ScramClient();
         socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
       } else if (kind === AuthCode.SASLContinue) {
         if (!scram) return fail(new ConnectError('unexpected SASLContinue', null, false));
-        socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(buf.toString('utf8', start + 9, end))));
+        onSaslContinue(scram, buf.toString('utf8', start + 9, end));
       } else if (kind === AuthCode.SASLFinal) {
         if (!scram || !scram.verify(buf.toString('utf8', start + 9, end))) {
           return fail(new ConnectError('server SCRAM signature did not verify', null, false));
         }
+        isScramVerified = true;
       } else {
         return fail(new ConnectError(`unsupported authentication request ${kind}`, null, false));
       }
+    }
+    const noPassword = () => fail(new ConnectError(`node asks for a password for user "${opts.user}" but none is configured`, null, false));
+
+    /** Keys come from the cache, the thread pool (PBKDF2) or pass-through; the exchange resumes after. */
+    function onSaslContinue(client: ScramClient, text: string): void {
+      const first = client.parseServerFirst(text);
+      if (first === null) return fail(new ConnectError('bad server message during startup: invalid SCRAM server-first-message', null, false));
+      if (first.iterations > MAX_SERVER_ITERATIONS) {
+        return refuse(`the node asks for ${first.iterations} SCRAM iterations (more than ${MAX_SERVER_ITERATIONS})`);
+      }
+      const known = opts.secret ?? null;
+      let keys: Promise<ScramClientKeys>;
+      if (opts.password !== null) {
+        keys = deriveClientKeys(opts.password, first.salt, first.iterations);
+      } else if (known?.kind === 'scram') {
+        if (!known.secret.salt.equals(first.salt) || known.secret.iterations !== first.iterations) {
+          return fail(new ConnectError(`SCRAM pass-through for user "${opts.user}": the node holds a different secret (salt or iteration count differ)`, null, false));
+        }
+        keys = Promise.resolve({ clientKey: known.clientKey, serverKey: known.secret.serverKey });
+      } else {
+        return noPassword();
+      }
+      keys.then(
+        (k) => {
+          if (!settled) socket.write(serialize.sendSCRAMClientFinalMessage(client.final(k)));
+        },
+        (err: Error) => fail(new ConnectError(`SCRAM key derivation failed: ${err.message}`, null, false)),
+      );
     }
 
     const startStartup = () => {
@@ -165,7 +228,10 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
           onSocketError = (err: Error) => fail(new ConnectError(`TLS: ${err.message}`, null, true));
           socket.on('error', onSocketError);
           socket.once('close', () => fail(new ConnectError('server closed the connection during TLS startup', null, true)));
-          socket.once('secureConnect', startStartup);
+          socket.once('secureConnect', () => {
+            isTlsUp = true;
+            startStartup();
+          });
         } else if (isTlsRequired(opts.tls.mode)) {
           fail(new ConnectError(`node does not support TLS and cluster.tls is ${opts.tls.mode}`, null, false));
         } else {

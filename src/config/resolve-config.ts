@@ -5,7 +5,8 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import type { ParsedConfig } from './schema.js';
-import type { MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
+import { looksLikeStoredSecret, parseStoredSecret } from '../auth/scram.js';
+import type { AuthConfig, BackendAuthMethod, MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
 
 export interface ResolveContext {
   /** Relative paths (tls files, *_file secrets) are taken from here: the config file's directory. */
@@ -37,8 +38,13 @@ function secretFrom(inline: string | null, file: string | null, at: ConfigPath, 
 
 /** cluster.tls_ca: the CA file's PEM, read now so a missing or wrong file fails the (re)load. */
 function readCa(path: string | null, mode: string, fromBase: (p: string) => string, ctx: ResolveContext, issues: Issues): string | null {
-  if (path === null) return null;
   const at: ConfigPath = ['cluster', 'tls_ca'];
+  if (path === null) {
+    // Node's built-in public CA list would accept any certificate a public CA issued for the name:
+    // verifying a database server needs the CA that signed it, named explicitly.
+    if (mode === 'verify-ca' || mode === 'verify-full') issues.push({ path: at, message: `is required with cluster.tls ${mode} (the CA that signed the nodes' certificates)` });
+    return null;
+  }
   if (mode !== 'verify-ca' && mode !== 'verify-full') {
     issues.push({ path: at, message: `only applies with cluster.tls verify-ca or verify-full (cluster.tls is ${mode}, which does not check certificates)` });
     return null;
@@ -70,11 +76,43 @@ function resolveUsers(parsed: ParsedConfig, ctx: ResolveContext, issues: Issues)
     if (password === null && u.auth !== 'trust' && u.password_file === null) {
       issues.push({ path: [...at, 'password'], message: `is required for auth ${u.auth} (only auth: trust may omit it)` });
     }
+    // A stored SCRAM secret (as pg_authid keeps it) only verifies SCRAM proofs, and is no password
+    // for the nodes: those logins use backend_password or SCRAM pass-through.
+    const isStored = password !== null && looksLikeStoredSecret(password);
+    if (isStored && parseStoredSecret(password) === null) {
+      issues.push({ path: [...at, u.password_file === null ? 'password' : 'password_file'], message: 'looks like a stored SCRAM secret but is not one: expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> (base64, 32-byte keys)' });
+    } else if (isStored && u.auth !== 'scram-sha-256') {
+      issues.push({ path: [...at, 'auth'], message: `must be scram-sha-256 when the password is a stored SCRAM secret (got ${u.auth})` });
+    }
+    if (backendPassword !== null && looksLikeStoredSecret(backendPassword)) {
+      issues.push({ path: [...at, 'backend_password'], message: 'must be a plaintext password (a stored SCRAM secret cannot answer a node; leave backend_password out for SCRAM pass-through)' });
+    }
     return {
-      name: u.name, password, auth: u.auth, backendUser: u.backend_user ?? u.name, backendPassword: backendPassword ?? password,
+      name: u.name, password, auth: u.auth, backendUser: u.backend_user ?? u.name, backendPassword: backendPassword ?? (isStored ? null : password),
       maxConnections: u.max_connections, tenants: u.tenants,
     };
   });
+}
+
+const DEFAULT_BACKEND_AUTH: readonly BackendAuthMethod[] = ['scram-sha-256', 'md5', 'password', 'trust'];
+
+function resolveAuth(parsed: ParsedConfig, ctx: ResolveContext, issues: Issues): AuthConfig {
+  const a = parsed.auth;
+  const mockKey = secretFrom(a.mock_key, a.mock_key_file, ['auth'], 'mock_key_file', 'mock_key', ctx, issues);
+  const password = secretFrom(a.password, a.password_file, ['auth'], 'password_file', 'password', ctx, issues);
+  if (a.query === null) {
+    for (const k of ['user', 'password', 'password_file'] as const) {
+      if (a[k] !== null) issues.push({ path: ['auth', k], message: 'only applies with auth.query' });
+    }
+    return { mockKey, failureDelayMs: a.failure_delay, query: null };
+  }
+  if (!a.query.includes('$1')) issues.push({ path: ['auth', 'query'], message: 'must use $1 for the user name' });
+  if (a.user === null) issues.push({ path: ['auth', 'user'], message: 'is required with auth.query (the user Meridian runs the query as)' });
+  return {
+    mockKey,
+    failureDelayMs: a.failure_delay,
+    query: { query: a.query, user: a.user ?? '', password, database: a.database, cacheTtlMs: a.cache_ttl, maxConcurrent: a.max_lookups },
+  };
 }
 
 /**
@@ -127,6 +165,9 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
   const probeUser = h.user ?? first?.backendUser ?? 'postgres';
   const probeOwner = users.find((u) => u.backendUser === probeUser);
   const inlinePassword = secretFrom(h.password, h.password_file, ['health'], 'password_file', 'password', ctx, issues);
+  if (inlinePassword === null && h.password_file === null && probeOwner !== undefined && probeOwner.backendPassword === null && probeOwner.password !== null && looksLikeStoredSecret(probeOwner.password)) {
+    issues.push({ path: ['health', 'password'], message: `is required: the probe user "${probeUser}" has a stored SCRAM secret, which cannot log in to a node by itself (set health.password, or health.user to another user)` });
+  }
   const http = parsed.admin.http;
   const token = http === null ? null : secretFrom(http.token, http.token_file, ['admin', 'http'], 'token_file', 'token', ctx, issues);
 
@@ -134,7 +175,12 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
 
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolvePath(ctx.baseDir, p));
   const { tls_ca: tlsCaPath, ...clusterRest } = parsed.cluster;
-  const cluster = { ...clusterRest, tlsCa: readCa(tlsCaPath, parsed.cluster.tls, fromBase, ctx, issues) };
+  const { auth_methods: authMethods, ...clusterFields } = clusterRest;
+  const cluster = {
+    ...clusterFields,
+    tlsCa: readCa(tlsCaPath, parsed.cluster.tls, fromBase, ctx, issues),
+    authMethods: authMethods.length === 0 ? DEFAULT_BACKEND_AUTH : [...new Set(authMethods)],
+  };
   const config: MeridianConfig = {
     listen: parsed.listen,
     tls: parsed.tls === null ? null : { cert: fromBase(parsed.tls.cert), key: fromBase(parsed.tls.key), mode: parsed.tls.mode },
@@ -142,6 +188,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     location: parsed.location,
     pool: parsed.pool,
     users,
+    auth: resolveAuth(parsed, ctx, issues),
     cluster,
     health: {
       intervalMs: h.interval, timeoutMs: h.timeout, rise: h.rise, fall: h.fall, fastIntervalMs: h.fast_interval,

@@ -8,7 +8,7 @@ import {
   bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
   optionalList, optionalSection, required, requiredSection, section, str, stringList,
 } from './schema-fields.js';
-import type { AuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
+import type { AuthMethod, BackendAuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
 
 const POOL_MODES: readonly PoolMode[] = ['transaction', 'session'];
 const AUTH_METHODS: readonly AuthMethod[] = ['scram-sha-256', 'md5', 'password', 'trust'];
@@ -16,6 +16,7 @@ const CLUSTER_KINDS: readonly ClusterKind[] = ['physical', 'logical', 'pglogical
 const READS_ON_MASTERS: readonly ReadsOnMasters[] = ['always', 'fallback', 'never'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const BACKEND_TLS: readonly BackendTlsMode[] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
+const BACKEND_AUTH: readonly BackendAuthMethod[] = ['scram-sha-256', 'md5', 'password', 'insecure-password', 'trust'];
 
 /** Node names appear in hints (node=NAME), admin commands and metric labels: keep them plain. */
 export const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
@@ -95,6 +96,20 @@ const cluster = requiredSection({
   nodes: list(node, 1, 'node'),
   tls: enumField(BACKEND_TLS, 'disable'),
   tls_ca: optional('a path to a PEM CA certificate', str()),
+  auth_methods: list(required(enumText(BACKEND_AUTH), oneOf(BACKEND_AUTH)), 0, 'method'),
+});
+
+const auth = section({
+  mock_key: secret(),
+  mock_key_file: optionalText('a file path'),
+  failure_delay: durationField(0),
+  query: optionalText('an SQL query with one parameter $1 (the user name) returning (user name, secret)'),
+  user: optionalText('a user name'),
+  password: secret(),
+  password_file: optionalText('a file path'),
+  database: field('a database name', str(), 'postgres'),
+  cache_ttl: durationField(60_000),
+  max_lookups: intField(1, 1000, 8),
 });
 
 const health = section({
@@ -209,6 +224,7 @@ export const configSchema = section({
   location,
   pool,
   users: list(user, 1, 'user'),
+  auth,
   cluster,
   health,
   routing,

@@ -11,7 +11,7 @@ export interface ConfigRow {
   readonly reload: 'runtime' | 'restart';
 }
 
-const SECRET_FIELDS = new Set(['password', 'backendPassword', 'token']);
+const SECRET_FIELDS = new Set(['password', 'backendPassword', 'token', 'mockKey']);
 
 function scalarText(field: string, value: unknown): string {
   if (value === null || value === undefined) return '';

@@ -8,6 +8,8 @@ export type ClusterKind = 'physical' | 'logical' | 'pglogical' | 'spock' | 'hear
 export type ReadsOnMasters = 'always' | 'fallback' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type BackendTlsMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+/** What a node may ask Meridian for (cluster.auth_methods): password = cleartext over TLS only, insecure-password = cleartext over any connection. */
+export type BackendAuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'insecure-password' | 'trust';
 
 export interface Location {
   readonly lat: number;
@@ -41,10 +43,10 @@ export interface PoolConfig {
 
 export interface UserConfig {
   readonly name: string;
-  readonly password: string | null; // null only with auth: trust
+  readonly password: string | null; // null only with auth: trust; may be a stored SCRAM secret (SCRAM-SHA-256$…)
   readonly auth: AuthMethod;
   readonly backendUser: string; // defaults to name
-  readonly backendPassword: string | null; // defaults to password
+  readonly backendPassword: string | null; // defaults to password (null when password is a stored secret: SCRAM pass-through)
   readonly maxConnections: number | null; // client sessions of this user at once (admin console excluded); null: no limit
   /** Tenants this user may claim with meridian.tenant; null: not listed (see ResidencyConfig.bindTenants). */
   readonly tenants: readonly string[] | null;
@@ -63,7 +65,24 @@ export interface ClusterConfig {
   readonly kind: ClusterKind;
   readonly nodes: readonly NodeConfig[];
   readonly tls: BackendTlsMode; // TLS from Meridian to the nodes
-  readonly tlsCa: string | null; // PEM read from cluster.tls_ca (verify-ca / verify-full); null: Node's default CAs
+  readonly tlsCa: string | null; // PEM read from cluster.tls_ca (required by verify-ca / verify-full)
+  readonly authMethods: readonly BackendAuthMethod[]; // default scram-sha-256, md5, password, trust
+}
+
+export interface AuthQueryConfig {
+  readonly query: string; // one $1 parameter (the user name); returns (name, secret) rows
+  readonly user: string; // the auth user Meridian runs the query as
+  readonly password: string | null;
+  readonly database: string; // default: the client's database is not used; this one is
+  readonly cacheTtlMs: number; // default 60 s (negative answers: a tenth of it, at most 5 s)
+  readonly maxConcurrent: number; // lookups in flight at once; beyond: the attempt fails
+}
+
+export interface AuthConfig {
+  /** Key of the fake verifiers unknown users get (auth.mock_key); null: random per process. */
+  readonly mockKey: string | null;
+  readonly failureDelayMs: number; // default 0: a failed login is answered at once
+  readonly query: AuthQueryConfig | null;
 }
 
 export interface HealthConfig {
@@ -167,6 +186,7 @@ export interface MeridianConfig {
   readonly location: Location | null;
   readonly pool: PoolConfig;
   readonly users: readonly UserConfig[];
+  readonly auth: AuthConfig;
   readonly cluster: ClusterConfig;
   readonly health: HealthConfig;
   readonly routing: RoutingConfig;

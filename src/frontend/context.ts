@@ -84,4 +84,6 @@ export interface SessionMetrics {
   sessionCrash(): void;
   /** A session refused at login, or closed after a reload, by residency (see ResidencyDenial). */
   residencyDenied(reason: ResidencyDenial | 'reload'): void;
+  /** A client login failed (reason from a small fixed set). */
+  authFailed?(reason: string): void;
 }

@@ -14,13 +14,16 @@ import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuer
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
 import { decodeStartup, parseStartupOptions } from '../protocol/startup.js';
 import type { RouteHint } from '../classify/types.js';
-import { ClientAuth } from './client-auth.js';
+import { ClientAuth, type AuthResult, type AuthStep } from './client-auth.js';
 import { residencyDenialError, sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { SessionState } from './session-state.js';
 
 /** Largest TLS record Meridian sends to clients (PostgreSQL's own output buffer size). */
 const TLS_RECORD_BYTES = 8192;
+
+/** What a client may send while its authentication step is pending (a pipelined request or two). */
+const MAX_HELD_BYTES = 1024 * 1024;
 
 /** Startup keys that are not settings. */
 const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
@@ -43,6 +46,9 @@ export class StartupHandler implements FrameSink {
   private isAuthenticated = false;
   private isTls = false;
   private auth: ClientAuth | null = null;
+  /** Frames that arrived while an authentication step was pending (null: none is). */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
   private params: ReadonlyMap<string, string> = new Map();
   private readonly tlsContext: tls.SecureContext | null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
@@ -162,10 +168,9 @@ export class StartupHandler implements FrameSink {
     const userName = this.params.get('user') ?? '';
     if (userName === '') return this.fail('no user', Errors.protocolViolation('no PostgreSQL user name specified in startup packet'));
     if (cfg.tls !== null && cfg.tls.mode === 'require' && !this.isTls) return this.fail('tls required', Errors.tlsRequired());
-    const user = cfg.users.find((u) => u.name === userName) ?? null;
-    this.auth = new ClientAuth(user, userName);
+    this.auth = new ClientAuth(this.s.ctx, userName, this.socket.remoteAddress ?? '');
     this.s.out.socket = this.socket;
-    this.reply(this.auth.start());
+    this.answer(this.auth.start());
     // Bytes behind the StartupMessage: authentication messages, or (trust) the first requests.
     if (rest !== null && this.s.phase === 0) this.takeData(rest);
   }
@@ -186,15 +191,52 @@ export class StartupHandler implements FrameSink {
       this.keepPending(buf.subarray(start, end));
       return;
     }
+    if (this.held !== null) return this.hold(buf.subarray(start, end));
     if (this.auth === null) return;
     if (code !== FrontendCode.Password) {
       if (code === FrontendCode.Terminate) return this.s.close('client terminated during authentication');
       return this.fail('protocol violation', Errors.protocolViolation(`expected password response, got message type 0x${code.toString(16)}`));
     }
-    this.reply(this.auth.onMessage(buf.subarray(start + 5, end)));
+    this.answer(this.auth.onMessage(buf.subarray(start + 5, end)));
   }
 
-  private reply(step: ReturnType<ClientAuth['start']>): void {
+  /**
+   * A step answered now is replied to now. One that waits (auth.query, a verifier still deriving,
+   * auth.failure_delay) holds the frames that arrive meanwhile, copied, and replays them in order
+   * once it is answered; the session may have closed by then.
+   */
+  private answer(step: AuthResult): void {
+    if (!(step instanceof Promise)) return this.reply(step);
+    this.held = [];
+    this.heldBytes = 0;
+    step.then((st) => this.s.guard('login', () => this.settle(st)), () => this.s.guard('login', () => this.settle({ kind: 'fail' })));
+  }
+
+  private settle(step: AuthStep): void {
+    const held = this.held ?? [];
+    this.held = null;
+    if (this.s.phase !== 0 || this.auth === null) return;
+    this.reply(step);
+    for (let i = 0; i < held.length; i++) {
+      const again = this.held as Buffer[] | null; // set again when a replayed message's step waits too
+      if (again !== null) return void again.push(...held.slice(i));
+      const f = held[i]!;
+      this.onFrame(f[0]!, f, 0, f.length);
+    }
+    // A partial request behind them waits in the decoder: it goes after them, in order.
+    if (this.isAuthenticated) {
+      const partial = this.s.decoder.takePartial();
+      if (partial !== null) this.keepPending(partial);
+    }
+  }
+
+  private hold(frame: Buffer): void {
+    this.heldBytes += frame.length;
+    if (this.heldBytes > MAX_HELD_BYTES) return this.fail('protocol violation', Errors.protocolViolation('too much data sent during authentication'));
+    this.held!.push(Buffer.from(frame));
+  }
+
+  private reply(step: AuthStep): void {
     if (step.kind === 'fail') {
       this.auth = null;
       return this.fail('authentication failed', Errors.authFailed(this.params.get('user') ?? ''));

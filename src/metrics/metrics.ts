@@ -22,6 +22,7 @@ export class Metrics implements SessionMetrics {
   readonly poolWaitSeconds: FastHistogram;
   readonly residencyRefusals: client.Counter<'rule'>;
   readonly residencyDenials: client.Counter<'reason'>;
+  readonly authFailures: client.Counter<'reason'>;
   readonly clientSessions: client.Gauge<'state'>;
   readonly backends: client.Gauge<'node' | 'state'>;
   readonly nodeUp: client.Gauge<'node' | 'region'>;
@@ -83,6 +84,7 @@ export class Metrics implements SessionMetrics {
       name: 'meridian_pool_wait_seconds', help: 'Time sessions waited for a backend when none was idle',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
     });
+    this.authFailures = new client.Counter({ name: 'meridian_auth_failures_total', help: 'Failed client logins by reason (unknown-user, wrong-password, malformed, lookup-failed)', labelNames: ['reason'], registers: [r] });
     this.residencyRefusals = new client.Counter({ name: 'meridian_residency_refusals_total', help: 'Requests refused because the residency rule allowed no healthy node', labelNames: ['rule'], registers: [r] });
     this.residencyDenials = new client.Counter({
       name: 'meridian_residency_denials_total', labelNames: ['reason'], registers: [r],
@@ -156,6 +158,10 @@ export class Metrics implements SessionMetrics {
 
   poolWait(seconds: number): void {
     this.poolWaitSeconds.record(seconds);
+  }
+
+  authFailed(reason: string): void {
+    this.authFailures.labels(reason).inc();
   }
 
   residencyRefused(rule: string): void {

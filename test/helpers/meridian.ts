@@ -66,6 +66,7 @@ cluster:
   kind: ${kind}
   nodes:
 ${nodeYaml}
+${opts.clusterYaml?.includes('auth_methods') ? '' : '  auth_methods: [scram-sha-256, md5, insecure-password, trust] # plainuser: the nodes ask for cleartext over TCP'}
 ${opts.clusterYaml ?? ''}
 health: { ${opts.health ?? 'interval: 200ms, timeout: 1s, rise: 2, fall: 2'}, user: postgres, database: app }
 admin: { users: [admin] }

@@ -13,8 +13,8 @@ import { load } from '../config/helpers.js';
 const TWO_USERS = (extra = '', pool = '') => load(`
 pool: { size: 2${pool} }
 users:
-  - { name: app, password: secret }
-  - { name: gone, password: secret2${extra} }
+  - { name: app, password: s3cret-app }
+  - { name: gone, password: s3cret-gone${extra} }
 cluster:
   kind: physical
   nodes:
@@ -49,7 +49,7 @@ describe('PoolManager', () => {
     pm.setConfig(load(`
 pool: { size: 2 }
 users:
-  - { name: app, password: secret }
+  - { name: app, password: s3cret-app }
 cluster:
   kind: physical
   nodes:
