@@ -112,6 +112,9 @@ export class Session implements FrameSink, BackendOwner {
   requestStartMs = 0;
   /** Requests sent to a backend by sendBatch: a cancel checks it still targets the same one (cancel-limits.ts). */
   requestSeq = 0;
+  /** The request a cancel was last forwarded for, and when (cancel-limits.ts). */
+  cancelledSeq = -1;
+  cancelledAtMs = 0;
   needsPump = false;
   /** A CancelRequest arrived before the request reached a server. */
   isCancelRequested = false;

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { MeridianError } from '../../../src/errors.js';
-import { CancelForwarder, MAX_CANCELS_IN_FLIGHT, type CancelResult } from '../../../src/frontend/cancel-limits.js';
+import { CANCEL_REPEAT_MS, CancelForwarder, MAX_CANCELS_IN_FLIGHT, type CancelResult } from '../../../src/frontend/cancel-limits.js';
 import { checkIdle, IdleKind, IdleVerdict, type IdleMark } from '../../../src/frontend/idle-timeouts.js';
 import { ClientJanitor, tickFor, type JanitorSession } from '../../../src/frontend/janitor.js';
 import { LoginLimits } from '../../../src/frontend/login-limits.js';
@@ -170,7 +170,7 @@ describe('CancelForwarder', () => {
       return s as unknown as net.Socket;
     };
     const b = { node: 'n1', serverPid: 7, serverSecret: 9, isClosed: false, owner: null as unknown, ops: { isEmpty: false } };
-    const s = { id: 1, attached: b as typeof b | null, requestSeq: 1 };
+    const s = { id: 1, attached: b as typeof b | null, requestSeq: 1, cancelledSeq: -1, cancelledAtMs: 0 };
     b.owner = s;
     return { f, results, sockets, b, s };
   };
@@ -205,7 +205,20 @@ describe('CancelForwarder', () => {
     expect(sockets.length).toBe(MAX_CANCELS_IN_FLIGHT);
     expect(results.at(-1)).toBe('limited');
     sockets[0]!.emit('connect'); // done: its slot is free again
+    s.requestSeq++; // for the next request (the same one again would be a burst, below)
     f.forward(s, b, 'h', 1);
     expect(sockets.length).toBe(MAX_CANCELS_IN_FLIGHT + 1);
+  });
+
+  it('forwards a burst of cancels for one request once; the same request again after CANCEL_REPEAT_MS', () => {
+    const { f, results, sockets, b, s } = setup();
+    f.forward(s, b, 'h', 1);
+    sockets[0]!.emit('connect');
+    for (let i = 0; i < 20; i++) f.forward(s, b, 'h', 1);
+    expect(sockets.length).toBe(1);
+    expect(results.filter((r) => r === 'forwarded')).toHaveLength(1);
+    s.cancelledAtMs -= CANCEL_REPEAT_MS; // a second later: the client cancels again (the first may have been lost)
+    f.forward(s, b, 'h', 1);
+    expect(sockets.length).toBe(2);
   });
 });
