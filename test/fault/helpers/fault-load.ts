@@ -86,7 +86,9 @@ export async function probeOnce(port: number, sql: string, timeoutMs: number): P
   void c.end().catch(() => {});
   const ms = Date.now() - started;
   if (outcome === 'ok') return { kind: 'ok', ms };
-  if (outcome === 'hang' || /timeout/i.test(outcome.message)) return { kind: 'hang', ms };
+  // Only our own deadline or pg's client-side timeouts are a hang; an error Meridian sent (even one
+  // about a timeout of its own, e.g. a backend connect timeout) is an answer.
+  if (outcome === 'hang' || /^(Query read timeout|Connection terminated due to connection timeout|timeout expired)$/.test(outcome.message)) return { kind: 'hang', ms };
   return { kind: 'error', ms, message: outcome.message };
 }
 

@@ -5,13 +5,16 @@
 import type { PgNode } from '../../support/cluster.js';
 import type { MeridianProcess } from './meridian-process.js';
 
-/** Meridian's pool backends on a node: client backends of the app role that are not Meridian's probes or catalog reader. */
+/** application_name of the tests' own direct connections as the app role (never Meridian's). */
+export const DIRECT_APP_NAME = 'fault-direct';
+
+/** SQL condition: a client backend of the app role that Meridian's pools opened (not its probes or catalog reader, not a test's direct connection). */
+export const MERIDIAN_BACKEND = `usename = 'app' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND coalesce(application_name, '') NOT LIKE 'meridian-%' AND coalesce(application_name, '') <> '${DIRECT_APP_NAME}'`;
+
+/** Meridian's pool backends on a node, as the server sees them. */
 export async function serverBackends(node: PgNode): Promise<number> {
-  const [r] = await node.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE usename = 'app' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-        AND coalesce(application_name, '') NOT LIKE 'meridian-%'`,
-  );
+  const [r] = await node.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${MERIDIAN_BACKEND}`);
   return r?.n ?? 0;
 }
 

@@ -62,7 +62,9 @@ export class MeridianProcess {
     const { path, adminPassword } = writeMeridianConfig(cfg);
     const logFile = join(cfg.dir, logName);
     const fd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', path], {
+    // MERIDIAN_FAULT_NODE_ARGS: extra node flags for the child (e.g. another --import while diagnosing).
+    const extra = (process.env.MERIDIAN_FAULT_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+    const child = spawn(process.execPath, ['--import', 'tsx', ...extra, 'src/cli.ts', '--config', path], {
       cwd: process.cwd(),
       stdio: ['ignore', fd, fd],
     });
