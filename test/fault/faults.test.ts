@@ -209,12 +209,10 @@ describe('faults under pgbench load through Meridian', () => {
         `a fresh read during the hang: ${during.kind} in ${during.ms} ms${during.kind === 'error' ? ` (${during.message})` : ''}`,
     );
     expect(during.kind, 'a fresh read is answered while the primary hangs').not.toBe('hang');
-    // PRODUCT BUG (src/health/prober.ts, PgProbeChannel.probe + destroy): a probe that starts
-    // while the node is stopped hangs in pg's connect() forever. The deadline only destroys the
-    // socket and then calls client.end(), which marks the pg client as ending, so pg never calls
-    // back the pending connect(); probe() never settles, HealthMonitor keeps rt.running set and
-    // never probes that node again (a later eviction's probeNow waits on it forever). Here: the
-    // primary is never seen down while hung; in a later restart it is evicted and never readmitted.
+    // Regression: a probe that started while the node was stopped once hung in pg's connect()
+    // for ever (the deadline destroyed the socket and ended the client, and pg never calls back a
+    // connect() ended that way), so the node was never probed again: never seen down while hung,
+    // and never readmitted after a later restart. The probe's own deadline now settles it.
     expect(seenDownMs, 'the hung primary is taken out of routing by probe timeouts').not.toBeNull();
     expect(seenUpMs, 'the primary is probed back up after SIGCONT').not.toBeNull();
     const rec = await waitRecovered(port, liftedAt, RECOVERY_BOUND_MS);
