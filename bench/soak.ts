@@ -21,7 +21,7 @@ import { freePort } from './lib/ports.js';
 import { BENCH_DB, BENCH_PASSWORD, BENCH_USER, PgFactory, initPgbench, pgTool, type PgNode } from './lib/postgres.js';
 import { queryVia } from './lib/proxies.js';
 import { abortAll, killAllSync, run, sleep, startDaemon, stopAll, type Daemon } from './lib/proc.js';
-import { renderSoakChart, sampleProcess, secondHalfSlopes, type SoakEvent, type SoakSample } from './lib/soak-samples.js';
+import { SOAK_SECTION_END, SOAK_SECTION_START, renderSoakChart, sampleProcess, secondHalfSlopes, type SoakEvent, type SoakSample } from './lib/soak-samples.js';
 
 const HELP = `bench/soak.ts — N minutes of mixed load with periodic faults; Meridian's RSS and fds sampled
 
@@ -346,8 +346,8 @@ interface SoakSummary {
   notes?: string[];
 }
 
-const START = '<!-- soak:start (written by bench/soak.ts) -->';
-const END = '<!-- soak:end -->';
+const START = SOAK_SECTION_START;
+const END = SOAK_SECTION_END;
 
 /** Replaces (or appends) the Soak section of bench/RESULTS.md. */
 function writeResultsSection(s: SoakSummary, svgRel: string, jsonRel: string): void {

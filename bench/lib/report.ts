@@ -6,6 +6,7 @@ import type { BenchResult, CellResult, PhaseResult, TargetSummary } from './resu
 import { pgbouncerRefFor, ratioMedian } from './results.js';
 import { renderChart } from './svg-chart.js';
 import { EXTRA_SECONDS_AT_100_CLIENTS } from './options.js';
+import { soakSectionOf } from './soak-samples.js';
 
 const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
 /** Text safe inside a Markdown table cell. */
@@ -278,7 +279,10 @@ export function writeReport(repo: string, result: BenchResult, outDir: string | 
   // iterating with --quick never overwrites the published numbers.
   if (outDir === null && result.mode === 'full') {
     const md = join(benchDir, 'RESULTS.md');
-    writeFileSync(md, renderMarkdown(result, relative(benchDir, svg), relative(benchDir, json), dir));
+    // The soak's section is written by bench/soak.ts, not by this run: keep it.
+    const soak = existsSync(md) ? soakSectionOf(readFileSync(md, 'utf8')) : null;
+    const text = renderMarkdown(result, relative(benchDir, svg), relative(benchDir, json), dir);
+    writeFileSync(md, soak === null ? text : `${text.trimEnd()}\n\n${soak}\n`);
     written.push(md);
   } else {
     const md = join(dir, `${base}.md`);

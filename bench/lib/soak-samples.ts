@@ -132,3 +132,14 @@ export function renderSoakChart(samples: readonly SoakSample[], events: readonly
     '',
   ].join('\n');
 }
+
+/** Markers of the Soak section of bench/RESULTS.md: a full `npm run bench` keeps what is between them. */
+export const SOAK_SECTION_START = '<!-- soak:start (written by bench/soak.ts) -->';
+export const SOAK_SECTION_END = '<!-- soak:end -->';
+
+/** The Soak section of a RESULTS.md text (markers included), or null. */
+export function soakSectionOf(md: string): string | null {
+  const a = md.indexOf(SOAK_SECTION_START);
+  const b = md.indexOf(SOAK_SECTION_END, a);
+  return a < 0 || b < 0 ? null : md.slice(a, b + SOAK_SECTION_END.length);
+}
