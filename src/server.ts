@@ -31,6 +31,7 @@ import type { RouteDecision, RouteIntent, RoutePolicy, RouteRequest } from './ro
 import { RouteRecency } from './route-recency.js';
 import type { TopologySnapshot } from './topology/types.js';
 import { CatalogRefresher } from './catalog-refresher.js';
+import { prepareVerifiers } from './auth/verifiers.js';
 import { applyReload, type ReloadResult } from './reload.js';
 
 export interface MeridianOptions {
@@ -80,6 +81,8 @@ export class Meridian implements ProxyContext {
       onConnectError: (node, err) => {
         if (err.isRefused) this.reportNodeFailure(node, `connection failed: ${err.message}`);
       },
+      // Out of descriptors, memory or ports here: says nothing about the node (no eviction).
+      onLocalConnectError: (node, err) => this.logger.warn({ node, err: err.message }, 'local connect failure'),
       onBackendClosed: () => {},
       onBackendOpened: () => {},
       mayPrefill: (node) => {
@@ -103,6 +106,7 @@ export class Meridian implements ProxyContext {
 
   async start(): Promise<{ host: string; port: number }> {
     await Classifier.init();
+    prepareVerifiers(this.config); // client SCRAM verifiers derive on the thread pool, not at the first login
     this.loadTls();
     this.pools.start();
     this.janitor.start();
@@ -295,6 +299,7 @@ export class Meridian implements ProxyContext {
     }
     const result = applyReload(this, next);
     this.classifier.maxParseBytes = next.limits.maxParseBytes;
+    prepareVerifiers(next);
     this.metrics.reloads.labels('ok').inc();
     return result;
   }
@@ -308,6 +313,7 @@ export class Meridian implements ProxyContext {
     // awaited after the sessions are closed below, not before.
     const server = this.server;
     const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    this.janitor.closeLoggingIn('shutting down', Errors.shuttingDown());
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       let busy = 0;

@@ -86,6 +86,11 @@ export class ClientJanitor {
   }
 
   /** The connection closed, in whatever phase. */
+  /** Closes every connection still logging in (shutdown: they would only wait for auth_timeout). */
+  closeLoggingIn(reason: string, err: MeridianError): void {
+    for (const s of [...this.tracked.keys()]) if (s.phase !== PHASE_READY) s.close(reason, err);
+  }
+
   untrack(s: JanitorSession): void {
     const e = this.tracked.get(s);
     if (e === undefined) return;

@@ -607,6 +607,7 @@ export class Session implements FrameSink, BackendOwner {
     if (this.phase === Phase.Closed) return;
     this.phase = Phase.Closed;
     if (err !== undefined) {
+      if (err.internal !== null) this.log.info({ reason, err: logText(err) }, 'session closed with an error');
       this.ctx.metrics.error(err.sqlstate);
       this.out.discard();
       try {

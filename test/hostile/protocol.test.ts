@@ -378,3 +378,17 @@ describe('statements too long to parse on the event loop', () => {
     }
   }, 60_000);
 });
+
+describe('shutdown', () => {
+  it('closes connections still logging in at once (57P01), not at limits.auth_timeout', async () => {
+    const own = await startMeridian(cluster, {});
+    const w = await Wire.connect(own.port);
+    w.send(startupPacket({ user: 'app', database: 'app' })); // SCRAM: waits for the client's first message
+    await w.until((m) => m.code === 'R');
+    const t0 = performance.now();
+    await own.stop();
+    expect(await w.closed(3000)).toBe(true);
+    console.log(`shutdown closed a connection still logging in after ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(w.errors()[0]).toMatchObject({ code: '57P01' });
+  });
+});
