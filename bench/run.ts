@@ -17,7 +17,7 @@ import { HELP, estimateSeconds, parseOptions, type BenchOptions } from './lib/op
 import { newPhase, REPO, type Ctx } from './lib/phase-support.js';
 import { phasePglogical, phaseSingle, phaseStandby } from './lib/phases.js';
 import { PgFactory, initPgbench } from './lib/postgres.js';
-import { abortAll, killAllSync, stopAll } from './lib/proc.js';
+import { abortAll, killAllSync, runMain, stopAll } from './lib/proc.js';
 import { writeReport } from './lib/report.js';
 import type { BenchResult, PhaseResult } from './lib/results.js';
 
@@ -155,11 +155,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    await stopAll();
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -20,7 +20,7 @@ import { REPO } from './lib/phase-support.js';
 import { freePort } from './lib/ports.js';
 import { BENCH_DB, BENCH_PASSWORD, BENCH_USER, PgFactory, initPgbench, pgTool, type PgNode } from './lib/postgres.js';
 import { queryVia } from './lib/proxies.js';
-import { abortAll, killAllSync, run, sleep, startDaemon, stopAll, type Daemon } from './lib/proc.js';
+import { abortAll, killAllSync, run, runMain, sleep, startDaemon, stopAll, type Daemon } from './lib/proc.js';
 import { SOAK_SECTION_END, SOAK_SECTION_START, renderSoakChart, sampleProcess, secondHalfSlopes, type SoakEvent, type SoakSample } from './lib/soak-samples.js';
 
 const HELP = `bench/soak.ts — N minutes of mixed load with periodic faults; Meridian's RSS and fds sampled
@@ -390,11 +390,4 @@ function writeResultsSection(s: SoakSummary, svgRel: string, jsonRel: string): v
   else appendFileSync(md, `${text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n'}${section}`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    await stopAll();
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -244,3 +244,15 @@ export function killAllSync(): void {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Runs a bench entry point: exits with its code, or prints the error, stops every process started and exits 1. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    async (e: unknown) => {
+      console.error(e instanceof Error ? e.stack : e);
+      await stopAll();
+      process.exit(1);
+    },
+  );
+}

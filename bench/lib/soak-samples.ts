@@ -2,6 +2,7 @@
 // least-squares slope of a series, and the soak's chart (RSS and fds over time, faults marked) as a
 // hand-written SVG in the style of svg-chart.ts. Reads /proc only; starts nothing.
 import { readdirSync, readFileSync } from 'node:fs';
+import { esc, niceMax } from './svg-chart.js';
 
 export interface SoakSample {
   /** Seconds since the soak's load started. */
@@ -69,14 +70,6 @@ export function secondHalfSlopes(samples: readonly SoakSample[], durationS: numb
   };
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
 
 const EVENT_COLOURS: Record<string, string> = { terminate: '#d62728', restart: '#9467bd', 'bad-clients': '#ff7f0e' };
 
