@@ -329,10 +329,10 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
   s.ctx.metrics.error(e.code);
   if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03') s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
   if (e.severity === 'FATAL' || e.severity === 'PANIC') {
-    // The server is about to close this connection; the client's session survives it. The
-    // close is reported as 08006 (onServerLost), with the server's reason, instead of a FATAL
-    // that would make the client drop its connection to Meridian.
+    // The server is about to close this connection. Kept, as sent, until the socket closes:
+    // what the client then sees of it depends on the pooling mode (session-failure.ts).
     b.fatalMessage = `${e.code}: ${e.message}`;
+    b.fatalFrame = Buffer.from(buf.subarray(start, end));
     return;
   }
   if (head === Op.Internal) {

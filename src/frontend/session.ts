@@ -516,11 +516,11 @@ export class Session implements FrameSink, BackendOwner {
   detachIfIdle(b: Backend): void {
     if (b.txStatus !== TxStatus.Idle || !b.ops.isEmpty || this.state.isPinned) return;
     this.attached = null;
-    b.owner = null;
     if (this.sessionBackends === null) {
+      b.owner = null;
       if (b.pool !== null) b.pool.release(b);
       else b.close('pool gone');
-    }
+    } // session pooling: still ours while idle (its FATAL, notifications: session-failure.ts)
     if (this.held.length > 0) this.needsPump = true;
   }
 
