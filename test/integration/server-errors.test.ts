@@ -232,6 +232,13 @@ describe('item 7: shared prepared statements after DDL', () => {
     expect(w).toBe(3);
     await d.end();
     await cluster.nodes[0]!.query(`drop table ${t}`);
+    // A refusal that is no stale plan comes back the same after the replay: the client gets it once.
+    const e = await client(mer);
+    const gone = await e.query({ name: 'q', text }).then(() => null, (x: pg.DatabaseError) => x);
+    console.log(`${mode}: dropped table:`, gone?.code, gone?.message);
+    expect(gone?.code).toBe('42P01');
+    expect((await e.query('select 7 as seven')).rows[0].seven).toBe(7);
+    await e.end();
   });
 });
 
