@@ -127,6 +127,8 @@ export class Session implements FrameSink, BackendOwner {
   replan: { global: string; from: number; error: Buffer } | null = null;
   /** The request being sent binds a Meridian-shared statement: kept for a replay (plan-invalidated.ts). */
   boundShared = false;
+  /** The request in flight is a write a 25006 retry may send again (refused-retry.ts). */
+  isRetryableWrite = false;
   /** … and it was a read a hot standby refused (retried as a write). */
   isRefusedRead = false;
   /** The next dispatch routes as a write whatever the classification (a retry after a refusal). */
@@ -495,7 +497,8 @@ export class Session implements FrameSink, BackendOwner {
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
     // A plain autocommit write is kept too, for a retry after a read-only refusal (25006).
     const routing = this.ctx.cfg().routing;
-    if (this.boundShared || (this.inflightIntent === 'read' ? routing.retryReads : routing.retryRefusedWrites && isRetryableWriteRequest(batch, known))) {
+    this.isRetryableWrite = this.inflightIntent === 'write' && routing.retryRefusedWrites && isRetryableWriteRequest(batch, known);
+    if (this.boundShared || this.isRetryableWrite || (this.inflightIntent === 'read' && routing.retryReads)) {
       if (!batch.copyIn()) keepReadBuffer();
     } else batch.clear();
     this.inflight = batch;
