@@ -109,6 +109,24 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
     await c.end();
   });
 
+  it('postgres.js, session pooling: a terminated backend ends the query as on a direct connection, and the next query gets a new one', async () => {
+    async function terminated(port: number): Promise<{ code: string | undefined; again: string }> {
+      const sql = postgres({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', max: 1, onnotice: () => {} });
+      const [{ pid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const q = sql`select pg_sleep(30)`.then(() => null, (e: { code?: string }) => e);
+      await waitFor(async () => (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1, { what: 'sleep running', timeoutMs: 10_000 });
+      await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
+      const err = await q;
+      const again = await sql`select 1 as one`.then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+      await sql.end({ timeout: 1 });
+      return { code: err?.code, again };
+    }
+    const direct = await terminated(cluster.nodes[0]!.port);
+    const through = await terminated(sess.port);
+    console.log('postgres.js terminated: direct', direct, 'meridian', through);
+    expect(through).toEqual(direct);
+  });
+
   it('an ErrorResponse reaches the client with every field', async () => {
     const c = await client(txm);
     const t = uniqueName('uq');
@@ -237,7 +255,7 @@ describe('item 6: a failed login closes the connection at once', () => {
   }, 30_000);
 
   it('wrong password with postgres.js: the connect fails and nothing stays open', async () => {
-    const sql = postgres({ host: '127.0.0.1', port: sess.port, user: 'app', password: 'wrong', database: 'app', max: 1, connect_timeout: 5 });
+    const sql = postgres({ host: '127.0.0.1', port: cluster.nodes[0]!.port, user: 'app', password: 'wrong', database: 'app', max: 1, connect_timeout: 5 });
     const err = await sql`select 1`.then(() => null, (e: { code?: string }) => e);
     expect(err?.code).toBe('28P01');
     await sql.end({ timeout: 1 });
