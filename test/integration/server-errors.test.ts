@@ -112,7 +112,7 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
   it('postgres.js, session pooling: a terminated backend ends the query as on a direct connection, and the next query gets a new one', async () => {
     async function terminated(port: number): Promise<{ code: string | undefined; again: string }> {
       const sql = postgres({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', max: 1, onnotice: () => {} });
-      const [{ pid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
       const q = sql`select pg_sleep(30)`.then(() => null, (e: { code?: string }) => e);
       await waitFor(async () => (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1, { what: 'sleep running', timeoutMs: 10_000 });
       await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
