@@ -38,8 +38,10 @@ export class Backend implements FrameSink {
   txStatus: number = TxStatus.Idle;
   isClosed = false;
   closeReason: string | null = null;
-  /** A FATAL the server sent before closing (its reason for the client's 08006). */
+  /** A FATAL the server sent before closing: "SQLSTATE: message", for logs and Meridian's own errors. */
   fatalMessage: string | null = null;
+  /** … and the ErrorResponse itself, as the server sent it (relayed to the client: session-failure.ts). */
+  fatalFrame: Buffer | null = null;
   /** Session settings applied here: lower-case name → the SQL that set it. */
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */

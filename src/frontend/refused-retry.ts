@@ -20,7 +20,7 @@ const PLAIN_WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy from'
  * behind it and nothing of its answer sent yet.
  */
 export function mayRetryRefusedWrite(s: Session, b: Backend): boolean {
-  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.ctx.cfg().routing.retryRefusedWrites) return false;
+  if (s.hasRetried || s.wasInTx || s.state.isPinned || !s.isRetryableWrite) return false;
   return isWholeUnsent(s, b);
 }
 

@@ -1,7 +1,12 @@
 // When a session's backend is lost mid-request, and when the client cancels: what the client
-// sees. A lost backend in a transaction or a pinned session closes the session (its state is
-// gone); otherwise the request is retried where that is safe (DESIGN principle 4) or answered
-// with 08006, and the session goes on. A cancel is forwarded through cancel-limits.ts.
+// sees. A server that ended its backend with a FATAL (pg_terminate_backend, a shutdown) is shown
+// as it said it: in session pooling the FATAL is relayed unchanged and the client's connection
+// ends, as on a direct connection (the session lived on that backend); in transaction pooling a
+// transaction's loss ends the connection the same way, while an autocommit request gets the
+// server's error as an ERROR (same SQLSTATE, message and fields) and the session goes on on
+// another backend. A lost backend in a pinned session closes the session (its state is gone);
+// otherwise the request is retried where that is safe (DESIGN principle 4) or answered with the
+// server's ERROR or 08006, and the session goes on. A cancel is forwarded through cancel-limits.ts.
 
 import type { Backend } from '../backend/backend.js';
 import { Errors } from '../errors.js';
@@ -9,10 +14,48 @@ import { TxStatus } from '../protocol/codes.js';
 import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { Phase, type Session } from './session.js';
 
+const SEVERITY = 0x53; // 'S': localized severity
+const SEVERITY_V = 0x56; // 'V': severity, never localized
+const ERROR = Buffer.from('ERROR');
+
+/**
+ * The server's ErrorResponse with its severity (S and V fields) made ERROR, every other field as
+ * sent: a FATAL that ended one backend of a session that goes on.
+ */
+export function asError(fatal: Buffer): Buffer {
+  const parts: Buffer[] = [fatal.subarray(0, 5)];
+  let pos = 5;
+  while (pos < fatal.length && fatal[pos] !== 0) {
+    const nul = fatal.indexOf(0, pos + 1);
+    if (nul < 0) break;
+    const field = fatal[pos]!;
+    if (field === SEVERITY || field === SEVERITY_V) parts.push(fatal.subarray(pos, pos + 1), ERROR, fatal.subarray(nul, nul + 1));
+    else parts.push(fatal.subarray(pos, nul + 1));
+    pos = nul + 1;
+  }
+  parts.push(Buffer.alloc(1));
+  const out = Buffer.concat(parts);
+  out.writeInt32BE(out.length - 1, 1);
+  return out;
+}
+
+/** Ends the client's connection as the server ended its backend: what was relayed, then the FATAL. */
+function endAsServerDid(s: Session, b: Backend, fatal: Buffer): void {
+  s.log.info({ node: b.node, reason: b.fatalMessage }, 'server ended the session\'s backend: client connection ended');
+  s.out.frame(fatal);
+  s.out.flush();
+  s.close(`server ended the backend (${b.fatalMessage ?? 'FATAL'})`);
+}
+
 export function onBackendLost(s: Session, b: Backend, reason: string): void {
   s.ctx.reportNodeFailure(b.node, reason);
+  const isSessionPooled = s.sessionBackends !== null && s.sessionBackends.get(b.node) === b;
   s.sessionBackends?.delete(b.node);
-  if (s.attached !== b || s.phase !== Phase.Ready) return;
+  const fatal = b.fatalFrame;
+  if (s.phase !== Phase.Ready) return;
+  // Session pooling: the client's session was this server session, busy or idle.
+  if (fatal !== null && isSessionPooled) return endAsServerDid(s, b, fatal);
+  if (s.attached !== b) return;
   s.queryStatementsDone = 0;
   s.attached = null;
   const wasInTx = b.txStatus !== TxStatus.Idle;
@@ -21,6 +64,7 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
     return;
   }
   if (wasInTx) {
+    if (fatal !== null) return endAsServerDid(s, b, fatal);
     s.close('backend lost in transaction', Errors.backendLost(b.node, reason));
     return;
   }
@@ -50,10 +94,13 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
     s.afterAsync();
     return;
   }
-  const err = Errors.backendLostInRequest(b.node, reason);
-  s.ctx.metrics.error(err.sqlstate);
   if (syncPoints > 0) {
-    s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
+    if (fatal !== null) s.out.frame(asError(fatal)); // counted in metrics when it arrived
+    else {
+      const err = Errors.backendLostInRequest(b.node, reason);
+      s.ctx.metrics.error(err.sqlstate);
+      s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
+    }
     for (let i = 0; i < syncPoints; i++) s.out.frame(readyForQuery(TxStatus.Idle));
   }
   s.afterAsync();

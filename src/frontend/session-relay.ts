@@ -17,6 +17,7 @@ import { querySql, readBindStatement, readErrorFields, readParse, readTargetName
 import type { Session } from './session.js';
 import { mayRetryRefusedRead, mayRetryRefusedWrite, retryRefused, STANDBY_REFUSALS } from './refused-retry.js';
 import { finishRequest } from './request-end.js';
+import { isPlanInvalidated, replayStart } from './plan-invalidated.js';
 import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
@@ -200,7 +201,8 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       }
       ensurePrepared(s, b, rec);
       s.portalCls = rec.cls;
-      b.ops.push(Op.Bind, OpMode.Forward);
+      s.boundShared = true;
+      b.ops.push(Op.Bind, OpMode.Forward, rec.globalName); // the name: a stale plan is prepared again (plan-invalidated.ts)
       b.out.frame(rewriteBind(buf, start, end, rec.globalName));
       return;
     }
@@ -209,7 +211,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       const rec = t.kind === STATEMENT && t.name !== '' ? s.state.stmts.get(t.name) : undefined;
       if (rec !== undefined) {
         ensurePrepared(s, b, rec);
-        b.ops.push(Op.Describe, OpMode.Forward);
+        b.ops.push(Op.Describe, OpMode.Forward, rec.globalName);
         b.out.frame(rewriteTarget(buf, start, end, rec.globalName));
         return;
       }
@@ -329,10 +331,10 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
   s.ctx.metrics.error(e.code);
   if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03') s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
   if (e.severity === 'FATAL' || e.severity === 'PANIC') {
-    // The server is about to close this connection; the client's session survives it. The
-    // close is reported as 08006 (onServerLost), with the server's reason, instead of a FATAL
-    // that would make the client drop its connection to Meridian.
+    // The server is about to close this connection. Kept, as sent, until the socket closes:
+    // what the client then sees of it depends on the pooling mode (session-failure.ts).
     b.fatalMessage = `${e.code}: ${e.message}`;
+    b.fatalFrame = Buffer.from(buf.subarray(start, end));
     return;
   }
   if (head === Op.Internal) {
@@ -357,10 +359,43 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
     if (s.responseStarted) s.out.discard(); // a RowDescription, ParseComplete …, all still unsent
     return skipToSync(b, head);
   }
+  if ((head === Op.Bind || head === Op.Describe) && isPlanInvalidated(e.code, e.message) && holdForReplan(s, b, buf, start, end)) {
+    return skipToSync(b, head);
+  }
   s.requestFailed = true;
   s.responseStarted = true;
   s.out.span(buf, start, end); // errors reach the client even for Meridian's swallowed messages
   skipToSync(b, head);
+}
+
+/**
+ * A shared statement's plan went stale (plan-invalidated.ts): the refusal is held back until its
+ * ReadyForQuery, to prepare the statement again and replay, when this is the request's first
+ * use of a statement, outside a transaction, once, with nothing pipelined behind it.
+ */
+function holdForReplan(s: Session, b: Backend, buf: Buffer, start: number, end: number): boolean {
+  const global = b.ops.headData();
+  if (typeof global !== 'string' || s.hasRetried || s.wasInTx || b.txStatus !== TxStatus.Idle || s.refusal !== null) return false;
+  if (s.inflight.length === 0 || s.inflight.syncPoints() !== 1 || b.ops.countSyncPoints() !== 1) return false;
+  const from = replayStart(s.inflight, global, (name) => s.state.stmts.get(name)?.globalName);
+  if (from < 0) return false;
+  s.replan = { global, from, error: Buffer.from(buf.subarray(start, end)) };
+  return true;
+}
+
+/** Prepares the stale statement again under its name on `b` and sends the request from the refused message on. */
+function replan(s: Session, b: Backend, global: string, from: number): void {
+  s.hasRetried = true;
+  s.log.info({ node: b.node, statement: global }, 'prepared statement\'s plan changed result type: prepared again, request replayed');
+  b.prepared.delete(global);
+  b.out.frame(closeStatementFrame(global));
+  b.ops.push(Op.Close, OpMode.Swallow);
+  const list = s.inflight;
+  for (let i = list.head + from; i < list.tail; i++) {
+    s.pendingCls = null;
+    forwardClientFrame(s, b, list.codes[i]!, list.bufs[i]!, list.starts[i]!, list.ends[i]!);
+  }
+  if (!b.flush()) s.waitBackendDrain(b);
 }
 
 /** After an error the server skips the extended protocol's messages up to the next Sync. */
@@ -388,6 +423,17 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
     popAndEmitSynth(s, b);
     cb(err);
     return;
+  }
+  if (s.replan !== null) {
+    const r = s.replan;
+    s.replan = null;
+    if (b.ops.size === 1 && status === TxStatus.Idle) {
+      b.ops.shift(); // its ReadyForQuery is the replay's to send
+      return replan(s, b, r.global, r.from);
+    }
+    s.requestFailed = true; // the client sent more meanwhile: the refusal goes out after all
+    s.responseStarted = true;
+    s.out.frame(r.error);
   }
   if (s.refusal !== null) {
     const refusal = s.refusal;

@@ -37,6 +37,11 @@ export function parseRouteHint(v: string | undefined): RouteHint | null {
   return null;
 }
 
+/** The bytes start with a whole Terminate message ('X', length 4). */
+function isTerminate(b: Buffer): boolean {
+  return b.length >= 5 && b[0] === FrontendCode.Terminate && b.readInt32BE(1) === 4;
+}
+
 export class StartupHandler implements FrameSink {
   private readonly s: Session;
   private socket: net.Socket;
@@ -100,6 +105,13 @@ export class StartupHandler implements FrameSink {
     // Copied: the chunk may be a view of the socket's reused read buffer (see read-slot.ts).
     this.pending = this.pending === null ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
     while (this.pending !== null && this.pending.length >= 4 && this.auth === null && !this.isAuthenticated) {
+      if (this.pending[0] === FrontendCode.Terminate && this.pending.length < 5) return;
+      if (isTerminate(this.pending)) {
+        // A client that ends before its StartupMessage was sent (pg's end() while connecting
+        // queues its Terminate ahead of it): a server logs a bad length and closes, sending nothing.
+        this.input.set(null);
+        return this.s.close('client terminated before startup');
+      }
       const len = this.pending.readInt32BE(0);
       if (len < 8 || len > MAX_STARTUP_PACKET) {
         return this.fail('protocol violation', Errors.protocolViolation(`invalid startup packet length ${len}`));

@@ -123,6 +123,12 @@ export class Session implements FrameSink, BackendOwner {
   /** The client's writer at sendBatch: a response still all pending in it can be taken back (a refused read). */
   outWasEmptyAtSend = true;
   outFlushesAtSend = 0;
+  /** A shared statement's stale plan was refused (0A000): prepared again and replayed at its ReadyForQuery (plan-invalidated.ts). */
+  replan: { global: string; from: number; error: Buffer } | null = null;
+  /** The request being sent binds a Meridian-shared statement: kept for a replay (plan-invalidated.ts). */
+  boundShared = false;
+  /** The request in flight is a write a 25006 retry may send again (refused-retry.ts). */
+  isRetryableWrite = false;
   /** … and it was a read a hot standby refused (retried as a write). */
   isRefusedRead = false;
   /** The next dispatch routes as a write whatever the classification (a retry after a refusal). */
@@ -478,6 +484,7 @@ export class Session implements FrameSink, BackendOwner {
     this.outFlushesAtSend = this.out.flushes;
     this.requestStartMs = this.ctx.pools.nowMs;
     this.requestSeq++;
+    this.boundShared = false;
     const known = this.batchCls;
     for (let i = 0; i < batch.length; i++) {
       const code = batch.codes[i]!;
@@ -490,7 +497,8 @@ export class Session implements FrameSink, BackendOwner {
     // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
     // A plain autocommit write is kept too, for a retry after a read-only refusal (25006).
     const routing = this.ctx.cfg().routing;
-    if (this.inflightIntent === 'read' ? routing.retryReads : routing.retryRefusedWrites && isRetryableWriteRequest(batch, known)) {
+    this.isRetryableWrite = this.inflightIntent === 'write' && routing.retryRefusedWrites && isRetryableWriteRequest(batch, known);
+    if (this.boundShared || this.isRetryableWrite || (this.inflightIntent === 'read' && routing.retryReads)) {
       if (!batch.copyIn()) keepReadBuffer();
     } else batch.clear();
     this.inflight = batch;
@@ -516,11 +524,11 @@ export class Session implements FrameSink, BackendOwner {
   detachIfIdle(b: Backend): void {
     if (b.txStatus !== TxStatus.Idle || !b.ops.isEmpty || this.state.isPinned) return;
     this.attached = null;
-    b.owner = null;
     if (this.sessionBackends === null) {
+      b.owner = null;
       if (b.pool !== null) b.pool.release(b);
       else b.close('pool gone');
-    }
+    } // session pooling: still ours while idle (its FATAL, notifications: session-failure.ts)
     if (this.held.length > 0) this.needsPump = true;
   }
 
