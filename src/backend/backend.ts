@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { TxStatus } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
 import { OpQueue } from './op-queue.js';
 import { SpanWriter } from './span-writer.js';
 import type { ConnectedServer } from './server-connect.js';
@@ -40,6 +41,8 @@ export class Backend implements FrameSink {
   closeReason: string | null = null;
   /** A FATAL the server sent before closing (its reason for the client's 08006). */
   fatalMessage: string | null = null;
+  /** Settings sent in its StartupMessage (session pooling: a client's); RESET returns to them. */
+  startup: BackendStartup = NO_STARTUP;
   /** Session settings applied here: lower-case name → the SQL that set it. */
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */
@@ -150,7 +153,7 @@ export class Backend implements FrameSink {
 
   /** Forgets everything Meridian believed was on the server (after DISCARD ALL, RESET). */
   forgetSessionState(): void {
-    this.settings.clear();
+    startupBooks(this.startup, this.settings);
     this.settingsSignature = null;
     this.prepared.clear();
     this.sqlPrepared.clear();
