@@ -17,7 +17,7 @@ import { Classifier } from './classify/classifier.js';
 import type { RouteHint } from './classify/types.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
-import { Errors, MeridianError } from './errors.js';
+import { Errors, MeridianError, redactAddresses } from './errors.js';
 import type { AdminReply, ProxyContext } from './frontend/context.js';
 import { CancelForwarder } from './frontend/cancel-limits.js';
 import { ClientJanitor } from './frontend/janitor.js';
@@ -333,7 +333,7 @@ export class Meridian implements ProxyContext {
         pool.release(got);
         if (r.ok) return resolve(withSettings(shownBase, r.shown));
         const se = r.error;
-        if (se !== null) resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', se.message, null, null, se.message));
+        if (se !== null) resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
         else resolve(Errors.cannotConnect(got.node, r.reason));
       });
     });
@@ -367,7 +367,10 @@ export class Meridian implements ProxyContext {
       pool.acquire(this.config.pool.queueTimeoutMs, (err, b) => {
         if (b !== null) return resolve(b);
         const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
-        if (se) resolve(Object.assign(Errors.cannotConnect(pool.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
+        // A startup setting the server refused (22023 invalid value, 42501 not allowed): its own words, as directly.
+        if (se && startup !== null && (se.code.startsWith('22') || se.code.startsWith('42'))) {
+          resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
+        } else if (se) resolve(Object.assign(Errors.cannotConnect(pool.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
         else resolve(Errors.cannotConnect(pool.node, err?.message ?? 'unknown error'));
       }, sessionId, startup);
     });

@@ -49,21 +49,7 @@ describe.each<Mode>(['transaction', 'session'])('startup parameters, %s pooling'
     await mer?.stop();
   });
 
-  it('RESET, RESET ALL and DISCARD ALL return to the startup settings, as on a direct server', async () => {
-    const r = await runPsql({
-      port: mer.port, user: 'app', password: TEST_USERS.app.password, env: LIBPQ_ENV,
-      command: [
-        `set timezone = 'UTC'`, 'reset timezone', 'show timezone',
-        `set datestyle = 'ISO, YMD'`, `set timezone = 'UTC'`, 'reset all', 'show datestyle', 'show timezone',
-        `set timezone = 'UTC'`, 'discard all', 'show timezone', 'show client_encoding',
-      ],
-    });
-    const lines = r.stdout.trim().split('\n');
-    console.log(`reset (${mode}): ${JSON.stringify(lines)}`);
-    expect(lines).toEqual(['PST8PDT', 'Postgres, MDY', 'PST8PDT', 'PST8PDT', 'LATIN1']);
-  });
-
-  it('psql with PGDATESTYLE, PGTZ and PGCLIENTENCODING gets them, after a session with other settings', async () => {
+  it('psql with PGDATESTYLE, PGTZ, PGCLIENTENCODING gets them after another session\'s, and RESET, RESET ALL, DISCARD ALL return to them', async () => {
     // Another session leaves the backend with other values of the same settings.
     const other = new pg.Client({ connectionString: mer.dsn(), options: '-c datestyle=SQL,DMY -c timezone=UTC' });
     await other.connect();
@@ -71,11 +57,26 @@ describe.each<Mode>(['transaction', 'session'])('startup parameters, %s pooling'
     await other.end();
     const r = await runPsql({
       port: mer.port, user: 'app', password: TEST_USERS.app.password, env: LIBPQ_ENV,
-      command: ['show datestyle', 'show timezone', 'show client_encoding', '\\echo :ENCODING', 'begin', 'show timezone', 'commit'],
+      command: [
+        'show datestyle', 'show timezone', 'show client_encoding', '\\echo :ENCODING',
+        `set timezone = 'UTC'`, 'reset timezone', 'show timezone',
+        `set datestyle = 'ISO, YMD'`, `set timezone = 'UTC'`, 'reset all', 'show datestyle', 'show timezone',
+        `set timezone = 'UTC'`, 'discard all', 'show timezone', 'show client_encoding',
+      ],
     });
     const lines = r.stdout.trim().split('\n');
     console.log(`psql (${mode}): ${JSON.stringify(lines)}`);
-    expect(lines).toEqual(['Postgres, MDY', 'PST8PDT', 'LATIN1', 'LATIN1', 'PST8PDT']);
+    expect(lines).toEqual(['Postgres, MDY', 'PST8PDT', 'LATIN1', 'LATIN1', 'PST8PDT', 'Postgres, MDY', 'PST8PDT', 'PST8PDT', 'LATIN1']);
+  });
+
+  it('a startup value the server refuses refuses the login, as a direct server does', async () => {
+    const c = new pg.Client({ connectionString: mer.dsn(), options: '-c datestyle=bogus' });
+    c.on('error', () => {});
+    const err = await c.connect().then(() => null, (e: { code?: string; message: string }) => e);
+    await c.end().catch(() => {});
+    console.log(`datestyle=bogus (${mode}): ${err?.code} ${err?.message}`);
+    expect(err?.code).toBe('22023');
+    expect(err?.message).toBe('invalid value for parameter "DateStyle": "bogus"');
   });
 
   it('pg with startup GUCs: ParameterStatus as a direct server reports them, and every transaction has them', async () => {
