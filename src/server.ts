@@ -300,7 +300,7 @@ export class Meridian implements ProxyContext {
     const cached = this.pools.serverParams.get(key);
     const settings = s.state.backendStartup.params;
     if (cached !== undefined && !isSessionPooled && !needsSettingsCheck(cached, settings)) return cached;
-    const picked = await this.poolForStartup(s);
+    const picked = await this.poolForStartup(s, isSessionPooled ? 'write' : 'read');
     if (!(picked instanceof Pool)) return picked;
     const pool = picked;
     const hasRoom = pool.idleCount > 0 || pool.resettingCount > 0 || pool.total < pool.maxSize;
@@ -339,17 +339,22 @@ export class Meridian implements ProxyContext {
     });
   }
 
-  /** The pool of a node the session may use (for its startup reply), or why there is none. */
-  private async poolForStartup(s: Session): Promise<Pool | MeridianError> {
+  /**
+   * The pool of a node the session may use (for its startup reply), or why there is none.
+   * `first`: the intent tried first (session pooling: a master, where its writes, LISTEN and
+   * NOTIFY go, so the pid it is given is the one it sees there).
+   */
+  private async poolForStartup(s: Session, first: 'read' | 'write'): Promise<Pool | MeridianError> {
     // Any node the session may use will do for the startup parameters. Right after start the
     // probes may not have finished: wait for them (write_wait), then try a node not yet probed.
+    const other = first === 'read' ? 'write' : 'read';
     const deadline = Date.now() + this.config.routing.writeWaitMs;
-    let decision = this.route('read', null, s);
+    let decision = this.route(first, null, s);
     while (!decision.ok) {
-      decision = this.route('write', null, s);
+      decision = this.route(other, null, s);
       if (decision.ok || Date.now() >= deadline) break;
       await this.waitForTopologyChange(deadline - Date.now());
-      decision = this.route('read', null, s);
+      decision = this.route(first, null, s);
     }
     if (!decision.ok) {
       const allowed = s.routing.routeContext.allowedRegions;

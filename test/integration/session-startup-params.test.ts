@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import pg from 'pg';
 import { sharedCluster, TEST_USERS, type Cluster } from '../support/cluster.js';
-import { runPsql } from '../support/proc.js';
+import { run, runPsql } from '../support/proc.js';
+import { PYTHON, pythonModules } from '../drivers/run-driver.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 type Mode = 'transaction' | 'session';
@@ -67,6 +68,29 @@ describe.each<Mode>(['transaction', 'session'])('startup parameters, %s pooling'
     const lines = r.stdout.trim().split('\n');
     console.log(`psql (${mode}): ${JSON.stringify(lines)}`);
     expect(lines).toEqual(['Postgres, MDY', 'PST8PDT', 'LATIN1', 'LATIN1', 'PST8PDT', 'Postgres, MDY', 'PST8PDT', 'PST8PDT', 'LATIN1']);
+  });
+
+  it('psycopg (libpq) with PGDATESTYLE, PGTZ, PGCLIENTENCODING: ParameterStatus and SHOW agree, on every transaction', async (ctx) => {
+    const missing = await pythonModules('psycopg');
+    if (missing !== null) return ctx.skip();
+    const script = `
+import json, sys, psycopg
+out = []
+with psycopg.connect(sys.argv[1], autocommit=True) as c:
+    ps = [c.info.parameter_status(k) for k in ('DateStyle', 'TimeZone', 'client_encoding')]
+    for i in range(3):
+        with c.transaction():
+            out.append(c.execute("select current_setting('DateStyle'), current_setting('TimeZone'), current_setting('client_encoding')").fetchone())
+        c.execute("set timezone = 'UTC'")
+        c.execute("reset timezone")
+print(json.dumps({'status': ps, 'shown': out}))
+`;
+    const r = await run(PYTHON, ['-c', script, mer.dsn()], { env: { ...process.env, ...LIBPQ_ENV }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { status: string[]; shown: string[][] };
+    console.log(`psycopg (${mode}): ${JSON.stringify(got)}`);
+    expect(got.status).toEqual(['Postgres, MDY', 'PST8PDT', 'LATIN1']);
+    for (const row of got.shown) expect(row).toEqual(['Postgres, MDY', 'PST8PDT', 'LATIN1']);
   });
 
   it('a startup value the server refuses refuses the login, as a direct server does', async () => {
