@@ -8,16 +8,20 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { Backend } from './backend/backend.js';
+import { checkStartupSettings } from './backend/backend-settings-check.js';
+import { REPORTED_SETTINGS, type BackendStartup } from './backend/backend-startup.js';
+import { Pool } from './backend/pool.js';
 import { PoolManager } from './backend/pool-manager.js';
 import { Classifier } from './classify/classifier.js';
 import type { RouteHint } from './classify/types.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
-import { Errors, type MeridianError } from './errors.js';
+import { Errors, MeridianError, redactAddresses } from './errors.js';
 import type { AdminReply, ProxyContext } from './frontend/context.js';
 import { CancelForwarder } from './frontend/cancel-limits.js';
 import { ClientJanitor } from './frontend/janitor.js';
-import { Session } from './frontend/session.js';
+import { Phase, Session } from './frontend/session.js';
 import { StartupHandler } from './frontend/session-startup.js';
 import { errorResponse } from './protocol/encode.js';
 import { HealthMonitor } from './health/health-monitor.js';
@@ -45,6 +49,30 @@ export interface MeridianOptions {
 const READ_REQUEST: RouteRequest = Object.freeze({ intent: 'read', hint: null });
 const WRITE_REQUEST: RouteRequest = Object.freeze({ intent: 'write', hint: null });
 
+/** A startup setting the server would show otherwise than the cached parameters do (or not at all). */
+function needsSettingsCheck(shown: ReadonlyMap<string, string>, settings: ReadonlyMap<string, string>): boolean {
+  for (const [k, v] of settings) {
+    const name = REPORTED_SETTINGS.get(k);
+    if (name === undefined || shown.get(name) !== v) return true;
+  }
+  return false;
+}
+
+/** `shown` with the reported ones of `settings` (lower-case names) in place. */
+function withSettings(shown: ReadonlyMap<string, string>, settings: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map(shown);
+  for (const [k, v] of settings) {
+    const name = REPORTED_SETTINGS.get(k);
+    if (name !== undefined) out.set(name, v);
+  }
+  return out;
+}
+
+/** A cancel key (BackendKeyData's pid and secret) as a map key. */
+function cancelKey(pid: number, secret: number): string {
+  return `${pid}:${secret}`;
+}
+
 export class Meridian implements ProxyContext {
   config: MeridianConfig;
   readonly logger: Logger;
@@ -53,6 +81,8 @@ export class Meridian implements ProxyContext {
   readonly health: HealthMonitor;
   readonly classifier: Classifier;
   readonly sessions = new Map<number, Session>();
+  /** Sessions by the cancel key they were given (cancelKey: pid and secret). */
+  private readonly cancelKeys = new Map<string, Session>();
   readonly configPath: string | null;
   readonly catalog: CatalogRefresher;
   /** Which node each session request was last routed to: the router's last read tie-break. */
@@ -227,11 +257,16 @@ export class Meridian implements ProxyContext {
 
   registerSession(s: Session): void {
     this.sessions.set(s.id, s);
+    // The cancel key is unique: a secret is drawn again in the (unlikely) case it is taken.
+    while (this.cancelKeys.has(cancelKey(s.cancelPid, s.secret))) s.secret = randomInt(1, 0x7fffffff);
+    this.cancelKeys.set(cancelKey(s.cancelPid, s.secret), s);
     if (!s.isAdmin) this.catalog.noteDatabase(s.ident.user, s.ident.database);
   }
 
   unregisterSession(s: Session): void {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+    const key = cancelKey(s.cancelPid, s.secret);
+    if (this.cancelKeys.get(key) === s) this.cancelKeys.delete(key);
     this.janitor.untrack(s);
   }
 
@@ -242,25 +277,84 @@ export class Meridian implements ProxyContext {
   }
 
   findSessionForCancel(pid: number, secret: number): Session | null {
-    const s = this.sessions.get(pid);
-    if (s !== undefined && s.secret === secret) return s;
+    const s = this.cancelKeys.get(cancelKey(pid, secret));
+    if (s !== undefined) return s;
     this.cancels.note('unknown'); // no node connection for a key Meridian never handed out
     return null;
   }
 
+  /**
+   * The ParameterStatus set of a session's startup reply, or why it cannot log in.
+   * Session pooling: the session's own first backend, opened with its startup settings, is taken
+   * now and kept (the session uses it from its first request); its parameters are what the
+   * server reported for those settings, and its pid becomes the session's cancel key pid. When
+   * the pool is full the login does not wait for a backend: the session gets one at its first
+   * request, and Meridian's own cancel key.
+   * Transaction pooling: the server's parameters (cached per user and database) with the
+   * client's startup settings in the server's own form, which a pooled backend is asked for
+   * (checkStartupSettings); a value the server refuses refuses the login, as a server would.
+   */
   async serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError> {
     const key = `${s.ident.user}\0${s.ident.database}`;
+    const isSessionPooled = s.sessionBackends !== null;
     const cached = this.pools.serverParams.get(key);
-    if (cached !== undefined) return cached;
+    const settings = s.state.backendStartup.params;
+    if (cached !== undefined && !isSessionPooled && !needsSettingsCheck(cached, settings)) return cached;
+    const picked = await this.poolForStartup(s, isSessionPooled ? 'write' : 'read');
+    if (!(picked instanceof Pool)) return picked;
+    const pool = picked;
+    const hasRoom = pool.idleCount > 0 || pool.resettingCount > 0 || pool.total < pool.maxSize;
+    if (isSessionPooled && (hasRoom || cached === undefined)) {
+      const b = await this.takeBackend(pool, s.id, s.state.backendStartup);
+      if (!(b instanceof Backend)) return b;
+      if (s.phase !== Phase.Startup || s.sessionBackends === null) pool.release(b); // closed meanwhile
+      else {
+        s.sessionBackends.set(b.node, b);
+        s.cancelPid = b.serverPid;
+      }
+      return new Map(b.serverParams);
+    }
+    if (cached !== undefined && isSessionPooled) return withSettings(cached, settings); // a full pool: not waited for
+    let base = cached;
+    let b: Backend | MeridianError | null = null;
+    if (base === undefined || needsSettingsCheck(base, settings)) {
+      b = await this.takeBackend(pool, 0, null);
+      if (!(b instanceof Backend)) return b;
+      base ??= this.pools.serverParams.get(key) ?? new Map(b.serverParams);
+    }
+    if (b === null || !needsSettingsCheck(base, settings)) {
+      if (b !== null) pool.release(b);
+      return base;
+    }
+    const shownBase = base;
+    const got = b;
+    return new Promise((resolve) => {
+      checkStartupSettings(got, settings, this.config.pool.queueTimeoutMs, (r) => {
+        pool.release(got);
+        if (r.ok) return resolve(withSettings(shownBase, r.shown));
+        const se = r.error;
+        if (se !== null) resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
+        else resolve(Errors.cannotConnect(got.node, r.reason));
+      });
+    });
+  }
+
+  /**
+   * The pool of a node the session may use (for its startup reply), or why there is none.
+   * `first`: the intent tried first (session pooling: a master, where its writes, LISTEN and
+   * NOTIFY go, so the pid it is given is the one it sees there).
+   */
+  private async poolForStartup(s: Session, first: 'read' | 'write'): Promise<Pool | MeridianError> {
     // Any node the session may use will do for the startup parameters. Right after start the
     // probes may not have finished: wait for them (write_wait), then try a node not yet probed.
+    const other = first === 'read' ? 'write' : 'read';
     const deadline = Date.now() + this.config.routing.writeWaitMs;
-    let decision = this.route('read', null, s);
+    let decision = this.route(first, null, s);
     while (!decision.ok) {
-      decision = this.route('write', null, s);
+      decision = this.route(other, null, s);
       if (decision.ok || Date.now() >= deadline) break;
       await this.waitForTopologyChange(deadline - Date.now());
-      decision = this.route('read', null, s);
+      decision = this.route(first, null, s);
     }
     if (!decision.ok) {
       const allowed = s.routing.routeContext.allowedRegions;
@@ -269,18 +363,21 @@ export class Meridian implements ProxyContext {
       decision = { ok: true, node: unprobed.name, reason: 'not probed yet' };
     }
     const pool = this.pools.pool(decision.node, s.ident.user, s.ident.database);
-    if (pool === null) return Errors.noRoute(`node "${decision.node}" is not configured`);
+    return pool ?? Errors.noRoute(`node "${decision.node}" is not configured`);
+  }
+
+  /** A backend of `pool` (within pool.queue_timeout), or the connect failure as the client sees it. */
+  private takeBackend(pool: Pool, sessionId: number, startup: BackendStartup | null): Promise<Backend | MeridianError> {
     return new Promise((resolve) => {
       pool.acquire(this.config.pool.queueTimeoutMs, (err, b) => {
-        if (b !== null) {
-          pool.release(b);
-          resolve(this.pools.serverParams.get(key) ?? new Map(b.serverParams));
-          return;
-        }
+        if (b !== null) return resolve(b);
         const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
-        if (se) resolve(Object.assign(Errors.cannotConnect(decision.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
-        else resolve(Errors.cannotConnect(decision.node, err?.message ?? 'unknown error'));
-      });
+        // A startup setting the server refused (22023 invalid value, 42501 not allowed): its own words, as directly.
+        if (se && startup !== null && (se.code.startsWith('22') || se.code.startsWith('42'))) {
+          resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
+        } else if (se) resolve(Object.assign(Errors.cannotConnect(pool.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
+        else resolve(Errors.cannotConnect(pool.node, err?.message ?? 'unknown error'));
+      }, sessionId, startup);
     });
   }
 

@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { TxStatus } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
 import { OpQueue } from './op-queue.js';
 import { SpanWriter } from './span-writer.js';
 import type { ConnectedServer } from './server-connect.js';
@@ -42,6 +43,8 @@ export class Backend implements FrameSink {
   fatalMessage: string | null = null;
   /** … and the ErrorResponse itself, as the server sent it (relayed to the client: session-failure.ts). */
   fatalFrame: Buffer | null = null;
+  /** Settings sent in its StartupMessage (session pooling: a client's); RESET returns to them. */
+  startup: BackendStartup = NO_STARTUP;
   /** Session settings applied here: lower-case name → the SQL that set it. */
   readonly settings = new Map<string, string>();
   /** True when settings on the server may differ from `settings` (full reset before reuse). */
@@ -152,7 +155,7 @@ export class Backend implements FrameSink {
 
   /** Forgets everything Meridian believed was on the server (after DISCARD ALL, RESET). */
   forgetSessionState(): void {
-    this.settings.clear();
+    startupBooks(this.startup, this.settings);
     this.settingsSignature = null;
     this.prepared.clear();
     this.sqlPrepared.clear();

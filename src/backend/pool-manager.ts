@@ -57,7 +57,12 @@ export class PoolManager {
       onBackendClosed: (b, reason) => events.onBackendClosed(b, reason),
       onBackendOpened: (b) => {
         const key = `${b.user}\0${b.database}`;
-        if (!this.serverParams.has(key)) this.serverParams.set(key, new Map(b.serverParams));
+        if (!this.serverParams.has(key)) {
+          // What a client's own startup settings changed is not the server's default: left out.
+          const params = new Map(b.serverParams);
+          for (const name of params.keys()) if (b.startup.params.has(name.toLowerCase())) params.delete(name);
+          this.serverParams.set(key, params);
+        }
         events.onBackendOpened(b);
       },
       nowMs: () => (this.nowMs = Date.now()),

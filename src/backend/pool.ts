@@ -2,9 +2,13 @@
 // FIFO of sessions waiting for a backend (bounded by pool.queue_timeout, swept by the janitor,
 // never a timer per wait). Owns backend lifetimes: only the pool opens and closes them, and it
 // resets a backend (backend-reset.ts) before another session may see what the last one left.
+// In session pooling a backend is opened with its session's startup settings (backend-startup.ts)
+// and goes only to a session with the same ones; a backend of other settings is closed to make
+// room rather than changed.
 
 import { Backend } from './backend.js';
 import { BackendReset, DISCARD_ALL, isDiscardAll } from './backend-reset.js';
+import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
 import { ConnectError, connectServer, type ConnectOptions } from './server-connect.js';
 
 export type AcquireCallback = (err: ConnectError | PoolTimeoutError | NodeDrainingError | PoolClosedError | null, backend: Backend | null) => void;
@@ -34,6 +38,7 @@ interface Waiter {
   cb: AcquireCallback;
   deadlineMs: number;
   sessionId: number;
+  startup: BackendStartup | null;
 }
 
 export interface PoolHooks {
@@ -44,9 +49,9 @@ export interface PoolHooks {
   /** A pool that never opened a backend has none left after a failed connect (e.g. no such database). */
   onNeverConnected?(pool: Pool): void;
   nowMs(): number;
-  /** pool.reset_query, or null when off. */
+  /** pool.reset_query, or null when unset (session pooling resets with DISCARD ALL then). */
   resetQuery(): string | null;
-  /** pool.mode is session: a release is the end of a session. */
+  /** pool.mode is session: a release is the end of a session, which the backend's reset ends. */
   isSessionMode(): boolean;
   /** How long a reset may take before the backend is closed instead. */
   resetTimeoutMs(): number;
@@ -116,9 +121,10 @@ export class Pool {
    * An idle backend right now, or null (the caller then uses acquire()). `sessionId` is the
    * session it goes to (0: a caller that runs no SQL of a client, e.g. reading server params): with
    * pool.reset_query in transaction pooling, a backend another session used last is not handed
-   * out here, since it must be reset first (acquire does that).
+   * out here, since it must be reset first (acquire does that). `startup` (session pooling): only
+   * a backend opened with these startup settings will do.
    */
-  tryAcquire(sessionId = 0): Backend | null {
+  tryAcquire(sessionId = 0, startup: BackendStartup | null = null): Backend | null {
     const mustMatch = sessionId !== 0 && this.needsHandOverReset();
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const b = this.idle[i]!;
@@ -127,6 +133,7 @@ export class Pool {
         continue;
       }
       if (mustMatch && b.lastSessionId !== 0 && b.lastSessionId !== sessionId) continue;
+      if (startup !== null && b.startup.key !== startup.key) continue;
       this.idle.splice(i, 1);
       if (sessionId !== 0) b.lastSessionId = sessionId;
       return b;
@@ -135,13 +142,13 @@ export class Pool {
   }
 
   /** Calls back with a backend: idle, newly opened, or released by another session in time. */
-  acquire(timeoutMs: number, cb: AcquireCallback, sessionId = 0): void {
+  acquire(timeoutMs: number, cb: AcquireCallback, sessionId = 0, startup: BackendStartup | null = null): void {
     if (this.closedError !== null) return cb(this.closedError, null);
-    const b = this.tryAcquire(sessionId);
+    const b = this.tryAcquire(sessionId, startup);
     if (b !== null) return cb(null, b);
     if (this.isDraining) return cb(new NodeDrainingError(`node "${this.node}" is draining`), null);
     // Idle ones that another session used last (tryAcquire passed them over): reset one for this session.
-    const other = sessionId !== 0 ? this.idle.pop() : undefined;
+    const other = sessionId !== 0 && startup === null ? this.idle.pop() : undefined;
     if (other !== undefined) {
       this.reset(other, this.hooks.resetQuery() ?? DISCARD_ALL, (ok) => {
         if (!ok) return this.acquire(timeoutMs, (e, got) => this.callBack(cb, e, got), sessionId); // it closed: try again
@@ -150,11 +157,13 @@ export class Pool {
       });
       return;
     }
+    // Full, with idle backends of other startup settings only: the least recently used makes room.
+    if (this.total >= this.maxSize && startup !== null && this.idle.length > 0) this.idle[0]!.close('replaced by one of other startup settings');
     if (this.total < this.maxSize) {
-      this.open(cb, sessionId);
+      this.open(cb, sessionId, startup);
       return;
     }
-    this.waiters.push({ cb, deadlineMs: this.hooks.nowMs() + timeoutMs, sessionId });
+    this.waiters.push({ cb, deadlineMs: this.hooks.nowMs() + timeoutMs, sessionId, startup });
   }
 
   /** pool.reset_query is set and backends change hands per transaction: reset at hand-over. */
@@ -163,8 +172,11 @@ export class Pool {
   }
 
   /** Starts a connect; false (and `cb` called with the reason) when there is nothing to connect with. */
-  private open(cb: AcquireCallback, sessionId = 0): boolean {
-    const opts = this.closedError === null ? this.connectOpts() : null;
+  private open(cb: AcquireCallback, sessionId = 0, startup: BackendStartup | null = null): boolean {
+    const base = this.closedError === null ? this.connectOpts() : null;
+    const withStartup = startup ?? NO_STARTUP;
+    // The client's settings first: Meridian's own parameters (if any) are not for it to change.
+    const opts = base === null || withStartup.params.size === 0 ? base : { ...base, params: { ...Object.fromEntries(withStartup.params), ...(base.params ?? {}) } };
     if (opts === null) {
       // The user (or node) is gone from the config.
       this.callBack(cb, this.closedError ?? new PoolClosedError('08001', `no configuration for user "${this.user}" on node "${this.node}"`), null);
@@ -181,6 +193,8 @@ export class Pool {
         b.onLost = (lostB, reason) => this.onClosed(lostB, reason);
         b.pool = this;
         b.generation = generation;
+        b.startup = withStartup;
+        startupBooks(withStartup, b.settings);
         b.lastSessionId = sessionId; // 0 for a fresh one: nothing to reset
         this.hasConnected = true;
         this.hooks.onBackendOpened(b);
@@ -223,8 +237,10 @@ export class Pool {
     }
     const resetQuery = this.hooks.resetQuery();
     // A request ran whose effect on session state is unknown (DO, CALL, a volatile user
-    // function), or a session ended under session pooling with pool.reset_query set.
-    if (b.needsReset || (resetQuery !== null && this.hooks.isSessionMode())) {
+    // function), or a session ended under session pooling: the next client must not see what
+    // this one left (settings, prepared statements, temp tables…), as PgBouncer's
+    // server_reset_query (DISCARD ALL unless pool.reset_query says otherwise).
+    if (b.needsReset || this.hooks.isSessionMode()) {
       this.reset(b, resetQuery ?? DISCARD_ALL, (ok) => {
         if (ok) this.putBack(b);
       });
@@ -238,6 +254,12 @@ export class Pool {
     b.lastUsedAtMs = this.hooks.nowMs();
     const w = this.waiters.shift();
     if (w !== undefined) {
+      if (w.startup !== null && w.startup.key !== b.startup.key) {
+        // Opened for other startup settings: closed, and the freed slot opens one for the waiter.
+        this.waiters.unshift(w);
+        b.close('replaced by one of other startup settings');
+        return;
+      }
       if (w.sessionId !== 0 && this.needsHandOverReset() && b.lastSessionId !== 0 && b.lastSessionId !== w.sessionId) {
         this.waiters.unshift(w);
         this.reset(b, this.hooks.resetQuery() ?? DISCARD_ALL, (ok) => {
@@ -292,7 +314,7 @@ export class Pool {
     if (this.waiters.length === 0 || this.isDraining) return;
     if (this.total < this.maxSize) {
       const w = this.waiters.shift()!;
-      this.open(w.cb, w.sessionId);
+      this.open(w.cb, w.sessionId, w.startup);
     }
   }
 

@@ -60,6 +60,27 @@ export class ConnectError extends Error {
   }
 }
 
+/**
+ * StartupMessage (protocol 3.0): user, database, then `params` as given. client_encoding is UTF8
+ * unless `params` names one (a session-pooled client's own: its RESET returns there).
+ */
+export function startupMessage(user: string, database: string, params: Readonly<Record<string, string>>): Buffer {
+  const pairs: [string, string][] = [['user', user], ['database', database]];
+  let hasEncoding = false;
+  for (const [k, v] of Object.entries(params)) {
+    pairs.push([k, v]);
+    if (k.toLowerCase() === 'client_encoding') hasEncoding = true;
+  }
+  if (!hasEncoding) pairs.push(['client_encoding', 'UTF8']);
+  const parts: Buffer[] = [Buffer.alloc(8)];
+  for (const [k, v] of pairs) parts.push(Buffer.from(`${k}\0${v}\0`, 'utf8'));
+  parts.push(Buffer.alloc(1));
+  const out = Buffer.concat(parts);
+  out.writeInt32BE(out.length, 0);
+  out.writeInt32BE(0x30000, 4);
+  return out;
+}
+
 export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
   return new Promise((resolve, reject) => {
     const slot = new ReadSlot();
@@ -208,7 +229,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
         const r = decoder.feed(chunk, sink);
         if (r !== DecodeResult.Ok) fail(new ConnectError('malformed server frame during startup', null, false));
       });
-      socket.write(serialize.startup({ user: opts.user, database: opts.database, ...(opts.params ?? {}) }));
+      socket.write(startupMessage(opts.user, opts.database, opts.params ?? {}));
     };
 
     socket.once('connect', () => {

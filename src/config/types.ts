@@ -37,7 +37,7 @@ export interface PoolConfig {
   readonly connectTimeoutMs: number;
   readonly maxClients: number; // logged-in client sessions (admin console included); beyond: 53300
   readonly preparedStatementsPerBackend: number; // LRU limit of Meridian-named statements per backend
-  readonly resetQuery: string | null; // run when a backend changes hands between sessions (null: off)
+  readonly resetQuery: string | null; // run when a backend changes hands between sessions (null: off; DISCARD ALL in session pooling)
   readonly maxPools: number; // (node, user, database) pools; beyond: 53300
 }
 

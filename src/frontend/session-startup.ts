@@ -271,8 +271,10 @@ export class StartupHandler implements FrameSink {
     const database = params.get('database') || userName;
     const options = parseStartupOptions(params.get('options') ?? '');
     const settings = new Map<string, string>();
-    for (const [k, v] of params) if (!NOT_SETTINGS.has(k)) settings.set(k.toLowerCase(), v);
+    // As the server applies them: `options` first, then the packet's own parameters (which win).
+    // Protocol options (_pq_.*) are not settings: Meridian speaks protocol 3.0 without extensions.
     for (const [k, v] of options) settings.set(k, v);
+    for (const [k, v] of params) if (!NOT_SETTINGS.has(k) && !k.startsWith('_pq_.')) settings.set(k.toLowerCase(), v);
     const meridian = new Map<string, string>();
     for (const [k, v] of [...settings]) {
       if (k.startsWith('meridian.')) {
@@ -325,15 +327,15 @@ export class StartupHandler implements FrameSink {
       if (on === null) return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
       s.state.readYourWrites = s.state.startupReadYourWrites = on;
     }
-    if (cfg.pool.mode === 'session') s.sessionBackends = new Map();
+    if (cfg.pool.mode === 'session') {
+      s.sessionBackends = new Map();
+      s.state.isSessionPooled = true;
+    }
+    // The parameters as a direct server would report them for these settings (server.ts).
     const server = await s.ctx.serverParamsFor(s);
     if (!(server instanceof Map)) return this.fail('startup failed', server);
     if (s.ctx.cfg() !== cfg && !admitted(s.ctx.cfg())) return;
     const shown = new Map(server);
-    // Report what the client asked for, as a direct server would.
-    for (const [k, v] of settings) {
-      for (const key of shown.keys()) if (key.toLowerCase() === k) shown.set(key, v);
-    }
     this.sendStartupReply(shown);
   }
 
@@ -342,9 +344,9 @@ export class StartupHandler implements FrameSink {
     if (s.phase !== 0) return; // closed meanwhile
     const frames: Buffer[] = [AUTH_OK];
     for (const [k, v] of shown) frames.push(parameterStatus(k, v));
-    frames.push(backendKeyData(s.id, s.secret), readyForQuery(TxStatus.Idle));
+    s.ctx.registerSession(s); // first: it may draw the secret again to keep the cancel key unique
+    frames.push(backendKeyData(s.cancelPid, s.secret), readyForQuery(TxStatus.Idle));
     this.socket.write(Buffer.concat(frames));
-    s.ctx.registerSession(s);
     s.beginRequests(this.socket);
     this.input.set(s.onClientDataBound);
     this.socket.resume();

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Classification, PinKind, RouteHint, SessionEffect } from '../classify/types.js';
 import type { Backend } from '../backend/backend.js';
+import { backendStartup, settingSql, type BackendStartup } from '../backend/backend-startup.js';
 import { TxStatus } from '../protocol/codes.js';
 import { timingOf, TxEffects } from './tx-effects.js';
 
@@ -29,8 +30,11 @@ export interface SqlStatement {
   readonly isWrite: boolean;
 }
 
-/** Settings replayed before others: identity first, then role, then the rest. */
-const ORDER_FIRST = ['session_authorization', 'role'];
+/**
+ * The identity settings, in the order they are applied: after every other setting, which is
+ * brought to a backend as its login role (a superuser-only one may not be set after SET ROLE).
+ */
+const IDENTITY = ['session_authorization', 'role'];
 
 export function quoteLiteral(v: string): string {
   return `'${v.replace(/'/g, "''")}'`;
@@ -51,6 +55,13 @@ export class SessionState {
   readonly sessionId: number;
   /** Settings from the startup packet: the values RESET and DISCARD ALL return to. */
   readonly startupSettings: ReadonlyMap<string, string>;
+  /** The same, as a backend is opened with them (session pooling). */
+  readonly backendStartup: BackendStartup;
+  /**
+   * Session pooling: a backend this session synced last has served it alone since, so what the
+   * client did there is the session's state as it is: nothing is replayed onto it.
+   */
+  isSessionPooled = false;
   settings: Map<string, string>;
   /** Bumped on every settings change; lets a backend skip the diff. */
   version = 0;
@@ -76,8 +87,9 @@ export class SessionState {
   constructor(sessionId: number, startup: ReadonlyMap<string, string>, routeHint: RouteHint | null) {
     this.sessionId = sessionId;
     const init = new Map<string, string>();
-    for (const [k, v] of startup) init.set(k, `SELECT pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, false)`);
+    for (const [k, v] of startup) init.set(k, settingSql(k, v));
     this.startupSettings = init;
+    this.backendStartup = backendStartup(startup);
     this.settings = new Map(init);
     this.routeHint = routeHint;
   }
@@ -128,7 +140,8 @@ export class SessionState {
    */
   planSync(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): string | null {
     const parts: string[] = [];
-    let settingsMatch = !b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version;
+    let settingsMatch = (this.isSessionPooled && b.syncedSessionId === this.sessionId) ||
+      (!b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version);
     if (!settingsMatch && !b.isStateUncertain && b.settingsSignature !== null && b.settingsSignature === this.signature()) {
       // Another session left exactly these settings (the common case: same driver, same app).
       b.syncedSessionId = this.sessionId;
@@ -136,16 +149,10 @@ export class SessionState {
       settingsMatch = true;
     }
     if (!settingsMatch) {
-      if (b.isStateUncertain) parts.push('SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL');
-      const have = b.isStateUncertain ? new Map<string, string>() : b.settings;
-      for (const name of have.keys()) if (!this.settings.has(name)) parts.push(resetSql(name));
-      for (const name of ORDER_FIRST) {
-        const sql = this.settings.get(name);
-        if (sql !== undefined && have.get(name) !== sql) parts.push(sql);
-      }
-      for (const [name, sql] of this.settings) {
-        if (ORDER_FIRST.includes(name)) continue;
-        if (have.get(name) !== sql) parts.push(sql);
+      this.planSettings(b, parts);
+      if (parts.length === 0) {
+        b.syncedSessionId = this.sessionId; // in line already: no diff until either side changes
+        b.syncedStateVersion = this.version;
       }
     }
     if (needSql !== null) {
@@ -167,6 +174,35 @@ export class SessionState {
       for (const name of willPrepare) if (b.sqlPrepared.has(name)) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
     }
     return parts.length === 0 ? null : parts.join('; ');
+  }
+
+  /**
+   * The settings part of planSync. Every setting is brought as the backend's login role, then
+   * SET SESSION AUTHORIZATION, then SET ROLE: a setting only a superuser may change (set before
+   * the client changed its role) cannot be applied after them.
+   */
+  private planSettings(b: Backend, parts: string[]): void {
+    let have: ReadonlyMap<string, string> = b.settings;
+    if (b.isStateUncertain) {
+      // RESET ALL returns to the backend's own startup settings; identity is not part of ALL.
+      parts.push('RESET ROLE', 'SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL');
+      const books = new Map<string, string>();
+      for (const [k, v] of b.startup.params) books.set(k, settingSql(k, v));
+      have = books;
+    }
+    const others: string[] = [];
+    for (const name of have.keys()) if (!IDENTITY.includes(name) && !this.settings.has(name)) others.push(resetSql(name));
+    for (const [name, sql] of this.settings) if (!IDENTITY.includes(name) && have.get(name) !== sql) others.push(sql);
+    const identityDiffers = IDENTITY.some((n) => have.get(n) !== this.settings.get(n));
+    const hasIdentity = IDENTITY.some((n) => have.has(n));
+    if (hasIdentity && (others.length > 0 || identityDiffers)) parts.push('RESET ROLE', 'SET SESSION AUTHORIZATION DEFAULT');
+    parts.push(...others);
+    if (identityDiffers || (hasIdentity && others.length > 0)) {
+      for (const n of IDENTITY) {
+        const sql = this.settings.get(n);
+        if (sql !== undefined) parts.push(sql);
+      }
+    }
   }
 
   private sigVersion = -1;
@@ -349,6 +385,8 @@ export class SessionState {
   private applyNow(effects: readonly SessionEffect[], b: Backend): boolean {
     let catalogChanged = false;
     let settingsChanged = false;
+    /** A RESET took the backend to its startup value where the session's differs: sync again. */
+    let isBehind = false;
     for (const e of effects) {
       switch (e.type) {
         case 'set':
@@ -360,20 +398,27 @@ export class SessionState {
           const startup = this.startupSettings.get(e.name);
           if (startup !== undefined) this.settings.set(e.name, startup);
           else this.settings.delete(e.name);
-          b.settings.delete(e.name); // the backend's own default now
+          // The backend went to its own startup value (or its default).
+          const there = b.startup.params.get(e.name);
+          if (there !== undefined) b.settings.set(e.name, settingSql(e.name, there));
+          else b.settings.delete(e.name);
+          if (b.settings.get(e.name) !== startup) isBehind = true;
           settingsChanged = true;
           break;
         }
         case 'reset-all': {
           // RESET ALL leaves SET ROLE and SET SESSION AUTHORIZATION in place (GUC_NO_RESET_ALL).
-          const kept = ORDER_FIRST.flatMap((k) => (this.settings.has(k) ? [[k, this.settings.get(k)!] as const] : []));
+          const kept = IDENTITY.flatMap((k) => (this.settings.has(k) ? [[k, this.settings.get(k)!] as const] : []));
           this.settings = new Map([...this.startupSettings, ...kept]);
           b.settings.clear();
+          for (const [k, v] of b.startup.params) b.settings.set(k, settingSql(k, v));
           for (const [k, v] of kept) b.settings.set(k, v);
+          isBehind ||= b.startup.key !== this.backendStartup.key;
           settingsChanged = true;
           break;
         }
         case 'discard-all':
+          isBehind ||= b.startup.key !== this.backendStartup.key;
           this.settings = new Map(this.startupSettings);
           this.stmts.clear();
           this.sqlStmts.clear();
@@ -429,7 +474,9 @@ export class SessionState {
     if (settingsChanged) {
       this.version++;
       b.syncedSessionId = this.sessionId;
-      b.syncedStateVersion = this.version;
+      // A RESET on a backend opened without this session's startup settings (transaction
+      // pooling) left the server's value: the next request brings the session's back.
+      b.syncedStateVersion = isBehind ? -1 : this.version;
       b.settingsSignature = null; // b.settings may differ from ours (RESET goes to the backend's default)
     }
     return catalogChanged;

@@ -62,7 +62,13 @@ export interface SessionIdentity {
 
 export class Session implements FrameSink, BackendOwner {
   readonly id: number;
-  readonly secret: number;
+  /** The cancel key's secret (BackendKeyData); drawn again if the key is taken (server.ts registerSession). */
+  secret: number;
+  /**
+   * The cancel key's process id: the session id, or in session pooling its first backend's
+   * real pid (a driver compares it with a notification's sender).
+   */
+  cancelPid: number;
   readonly ctx: ProxyContext;
   socket: net.Socket;
   readonly log: Logger;
@@ -156,6 +162,7 @@ export class Session implements FrameSink, BackendOwner {
   constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
     this.id = id;
     this.secret = secret;
+    this.cancelPid = id;
     this.socket = socket;
     this.ctx = ctx;
     this.log = ctx.logger.child({ sid: id });
@@ -403,7 +410,9 @@ export class Session implements FrameSink, BackendOwner {
       if (p === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
       this.pools.set(node, (pool = p));
     }
-    const b = pool.tryAcquire(this.id);
+    // Session pooling: a backend opened with this client's startup settings (pool.ts).
+    const startup = this.sessionBackends !== null ? this.state.backendStartup : null;
+    const b = pool.tryAcquire(this.id, startup);
     if (b !== null) return this.attach(b, needSql, willPrepare);
     this.isBusy = true;
     const t0 = Date.now();
@@ -418,7 +427,7 @@ export class Session implements FrameSink, BackendOwner {
       else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
       else this.failBatch(this.acquireError(node, err));
       this.afterAsync();
-    }), this.id);
+    }), this.id, startup);
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {

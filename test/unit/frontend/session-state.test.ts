@@ -5,6 +5,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
+import { NO_STARTUP, backendStartup, startupBooks } from '../../../src/backend/backend-startup.js';
 import { VolatilityCatalog } from '../../../src/classify/catalog.js';
 import { Classifier } from '../../../src/classify/classifier.js';
 import type { Classification } from '../../../src/classify/types.js';
@@ -32,8 +33,9 @@ function fakeBackend(): Backend {
     syncedSessionId: 0,
     syncedStateVersion: -1,
     unnamedKey: null as string | null,
+    startup: NO_STARTUP,
     forgetSessionState(): void {
-      b.settings.clear();
+      startupBooks(b.startup, b.settings);
       b.sqlPrepared.clear();
       b.prepared.clear();
     },
@@ -235,5 +237,62 @@ describe('SessionState: SQL it builds names statements safely', () => {
     const sql = d.state.planSync(d.b, [name], null);
     expect(sql).toContain('DEALLOCATE "x""; DROP TABLE t; --"');
     expect(sql).not.toContain('DEALLOCATE "x";');
+  });
+});
+
+describe('SessionState: settings brought to a backend (issue 15)', () => {
+  /** A session that set a superuser-only setting, then changed identity, on backend `d.b`. */
+  function afterRoleChange(): Driver {
+    return new Driver().ok('set lo_compat_privileges = on', 'I').ok('set session authorization regress_r', 'I').ok('set role regress_q', 'I');
+  }
+
+  it('regression: settings go as the login role, SET SESSION AUTHORIZATION and SET ROLE last', () => {
+    const d = afterRoleChange();
+    d.b.isStateUncertain = true; // a failed SET: the backend is brought back in full
+    const parts = d.state.planSync(d.b, null, null)!.split('; ');
+    expect(parts.slice(0, 3)).toEqual(['RESET ROLE', 'SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL']);
+    const lo = parts.findIndex((p) => p.includes('lo_compat_privileges'));
+    const auth = parts.findIndex((p) => /session authorization regress_r/i.test(p));
+    const role = parts.findIndex((p) => /role regress_q/i.test(p));
+    expect(lo).toBeGreaterThan(2);
+    expect(auth).toBeGreaterThan(lo);
+    expect(role).toBeGreaterThan(auth);
+  });
+
+  it('a backend left under another role drops it before a setting changes, and takes the session\'s after', () => {
+    const d = new Driver().ok('set lo_compat_privileges = on', 'I');
+    d.b.settings.set('role', 'SET ROLE other_one'); // another session's identity on this backend
+    d.b.syncedSessionId = 99;
+    d.b.settings.delete('lo_compat_privileges');
+    const parts = d.state.planSync(d.b, null, null)!.split('; ');
+    expect(parts[0]).toBe('RESET ROLE');
+    expect(parts[1]).toBe('SET SESSION AUTHORIZATION DEFAULT');
+    expect(parts.some((p) => p.includes('lo_compat_privileges'))).toBe(true);
+    expect(parts.some((p) => p.includes('other_one'))).toBe(false);
+  });
+
+  it('RESET of a startup setting on a backend opened without it brings the startup value back next time', () => {
+    const d = new Driver().ok("set application_name = 'changed'", 'I');
+    d.state.markSynced(d.b, null, null);
+    d.ok('reset application_name', 'I');
+    expect(d.b.settings.has('application_name')).toBe(false); // the server's default now
+    expect(d.state.planSync(d.b, null, null)).toContain(`set_config('application_name', 'unit', false)`);
+  });
+
+  it('RESET on a backend opened with the session\'s startup settings (session pooling) needs nothing', () => {
+    const d = new Driver();
+    d.state.isSessionPooled = true;
+    (d.b as { startup: unknown }).startup = backendStartup(new Map([['application_name', 'unit']]));
+    startupBooks(d.b.startup, d.b.settings);
+    expect(d.state.planSync(d.b, null, null)).toBeNull();
+    d.ok("set application_name = 'changed'", 'I').ok('reset application_name', 'I').ok('reset all', 'I');
+    expect(d.state.planSync(d.b, null, null)).toBeNull();
+  });
+
+  it('session pooling: nothing is replayed onto the session\'s own backend, even when uncertain', () => {
+    const d = afterRoleChange();
+    d.state.isSessionPooled = true;
+    d.b.isStateUncertain = true;
+    expect(d.state.planSync(d.b, null, null)).toBeNull();
   });
 });
