@@ -346,7 +346,7 @@ describe('item 8: PREPARE TRANSACTION after temporary objects', () => {
   // PREPARE TRANSACTION is refused for another reason (55000 here, prepared transactions being off).
   // The fix belongs to the session-end reset (close a backend whose pg_my_temp_schema() is set);
   // until then this test is expected to fail — turn it into `it` with that fix.
-  it.fails('session pooling: a new session whose search_path is pg_temp creates its temp schema, as on a new server session', async () => {
+  it('session pooling: a new session whose search_path is pg_temp creates its temp schema, as on a new server session', async () => {
     const a = await client(sess);
     const pidA = await serverPid(a);
     await a.query('create temp table tt_before(x int); drop table tt_before');
