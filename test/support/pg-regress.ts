@@ -45,6 +45,15 @@ export function findRegressTree(repoRoot: string): RegressTree | { missing: stri
   return tree;
 }
 
+/** The tests of the parallel schedule, in order (`test: a b c` lines). */
+export function scheduleTests(tree: RegressTree): string[] {
+  return readFileSync(join(tree.inputDir, 'parallel_schedule'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('test:'))
+    .flatMap((l) => l.slice(5).trim().split(/\s+/))
+    .filter((t) => t !== '');
+}
+
 /** The superuser the suite runs as: not the bootstrap superuser, as a real deployment's would be. */
 export const REGRESS_USER = { name: 'meridian_regress', password: 'meridian-regress-pw' } as const;
 
@@ -178,6 +187,30 @@ export async function runPgRegress(tree: RegressTree, target: RegressTarget): Pr
 export function diffOf(diffs: string, test: string): string {
   const parts = diffs.split(/^(?=diff )/m);
   return parts.filter((p) => new RegExp(`/expected/${test}(_\\d+)?\\.out `).test(p.split('\n')[0] ?? '')).join('');
+}
+
+/** A test's diff without its header lines (paths and times): equal when two runs failed the same way. */
+export function diffBody(diffs: string, test: string): string {
+  return diffOf(diffs, test)
+    .split('\n')
+    .filter((l) => !/^(diff |--- |\+\+\+ )/.test(l))
+    .join('\n');
+}
+
+/**
+ * Tests whose outcome through Meridian differs from the direct run: another status, or both failed
+ * with different diffs. Each with a short note.
+ */
+export function differences(direct: RegressRun, other: RegressRun): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [test, st] of direct.results) {
+    const got = other.results.get(test);
+    if (got === undefined) out.set(test, 'did not run');
+    else if (got !== st) out.set(test, `${got} (direct: ${st})`);
+    else if (st === 'failed' && diffBody(direct.diffs, test) !== diffBody(other.diffs, test)) out.set(test, 'failed differently from the direct run');
+  }
+  for (const test of other.results.keys()) if (!direct.results.has(test)) out.set(test, 'not in the direct run');
+  return out;
 }
 
 /** One line per run: `direct: 216/217 passed in 95 s; failed: sequence`. */
