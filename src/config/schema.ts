@@ -62,12 +62,14 @@ const pool = section({
   prepared_statements_per_backend: intField(0, 1_000_000, 500),
   reset_query: optionalText('an SQL statement, e.g. DISCARD ALL'),
   max_pools: intField(1, 1_000_000, 5000),
+  session_reuse: field('true or false', bool, true),
 }).transform((p) => ({
   mode: p.mode, size: p.size, minIdle: p.min_idle, idleTimeoutMs: p.idle_timeout, maxLifetimeMs: p.max_lifetime,
   queueTimeoutMs: p.queue_timeout, connectTimeoutMs: p.connect_timeout, maxClients: p.max_clients,
   preparedStatementsPerBackend: p.prepared_statements_per_backend,
   resetQuery: p.reset_query === null || p.reset_query === undefined || p.reset_query.trim() === '' ? null : p.reset_query,
   maxPools: p.max_pools,
+  sessionReuse: p.session_reuse,
 }));
 
 const user = section({

@@ -35,6 +35,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('pool.connect_timeout', DUR, '5s', 'runtime', 'TCP + auth timeout to a node'),
   s('pool.max_clients', 'int ≥ 1', '1000', 'runtime', 'logged-in client sessions, admin console included (counted from the moment login succeeds); beyond: 53300 at login. Connections still logging in are capped by limits.max_pending_logins, so Meridian holds at most max_clients + max_pending_logins client sockets'),
   s('pool.prepared_statements_per_backend', 'int ≥ 0', '500', 'runtime', 'LRU limit of prepared statements per backend'),
+  s('pool.session_reuse', 'bool', 'true', 'runtime', 'session pooling: a backend serves the next client after its reset (true), or each client gets a new server session (false)'),
   s('pool.reset_query', 'SQL', 'none (session pooling: DISCARD ALL)', 'runtime', 'run on a backend when it changes hands between sessions (transaction pooling; off when unset) or when its session ends (session pooling; DISCARD ALL when unset)'),
   s('pool.max_pools', 'int ≥ 1', '5000', 'runtime', '(node, user, database) pools; beyond: 53300'),
   s('users[].name', 'string', 'required', 'runtime', 'user name clients log in with'),

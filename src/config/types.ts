@@ -39,6 +39,8 @@ export interface PoolConfig {
   readonly preparedStatementsPerBackend: number; // LRU limit of Meridian-named statements per backend
   readonly resetQuery: string | null; // run when a backend changes hands between sessions (null: off; DISCARD ALL in session pooling)
   readonly maxPools: number; // (node, user, database) pools; beyond: 53300
+  /** Session pooling: a backend serves the next client after its reset (true), or closes with its session (false). */
+  readonly sessionReuse: boolean;
 }
 
 export interface UserConfig {

@@ -171,7 +171,20 @@ export class SessionState {
       }
     }
     if (willPrepare !== null) {
-      for (const name of willPrepare) if (b.sqlPrepared.has(name)) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
+      for (const name of willPrepare) {
+        const st = this.sqlStmts.get(name);
+        const there = b.sqlPrepared.get(name);
+        if (st === undefined) {
+          // Another session's stale statement under that name: dropped, the PREPARE succeeds.
+          if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
+          continue;
+        }
+        // The session holds the name already: its PREPARE must fail with 42P05 as on a server of
+        // its own, so the session's statement must be on this backend.
+        if (there === st.sql) continue;
+        if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
+        parts.push(st.sql);
+      }
     }
     return parts.length === 0 ? null : parts.join('; ');
   }
@@ -251,7 +264,11 @@ export class SessionState {
       if (st !== undefined) b.sqlPrepared.set(name, st.sql);
       else b.sqlPrepared.delete(name);
     }
-    if (willPrepare !== null) for (const name of willPrepare) b.sqlPrepared.delete(name);
+    if (willPrepare !== null) for (const name of willPrepare) {
+      const st = this.sqlStmts.get(name);
+      if (st !== undefined) b.sqlPrepared.set(name, st.sql);
+      else b.sqlPrepared.delete(name);
+    }
   }
 
   /**

@@ -647,9 +647,15 @@ export class Session implements FrameSink, BackendOwner {
     this.log.debug({ reason }, 'session closed');
   }
 
-  /** A departing client's backend goes back only if provably clean; otherwise it is closed. */
+  /**
+   * A departing client's backend goes back only if provably clean; otherwise it is closed. In
+   * session pooling with pool.session_reuse off it is closed anyway: what DISCARD ALL cannot undo
+   * (libraries loaded, a temporary schema, per-session statistics) never reaches the next client.
+   */
   private releaseOnClose(b: Backend, reason: string): void {
     b.owner = null;
+    const pool = this.ctx.cfg().pool;
+    if (this.sessionBackends !== null && !pool.sessionReuse) return b.close('session ended (pool.session_reuse: false)');
     if (b.isClean && !this.state?.isPinned && !b.isStateUncertain && b.pool !== null) return b.pool.release(b);
     b.close(`client gone (${reason}) with the backend busy, in a transaction or pinned`);
   }

@@ -107,6 +107,25 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     }
   }, 90_000);
 
+  it('regression: PREPARE of a name the session holds fails with 42P05 on whatever backend, as on a server (Meridian dropped the session\'s own statement first)', async () => {
+    const c = new pg.Client(mer.dsn());
+    await c.connect();
+    try {
+      await c.query('prepare dup_q as select 1 as x');
+      await withChurn('app', async () => {
+        for (let i = 0; i < 6; i++) {
+          await expect(c.query('prepare dup_q as select 2 as x'), `attempt ${i}`).rejects.toMatchObject({ code: '42P05' });
+          expect((await c.query('execute dup_q')).rows[0].x, `execute ${i}`).toBe(1);
+        }
+      });
+      await c.query('deallocate dup_q');
+      await c.query('prepare dup_q as select 3 as x');
+      expect((await c.query('execute dup_q')).rows[0].x).toBe(3);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
+
   it('regression: a SQL-level statement another session left on a pooled backend does not run for a session that never prepared it', async () => {
     const m1 = await startSessionMeridian(cluster, 'mode: transaction, size: 1, queue_timeout: 20s');
     try {

@@ -59,7 +59,9 @@ async function runOn(label: 'direct' | 'session' | 'transaction', tree: RegressT
   let port = node.port;
   if (label !== 'direct') {
     const mer = await startMeridian(cluster, {
-      pool: `mode: ${label}, size: 60, queue_timeout: 60s`,
+      // Session pooling with pool.session_reuse off: each client gets a new server session, as
+      // directly (with reuse, what DISCARD ALL cannot undo differs: see README, Compatibility).
+      pool: `mode: ${label}, size: 60, queue_timeout: 60s${label === 'session' ? ', session_reuse: false' : ''}`,
       usersYaml: `  - { name: ${REGRESS_USER.name}, password: "${REGRESS_USER.password}", auth: scram-sha-256 }`,
     });
     meridians.push(mer);

@@ -15,7 +15,7 @@ describe('defaults', () => {
     expect(cfg.pool).toEqual({
       mode: 'transaction', size: 20, minIdle: 0, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000,
       queueTimeoutMs: 5000, connectTimeoutMs: 5000, maxClients: 1000, preparedStatementsPerBackend: 500,
-      resetQuery: null, maxPools: 5000,
+      resetQuery: null, maxPools: 5000, sessionReuse: true,
     });
     expect(cfg.users).toEqual([{ name: 'app', password: 's3cret-app', auth: 'scram-sha-256', backendUser: 'app', backendPassword: 's3cret-app', maxConnections: null, tenants: null }]);
     expect(cfg.cluster.tls).toBe('disable');
