@@ -59,6 +59,8 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
         const st = s.state.sqlStmts.get(e.name);
         if (st === undefined || st.isWrite) isWrite = true;
       } else if (e.type === 'prepare' && !(willPrepare ??= []).includes(e.name)) willPrepare.push(e.name);
+      // DEALLOCATE of the session's own statement needs it on the backend (else 26000 there).
+      else if (e.type === 'deallocate' && e.name !== null && !(needSql ??= []).includes(e.name)) needSql.push(e.name);
     }
   }
   plan.isWrite = isWrite;

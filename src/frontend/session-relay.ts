@@ -18,7 +18,7 @@ import type { Session } from './session.js';
 import { mayRetryRefusedRead, mayRetryRefusedWrite, retryRefused, STANDBY_REFUSALS } from './refused-retry.js';
 import { finishRequest } from './request-end.js';
 import { isPlanInvalidated, replayStart } from './plan-invalidated.js';
-import type { StatementRecord } from './session-state.js';
+import { quoteIdent, type StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
 
@@ -74,13 +74,17 @@ function ensureSqlStatements(s: Session, b: Backend, cls: Classification): void 
   const parts: string[] = [];
   const after = new Map<string, string | undefined>();
   for (const e of cls.effects) {
-    if (e.type !== 'execute' && (e.type !== 'prepare' || s.state.sqlStmts.has(e.name))) continue;
-    const sql = e.type === 'execute' ? s.state.sqlStmts.get(e.name)?.sql : undefined;
-    const there = b.sqlPrepared.get(e.name);
+    const name = e.type === 'execute' || e.type === 'prepare' || (e.type === 'deallocate' && e.name !== null) ? e.name : null;
+    if (name === null) continue;
+    // The session's own statement must be on this backend (EXECUTE runs it, a second PREPARE
+    // fails with 42P05, DEALLOCATE drops it), another session's must not (dropped: EXECUTE and
+    // DEALLOCATE fail with 26000, PREPARE succeeds), as on a server of the session's own.
+    const sql = s.state.sqlStmts.get(name)?.sql;
+    const there = b.sqlPrepared.get(name);
     if (there === sql) continue;
-    if (there !== undefined) parts.push(`DEALLOCATE "${e.name.replace(/"/g, '""')}"`);
+    if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
     if (sql !== undefined) parts.push(sql);
-    after.set(e.name, sql);
+    after.set(name, sql);
   }
   if (parts.length === 0) return;
   b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {

@@ -107,7 +107,7 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     }
   }, 90_000);
 
-  it('regression: PREPARE of a name the session holds fails with 42P05 on whatever backend, as on a server (Meridian dropped the session\'s own statement first)', async () => {
+  it('regression: PREPARE of a name the session holds fails with 42P05 and DEALLOCATE of it works, on whatever backend, as on a server', async () => {
     const c = new pg.Client(mer.dsn());
     await c.connect();
     try {
@@ -118,9 +118,18 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
           expect((await c.query('execute dup_q')).rows[0].x, `execute ${i}`).toBe(1);
         }
       });
-      await c.query('deallocate dup_q');
-      await c.query('prepare dup_q as select 3 as x');
-      expect((await c.query('execute dup_q')).rows[0].x).toBe(3);
+      // DEALLOCATE of the session's own statement works on whatever backend (regression: 26000 on
+      // one that never held it), inside a transaction too; after it, PREPARE of the name works.
+      await withChurn('app', async () => {
+        for (let i = 0; i < 4; i++) {
+          if (i % 2 === 1) await c.query('begin');
+          await c.query('deallocate dup_q');
+          await c.query(`prepare dup_q as select ${i} as x`);
+          if (i % 2 === 1) await c.query('commit');
+          expect((await c.query('execute dup_q')).rows[0].x, `after deallocate ${i}`).toBe(i);
+        }
+      });
+      await expect(c.query('deallocate never_prepared')).rejects.toMatchObject({ code: '26000' });
     } finally {
       await c.end();
     }
@@ -129,11 +138,14 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
   it('regression: a SQL-level statement another session left on a pooled backend does not run for a session that never prepared it', async () => {
     const m1 = await startSessionMeridian(cluster, 'mode: transaction, size: 1, queue_timeout: 20s');
     try {
-      const a = new pg.Client(m1.dsn());
-      await a.connect();
-      // On every node's one backend, a statement of session a's.
-      for (const n of cluster.nodes) await a.query(`/* meridian: node=${n.name} */ prepare leak as select 'a''s statement' as v`);
-      await a.end();
+      // On every node's one backend, a statement of an earlier session's (one session per node:
+      // a second PREPARE of the name in one session fails with 42P05, as on a server).
+      for (const n of cluster.nodes) {
+        const a = new pg.Client(m1.dsn());
+        await a.connect();
+        await a.query(`/* meridian: node=${n.name} */ prepare leak as select 'a''s statement' as v`);
+        await a.end();
+      }
       const b = new pg.Client(m1.dsn());
       await b.connect();
       try {
