@@ -300,7 +300,8 @@ export class Meridian implements ProxyContext {
     const cached = this.pools.serverParams.get(key);
     const settings = s.state.backendStartup.params;
     if (cached !== undefined && !isSessionPooled && !needsSettingsCheck(cached, settings)) return cached;
-    const picked = await this.poolForStartup(s, isSessionPooled ? 'write' : 'read');
+    // A hot standby refuses a serializable session's transactions (the check's too): a master then.
+    const picked = await this.poolForStartup(s, isSessionPooled || s.state.defaultsToSerializable ? 'write' : 'read');
     if (!(picked instanceof Pool)) return picked;
     const pool = picked;
     const hasRoom = pool.idleCount > 0 || pool.resettingCount > 0 || pool.total < pool.maxSize;

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { badClientBurst } from '../../bench/lib/bad-clients.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
-import { sharedCluster, TEST_USERS, type Cluster } from '../support/cluster.js';
+import { startSingleNode, TEST_USERS, type Cluster } from '../support/cluster.js';
 
 v8.setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
@@ -20,12 +20,15 @@ let cluster: Cluster;
 let mer: RunningMeridian;
 
 beforeAll(async () => {
-  cluster = await sharedCluster('single');
+  // A node of its own: the test terminates every backend of user app, which other files' sessions
+  // on a shared node would see.
+  cluster = await startSingleNode();
   mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 8' });
 });
 
 afterAll(async () => {
   await mer?.stop();
+  await cluster?.stop();
 });
 
 async function cycle(n: number): Promise<void> {
