@@ -1,5 +1,5 @@
 // Bench support: a 3-node active-active pglogical cluster over copies of the loaded pgbench database
-// (recipe and pitfalls: TESTBED.md §1). The copies start identical, so every subscription is created
+// (the same recipe as test/support/cluster-pglogical.ts). The copies start identical, so every subscription is created
 // without synchronising structure or data; forward_origins '{}' stops changes from looping, and
 // last_update_wins keeps the nodes convergent when two of them update the same row.
 import { existsSync } from 'node:fs';

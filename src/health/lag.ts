@@ -1,4 +1,4 @@
-// Lag per cluster kind from the latest probes of all nodes (DESIGN.md §4, TESTBED.md). Pure: the
+// Lag per cluster kind from the latest probes of all nodes (README, "What it does" → Health). Pure: the
 // monitor passes what it knows, gets numbers back. A lag that cannot be trusted is null (unknown),
 // never 0. Heartbeat-based lag lives in heartbeat-lag.ts.
 

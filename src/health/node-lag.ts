@@ -1,5 +1,5 @@
 // Picks the lag method for the cluster kind and computes one node's lag from its fresh probe and
-// the other nodes' latest probes (DESIGN.md §4). Pure dispatch over lag.ts / heartbeat-lag.ts.
+// the other nodes' latest probes (README, "What it does" → Health). Pure dispatch over lag.ts / heartbeat-lag.ts.
 
 import type { ClusterKind } from '../config/types.js';
 import { heartbeatLag, type HeartbeatWriter } from './heartbeat-lag.js';

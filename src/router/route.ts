@@ -1,4 +1,4 @@
-// The routing policy (DESIGN.md §3): one request + session context + topology snapshot → a node
+// The routing policy (README, "What it does" → Routing): one request + session context + topology snapshot → a node
 // or a refusal with a human reason. Pure and fast: reads the snapshot once, allocates nothing on
 // success (the frozen decision *objects* are cached per snapshot in route-index.ts, one per node
 // and reason; which node is chosen is decided afresh on every call). Waiting for a master
@@ -134,7 +134,7 @@ function indexOfNode(snap: TopologySnapshot, name: string): number {
 }
 
 /**
- * Route one request. See DESIGN.md §3 and issue 4 for the rules. `lastRouted` is the caller's
+ * Route one request. README ("What it does" → Routing) states the rules. `lastRouted` is the caller's
  * routing history, the last tie-break between equal read candidates (see pickRead).
  */
 export function route(

@@ -1,5 +1,5 @@
 // Test support: active-active cluster, N nodes (default 3) with pglogical, full mesh. Recipe and
-// pitfalls: TESTBED.md §1 — forward_origins '{}' (no loops), last_update_wins with
+// pitfalls — forward_origins '{}' (no loops), last_update_wins with
 // track_commit_timestamp (the default apply_remote silently diverges), synchronous_commit on,
 // subscription names <subscriber>_from_<provider> (slot names must be unique per provider), and each
 // node's subscriptions created in ONE transaction with the nodes in parallel (one at a time, pglogical

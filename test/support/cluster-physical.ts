@@ -1,4 +1,4 @@
-// Test support: a primary with N (default 2) streaming hot standbys. Recipe: TESTBED.md §3 —
+// Test support: a primary with N (default 2) streaming hot standbys. Recipe —
 // pg_basebackup -R -X stream -S <name> (standby.signal, primary_conninfo, a physical slot each);
 // the copied postgresql.conf still names the primary's port and cluster_name, so the standby appends
 // its own (later lines win); hot_standby_feedback and wal_receiver_status_interval=1s are set on the

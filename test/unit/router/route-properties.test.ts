@@ -1,5 +1,5 @@
 // Property tests: whatever the snapshot, the router never breaks its safety rules, and it agrees
-// with a straightforward sort-based reference model of DESIGN.md §3.
+// with a straightforward sort-based reference model of the routing rules (README, "What it does" → Routing).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RouteHint } from '../../../src/classify/types.js';
