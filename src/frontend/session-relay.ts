@@ -18,7 +18,7 @@ import type { Session } from './session.js';
 import { mayRetryRefusedRead, mayRetryRefusedWrite, retryRefused, STANDBY_REFUSALS } from './refused-retry.js';
 import { finishRequest } from './request-end.js';
 import { isPlanInvalidated, replayStart } from './plan-invalidated.js';
-import { quoteIdent, type StatementRecord } from './session-state.js';
+import type { StatementRecord } from './session-state.js';
 
 const STATEMENT = 0x53; // 'S' in Describe/Close
 
@@ -76,15 +76,11 @@ function ensureSqlStatements(s: Session, b: Backend, cls: Classification): void 
   for (const e of cls.effects) {
     const name = e.type === 'execute' || e.type === 'prepare' || (e.type === 'deallocate' && e.name !== null) ? e.name : null;
     if (name === null) continue;
-    // The session's own statement must be on this backend (EXECUTE runs it, a second PREPARE
-    // fails with 42P05, DEALLOCATE drops it), another session's must not (dropped: EXECUTE and
-    // DEALLOCATE fail with 26000, PREPARE succeeds), as on a server of the session's own.
-    const sql = s.state.sqlStmts.get(name)?.sql;
-    const there = b.sqlPrepared.get(name);
-    if (there === sql) continue;
-    if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
-    if (sql !== undefined) parts.push(sql);
-    after.set(name, sql);
+    // As before a request on a new backend (SessionState.planSync): the session's own statement
+    // there, another session's gone.
+    const before = parts.length;
+    s.state.planSqlStatement(b, name, parts);
+    if (parts.length > before) after.set(name, s.state.sqlStmts.get(name)?.sql);
   }
   if (parts.length === 0) return;
   b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {

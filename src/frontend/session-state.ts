@@ -155,38 +155,22 @@ export class SessionState {
         b.syncedStateVersion = this.version;
       }
     }
-    if (needSql !== null) {
-      for (const name of needSql) {
-        const st = this.sqlStmts.get(name);
-        const there = b.sqlPrepared.get(name);
-        if (st === undefined) {
-          // Not this session's: another session's (or one it deallocated on another backend)
-          // must not run; dropped, the EXECUTE fails with 26000 as on a server of its own.
-          if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
-          continue;
-        }
-        if (there === st.sql) continue;
-        if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
-        parts.push(st.sql);
-      }
-    }
-    if (willPrepare !== null) {
-      for (const name of willPrepare) {
-        const st = this.sqlStmts.get(name);
-        const there = b.sqlPrepared.get(name);
-        if (st === undefined) {
-          // Another session's stale statement under that name: dropped, the PREPARE succeeds.
-          if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
-          continue;
-        }
-        // The session holds the name already: its PREPARE must fail with 42P05 as on a server of
-        // its own, so the session's statement must be on this backend.
-        if (there === st.sql) continue;
-        if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
-        parts.push(st.sql);
-      }
-    }
+    // SQL-level statements the request EXECUTEs, PREPAREs again or DEALLOCATEs: the session's own
+    // must be on this backend (EXECUTE runs it, a second PREPARE fails with 42P05, DEALLOCATE drops
+    // it), another session's must not (dropped: EXECUTE and DEALLOCATE fail with 26000 and PREPARE
+    // succeeds, as on a server of the session's own).
+    if (needSql !== null) for (const name of needSql) this.planSqlStatement(b, name, parts);
+    if (willPrepare !== null) for (const name of willPrepare) this.planSqlStatement(b, name, parts);
     return parts.length === 0 ? null : parts.join('; ');
+  }
+
+  /** Brings `name` on `b` in line with this session's statement of that name (or its absence). */
+  planSqlStatement(b: Backend, name: string, parts: string[]): void {
+    const st = this.sqlStmts.get(name);
+    const there = b.sqlPrepared.get(name);
+    if (there === st?.sql) return;
+    if (there !== undefined) parts.push(`DEALLOCATE ${quoteIdent(name)}`);
+    if (st !== undefined) parts.push(st.sql);
   }
 
   /**
@@ -259,15 +243,13 @@ export class SessionState {
     b.syncedSessionId = this.sessionId;
     b.syncedStateVersion = this.version;
     b.settingsSignature = this.signature();
-    if (needSql !== null) for (const name of needSql) {
-      const st = this.sqlStmts.get(name);
-      if (st !== undefined) b.sqlPrepared.set(name, st.sql);
-      else b.sqlPrepared.delete(name);
-    }
-    if (willPrepare !== null) for (const name of willPrepare) {
-      const st = this.sqlStmts.get(name);
-      if (st !== undefined) b.sqlPrepared.set(name, st.sql);
-      else b.sqlPrepared.delete(name);
+    for (const names of [needSql, willPrepare]) {
+      if (names === null) continue;
+      for (const name of names) {
+        const st = this.sqlStmts.get(name);
+        if (st !== undefined) b.sqlPrepared.set(name, st.sql);
+        else b.sqlPrepared.delete(name);
+      }
     }
   }
 
