@@ -90,10 +90,7 @@ export class StartupHandler implements FrameSink {
       // Authentication messages are typed frames.
       const r = this.s.decoder.feed(chunk, this);
       if (r !== DecodeResult.Ok) {
-        const why = r === DecodeResult.TooLarge
-          ? `message of ${this.s.decoder.lastBadLength} bytes during authentication (at most ${this.s.decoder.maxFrameBytes})`
-          : 'invalid message length during authentication';
-        return this.fail('protocol violation', Errors.protocolViolation(why));
+        return this.fail('protocol violation', Errors.protocolViolation(`${this.s.decoder.describe(r)} during authentication`));
       }
       if (this.isAuthenticated) {
         // A partial request after the last authentication message stays in order behind the whole ones.

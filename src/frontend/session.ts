@@ -45,6 +45,9 @@ export const enum Phase {
  */
 export const MAX_LOGIN_FRAME_BYTES = 8 * 1024;
 
+/** Pipelined frames a session holds behind a busy request before it stops reading the client. */
+const MAX_HELD_BYTES = 1024 * 1024;
+
 /** Output for the client past which Meridian stops reading it (the client does not read its replies). */
 const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
@@ -151,7 +154,7 @@ export class Session implements FrameSink, BackendOwner {
     this.attached?.resume();
     if (this.isPausedForBacklog) {
       this.isPausedForBacklog = false;
-      if (this.held.bytes <= 1024 * 1024) this.socket.resume();
+      if (this.held.bytes <= MAX_HELD_BYTES) this.socket.resume();
       this.guard('client drain', () => this.afterAsync()); // frames held meanwhile
     }
   };
@@ -186,10 +189,7 @@ export class Session implements FrameSink, BackendOwner {
     try {
       const r = this.decoder.feed(chunk, this);
       if (r !== DecodeResult.Ok) {
-        const why = r === DecodeResult.TooLarge
-          ? `message of ${this.decoder.lastBadLength} bytes exceeds limits.max_frame_bytes (${this.decoder.maxFrameBytes})`
-          : `invalid message length ${this.decoder.lastBadLength}`;
-        this.close('protocol violation', Errors.protocolViolation(why));
+        this.close('protocol violation', Errors.protocolViolation(`${this.decoder.describe(r)} (limits.max_frame_bytes)`));
         return;
       }
       this.flushAll();
@@ -261,7 +261,7 @@ export class Session implements FrameSink, BackendOwner {
   private hold(code: number, buf: Buffer, start: number, end: number): void {
     this.held.push(code, buf, start, end);
     // Bound what a client can queue while it waits: stop reading until the queue drains.
-    if (this.held.bytes > 1024 * 1024) this.socket.pause();
+    if (this.held.bytes > MAX_HELD_BYTES) this.socket.pause();
   }
 
   /** Processes held frames once nothing is in the way. */

@@ -33,6 +33,13 @@ export class FrameDecoder {
     return this.carryLen > 0;
   }
 
+  /** What was wrong with the header feed() rejected with `r` (for a protocol-violation message). */
+  describe(r: DecodeResult): string {
+    return r === DecodeResult.TooLarge
+      ? `message of ${this.lastBadLength} bytes exceeds ${this.maxFrameBytes}`
+      : `invalid message length ${this.lastBadLength}`;
+  }
+
   /** Takes the bytes of a partial frame out of the decoder (a copy), leaving it empty. */
   takePartial(): Buffer | null {
     if (this.carryLen === 0) return null;
