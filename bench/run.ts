@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { describeMachine } from './lib/machine.js';
+import { buildBaseline, type Baseline } from './lib/baseline-build.js';
 import { ensureMeridianBuild, runMicro } from './lib/meridian-build.js';
 import { HELP, estimateSeconds, parseOptions, type BenchOptions } from './lib/options.js';
 import { newPhase, REPO, type Ctx } from './lib/phase-support.js';
@@ -63,7 +64,7 @@ function installSignalHandlers(root: () => string | null, keep: boolean): void {
 function isSubset(o: BenchOptions): boolean {
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   return (
-    o.workloads !== null || o.targets !== null || o.phases.length < 3 || o.rounds < 3 ||
+    o.workloads !== null || o.targets !== null || o.baseline !== null || o.phases.length < 3 || o.rounds < 3 ||
     !same(o.clients, [1, 8, 32, 128]) || !same(o.routingClients, [8, 32, 128])
   );
 }
@@ -95,9 +96,18 @@ async function main(): Promise<number> {
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));
   const deadlineMs = opts.budgetMin > 0 ? started.getTime() + opts.budgetMin * 60_000 : Infinity;
-  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], syscalls: [], deadlineMs };
   const phases: PhaseResult[] = [];
   const notes: string[] = [];
+  let baseline: Baseline | null = null;
+  if (opts.baseline !== null && build.ready === null) {
+    try {
+      baseline = await buildBaseline(REPO, opts.baseline, root);
+    } catch (e) {
+      notes.push(`baseline not run: ${(e as Error).message}`.slice(0, 600));
+      console.log(notes[notes.length - 1]);
+    }
+  }
+  const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], syscalls: [], deadlineMs, baseline };
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
   if (opts.profile) notes.push('Meridian ran under node --cpu-prof (--profile): its numbers include the profiler\'s overhead.');
   try {

@@ -27,7 +27,7 @@ export interface MatrixSpec {
   deadlineMs: number;
 }
 
-export const TARGET_ORDER = ['direct', 'pgbouncer', 'pgbouncer-session', 'pgpool', 'node-floor', 'meridian'];
+export const TARGET_ORDER = ['direct', 'pgbouncer', 'pgbouncer-session', 'pgpool', 'node-floor', 'meridian-base', 'meridian'];
 
 const f1 = (n: number | null, digits = 1) => (n === null || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 

@@ -23,6 +23,7 @@ export interface BenchOptions {
   readonly syscalls: boolean; // count system calls per transaction of each proxy with strace -c // hard stop: no new cell or phase starts after this many minutes (0: none) // run Meridian under node --cpu-prof and summarise the profile
   readonly outDir: string | null; // results dir override (default bench/results)
   readonly render: string | null; // re-render the report from this results JSON, run nothing
+  readonly baseline: string | null; // a commit of Meridian to run beside the current one (target meridian-base)
 }
 
 /** Connecting 100+ clients (a backend fork each, direct) eats into pgbench's -T: those runs get 1 s more. */
@@ -71,6 +72,9 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --profile             run Meridian under node --cpu-prof; the report gets its hottest functions
                         (profiling costs Meridian some throughput: its numbers are marked)
   --out DIR             write results there instead of bench/results (RESULTS.md is not touched)
+  --baseline REV        also build Meridian at commit REV and run it as one more target, interleaved with
+                        the current build in every round ("Meridian at REV"): a slowdown between two
+                        commits within one run. The report gets a section comparing the two
   --render FILE         run nothing: write the report (and RESULTS.md, for a full run) again from a
                         results JSON, after a change to the report's format
   -h, --help            this text
@@ -118,6 +122,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       syscalls: { type: 'boolean', default: false },
       out: { type: 'string' },
       render: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -148,5 +153,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     budgetMin: int(values['budget-min'], 'budget-min', 0, 600) ?? (quick ? 6 : 30),
     outDir: values.out ?? null,
     render: values.render ?? null,
+    baseline: values.baseline ?? null,
   });
 }

@@ -7,10 +7,11 @@ import { findProfile, summarizeProfile, type ProfileSummary } from './cpu-profil
 import { applies, logDirFor, type LiveTarget, type MatrixSpec } from './matrix.js';
 import { durationFor, type BenchOptions } from './options.js';
 import type { PgFactory, PgNode } from './postgres.js';
-import type { Proxy } from './proxies.js';
+import { startMeridian, type MeridianOptions, type Proxy } from './proxies.js';
 import type { PhaseResult, TargetInfo } from './results.js';
 import { countSyscalls, straceAvailable, type SyscallCounts } from './syscalls.js';
 import type { Workload } from './workloads.js';
+import type { Baseline } from './baseline-build.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export interface Ctx {
@@ -22,6 +23,8 @@ export interface Ctx {
   profiles: ProfileSummary[];
   syscalls: SyscallCounts[];
   deadlineMs: number;
+  /** --baseline: the earlier build run beside Meridian (target meridian-base), or null. */
+  baseline: Baseline | null;
 }
 
 export function target(id: string, label: string): TargetInfo {
@@ -29,7 +32,7 @@ export function target(id: string, label: string): TargetInfo {
 }
 
 export function wanted(ctx: Ctx, id: string): boolean {
-  const base = id.startsWith('pgbouncer') ? 'pgbouncer' : id;
+  const base = id.startsWith('pgbouncer') ? 'pgbouncer' : id.startsWith('meridian') ? 'meridian' : id;
   return ctx.opts.targets === null || ctx.opts.targets.includes(base);
 }
 
@@ -41,7 +44,7 @@ export async function tryStart(ctx: Ctx, phase: PhaseResult, id: string, label: 
   if (!wanted(ctx, id)) return null;
   const info = target(id, label);
   phase.targets.push(info);
-  if (id === 'meridian' && ctx.meridianReady !== null) {
+  if (id.startsWith('meridian') && ctx.meridianReady !== null) {
     info.status = 'skipped';
     info.reason = ctx.meridianReady;
     console.log(`[${phase.id}] meridian skipped: ${info.reason}`);
@@ -137,4 +140,11 @@ export function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null
     routingFiles,
     deadlineMs: ctx.deadlineMs,
   };
+}
+
+/** --baseline: Meridian at the earlier commit, started like the current one (null when not asked for). */
+export function baselineTarget(ctx: Ctx, phase: PhaseResult, id: string, opts: MeridianOptions): Promise<LiveTarget | null> | null {
+  const b = ctx.baseline;
+  if (b === null) return null;
+  return tryStart(ctx, phase, 'meridian-base', `Meridian at ${b.commit}`, () => startMeridian(ctx.root, id, { ...opts, repoRoot: b.repoRoot, profileDir: undefined }));
 }

@@ -10,7 +10,7 @@ import { run } from './proc.js';
 import { meridianYaml, queryVia, startMeridian, startNodeFloor, startPgbouncer, startPgpool, type MeridianOptions } from './proxies.js';
 import type { PhaseResult } from './results.js';
 import { ROUTING_WORKLOAD, SINGLE_NODE_WORKLOADS, writeRoutingScripts } from './workloads.js';
-import { direct, matrix, profiling, REPO, stopDaemons, syscallRuns, tryStart, workloadsFor, type Ctx } from './phase-support.js';
+import { baselineTarget, direct, matrix, profiling, REPO, stopDaemons, syscallRuns, tryStart, workloadsFor, type Ctx } from './phase-support.js';
 
 const PREPARED_NOTE =
   'PgBouncer 1.18 (Debian 12) has no prepared-statement support in transaction pooling, so -M prepared ' +
@@ -46,6 +46,7 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
     ctx.opts.clients.some((c) => c <= ctx.opts.poolSize)
       ? tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary))
       : null,
+    baselineTarget(ctx, phase, 'meridian-base', meridianOpts),
     tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
   ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
@@ -96,6 +97,7 @@ export async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> 
   const nodes = [primary, s1, s2];
   const maxClients = Math.max(...ctx.opts.routingClients);
   const files = writeRoutingScripts(ctx.root, ctx.opts.scale);
+  const sbOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
   const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct (primary only)'),
     // PgBouncer cannot split reads; it stays as the reference for "× PgBouncer" (left out of --quick for time).
@@ -103,9 +105,8 @@ export async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> 
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II (load balancing)', () =>
       startPgpool(ctx.root, 'pgpool-sb', { backends: nodes, loadBalance: true, children: maxClients + 8, primaryWeight: 0, clusteringMode: 'streaming_replication' }),
     ),
-    tryStart(ctx, phase, 'meridian', 'Meridian', () =>
-      startMeridian(ctx.root, 'meridian-sb', { repoRoot: REPO, kind: 'physical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) }),
-    ),
+    baselineTarget(ctx, phase, 'meridian-base-sb', sbOpts),
+    tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian-sb', sbOpts)),
   ]);
   phase.notes.push(
     'Pgpool-II: streaming_replication mode, load_balance_mode on (session-level, its default), primary weight 0 so reads go to the standbys; ' +
@@ -170,6 +171,9 @@ export async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void
       return startMeridian(ctx.root, 'meridian-mm', mOpts);
     }),
   ]);
+  // The baseline starts once the heartbeat table exists (the current build's start makes it).
+  const base = await baselineTarget(ctx, phase, 'meridian-base-mm', mOpts);
+  if (base !== null) targets.splice(targets.length - 1, 0, base);
   phase.notes.push(
     'pglogical 2.4 full mesh (forward_origins {}, last_update_wins). Pgpool-II in logical_replication mode sends writes to n1 and ' +
       'balances reads over all three; Meridian (kind pglogical, reads_on_masters always) writes to the nearest master and reads from the ' +

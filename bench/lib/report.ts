@@ -138,6 +138,35 @@ function goals(result: BenchResult): string[] {
   return rows;
 }
 
+/** --baseline: the current build against the earlier one, cell by cell (ratios within each round, then the median). */
+function baselineSection(result: BenchResult): string[] {
+  const rows: string[] = [];
+  for (const p of result.phases) {
+    for (const c of p.cells) {
+      const cur = sumOf(c, 'meridian');
+      const base = sumOf(c, 'meridian-base');
+      if (!cur || !base) continue;
+      const cpu = cur.cpuUsPerTx !== null && base.cpuUsPerTx !== null && base.cpuUsPerTx > 0 ? cur.cpuUsPerTx / base.cpuUsPerTx : null;
+      rows.push(
+        `| ${cell(`${c.workloadLabel}${p.id === 'single' ? '' : ` (${p.id})`}`)} | ${c.clients} | ${fmt(base.tps, 0)} | ${fmt(cur.tps, 0)} | ` +
+          `${ratio(ratioMedian(c, 'meridian', 'meridian-base'))} | ${fmt(base.cpuUsPerTx)} | ${fmt(cur.cpuUsPerTx)} | ${ratio(cpu)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  const label = result.phases.flatMap((p) => p.targets).find((t) => t.id === 'meridian-base')?.label ?? 'the baseline';
+  return [
+    `## This build against ${label}`,
+    '',
+    'Both builds ran as targets of this run, interleaved in every round (`--baseline`). TPS ratio: within each round, then the median.',
+    '',
+    '| workload | clients | TPS baseline | TPS now | × baseline | CPU µs/tx baseline | CPU µs/tx now | CPU × baseline |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
+}
+
 function syscallSection(result: BenchResult): string[] {
   if (result.syscalls.length === 0) return [];
   const out = [
@@ -258,6 +287,7 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
       lines.push(`### ${cells[0]!.workloadLabel}`, '', ...cellTable(phase, cells), '');
     }
   }
+  lines.push(...baselineSection(result));
   lines.push(...syscallSection(result));
   lines.push(...profileSection(result));
   lines.push(...microSection(microDir));
