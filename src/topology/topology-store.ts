@@ -1,7 +1,8 @@
 // TopologyStore: owns the current immutable TopologySnapshot and is the ONLY place it changes.
 // Health (probe results, passive eviction) and admin (drain/undrain, hot reload) both call these
 // mutation functions; each replaces the snapshot whole (version + 1), derives split-brain flags
-// (by the cluster kind's rule, src/cluster/kinds/), logs every state change once and tells listeners. It does no IO and no probing.
+// (by the cluster kind's rule, src/cluster/kinds/), logs every state change once and tells
+// listeners. It does no IO and no probing.
 
 import type { SplitBrainRule } from '../cluster/kind-plugin.js';
 import { kindPlugin } from '../cluster/kinds/index.js';
