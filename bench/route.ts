@@ -16,7 +16,7 @@ function mk(name: string, i: number, over: Partial<NodeSnapshot> = {}): NodeSnap
 
 const three = buildSnapshot([mk('n1', 0), mk('n2', 1), mk('n3', 2)], 1, 0);
 const twelve = buildSnapshot(Array.from({ length: 12 }, (_, i) => mk(`n${i}`, i, i % 4 === 0 ? {} : { role: 'replica' })), 2, 0);
-const policy: RoutePolicy = { kind: 'pglogical', readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100, proxyRegion: 'eu', proxyLocation: null };
+const policy: RoutePolicy = { kind: 'pglogical', isMultiMaster: true, readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100, proxyRegion: 'eu', proxyLocation: null };
 const plain: SessionRouteContext = { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null };
 const pinned: SessionRouteContext = { allowedRegions: new Set(['eu', 'us']), residencyRule: 'eu', clientRegion: 'us', sessionHint: null };
 const WRITE: RouteRequest = { intent: 'write', hint: null };

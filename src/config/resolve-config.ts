@@ -6,6 +6,7 @@ import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import type { ParsedConfig } from './schema.js';
 import { looksLikeStoredSecret, parseStoredSecret } from '../auth/scram.js';
+import { kindPlugin } from '../cluster/kinds/index.js';
 import type { AuthConfig, BackendAuthMethod, MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
 
 export interface ResolveContext {
@@ -198,7 +199,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     routing: {
       writeWaitMs: parsed.routing.write_wait, maxReadLagMs: parsed.routing.max_read_lag,
       lagToleranceMs: parsed.routing.lag_tolerance,
-      readsOnMasters: parsed.routing.reads_on_masters ?? (parsed.cluster.kind === 'physical' ? 'fallback' : 'always'),
+      readsOnMasters: parsed.routing.reads_on_masters ?? kindPlugin(parsed.cluster.kind).defaultReadsOnMasters,
       readmitMaxLagMs: parsed.routing.readmit_max_lag, writeFunctions: parsed.routing.write_functions,
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
       retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,

@@ -3,6 +3,7 @@
 // backend_user …), secret files and cross-key checks are resolve-config.ts's job, so fields that
 // need them come out as null here. Must not do IO.
 import * as z from 'zod';
+import { CLUSTER_KIND_NAMES } from '../cluster/kinds/names.js';
 import { parseCidr } from './cidr.js';
 import {
   bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
@@ -12,7 +13,7 @@ import type { AuthMethod, BackendAuthMethod, BackendTlsMode, ClusterKind, LogLev
 
 const POOL_MODES: readonly PoolMode[] = ['transaction', 'session'];
 const AUTH_METHODS: readonly AuthMethod[] = ['scram-sha-256', 'md5', 'password', 'trust'];
-const CLUSTER_KINDS: readonly ClusterKind[] = ['physical', 'logical', 'pglogical', 'spock', 'heartbeat'];
+const CLUSTER_KINDS: readonly ClusterKind[] = CLUSTER_KIND_NAMES;
 const READS_ON_MASTERS: readonly ReadsOnMasters[] = ['always', 'fallback', 'never'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const BACKEND_TLS: readonly BackendTlsMode[] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];

@@ -3,6 +3,8 @@
 // reload-diff.ts's list of restart-only settings. Keep it in step with schema.ts (a unit test
 // checks that the documented example uses only keys listed here).
 
+import { CLUSTER_KIND_NAMES } from '../cluster/kinds/names.js';
+
 export type Reload = 'runtime' | 'restart';
 
 export interface Setting {
@@ -57,7 +59,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('auth.database', 'string', 'postgres', 'runtime', 'database the lookup connects to'),
   s('auth.cache_ttl', DUR, '60s', 'runtime', 'how long a looked-up secret is reused'),
   s('auth.max_lookups', 'int 1–1000', '8', 'runtime', 'lookups running at once'),
-  s('cluster.kind', 'physical | logical | pglogical | spock | heartbeat', 'required', 'restart', 'replication type: master detection and lag source'),
+  s('cluster.kind', CLUSTER_KIND_NAMES.join(' | '), 'required', 'restart', 'replication type: master detection and lag source'),
   s('cluster.tls', 'disable | prefer | require | verify-ca | verify-full', 'disable', 'runtime', 'TLS from Meridian to the nodes (as libpq sslmode: only verify-* check the certificate)'),
   s('cluster.auth_methods', 'list of scram-sha-256 | md5 | password | insecure-password | trust', 'scram-sha-256, md5, password, trust', 'runtime', 'what a node may ask for (password: cleartext over TLS only)'),
   s('cluster.tls_ca', 'path', 'required with verify-*', 'runtime', 'PEM CA certificate(s) trusted for verify-ca / verify-full (relative to the config file)'),

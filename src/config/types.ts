@@ -4,7 +4,8 @@
 
 export type PoolMode = 'transaction' | 'session';
 export type AuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
-export type ClusterKind = 'physical' | 'logical' | 'pglogical' | 'spock' | 'heartbeat';
+export type { ClusterKind } from '../cluster/kinds/names.js';
+import type { ClusterKind } from '../cluster/kinds/names.js';
 export type ReadsOnMasters = 'always' | 'fallback' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type BackendTlsMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';

@@ -6,16 +6,17 @@
 // because lag is unknown on every node of a multi-master cluster.
 
 import { backendTls } from '../backend/backend-tls.js';
-import type { ClusterKind, HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
+import type { ClusterKindPlugin } from '../cluster/kind-plugin.js';
+import { kindPlugin } from '../cluster/kinds/index.js';
+import type { HealthConfig, MeridianConfig, NodeConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TopologyEvent } from '../topology/events.js';
 import { TopologyStore, type NodeHealthUpdate } from '../topology/topology-store.js';
 import type { NodeRole, NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { isLagUnknownEverywhere } from '../router/pick-read.js';
 import { lagStatus, NOT_ARRIVING_INTERVALS, type LagStatus } from './lag-problem.js';
-import { computeNodeLag, type LagContext, type LagPeer } from './node-lag.js';
-import { roleOf, type RawProbe } from './probe-result.js';
-import { usesHeartbeat } from './probe-sql.js';
+import type { LagContext, LagPeer } from './node-lag.js';
+import type { RawProbe } from './probe-result.js';
 import { describeProbeError, pgProbeConnector, type ProbeChannel, type ProbeConnector } from './prober.js';
 import { NO_WRITER, recordHeartbeatWrite, type HeartbeatWriter } from './heartbeat-lag.js';
 import { countProbe, evictState, filterRtt, isUp, NEW_NODE, nextProbeDelayMs, type NodeHealthState } from './thresholds.js';
@@ -23,7 +24,7 @@ import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } 
 
 export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
 import type { LagValue } from './lag.js';
-import { recordLsnMark, seenWritesOf, type LsnMark, type MasterMarks, type SeenWrites } from './seen-writes.js';
+import { recordLsnMark, type LsnMark, type MasterMarks, type SeenWrites } from './seen-writes.js';
 
 /** Per-node probe state the snapshot does not carry. */
 interface NodeRuntime {
@@ -85,6 +86,11 @@ export class HealthMonitor {
 
   get snapshot(): TopologySnapshot {
     return this.store.snapshot;
+  }
+
+  /** The cluster kind's plug-in (cluster.kind needs a restart, but follow the config anyway). */
+  private get kind(): ClusterKindPlugin {
+    return kindPlugin(this.cfg.cluster.kind);
   }
 
   /** The next snapshot, or null after timeoutMs (routing.write_wait). */
@@ -231,9 +237,9 @@ export class HealthMonitor {
   }
 
   private async probeNode(rt: NodeRuntime): Promise<void> {
-    const { health, cluster } = this.cfg;
+    const { health } = this.cfg;
     // Only a node last seen as master gets Meridian's heartbeat (a replica would refuse the write).
-    const hb = usesHeartbeat(cluster.kind) && rt.role === 'master' ? { node: rt.cfg.name, tsMs: this.clock.now() } : null;
+    const hb = this.kind.usesHeartbeat && rt.role === 'master' ? { node: rt.cfg.name, tsMs: this.clock.now() } : null;
     let raw: RawProbe | null = null;
     let error: string | null = null;
     try {
@@ -247,7 +253,7 @@ export class HealthMonitor {
     const wasUp = isUp(rt.health);
     const step = countProbe(rt.health, raw !== null, health);
     rt.health = step.state;
-    if (raw !== null) this.absorb(rt, raw, cluster.kind);
+    if (raw !== null) this.absorb(rt, raw, this.kind);
     else rt.writer = NO_WRITER;
     const nowUp = isUp(rt.health);
     if (step.transition === 'down') {
@@ -290,9 +296,9 @@ export class HealthMonitor {
 
   /** Recompute the node's lag status; a new or cleared problem is logged once, not every probe. */
   private noteLagStatus(rt: NodeRuntime, raw: RawProbe, lagMs: number | null): void {
-    const { cluster, health } = this.cfg;
+    const { health } = this.cfg;
     const next = lagStatus({
-      kind: cluster.kind, database: health.database, table: health.heartbeatTable, intervalMs: health.intervalMs,
+      kind: this.kind, database: health.database, table: health.heartbeatTable, intervalMs: health.intervalMs,
       self: rt.cfg.name, raw, lagMs, peers: this.peersOf(rt),
     });
     const before = rt.lagStatus?.problem ?? null;
@@ -308,8 +314,8 @@ export class HealthMonitor {
    * and count it; start-up (lag not known yet anywhere for a few intervals) is not such a change.
    */
   private noteReadFallback(snap: TopologySnapshot): void {
-    const { cluster, routing } = this.cfg;
-    const policy = { kind: cluster.kind, readsOnMasters: routing.readsOnMasters, maxReadLagMs: routing.maxReadLagMs };
+    const { routing } = this.cfg;
+    const policy = { isMultiMaster: this.kind.isMultiMaster, readsOnMasters: routing.readsOnMasters, maxReadLagMs: routing.maxReadLagMs };
     const isNow = isLagUnknownEverywhere(snap, policy);
     if (isNow === this.isReadFollowingWrites) return;
     // Past start-up only, and late enough for the per-node causes (lag-problem.ts) to be known.
@@ -336,37 +342,36 @@ export class HealthMonitor {
   }
 
   /** Fold a good probe into the runtime: RTT, role, heartbeat write streak. */
-  private absorb(rt: NodeRuntime, raw: RawProbe, kind: ClusterKind): void {
+  private absorb(rt: NodeRuntime, raw: RawProbe, kind: ClusterKindPlugin): void {
     rt.raw = raw;
     rt.rttMs = filterRtt(rt.rttSamples, raw.networkRttMs);
-    rt.role = roleOf(kind, raw);
+    rt.role = kind.roleOf(raw);
     rt.writer = recordHeartbeatWrite(rt.writer, raw.heartbeatWrittenTs, raw.receivedAtMs);
-    if (kind === 'physical' && rt.role === 'master') recordLsnMark(rt.lsnMarks, raw);
+    if (kind.tracksWalMarks && rt.role === 'master') recordLsnMark(rt.lsnMarks, raw);
   }
 
-  /** Read-your-writes watermarks of a node from its fresh probe (physical: against the preferred master's marks). */
+  /** Read-your-writes watermarks of a node from its fresh probe (WAL marks: against the preferred master's). */
   private seenWritesOf(raw: RawProbe): SeenWrites | null {
-    const kind = this.cfg.cluster.kind;
+    const kind = this.kind;
     let masters: MasterMarks[] = [];
-    if (kind === 'physical' && raw.replayLsn !== null) {
+    if (kind.tracksWalMarks && raw.replayLsn !== null) {
       const snap = this.store.snapshot;
       masters = [...this.nodes.values()]
         .filter((o) => o.role === 'master' && o.lsnMarks.length > 0 && snap.byName.get(o.cfg.name)?.isSplitBrain === false)
         .map((o) => ({ name: o.cfg.name, marks: o.lsnMarks }));
     }
-    return seenWritesOf(kind, raw, masters);
+    return kind.seenWrites(raw, masters);
   }
 
   private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {
     const ctx: LagContext = {
-      kind: this.cfg.cluster.kind,
       intervalMs: this.cfg.health.intervalMs,
       self: { name: rt.cfg.name, isUp: true, role: rt.role, raw },
       others: this.peersOf(rt),
       wasKnown: wasUp && rt.lag.lagMs !== null,
       lastCaughtUpAtMs: rt.lastCaughtUpAtMs,
     };
-    const r = computeNodeLag(ctx);
+    const r = this.kind.lag(ctx);
     if (r.isCaughtUp) rt.lastCaughtUpAtMs = raw.receivedAtMs;
     return r;
   }

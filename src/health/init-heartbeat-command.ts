@@ -1,12 +1,14 @@
 // `meridian init-heartbeat --config FILE`: creates the heartbeat table (health.heartbeat_table,
-// in health.database) on every writable node and, for pglogical / spock, adds it to the 'default'
-// replication set. Idempotent: run it again after adding a node. Standbys (in recovery) get the
+// in health.database) on every writable node and, for a kind with a replication set (pglogical,
+// spock: its plug-in's heartbeatSetup), adds it to the 'default' set. Idempotent: run it again after adding a node. Standbys (in recovery) get the
 // table by replication and are skipped. Uses the probe credentials (health.user). For pglogical /
 // spock it fails (exit 1, nothing created) when the extension is not installed in health.database:
 // such a table would never replicate.
 
 import pg from 'pg';
 import { backendTls, isTlsRequired, tlsOptions } from '../backend/backend-tls.js';
+import type { HeartbeatSetup } from '../cluster/kind-plugin.js';
+import { kindPlugin } from '../cluster/kinds/index.js';
 import type { MeridianConfig, NodeConfig } from '../config/types.js';
 import { missingExtensionMessage } from './lag-problem.js';
 import { describeProbeError } from './prober.js';
@@ -39,28 +41,15 @@ async function exists(c: pg.Client, sql: string): Promise<boolean> {
   return (await c.query(sql)).rows.length > 0;
 }
 
-/** Adds the table to the replication set when the extension is there and it is not yet a member. */
-async function addToReplicationSet(c: pg.Client, cfg: MeridianConfig, table: string): Promise<string> {
+/** Adds the table to the kind's replication set when it has one and the table is not yet a member. */
+async function addToReplicationSet(c: pg.Client, setup: HeartbeatSetup, table: string): Promise<string> {
+  const sets = setup.replicationSet;
+  if (sets === null || setup.extension === null) return setup.note;
   const rel = `${quoteLiteral(quoteQualified(table))}::regclass`;
-  if (cfg.cluster.kind === 'pglogical') {
-    const member = `SELECT 1 FROM pglogical.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
-    if (await exists(c, member)) return `already in pglogical replication set '${REPLICATION_SET}'`;
-    await c.query(`SELECT pglogical.replication_set_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
-    return `added to pglogical replication set '${REPLICATION_SET}'`;
-  }
-  if (cfg.cluster.kind === 'spock') {
-    const member = `SELECT 1 FROM spock.tables WHERE relid = ${rel} AND set_name = ${quoteLiteral(REPLICATION_SET)}`;
-    if (await exists(c, member)) return `already in spock replication set '${REPLICATION_SET}'`;
-    await c.query(`SELECT spock.repset_add_table(${quoteLiteral(REPLICATION_SET)}, ${rel}, false)`);
-    return `added to spock replication set '${REPLICATION_SET}'`;
-  }
-  if (cfg.cluster.kind === 'heartbeat') return 'replicate it to every node with your replication tool (e.g. add it to the Bucardo herd)';
-  return 'not needed for this cluster kind; created anyway';
-}
-
-/** The extension that replicates the heartbeat table for this kind, if Meridian adds it to a set. */
-function replicationExtension(cfg: MeridianConfig): 'pglogical' | 'spock' | null {
-  return cfg.cluster.kind === 'pglogical' || cfg.cluster.kind === 'spock' ? cfg.cluster.kind : null;
+  const set = quoteLiteral(REPLICATION_SET);
+  if (await exists(c, sets.memberSql(rel, set))) return `already in ${setup.extension} replication set '${REPLICATION_SET}'`;
+  await c.query(sets.addSql(rel, set));
+  return `added to ${setup.extension} replication set '${REPLICATION_SET}'`;
 }
 
 async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> {
@@ -68,7 +57,8 @@ async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> 
   return withClient(cfg, node, async (c) => {
     const rec = await c.query('SELECT pg_is_in_recovery() AS r');
     if (rec.rows[0]?.r === true) return 'standby (in recovery): skipped, the table arrives by replication';
-    const ext = replicationExtension(cfg);
+    const setup = kindPlugin(cfg.cluster.kind).heartbeatSetup;
+    const ext = setup.extension;
     // A table in a database the extension does not replicate is written everywhere and seen
     // nowhere: lag would stay unknown forever. Refuse before creating anything.
     if (ext !== null && !(await exists(c, `SELECT 1 FROM pg_extension WHERE extname = ${quoteLiteral(ext)}`))) {
@@ -78,7 +68,7 @@ async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> 
     await c.query(`BEGIN READ WRITE; CREATE TABLE IF NOT EXISTS ${quoteQualified(table)} (node text PRIMARY KEY, ts timestamptz NOT NULL); COMMIT`);
     await c.query('BEGIN READ WRITE');
     try {
-      const note = await addToReplicationSet(c, cfg, table);
+      const note = await addToReplicationSet(c, setup, table);
       await c.query('COMMIT');
       return `table ${table} ready; ${note}`;
     } catch (err) {

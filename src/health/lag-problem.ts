@@ -1,9 +1,9 @@
 // Where a node's lag comes from (lag_source in SHOW NODES) and, when it cannot be measured, why
 // (problem): the misconfigurations that leave lag unknown on every node while writes succeed —
 // pglogical missing from health.database, no heartbeat table, or a heartbeat table that does not
-// replicate. Each message names the setting or command that fixes it. Pure.
+// replicate. Each message names the setting or command that fixes it. Pure; what differs per
+// cluster kind comes from its plug-in (LagReporting).
 
-import type { ClusterKind } from '../config/types.js';
 import { GRACE_INTERVALS, type HeartbeatPeer } from './heartbeat-lag.js';
 import type { RawProbe } from './probe-result.js';
 
@@ -13,8 +13,18 @@ export interface LagStatus {
   readonly problem: string | null;
 }
 
+/** What lag reporting needs of a cluster kind (its plug-in). */
+export interface LagReporting {
+  /** Where a node's lag comes from: wal | pg_stat_replication | heartbeat | spock.lag_tracker. */
+  lagSource(raw: RawProbe): string;
+  /** A misconfiguration of the kind's own that keeps heartbeat lag unknown (checked first), or null. */
+  lagProblem(raw: RawProbe, database: string): string | null;
+  /** What to check when the heartbeat rows Meridian writes never arrive on the other nodes. */
+  readonly replicationHint: string;
+}
+
 export interface LagProblemInput {
-  readonly kind: ClusterKind;
+  readonly kind: LagReporting;
   readonly database: string;
   readonly table: string;
   readonly intervalMs: number;
@@ -35,21 +45,6 @@ export function missingExtensionMessage(extension: string, database: string): st
     + 'installed (the replicated one) and run meridian init-heartbeat';
 }
 
-function sourceOf(kind: ClusterKind, raw: RawProbe): string {
-  switch (kind) {
-    case 'physical': return 'wal';
-    case 'logical': return 'pg_stat_replication';
-    case 'spock': return raw.spockLag !== null ? 'spock.lag_tracker' : 'heartbeat';
-    default: return 'heartbeat';
-  }
-}
-
-function replicationHint(kind: ClusterKind): string {
-  if (kind === 'pglogical') return 'is health.database the database pglogical replicates? Then run meridian init-heartbeat (it adds the table to the replication set)';
-  if (kind === 'spock') return 'is health.database the database spock replicates? Then run meridian init-heartbeat';
-  return 'add it to your replication (e.g. the Bucardo herd)';
-}
-
 /** Peers whose rows Meridian has written for a while and this node has never shown. */
 function notArriving(input: LagProblemInput): string[] {
   const rows = input.raw.heartbeat;
@@ -68,11 +63,10 @@ function notArriving(input: LagProblemInput): string[] {
 /** The lag source of a node and the misconfiguration that keeps its lag unknown, if any. */
 export function lagStatus(input: LagProblemInput): LagStatus {
   const { kind, raw, database, table } = input;
-  const source = sourceOf(kind, raw);
+  const source = kind.lagSource(raw);
   if (source !== 'heartbeat') return { source, problem: null };
-  if (kind === 'pglogical' && raw.isPglogicalMissing) {
-    return { source, problem: `${missingExtensionMessage('pglogical', database)} (or grant health.user access to schema pglogical)` };
-  }
+  const own = kind.lagProblem(raw, database);
+  if (own !== null) return { source, problem: own };
   if (raw.heartbeat === null) {
     return { source, problem: `heartbeat table ${table} missing or unreadable in database "${database}" (health.database): run meridian init-heartbeat` };
   }
@@ -82,6 +76,6 @@ export function lagStatus(input: LagProblemInput): LagStatus {
   return {
     source,
     problem: `heartbeat rows Meridian writes on ${missing.join(', ')} never arrive in table ${table} of database "${database}" `
-      + `(health.database): the table is not replicated; ${replicationHint(kind)}`,
+      + `(health.database): the table is not replicated; ${kind.replicationHint}`,
   };
 }

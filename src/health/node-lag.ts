@@ -1,9 +1,9 @@
-// Picks the lag method for the cluster kind and computes one node's lag from its fresh probe and
-// the other nodes' latest probes (README, "What it does" → Health). Pure dispatch over lag.ts / heartbeat-lag.ts.
+// What a cluster kind's lag method (its plug-in's `lag`) gets and returns: one node's fresh probe
+// and the other nodes' latest probes (README, "What it does" → Health), and the heartbeat lag
+// in that shape for the kinds that use it. Pure; the math is in lag.ts / heartbeat-lag.ts.
 
-import type { ClusterKind } from '../config/types.js';
 import { heartbeatLag, type HeartbeatWriter } from './heartbeat-lag.js';
-import { logicalLag, pglogicalLagBytes, physicalLag, spockLag, type LagInput, type LagValue } from './lag.js';
+import type { LagInput, LagValue } from './lag.js';
 
 export interface LagPeer extends LagInput {
   readonly writer: HeartbeatWriter;
@@ -13,7 +13,6 @@ export interface LagPeer extends LagInput {
 }
 
 export interface LagContext {
-  readonly kind: ClusterKind;
   readonly intervalMs: number;
   readonly self: LagInput; // with its fresh probe
   readonly others: readonly LagPeer[];
@@ -26,28 +25,15 @@ export interface NodeLag extends LagValue {
   readonly isCaughtUp: boolean;
 }
 
-function viaHeartbeat(ctx: LagContext): number | null {
+/** The node's heartbeat lag in whole ms, or null (unknown). */
+export function heartbeatLagMs(ctx: LagContext): number | null {
   const raw = ctx.self.raw;
   if (raw === null) return null;
   const lag = heartbeatLag(ctx.self.name, raw, ctx.others, ctx.intervalMs, ctx.wasKnown);
   return lag === null ? null : Math.round(lag);
 }
 
-export function computeNodeLag(ctx: LagContext): NodeLag {
-  switch (ctx.kind) {
-    case 'physical': {
-      const master = ctx.others.find((o) => o.isPreferredMaster && o.isUp) ?? null;
-      return physicalLag(ctx.self, master, ctx.lastCaughtUpAtMs);
-    }
-    case 'logical':
-      return { ...logicalLag(ctx.self, [ctx.self, ...ctx.others]), isCaughtUp: false };
-    case 'pglogical':
-      return { lagMs: viaHeartbeat(ctx), lagBytes: pglogicalLagBytes(ctx.self, ctx.others), isCaughtUp: false };
-    case 'heartbeat':
-      return { lagMs: viaHeartbeat(ctx), lagBytes: null, isCaughtUp: false };
-    case 'spock': {
-      const s = spockLag(ctx.self);
-      return s !== null ? { ...s, isCaughtUp: false } : { lagMs: viaHeartbeat(ctx), lagBytes: null, isCaughtUp: false };
-    }
-  }
+/** The up master physical standbys follow (not a split-brain loser), or null. */
+export function followedMaster(ctx: LagContext): LagPeer | null {
+  return ctx.others.find((o) => o.isPreferredMaster && o.isUp) ?? null;
 }

@@ -1,7 +1,6 @@
-// What one probe observed (RawProbe), parsed from the probe SELECT's single row, and the role a
-// node has given its cluster kind. Pure: validates shapes, never trusts a column's type blindly.
-
-import type { ClusterKind } from '../config/types.js';
+// What one probe observed (RawProbe), parsed from the probe SELECT's single row, and the role
+// every kind starts from (a kind's plug-in may refine it). Pure: validates shapes, never trusts a
+// column's type blindly. One record for every kind: a column the kind's SQL did not select is null.
 import type { NodeRole } from '../topology/types.js';
 
 export interface ReplicationRow {
@@ -137,10 +136,8 @@ export function parseProbeRow(
 
 /**
  * A node is a master when it is not in recovery and not read-only (transaction_read_only, or
- * spock.readonly). For `logical`, a node with enabled subscriptions is a subscriber: replica.
+ * spock.readonly). Kinds refine it (logical: a subscriber is a replica).
  */
-export function roleOf(kind: ClusterKind, p: RawProbe): NodeRole {
-  if (p.inRecovery || p.isReadOnly) return 'replica';
-  if (kind === 'logical' && p.subscriptions !== null && p.subscriptions.length > 0) return 'replica';
-  return 'master';
+export function baseRole(p: RawProbe): NodeRole {
+  return p.inRecovery || p.isReadOnly ? 'replica' : 'master';
 }

@@ -2,9 +2,8 @@
 // replication views and heartbeat rows as columns (sub-selects aggregated to JSON); on a master of
 // a heartbeat kind a data-modifying CTE in the same statement upserts Meridian's clock into the
 // node's own heartbeat row. Pure string building; what a node supports is discovered once per
-// connection (discoverSql) so the probe never references a missing table.
-
-import type { ClusterKind } from '../config/types.js';
+// connection (discoverSql) so the probe never references a missing table. The fields of each
+// cluster kind come from its plug-in (src/cluster/kinds/), built with the helpers here.
 
 /** Optional objects the probe may read; each is "exists and the probe user may read it". */
 export interface ProbeCapabilities {
@@ -31,11 +30,6 @@ export function quoteQualified(name: string): string {
   return name.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
 }
 
-/** Kinds whose lag comes from (or falls back to) the heartbeat table. */
-export function usesHeartbeat(kind: ClusterKind): boolean {
-  return kind === 'pglogical' || kind === 'heartbeat' || kind === 'spock';
-}
-
 export function discoverSql(heartbeatTable: string): string {
   const t = quoteLiteral(quoteQualified(heartbeatTable));
   const can = (rel: string, priv: string) =>
@@ -46,56 +40,22 @@ export function discoverSql(heartbeatTable: string): string {
   current_setting('server_version_num')::int AS version_num`;
 }
 
-const MS = (expr: string) => `(extract(epoch FROM ${expr}) * 1000)::float8`;
-const LSN_BYTES = (expr: string) => `pg_wal_lsn_diff(${expr}, '0/0')::float8`;
-const IF_PRIMARY = (expr: string) => `CASE WHEN pg_is_in_recovery() THEN NULL ELSE ${expr} END`;
+/** A duration or timestamp difference as float8 ms. */
+export const msExpr = (expr: string): string => `(extract(epoch FROM ${expr}) * 1000)::float8`;
+/** An LSN as float8 bytes since 0/0. */
+export const lsnBytesExpr = (expr: string): string => `pg_wal_lsn_diff(${expr}, '0/0')::float8`;
+/** The expression on a primary, NULL on a node in recovery (where it would raise an error). */
+export const ifPrimary = (expr: string): string => `CASE WHEN pg_is_in_recovery() THEN NULL ELSE ${expr} END`;
 
 /** One field of the probe's JSON object: [key, SQL expression]. */
-type Field = readonly [string, string];
+export type ProbeField = readonly [string, string];
 
-function physicalFields(): Field[] {
-  return [
-    ['current_lsn', IF_PRIMARY(LSN_BYTES('pg_current_wal_lsn()'))],
-    // Read-your-writes marks: the insert position covers every commit acknowledged before the
-    // probe, also with synchronous_commit = off (acknowledged before its WAL is written).
-    ['insert_lsn', IF_PRIMARY(LSN_BYTES('pg_current_wal_insert_lsn()'))],
-    ['receive_lsn', LSN_BYTES('pg_last_wal_receive_lsn()')],
-    ['replay_lsn', LSN_BYTES('pg_last_wal_replay_lsn()')],
-    ['replay_age_ms', MS('clock_timestamp() - pg_last_xact_replay_timestamp()')],
-  ];
-}
-
-function logicalFields(): Field[] {
-  return [
-    // Disabled ones too: a node with a disabled subscription is still a subscriber (a replica
-    // whose data stops moving), never a master; its lag is then unknown (no provider row).
-    ['subscriptions', `(SELECT json_agg(subname) FROM pg_subscription
-       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`],
-    ['replication', IF_PRIMARY(`(SELECT json_agg(json_build_array(application_name, ${MS('replay_lag')},
-       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)],
-  ];
-}
-
-function pglogicalFields(caps: ProbeCapabilities): Field[] {
-  const fields: Field[] = [
-    ['slots', IF_PRIMARY(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
-       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)],
-  ];
-  if (caps.hasPglogical) fields.push(['my_slots', '(SELECT json_agg(sub_slot_name) FROM pglogical.subscription)']);
-  // A constant per connection: pglogical absent from health.database means the heartbeat table
-  // there never replicates (the misconfiguration behind "lag unknown" on every node).
-  else fields.push(['pglogical_missing', 'true']);
-  return fields;
-}
-
-function spockFields(caps: ProbeCapabilities): Field[] {
-  const fields: Field[] = [['spock_readonly', `current_setting('spock.readonly', true)`]];
-  if (caps.hasSpockLagTracker) {
-    fields.push(['spock_lag', `(SELECT json_agg(json_build_array(origin_name, ${MS('replication_lag')}, replication_lag_bytes::float8))
-       FROM spock.lag_tracker WHERE receiver_name = (SELECT n.node_name FROM spock.node n
-       JOIN spock.local_node l ON l.node_id = n.node_id))`]);
-  }
-  return fields;
+/** What the probe needs of a cluster kind (its plug-in). */
+export interface KindProbe {
+  /** Lag comes from (or falls back to) the heartbeat table: the probe reads its rows and writes a master's own row. */
+  readonly usesHeartbeat: boolean;
+  /** The kind's own fields, after the base ones (in_recovery, read_only) and before the heartbeat's. */
+  probeFields(caps: ProbeCapabilities): readonly ProbeField[];
 }
 
 /**
@@ -107,6 +67,11 @@ export function heartbeatCte(table: string): string {
   VALUES ($1::text, to_timestamp($2::float8 / 1000))
   ON CONFLICT (node) DO UPDATE SET ts = excluded.ts RETURNING ts)
 `;
+}
+
+/** The probe reads the heartbeat rows: a heartbeat kind on a node where discovery found the table. */
+export function readsHeartbeatTable(kind: KindProbe, caps: ProbeCapabilities): boolean {
+  return kind.usesHeartbeat && caps.hasHeartbeatTable;
 }
 
 export interface ProbeSql {
@@ -124,17 +89,14 @@ export interface ProbeSql {
  * elapsed − server_ms is the network round trip (the heartbeat's commit, after the row is sent,
  * still counts in it).
  */
-export function buildProbeSql(kind: ClusterKind, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): ProbeSql {
-  const fields: Field[] = [['in_recovery', 'pg_is_in_recovery()'], ['read_only', `current_setting('transaction_read_only')`]];
-  if (kind === 'physical') fields.push(...physicalFields());
-  if (kind === 'logical') fields.push(...logicalFields());
-  if (kind === 'pglogical') fields.push(...pglogicalFields(caps));
-  if (kind === 'spock') fields.push(...spockFields(caps));
-  const readsHeartbeat = usesHeartbeat(kind) && caps.hasHeartbeatTable;
-  if (readsHeartbeat) fields.push(['heartbeat', `(SELECT json_agg(json_build_array(node, ${MS('ts')})) FROM ${quoteQualified(table)})`]);
+export function buildProbeSql(kind: KindProbe, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): ProbeSql {
+  const fields: ProbeField[] = [['in_recovery', 'pg_is_in_recovery()'], ['read_only', `current_setting('transaction_read_only')`]];
+  fields.push(...kind.probeFields(caps));
+  const readsHeartbeat = readsHeartbeatTable(kind, caps);
+  if (readsHeartbeat) fields.push(['heartbeat', `(SELECT json_agg(json_build_array(node, ${msExpr('ts')})) FROM ${quoteQualified(table)})`]);
   const writesHeartbeat = hb !== null && readsHeartbeat && caps.canWriteHeartbeat;
-  if (writesHeartbeat) fields.push(['beat_ms', `(SELECT ${MS('ts')} FROM meridian_beat)`]);
-  fields.push(['server_ms', MS('clock_timestamp() - statement_timestamp()')]);
+  if (writesHeartbeat) fields.push(['beat_ms', `(SELECT ${msExpr('ts')} FROM meridian_beat)`]);
+  fields.push(['server_ms', msExpr('clock_timestamp() - statement_timestamp()')]);
   const cte = writesHeartbeat ? heartbeatCte(table) : '';
   const params = writesHeartbeat ? [hb.node, hb.tsMs] : [];
   const object = fields.map(([k, e]) => `'${k}', ${e}`).join(',\n  ');

@@ -5,8 +5,9 @@
 
 import pg from 'pg';
 import { isTlsRequired, tlsOptions, type BackendTls } from '../backend/backend-tls.js';
+import { kindPlugin } from '../cluster/kinds/index.js';
 import type { ClusterKind, HealthConfig, NodeConfig } from '../config/types.js';
-import { buildProbeSql, discoverSql, usesHeartbeat, type HeartbeatWrite, type ProbeCapabilities, type ProbeSql } from './probe-sql.js';
+import { buildProbeSql, discoverSql, readsHeartbeatTable, type HeartbeatWrite, type ProbeCapabilities, type ProbeSql } from './probe-sql.js';
 import { parseProbeRow, type RawProbe } from './probe-result.js';
 
 /** One node's probe connection, as the monitor sees it (a fake in unit tests). */
@@ -107,7 +108,7 @@ export class PgProbeChannel implements ProbeChannel {
       const elapsedMs = performance.now() - t0;
       const row = (res.rows[0] as { probe?: unknown } | undefined)?.probe;
       if (row === undefined || row === null || typeof row !== 'object') throw new Error('probe returned no row');
-      const readsHb = usesHeartbeat(kind) && caps.hasHeartbeatTable;
+      const readsHb = readsHeartbeatTable(kindPlugin(kind), caps);
       const written = writesHeartbeat && hb !== null ? hb.tsMs : null;
       return parseProbeRow(row as Record<string, unknown>, { sentAtMs, receivedAtMs: this.now(), elapsedMs }, written, heartbeatError, readsHb);
     } catch (err) {
@@ -134,7 +135,7 @@ export class PgProbeChannel implements ProbeChannel {
       // table the text has none, and binding two would fail every probe).
       return hb === null || !cached.sql.writesHeartbeat ? cached.sql : { ...cached.sql, params: [hb.node, hb.tsMs] };
     }
-    const built = buildProbeSql(this.opts.kind, caps, this.opts.health.heartbeatTable, hb);
+    const built = buildProbeSql(kindPlugin(this.opts.kind), caps, this.opts.health.heartbeatTable, hb);
     this.sqlCache[key] = { caps, sql: built };
     return built;
   }

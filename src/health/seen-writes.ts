@@ -13,8 +13,8 @@
 //    applied every transaction M committed before T.
 //  * native logical replication: no watermark (null); a session's reads after a write go to the
 //    node that took the write until no mark is needed.
+// Each kind's plug-in picks one of these (its `seenWrites`); the helpers are here.
 
-import type { ClusterKind } from '../config/types.js';
 import type { RawProbe } from './probe-result.js';
 
 /** Master name → Meridian-clock ms up to which its acknowledged writes are visible here. */
@@ -53,25 +53,20 @@ export interface MasterMarks {
 }
 
 /**
- * The watermarks of one node from its fresh probe. `masters`: the primaries a physical standby
- * may follow (up, preferred, with their marks). Null when the node can say nothing.
+ * A physical standby's watermarks from its fresh probe: per primary it may follow (up, preferred,
+ * with their marks), the newest mark its replay position covers. Null when it can say nothing.
  */
-export function seenWritesOf(kind: ClusterKind, raw: RawProbe, masters: readonly MasterMarks[]): SeenWrites | null {
-  switch (kind) {
-    case 'physical': {
-      if (raw.replayLsn === null) return null; // a primary: it took its own writes (checked by name)
-      let out: Map<string, number> | null = null;
-      for (const m of masters) {
-        const t = coveredUpTo(m.marks, raw.replayLsn);
-        if (t !== null) (out ??= new Map()).set(m.name, t);
-      }
-      return out;
-    }
-    case 'pglogical':
-    case 'heartbeat':
-    case 'spock':
-      return raw.heartbeat;
-    case 'logical':
-      return null;
+export function walSeenWrites(raw: RawProbe, masters: readonly MasterMarks[]): SeenWrites | null {
+  if (raw.replayLsn === null) return null; // a primary: it took its own writes (checked by name)
+  let out: Map<string, number> | null = null;
+  for (const m of masters) {
+    const t = coveredUpTo(m.marks, raw.replayLsn);
+    if (t !== null) (out ??= new Map()).set(m.name, t);
   }
+  return out;
+}
+
+/** A heartbeat kind's watermarks: the heartbeat rows the node sees (null: table not read). */
+export function heartbeatSeenWrites(raw: RawProbe): SeenWrites | null {
+  return raw.heartbeat;
 }

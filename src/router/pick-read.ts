@@ -7,7 +7,6 @@ import { Check, checkRead } from './node-checks.js';
 import { proximityMs } from './proximity.js';
 import type { RouteIndex } from './route-index.js';
 import type { ActiveBackends, LastRouted, RoutePolicy, WriteMark } from './types.js';
-import type { ClusterKind } from '../config/types.js';
 
 /** Which roles may serve this read. */
 export const ReadRoles = { any: 0, replicas: 1, masters: 2 } as const;
@@ -98,11 +97,6 @@ export function isWriteSeenEverywhere(snap: TopologySnapshot, mark: WriteMark): 
   return true;
 }
 
-/** Kinds where every writable node is a master whose lag comes from (or falls back to) the heartbeat. */
-export function isMultiMasterKind(kind: ClusterKind): boolean {
-  return kind === 'pglogical' || kind === 'spock' || kind === 'heartbeat';
-}
-
 /**
  * Multi-master cluster whose lag is unknown on every node that could otherwise serve a read (up,
  * active, role known, not a split-brain loser), with at least one such node. Then reads follow
@@ -111,8 +105,8 @@ export function isMultiMasterKind(kind: ClusterKind): boolean {
  * cluster, residency aside: one node with a known lag anywhere keeps the ordinary rules (a known
  * lag over max_read_lag is a real staleness, never bypassed). Not with reads_on_masters: never.
  */
-export function isLagUnknownEverywhere(snap: TopologySnapshot, policy: Pick<RoutePolicy, 'kind' | 'readsOnMasters' | 'maxReadLagMs'>): boolean {
-  if (!isMultiMasterKind(policy.kind) || policy.readsOnMasters === 'never') return false;
+export function isLagUnknownEverywhere(snap: TopologySnapshot, policy: Pick<RoutePolicy, 'isMultiMaster' | 'readsOnMasters' | 'maxReadLagMs'>): boolean {
+  if (!policy.isMultiMaster || policy.readsOnMasters === 'never') return false;
   const nodes = snap.nodes;
   let unknown = 0;
   for (let i = 0; i < nodes.length; i++) {

@@ -7,6 +7,8 @@ export type RouteIntent = 'read' | 'write';
 
 export interface RoutePolicy {
   readonly kind: ClusterKind;
+  /** The kind's plug-in says every writable node is a master (heartbeat lag): see isLagUnknownEverywhere. */
+  readonly isMultiMaster: boolean;
   readonly readsOnMasters: ReadsOnMasters;
   readonly maxReadLagMs: number;
   readonly lagToleranceMs: number;

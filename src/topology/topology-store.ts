@@ -1,12 +1,15 @@
 // TopologyStore: owns the current immutable TopologySnapshot and is the ONLY place it changes.
 // Health (probe results, passive eviction) and admin (drain/undrain, hot reload) both call these
-// mutation functions; each replaces the snapshot whole (version + 1), derives split-brain flags,
-// logs every state change once and tells listeners. It does no IO and no probing.
+// mutation functions; each replaces the snapshot whole (version + 1), derives split-brain flags
+// (by the cluster kind's rule, src/cluster/kinds/), logs every state change once and tells
+// listeners. It does no IO and no probing.
 
+import type { SplitBrainRule } from '../cluster/kind-plugin.js';
+import { kindPlugin } from '../cluster/kinds/index.js';
 import type { ClusterKind, NodeConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { logTopologyEvent, type TopologyEvent, type TopologyHooks } from './events.js';
-import { buildSnapshot, initialNode, preferredMaster } from './snapshot.js';
+import { buildSnapshot, initialNode } from './snapshot.js';
 import type { AdminState, NodeRole, NodeSnapshot, TopologySnapshot } from './types.js';
 
 /** What one probe learned about a node. Omitted fields keep their value. */
@@ -37,20 +40,21 @@ export interface TopologyStoreOptions {
 
 export class TopologyStore {
   private current: TopologySnapshot;
-  private readonly kind: ClusterKind;
+  /** The kind's split-brain rule; null: several masters are normal. */
+  private readonly splitBrain: SplitBrainRule | null;
   private readonly log: Logger;
   private readonly hooks: TopologyHooks | null;
   private readonly now: () => number;
   private readonly listeners = new Set<TopologyListener>();
   private readonly waiters = new Set<(snap: TopologySnapshot) => void>();
-  /** The physical master that held writes last; wins split-brain ties on equal priority. */
+  /** The master that held writes last (kinds with a split-brain rule); wins split-brain ties on equal priority. */
   private incumbent: string | null = null;
   private masters: readonly string[] = [];
   /** True once every node has been probed: master changes before that are start-up, not failover. */
   private wasSettled = false;
 
   constructor(nodes: readonly NodeConfig[], opts: TopologyStoreOptions) {
-    this.kind = opts.kind;
+    this.splitBrain = kindPlugin(opts.kind).splitBrain;
     this.log = opts.logger ?? silentLogger;
     this.hooks = opts.hooks ?? null;
     this.now = opts.now ?? Date.now;
@@ -190,9 +194,9 @@ export class TopologyStore {
     };
   }
 
-  /** Derive split-brain flags (physical only), detect master changes, publish, notify. */
+  /** Derive split-brain flags (kinds with one master), detect master changes, publish, notify. */
   private publish(nodes: NodeSnapshot[], events: TopologyEvent[], t: number): TopologySnapshot {
-    const derived = this.kind === 'physical' ? this.deriveSplitBrain(nodes, events) : nodes;
+    const derived = this.splitBrain !== null ? this.deriveSplitBrain(this.splitBrain, nodes, events) : nodes;
     this.trackMasters(derived, events);
     const prev = this.current;
     this.current = buildSnapshot(derived, prev.version + 1, t);
@@ -209,8 +213,8 @@ export class TopologyStore {
     return this.current;
   }
 
-  private deriveSplitBrain(nodes: NodeSnapshot[], events: TopologyEvent[]): NodeSnapshot[] {
-    const preferred = preferredMaster(nodes, this.incumbent);
+  private deriveSplitBrain(rule: SplitBrainRule, nodes: NodeSnapshot[], events: TopologyEvent[]): NodeSnapshot[] {
+    const preferred = rule.preferred(nodes, this.incumbent);
     if (preferred !== null) this.incumbent = preferred;
     else {
       const sole = nodes.find((n) => n.isUp && n.role === 'master');

@@ -8,10 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HealthMonitor } from '../../../src/health/health-monitor.js';
 import { NO_WRITER, type HeartbeatPeer } from '../../../src/health/heartbeat-lag.js';
 import { lagStatus, type LagProblemInput } from '../../../src/health/lag-problem.js';
+import { kindPlugin } from '../../../src/cluster/kinds/index.js';
 import { FakeClock, raw, scriptedConnector, testConfig, type Script } from './fake-health.js';
 
 const base: LagProblemInput = {
-  kind: 'pglogical', database: 'postgres', table: 'meridian_heartbeat', intervalMs: 1000, self: 'a',
+  kind: kindPlugin('pglogical'), database: 'postgres', table: 'meridian_heartbeat', intervalMs: 1000, self: 'a',
   raw: raw({ heartbeat: new Map([['a', 1]]) }), lagMs: null, peers: [],
 };
 const writtenPeer = (name: string, startMs: number): HeartbeatPeer => ({
@@ -41,10 +42,10 @@ describe('lagStatus', () => {
   });
 
   it('lag sources per kind', () => {
-    expect(lagStatus({ ...base, kind: 'physical' })).toEqual({ source: 'wal', problem: null });
-    expect(lagStatus({ ...base, kind: 'logical' }).source).toBe('pg_stat_replication');
-    expect(lagStatus({ ...base, kind: 'spock', raw: raw({ spockLag: [] }) }).source).toBe('spock.lag_tracker');
-    expect(lagStatus({ ...base, kind: 'spock', raw: raw({ heartbeat: null }) }).problem).toMatch(/init-heartbeat/);
+    expect(lagStatus({ ...base, kind: kindPlugin('physical') })).toEqual({ source: 'wal', problem: null });
+    expect(lagStatus({ ...base, kind: kindPlugin('logical') }).source).toBe('pg_stat_replication');
+    expect(lagStatus({ ...base, kind: kindPlugin('spock'), raw: raw({ spockLag: [] }) }).source).toBe('spock.lag_tracker');
+    expect(lagStatus({ ...base, kind: kindPlugin('spock'), raw: raw({ heartbeat: null }) }).problem).toMatch(/init-heartbeat/);
   });
 });
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildProbeSql, quoteLiteral, quoteQualified, type ProbeCapabilities } from '../../../src/health/probe-sql.js';
-import { parseProbeRow, roleOf } from '../../../src/health/probe-result.js';
+import { buildProbeSql as buildFor, quoteLiteral, quoteQualified, type HeartbeatWrite, type ProbeCapabilities } from '../../../src/health/probe-sql.js';
+import { parseProbeRow, type RawProbe } from '../../../src/health/probe-result.js';
+import { kindPlugin, type ClusterKind } from '../../../src/cluster/kinds/index.js';
+
+/** The probe of a kind and the role it reads, through the kind's plug-in as the prober and monitor use them. */
+const buildProbeSql = (kind: ClusterKind, c: ProbeCapabilities, table: string, hb: HeartbeatWrite | null) => buildFor(kindPlugin(kind), c, table, hb);
+const roleOf = (kind: ClusterKind, p: RawProbe) => kindPlugin(kind).roleOf(p);
 
 const caps: ProbeCapabilities = { hasHeartbeatTable: true, canWriteHeartbeat: true, hasPglogical: true, hasSpockLagTracker: false, serverVersionNum: 150000 };
 

@@ -1,8 +1,12 @@
 // Read-your-writes watermarks from probe results (src/health/seen-writes.ts).
 import { describe, expect, it } from 'vitest';
-import { coveredUpTo, MAX_LSN_MARKS, recordLsnMark, seenWritesOf, type LsnMark } from '../../../src/health/seen-writes.js';
+import { coveredUpTo, MAX_LSN_MARKS, recordLsnMark, type LsnMark, type MasterMarks } from '../../../src/health/seen-writes.js';
+import { kindPlugin, type ClusterKind } from '../../../src/cluster/kinds/index.js';
 import type { RawProbe } from '../../../src/health/probe-result.js';
 import { raw } from './fake-health.js';
+
+/** The kind's watermark rule, as the health monitor calls it. */
+const seenWritesOf = (kind: ClusterKind, probe: RawProbe, masters: readonly MasterMarks[]) => kindPlugin(kind).seenWrites(probe, masters);
 
 const primaryProbe = (sentAtMs: number, insertLsn: number): RawProbe => raw({ sentAtMs, insertLsn, currentLsn: insertLsn });
 

@@ -4,6 +4,7 @@ import type { NodeSnapshot, TopologySnapshot } from '../../../src/topology/types
 import { buildSnapshot } from '../../../src/topology/snapshot.js';
 import type { ActiveBackends, RoutePolicy, RouteRequest, SessionRouteContext } from '../../../src/router/types.js';
 import type { RouteHint } from '../../../src/classify/types.js';
+import { kindPlugin } from '../../../src/cluster/kinds/index.js';
 
 export function node(name: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
   return {
@@ -19,9 +20,11 @@ export function snap(...nodes: NodeSnapshot[]): TopologySnapshot {
   return buildSnapshot(nodes, ++version, 0);
 }
 
+/** isMultiMaster follows the kind's plug-in, as routePolicyFromConfig sets it. */
 export function policy(over: Partial<RoutePolicy> = {}): RoutePolicy {
+  const kind = over.kind ?? 'pglogical';
   return {
-    kind: 'pglogical', readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100,
+    kind, isMultiMaster: kindPlugin(kind).isMultiMaster, readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100,
     proxyRegion: null, proxyLocation: null, ...over,
   };
 }

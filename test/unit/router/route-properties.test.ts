@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RouteHint } from '../../../src/classify/types.js';
 import { route } from '../../../src/router/route.js';
+import { kindPlugin } from '../../../src/cluster/kinds/index.js';
 import { proximityMs, buildProximityTables, clientTable } from '../../../src/router/proximity.js';
 import type { RoutePolicy, RouteRequest, SessionRouteContext } from '../../../src/router/types.js';
 import type { NodeSnapshot, TopologySnapshot } from '../../../src/topology/types.js';
@@ -47,7 +48,7 @@ const arbPolicy: fc.Arbitrary<RoutePolicy> = fc.record({
   lagToleranceMs: fc.constantFrom(0, 100),
   proxyRegion: fc.option(fc.constantFrom(...REGIONS), { nil: null }),
   proxyLocation: fc.constant(null),
-});
+}).map((p) => ({ ...p, isMultiMaster: kindPlugin(p.kind).isMultiMaster }));
 
 const arbReq: fc.Arbitrary<RouteRequest> = fc.record({ intent: fc.constantFrom('read', 'write') as fc.Arbitrary<'read' | 'write'>, hint: arbHint });
 const arbBusy = fc.array(fc.nat(5), { minLength: NAMES.length, maxLength: NAMES.length });

@@ -1,0 +1,43 @@
+// Streaming replication (primary and hot standbys). Role from pg_is_in_recovery(); lag from WAL
+// positions (bytes) and the last replayed commit's age, capped while nothing is pending (ms);
+// read-your-writes from the primary's WAL insert positions; one master at a time, so a second
+// node claiming master is a split-brain loser; standbys are hot standbys (they refuse
+// SERIALIZABLE), and masters serve reads only when no standby can. Pure plug-in.
+
+import { physicalLag } from '../../health/lag.js';
+import { followedMaster } from '../../health/node-lag.js';
+import { baseRole } from '../../health/probe-result.js';
+import { ifPrimary, lsnBytesExpr, msExpr, type ProbeField } from '../../health/probe-sql.js';
+import { walSeenWrites } from '../../health/seen-writes.js';
+import { preferredMaster } from '../../topology/snapshot.js';
+import type { ClusterKindPlugin } from '../kind-plugin.js';
+import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
+
+const FIELDS: readonly ProbeField[] = Object.freeze([
+  ['current_lsn', ifPrimary(lsnBytesExpr('pg_current_wal_lsn()'))],
+  // Read-your-writes marks: the insert position covers every commit acknowledged before the
+  // probe, also with synchronous_commit = off (acknowledged before its WAL is written).
+  ['insert_lsn', ifPrimary(lsnBytesExpr('pg_current_wal_insert_lsn()'))],
+  ['receive_lsn', lsnBytesExpr('pg_last_wal_receive_lsn()')],
+  ['replay_lsn', lsnBytesExpr('pg_last_wal_replay_lsn()')],
+  ['replay_age_ms', msExpr('clock_timestamp() - pg_last_xact_replay_timestamp()')],
+] as const);
+
+export const physical: ClusterKindPlugin<'physical'> = {
+  name: 'physical',
+  usesHeartbeat: false,
+  probeFields: () => FIELDS,
+  roleOf: baseRole,
+  lag: (ctx) => physicalLag(ctx.self, followedMaster(ctx), ctx.lastCaughtUpAtMs),
+  lagSource: () => 'wal',
+  lagProblem: () => null,
+  replicationHint: 'add it to your replication (e.g. the Bucardo herd)',
+  tracksWalMarks: true,
+  seenWrites: walSeenWrites,
+  splitBrain: { preferred: preferredMaster },
+  isMultiMaster: false,
+  defaultReadsOnMasters: 'fallback',
+  standbyRefusals: HOT_STANDBY_REFUSALS,
+  serializableReadsNeedMaster: true,
+  heartbeatSetup: { extension: null, replicationSet: null, note: 'not needed for this cluster kind; created anyway' },
+};
