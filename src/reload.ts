@@ -29,7 +29,7 @@ export interface Reconfigurable {
 }
 
 /** Settings that cannot change at run time keep their old values. */
-export function effectiveConfig(prev: MeridianConfig, next: MeridianConfig): MeridianConfig {
+function effectiveConfig(prev: MeridianConfig, next: MeridianConfig): MeridianConfig {
   return Object.freeze({
     ...next,
     listen: prev.listen,

@@ -50,7 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** The commands' keywords without their arguments ("DRAIN <node> …" → "DRAIN"), for the unknown-command hint. */
-export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.usage.split(/\s+[<[]/)[0]!);
+const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.usage.split(/\s+[<[]/)[0]!);
 
 function helpTable(): AdminTable {
   return { columns: [text('command')], rows: COMMANDS.map((c) => [c.usage]) };

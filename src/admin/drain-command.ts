@@ -44,7 +44,7 @@ export function parseDrainArgs(args: string): DrainArgs {
   return { node: unquote(first), timeoutMs, force, noWait };
 }
 
-export function drainResultTable(r: DrainResult): AdminTable {
+function drainResultTable(r: DrainResult): AdminTable {
   const message = r.outcome === 'already-drained' ? `node "${r.node}" was already drained`
     : r.outcome === 'undrained' ? `drain of "${r.node}" aborted by UNDRAIN`
     : `node "${r.node}" drained`;

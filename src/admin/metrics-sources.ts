@@ -13,7 +13,7 @@ const STATES: readonly AdminState[] = ['active', 'draining', 'drained', 'catchin
 const SESSION_STATES = ['active', 'idle', 'pinned', 'admin'] as const;
 const PIN_REASONS: readonly (PinKind | 'opaque-state')[] = ['temp-table', 'advisory-lock', 'listen', 'cursor', 'opaque-state'];
 
-export function collectState(m: Pick<AdminHost, 'sessions' | 'topology' | 'pools'>, mt: Metrics): void {
+function collectState(m: Pick<AdminHost, 'sessions' | 'topology' | 'pools'>, mt: Metrics): void {
   const sessions = new Map<string, number>(SESSION_STATES.map((s) => [s, 0]));
   const pins = new Map<string, number>(PIN_REASONS.map((r) => [r, 0]));
   for (const s of m.sessions.values()) {

@@ -22,7 +22,7 @@ export async function routedByNode(m: Pick<AdminHost, 'metrics'>): Promise<Map<s
 }
 
 /** Backends of a node by state, summed over its pools. */
-export function nodeBackends(m: Pick<AdminHost, 'pools'>, node: string): { active: number; idle: number; connecting: number; waiting: number } {
+function nodeBackends(m: Pick<AdminHost, 'pools'>, node: string): { active: number; idle: number; connecting: number; waiting: number } {
   let active = 0;
   let idle = 0;
   let connecting = 0;

@@ -10,7 +10,7 @@ import type { TopologySnapshot } from '../topology/types.js';
 import { int, text, type AdminTable } from './table.js';
 import type { AdminHost } from './types.js';
 
-export function describeMatch(rule: ResidencyRule): string {
+function describeMatch(rule: ResidencyRule): string {
   const m = rule.match;
   const parts: string[] = [];
   if (m.user !== null) parts.push(`user=${m.user}`);
@@ -22,7 +22,7 @@ export function describeMatch(rule: ResidencyRule): string {
 }
 
 /** Nodes of these regions that could take a write / a read now. */
-export function regionCapacity(regions: readonly string[], snap: TopologySnapshot, maxReadLagMs: number): { nodes: string[]; masters: string[]; readable: string[] } {
+function regionCapacity(regions: readonly string[], snap: TopologySnapshot, maxReadLagMs: number): { nodes: string[]; masters: string[]; readable: string[] } {
   const allowed = new Set(regions);
   const nodes = snap.nodes.filter((n) => allowed.has(n.region));
   return {
@@ -36,7 +36,7 @@ export function regionCapacity(regions: readonly string[], snap: TopologySnapsho
  * Refusals per metric label. A session matching several rules is labelled with their names
  * joined by "+", so such a refusal counts for each of those rules (and for the combination).
  */
-export async function refusalsByRule(m: Pick<AdminHost, 'metrics'>): Promise<Map<string, number>> {
+async function refusalsByRule(m: Pick<AdminHost, 'metrics'>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
   for (const v of (await m.metrics.residencyRefusals.get()).values) {
