@@ -2,12 +2,14 @@
 // database clients use (periodically, and soon after DDL on functions seen through Meridian).
 // One short-lived pg.Client per refresh, never a pooled backend; it honours cluster.tls like every
 // other connection Meridian opens to a node (the backend password and pg_proc travel in it).
+// Sees the rest of the proxy only through CatalogHost; routing.catalog_refresh reloads (applyConfig).
 
 import pg from 'pg';
 import { backendTls, isTlsRequired, tlsOptions } from './backend/backend-tls.js';
 import { VolatilityCatalog } from './classify/catalog.js';
-import type { ClusterConfig } from './config/types.js';
-import type { Meridian } from './server.js';
+import type { ClusterConfig, MeridianConfig } from './config/types.js';
+import type { Logger } from './logger.js';
+import type { TopologySnapshot } from './topology/types.js';
 
 interface Target {
   host: string;
@@ -49,21 +51,45 @@ async function connectClient(cluster: ClusterConfig, t: Target): Promise<pg.Clie
   }
 }
 
+/** What the refresher needs from the proxy: settings, where to connect, where the rows go. */
+export interface CatalogHost {
+  readonly logger: Logger;
+  /** The running config (users, cluster.tls, routing.catalog_refresh). */
+  config(): MeridianConfig;
+  snapshot(): TopologySnapshot;
+  /** Fresh pg_proc rows of every known database, to swap into the classifier's catalog. */
+  replaceRows(rows: readonly unknown[]): void;
+}
+
 export class CatalogRefresher {
   readonly lookup = new VolatilityCatalog();
-  private readonly m: Meridian;
+  private readonly host: CatalogHost;
   private readonly databases = new Map<string, string>(); // database → user seen
   private timer: NodeJS.Timeout | null = null;
+  /** The period the running timer was set with (routing.catalog_refresh). */
+  private everyMs = 0;
   private soon: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
 
-  constructor(m: Meridian) {
-    this.m = m;
+  constructor(host: CatalogHost) {
+    this.host = host;
   }
 
   start(): void {
-    const every = this.m.config.routing.catalogRefreshMs;
-    this.timer = setInterval(() => void this.refresh(), every);
+    this.startTimer(this.host.config().routing.catalogRefreshMs);
+  }
+
+  /** routing.catalog_refresh changed: the next refresh comes one new period from now. */
+  applyConfig(next: MeridianConfig): void {
+    const every = next.routing.catalogRefreshMs;
+    if (this.timer === null || every === this.everyMs) return;
+    clearInterval(this.timer);
+    this.startTimer(every);
+  }
+
+  private startTimer(everyMs: number): void {
+    this.everyMs = everyMs;
+    this.timer = setInterval(() => void this.refresh(), everyMs);
     this.timer.unref();
   }
 
@@ -79,7 +105,7 @@ export class CatalogRefresher {
    */
   noteDatabase(user: string, database: string): void {
     const known = this.databases.get(database);
-    if (known !== undefined && (known === user || this.m.config.users.some((u) => u.name === known))) return;
+    if (known !== undefined && (known === user || this.host.config().users.some((u) => u.name === known))) return;
     this.databases.set(database, user);
     if (known === undefined) this.refreshSoon(0);
   }
@@ -103,28 +129,29 @@ export class CatalogRefresher {
   }
 
   private async doRefresh(): Promise<void> {
-    const m = this.m;
-    const snap = m.health.snapshot;
+    const h = this.host;
+    const snap = h.snapshot();
     const node = snap.nodes.find((n) => n.isUp && n.role === 'master') ?? snap.nodes.find((n) => n.isUp);
     if (node === undefined || this.databases.size === 0) return;
     const rows: Array<{ nspname: string; proname: string; provolatile: string }> = [];
     for (const [database, userName] of this.databases) {
-      const user = m.config.users.find((u) => u.name === userName);
+      const cfg = h.config();
+      const user = cfg.users.find((u) => u.name === userName);
       if (user === undefined) continue;
       let client: pg.Client | null = null;
       try {
-        client = await connectClient(m.config.cluster, { host: node.host, port: node.port, user: user.backendUser, password: user.backendPassword, database });
+        client = await connectClient(cfg.cluster, { host: node.host, port: node.port, user: user.backendUser, password: user.backendPassword, database });
         const r = await client.query(VolatilityCatalog.SQL);
         rows.push(...(r.rows as typeof rows));
       } catch (e) {
-        m.logger.warn({ node: node.name, database, err: (e as Error).message }, 'catalog refresh failed');
+        h.logger.warn({ node: node.name, database, err: (e as Error).message }, 'catalog refresh failed');
       } finally {
         void client?.end().catch(() => {});
       }
     }
     if (rows.length > 0) {
-      m.classifier.replaceCatalogRows(rows);
-      if (m.logger.isLevelEnabled('debug')) m.logger.debug({ functions: rows.length }, 'catalog refreshed');
+      h.replaceRows(rows);
+      if (h.logger.isLevelEnabled('debug')) h.logger.debug({ functions: rows.length }, 'catalog refreshed');
     }
   }
 }

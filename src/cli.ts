@@ -25,22 +25,17 @@ Usage:
 async function runProxy(configPath: string): Promise<number> {
   const cfg = loadConfigFile(configPath);
   const logger = createLogger(cfg.log.level);
-  const { adminQuery } = await import('./admin/console.js');
   const { startHttp } = await import('./admin/http.js');
-  const { installMetricsSources } = await import('./admin/metrics-sources.js');
-  const { reloadConfig } = await import('./admin/reload-command.js');
-  const { onAdminShutdown } = await import('./admin/shutdown.js');
-  const m = new Meridian(cfg, { logger, configPath, admin: adminQuery });
-  installMetricsSources(m);
+  const m = new Meridian(cfg, { logger, configPath });
   await m.start();
-  const http = cfg.admin.http !== null ? await startHttp(m) : null;
-  onAdminShutdown(m, async () => {
+  const http = cfg.admin.http !== null ? await startHttp(m.admin) : null;
+  m.admin.shutdown.onDone(async () => {
     await http?.close();
     process.exit(0);
   });
   process.on('SIGHUP', () => {
-    // Validates first, drains removed nodes, then applies; a bad file keeps the running config.
-    void reloadConfig(m).then((r) => {
+    // Reads the file once, drains removed nodes, then applies it; a bad file keeps the running config.
+    void m.admin.reloads.reload().then((r) => {
       if (!r.ok) logger.error({ err: r.message }, 'reload failed');
     });
   });

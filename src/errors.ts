@@ -121,9 +121,10 @@ export const Errors = {
       `session was pinned to node "${node}", which is no longer available`),
   queryCanceled: () => new MeridianError('QUERY_CANCELED', '57014', 'ERROR', 'canceling statement due to user request'),
   featureNotSupported: (what: string) => new MeridianError('NOT_SUPPORTED', '0A000', 'ERROR', what),
-  adminUnknownCommand: (cmd: string) =>
+  /** `commands`: the console's command names (its command table), listed in the hint. */
+  adminUnknownCommand: (cmd: string, commands: readonly string[]) =>
     new MeridianError('ADMIN_UNKNOWN', '42601', 'ERROR', `unknown admin command: ${cmd}`,
-      null, 'try SHOW NODES, SHOW POOLS, SHOW SESSIONS, SHOW CONFIG, SHOW RESIDENCY, SHOW STATS, DRAIN, UNDRAIN, RELOAD, EXPLAIN ROUTE, SHUTDOWN'),
+      null, commands.length === 0 ? null : `try ${commands.join(', ')}`),
   adminFailed: (msg: string) => new MeridianError('ADMIN_FAILED', '55000', 'ERROR', msg),
   invalidParameter: (msg: string) => new MeridianError('INVALID_PARAMETER', '22023', 'ERROR', msg),
   limitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'ERROR', what),

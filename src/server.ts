@@ -1,13 +1,18 @@
-// The Meridian process object: owns the listener, the session registry (for cancel and admin),
-// pools, health, classifier and metrics, and implements the ProxyContext sessions use. Lifecycle:
-// start() → running → reload() any number of times → stop() (stop accepting, let transactions
-// finish within a bound, close). Client limits (pending logins, max_clients, idle and login
-// timeouts) live in frontend/janitor.ts; this file only calls it at accept, login and close.
+// The Meridian process object and composition root: builds the listener, the session registry
+// (for cancel and admin), pools, health, classifier, catalog refresher, metrics and the admin
+// console, hands each the narrow view it needs (ProxyContext to sessions, AdminHost to admin,
+// CatalogHost to the refresher), and registers every component that reloads (Reconfigurable).
+// Lifecycle: start() → running → readConfig()/applyConfig() any number of times → stop() (stop
+// accepting, let transactions finish within a bound, close). Client limits (pending logins,
+// max_clients, idle and login timeouts) live in frontend/janitor.ts; this file only calls it at
+// accept, login and close.
 
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { AdminConsole } from './admin/console.js';
+import type { AdminHost, ConfigRead } from './admin/types.js';
 import { Backend } from './backend/backend.js';
 import { checkStartupSettings } from './backend/backend-settings-check.js';
 import { REPORTED_SETTINGS, type BackendStartup } from './backend/backend-startup.js';
@@ -36,13 +41,12 @@ import { RouteRecency } from './route-recency.js';
 import type { TopologySnapshot } from './topology/types.js';
 import { CatalogRefresher } from './catalog-refresher.js';
 import { prepareVerifiers } from './auth/verifiers.js';
-import { applyReload, type ReloadResult } from './reload.js';
+import { applyReload, removedUsersCloser, residencyRematcher, type Reconfigurable, type ReloadResult } from './reload.js';
 
 export interface MeridianOptions {
   logger: Logger;
+  /** The file RELOAD and SIGHUP read again; null: reload is refused. */
   configPath?: string | null;
-  /** Admin console implementation (admin/); absent → every admin query is refused. */
-  admin?: (sql: string, session: Session, m: Meridian) => Promise<AdminReply>;
 }
 
 /** Unhinted requests (almost all) reuse these: no object per routed request. */
@@ -95,7 +99,10 @@ export class Meridian implements ProxyContext {
   private tlsContext: tls.SecureContext | null = null;
   private shuttingDown = false;
   private nextSessionId = 1;
-  private readonly adminImpl: MeridianOptions['admin'];
+  /** The admin console (database admin.database) and the state behind it and the HTTP API. */
+  readonly admin: AdminConsole;
+  /** Every component that takes a new config at run time, in the order a reload applies them. */
+  private readonly reconfigurables: readonly Reconfigurable[];
   readonly startedAtMs = Date.now();
   /** The ErrorResponse last used to refuse a connection at accept (the same one, over and over, in a flood). */
   private refusal: { message: string; frame: Buffer } | null = null;
@@ -104,7 +111,6 @@ export class Meridian implements ProxyContext {
     this.config = cfg;
     this.logger = opts.logger;
     this.configPath = opts.configPath ?? null;
-    this.adminImpl = opts.admin;
     this.policy = routePolicyFromConfig(cfg);
     this.health = new HealthMonitor(cfg, this.logger, this.metrics);
     this.pools = new PoolManager(cfg, {
@@ -120,7 +126,12 @@ export class Meridian implements ProxyContext {
         return n !== undefined && n.isUp && n.state === 'active';
       },
     });
-    this.catalog = new CatalogRefresher(this);
+    this.catalog = new CatalogRefresher({
+      logger: this.logger,
+      config: () => this.config,
+      snapshot: () => this.health.snapshot,
+      replaceRows: (rows) => this.classifier.replaceCatalogRows(rows),
+    });
     this.classifier = new Classifier({
       catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions, maxParseBytes: cfg.limits.maxParseBytes,
     });
@@ -130,6 +141,53 @@ export class Meridian implements ProxyContext {
     });
     this.cancels = new CancelForwarder((result) => this.metrics.cancelRequests.labels(result).inc());
     this.metrics.pendingLoginsSource = () => this.janitor.limits.pending;
+    this.admin = new AdminConsole(this.adminHost());
+    const sessions = () => this.sessions.values();
+    // Order matters: sessions of removed users end before their pools shut; pools and probes
+    // know the new nodes before residency is matched again.
+    this.reconfigurables = [
+      { applyConfig: (next) => this.applyOwnConfig(next) },
+      removedUsersCloser(sessions, this.logger),
+      { applyConfig: (next) => this.pools.setConfig(next) },
+      { applyConfig: (next) => this.health.setConfig(next) },
+      { applyConfig: (_next, { diff }) => { for (const node of diff.removedNodes) this.pools.removeNode(node); } },
+      residencyRematcher(sessions, this.logger),
+      this.classifier,
+      this.catalog,
+      { applyConfig: (next) => prepareVerifiers(next) },
+    ];
+  }
+
+  /** The server's own runtime settings: the config sessions read, and the router's policy. */
+  private applyOwnConfig(next: MeridianConfig): void {
+    this.config = next;
+    this.policy = routePolicyFromConfig(next);
+  }
+
+  /** What admin (console and HTTP) may see and do: no more than this. */
+  private adminHost(): AdminHost {
+    const m = this;
+    return {
+      logger: m.logger,
+      metrics: m.metrics,
+      get config() {
+        return m.config;
+      },
+      topology: m.health.store,
+      sessions: m.sessions,
+      pools: m.pools,
+      routeInputs: () => ({ policy: m.policy, activeBackends: m.pools.activeBackends, lastRouted: m.routeRecency.lastRoutedSeq }),
+      classify: (sql) => m.classify(sql),
+      lagStatusOf: (node) => m.health.lagStatusOf(node),
+      idleMsOf: (id) => {
+        const s = m.sessions.get(id);
+        return s === undefined ? null : m.janitor.idleMs(s);
+      },
+      isShuttingDown: () => m.isShuttingDown(),
+      stop: (graceMs) => m.stop(graceMs),
+      readConfig: () => m.readConfig(),
+      applyConfig: (next) => m.applyConfig(next),
+    };
   }
 
   readonly cfg = (): MeridianConfig => this.config;
@@ -247,8 +305,7 @@ export class Meridian implements ProxyContext {
   }
 
   adminQuery(sql: string, s: Session): Promise<AdminReply> {
-    if (this.adminImpl === undefined) return Promise.reject(Errors.adminUnknownCommand(sql));
-    return this.adminImpl(sql, s, this);
+    return this.admin.query(sql, s);
   }
 
   isShuttingDown(): boolean {
@@ -384,20 +441,33 @@ export class Meridian implements ProxyContext {
 
   // ---- lifecycle ----
 
-  /** Re-reads the config file (SIGHUP, RELOAD). On error the running config stays. */
-  reload(): ReloadResult {
-    if (this.configPath === null) return { ok: false, message: 'no config file to reload (started without --config)', changes: [], needsRestart: [] };
-    let next: MeridianConfig;
+  /**
+   * Reads and validates the config file for a reload (SIGHUP, RELOAD): once per reload, so what
+   * is decided (which nodes to drain) and what is applied come from the same read. A failure is
+   * counted and logged; the running config stays.
+   */
+  readConfig(): ConfigRead {
+    if (this.configPath === null) {
+      return { ok: false, failure: { ok: false, message: 'no config file to reload (started without --config)', changes: [], needsRestart: [] } };
+    }
     try {
-      next = loadConfigFile(this.configPath);
+      return { ok: true, config: loadConfigFile(this.configPath) };
     } catch (e) {
       this.metrics.reloads.labels('failed').inc();
       this.logger.error({ err: (e as Error).message }, 'reload failed');
-      return { ok: false, message: (e as Error).message, changes: [], needsRestart: [] };
+      return { ok: false, failure: { ok: false, message: (e as Error).message, changes: [], needsRestart: [] } };
     }
-    const result = applyReload(this, next);
-    this.classifier.maxParseBytes = next.limits.maxParseBytes;
-    prepareVerifiers(next);
+  }
+
+  /** Re-reads the config file and applies it (one read), without draining removed nodes first as RELOAD does. */
+  reload(): ReloadResult {
+    const read = this.readConfig();
+    return read.ok ? this.applyConfig(read.config) : read.failure;
+  }
+
+  /** Applies a validated config (from readConfig) to every reloadable component; restart-only settings keep their values. */
+  applyConfig(next: MeridianConfig): ReloadResult {
+    const result = applyReload(this.config, next, this.reconfigurables, this.logger);
     this.metrics.reloads.labels('ok').inc();
     return result;
   }

@@ -1,17 +1,18 @@
 // The admin console: database `meridian` (admin.database), users from admin.users, PgBouncer style.
 // Parses one simple-Query string into a command and runs it; every answer is a proper row set (or
 // a MeridianError the session turns into an ErrorResponse). One file per command; this file
-// only dispatches. Keywords are case-insensitive; a trailing semicolon is fine.
+// dispatches, and AdminConsole holds admin's own state (drains in progress, the reload queue,
+// shutdown handlers) over the AdminHost the process gives it. Keywords are case-insensitive; a
+// trailing semicolon is fine.
 
 import { Errors } from '../errors.js';
 import type { AdminReply } from '../frontend/context.js';
-import type { Session } from '../frontend/session.js';
 import { EMPTY_QUERY } from '../protocol/encode.js';
-import type { Meridian } from '../server.js';
 import { drainCommand, undrainCommand } from './drain-command.js';
+import { Drains } from './drain.js';
 import { explainRouteCommand } from './explain-route.js';
 import { installMetricsSources } from './metrics-sources.js';
-import { reloadCommand } from './reload-command.js';
+import { reloadCommand, Reloads } from './reload-command.js';
 import { showConfig } from './show-config.js';
 import { showNodes } from './show-nodes.js';
 import { showPools } from './show-pools.js';
@@ -19,10 +20,11 @@ import { showResidency } from './show-residency.js';
 import { showRoutes } from './show-routes.js';
 import { showSessions } from './show-sessions.js';
 import { showStats } from './show-stats.js';
-import { shutdownCommand } from './shutdown.js';
+import { Shutdown } from './shutdown.js';
 import { tableFrames, text, type AdminTable } from './table.js';
+import type { AdminHost, AdminSession } from './types.js';
 
-type Command = (args: string, session: Session, m: Meridian) => AdminTable | Promise<AdminTable>;
+type Command = (args: string, session: AdminSession, a: AdminConsole) => AdminTable | Promise<AdminTable>;
 
 interface CommandSpec {
   /** Matches the whole normalized command; group 1 (if any) is the argument text. */
@@ -32,20 +34,23 @@ interface CommandSpec {
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, m) => showNodes(m) },
-  { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, m) => showPools(m) },
-  { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, m) => showSessions(m) },
-  { pattern: /^show config$/i, usage: 'SHOW CONFIG', run: (_a, _s, m) => showConfig(m.config) },
-  { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, m) => showResidency(m) },
-  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, m) => showStats(m) },
-  { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, m) => showRoutes(m) },
+  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, a) => showNodes(a.host, a.drains) },
+  { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, a) => showPools(a.host.pools) },
+  { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, a) => showSessions(a.host) },
+  { pattern: /^show config$/i, usage: 'SHOW CONFIG', run: (_a, _s, a) => showConfig(a.host.config) },
+  { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host) },
+  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host) },
+  { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host) },
   { pattern: /^show (?:help|commands)$/i, usage: 'SHOW HELP', run: () => helpTable() },
-  { pattern: /^drain\b(.*)$/i, usage: 'DRAIN <node> [<timeout>] [FORCE] [NOWAIT]', run: (a, _s, m) => drainCommand(a, m) },
-  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (a, _s, m) => undrainCommand(a, m) },
-  { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, m) => reloadCommand(m) },
-  { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (a, s, m) => explainRouteCommand(a.trim(), s, m) },
-  { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, m) => shutdownCommand(m) },
+  { pattern: /^drain\b(.*)$/i, usage: 'DRAIN <node> [<timeout>] [FORCE] [NOWAIT]', run: (args, _s, a) => drainCommand(args, a.drains, a.host.topology) },
+  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains) },
+  { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads) },
+  { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (args, s, a) => explainRouteCommand(args.trim(), s, a.host) },
+  { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, a) => a.shutdown.command() },
 ];
+
+/** The commands' keywords without their arguments ("DRAIN <node> …" → "DRAIN"), for the unknown-command hint. */
+const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.usage.split(/\s+[<[]/)[0]!);
 
 function helpTable(): AdminTable {
   return { columns: [text('command')], rows: COMMANDS.map((c) => [c.usage]) };
@@ -69,15 +74,27 @@ export function normalizeCommand(sql: string): string {
   return s.replace(/\s+/g, ' ');
 }
 
-export async function adminQuery(sql: string, session: Session, m: Meridian): Promise<AdminReply> {
-  installMetricsSources(m);
-  const cmd = normalizeCommand(sql);
-  if (cmd === '') return { frames: EMPTY_QUERY };
-  for (const spec of COMMANDS) {
-    const match = spec.pattern.exec(cmd);
-    if (match === null) continue;
-    const table = await spec.run(match[1] ?? '', session, m);
-    return { frames: tableFrames(table) };
+export class AdminConsole {
+  readonly drains: Drains;
+  readonly reloads: Reloads;
+  readonly shutdown: Shutdown;
+
+  constructor(readonly host: AdminHost) {
+    this.drains = new Drains(host);
+    this.reloads = new Reloads(host, this.drains);
+    this.shutdown = new Shutdown(host, this.drains);
+    installMetricsSources(host);
   }
-  throw Errors.adminUnknownCommand(cmd.length > 80 ? `${cmd.slice(0, 80)}…` : cmd);
+
+  async query(sql: string, session: AdminSession): Promise<AdminReply> {
+    const cmd = normalizeCommand(sql);
+    if (cmd === '') return { frames: EMPTY_QUERY };
+    for (const spec of COMMANDS) {
+      const match = spec.pattern.exec(cmd);
+      if (match === null) continue;
+      const table = await spec.run(match[1] ?? '', session, this);
+      return { frames: tableFrames(table) };
+    }
+    throw Errors.adminUnknownCommand(cmd.length > 80 ? `${cmd.slice(0, 80)}…` : cmd, COMMAND_NAMES);
+  }
 }

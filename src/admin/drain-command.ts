@@ -4,9 +4,9 @@
 
 import { parseDurationMs } from '../config/units.js';
 import { Errors } from '../errors.js';
-import type { Meridian } from '../server.js';
-import { drainNode, undrainNode, type DrainResult } from './drain.js';
+import type { DrainResult, Drains } from './drain.js';
 import { int, text, type AdminTable } from './table.js';
+import type { AdminTopology } from './types.js';
 
 export interface DrainArgs {
   readonly node: string;
@@ -44,7 +44,7 @@ export function parseDrainArgs(args: string): DrainArgs {
   return { node: unquote(first), timeoutMs, force, noWait };
 }
 
-export function drainResultTable(r: DrainResult): AdminTable {
+function drainResultTable(r: DrainResult): AdminTable {
   const message = r.outcome === 'already-drained' ? `node "${r.node}" was already drained`
     : r.outcome === 'undrained' ? `drain of "${r.node}" aborted by UNDRAIN`
     : `node "${r.node}" drained`;
@@ -55,23 +55,23 @@ export function drainResultTable(r: DrainResult): AdminTable {
   };
 }
 
-export async function drainCommand(args: string, m: Meridian): Promise<AdminTable> {
+export async function drainCommand(args: string, drains: Drains, topology: AdminTopology): Promise<AdminTable> {
   const a = parseDrainArgs(args);
-  const done = drainNode(m, a.node, { timeoutMs: a.timeoutMs, force: a.force, reason: 'DRAIN (admin console)' });
+  const done = drains.drain(a.node, { timeoutMs: a.timeoutMs, force: a.force, reason: 'DRAIN (admin console)' });
   if (a.noWait) {
     done.catch(() => {});
     return {
       columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
-      rows: [[a.node, m.snapshot().byName.get(a.node)?.state ?? null, 'started', 0, 0, 0, 0, `drain of "${a.node}" started; SHOW NODES shows progress`]],
+      rows: [[a.node, topology.snapshot.byName.get(a.node)?.state ?? null, 'started', 0, 0, 0, 0, `drain of "${a.node}" started; SHOW NODES shows progress`]],
       tag: 'DRAIN',
     };
   }
   return drainResultTable(await done);
 }
 
-export function undrainCommand(args: string, m: Meridian): AdminTable {
+export function undrainCommand(args: string, drains: Drains): AdminTable {
   const words = args.trim().split(/\s+/).filter((w) => w !== '');
   if (words.length !== 1) throw Errors.invalidParameter('usage: UNDRAIN <node>');
-  const r = undrainNode(m, unquote(words[0]!));
+  const r = drains.undrain(unquote(words[0]!));
   return { columns: [text('node'), text('state'), text('message')], rows: [[r.node, r.state, r.message]], tag: 'UNDRAIN' };
 }

@@ -8,15 +8,14 @@
 //   5. marks the node `drained`.
 // UNDRAIN makes it `catching-up`; it becomes `active` once up with lag ≤ routing.readmit_max_lag
 // (checked here at once, then by the health monitor after every probe).
-// Node state changes only through the store's setAdminState. One registry per Meridian.
+// Node state changes only through the store's setAdminState. One Drains per admin console: it
+// owns the drains in progress.
 
 import type { Backend } from '../backend/backend.js';
 import { Errors } from '../errors.js';
-import type { Session } from '../frontend/session.js';
-import type { Meridian } from '../server.js';
 import type { AdminState, NodeSnapshot } from '../topology/types.js';
 import { lastMasterOf } from './last-master.js';
-import { topologyOf } from './topology-access.js';
+import type { AdminHost, AdminSession } from './types.js';
 
 const POLL_MS = 50;
 /** After cancelling on timeout, how long cancelled requests get to come back before their sessions close. */
@@ -62,197 +61,196 @@ class NodeDrain {
   }
 }
 
-interface Registry {
-  readonly drains: Map<string, NodeDrain>;
-}
-
-const registries = new WeakMap<Meridian, Registry>();
-
-function registry(m: Meridian): Registry {
-  let r = registries.get(m);
-  if (r === undefined) registries.set(m, (r = { drains: new Map() }));
-  return r;
-}
+/** What a drain reads and changes: node state, the sessions and pools on the node, the drain settings. */
+export type DrainHost = Pick<AdminHost, 'config' | 'logger' | 'topology' | 'sessions' | 'pools'>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function nodeOrThrow(m: Meridian, node: string): NodeSnapshot {
-  const n = topologyOf(m).snapshot.byName.get(node);
-  if (n === undefined) throw Errors.invalidParameter(`unknown node "${node}" (see SHOW NODES)`);
-  return n;
-}
+export class Drains {
+  private readonly jobs = new Map<string, NodeDrain>();
 
-function sessionsOn(m: Meridian, node: string): Session[] {
-  const out: Session[] = [];
-  for (const s of m.sessions.values()) if (!s.isAdmin && s.attached !== null && s.attached.node === node) out.push(s);
-  return out;
-}
+  constructor(private readonly host: DrainHost) {}
 
-/** Backends of the node that are checked out or connecting (idle ones are closed by the pool). */
-function backendsBusy(m: Meridian, node: string): number {
-  let n = 0;
-  for (const p of m.pools.poolsOfNode(node)) n += p.total - p.idleCount;
-  return n;
-}
-
-/**
- * pool.mode session keeps one backend per node for a session's life. A session not using its
- * backend to the draining node gives it up now: its next request is routed elsewhere.
- */
-function releaseKeptBackends(m: Meridian, node: string): void {
-  for (const s of m.sessions.values()) {
-    const kept: Backend | undefined = s.sessionBackends?.get(node);
-    if (kept === undefined || s.attached === kept) continue;
-    s.sessionBackends?.delete(node);
-    kept.close('node draining');
-  }
-}
-
-/** Waits until nothing runs on the node, the timeout, or an UNDRAIN. */
-async function waitIdle(m: Meridian, job: NodeDrain, untilMs: number): Promise<boolean> {
-  for (;;) {
-    releaseKeptBackends(m, job.node);
-    job.sessionsLeft = sessionsOn(m, job.node).length;
-    job.backendsLeft = backendsBusy(m, job.node);
-    if (job.sessionsLeft === 0 && job.backendsLeft === 0) return true;
-    if (job.isAborted || Date.now() >= untilMs) return false;
-    await sleep(POLL_MS);
-  }
-}
-
-async function runDrain(m: Meridian, job: NodeDrain): Promise<DrainResult> {
-  const node = job.node;
-  let cancelled = 0;
-  let closed = 0;
-  let left = 0;
-  let isIdle = await waitIdle(m, job, job.deadlineMs);
-  if (!isIdle && !job.isAborted) {
-    job.isTimedOut = true;
-    const busy = sessionsOn(m, node);
-    if (job.onTimeout === 'cancel') {
-      for (const s of busy) {
-        if (s.attached !== null && !s.attached.ops.isEmpty) {
-          s.cancelCurrent();
-          cancelled++;
-        }
-      }
-      isIdle = await waitIdle(m, job, Date.now() + CANCEL_GRACE_MS);
-      if (!isIdle && !job.isAborted) {
-        for (const s of sessionsOn(m, node)) {
-          s.close('node drained', Errors.nodeDrained(node));
-          closed++;
-        }
-      }
-    } else {
-      left = busy.length;
+  /**
+   * DRAIN: resolves when the node is drained (or an UNDRAIN aborted the drain). Throws a
+   * MeridianError for an unknown node, or when it is the last master of a residency set (without force).
+   */
+  drain(node: string, opts: DrainOptions = {}): Promise<DrainResult> {
+    const h = this.host;
+    const n = this.nodeOrThrow(node);
+    const running = this.jobs.get(node);
+    if (n.state === 'draining' && running !== undefined && running.result === null && !running.isAborted) return running.done;
+    if (n.state === 'drained') {
+      return Promise.resolve({ node, outcome: 'already-drained', state: 'drained', waitedMs: 0, cancelled: 0, closed: 0, left: 0 });
     }
-  }
-  const waitedMs = Date.now() - job.startedAtMs;
-  if (job.isAborted) {
-    return { node, outcome: 'undrained', state: topologyOf(m).snapshot.byName.get(node)?.state ?? 'removed', waitedMs, cancelled, closed, left };
-  }
-  topologyOf(m).setAdminState(node, 'drained', job.isTimedOut ? `drain timed out after ${job.timeoutMs} ms (${m.config.drain.onTimeout})` : 'no work left');
-  m.logger.info({ node, waitedMs, cancelled, closed, left }, 'drain finished');
-  return { node, outcome: 'drained', state: 'drained', waitedMs, cancelled, closed, left };
-}
-
-/**
- * DRAIN: resolves when the node is drained (or an UNDRAIN aborted the drain). Throws a
- * MeridianError for an unknown node, or when it is the last master of a residency set (without force).
- */
-export function drainNode(m: Meridian, node: string, opts: DrainOptions = {}): Promise<DrainResult> {
-  const n = nodeOrThrow(m, node);
-  const reg = registry(m);
-  const running = reg.drains.get(node);
-  if (n.state === 'draining' && running !== undefined && running.result === null && !running.isAborted) return running.done;
-  if (n.state === 'drained') {
-    return Promise.resolve({ node, outcome: 'already-drained', state: 'drained', waitedMs: 0, cancelled: 0, closed: 0, left: 0 });
-  }
-  if (opts.force !== true) {
-    const sets = lastMasterOf(topologyOf(m).snapshot, m.config.residency.rules, node);
-    if (sets.length > 0) {
-      throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
+    if (opts.force !== true) {
+      const sets = lastMasterOf(h.topology.snapshot, h.config.residency.rules, node);
+      if (sets.length > 0) {
+        throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
+      }
     }
+    const cfg = h.config.drain;
+    const job = new NodeDrain(node, opts.timeoutMs ?? cfg.timeoutMs, cfg.onTimeout);
+    this.jobs.set(node, job);
+    // Order matters: the router must stop choosing the node before its pools refuse new backends.
+    h.topology.setAdminState(node, 'draining', opts.reason ?? 'DRAIN');
+    h.pools.setNodeDraining(node, true);
+    job.done = this.run(job).then((r) => {
+      job.result = r;
+      return r;
+    });
+    return job.done;
   }
-  const cfg = m.config.drain;
-  const job = new NodeDrain(node, opts.timeoutMs ?? cfg.timeoutMs, cfg.onTimeout);
-  reg.drains.set(node, job);
-  // Order matters: the router must stop choosing the node before its pools refuse new backends.
-  topologyOf(m).setAdminState(node, 'draining', opts.reason ?? 'DRAIN');
-  m.pools.setNodeDraining(node, true);
-  job.done = runDrain(m, job).then((r) => {
-    job.result = r;
-    return r;
-  });
-  return job.done;
-}
 
-function canReadmit(m: Meridian, n: NodeSnapshot): boolean {
-  return n.isUp && n.role !== 'unknown' && n.lagMs !== null && n.lagMs <= m.config.routing.readmitMaxLagMs;
-}
-
-/**
- * Readmits a `catching-up` node that is already caught up. Later readmission is the health
- * monitor's: after each probe it moves a caught-up node to `active` (one owner for that step).
- */
-function readmitIfCaughtUp(m: Meridian, node: string): void {
-  const n = topologyOf(m).snapshot.byName.get(node);
-  if (n === undefined || n.state !== 'catching-up' || !canReadmit(m, n)) return;
-  topologyOf(m).setAdminState(node, 'active', `caught up: lag ${Math.round(n.lagMs ?? 0)} ms ≤ readmit_max_lag ${m.config.routing.readmitMaxLagMs} ms`);
-}
-
-/** UNDRAIN: the node catches up, then is readmitted (immediately if already caught up). */
-export function undrainNode(m: Meridian, node: string): UndrainResult {
-  const n = nodeOrThrow(m, node);
-  const job = registry(m).drains.get(node);
-  if (job !== undefined && job.result === null) job.isAborted = true;
-  if (n.state === 'active') {
-    m.pools.setNodeDraining(node, false);
-    return { node, state: 'active', message: `node "${node}" is not drained` };
-  }
-  m.pools.setNodeDraining(node, false);
-  topologyOf(m).setAdminState(node, 'catching-up', 'UNDRAIN');
-  readmitIfCaughtUp(m, node);
-  const state = topologyOf(m).snapshot.byName.get(node)?.state ?? 'catching-up';
-  const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
-  const message = state === 'active'
-    ? `node "${node}" readmitted`
-    : `node "${node}" catching up (${n.isUp ? `lag ${lag}` : 'down'}); readmitted when up with lag ≤ ${m.config.routing.readmitMaxLagMs} ms`;
-  return { node, state, message };
-}
-
-/** Hot reload: drain nodes about to be removed (forced: removal is the operator's decision). */
-export async function drainForRemoval(m: Meridian, nodes: readonly string[]): Promise<DrainResult[]> {
-  const known = nodes.filter((n) => topologyOf(m).snapshot.byName.has(n));
-  return Promise.all(known.map((n) => drainNode(m, n, { force: true, reason: 'removed from config' })));
-}
-
-/** Drain progress for SHOW NODES / GET /nodes, or null when nothing is going on. */
-export function drainProgress(m: Meridian, node: string): string | null {
-  const n = m.snapshot().byName.get(node);
-  if (n === undefined) return null;
-  const job = registry(m).drains.get(node);
-  if (n.state === 'draining' && job !== undefined && job.result === null) {
-    const leftS = Math.max(0, Math.ceil((job.deadlineMs - Date.now()) / 1000));
-    const phase = job.isTimedOut ? `timed out, ${m.config.drain.onTimeout === 'cancel' ? 'cancelling' : 'leaving'}` : `${leftS}s to timeout`;
-    return `${job.sessionsLeft} sessions, ${job.backendsLeft} backends left; ${phase}`;
-  }
-  if (n.state === 'drained' && job?.result != null) {
-    const r = job.result;
-    const extra = [r.cancelled > 0 ? `${r.cancelled} cancelled` : '', r.closed > 0 ? `${r.closed} closed` : '', r.left > 0 ? `${r.left} left running` : '']
-      .filter((x) => x !== '').join(', ');
-    return `drained in ${(r.waitedMs / 1000).toFixed(1)}s${extra === '' ? '' : ` (${extra})`}`;
-  }
-  if (n.state === 'catching-up') {
+  /** UNDRAIN: the node catches up, then is readmitted (immediately if already caught up). */
+  undrain(node: string): UndrainResult {
+    const h = this.host;
+    const n = this.nodeOrThrow(node);
+    const job = this.jobs.get(node);
+    if (job !== undefined && job.result === null) job.isAborted = true;
+    if (n.state === 'active') {
+      h.pools.setNodeDraining(node, false);
+      return { node, state: 'active', message: `node "${node}" is not drained` };
+    }
+    h.pools.setNodeDraining(node, false);
+    h.topology.setAdminState(node, 'catching-up', 'UNDRAIN');
+    this.readmitIfCaughtUp(node);
+    const state = h.topology.snapshot.byName.get(node)?.state ?? 'catching-up';
     const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
-    return `${n.isUp ? `lag ${lag}` : 'down'}; readmit at lag ≤ ${m.config.routing.readmitMaxLagMs} ms`;
+    const message = state === 'active'
+      ? `node "${node}" readmitted`
+      : `node "${node}" catching up (${n.isUp ? `lag ${lag}` : 'down'}); readmitted when up with lag ≤ ${h.config.routing.readmitMaxLagMs} ms`;
+    return { node, state, message };
   }
-  return null;
-}
 
-/** Stops watching (Meridian stopped). */
-export function stopDrains(m: Meridian): void {
-  const reg = registries.get(m);
-  if (reg === undefined) return;
-  for (const job of reg.drains.values()) if (job.result === null) job.isAborted = true;
+  /** Hot reload: drain nodes about to be removed (forced: removal is the operator's decision). */
+  drainForRemoval(nodes: readonly string[]): Promise<DrainResult[]> {
+    const known = nodes.filter((n) => this.host.topology.snapshot.byName.has(n));
+    return Promise.all(known.map((n) => this.drain(n, { force: true, reason: 'removed from config' })));
+  }
+
+  /** Drain progress for SHOW NODES / GET /nodes, or null when nothing is going on. */
+  progress(node: string): string | null {
+    const cfg = this.host.config;
+    const n = this.host.topology.snapshot.byName.get(node);
+    if (n === undefined) return null;
+    const job = this.jobs.get(node);
+    if (n.state === 'draining' && job !== undefined && job.result === null) {
+      const leftS = Math.max(0, Math.ceil((job.deadlineMs - Date.now()) / 1000));
+      const phase = job.isTimedOut ? `timed out, ${cfg.drain.onTimeout === 'cancel' ? 'cancelling' : 'leaving'}` : `${leftS}s to timeout`;
+      return `${job.sessionsLeft} sessions, ${job.backendsLeft} backends left; ${phase}`;
+    }
+    if (n.state === 'drained' && job?.result != null) {
+      const r = job.result;
+      const extra = [r.cancelled > 0 ? `${r.cancelled} cancelled` : '', r.closed > 0 ? `${r.closed} closed` : '', r.left > 0 ? `${r.left} left running` : '']
+        .filter((x) => x !== '').join(', ');
+      return `drained in ${(r.waitedMs / 1000).toFixed(1)}s${extra === '' ? '' : ` (${extra})`}`;
+    }
+    if (n.state === 'catching-up') {
+      const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
+      return `${n.isUp ? `lag ${lag}` : 'down'}; readmit at lag ≤ ${cfg.routing.readmitMaxLagMs} ms`;
+    }
+    return null;
+  }
+
+  /** Stops watching (Meridian stopped). */
+  stopAll(): void {
+    for (const job of this.jobs.values()) if (job.result === null) job.isAborted = true;
+  }
+
+  private nodeOrThrow(node: string): NodeSnapshot {
+    const n = this.host.topology.snapshot.byName.get(node);
+    if (n === undefined) throw Errors.invalidParameter(`unknown node "${node}" (see SHOW NODES)`);
+    return n;
+  }
+
+  private sessionsOn(node: string): AdminSession[] {
+    const out: AdminSession[] = [];
+    for (const s of this.host.sessions.values()) if (!s.isAdmin && s.attached !== null && s.attached.node === node) out.push(s);
+    return out;
+  }
+
+  /** Backends of the node that are checked out or connecting (idle ones are closed by the pool). */
+  private backendsBusy(node: string): number {
+    let n = 0;
+    for (const p of this.host.pools.poolsOfNode(node)) n += p.total - p.idleCount;
+    return n;
+  }
+
+  /**
+   * pool.mode session keeps one backend per node for a session's life. A session not using its
+   * backend to the draining node gives it up now: its next request is routed elsewhere.
+   */
+  private releaseKeptBackends(node: string): void {
+    for (const s of this.host.sessions.values()) {
+      const kept: Backend | undefined = s.sessionBackends?.get(node);
+      if (kept === undefined || s.attached === kept) continue;
+      s.sessionBackends?.delete(node);
+      kept.close('node draining');
+    }
+  }
+
+  /** Waits until nothing runs on the node, the timeout, or an UNDRAIN. */
+  private async waitIdle(job: NodeDrain, untilMs: number): Promise<boolean> {
+    for (;;) {
+      this.releaseKeptBackends(job.node);
+      job.sessionsLeft = this.sessionsOn(job.node).length;
+      job.backendsLeft = this.backendsBusy(job.node);
+      if (job.sessionsLeft === 0 && job.backendsLeft === 0) return true;
+      if (job.isAborted || Date.now() >= untilMs) return false;
+      await sleep(POLL_MS);
+    }
+  }
+
+  private async run(job: NodeDrain): Promise<DrainResult> {
+    const h = this.host;
+    const node = job.node;
+    let cancelled = 0;
+    let closed = 0;
+    let left = 0;
+    let isIdle = await this.waitIdle(job, job.deadlineMs);
+    if (!isIdle && !job.isAborted) {
+      job.isTimedOut = true;
+      const busy = this.sessionsOn(node);
+      if (job.onTimeout === 'cancel') {
+        for (const s of busy) {
+          if (s.attached !== null && !s.attached.ops.isEmpty) {
+            s.cancelCurrent();
+            cancelled++;
+          }
+        }
+        isIdle = await this.waitIdle(job, Date.now() + CANCEL_GRACE_MS);
+        if (!isIdle && !job.isAborted) {
+          for (const s of this.sessionsOn(node)) {
+            s.close('node drained', Errors.nodeDrained(node));
+            closed++;
+          }
+        }
+      } else {
+        left = busy.length;
+      }
+    }
+    const waitedMs = Date.now() - job.startedAtMs;
+    if (job.isAborted) {
+      return { node, outcome: 'undrained', state: h.topology.snapshot.byName.get(node)?.state ?? 'removed', waitedMs, cancelled, closed, left };
+    }
+    h.topology.setAdminState(node, 'drained', job.isTimedOut ? `drain timed out after ${job.timeoutMs} ms (${h.config.drain.onTimeout})` : 'no work left');
+    h.logger.info({ node, waitedMs, cancelled, closed, left }, 'drain finished');
+    return { node, outcome: 'drained', state: 'drained', waitedMs, cancelled, closed, left };
+  }
+
+  private canReadmit(n: NodeSnapshot): boolean {
+    return n.isUp && n.role !== 'unknown' && n.lagMs !== null && n.lagMs <= this.host.config.routing.readmitMaxLagMs;
+  }
+
+  /**
+   * Readmits a `catching-up` node that is already caught up. Later readmission is the health
+   * monitor's: after each probe it moves a caught-up node to `active` (one owner for that step).
+   */
+  private readmitIfCaughtUp(node: string): void {
+    const t = this.host.topology;
+    const n = t.snapshot.byName.get(node);
+    if (n === undefined || n.state !== 'catching-up' || !this.canReadmit(n)) return;
+    t.setAdminState(node, 'active', `caught up: lag ${Math.round(n.lagMs ?? 0)} ms ≤ readmit_max_lag ${this.host.config.routing.readmitMaxLagMs} ms`);
+  }
 }

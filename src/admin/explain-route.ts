@@ -6,19 +6,18 @@
 import { decideResidency } from '../config/residency-match.js';
 import { Errors } from '../errors.js';
 import { residencyDenialError } from '../frontend/context.js';
-import type { Session } from '../frontend/session.js';
 import { explainRoute } from '../router/explain-route.js';
-import type { Meridian } from '../server.js';
 import { hasSeenWrite } from '../router/pick-read.js';
 import { pinReasons, routeContextOf, sessionStateWord } from './session-view.js';
 import { text, type AdminTable } from './table.js';
+import type { AdminHost, AdminSession } from './types.js';
 
 function hintText(h: { route: string } | { node: string } | null): string {
   if (h === null) return 'none';
   return 'node' in h ? `node=${h.node}` : `route=${h.route}`;
 }
 
-export function explainRouteCommand(args: string, session: Session, m: Meridian): AdminTable {
+export function explainRouteCommand(args: string, session: AdminSession, m: AdminHost): AdminTable {
   let sql = args;
   let target = session;
   const forSession = /^for\s+session\s+(\d+)\s+([\s\S]*)$/i.exec(args);
@@ -31,10 +30,11 @@ export function explainRouteCommand(args: string, session: Session, m: Meridian)
   if (sql.trim() === '') throw Errors.invalidParameter('usage: EXPLAIN ROUTE [FOR SESSION <id>] <sql>');
   const cls = m.classify(sql);
   const intent = cls.isWrite ? 'write' : 'read';
-  const ctx = routeContextOf(m, target);
+  const ctx = routeContextOf(m.config.residency.rules, target);
   const mark = intent === 'read' && !target.isAdmin ? target.writeMark : null;
-  const snap = m.snapshot();
-  const ex = explainRoute({ intent, hint: cls.hint, after: mark }, snap, ctx, m.policy, m.pools.activeBackends, m.routeRecency.lastRoutedSeq);
+  const snap = m.topology.snapshot;
+  const r = m.routeInputs();
+  const ex = explainRoute({ intent, hint: cls.hint, after: mark }, snap, ctx, r.policy, r.activeBackends, r.lastRouted);
   const rows: Array<[string, string | null]> = [
     ['class', `${cls.class} (${cls.reason})`],
     ['intent', intent],

@@ -3,9 +3,9 @@
 // node is drained; false: 202 at once).
 
 import { MeridianError } from '../errors.js';
-import type { Meridian } from '../server.js';
 import { parseTimeout } from './drain-command.js';
-import { drainNode, undrainNode } from './drain.js';
+import type { Drains } from './drain.js';
+import type { AdminTopology } from './types.js';
 
 export interface HttpResult {
   readonly status: number;
@@ -22,7 +22,7 @@ function errorResult(err: unknown): HttpResult {
   return { status, body: { error: err.message, code: err.code } };
 }
 
-export async function httpDrain(m: Meridian, node: string, body: string, q: URLSearchParams): Promise<HttpResult> {
+export async function httpDrain(drains: Drains, topology: AdminTopology, node: string, body: string, q: URLSearchParams): Promise<HttpResult> {
   let opts: Record<string, unknown> = {};
   if (body.trim() !== '') {
     try {
@@ -35,10 +35,10 @@ export async function httpDrain(m: Meridian, node: string, body: string, q: URLS
   for (const [k, v] of q) opts[k] = v;
   try {
     const timeoutMs = opts.timeout === undefined ? undefined : parseTimeout(String(opts.timeout));
-    const done = drainNode(m, node, { timeoutMs, force: truthy(opts.force), reason: 'DRAIN (http)' });
+    const done = drains.drain(node, { timeoutMs, force: truthy(opts.force), reason: 'DRAIN (http)' });
     if (opts.wait !== undefined && !truthy(opts.wait)) {
       done.catch(() => {});
-      return { status: 202, body: { node, state: m.snapshot().byName.get(node)?.state ?? null, outcome: 'started' } };
+      return { status: 202, body: { node, state: topology.snapshot.byName.get(node)?.state ?? null, outcome: 'started' } };
     }
     return { status: 200, body: await done };
   } catch (err) {
@@ -46,9 +46,9 @@ export async function httpDrain(m: Meridian, node: string, body: string, q: URLS
   }
 }
 
-export async function httpUndrain(m: Meridian, node: string): Promise<HttpResult> {
+export async function httpUndrain(drains: Drains, node: string): Promise<HttpResult> {
   try {
-    return { status: 200, body: undrainNode(m, node) };
+    return { status: 200, body: drains.undrain(node) };
   } catch (err) {
     return errorResult(err);
   }

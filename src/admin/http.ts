@@ -5,16 +5,15 @@
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
 // cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
-// functions the console uses.
+// functions and admin state (AdminConsole) the console uses.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeridianError } from '../errors.js';
-import type { Meridian } from '../server.js';
+import type { AdminConsole } from './console.js';
 import { httpDrain, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
-import { installMetricsSources } from './metrics-sources.js';
 import { showNodes } from './show-nodes.js';
 import { tableObjects } from './table.js';
 
@@ -81,12 +80,12 @@ async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<s
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function handle(m: Meridian, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const m = a.host;
   const httpCfg = m.config.admin.http;
   if (!isAllowedHost(req.headers.host, httpCfg?.host ?? '127.0.0.1', httpCfg?.allowedHosts ?? [])) {
     return send(res, 421, { error: 'host not allowed (admin.http.allowed_hosts)' });
   }
-  installMetricsSources(m);
   const url = new URL(req.url ?? '/', 'http://meridian');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
@@ -110,24 +109,24 @@ async function handle(m: Meridian, req: http.IncomingMessage, res: http.ServerRe
   }
   if (path === '/nodes') {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    return send(res, 200, { nodes: tableObjects(await showNodes(m)) });
+    return send(res, 200, { nodes: tableObjects(await showNodes(m, a.drains)) });
   }
   const action = /^\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
   if (action !== null) {
     if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
     const node = decodeURIComponent(action[1]!);
     const body = await readBody(req);
-    const r = action[2] === 'drain' ? await httpDrain(m, node, body, url.searchParams) : await httpUndrain(m, node);
+    const r = action[2] === 'drain' ? await httpDrain(a.drains, m.topology, node, body, url.searchParams) : await httpUndrain(a.drains, node);
     return send(res, r.status, r.body);
   }
   return send(res, 404, { error: 'not found' });
 }
 
-export async function startHttp(m: Meridian): Promise<RunningHttp> {
-  const cfg = m.config.admin.http;
+export async function startHttp(a: AdminConsole): Promise<RunningHttp> {
+  const cfg = a.host.config.admin.http;
   if (cfg === null) throw new Error('admin.http is not configured');
   const server = http.createServer((req, res) => {
-    handle(m, req, res).catch((err: unknown) => {
+    handle(a, req, res).catch((err: unknown) => {
       const status = err instanceof MeridianError ? (err.sqlstate === '42704' ? 404 : 409) : 500;
       if (!res.headersSent) send(res, status, { error: (err as Error).message, code: err instanceof MeridianError ? err.code : undefined });
       else res.end();
@@ -139,7 +138,7 @@ export async function startHttp(m: Meridian): Promise<RunningHttp> {
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  m.logger.info({ host: cfg.host, port }, 'admin http listening');
+  a.host.logger.info({ host: cfg.host, port }, 'admin http listening');
   return {
     port,
     close: () =>

@@ -1,19 +1,19 @@
-// Scrape-time state gauges (STYLE: computed from the snapshot, never kept up to date by hand):
-// client sessions by state, backends by node and state, node up/role/state, lag, rtt, drain,
-// pinned sessions by reason. Installed once per Meridian with m.metrics.setSources().
+// Scrape-time state gauges (computed from the snapshot, never kept up to date by hand): client
+// sessions by state, backends by node and state, node up/role/state, lag, rtt, drain, pinned
+// sessions by reason. The admin console installs them once, when it is built.
 
 import type { PinKind } from '../classify/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Meridian } from '../server.js';
 import type { AdminState, NodeRole } from '../topology/types.js';
 import { pinReasons, sessionStateWord } from './session-view.js';
+import type { AdminHost } from './types.js';
 
 const ROLES: readonly NodeRole[] = ['master', 'replica', 'unknown'];
 const STATES: readonly AdminState[] = ['active', 'draining', 'drained', 'catching-up'];
 const SESSION_STATES = ['active', 'idle', 'pinned', 'admin'] as const;
 const PIN_REASONS: readonly (PinKind | 'opaque-state')[] = ['temp-table', 'advisory-lock', 'listen', 'cursor', 'opaque-state'];
 
-export function collectState(m: Meridian, mt: Metrics): void {
+function collectState(m: Pick<AdminHost, 'sessions' | 'topology' | 'pools'>, mt: Metrics): void {
   const sessions = new Map<string, number>(SESSION_STATES.map((s) => [s, 0]));
   const pins = new Map<string, number>(PIN_REASONS.map((r) => [r, 0]));
   for (const s of m.sessions.values()) {
@@ -36,7 +36,7 @@ export function collectState(m: Meridian, mt: Metrics): void {
   mt.lagBytes.reset();
   mt.rttMs.reset();
   mt.drainState.reset();
-  for (const n of m.snapshot().nodes) {
+  for (const n of m.topology.snapshot.nodes) {
     let active = 0;
     let idle = 0;
     let connecting = 0;
@@ -58,11 +58,6 @@ export function collectState(m: Meridian, mt: Metrics): void {
   }
 }
 
-const installed = new WeakSet<Meridian>();
-
-/** Idempotent: the server should call it at start; the console and HTTP call it too, to be sure. */
-export function installMetricsSources(m: Meridian): void {
-  if (installed.has(m)) return;
-  installed.add(m);
+export function installMetricsSources(m: Pick<AdminHost, 'sessions' | 'topology' | 'pools' | 'metrics'>): void {
   m.metrics.setSources({ collect: (mt) => collectState(m, mt) });
 }

@@ -2,17 +2,18 @@
 // residency and no hint, so /readyz agrees exactly with what a client's next write would get.
 
 import { route } from '../router/route.js';
-import type { Meridian } from '../server.js';
+import type { AdminHost } from './types.js';
 
 export type WriteTarget = { readonly ok: true; readonly node: string } | { readonly ok: false; readonly reason: string };
 
-export function writeTarget(m: Meridian): WriteTarget {
+export function writeTarget(m: Pick<AdminHost, 'topology' | 'routeInputs'>): WriteTarget {
+  const r = m.routeInputs();
   const d = route(
     { intent: 'write', hint: null },
-    m.snapshot(),
+    m.topology.snapshot,
     { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null },
-    m.policy,
-    m.pools.activeBackends,
+    r.policy,
+    r.activeBackends,
   );
   return d.ok ? { ok: true, node: d.node } : { ok: false, reason: d.reason };
 }

@@ -1,54 +1,51 @@
-// RELOAD (and, when the process wires it, SIGHUP): validate the config file first; a bad file
-// keeps the running config and the error goes to the log and the admin reply. Nodes the new
-// file removes are drained before the new config applies; the rest is Meridian.reload().
+// RELOAD (and, when the process wires it, SIGHUP): the config file is read and validated once; a
+// bad file keeps the running config and the error goes to the log and the admin reply. With a
+// good file, the nodes it removes are drained first, then that same config is applied (one read,
+// one decision: a file saved again meanwhile waits for the next reload).
 
 import { describeReload } from '../config/reload-diff.js';
-import { loadConfigFile } from '../config/load-config.js';
-import type { MeridianConfig } from '../config/types.js';
 import { Errors } from '../errors.js';
 import type { ReloadResult } from '../reload.js';
-import type { Meridian } from '../server.js';
-import { drainForRemoval } from './drain.js';
+import type { Drains } from './drain.js';
 import { text, type AdminTable } from './table.js';
+import type { AdminHost } from './types.js';
 
 export interface AdminReloadResult extends ReloadResult {
   readonly drainedNodes: readonly string[];
 }
 
-const inFlight = new WeakMap<Meridian, Promise<AdminReloadResult>>();
+/** One reload at a time; a RELOAD during another waits for it and then runs. */
+export class Reloads {
+  private last: Promise<AdminReloadResult> | null = null;
 
-async function reloadOnce(m: Meridian): Promise<AdminReloadResult> {
-  if (m.configPath !== null) {
-    let next: MeridianConfig;
-    try {
-      next = loadConfigFile(m.configPath);
-    } catch {
-      // Meridian.reload() re-reads the file, counts and logs the failure, and reports it.
-      return { ...m.reload(), drainedNodes: [] };
-    }
-    const removed = describeReload(m.config, next).removedNodes;
+  constructor(private readonly host: AdminHost, private readonly drains: Drains) {}
+
+  reload(): Promise<AdminReloadResult> {
+    const prev = this.last ?? Promise.resolve(null);
+    const next = prev.catch(() => null).then(() => this.reloadOnce());
+    this.last = next;
+    return next;
+  }
+
+  private async reloadOnce(): Promise<AdminReloadResult> {
+    const h = this.host;
+    const read = h.readConfig();
+    if (!read.ok) return { ...read.failure, drainedNodes: [] };
+    const next = read.config;
+    const removed = describeReload(h.config, next).removedNodes;
     if (removed.length > 0) {
-      m.logger.info({ nodes: removed }, 'draining nodes removed from config');
-      await drainForRemoval(m, removed);
+      h.logger.info({ nodes: removed }, 'draining nodes removed from config');
+      await this.drains.drainForRemoval(removed);
     }
-    const r = m.reload();
+    const r = h.applyConfig(next);
     // Pools of removed nodes stay in the pool manager; let them open again if the node comes back.
-    if (r.ok) for (const n of removed) m.pools.setNodeDraining(n, false);
+    if (r.ok) for (const n of removed) h.pools.setNodeDraining(n, false);
     return { ...r, drainedNodes: removed };
   }
-  return { ...m.reload(), drainedNodes: [] };
 }
 
-/** One reload at a time; a RELOAD during another waits for it and then runs. */
-export function reloadConfig(m: Meridian): Promise<AdminReloadResult> {
-  const prev = inFlight.get(m) ?? Promise.resolve(null);
-  const next = prev.catch(() => null).then(() => reloadOnce(m));
-  inFlight.set(m, next);
-  return next;
-}
-
-export async function reloadCommand(m: Meridian): Promise<AdminTable> {
-  const r = await reloadConfig(m);
+export async function reloadCommand(reloads: Reloads): Promise<AdminTable> {
+  const r = await reloads.reload();
   if (!r.ok) throw Errors.adminFailed(`reload failed; the running configuration is unchanged: ${r.message}`);
   const restart = new Set(r.needsRestart);
   const rows: Array<[string, string]> = r.changes.map((c) => [c, restart.has(c) ? 'needs restart (not applied)' : 'applied']);

@@ -3,15 +3,15 @@
 // its pin reasons. Reads session fields only; never changes a session.
 
 import { matchResidency, type SessionResidency } from '../config/residency-match.js';
-import type { Session } from '../frontend/session.js';
+import type { ResidencyRule } from '../config/types.js';
 import { TxStatus } from '../protocol/codes.js';
 import type { SessionRouteContext } from '../router/types.js';
-import type { Meridian } from '../server.js';
+import type { AdminSession } from './types.js';
 
 /** admin: console session; pinned: held on its backend by a pin; in-transaction; active: a request running; idle: no backend. */
 export type SessionStateWord = 'admin' | 'pinned' | 'in-transaction' | 'active' | 'idle';
 
-export function sessionStateWord(s: Session): SessionStateWord {
+export function sessionStateWord(s: AdminSession): SessionStateWord {
   if (s.isAdmin) return 'admin';
   const b = s.attached;
   if (b === null) return 'idle';
@@ -20,31 +20,26 @@ export function sessionStateWord(s: Session): SessionStateWord {
   return 'active';
 }
 
-export function pinReasons(s: Session): string[] {
+export function pinReasons(s: AdminSession): string[] {
   return s.isAdmin || s.state === undefined ? [] : s.state.pinReasons();
 }
 
 /** The residency rules that apply to a session (admin sessions: matched from their identity). */
-export function residencyOf(m: Meridian, s: Session): SessionResidency | null {
+export function residencyOf(rules: readonly ResidencyRule[], s: AdminSession): SessionResidency | null {
   if (!s.isAdmin) return s.routing.residency;
   const i = s.ident;
-  return matchResidency(m.config.residency.rules, {
+  return matchResidency(rules, {
     user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
   });
 }
 
 /** The router's session context for a session, as Meridian.route builds it. */
-export function routeContextOf(m: Meridian, s: Session): SessionRouteContext {
-  const rule = residencyOf(m, s);
+export function routeContextOf(rules: readonly ResidencyRule[], s: AdminSession): SessionRouteContext {
+  const rule = residencyOf(rules, s);
   return {
     allowedRegions: rule === null ? null : new Set(rule.regions),
     residencyRule: rule?.name ?? null,
     clientRegion: s.isAdmin ? s.ident.clientRegion : s.routing.clientRegion,
     sessionHint: s.isAdmin || s.state === undefined ? null : (s.state.localRouteHint ?? s.state.routeHint),
   };
-}
-
-/** Does this session hold a backend to `node` right now (a transaction, a pin, a request)? */
-export function isOnNode(s: Session, node: string): boolean {
-  return s.attached !== null && s.attached.node === node;
 }

@@ -3,12 +3,12 @@
 // and where each node's lag comes from with the misconfiguration that keeps it unknown (problem).
 // Reads only; never changes state.
 
-import type { Meridian } from '../server.js';
-import { drainProgress } from './drain.js';
+import type { Drains } from './drain.js';
 import { bool, float, int, roundMs, text, type AdminTable } from './table.js';
+import type { AdminHost } from './types.js';
 
 /** Routed requests per node and class, read from the counter (survives session churn). */
-export async function routedByNode(m: Meridian): Promise<Map<string, { reads: number; writes: number }>> {
+export async function routedByNode(m: Pick<AdminHost, 'metrics'>): Promise<Map<string, { reads: number; writes: number }>> {
   const out = new Map<string, { reads: number; writes: number }>();
   const metric = await m.metrics.routedTotal.get();
   for (const v of metric.values) {
@@ -22,7 +22,7 @@ export async function routedByNode(m: Meridian): Promise<Map<string, { reads: nu
 }
 
 /** Backends of a node by state, summed over its pools. */
-export function nodeBackends(m: Meridian, node: string): { active: number; idle: number; connecting: number; waiting: number } {
+function nodeBackends(m: Pick<AdminHost, 'pools'>, node: string): { active: number; idle: number; connecting: number; waiting: number } {
   let active = 0;
   let idle = 0;
   let connecting = 0;
@@ -36,18 +36,18 @@ export function nodeBackends(m: Meridian, node: string): { active: number; idle:
   return { active, idle, connecting, waiting };
 }
 
-export async function showNodes(m: Meridian): Promise<AdminTable> {
-  const snap = m.snapshot();
+export async function showNodes(m: AdminHost, drains: Drains): Promise<AdminTable> {
+  const snap = m.topology.snapshot;
   const routed = await routedByNode(m);
   const rows = snap.nodes.map((n) => {
     const b = nodeBackends(m, n.name);
     const r = routed.get(n.name) ?? { reads: 0, writes: 0 };
-    const lag = m.health.lagStatusOf(n.name);
+    const lag = m.lagStatusOf(n.name);
     return [
       n.name, n.region, n.role, n.state, n.isUp,
       roundMs(n.rttMs), roundMs(n.lagMs), n.lagBytes,
       b.active, b.idle, r.reads, r.writes,
-      drainProgress(m, n.name), n.lastError, lag?.source ?? null, lag?.problem ?? null,
+      drains.progress(n.name), n.lastError, lag?.source ?? null, lag?.problem ?? null,
     ];
   });
   return {

@@ -6,11 +6,11 @@
 import type { SessionResidency } from '../config/residency-match.js';
 import type { ResidencyRule } from '../config/types.js';
 import { Check, checkRead, checkWrite } from '../router/node-checks.js';
-import type { Meridian } from '../server.js';
 import type { TopologySnapshot } from '../topology/types.js';
 import { int, text, type AdminTable } from './table.js';
+import type { AdminHost } from './types.js';
 
-export function describeMatch(rule: ResidencyRule): string {
+function describeMatch(rule: ResidencyRule): string {
   const m = rule.match;
   const parts: string[] = [];
   if (m.user !== null) parts.push(`user=${m.user}`);
@@ -22,7 +22,7 @@ export function describeMatch(rule: ResidencyRule): string {
 }
 
 /** Nodes of these regions that could take a write / a read now. */
-export function regionCapacity(regions: readonly string[], snap: TopologySnapshot, maxReadLagMs: number): { nodes: string[]; masters: string[]; readable: string[] } {
+function regionCapacity(regions: readonly string[], snap: TopologySnapshot, maxReadLagMs: number): { nodes: string[]; masters: string[]; readable: string[] } {
   const allowed = new Set(regions);
   const nodes = snap.nodes.filter((n) => allowed.has(n.region));
   return {
@@ -36,7 +36,7 @@ export function regionCapacity(regions: readonly string[], snap: TopologySnapsho
  * Refusals per metric label. A session matching several rules is labelled with their names
  * joined by "+", so such a refusal counts for each of those rules (and for the combination).
  */
-export async function refusalsByRule(m: Meridian): Promise<Map<string, number>> {
+async function refusalsByRule(m: Pick<AdminHost, 'metrics'>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
   for (const v of (await m.metrics.residencyRefusals.get()).values) {
@@ -61,8 +61,8 @@ function row(name: string, match: string, regions: readonly string[], snap: Topo
  * regions are the intersection, so it may allow less than any single rule); then, with
  * residency.require_match, a "*" row for sessions no rule matches (refused at login).
  */
-export async function showResidency(m: Meridian): Promise<AdminTable> {
-  const snap = m.snapshot();
+export async function showResidency(m: Pick<AdminHost, 'metrics' | 'config' | 'sessions' | 'topology'>): Promise<AdminTable> {
+  const snap = m.topology.snapshot;
   const lag = m.config.routing.maxReadLagMs;
   const refusals = await refusalsByRule(m);
   const sessionsByRule = new Map<string, number>();

@@ -4,9 +4,9 @@
 // console and /metrics never disagree. Reads only.
 
 import type client from 'prom-client';
-import type { Meridian } from '../server.js';
 import { routedByNode } from './show-nodes.js';
 import { float, int, text, type AdminTable } from './table.js';
+import type { AdminHost } from './types.js';
 
 type AnyMetric = client.Counter<string> | client.Histogram<string> | client.Gauge<string>;
 
@@ -41,7 +41,7 @@ function meanMs(count: number, sumSeconds: number): number | null {
   return count === 0 ? null : Math.round((sumSeconds / count) * 1e6) / 1e3;
 }
 
-export async function showStats(m: Meridian): Promise<AdminTable> {
+export async function showStats(m: Pick<AdminHost, 'metrics' | 'topology'>): Promise<AdminTable> {
   const mt = m.metrics;
   const routed = await routedByNode(m);
   const probes = await byLabel(mt.probeFailures, 'node');
@@ -49,7 +49,7 @@ export async function showStats(m: Meridian): Promise<AdminTable> {
   const [requests, requestSum] = await histogram(mt.requestDuration);
   const [waits, waitSum] = await histogram(mt.poolWaitSeconds);
   const reloads = await byLabel(mt.reloads, 'result');
-  const rows: Array<Array<string | number | null>> = m.snapshot().nodes.map((n) => {
+  const rows: Array<Array<string | number | null>> = m.topology.snapshot.nodes.map((n) => {
     const r = routed.get(n.name) ?? { reads: 0, writes: 0 };
     return [n.name, r.reads, r.writes, probes.get(n.name) ?? 0, evictions.get(n.name) ?? 0, null, null, null, null, null, null, null, null, null];
   });

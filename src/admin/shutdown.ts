@@ -1,34 +1,38 @@
 // SHUTDOWN: stop accepting clients, let sessions finish their transactions (bounded by
 // drain.timeout), close everything. The console reply goes out first. The process owner (cli.ts)
-// registers what to do once Meridian stopped (close HTTP, exit) with onAdminShutdown.
+// registers what to do once Meridian stopped (close HTTP, exit) with onDone.
 
-import type { Meridian } from '../server.js';
-import { stopDrains } from './drain.js';
+import type { Drains } from './drain.js';
 import { text, type AdminTable } from './table.js';
+import type { AdminHost } from './types.js';
 
 type Handler = () => void | Promise<void>;
-const handlers = new WeakMap<Meridian, Handler[]>();
 
-/** Runs `fn` after an admin SHUTDOWN has stopped Meridian. */
-export function onAdminShutdown(m: Meridian, fn: Handler): void {
-  const list = handlers.get(m) ?? [];
-  list.push(fn);
-  handlers.set(m, list);
-}
+export class Shutdown {
+  private readonly handlers: Handler[] = [];
 
-export function shutdownCommand(m: Meridian): AdminTable {
-  const graceMs = m.config.drain.timeoutMs;
-  m.logger.info({ sessions: m.sessions.size, graceMs }, 'shutdown requested');
-  // Let the reply reach the client before the admin session itself is closed.
-  setTimeout(() => {
-    stopDrains(m);
-    void m.stop(graceMs).then(async () => {
-      for (const fn of handlers.get(m) ?? []) await fn();
-    });
-  }, 50).unref();
-  return {
-    columns: [text('message')],
-    rows: [[`shutting down: no new clients; sessions get up to ${Math.round(graceMs / 1000)}s to finish their transactions`]],
-    tag: 'SHUTDOWN',
-  };
+  constructor(private readonly host: AdminHost, private readonly drains: Drains) {}
+
+  /** Runs `fn` after an admin SHUTDOWN has stopped Meridian. */
+  onDone(fn: Handler): void {
+    this.handlers.push(fn);
+  }
+
+  command(): AdminTable {
+    const h = this.host;
+    const graceMs = h.config.drain.timeoutMs;
+    h.logger.info({ sessions: h.sessions.size, graceMs }, 'shutdown requested');
+    // Let the reply reach the client before the admin session itself is closed.
+    setTimeout(() => {
+      this.drains.stopAll();
+      void h.stop(graceMs).then(async () => {
+        for (const fn of this.handlers) await fn();
+      });
+    }, 50).unref();
+    return {
+      columns: [text('message')],
+      rows: [[`shutting down: no new clients; sessions get up to ${Math.round(graceMs / 1000)}s to finish their transactions`]],
+      tag: 'SHUTDOWN',
+    };
+  }
 }

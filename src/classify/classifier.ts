@@ -5,8 +5,9 @@
 //   2. the lexer fast path (fast-path.ts) — common shapes, ~1 µs, not cached;
 //   3. PostgreSQL's parser (full-path.ts) — cached by exact text, or by *shape* (literals
 //      replaced by ?) when the result cannot depend on a literal's value.
-// Caches are dropped when the catalog's version moves. classify() is synchronous; await
-// Classifier.init() (loads the WebAssembly parser) once at start-up.
+// Caches are dropped when the catalog's version moves, and when a reload changes the function
+// lists (applyConfig). classify() is synchronous; await Classifier.init() (loads the WebAssembly
+// parser) once at start-up.
 
 import { LRUCache } from 'lru-cache';
 import { asWrite, buildClassification, isTxMarker, unparsedClassification, withHint } from './build-classification.js';
@@ -30,6 +31,12 @@ export interface ClassifierOptions {
   readonly maxParseBytes?: number; // longer texts are not lexed or parsed (limits.max_parse_bytes); default 1 MiB
 }
 
+/** The settings a reload may change (a MeridianConfig has them). */
+export interface ClassifierSettings {
+  readonly routing: { readonly writeFunctions: readonly string[]; readonly readFunctions: readonly string[] };
+  readonly limits: { readonly maxParseBytes: number };
+}
+
 export interface ClassifierStats {
   exactHits: number;
   shapeHits: number;
@@ -45,7 +52,8 @@ export class Classifier {
 
   readonly stats: ClassifierStats = { exactHits: 0, shapeHits: 0, fastPath: 0, fullParse: 0 };
   private readonly catalog: VolatilityLookup;
-  private readonly policy: FunctionPolicy;
+  /** routing.write_functions / read_functions over the catalog: replaced whole on reload. */
+  private policy: FunctionPolicy;
   private readonly lexer = new Lexer();
   private readonly exact: LRUCache<string, Classification>;
   private readonly shapes: LRUCache<string, Classification>;
@@ -53,7 +61,7 @@ export class Classifier {
   private readonly adhoc: LRUCache<string, Classification>;
   private readonly maxCachedLength: number;
   /** limits.max_parse_bytes: set again on reload. */
-  maxParseBytes: number;
+  private maxParseBytes: number;
   private catalogVersion: number;
 
   constructor(opts: ClassifierOptions) {
@@ -68,6 +76,18 @@ export class Classifier {
     this.maxCachedLength = opts.maxCachedLength ?? 64 * 1024;
     this.maxParseBytes = opts.maxParseBytes ?? 1024 * 1024;
     this.catalogVersion = opts.catalog.version;
+  }
+
+  /**
+   * A reload: new function lists take effect for the next statement (cached classifications
+   * were decided under the old lists, so the caches go); limits.max_parse_bytes likewise.
+   */
+  applyConfig(next: ClassifierSettings): void {
+    this.maxParseBytes = next.limits.maxParseBytes;
+    const { writeFunctions, readFunctions } = next.routing;
+    if (this.policy.hasLists(writeFunctions, readFunctions)) return;
+    this.policy = new FunctionPolicy(this.catalog, writeFunctions, readFunctions);
+    this.clearCache();
   }
 
   classify(sql: string): Classification {

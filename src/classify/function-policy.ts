@@ -29,6 +29,11 @@ export class FunctionPolicy {
     this.readFunctions = new Set(readFunctions.map((f) => f.toLowerCase()));
   }
 
+  /** Whether this policy was built from these lists (case-insensitive, order and repeats aside). */
+  hasLists(writeFunctions: readonly string[], readFunctions: readonly string[]): boolean {
+    return sameSet(this.writeFunctions, writeFunctions) && sameSet(this.readFunctions, readFunctions);
+  }
+
   /** Whether a call of `name` (lower-case unless quoted, optionally schema-qualified) reads, writes, or is unknown. */
   resolve(name: string): FunctionVerdict {
     const bare = bareName(name);
@@ -73,4 +78,11 @@ export class FunctionPolicy {
     }
     return `volatile function ${name}`;
   }
+}
+
+function sameSet(set: ReadonlySet<string>, names: readonly string[]): boolean {
+  const other = new Set(names.map((f) => f.toLowerCase()));
+  if (other.size !== set.size) return false;
+  for (const f of other) if (!set.has(f)) return false;
+  return true;
 }

@@ -6,8 +6,6 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import type { MeridianConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/logger.js';
 import { Meridian } from '../../src/server.js';
-import { adminQuery } from '../../src/admin/console.js';
-import { installMetricsSources } from '../../src/admin/metrics-sources.js';
 import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
 import type { Cluster } from '../support/cluster.js';
 import { TEST_USERS } from '../support/cluster.js';
@@ -89,8 +87,7 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
     }
     if (code !== 0) throw new Error(`init-heartbeat failed:\n${out.join('')}`);
   }
-  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, admin: adminQuery });
-  installMetricsSources(m);
+  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null });
   const { port } = await m.start();
   await m.health.waitReady(60_000);
   const passwords: Record<string, string> = {

@@ -15,7 +15,6 @@ import { meridianYaml, startMeridian, type RunningMeridian } from '../helpers/me
 import { parseConfigText } from '../../src/config/load-config.js';
 import { Meridian } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
-import { adminQuery } from '../../src/admin/console.js';
 import { errorOf } from '../helpers/errors.js';
 
 interface Frame { code: string; body: Buffer }
@@ -303,7 +302,7 @@ describe('users from the node: auth.query and stored SCRAM secrets', () => {
     const yaml = meridianYaml(cluster).replace('users:\n', `users:\n  - { name: appstored, password: "${row!.rolpassword}", auth: scram-sha-256, backend_user: app }\n`);
     const cfg = parseConfigText(yaml, 'stored.yaml');
     expect(cfg.users.find((u) => u.name === 'appstored')?.backendPassword).toBeNull();
-    const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: null, admin: adminQuery });
+    const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: null });
     const { port } = await m.start();
     try {
       await m.health.waitReady(60_000);

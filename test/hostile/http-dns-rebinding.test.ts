@@ -4,7 +4,6 @@
 // admin.http.allowed_hosts still work. No cluster needed: the one node is never reached.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery } from '../../src/admin/console.js';
 import { startHttp, type RunningHttp } from '../../src/admin/http.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logger.js';
@@ -39,9 +38,9 @@ admin:
   http: { host: 127.0.0.1, port: 0, token: "${TOKEN}", allowed_hosts: [meridian.test] }
 log: { level: silent }
 `, 'rebinding.yaml');
-  m = new Meridian(cfg, { logger: createLogger('silent'), admin: adminQuery });
+  m = new Meridian(cfg, { logger: createLogger('silent') });
   await m.start();
-  api = await startHttp(m);
+  api = await startHttp(m.admin);
 });
 
 afterAll(async () => {

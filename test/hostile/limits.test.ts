@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery } from '../../src/admin/console.js';
-import { installMetricsSources } from '../../src/admin/metrics-sources.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Meridian } from '../../src/server.js';
@@ -33,8 +31,7 @@ interface Running {
 /** startMeridian with a last edit of the YAML (per-user settings the shared helper has no option for). */
 async function start(opts: StartOptions, edit: (yaml: string) => string = (y) => y): Promise<Running> {
   const cfg = parseConfigText(edit(meridianYaml(cluster, opts)), 'limits.yaml');
-  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), admin: adminQuery });
-  installMetricsSources(m);
+  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level) });
   const { port } = await m.start();
   await m.health.waitReady(60_000);
   return { m, port, stop: () => m.stop(2000) };

@@ -8,7 +8,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load-config.js';
-import { applyReload } from '../../src/reload.js';
 import { sleep, startSingleNode, TEST_USERS, waitFor, type SingleCluster } from '../support/cluster.js';
 import { meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
 
@@ -39,7 +38,7 @@ function reloadWithMd5user(line: string | null): void {
   const yaml = meridianYaml(cluster, opts);
   const original = `  - { name: md5user, password: "${TEST_USERS.md5user.password}", auth: md5 }\n`;
   expect(yaml).toContain(original);
-  const r = applyReload(mer.m, parseConfigText(yaml.replace(original, line === null ? '' : `${line}\n`), 'test.yaml'));
+  const r = mer.m.applyConfig(parseConfigText(yaml.replace(original, line === null ? '' : `${line}\n`), 'test.yaml'));
   expect(r.ok).toBe(true);
 }
 

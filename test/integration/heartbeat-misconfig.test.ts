@@ -9,7 +9,6 @@ import pg from 'pg';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery } from '../../src/admin/console.js';
 import { startHttp } from '../../src/admin/http.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { MeridianConfig } from '../../src/config/types.js';
@@ -72,7 +71,7 @@ describe('pglogical with health.database where pglogical is not installed', () =
     // The table the old init-heartbeat left behind: present on every node, replicated nowhere.
     await onPostgresDb(`CREATE TABLE IF NOT EXISTS ${TABLE} (node text PRIMARY KEY, ts timestamptz NOT NULL)`);
     const sink = new Writable({ write(chunk, _e, done) { logLines.push(JSON.parse(String(chunk))); done(); } });
-    m = new Meridian(cfg, { logger: pino({ level: 'info' }, sink), admin: adminQuery });
+    m = new Meridian(cfg, { logger: pino({ level: 'info' }, sink) });
     ({ port } = await m.start());
     const t0 = Date.now();
     await waitFor(() => m!.health.snapshot.nodes.every((n) => n.isUp && n.role === 'master'), { what: 'every node up as a master' });
@@ -107,7 +106,7 @@ describe('pglogical with health.database where pglogical is not installed', () =
     }
     // GET /nodes: the same rows as JSON.
     m.config = Object.freeze({ ...m.config, admin: { ...m.config.admin, http: { host: '127.0.0.1', port: 0, token: 'misconfig-test-token', allowedHosts: [] } } });
-    const api = await startHttp(m);
+    const api = await startHttp(m.admin);
     try {
       const r = await fetch(`http://127.0.0.1:${api.port}/nodes`, { headers: { authorization: 'Bearer misconfig-test-token' } });
       const body = (await r.json()) as { nodes: { lag_source: string; problem: string | null }[] };

@@ -43,7 +43,7 @@ beforeAll(async () => {
   await settled(mer.m);
   // admin.http is restart-only; set it before the HTTP server starts, as the config file would.
   mer.m.config = Object.freeze({ ...mer.m.config, admin: { ...mer.m.config.admin, http: { host: '127.0.0.1', port: 0, token: TOKEN, allowedHosts: [] } } });
-  http = await startHttp(mer.m);
+  http = await startHttp(mer.m.admin);
 });
 
 // Tests change node state; start each from a settled topology.

@@ -10,7 +10,6 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import { runInitHeartbeat } from '../../src/health/init-heartbeat-command.js';
 import { createLogger } from '../../src/logger.js';
 import { Meridian } from '../../src/server.js';
-import { adminQuery } from '../../src/admin/console.js';
 import { startActiveActive, startPrimaryStandby, TEST_USERS, type Cluster, type PglogicalCluster, type PhysicalCluster } from './cluster.js';
 import { startRelay, type Relay } from './latency-relay.js';
 import { findPgBin } from './pg-bin.js';
@@ -75,14 +74,14 @@ log: { level: warn }
 `;
   const cfg = parseConfigText(yaml, 'demo.yaml');
   if (kind === 'pglogical') await runInitHeartbeat(cfg, { write: () => true });
-  const m = new Meridian(cfg, { logger: createLogger('warn'), admin: adminQuery });
+  const m = new Meridian(cfg, { logger: createLogger('warn') });
   let addr: { port: number };
   try {
     addr = await m.start();
   } catch {
     const free = parseConfigText(yaml.replace(`port: ${port} }`, 'port: 0 }'), 'demo.yaml');
     await m.stop(0);
-    const m2 = new Meridian(free, { logger: createLogger('warn'), admin: adminQuery });
+    const m2 = new Meridian(free, { logger: createLogger('warn') });
     return run(m2, await m2.start(), cluster, relays, noTraffic, adminPassword);
   }
   return run(m, addr, cluster, relays, noTraffic, adminPassword);

@@ -1,7 +1,8 @@
-// A stand-in for Meridian with just what admin/drain.ts reads: a real TopologyStore, pools with
-// counters, sessions with an attached backend, a config. No sockets, no PostgreSQL.
+// A stand-in for the admin host with just what admin/drain.ts reads (DrainHost): a real
+// TopologyStore, pools with counters, sessions with an attached backend, a config; and the Drains
+// built over it. No sockets, no PostgreSQL.
+import { Drains, type DrainHost } from '../../../src/admin/drain.js';
 import type { MeridianConfig } from '../../../src/config/types.js';
-import type { Meridian } from '../../../src/server.js';
 import { TopologyStore } from '../../../src/topology/topology-store.js';
 
 export interface FakeSession {
@@ -56,15 +57,15 @@ export function fakeMeridian(opts: {
   } as unknown as MeridianConfig;
   const logger = { info() {}, warn() {}, error() {}, debug() {} };
   const m = {
-    health: { store },
+    topology: store,
     config,
     logger,
     sessions,
-    snapshot: () => store.snapshot,
     pools: {
       poolsOfNode: (node: string) => { const p = pools.get(node); return p === undefined ? [] : [p]; },
       setNodeDraining: (node: string, on: boolean) => { const p = pools.get(node); if (p) { p.isDraining = on; if (on) { p.total -= p.idleCount; p.idleCount = 0; } } },
     },
   };
-  return { m: m as unknown as Meridian, store, pools, sessions };
+  const host = m as unknown as DrainHost;
+  return { m: host, drains: new Drains(host), store, pools, sessions };
 }
