@@ -51,11 +51,6 @@ export function tableObjects(t: AdminTable): Record<string, Cell>[] {
   });
 }
 
-/** A one-column, one-row answer (DRAIN, RELOAD …) with a tag. */
-export function messageTable(column: string, message: string, tag: string): AdminTable {
-  return { columns: [text(column)], rows: [[message]], tag };
-}
-
 /** Rounds ms values for display: one decimal. */
 export function roundMs(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms * 10) / 10;
