@@ -225,7 +225,7 @@ async function main(): Promise<number> {
       await queryVia(port, 'SELECT 1', 5000);
       break;
     } catch (e) {
-      if (Date.now() > readyBy || meridian.hasExited) throw new Error(`Meridian not usable: ${(e as Error).message}`);
+      if (Date.now() > readyBy || meridian.hasExited) throw new Error(`Meridian not usable: ${(e as Error).message}`, { cause: e });
       await sleep(250);
     }
   }

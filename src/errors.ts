@@ -57,8 +57,6 @@ export const Errors = {
   unsupportedProtocol: make('UNSUPPORTED_PROTOCOL', '08P01', 'FATAL'),
   authFailed: (user: string) =>
     new MeridianError('AUTH_FAILED', '28P01', 'FATAL', `password authentication failed for user "${user}"`),
-  unknownUser: (user: string) =>
-    new MeridianError('AUTH_FAILED', '28P01', 'FATAL', `password authentication failed for user "${user}"`),
   tlsRequired: () =>
     new MeridianError('TLS_REQUIRED', '28000', 'FATAL', 'SSL connection is required by Meridian (tls.mode: require)'),
   backendLost: (node: string, why: string) => {

@@ -99,17 +99,24 @@ function parseAttrs(msg: string): Map<string, string> {
 /** Longest client message accepted in an exchange (a real one is ~100 bytes). */
 const MAX_SCRAM_MESSAGE = 4096;
 
+/** A fresh nonce (or nonce part): 18 random bytes, base64. */
+const randomNonce = (): string => randomBytes(18).toString('base64');
+
 /** Server side of one SCRAM exchange. */
 export class ScramServer {
   private readonly secret: ScramSecret;
+  /** What the server adds to the client's nonce. */
+  private readonly nonceSuffix: string;
   private clientFirstBare = '';
   private serverFirst = '';
   private nonce = '';
   /** Set by a successful final(): the client's ClientKey, what pass-through logs in to nodes with. */
   clientKey: Buffer | null = null;
 
-  constructor(secret: ScramSecret) {
+  /** `nonceSuffix` is random unless given (a published example exchange fixes it). */
+  constructor(secret: ScramSecret, nonceSuffix: string = randomNonce()) {
     this.secret = secret;
+    this.nonceSuffix = nonceSuffix;
   }
 
   /** Handles client-first-message; returns server-first-message, or null when malformed. */
@@ -123,7 +130,7 @@ export class ScramServer {
     const clientNonce = parseAttrs(this.clientFirstBare).get('r');
     // printable ASCII except ',' (RFC 5802 nonce syntax)
     if (!clientNonce || !/^[\x21-\x2b\x2d-\x7e]+$/.test(clientNonce)) return null;
-    this.nonce = clientNonce + randomBytes(18).toString('base64');
+    this.nonce = clientNonce + this.nonceSuffix;
     this.serverFirst = `r=${this.nonce},s=${this.secret.salt.toString('base64')},i=${this.secret.iterations}`;
     return this.serverFirst;
   }
@@ -168,14 +175,22 @@ export interface ServerFirst {
 
 /** Client side of one SCRAM exchange (Meridian → node). The caller derives the keys (async). */
 export class ScramClient {
-  private readonly clientNonce = randomBytes(18).toString('base64');
+  private readonly clientNonce: string;
+  /** The SCRAM user name: PostgreSQL ignores it (the startup message names the user), so '*'. */
+  private readonly userName: string;
   private clientFirstBare = '';
   private serverFirst = '';
   private parsed: ServerFirst | null = null;
   private expectedServerSignature = '';
 
+  /** The nonce is random unless given (a published example exchange fixes it, and its user name, which must hold no ',' or '=': it is not escaped). */
+  constructor(clientNonce: string = randomNonce(), userName = '*') {
+    this.clientNonce = clientNonce;
+    this.userName = userName;
+  }
+
   first(): string {
-    this.clientFirstBare = `n=*,r=${this.clientNonce}`;
+    this.clientFirstBare = `n=${this.userName},r=${this.clientNonce}`;
     return `n,,${this.clientFirstBare}`;
   }
 

@@ -38,7 +38,7 @@ export class PoolManager {
   private readonly hooks: PoolHooks;
   private readonly mayPrefill: (node: string) => boolean;
   private janitor: NodeJS.Timeout | null = null;
-  /** Cached clock, refreshed by the janitor and on demand (STYLE hot path rule 6). */
+  /** Cached clock, refreshed by the janitor and on demand (no clock read per query). */
   nowMs = Date.now();
   /** "user\0db" → ParameterStatus values from the first backend opened for it. */
   readonly serverParams = new Map<string, Map<string, string>>();

@@ -9,9 +9,12 @@
 import { Backend } from './backend.js';
 import { BackendReset, DISCARD_ALL, isDiscardAll } from './backend-reset.js';
 import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
-import { ConnectError, connectServer, type ConnectOptions } from './server-connect.js';
+import { ConnectError, connectServer, type ConnectedServer, type ConnectOptions } from './server-connect.js';
 
 export type AcquireCallback = (err: ConnectError | PoolTimeoutError | NodeDrainingError | PoolClosedError | null, backend: Backend | null) => void;
+
+/** Opens one logged-in server connection (connectServer; unit tests pass in-memory connections). Rejects with a ConnectError. */
+export type ServerConnector = (opts: ConnectOptions) => Promise<ConnectedServer>;
 
 export class PoolTimeoutError extends Error {}
 
@@ -85,14 +88,24 @@ export class Pool {
   private closedError: PoolClosedError | null = null;
   private readonly connectOpts: () => ConnectOptions | null;
   private readonly hooks: PoolHooks;
+  private readonly connect: ServerConnector;
 
-  constructor(node: string, user: string, database: string, maxSize: number, connectOpts: () => ConnectOptions | null, hooks: PoolHooks) {
+  constructor(
+    node: string,
+    user: string,
+    database: string,
+    maxSize: number,
+    connectOpts: () => ConnectOptions | null,
+    hooks: PoolHooks,
+    connect: ServerConnector = connectServer,
+  ) {
     this.node = node;
     this.user = user;
     this.database = database;
     this.maxSize = maxSize;
     this.connectOpts = connectOpts;
     this.hooks = hooks;
+    this.connect = connect;
     this.emptySinceMs = hooks.nowMs();
   }
 
@@ -186,7 +199,7 @@ export class Pool {
     this.connecting++;
     this.emptySinceMs = 0;
     const generation = this.generation;
-    connectServer(opts).then(
+    this.connect(opts).then(
       (conn) => {
         this.connecting--;
         const b = new Backend(this.node, this.user, this.database, conn, this.hooks.nowMs());
@@ -323,10 +336,16 @@ export class Pool {
    * while more than `minIdle` are idle (the least recently used go first).
    */
   sweep(nowMs: number, idleTimeoutMs: number, maxLifetimeMs: number, queueTimeoutMs: number, minIdle = 0): void {
-    while (this.waiters.length > 0 && this.waiters[0]!.deadlineMs <= nowMs) {
-      const w = this.waiters.shift()!;
-      this.callBack(w.cb, new PoolTimeoutError(`timed out after ${queueTimeoutMs} ms waiting for a server connection`), null);
+    // Every waiter, not only the head: after a reload changed pool.queue_timeout the deadlines are
+    // not in queue order. One pass; the waiters that stay keep their order.
+    let expired: Waiter[] | null = null;
+    let kept = 0;
+    for (const w of this.waiters) {
+      if (w.deadlineMs > nowMs) this.waiters[kept++] = w;
+      else (expired ??= []).push(w);
     }
+    this.waiters.length = kept;
+    for (const w of expired ?? []) this.callBack(w.cb, new PoolTimeoutError(`timed out after ${queueTimeoutMs} ms waiting for a server connection`), null);
     for (const r of this.resets) if (r.deadlineMs <= nowMs) r.fail('reset timed out');
     this.noteIfEmpty();
     // idle is a stack: index 0 was used least recently. Closing removes it (onClosed), so walk a copy.

@@ -45,8 +45,6 @@ export interface ConnectedServer {
   pid: number;
   secret: number;
   params: Map<string, string>;
-  /** Bytes that arrived after the first ReadyForQuery (never expected, kept for safety). */
-  leftover: Buffer | null;
 }
 
 /** Why a connection attempt failed; `serverError` is set when the server refused us itself. */
@@ -143,7 +141,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
           input.set(null);
           socket.removeListener('error', onSocketError);
           socket.removeAllListeners('close');
-          resolve({ socket, input, pid, secret, params, leftover: null });
+          resolve({ socket, input, pid, secret, params });
           return;
         }
         default:

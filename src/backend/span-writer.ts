@@ -1,6 +1,7 @@
 // Batches what one read produces for one socket into as few writes as possible: contiguous
-// byte ranges of the same chunk merge into one span (STYLE hot path rule 2), and several parts
-// go out corked as one writev. Reports backpressure through the return value of flush().
+// byte ranges of the same chunk merge into one span (one write per run of bytes, not one per
+// message), and several parts go out corked as one writev. Reports backpressure through the
+// return value of flush().
 // A write the kernel does not take at once keeps the read buffer its spans point into.
 
 import type { Duplex } from 'node:stream';

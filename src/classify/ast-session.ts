@@ -3,7 +3,7 @@
 
 import { asNumber, asString, type AstObject } from './ast-node.js';
 import { pushEffect, walkExecuted } from './ast-walk.js';
-import type { StatementContext } from './ast-statement.js';
+import type { StatementContext } from './statement-context.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
 import type { SessionEffect } from './types.js';
 

@@ -5,17 +5,9 @@ import { asArray, asObject, asString, booleanValue, constantText, dottedName, un
 import { classifySessionStatement, isHoldCursor } from './ast-session.js';
 import { classifySet } from './ast-set.js';
 import { isTempRelation, pushEffect, visitCall, walkExecuted } from './ast-walk.js';
-import type { FunctionPolicy } from './function-policy.js';
-import type { SourceText } from './source-text.js';
+import type { StatementContext } from './statement-context.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
 import { beginInfo, txEndInfo, txModesOf } from './tx-modes.js';
-
-export interface StatementContext {
-  readonly policy: FunctionPolicy;
-  readonly source: SourceText;
-  /** This statement's text, without leading comments (SET replay, PREPARE). */
-  text(): string;
-}
 
 /** Object kinds whose DDL changes function volatility: the catalog must be refreshed. */
 const CATALOG_OBJECTS: ReadonlySet<string> = new Set([

@@ -2,11 +2,12 @@
 // statement. A syntax error, a tree too deep to walk, or a parser not yet loaded is a write.
 
 import { asArray, asNumber, asObject } from './ast-node.js';
-import { classifyParsed, type StatementContext } from './ast-statement.js';
+import { classifyParsed } from './ast-statement.js';
 import type { FunctionPolicy } from './function-policy.js';
 import { isParserReady, parseSql } from './parser.js';
 import type { Lexer } from './lexer.js';
 import { SourceText } from './source-text.js';
+import type { StatementContext } from './statement-context.js';
 import { statementInfo, type StatementInfo } from './statement-info.js';
 
 /** lexer: the same sql already lexed (comments get blanked, unterminated input skips the parser). */

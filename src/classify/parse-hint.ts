@@ -6,7 +6,7 @@ import type { RouteHint } from './types.js';
 export const HINT_MASTER: RouteHint = Object.freeze({ route: 'master' });
 export const HINT_REPLICA: RouteHint = Object.freeze({ route: 'replica' });
 
-const COMMENT_HINT = /meridian\s*:\s*(route|node)\s*=\s*([A-Za-z0-9_.\-]+)(?:\s*=\s*([A-Za-z0-9_.\-]+))?/i;
+const COMMENT_HINT = /meridian\s*:\s*(route|node)\s*=\s*([A-Za-z0-9_.-]+)(?:\s*=\s*([A-Za-z0-9_.-]+))?/i;
 
 /**
  * The hint in one comment's text, or null. Accepts `meridian: route=master`, `route=replica`,

@@ -10,6 +10,7 @@ export class SourceText {
 
   constructor(sql: string) {
     this.sql = sql;
+    // eslint-disable-next-line no-control-regex -- the class is every code unit above 0x7f, so it starts at NUL
     this.isAscii = !/[^\x00-\x7f]/.test(sql);
   }
 

@@ -5,7 +5,7 @@
 // transaction's loss ends the connection the same way, while an autocommit request gets the
 // server's error as an ERROR (same SQLSTATE, message and fields) and the session goes on on
 // another backend. A lost backend in a pinned session closes the session (its state is gone);
-// otherwise the request is retried where that is safe (DESIGN principle 4) or answered with the
+// otherwise the request is retried where that is provably safe (nothing of it ran) or answered with the
 // server's ERROR or 08006, and the session goes on. A cancel is forwarded through cancel-limits.ts.
 
 import type { Backend } from '../backend/backend.js';

@@ -29,7 +29,7 @@ export interface PhysicalLag extends LagValue {
  * Physical standby: bytes = master's current LSN − standby's replay LSN. Time:
  *  * 0 when the standby has replayed up to the master's last known position (idle master);
  *  * else now − last replayed transaction's commit time (grows 1:1 while replay is paused) —
- *    but that timestamp also grows on an idle master (TESTBED pitfall 10), so when everything
+ *    but that timestamp also grows on an idle master (no new commits to replay), so when everything
  *    received is replayed (receive = replay: no replay backlog, e.g. the master only wrote
  *    non-transaction WAL) it is capped by the time since the standby was last seen caught up.
  */

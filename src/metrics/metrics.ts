@@ -56,11 +56,10 @@ export class Metrics implements SessionMetrics {
   constructor() {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'meridian_process_' });
-    const self = this;
     this.clientSessions = new client.Gauge({
       name: 'meridian_client_sessions', help: 'Client sessions by state (active: a backend attached; idle; pinned)', labelNames: ['state'], registers: [r],
-      collect() {
-        self.sources?.collect(self);
+      collect: () => {
+        this.sources?.collect(this);
       },
     });
     this.backends = new client.Gauge({ name: 'meridian_backends', help: 'Server connections by node and state (active, idle, connecting)', labelNames: ['node', 'state'], registers: [r] });
@@ -118,8 +117,8 @@ export class Metrics implements SessionMetrics {
     });
     this.pendingLogins = new client.Gauge({
       name: 'meridian_client_logins_pending', help: 'Client connections accepted and not logged in yet (limits.max_pending_logins)', registers: [r],
-      collect() {
-        this.set(self.pendingLoginsSource?.() ?? 0);
+      collect: () => {
+        this.pendingLogins.set(this.pendingLoginsSource?.() ?? 0);
       },
     });
     this.routed = (node, intent) => {

@@ -1,4 +1,4 @@
-// Reading sockets without a new buffer per read (STYLE hot-path rule: no allocation per read).
+// Reading sockets without a new buffer per read (the hot path allocates nothing per read).
 //
 // A net.Socket read the usual way gets a fresh 64 KiB allocation from Node for every read, wrapped
 // in an ArrayBuffer and pushed through a Readable stream. With Node's `onread` option the socket

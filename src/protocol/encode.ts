@@ -1,5 +1,6 @@
 // Encoders for the frames Meridian itself sends to clients (server role). Constant frames are
-// built once. Frames Meridian sends to servers come from pg-protocol's serializer (server-frames.ts).
+// built once. Frames Meridian sends to servers come from pg-protocol's `serialize` (the startup
+// message is built in backend/server-connect.ts).
 
 import { BackendCode, TxStatus } from './codes.js';
 import { FrameWriter } from './writer.js';
@@ -16,9 +17,7 @@ export const READY_IDLE = frame(BackendCode.ReadyForQuery, (f) => f.int8(TxStatu
 export const READY_IN_TX = frame(BackendCode.ReadyForQuery, (f) => f.int8(TxStatus.InTransaction));
 export const READY_FAILED = frame(BackendCode.ReadyForQuery, (f) => f.int8(TxStatus.Failed));
 export const PARSE_COMPLETE = frame(BackendCode.ParseComplete, () => {});
-export const BIND_COMPLETE = frame(BackendCode.BindComplete, () => {});
 export const CLOSE_COMPLETE = frame(BackendCode.CloseComplete, () => {});
-export const NO_DATA = frame(BackendCode.NoData, () => {});
 export const EMPTY_QUERY = frame(BackendCode.EmptyQueryResponse, () => {});
 export const AUTH_OK = frame(BackendCode.Authentication, (f) => f.int32(0));
 export const AUTH_CLEARTEXT = frame(BackendCode.Authentication, (f) => f.int32(3));
@@ -69,8 +68,8 @@ export interface ErrorFields {
   hint?: string | null;
 }
 
-function noticeLike(code: number, e: ErrorFields): Buffer {
-  return frame(code, (f) => {
+export function errorResponse(e: ErrorFields): Buffer {
+  return frame(BackendCode.ErrorResponse, (f) => {
     f.int8(0x53).cstring(e.severity); // S
     f.int8(0x56).cstring(e.severity); // V (non-localized)
     f.int8(0x43).cstring(e.code); // C
@@ -79,14 +78,6 @@ function noticeLike(code: number, e: ErrorFields): Buffer {
     if (e.hint) f.int8(0x48).cstring(e.hint); // H
     f.int8(0);
   });
-}
-
-export function errorResponse(e: ErrorFields): Buffer {
-  return noticeLike(BackendCode.ErrorResponse, e);
-}
-
-export function noticeResponse(e: ErrorFields): Buffer {
-  return noticeLike(BackendCode.NoticeResponse, e);
 }
 
 /** Column of a text result set (admin console). All columns are text (oid 25) or int8 (20). */

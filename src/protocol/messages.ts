@@ -1,11 +1,15 @@
-// Readers and rewriters for the client and server frames Meridian looks inside (DESIGN §2:
-// Q, P, B, C, D, Z, E, S, K). Pure; every function takes (buf, start, end) of a whole frame.
-// Client frames reach these readers only after frontend-check.ts passed them; a reader still
-// throws a RangeError rather than read past a frame, which the session's guard turns into 08P01.
+// Readers and rewriters for the frame bodies Meridian looks inside. Client frames: Query (its SQL),
+// Parse (statement name and SQL), Bind (statement name; rewritten to another name), Describe and
+// Close (kind and name; rewritten). Server frames: ErrorResponse / NoticeResponse (severity,
+// SQLSTATE, message) and ParameterStatus. Other frames are read where they are handled, most by
+// their header alone.
+// Pure; every function takes (buf, start, end) of a whole frame. Client frames reach these readers
+// only after frontend-check.ts passed them; a reader still throws a RangeError rather than read
+// past a frame, which the session's guard turns into 08P01.
 
 import { FrameWriter } from './writer.js';
 
-/** Name (first C string) of a Parse/Bind-statement... frame body, as [start, end) of its bytes. */
+/** Offset of the NUL ending the C string that starts at `from`; a RangeError when none is before `end`. */
 function cstringEnd(buf: Buffer, from: number, end: number): number {
   const nul = buf.indexOf(0, from);
   if (nul < 0 || nul >= end) throw new RangeError('unterminated string in frame');
@@ -24,8 +28,6 @@ export interface ParseFields {
   /** Position of the NUL ending the name within buf (byte offset: a name's decoded length may differ). */
   nameEnd: number;
   sql: string;
-  /** Offset of the parameter-type count (int16) within the frame, so a rewrite copies the tail. */
-  typesOffset: number;
 }
 
 export function readParse(buf: Buffer, start: number, end: number): ParseFields {
@@ -35,7 +37,6 @@ export function readParse(buf: Buffer, start: number, end: number): ParseFields 
     name: buf.toString('utf8', start + 5, nameEnd),
     nameEnd,
     sql: buf.toString('utf8', nameEnd + 1, sqlEnd),
-    typesOffset: sqlEnd + 1 - start,
   };
 }
 
@@ -54,13 +55,6 @@ export function readTargetName(buf: Buffer, start: number, end: number): { kind:
 }
 
 const rw = new FrameWriter(512);
-
-/** Parse frame with a new statement name, same SQL, same parameter types. */
-export function rewriteParse(buf: Buffer, start: number, end: number, newName: string): Buffer {
-  const nameEnd = cstringEnd(buf, start + 5, end);
-  rw.begin(buf[start]!).cstring(newName).bytes(buf, nameEnd + 1, end);
-  return rw.end().flush();
-}
 
 /** Bind frame pointing at another statement name; the portal and all parameters copied as is. */
 export function rewriteBind(buf: Buffer, start: number, end: number, newName: string): Buffer {

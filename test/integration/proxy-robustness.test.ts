@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { sharedCluster, TEST_USERS, type Cluster } from '../support/cluster.js';
+import { sharedCluster, type Cluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: Cluster;

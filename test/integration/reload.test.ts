@@ -106,7 +106,7 @@ afterAll(async () => {
 describe('RELOAD with a bad file', () => {
   it('keeps the running config, reports the error, and traffic keeps flowing', async () => {
     const load = traffic();
-    let result: { ok: number; errors: string[] } | null = null;
+    let result: { ok: number; errors: string[] };
     try {
       await waitFor(() => load.ok >= 2, { timeoutMs: 30_000, what: 'traffic running before the reload' });
       writeFileSync(configPath, 'listen: { host: 127.0.0.1, port: 0\npool: [unclosed\n');

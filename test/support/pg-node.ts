@@ -26,10 +26,11 @@ export abstract class BasePgNode implements PgNode {
   abstract readonly logFile: string;
   private pool: pg.Pool | null = null;
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed by the caller; untyped tests read columns freely
   async query<T = any>(sql: string, params?: unknown[]): Promise<T[]> {
     this.pool ??= this.createPool();
     try {
-      const res = (await this.pool.query(sql, params as any[] | undefined)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const res = (await this.pool.query(sql, params)) as unknown as pg.QueryResult | pg.QueryResult[];
       const last = Array.isArray(res) ? res[res.length - 1] : res;
       return (last?.rows ?? []) as T[];
     } catch (e) {

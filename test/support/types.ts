@@ -16,6 +16,7 @@ export interface PgNode {
   /** the server's log file ('' when not local) */
   readonly logFile: string;
   /** Runs SQL as superuser postgres in database app; rows of the (last) statement. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed by the caller; untyped tests read columns freely
   query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Stops the server (default fast). The data dir stays: start() brings it back. */
   stop(mode?: StopMode): Promise<void>;

@@ -55,7 +55,6 @@ export interface LeakReport {
  */
 export async function settleLeaks(mer: MeridianProcess, nodes: readonly PgNode[], timeoutMs = 10_000): Promise<LeakReport> {
   const started = Date.now();
-  let report: LeakReport | null = null;
   for (;;) {
     const view = await poolView(mer);
     const servers: Record<string, number> = {};
@@ -67,7 +66,7 @@ export async function settleLeaks(mer: MeridianProcess, nodes: readonly PgNode[]
       leaked[n.name] = Math.abs(servers[n.name]! - pools[n.name]!);
     }
     const isSettled = Object.values(leaked).every((v) => v === 0) && view.waiting === 0 && view.clientSessions === 0;
-    report = { leaked, pools, servers, waiting: view.waiting, clientSessions: view.clientSessions, settledMs: Date.now() - started, isSettled };
+    const report: LeakReport = { leaked, pools, servers, waiting: view.waiting, clientSessions: view.clientSessions, settledMs: Date.now() - started, isSettled };
     if (isSettled || Date.now() - started > timeoutMs) return report;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -8,7 +8,7 @@ import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
 import { FrontendCode } from '../../../src/protocol/codes.js';
 import { checkFrontendFrame } from '../../../src/protocol/frontend-check.js';
-import { querySql, readBindStatement, readParse, readTargetName, rewriteBind, rewriteParse, rewriteTarget } from '../../../src/protocol/messages.js';
+import { querySql, readBindStatement, readParse, readTargetName, rewriteBind, rewriteTarget } from '../../../src/protocol/messages.js';
 
 function frame(code: string, body: Buffer): Buffer {
   const b = Buffer.alloc(5 + body.length);
@@ -79,14 +79,13 @@ describe('checkFrontendFrame', () => {
     expect(check(frame('P', Buffer.from([0xc3, 0xa9, 0, 0x73, 0, 0, 0])))).toBeNull(); // é
   });
 
-  it('a Parse named with multi-byte characters is rewritten at the byte offset of its name (not its decoded length)', () => {
+  it('a Parse named with multi-byte characters reports where its name ends as a byte offset (not its decoded length)', () => {
     const f = serialize.parse({ name: 'é名', text: 'select 2', types: [23] });
     const p = readParse(f, 0, f.length);
     expect(p.name).toBe('é名');
     expect(p.sql).toBe('select 2');
     expect(f[p.nameEnd]).toBe(0);
-    const r = rewriteParse(f, 0, f.length, 'mrd_x');
-    expect(readParse(r, 0, r.length)).toMatchObject({ name: 'mrd_x', sql: 'select 2' });
+    expect(f.toString('utf8', p.nameEnd + 1, p.nameEnd + 9)).toBe('select 2');
   });
 
   it('property: whatever passes the check, the readers read without throwing and inside the frame', () => {
@@ -116,9 +115,7 @@ describe('checkFrontendFrame', () => {
           case FrontendCode.Parse: {
             const p = readParse(buf, start, end);
             expect(p.nameEnd).toBeLessThan(end);
-            expect(start + p.typesOffset).toBeLessThanOrEqual(end);
-            const r = rewriteParse(buf, start, end, 'mrd_1');
-            expect(checkFrontendFrame(c, r, 0, r.length)).toBeNull();
+            expect(p.sql.length).toBeLessThan(end - p.nameEnd);
             break;
           }
           case FrontendCode.Bind: {
