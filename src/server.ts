@@ -166,6 +166,7 @@ export class Meridian implements ProxyContext {
 
   /** What admin (console and HTTP) may see and do: no more than this. */
   private adminHost(): AdminHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the object's getters and arrows read the live fields
     const m = this;
     return {
       logger: m.logger,
