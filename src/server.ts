@@ -498,7 +498,7 @@ export class Meridian implements ProxyContext {
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     this.janitor.stop();
     this.catalog.stop();
-    this.health.stop();
+    void this.health.stop(); // cannot reject; probe connections close in the background
     this.pools.stop();
     this.pools.closeAllIdle('shutting down');
   }
