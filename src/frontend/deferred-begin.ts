@@ -13,7 +13,6 @@
 // protocol, 25P02 for the rest).
 
 import type { Backend } from '../backend/backend.js';
-import { Op, OpMode } from '../backend/op-queue.js';
 import { Lexer } from '../classify/lexer.js';
 import type { Classification } from '../classify/types.js';
 import { Errors } from '../errors.js';
@@ -112,7 +111,7 @@ export function openDeferredThenSend(s: Session, b: Backend): void {
     s.wasInFailedTx = pending.failed;
     send();
   };
-  b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
+  b.ops.pushInternal((err) => {
     if (err !== null) {
       s.isBusy = false;
       return fail(err); // still pending: the client sees the error inside its block
@@ -121,7 +120,7 @@ export function openDeferredThenSend(s: Session, b: Backend): void {
       s.isBusy = false;
       return opened();
     }
-    b.ops.push(Op.Internal, OpMode.Swallow, (abortErr: string | null) => {
+    b.ops.pushInternal((abortErr) => {
       s.isBusy = false;
       if (abortErr !== null) return opened();
       s.deferredBegin = null; // open on the server but not failed: fail it as the client was told

@@ -68,8 +68,9 @@ export function onBackendLost(s: Session, b: Backend, reason: string): void {
     s.close('backend lost in transaction', Errors.backendLost(b.node, reason));
     return;
   }
-  const syncPoints = b.ops.countSyncPoints() - b.ops.internalData().length;
-  const wasSyncing = b.ops.internalData().length > 0;
+  const internal = b.ops.countInternal();
+  const syncPoints = b.ops.countSyncPoints() - internal;
+  const wasSyncing = internal > 0;
   b.ops.clear();
   if (wasSyncing && s.batch.length > 0 && !s.hasRetried) {
     // Lost while applying session state: none of the client's request was sent yet.

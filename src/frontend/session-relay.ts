@@ -31,7 +31,7 @@ export function statementClassFor(s: Session, name: string): Classification | nu
 /** Queues a synthetic response; emitted at once when nothing is ahead of it. */
 function pushSynth(s: Session, b: Backend, kind: Op, frame: Buffer): void {
   if (b.ops.isEmpty) s.out.frame(frame);
-  else b.ops.push(kind, OpMode.Synth, frame);
+  else b.ops.pushSynth(kind, frame);
 }
 
 /** Makes sure `rec` is prepared on `b`, injecting a Parse (and an LRU eviction Close) if not. */
@@ -43,10 +43,10 @@ function ensurePrepared(s: Session, b: Backend, rec: StatementRecord): void {
     const victim = b.oldestPrepared()!;
     b.prepared.delete(victim);
     b.out.frame(closeStatementFrame(victim));
-    b.ops.push(Op.Close, OpMode.Swallow);
+    b.ops.pushPlain(Op.Close, OpMode.Swallow);
   }
   b.out.frame(rec.parseFrame);
-  b.ops.push(Op.Parse, OpMode.Swallow, rec.globalName);
+  b.ops.pushStatementOp(Op.Parse, OpMode.Swallow, rec.globalName);
   b.prepared.set(rec.globalName, true);
 }
 
@@ -59,7 +59,7 @@ function ensureDeallocatable(s: Session, b: Backend, cls: Classification): void 
   for (const e of cls.effects) {
     if (e.type !== 'deallocate' || e.name === null || !s.state.stmts.has(e.name) || s.state.sqlStmts.has(e.name)) continue;
     if (b.sqlPrepared.has(e.name)) continue; // another session's stale one is there: the DEALLOCATE drops it
-    b.ops.push(Op.Internal, OpMode.Swallow, () => {});
+    b.ops.pushInternal(() => {});
     b.out.frame(serialize.query(`PREPARE "${e.name.replace(/"/g, '""')}" AS SELECT 1`));
   }
 }
@@ -83,7 +83,7 @@ function ensureSqlStatements(s: Session, b: Backend, cls: Classification): void 
     if (parts.length > before) after.set(name, s.state.sqlStmts.get(name)?.sql);
   }
   if (parts.length === 0) return;
-  b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
+  b.ops.pushInternal((err) => {
     if (err !== null) return;
     for (const [name, sql] of after) {
       if (sql === undefined) b.sqlPrepared.delete(name);
@@ -143,7 +143,7 @@ export function attachedAccepts(s: Session, b: Backend, code: number, buf: Buffe
  */
 export function syncToRelease(s: Session, b: Backend): void {
   if (b.txStatus !== TxStatus.Idle || s.state.isPinned || b.ops.countSyncPoints() > 0) return;
-  b.ops.push(Op.Internal, OpMode.Swallow, () => {
+  b.ops.pushInternal(() => {
     s.detachIfIdle(b);
     s.needsPump = true;
   });
@@ -158,7 +158,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       if (cls.resetsBackend) b.needsReset = true; // DO / CALL / user function: reset before another session
       ensureDeallocatable(s, b, cls);
       ensureSqlStatements(s, b, cls);
-      b.ops.push(Op.Query, OpMode.Forward, cls);
+      b.ops.pushQuery(cls);
       b.out.span(buf, start, end);
       return;
     }
@@ -169,7 +169,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
         ensureDeallocatable(s, b, cls);
         ensureSqlStatements(s, b, cls);
         b.unnamedKey = s.state.registerUnnamed(buf, start, end, cls);
-        b.ops.push(Op.Parse, OpMode.Forward);
+        b.ops.pushPlain(Op.Parse, OpMode.Forward);
         b.out.span(buf, start, end);
         return;
       }
@@ -180,7 +180,7 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       }
       ensurePrepared(s, b, rec);
       // ensurePrepared queued a swallowed Parse; the client expects a ParseComplete for its own.
-      b.ops.push(Op.Parse, OpMode.Synth, PARSE_COMPLETE);
+      b.ops.pushSynth(Op.Parse, PARSE_COMPLETE);
       return;
     }
     case FrontendCode.Bind: {
@@ -188,21 +188,21 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       if (name === '') {
         ensureUnnamed(s, b);
         s.portalCls = s.state.unnamed?.cls ?? null;
-        b.ops.push(Op.Bind, OpMode.Forward);
+        b.ops.pushPlain(Op.Bind, OpMode.Forward);
         b.out.span(buf, start, end);
         return;
       }
       const rec = s.state.stmts.get(name);
       if (rec === undefined) {
         s.portalCls = null;
-        b.ops.push(Op.Bind, OpMode.Forward); // the server reports the unknown statement
+        b.ops.pushPlain(Op.Bind, OpMode.Forward); // the server reports the unknown statement
         b.out.span(buf, start, end);
         return;
       }
       ensurePrepared(s, b, rec);
       s.portalCls = rec.cls;
       s.boundShared = true;
-      b.ops.push(Op.Bind, OpMode.Forward, rec.globalName); // the name: a stale plan is prepared again (plan-invalidated.ts)
+      b.ops.pushStatementOp(Op.Bind, OpMode.Forward, rec.globalName); // the name: a stale plan is prepared again (plan-invalidated.ts)
       b.out.frame(rewriteBind(buf, start, end, rec.globalName));
       return;
     }
@@ -211,18 +211,18 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
       const rec = t.kind === STATEMENT && t.name !== '' ? s.state.stmts.get(t.name) : undefined;
       if (rec !== undefined) {
         ensurePrepared(s, b, rec);
-        b.ops.push(Op.Describe, OpMode.Forward, rec.globalName);
+        b.ops.pushStatementOp(Op.Describe, OpMode.Forward, rec.globalName);
         b.out.frame(rewriteTarget(buf, start, end, rec.globalName));
         return;
       }
       if (t.kind === STATEMENT) ensureUnnamed(s, b);
-      b.ops.push(Op.Describe, OpMode.Forward);
+      b.ops.pushPlain(Op.Describe, OpMode.Forward);
       b.out.span(buf, start, end);
       return;
     }
     case FrontendCode.Execute:
       if (s.portalCls?.resetsBackend === true) b.needsReset = true;
-      b.ops.push(Op.Execute, OpMode.Forward, s.portalCls);
+      b.ops.pushExecute(s.portalCls);
       b.out.span(buf, start, end);
       return;
     case FrontendCode.Close: {
@@ -234,16 +234,16 @@ export function forwardClientFrame(s: Session, b: Backend, code: number, buf: Bu
         pushSynth(s, b, Op.Close, CLOSE_COMPLETE);
         return;
       }
-      b.ops.push(Op.Close, OpMode.Forward);
+      b.ops.pushPlain(Op.Close, OpMode.Forward);
       b.out.span(buf, start, end);
       return;
     }
     case FrontendCode.Sync:
-      b.ops.push(Op.Sync, OpMode.Forward);
+      b.ops.pushPlain(Op.Sync, OpMode.Forward);
       b.out.span(buf, start, end);
       return;
     case FrontendCode.FunctionCall:
-      b.ops.push(Op.FunctionCall, OpMode.Forward);
+      b.ops.pushPlain(Op.FunctionCall, OpMode.Forward);
       b.out.span(buf, start, end);
       return;
     default:
@@ -257,7 +257,7 @@ function ensureUnnamed(s: Session, b: Backend): void {
   const un = s.state.unnamed;
   if (un === null || b.unnamedKey === un.key) return;
   b.out.frame(un.parseFrame);
-  b.ops.push(Op.Parse, OpMode.Swallow);
+  b.ops.pushPlain(Op.Parse, OpMode.Swallow);
   b.unnamedKey = un.key;
 }
 
@@ -265,7 +265,7 @@ function ensureUnnamed(s: Session, b: Backend): void {
 function popAndEmitSynth(s: Session, b: Backend): void {
   b.ops.shift();
   while (b.ops.headKind() !== 0 && b.ops.headMode() === OpMode.Synth) {
-    s.out.frame(b.ops.headData() as Buffer);
+    s.out.frame(b.ops.headFrame()!);
     b.ops.shift();
   }
 }
@@ -291,7 +291,7 @@ export function handleServerFrame(s: Session, b: Backend, code: number, buf: Buf
       if (head === Op.Query) s.queryStatementsDone++; // where a failed multi-statement Query stopped
       relay(s, b, buf, start, end);
       if (head === Op.Execute) {
-        const cls = b.ops.headData() as Classification | null;
+        const cls = b.ops.headCls();
         if (cls !== null && cls.effects.length > 0) s.doneEffects.push(cls);
         popAndEmitSynth(s, b);
       }
@@ -374,8 +374,8 @@ function onError(s: Session, b: Backend, head: number, buf: Buffer, start: numbe
  * use of a statement, outside a transaction, once, with nothing pipelined behind it.
  */
 function holdForReplan(s: Session, b: Backend, buf: Buffer, start: number, end: number): boolean {
-  const global = b.ops.headData();
-  if (typeof global !== 'string' || s.hasRetried || s.wasInTx || b.txStatus !== TxStatus.Idle || s.refusal !== null) return false;
+  const global = b.ops.headStatement();
+  if (global === null || s.hasRetried || s.wasInTx || b.txStatus !== TxStatus.Idle || s.refusal !== null) return false;
   if (s.inflight.length === 0 || s.inflight.syncPoints() !== 1 || b.ops.countSyncPoints() !== 1) return false;
   const from = replayStart(s.inflight, global, (name) => s.state.stmts.get(name)?.globalName);
   if (from < 0) return false;
@@ -389,7 +389,7 @@ function replan(s: Session, b: Backend, global: string, from: number): void {
   s.log.info({ node: b.node, statement: global }, 'prepared statement\'s plan changed result type: prepared again, request replayed');
   b.prepared.delete(global);
   b.out.frame(closeStatementFrame(global));
-  b.ops.push(Op.Close, OpMode.Swallow);
+  b.ops.pushPlain(Op.Close, OpMode.Swallow);
   const list = s.inflight;
   for (let i = list.head + from; i < list.tail; i++) {
     s.pendingCls = null;
@@ -402,12 +402,12 @@ function replan(s: Session, b: Backend, global: string, from: number): void {
 function skipToSync(b: Backend, head: number): void {
   if (head === Op.Query || head === Op.Sync || head === Op.FunctionCall || head === 0) return; // ReadyForQuery follows
   if (head === Op.Parse) {
-    const g = b.ops.headData();
-    if (typeof g === 'string') b.prepared.delete(g);
+    const g = b.ops.headStatement();
+    if (g !== null) b.prepared.delete(g);
   }
   while (b.ops.headKind() !== 0 && b.ops.headKind() !== Op.Sync) {
-    const data = b.ops.headData();
-    if (b.ops.headKind() === Op.Parse && typeof data === 'string') b.prepared.delete(data);
+    const g = b.ops.headKind() === Op.Parse ? b.ops.headStatement() : null;
+    if (g !== null) b.prepared.delete(g);
     b.ops.shift();
   }
 }
@@ -417,7 +417,7 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
   b.txStatus = status;
   const head = b.ops.headKind();
   if (head === Op.Internal) {
-    const cb = b.ops.headData() as (err: string | null) => void;
+    const cb = b.ops.headInternal()!;
     const err = s.syncError;
     s.syncError = null;
     popAndEmitSynth(s, b);
@@ -453,7 +453,7 @@ function onReady(s: Session, b: Backend, buf: Buffer, start: number, end: number
   }
   let query: Classification | null = null;
   if (head === Op.Query) {
-    query = b.ops.headData() as Classification | null;
+    query = b.ops.headCls();
     if (query !== null && query.effects.length > 0) s.doneEffects.push(query);
   }
   s.out.span(buf, start, end);

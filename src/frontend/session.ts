@@ -8,7 +8,6 @@
 import type net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
-import { Op, OpMode } from '../backend/op-queue.js';
 import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.js';
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
@@ -455,7 +454,7 @@ export class Session implements FrameSink, BackendOwner {
     const sql = this.state.planSync(b, needSql, willPrepare);
     if (sql === null) return this.sendOrOpen(b);
     this.isBusy = true;
-    b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
+    b.ops.pushInternal((err) => {
       this.isBusy = false;
       if (this.phase !== Phase.Ready) return;
       if (err !== null) {
