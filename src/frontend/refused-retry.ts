@@ -10,9 +10,6 @@ import { FrontendCode } from '../protocol/codes.js';
 import type { FrameList } from './frame-list.js';
 import { Phase, type Session } from './session.js';
 
-/** Statements a server refuses as read-only before running any part of them (executor start). */
-const PLAIN_WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy from']);
-
 /**
  * A 25006 for an autocommit write is safe to send again elsewhere when nothing of it ran: one
  * plain DML statement (the executor checks read-only before evaluating anything, functions
@@ -69,7 +66,7 @@ export function mayRetryRefusedRead(s: Session, b: Backend): boolean {
 
 /** One plain DML statement with no session effects: what a 25006 retry may send again. */
 export function isRetryableWrite(cls: Classification | null): boolean {
-  return cls !== null && cls.statements === 1 && cls.effects.length === 0 && PLAIN_WRITES.has(cls.reason);
+  return cls !== null && cls.statements === 1 && cls.effects.length === 0 && cls.isPlainDml;
 }
 
 /**
