@@ -750,10 +750,8 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       case 'close-in-tx':
         return this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
       case 'retry':
-        if (!isUnsent) {
-          this.log.info({ node: b.node, reason }, 'read retried on another node');
-          this.ctx.metrics.retried('backend-lost');
-        }
+        this.log.info({ node: b.node, reason }, isUnsent ? 'request resent: backend lost before it was sent' : 'read retried on another node');
+        this.ctx.metrics.retried('backend-lost');
         if (!this.moveTo(IDLE)) return;
         req.retry('backend-lost');
         this.dispatch();
