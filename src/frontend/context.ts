@@ -9,9 +9,9 @@ import type { SnapshotSource } from '../topology/wait-for-route.js';
 import type { Logger } from '../logger.js';
 import { Errors, type MeridianError } from '../errors.js';
 import type { CancelForwarder } from './cancel-limits.js';
-import type { RelayContext, SessionRef } from './types.js';
+import type { AdminReply, RelayContext, SessionRef } from './types.js';
 
-export type { SessionMetrics } from './types.js';
+export type { AdminReply, SessionMetrics } from './types.js';
 
 export interface SessionRouting {
   /** Every residency rule the session matched and the regions all of them allow; null: none matched. */
@@ -39,10 +39,6 @@ export function residencyDenialError(verdict: Extract<ResidencyVerdict, { ok: fa
   return verdict.denial === 'tenant-claim' ? Errors.tenantClaimRefused(verdict.message) : Errors.residencyDenied(verdict.message);
 }
 
-export interface AdminReply {
-  /** Complete response frames for one simple Query, without ReadyForQuery. */
-  readonly frames: Buffer;
-}
 
 /**
  * Methods taking a session get the Session itself (they are declared with SessionRef so this file

@@ -5,12 +5,7 @@
 import { Errors, MeridianError } from '../errors.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { errorResponse, readyForQuery } from '../protocol/encode.js';
-import type { AdminReply } from './context.js';
-import type { SessionRef } from './types.js';
-
-export interface AdminContext {
-  adminQuery(sql: string, session: SessionRef): Promise<AdminReply>;
-}
+import type { AdminContext, SessionRef } from './types.js';
 
 const READY_IDLE = readyForQuery(TxStatus.Idle);
 

@@ -56,6 +56,16 @@ export interface SessionMetrics {
   authFailed?(reason: string): void;
 }
 
+export interface AdminReply {
+  /** Complete response frames for one simple Query, without ReadyForQuery. */
+  readonly frames: Buffer;
+}
+
+/** What the admin console needs of the proxy (session-admin.ts). */
+export interface AdminContext {
+  adminQuery(sql: string, session: SessionRef): Promise<AdminReply>;
+}
+
 /** What the relay needs of the proxy (ProxyContext extends it). */
 export interface RelayContext {
   readonly cfg: () => MeridianConfig;
