@@ -93,7 +93,7 @@ export class Request {
     this.refusal = null;
     this.replan = null;
     this.boundShared = false;
-    this.doneEffects.length = 0;
+    if (this.doneEffects.length > 0) this.doneEffects.length = 0;
     this.isFailed = false;
     this.syncError = null;
     this.wasInTx = status !== TxStatus.Idle;
@@ -133,7 +133,7 @@ export class Request {
       this.sent.clear();
     }
     this.responseStarted = false;
-    this.doneEffects.length = 0;
+    if (this.doneEffects.length > 0) this.doneEffects.length = 0;
     this.statementsDone = 0;
     this.isFailed = false;
     this.refusal = null;

@@ -22,46 +22,47 @@ export type WaitFor =
   | 'recheck' // a node refused a write as read-only: re-probed before the retry
   | 'admin'; // an admin console command runs
 
+/**
+ * Every state has the same three fields (kind, for, backend), built by one function, so the hot
+ * path reads one object shape (monomorphic) whatever the state.
+ */
 export type SessionPhase =
-  | { readonly kind: 'startup' }
-  | { readonly kind: 'idle' }
+  | { readonly kind: 'startup'; readonly for: null; readonly backend: null }
+  | { readonly kind: 'idle'; readonly for: null; readonly backend: null }
   | { readonly kind: 'waiting'; readonly for: WaitFor; readonly backend: Backend | null }
-  | { readonly kind: 'attached'; readonly backend: Backend }
-  | { readonly kind: 'skipUntilSync'; readonly backend: Backend | null }
-  | { readonly kind: 'closed' };
+  | { readonly kind: 'attached'; readonly for: null; readonly backend: Backend }
+  | { readonly kind: 'skipUntilSync'; readonly for: null; readonly backend: Backend | null }
+  | { readonly kind: 'closed'; readonly for: null; readonly backend: null };
 
-export const STARTUP: SessionPhase = Object.freeze({ kind: 'startup' });
-export const IDLE: SessionPhase = Object.freeze({ kind: 'idle' });
-export const CLOSED: SessionPhase = Object.freeze({ kind: 'closed' });
+function make(kind: SessionPhase['kind'], what: WaitFor | null, backend: Backend | null): SessionPhase {
+  return { kind, for: what, backend } as SessionPhase;
+}
 
-/** States reached with no backend are constants: only a state holding a backend is allocated. */
-const WAITING_NO_BACKEND: Readonly<Record<'route' | 'pool' | 'recheck' | 'admin', SessionPhase>> = Object.freeze({
-  route: Object.freeze({ kind: 'waiting', for: 'route', backend: null }),
-  pool: Object.freeze({ kind: 'waiting', for: 'pool', backend: null }),
-  recheck: Object.freeze({ kind: 'waiting', for: 'recheck', backend: null }),
-  admin: Object.freeze({ kind: 'waiting', for: 'admin', backend: null }),
-});
-const SKIP_NO_BACKEND: SessionPhase = Object.freeze({ kind: 'skipUntilSync', backend: null });
+export const STARTUP: SessionPhase = make('startup', null, null);
+export const IDLE: SessionPhase = make('idle', null, null);
+export const CLOSED: SessionPhase = make('closed', null, null);
+
+/** States with no backend are constants: only a state holding a backend is allocated (one per request). */
+const WAIT_ROUTE = make('waiting', 'route', null);
+const WAIT_POOL = make('waiting', 'pool', null);
+const WAIT_RECHECK = make('waiting', 'recheck', null);
+const WAIT_ADMIN = make('waiting', 'admin', null);
+const SKIP_NO_BACKEND = make('skipUntilSync', null, null);
 
 export function waiting(what: 'route' | 'pool' | 'recheck' | 'admin'): SessionPhase {
-  return WAITING_NO_BACKEND[what];
+  return what === 'route' ? WAIT_ROUTE : what === 'pool' ? WAIT_POOL : what === 'recheck' ? WAIT_RECHECK : WAIT_ADMIN;
 }
 
 export function waitingOn(what: 'sync' | 'begin', backend: Backend): SessionPhase {
-  return { kind: 'waiting', for: what, backend };
+  return make('waiting', what, backend);
 }
 
 export function attached(backend: Backend): SessionPhase {
-  return { kind: 'attached', backend };
+  return make('attached', null, backend);
 }
 
 export function skipUntilSync(backend: Backend | null): SessionPhase {
-  return backend === null ? SKIP_NO_BACKEND : { kind: 'skipUntilSync', backend };
-}
-
-/** The backend a state holds, if any. */
-export function backendOf(p: SessionPhase): Backend | null {
-  return p.kind === 'attached' || p.kind === 'waiting' || p.kind === 'skipUntilSync' ? p.backend : null;
+  return backend === null ? SKIP_NO_BACKEND : make('skipUntilSync', null, backend);
 }
 
 /**

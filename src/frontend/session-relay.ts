@@ -16,7 +16,7 @@ import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { CLOSE_COMPLETE, PARSE_COMPLETE } from '../protocol/encode.js';
 import { querySql, readBindStatement, readErrorFields, readParse, readTargetName, rewriteBind, rewriteTarget } from '../protocol/messages.js';
 import { mayShareBackend } from '../router/may-share-backend.js';
-import { readsNeedMaster } from '../router/reads-need-master.js';
+import { serializableReadsNeedMaster } from '../router/reads-need-master.js';
 import { mayRetryRefusedRead, mayRetryRefusedWrite, STANDBY_REFUSALS } from './refused-retry.js';
 import { isPlanInvalidated, replayStart } from './plan-invalidated.js';
 import { statementClassFor } from './request-plan.js';
@@ -117,7 +117,7 @@ export function acceptsOnAttached(s: RelayHost, b: Backend, code: number, buf: B
     : statementClassFor(s.state, readBindStatement(buf, start, end).name);
   req.pendingCls = cls;
   if (b.txStatus !== TxStatus.Idle || s.state.isPinned || cls === null) return true;
-  const isWrite = cls.isWrite || readsNeedMaster(s.state.defaultsToSerializable, s.ctx.cfg().cluster.kind);
+  const isWrite = cls.isWrite || (s.state.defaultsToSerializable && serializableReadsNeedMaster(s.ctx.cfg().cluster.kind));
   return mayShareBackend(s.ctx.snapshot().byName.get(b.node), b.node, isWrite, cls.hint, s.allowedRegions);
 }
 

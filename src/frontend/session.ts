@@ -26,7 +26,7 @@ import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { checkFrontendFrame } from '../protocol/frontend-check.js';
 import { querySql } from '../protocol/messages.js';
-import { readsNeedMaster } from '../router/reads-need-master.js';
+import { serializableReadsNeedMaster } from '../router/reads-need-master.js';
 import type { RouteDecision, RouteIntent, WriteMark } from '../router/types.js';
 import { waitForRoute } from '../topology/wait-for-route.js';
 import { ClientFlow, PauseReason } from './client-flow.js';
@@ -40,7 +40,7 @@ import { Request } from './request.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
-  attached, backendOf, CLOSED, describePhase, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn,
+  attached, CLOSED, describePhase, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn,
   type SessionPhase, type WaitFor,
 } from './session-phase.js';
 import { acceptsOnAttached, forwardClientFrame, handleServerFrame, syncToRelease } from './session-relay.js';
@@ -92,6 +92,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   readonly log: Logger;
   /** The one state field; changed only by moveTo(). */
   private st: SessionPhase = STARTUP;
+  private lastAttached: SessionPhase | null = null;
   ident: SessionIdentity;
   routing: SessionRouting = sessionRouting(null, null);
   state!: SessionState;
@@ -156,9 +157,15 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     return k === 'startup' ? Phase.Startup : k === 'closed' ? Phase.Closed : Phase.Ready;
   }
 
+  /** Taking requests: past the startup reply, not closed. */
+  private get isReady(): boolean {
+    const k = this.st.kind;
+    return k !== 'startup' && k !== 'closed';
+  }
+
   /** The backend the session holds now (attached, or waiting on it), if any. */
   get attached(): Backend | null {
-    return backendOf(this.st);
+    return this.st.backend;
   }
 
   /** Waiting for something (route, pool, state sync, BEGIN, a re-probe, an admin command): frames are held. */
@@ -177,6 +184,13 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   /** Requests sent to a backend so far (cancel-limits.ts tells one request from the next by it). */
   get requestSeq(): number {
     return this.req.seq;
+  }
+
+  /** The attached state for `b`: reused while the pool hands back the same backend (one allocation per backend, not per request). */
+  private attachedTo(b: Backend): SessionPhase {
+    const last = this.lastAttached;
+    if (last !== null && last.backend === b) return last;
+    return (this.lastAttached = attached(b));
   }
 
   private isWaiting(what: WaitFor, b: Backend | null = null): boolean {
@@ -215,7 +229,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   readonly onClientDataBound = (chunk: Buffer): void => this.onClientData(chunk);
 
   onClientData(chunk: Buffer): void {
-    if (this.phase !== Phase.Ready) return;
+    if (!this.isReady) return;
     try {
       const r = this.decoder.feed(chunk, this);
       if (r !== DecodeResult.Ok) {
@@ -261,7 +275,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
 
   /** What a client can make Meridian keep for it is bounded (limits.*): past a bound, the session ends. */
   private checkGrowth(): void {
-    if (this.phase !== Phase.Ready || this.isAdmin) return;
+    if (!this.isReady || this.isAdmin) return;
     const limits = this.ctx.cfg().limits;
     const st = this.state;
     const stmts = st.stmts.size + st.sqlStmts.size;
@@ -275,7 +289,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
-    if (this.phase !== Phase.Ready) return;
+    if (!this.isReady) return;
     const bad = checkFrontendFrame(code, buf, start, end);
     if (bad !== null) {
       this.close('protocol violation', Errors.protocolViolation(bad));
@@ -298,7 +312,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   pumpHeld(): void {
     this.needsPump = false;
     const held = this.held;
-    while (held.length > 0 && this.st.kind !== 'waiting' && !this.flow.isHeld(PauseReason.ClientBacklog) && this.phase === Phase.Ready) {
+    while (held.length > 0 && this.st.kind !== 'waiting' && !this.flow.isHeld(PauseReason.ClientBacklog) && this.isReady) {
       const i = held.head;
       if (!this.takeFrame(held.codes[i]!, held.bufs[i]!, held.starts[i]!, held.ends[i]!)) break;
       held.shift();
@@ -321,7 +335,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
         // A request already failed inside Meridian; like a server, ignore until Sync.
         if (code === FrontendCode.Sync) {
           this.out.frame(readyForQuery(TxStatus.Idle));
-          this.moveTo(st.backend !== null ? attached(st.backend) : IDLE);
+          this.moveTo(st.backend !== null ? this.attachedTo(st.backend) : IDLE);
         }
         return true;
       case 'attached':
@@ -401,7 +415,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       req.reset(TxStatus.Idle);
       return;
     }
-    const needsMaster = readsNeedMaster(this.state.defaultsToSerializable, this.ctx.cfg().cluster.kind);
+    const needsMaster = this.state.defaultsToSerializable && serializableReadsNeedMaster(this.ctx.cfg().cluster.kind);
     const intent: RouteIntent = plan.isWrite || begin?.isWrite || needsMaster || req.isForcedWrite ? 'write' : 'read';
     req.isForcedWrite = false;
     const hint = plan.hint ?? begin?.hint ?? this.state.localRouteHint ?? this.state.routeHint;
@@ -584,7 +598,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       req.isCancelRequested = false;
       return this.failBatch(Errors.queryCanceled(), b);
     }
-    if (!this.moveTo(attached(b))) return;
+    if (!this.moveTo(this.attachedTo(b))) return;
     const batch = req.frames;
     const known = req.cls;
     const outWasEmpty = !this.out.hasPending;
@@ -684,7 +698,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       this.release(b);
       keep = null;
     }
-    const next = skip || (syncPoints === 0 && endsWithFlush) ? skipUntilSync(keep) : keep !== null ? attached(keep) : IDLE;
+    const next = skip || (syncPoints === 0 && endsWithFlush) ? skipUntilSync(keep) : keep !== null ? this.attachedTo(keep) : IDLE;
     if (this.moveTo(next) && keep === null && this.held.length > 0) this.needsPump = true;
   }
 
@@ -719,11 +733,11 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const isSessionPooled = this.sessionBackends !== null && this.sessionBackends.get(b.node) === b;
     this.sessionBackends?.delete(b.node);
     const fatal = b.fatalFrame;
-    if (this.phase !== Phase.Ready) return;
+    if (!this.isReady) return;
     // Session pooling: the client's session was this server session, busy or idle.
     if (fatal !== null && isSessionPooled) return this.endAsServerDid(b, fatal);
     const st = this.st;
-    if (backendOf(st) !== b) return;
+    if (st.backend !== b) return;
     if (this.drainWaitOn === b) this.stopWaitingForDrain();
     const req = this.req;
     const syncPoints = b.ops.countSyncPoints() - b.ops.countInternal();
@@ -818,7 +832,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
    * Returns true when it closed the session.
    */
   refreshRouting(): boolean {
-    if (this.isAdmin || this.phase !== Phase.Ready) return false;
+    if (this.isAdmin || !this.isReady) return false;
     const cfg = this.ctx.cfg();
     const i = this.ident;
     const verdict = decideResidency(cfg, {
@@ -888,7 +902,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     if (this.out.hasPending && !this.out.flush() && b !== null) b.pause();
     // Replies Meridian made itself (a deferred BEGIN/COMMIT, SET meridian.*, the admin console,
     // errors) for a client that does not read them: stop reading its requests until it drains.
-    if (!this.flow.isHeld(PauseReason.ClientBacklog) && this.socket.writableLength > MAX_CLIENT_BACKLOG_BYTES && this.phase === Phase.Ready) {
+    if (!this.flow.isHeld(PauseReason.ClientBacklog) && this.socket.writableLength > MAX_CLIENT_BACKLOG_BYTES && this.isReady) {
       this.flow.hold(PauseReason.ClientBacklog);
     }
   }
@@ -932,6 +946,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     setTimeout(() => this.socket.destroy(), 2000).unref();
     this.drainWaitOn?.socket.off('drain', this.onBackendDrain);
     this.drainWaitOn = null;
+    this.lastAttached = null;
     const backends = new Set<Backend>();
     if (held !== null) backends.add(held);
     if (this.sessionBackends !== null) for (const b of this.sessionBackends.values()) backends.add(b);

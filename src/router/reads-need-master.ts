@@ -4,6 +4,7 @@
 
 import type { ClusterKind } from '../config/types.js';
 
-export function readsNeedMaster(isSerializable: boolean, kind: ClusterKind): boolean {
-  return isSerializable && kind === 'physical';
+/** On a cluster of this kind, a SERIALIZABLE session's reads go to a master. */
+export function serializableReadsNeedMaster(kind: ClusterKind): boolean {
+  return kind === 'physical';
 }
