@@ -124,18 +124,12 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   deferredBegin: DeferredBegin | null = null;
   /** Why reading from the client is paused (each reason its own bit). */
   private readonly flow: ClientFlow;
-  /** The backend whose 'drain' the session waits for (PauseReason.BackendFull). */
-  private drainWaitOn: Backend | null = null;
   private readonly onClientDrain = () => {
     this.attached?.resume();
     if (this.flow.isHeld(PauseReason.ClientBacklog)) {
       this.flow.release(PauseReason.ClientBacklog);
       this.guard('client drain', () => this.afterAsync()); // frames held meanwhile
     }
-  };
-  private readonly onBackendDrain = () => {
-    this.drainWaitOn = null;
-    this.flow.release(PauseReason.BackendFull);
   };
 
   constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
@@ -710,7 +704,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
 
   /** The session lets go of `b`: back to its pool (session pooling: kept, idle, for the session). */
   private release(b: Backend): void {
-    if (this.drainWaitOn === b) this.stopWaitingForDrain();
+    this.flow.forgetBackend(b.socket);
     if (this.sessionBackends === null) {
       b.owner = null;
       if (b.pool !== null) b.pool.release(b);
@@ -738,7 +732,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     if (fatal !== null && isSessionPooled) return this.endAsServerDid(b, fatal);
     const st = this.st;
     if (st.backend !== b) return;
-    if (this.drainWaitOn === b) this.stopWaitingForDrain();
+    this.flow.forgetBackend(b.socket);
     const req = this.req;
     const syncPoints = b.ops.countSyncPoints() - b.ops.countInternal();
     const isUnsent = st.kind === 'waiting' && (st.for === 'sync' || st.for === 'begin') && req.frames.length > 0;
@@ -882,18 +876,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   // ---- flow control: each pause reason its own (client-flow.ts) ----
 
   waitBackendDrain(b: Backend): void {
-    this.flow.hold(PauseReason.BackendFull);
-    if (this.drainWaitOn === b) return;
-    if (this.drainWaitOn !== null) this.drainWaitOn.socket.off('drain', this.onBackendDrain);
-    this.drainWaitOn = b;
-    b.socket.once('drain', this.onBackendDrain);
-  }
-
-  /** The backend waited for is let go (released, lost): its drain no longer holds the client. */
-  private stopWaitingForDrain(): void {
-    this.drainWaitOn?.socket.off('drain', this.onBackendDrain);
-    this.drainWaitOn = null;
-    this.flow.release(PauseReason.BackendFull);
+    this.flow.waitForDrain(b.socket);
   }
 
   flushAll(): void {
@@ -944,8 +927,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
-    this.drainWaitOn?.socket.off('drain', this.onBackendDrain);
-    this.drainWaitOn = null;
+    this.flow.forgetBackend();
     this.lastAttached = null;
     const backends = new Set<Backend>();
     if (held !== null) backends.add(held);

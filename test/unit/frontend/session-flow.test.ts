@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serialize } from 'pg-protocol';
 import type { Classifier } from '../../../src/classify/classifier.js';
+import { ClientFlow, PauseReason } from '../../../src/frontend/client-flow.js';
 import { Session } from '../../../src/frontend/session.js';
 import { SessionState } from '../../../src/frontend/session-state.js';
 import { testClassifier } from '../classify/case-helpers.js';
@@ -85,5 +86,38 @@ describe('client flow control: each pause reason holds on its own', () => {
     replica.socket.accepts = true;
     replica.socket.emit('drain');
     expect(client.paused).toBe(false);
+  });
+});
+
+describe('ClientFlow', () => {
+  it('resumes only when no reason holds, whatever the order they end in', () => {
+    const client = new FakeSocket();
+    const backend = new FakeSocket();
+    const flow = new ClientFlow(client);
+    flow.waitForDrain(backend);
+    flow.waitForDrain(backend); // one listener, however often the backend is found full
+    expect(backend.listenerCount('drain')).toBe(1);
+    flow.hold(PauseReason.HeldFull);
+    flow.hold(PauseReason.ClientBacklog);
+    expect(client.paused).toBe(true);
+    flow.release(PauseReason.HeldFull);
+    backend.emit('drain');
+    expect(client.paused).toBe(true);
+    flow.release(PauseReason.ClientBacklog);
+    expect(client.paused).toBe(false);
+    expect(client.pauses).toBe(1);
+  });
+
+  it('forgetting the backend (released or lost) ends its hold and its listener', () => {
+    const client = new FakeSocket();
+    const backend = new FakeSocket();
+    const other = new FakeSocket();
+    const flow = new ClientFlow(client);
+    flow.waitForDrain(backend);
+    flow.forgetBackend(other); // not the one waited for: nothing changes
+    expect(client.paused).toBe(true);
+    flow.forgetBackend(backend);
+    expect(client.paused).toBe(false);
+    expect(backend.listenerCount('drain')).toBe(0);
   });
 });
