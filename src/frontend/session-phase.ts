@@ -42,7 +42,7 @@ export const STARTUP: SessionPhase = make('startup', null, null);
 export const IDLE: SessionPhase = make('idle', null, null);
 export const CLOSED: SessionPhase = make('closed', null, null);
 
-/** States with no backend are constants: only a state holding a backend is allocated (one per request). */
+/** States with no backend are constants: only a state holding a backend is allocated (the session reuses its attached state per backend). */
 const WAIT_ROUTE = make('waiting', 'route', null);
 const WAIT_POOL = make('waiting', 'pool', null);
 const WAIT_RECHECK = make('waiting', 'recheck', null);
