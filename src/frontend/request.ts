@@ -38,6 +38,10 @@ export class Request {
   /** Classification of each collected frame (dispatch), reused when sending. */
   readonly cls: (Classification | null)[] = [];
   readonly plan = new RequestPlan();
+  /**
+   * How the request's backend was routed. Requests pipelined onto that backend keep it (they were
+   * not routed themselves), so reset() leaves it: the next routing decision sets it.
+   */
   intent: RouteIntent = 'read';
   /** Classification of the frame about to be forwarded (the share check computed it). */
   pendingCls: Classification | null = null;
@@ -79,11 +83,10 @@ export class Request {
 
   /**
    * The next request begins: the previous one ended at a ReadyForQuery with transaction status
-   * `status` (or Meridian answered it). Only `seq` and the reusable containers survive.
+   * `status` (or Meridian answered it). Only `intent`, `seq` and the reusable containers survive.
    */
   reset(status: number): void {
     this.sent.clear();
-    this.intent = 'read';
     this.pendingCls = null;
     this.responseStarted = false;
     this.hasRetried = false;

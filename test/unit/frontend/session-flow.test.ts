@@ -47,6 +47,28 @@ describe('a session request, frame in to ReadyForQuery out', () => {
   });
 });
 
+describe('pipelined requests', () => {
+  it('a write pipelined behind a write on the master notes the write mark at its own ReadyForQuery', () => {
+    const proxy = fakeProxy((sql) => classifier.classify(sql), {
+      routing: { writeWaitMs: 0, retryReads: true, retryRefusedWrites: true, readYourWrites: true, deferBegin: false, maxReadLagMs: 5000 },
+    });
+    const client = new FakeSocket();
+    const s = new Session(1, 1, client as never, proxy.ctx);
+    s.state = new SessionState(1, new Map(), null);
+    s.beginRequests(client as never);
+    const master = fakeBackend('m');
+    proxy.next.set('m', master.b);
+    s.onClientData(Buffer.concat([serialize.query('insert into accounts (id) values (1)'), serialize.query('insert into accounts (id) values (2)')]));
+    expect(codesOf(master.socket.take())).toBe('QQ'); // the second shares the master's backend
+    master.serverSends(S.complete('INSERT 0 1'), S.ready('I'));
+    expect(s.writeMark?.node).toBe('m');
+    s.writeMark = null;
+    master.serverSends(S.complete('INSERT 0 1'), S.ready('I'));
+    expect(s.writeMark?.node).toBe('m');
+    expect(s.attached).toBeNull();
+  });
+});
+
 describe('client flow control: each pause reason holds on its own', () => {
   it('a backend drain does not resume a client whose held frames are over the bound', () => {
     const { client, s, replica, master } = setup();
