@@ -39,6 +39,7 @@ import { routePolicyFromConfig } from './router/route-policy.js';
 import type { RouteDecision, RouteIntent, RoutePolicy, RouteRequest } from './router/types.js';
 import { RouteRecency } from './route-recency.js';
 import type { TopologySnapshot } from './topology/types.js';
+import { waitForRoute } from './topology/wait-for-route.js';
 import { CatalogRefresher } from './catalog-refresher.js';
 import { prepareVerifiers } from './auth/verifiers.js';
 import { applyReload, removedUsersCloser, residencyRematcher, type Reconfigurable, type ReloadResult } from './reload.js';
@@ -289,10 +290,6 @@ export class Meridian implements ProxyContext {
     return d;
   }
 
-  waitForTopologyChange(timeoutMs: number): Promise<boolean> {
-    return this.health.waitForChange(timeoutMs).then((snap) => snap !== null);
-  }
-
   recheckNode(node: string): Promise<void> {
     return this.health.probeNow(node).then(() => undefined);
   }
@@ -407,14 +404,11 @@ export class Meridian implements ProxyContext {
     // Any node the session may use will do for the startup parameters. Right after start the
     // probes may not have finished: wait for them (write_wait), then try a node not yet probed.
     const other = first === 'read' ? 'write' : 'read';
-    const deadline = Date.now() + this.config.routing.writeWaitMs;
-    let decision = this.route(first, null, s);
-    while (!decision.ok) {
-      decision = this.route(other, null, s);
-      if (decision.ok || Date.now() >= deadline) break;
-      await this.waitForTopologyChange(deadline - Date.now());
-      decision = this.route(first, null, s);
-    }
+    const decide = (): RouteDecision => {
+      const d = this.route(first, null, s);
+      return d.ok ? d : this.route(other, null, s);
+    };
+    let decision = await waitForRoute(this.health, decide, this.config.routing.writeWaitMs, { isCurable: () => true });
     if (!decision.ok) {
       const allowed = s.routing.routeContext.allowedRegions;
       const unprobed = this.health.snapshot.nodes.find((n) => n.lastProbeAtMs === null && (allowed === null || allowed.has(n.region)));

@@ -6,7 +6,7 @@ import { classifySessionStatement, isHoldCursor } from './ast-session.js';
 import { classifySet } from './ast-set.js';
 import { isTempRelation, pushEffect, visitCall, walkExecuted } from './ast-walk.js';
 import type { StatementContext } from './statement-context.js';
-import { statementInfo, type StatementInfo } from './statement-info.js';
+import { dmlInfo, statementInfo, type StatementInfo } from './statement-info.js';
 import { beginInfo, txEndInfo, txModesOf } from './tx-modes.js';
 
 /** Object kinds whose DDL changes function volatility: the catalog must be refreshed. */
@@ -49,7 +49,7 @@ export function classifyParsed(node: unknown, ctx: StatementContext): StatementI
     case 'UpdateStmt':
     case 'DeleteStmt':
     case 'MergeStmt':
-      return executed(node, statementInfo('write', true, type.slice(0, -4).toLowerCase()), ctx);
+      return executed(node, dmlInfo(type.slice(0, -4).toLowerCase()), ctx);
     case 'ExplainStmt':
       return explain(body, ctx);
     case 'CopyStmt':
@@ -112,6 +112,7 @@ function explain(body: AstObject, ctx: StatementContext): StatementInfo {
   const inner = classifyParsed(body['query'], ctx);
   inner.isLiteralSensitive = true;
   inner.reason = `explain analyze ${inner.reason}`;
+  inner.isPlainDml = false;
   if (inner.cls !== 'read') {
     inner.cls = 'write';
     inner.isWrite = true;
@@ -120,7 +121,7 @@ function explain(body: AstObject, ctx: StatementContext): StatementInfo {
 }
 
 function copy(body: AstObject, ctx: StatementContext): StatementInfo {
-  if (body['is_from'] === true) return statementInfo('write', true, 'copy from');
+  if (body['is_from'] === true) return dmlInfo('copy from');
   if (body['query'] === undefined) return statementInfo('read', false, 'copy to');
   const info = statementInfo('read', false, 'copy to');
   return executed(body['query'], info, ctx);

@@ -24,7 +24,7 @@ const RANK: Readonly<Record<StatementClass, number>> = {
 export function buildClassification(infos: readonly StatementInfo[], hint: RouteHint | null): Classification {
   const first = infos[0];
   if (first === undefined) {
-    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, false, false, 'empty query');
+    return freeze('read', false, false, hint, EMPTY_EFFECTS, EMPTY_FUNCTIONS, 0, false, false, false, false, 'empty query');
   }
   let top = first;
   let isTopWrite = false;
@@ -73,6 +73,7 @@ export function buildClassification(infos: readonly StatementInfo[], hint: Route
     ordered,
     onlyMeridian,
     resetsBackend,
+    infos.length === 1 && first.isPlainDml,
     reason,
   );
 }
@@ -95,7 +96,7 @@ const STATE_UNKNOWN: readonly SessionEffect[] = Object.freeze([Object.freeze({ t
  * does to the session is unknown (it stays on its backend, as after set_config(…, false)).
  */
 export function unparsedClassification(bytes: number, limit: number): Classification {
-  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false, true,
+  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false, true, false,
     `statement of ${bytes} bytes is above limits.max_parse_bytes (${limit}): not parsed, routed as a write, session effects unknown`);
 }
 
@@ -116,8 +117,9 @@ function freeze(
   ordered: boolean,
   onlyMeridianSettings: boolean,
   resetsBackend: boolean,
+  isPlainDml: boolean,
   reason: string,
 ): Classification {
   // One literal shape for every Classification keeps property access monomorphic.
-  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, resetsBackend, reason });
+  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, resetsBackend, isPlainDml, reason });
 }

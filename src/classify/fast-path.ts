@@ -9,7 +9,7 @@ import { bareName, type FunctionPolicy } from './function-policy.js';
 import {
   type Lexer, TOK_DOT, TOK_LPAREN, TOK_OP, TOK_QIDENT, TOK_RPAREN, TOK_SEMI, TOK_WORD,
 } from './lexer.js';
-import { addFunction, markWrite, statementInfo, type StatementInfo } from './statement-info.js';
+import { addFunction, dmlInfo, markWrite, statementInfo, type StatementInfo } from './statement-info.js';
 
 /**
  * Reserved and col_name keywords (which PostgreSQL never parses as a plain function name) that
@@ -79,7 +79,7 @@ function classifyStatement(lexer: Lexer, a: number, b: number, policy: FunctionP
     case 'update':
     case 'delete':
     case 'merge':
-      return f === a ? scanCalls(lexer, f + 1, b, policy, DML, statementInfo('write', true, keyword)) : null;
+      return f === a ? scanCalls(lexer, f + 1, b, policy, DML, dmlInfo(keyword)) : null;
     default:
       return f === a ? classifyFastSession(lexer, keyword, a, b) : null;
   }

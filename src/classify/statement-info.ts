@@ -21,6 +21,8 @@ export interface StatementInfo {
   isLiteralSensitive: boolean;
   /** DO, CALL or a call of a volatile non-built-in function: may change session state unseen. */
   hasOpaqueCall: boolean;
+  /** INSERT / UPDATE / DELETE / MERGE / COPY FROM itself (not EXPLAIN ANALYZE of one). */
+  isPlainDml: boolean;
 }
 
 export function statementInfo(cls: StatementClass, isWrite: boolean, reason: string): StatementInfo {
@@ -35,7 +37,15 @@ export function statementInfo(cls: StatementClass, isWrite: boolean, reason: str
     isMeridianSetting: false,
     isLiteralSensitive: false,
     hasOpaqueCall: false,
+    isPlainDml: false,
   };
+}
+
+/** A statement info for plain DML (see StatementInfo.isPlainDml). */
+export function dmlInfo(reason: string): StatementInfo {
+  const info = statementInfo('write', true, reason);
+  info.isPlainDml = true;
+  return info;
 }
 
 /** Marks a read statement a write because of `reason`, keeping the first reason given. */

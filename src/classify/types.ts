@@ -65,6 +65,12 @@ export interface Classification {
    * locks or LISTEN. The backend is reset before another session uses it (backend/pool.ts).
    */
   readonly resetsBackend: boolean;
+  /**
+   * One plain DML statement (INSERT, UPDATE, DELETE, MERGE, COPY FROM): a read-only server refuses
+   * it at executor start, before evaluating any of it (functions included), so a 25006 for it is
+   * safe to retry elsewhere (frontend refused-retry).
+   */
+  readonly isPlainDml: boolean;
   readonly reason: string; // short human reason: "select", "writable CTE", "volatile function f", "parse error → write"
 }
 

@@ -1,16 +1,17 @@
 // What a session needs from the rest of the proxy, as one interface, so frontend/ depends on
 // behaviour, not on how the server object wires health, routing, admin and metrics together.
 
-import type { Classification, RouteHint } from '../classify/types.js';
-import type { ResidencyDenial, ResidencyVerdict, SessionResidency } from '../config/residency-match.js';
-import type { MeridianConfig } from '../config/types.js';
+import type { RouteHint } from '../classify/types.js';
+import type { ResidencyVerdict, SessionResidency } from '../config/residency-match.js';
 import type { PoolManager } from '../backend/pool-manager.js';
 import type { RouteDecision, RouteIntent, SessionRouteContext } from '../router/types.js';
-import type { TopologySnapshot } from '../topology/types.js';
+import type { SnapshotSource } from '../topology/wait-for-route.js';
 import type { Logger } from '../logger.js';
 import { Errors, type MeridianError } from '../errors.js';
-import type { Session } from './session.js';
 import type { CancelForwarder } from './cancel-limits.js';
+import type { AdminReply, RelayContext, SessionRef } from './types.js';
+
+export type { AdminReply, SessionMetrics } from './types.js';
 
 export interface SessionRouting {
   /** Every residency rule the session matched and the regions all of them allow; null: none matched. */
@@ -38,52 +39,28 @@ export function residencyDenialError(verdict: Extract<ResidencyVerdict, { ok: fa
   return verdict.denial === 'tenant-claim' ? Errors.tenantClaimRefused(verdict.message) : Errors.residencyDenied(verdict.message);
 }
 
-export interface AdminReply {
-  /** Complete response frames for one simple Query, without ReadyForQuery. */
-  readonly frames: Buffer;
-}
 
-export interface ProxyContext {
-  readonly cfg: () => MeridianConfig;
+/**
+ * Methods taking a session get the Session itself (they are declared with SessionRef so this file
+ * does not import the Session class back; the implementation may read more of it).
+ */
+export interface ProxyContext extends RelayContext {
   readonly logger: Logger;
   readonly pools: PoolManager;
-  classify(sql: string): Classification;
-  snapshot(): TopologySnapshot;
-  route(intent: RouteIntent, hint: RouteHint | null, session: Session): RouteDecision;
-  /** Resolves true when the topology changed before the deadline. */
-  waitForTopologyChange(timeoutMs: number): Promise<boolean>;
-  /** Passive health: a node refused/reset a connection or said 57P01/02/03. */
-  reportNodeFailure(node: string, reason: string): void;
-  /** A node may have changed role (it refused a write as read-only): probe it now; resolves after. */
-  recheckNode(node: string): Promise<void>;
+  /** The topology as health checks publish it: routing.write_wait waits on it (topology/wait-for-route.ts). */
+  readonly health: SnapshotSource;
+  route(intent: RouteIntent, hint: RouteHint | null, session: SessionRef): RouteDecision;
   onCatalogChanged(): void;
   /** ParameterStatus values to show at startup (opens a backend the first time), or why not. */
-  serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError>;
+  serverParamsFor(s: SessionRef): Promise<Map<string, string> | MeridianError>;
   /** Admin console query (database = admin.database). */
-  adminQuery(sql: string, session: Session): Promise<AdminReply>;
+  adminQuery(sql: string, session: SessionRef): Promise<AdminReply>;
   isShuttingDown(): boolean;
   /** Authentication succeeded: admits the login under the client limits (login-limits.ts), or says why not. */
-  admitLogin(s: Session, isAdminConsole: boolean): MeridianError | null;
-  registerSession(s: Session): void;
+  admitLogin(s: SessionRef, isAdminConsole: boolean): MeridianError | null;
+  registerSession(s: SessionRef): void;
   /** The session closed, in whatever phase (it may never have been registered). */
-  unregisterSession(s: Session): void;
+  unregisterSession(s: SessionRef): void;
   readonly cancels: CancelForwarder;
-  findSessionForCancel(pid: number, secret: number): Session | null;
-  readonly metrics: SessionMetrics;
-}
-
-/** The counters sessions touch on the hot path (children cached per label set). */
-export interface SessionMetrics {
-  routed(node: string, intent: RouteIntent): void;
-  requestDone(seconds: number): void;
-  error(sqlstate: string): void;
-  poolWait(seconds: number): void;
-  retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
-  residencyRefused(rule: string): void;
-  /** A session handler threw (a bug): the session was closed, the process kept running. */
-  sessionCrash(): void;
-  /** A session refused at login, or closed after a reload, by residency (see ResidencyDenial). */
-  residencyDenied(reason: ResidencyDenial | 'reload'): void;
-  /** A client login failed (reason from a small fixed set). */
-  authFailed?(reason: string): void;
+  findSessionForCancel(pid: number, secret: number): SessionRef | null;
 }

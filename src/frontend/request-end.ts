@@ -1,13 +1,10 @@
-// The end of a client-visible request (its ReadyForQuery): apply the effects the server accepted,
-// statement by statement where a transaction block begins or ends (its order markers, not the
-// command tags: ROLLBACK is also ROLLBACK TO's and a failed COMMIT's tag), note a write for
-// read-your-writes, reset the per-request state, and release the backend when no transaction
-// keeps the session on it.
+// The end of a client-visible request (its ReadyForQuery): which of the effects the server
+// accepted apply to the session's state, statement by statement where a transaction block begins
+// or ends (its order markers, not the command tags: ROLLBACK is also ROLLBACK TO's and a failed
+// COMMIT's tag). Pure over SessionState; the session calls it from its endRequest.
 
 import type { Backend } from '../backend/backend.js';
 import type { Classification, SessionEffect } from '../classify/types.js';
-import { TxStatus } from '../protocol/codes.js';
-import type { Session } from './session.js';
 import type { SessionState } from './session-state.js';
 
 /** What a request did, as finishRequest sees it at its ReadyForQuery. */
@@ -66,39 +63,4 @@ function splitStatements(c: Classification): (readonly SessionEffect[])[] {
 function isOrdered(done: readonly Classification[]): boolean {
   for (let i = 0; i < done.length; i++) if (done[i]!.ordered) return true;
   return false;
-}
-
-/** End of a client-visible request: apply accepted effects, maybe release the backend. */
-export function finishRequest(s: Session, b: Backend, status: number, query: Classification | null): void {
-  const inTx = status !== TxStatus.Idle;
-  if (s.doneEffects.length > 0 || (s.wasInTx && !inTx)) {
-    const outcome: RequestOutcome = {
-      done: s.doneEffects, query, wasInTx: s.wasInTx, wasInFailedTx: s.wasInFailedTx, failed: s.requestFailed, statementsDone: s.queryStatementsDone,
-    };
-    const catalogChanged = settleRequest(s.state, b, outcome, inTx);
-    s.doneEffects = [];
-    if (catalogChanged) s.ctx.onCatalogChanged();
-  }
-  endRequest(s, b, status, inTx);
-}
-
-/**
- * Read-your-writes: a request routed as a write finished on `node` (failed ones too: some of it
- * may have been written). The mark's time is taken after the server's acknowledgement.
- */
-function noteWrite(s: Session, node: string): void {
-  if (s.isReadYourWrites()) s.writeMark = { node, atMs: Date.now() };
-}
-
-function endRequest(s: Session, b: Backend, status: number, inTx: boolean): void {
-  if (s.inflightIntent === 'write') noteWrite(s, b.node);
-  s.requestFailed = false;
-  s.queryStatementsDone = 0;
-  s.wasInFailedTx = status === TxStatus.Failed;
-  s.isCancelRequested = false;
-  s.hasRetried = false;
-  s.wasInTx = inTx;
-  s.inflight.clear();
-  s.ctx.metrics.requestDone((s.ctx.pools.nowMs - s.requestStartMs) / 1000);
-  if (!inTx) s.detachIfIdle(b);
 }

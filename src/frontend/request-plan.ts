@@ -1,7 +1,7 @@
 // What dispatch needs to know about a request before routing it: the classification of each
 // frame (kept for sending), whether anything in it must run on a master, the statement hint, the
 // SQL-level prepared statements it EXECUTEs or PREPAREs, and whether Meridian answers it alone
-// (SET meridian.route …). One RequestPlan per session, reused: nothing allocated per request
+// (SET meridian.route …). The plan is the Request's (reused): nothing allocated per request
 // beyond the name lists a request with SQL-level statements needs.
 
 import type { Classification, RouteHint, SessionEffect } from '../classify/types.js';
@@ -10,19 +10,24 @@ import { FrontendCode } from '../protocol/codes.js';
 import { commandComplete } from '../protocol/encode.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { FrameList } from './frame-list.js';
-import type { Session } from './session.js';
-import { statementClassFor } from './session-relay.js';
+import type { RequestPlan } from './request.js';
+import type { SessionState } from './session-state.js';
+import type { MeridianSettingsHost } from './types.js';
 
-export class RequestPlan {
-  isWrite = false;
-  hint: RouteHint | null = null;
-  onlyMeridian = true;
-  needSql: string[] | null = null;
-  willPrepare: string[] | null = null;
+/** Class of a named statement the session prepared (protocol level), or null if unknown. */
+export function statementClassFor(state: SessionState, name: string): Classification | null {
+  if (name === '') return state.unnamed?.cls ?? null;
+  return state.stmts.get(name)?.cls ?? null;
 }
 
 /** Classifies every frame of `list` into `cls` and sums them up into `plan`. */
-export function planRequest(s: Session, list: FrameList, cls: (Classification | null)[], plan: RequestPlan): void {
+export function planRequest(
+  ctx: { classify(sql: string): Classification },
+  state: SessionState,
+  list: FrameList,
+  cls: (Classification | null)[],
+  plan: RequestPlan,
+): void {
   let isWrite = false;
   let hint: RouteHint | null = null;
   let onlyMeridian = true;
@@ -34,10 +39,10 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
   for (let i = 0; i < list.length; i++) {
     const code = list.codes[i]!;
     let c: Classification | null = null;
-    if (code === FrontendCode.Query) c = s.ctx.classify(querySql(list.bufs[i]!, list.starts[i]!, list.ends[i]!));
+    if (code === FrontendCode.Query) c = ctx.classify(querySql(list.bufs[i]!, list.starts[i]!, list.ends[i]!));
     else if (code === FrontendCode.Parse) {
       const p = readParse(list.bufs[i]!, list.starts[i]!, list.ends[i]!);
-      c = s.ctx.classify(p.sql);
+      c = ctx.classify(p.sql);
       if (p.name === '') unnamedCls = c;
       else {
         namedParse = p.name;
@@ -45,7 +50,7 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
       }
     } else if (code === FrontendCode.Bind) {
       const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
-      c = name === '' ? unnamedCls ?? s.state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(s, name);
+      c = name === '' ? unnamedCls ?? state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(state, name);
     } else if (code === FrontendCode.FunctionCall) isWrite = true;
     cls[i] = c;
     if (c === null) continue;
@@ -56,7 +61,7 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
       if (e.type === 'execute') {
         // A Parse and its Bind in one request both carry the statement's effects: once each name.
         if (!(needSql ??= []).includes(e.name)) needSql.push(e.name);
-        const st = s.state.sqlStmts.get(e.name);
+        const st = state.sqlStmts.get(e.name);
         if (st === undefined || st.isWrite) isWrite = true;
       } else if (e.type === 'prepare' && !(willPrepare ??= []).includes(e.name)) willPrepare.push(e.name);
       // DEALLOCATE of the session's own statement needs it on the backend (else 26000 there).
@@ -74,17 +79,18 @@ export function planRequest(s: Session, list: FrameList, cls: (Classification | 
  * A Query of Meridian's own settings only (SET [LOCAL] meridian.route, SET meridian.read_your_writes,
  * their RESETs): answered without a server. A bad value refuses the whole Query (22023; SET LOCAL
  * meridian.read_your_writes: 0A000) and changes nothing, as the implicit transaction of a failed
- * Query would on a server.
+ * Query would on a server: the error is returned, for the caller to fail the request with.
  */
-export function answerMeridianSettings(s: Session, list: FrameList): void {
+export function answerMeridianSettings(s: MeridianSettingsHost, list: FrameList): MeridianError | null {
   const c = s.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
   const err = refusalOf(c.effects);
-  if (err !== null) return s.failBatch(err); // inside a block Meridian opened, this fails it
+  if (err !== null) return err; // inside a block Meridian opened, this fails it
   list.clear();
   let n = 0;
   for (const e of c.effects) if (s.state.applyMeridianSetting(e)) n++;
   for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
   s.out.frame(s.readyForQueryNow());
+  return null;
 }
 
 function refusalOf(effects: readonly SessionEffect[]): MeridianError | null {

@@ -1,18 +1,13 @@
-// When a session's backend is lost mid-request, and when the client cancels: what the client
+// When a session's backend is lost mid-request: what the client
 // sees. A server that ended its backend with a FATAL (pg_terminate_backend, a shutdown) is shown
 // as it said it: in session pooling the FATAL is relayed unchanged and the client's connection
 // ends, as on a direct connection (the session lived on that backend); in transaction pooling a
 // transaction's loss ends the connection the same way, while an autocommit request gets the
 // server's error as an ERROR (same SQLSTATE, message and fields) and the session goes on on
 // another backend. A lost backend in a pinned session closes the session (its state is gone);
-// otherwise the request is retried where that is provably safe (nothing of it ran) or answered with the
-// server's ERROR or 08006, and the session goes on. A cancel is forwarded through cancel-limits.ts.
-
-import type { Backend } from '../backend/backend.js';
-import { Errors } from '../errors.js';
-import { TxStatus } from '../protocol/codes.js';
-import { errorResponse, readyForQuery } from '../protocol/encode.js';
-import { Phase, type Session } from './session.js';
+// otherwise the request is retried where that is safe (nothing of it ran) or answered with the
+// server's ERROR or 08006, and the session goes on. This file decides (lostBackendAction); the
+// session carries the decision out.
 
 const SEVERITY = 0x53; // 'S': localized severity
 const SEVERITY_V = 0x56; // 'V': severity, never localized
@@ -39,88 +34,42 @@ export function asError(fatal: Buffer): Buffer {
   return out;
 }
 
-/** Ends the client's connection as the server ended its backend: what was relayed, then the FATAL. */
-function endAsServerDid(s: Session, b: Backend, fatal: Buffer): void {
-  s.log.info({ node: b.node, reason: b.fatalMessage }, 'server ended the session\'s backend: client connection ended');
-  s.out.frame(fatal);
-  s.out.flush();
-  s.close(`server ended the backend (${b.fatalMessage ?? 'FATAL'})`);
+/** What the session knows when the backend it had attached is lost. */
+export interface LostBackend {
+  /** The server said FATAL before closing (pg_terminate_backend, a shutdown …). */
+  readonly hasFatal: boolean;
+  /** Session pooling: the client's session lived on this backend. */
+  readonly isSessionPooled: boolean;
+  readonly isPinned: boolean;
+  /** A transaction block was open on it. */
+  readonly wasInTx: boolean;
+  /** The request was not sent yet: Meridian's own query (state sync, deferred BEGIN) was running. */
+  readonly isUnsent: boolean;
+  readonly hasRetried: boolean;
+  /** An autocommit read, kept whole for a retry, nothing of its answer relayed, nothing pipelined behind it. */
+  readonly isRetryableRead: boolean;
+  /** ReadyForQuery the client still waits for (Query, Sync, FunctionCall sent, not answered). */
+  readonly syncPoints: number;
 }
 
-export function onBackendLost(s: Session, b: Backend, reason: string): void {
-  s.ctx.reportNodeFailure(b.node, reason);
-  const isSessionPooled = s.sessionBackends !== null && s.sessionBackends.get(b.node) === b;
-  s.sessionBackends?.delete(b.node);
-  const fatal = b.fatalFrame;
-  if (s.phase !== Phase.Ready) return;
-  // Session pooling: the client's session was this server session, busy or idle.
-  if (fatal !== null && isSessionPooled) return endAsServerDid(s, b, fatal);
-  if (s.attached !== b) return;
-  s.queryStatementsDone = 0;
-  s.attached = null;
-  const wasInTx = b.txStatus !== TxStatus.Idle;
-  if (s.state.isPinned) {
-    s.close('pinned node lost', Errors.pinnedNodeLost(b.node));
-    return;
-  }
-  if (wasInTx) {
-    if (fatal !== null) return endAsServerDid(s, b, fatal);
-    s.close('backend lost in transaction', Errors.backendLost(b.node, reason));
-    return;
-  }
-  const syncPoints = b.ops.countSyncPoints() - b.ops.internalData().length;
-  const wasSyncing = b.ops.internalData().length > 0;
-  b.ops.clear();
-  if (wasSyncing && s.batch.length > 0 && !s.hasRetried) {
-    // Lost while applying session state: none of the client's request was sent yet.
-    s.isBusy = false;
-    s.hasRetried = true;
-    s.dispatch();
-    s.afterAsync();
-    return;
-  }
-  s.isBusy = false;
-  // Safe retry: an autocommit read that received nothing yet, and nothing was sent after it (a
-  // request pipelined behind it would be lost: it gets 08006 below).
-  if (!s.responseStarted && !s.hasRetried && s.inflightIntent === 'read' && s.ctx.cfg().routing.retryReads &&
-      s.inflight.length > 0 && syncPoints === s.inflight.syncPoints()) {
-    s.hasRetried = true;
-    s.log.info({ node: b.node, reason }, 'read retried on another node');
-    s.ctx.metrics.retried('backend-lost');
-    const retry = s.inflight;
-    s.inflight = s.batch;
-    s.batch = retry;
-    s.dispatch();
-    s.afterAsync();
-    return;
-  }
-  if (syncPoints > 0) {
-    if (fatal !== null) s.out.frame(asError(fatal)); // counted in metrics when it arrived
-    else {
-      const err = Errors.backendLostInRequest(b.node, reason);
-      s.ctx.metrics.error(err.sqlstate);
-      s.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
-    }
-    for (let i = 0; i < syncPoints; i++) s.out.frame(readyForQuery(TxStatus.Idle));
-  }
-  s.afterAsync();
-}
+export type LostAction =
+  /** Session pooling, or a transaction ended by the server: the client's connection ends as the server ended it. */
+  | 'end-as-server'
+  /** The session's state (a pin) or transaction is gone with the backend: close the session. */
+  | 'close-pinned'
+  | 'close-in-tx'
+  /** Nothing of the request ran: send it again elsewhere (its one retry). */
+  | 'retry'
+  /** Answer the request with the server's error (or 08006), ReadyForQuery per sync point; the session goes on. */
+  | 'fail';
 
-/**
- * CancelRequest for this session: cancel whatever its backend runs right now, through the cancel
- * limits (cancel-limits.ts: one in flight per session, a global cap, and sent only if the same
- * request still runs on that backend once the node answers).
- */
-export function cancelRequest(s: Session): void {
-  const b = s.attached;
-  if (b === null || b.ops.isEmpty) {
-    // Still waiting for a backend (pool queue, write_wait, state sync): the client already
-    // sent the request, so cancel it before it reaches a server.
-    if (s.isBusy || s.batch.length > 0) s.isCancelRequested = true;
-    s.ctx.cancels.note('idle');
-    return;
-  }
-  const node = s.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
-  if (node === undefined) return s.ctx.cancels.note('failed');
-  s.ctx.cancels.forward(s, b, node.host, node.port);
+export function lostBackendAction(l: LostBackend): LostAction {
+  if (l.hasFatal && l.isSessionPooled) return 'end-as-server';
+  if (l.isPinned) return 'close-pinned';
+  if (l.wasInTx) return l.hasFatal ? 'end-as-server' : 'close-in-tx';
+  // Lost while applying session state or opening the block: none of the client's request was
+  // sent, so it may go elsewhere — once. After its retry it fails like any lost request.
+  if (l.isUnsent) return l.hasRetried ? 'fail' : 'retry';
+  if (l.isRetryableRead && !l.hasRetried) return 'retry';
+  return 'fail';
 }

@@ -1,14 +1,18 @@
-// One client connection after login: collects each request (a Query, or extended-protocol
-// messages up to Sync/Flush), classifies and routes it at a boundary, attaches a backend from the
-// pool, brings the backend's session state in line, and relays. Responses (and whether a request
-// may share the attached backend) are in session-relay.ts; a lost backend and cancel in
-// session-failure.ts; the admin console in session-admin.ts; the startup/auth phase in
-// session-startup.ts. One exit: close(reason).
+// One client connection after login, as a state machine (session-phase.ts): one SessionPhase in
+// one field, changed only by moveTo(). One request, in the order of this file: frames arrive
+// (onClientData → onFrame) and are collected in the Request while the session is idle; a
+// complete request is planned and routed (dispatch → routeAndAttach, waiting{route} during
+// routing.write_wait), takes a backend (waiting{pool} in the pool's queue), brings the backend's
+// session state in line (waiting{sync}), opens a deferred BEGIN (waiting{begin}), and is sent
+// (attached). The relay (session-relay.ts) matches the server's answers to the request and calls
+// back endRequest at its ReadyForQuery: effects applied, the backend released (idle again). What a
+// lost backend means is decided in session-failure.ts, which refused requests are retried in
+// refused-retry.ts; both act through retry paths here. Helpers see the session only through the
+// interfaces in types.ts. One exit: close(reason).
 
 import type net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
-import { Op, OpMode } from '../backend/op-queue.js';
 import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.js';
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
@@ -21,17 +25,31 @@ import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { errorResponse, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { checkFrontendFrame } from '../protocol/frontend-check.js';
-import type { RouteIntent, WriteMark } from '../router/types.js';
+import { querySql } from '../protocol/messages.js';
+import { serializableReadsNeedMaster } from '../router/reads-need-master.js';
+import type { RouteDecision, RouteIntent, WriteMark } from '../router/types.js';
+import { waitForRoute } from '../topology/wait-for-route.js';
+import { ClientFlow, PauseReason } from './client-flow.js';
 import { residencyDenialError, sessionRouting, type ProxyContext, type SessionRouting } from './context.js';
+import { ABORT_SQL, tryDeferBegin, tryEndDeferred } from './deferred-begin.js';
 import { FrameList } from './frame-list.js';
-import { takeAdminFrame } from './session-admin.js';
-import { cancelRequest, onBackendLost } from './session-failure.js';
 import { isRetryableWriteRequest } from './refused-retry.js';
-import { answerMeridianSettings, planRequest, RequestPlan } from './request-plan.js';
-import { openDeferredThenSend, tryDeferBegin, tryEndDeferred, type DeferredBegin } from './deferred-begin.js';
-import { attachedAccepts, forwardClientFrame, handleServerFrame, readsNeedMaster, syncToRelease } from './session-relay.js';
+import { settleRequest } from './request-end.js';
+import { answerMeridianSettings, planRequest } from './request-plan.js';
+import { Request } from './request.js';
+import { adminNonQuery, adminReply } from './session-admin.js';
+import { asError, lostBackendAction } from './session-failure.js';
+import {
+  attached, CLOSED, describePhase, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn,
+  type SessionPhase, type WaitFor,
+} from './session-phase.js';
+import { acceptsOnAttached, forwardClientFrame, handleServerFrame, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
+import type { DeferHost, DeferredBegin, MeridianSettingsHost, RelayHost, SessionIdentity, SessionRef } from './types.js';
 
+export type { SessionIdentity } from './types.js';
+
+/** Coarse phase for code outside the request path (server, janitor, startup): derived from the state. */
 export const enum Phase {
   Startup = 0,
   Ready = 1,
@@ -54,16 +72,13 @@ const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 /** Each frame held for a request counts at least this toward limits.max_request_bytes (its bookkeeping). */
 const FRAME_OVERHEAD_BYTES = 64;
 
-export interface SessionIdentity {
-  user: string;
-  database: string;
-  applicationName: string;
-  tenant: string | null;
-  clientRegion: string | null;
-  remoteAddress: string;
-}
+/** While waiting (write_wait), routing is decided again at least this often, change or not. */
+const ROUTE_POLL_MS = 250;
 
-export class Session implements FrameSink, BackendOwner {
+/** Refusals write_wait may cure: a failover, a node readmitted. */
+const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean => d.refusal === 'no-master' || d.refusal === 'no-read-node';
+
+export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, MeridianSettingsHost, SessionRef {
   readonly id: number;
   /** The cancel key's secret (BackendKeyData); drawn again if the key is taken (server.ts registerSession). */
   secret: number;
@@ -75,7 +90,9 @@ export class Session implements FrameSink, BackendOwner {
   readonly ctx: ProxyContext;
   socket: net.Socket;
   readonly log: Logger;
-  phase: Phase = Phase.Startup;
+  /** The one state field; changed only by moveTo(). */
+  private st: SessionPhase = STARTUP;
+  private lastAttached: SessionPhase | null = null;
   ident: SessionIdentity;
   routing: SessionRouting = sessionRouting(null, null);
   state!: SessionState;
@@ -84,82 +101,35 @@ export class Session implements FrameSink, BackendOwner {
   /** Bytes to the client, batched per read. */
   readonly out = new SpanWriter();
   decoder: FrameDecoder;
-  attached: Backend | null = null;
+  /** The request being collected, or in flight (one object, reset per request). */
+  readonly req = new Request();
   /** This session's pool per node (the pool manager's lookup builds a key string). */
   private readonly pools = new Map<string, Pool>();
-  /** Classifications computed by dispatch() for the batch's frames, reused when sending it. */
-  private batchCls: (Classification | null)[] = [];
-  /** dispatch()'s summary of the batch (request-plan.ts), one object reused. */
-  private readonly plan = new RequestPlan();
   /** pool.mode session: one backend per node used, kept for the session's life. */
   sessionBackends: Map<string, Backend> | null = null;
-  /** The request being collected while no backend is attached. */
-  batch = new FrameList();
-  /** Frames that arrived while a dispatch was in progress or needed another node. */
+  /** Frames that arrived while the session was waiting, or that need another node. */
   readonly held = new FrameList();
-  /** The last dispatched request, kept until its first response for a read retry. */
-  inflight = new FrameList();
-  inflightIntent: RouteIntent = 'read';
-  responseStarted = false;
-  hasRetried = false;
-  isBusy = false;
-  skipUntilSync = false;
-  /** Per request: classifications (with effects) of completed statements, error seen. */
-  doneEffects: Classification[] = [];
-  requestFailed = false;
-  /** Error message of Meridian's own state-sync query, if it failed. */
-  syncError: string | null = null;
-  wasInTx = false;
-  /** The block open before this request had failed (ReadyForQuery 'E'): its COMMIT rolls back. */
-  wasInFailedTx = false;
-  /** CommandCompletes of the simple Query in flight: where a multi-statement Query stopped. */
-  queryStatementsDone = 0;
-  /** Statement class of the portal bound last (its Execute applies its effects). */
+  /** Statement class of the portal bound last (its Execute applies the effects). */
   portalCls: Classification | null = null;
-  /** Classification computed by attachedAccepts for the frame about to be forwarded. */
-  pendingCls: Classification | null = null;
-  requestStartMs = 0;
-  /** Requests sent to a backend by sendBatch: a cancel checks it still targets the same one (cancel-limits.ts). */
-  requestSeq = 0;
   /** The request a cancel was last forwarded for, and when (cancel-limits.ts). */
   cancelledSeq = -1;
   cancelledAtMs = 0;
-  needsPump = false;
-  /** A CancelRequest arrived before the request reached a server. */
-  isCancelRequested = false;
-  /** The server refused the request as read-only (25006, held back): retried at its ReadyForQuery (session-failure.ts). */
-  refusal: Buffer | null = null;
-  /** The client's writer at sendBatch: a response still all pending in it can be taken back (a refused read). */
-  outWasEmptyAtSend = true;
-  outFlushesAtSend = 0;
-  /** A shared statement's stale plan was refused (0A000): prepared again and replayed at its ReadyForQuery (plan-invalidated.ts). */
-  replan: { global: string; from: number; error: Buffer } | null = null;
-  /** The request being sent binds a Meridian-shared statement: kept for a replay (plan-invalidated.ts). */
-  boundShared = false;
-  /** The request in flight is a write a 25006 retry may send again (refused-retry.ts). */
-  isRetryableWrite = false;
-  /** … and it was a read a hot standby refused (retried as a write). */
-  isRefusedRead = false;
-  /** The next dispatch routes as a write whatever the classification (a retry after a refusal). */
-  isForcedWrite = false;
+  /** Frames held meanwhile are taken once the current callback returns. */
+  private needsPump = false;
   routedReads = 0;
   routedWrites = 0;
   /** The session's last write while some node may still lack it (read-your-writes). */
   writeMark: WriteMark | null = null;
   /** A BEGIN Meridian answered, not yet sent to a server (deferred-begin.ts). */
   deferredBegin: DeferredBegin | null = null;
-  /** Reading from the client is paused because it does not read what Meridian answered itself. */
-  private isPausedForBacklog = false;
+  /** Why reading from the client is paused (each reason its own bit). */
+  private readonly flow: ClientFlow;
   private readonly onClientDrain = () => {
     this.attached?.resume();
-    if (this.isPausedForBacklog) {
-      this.isPausedForBacklog = false;
-      if (this.held.bytes <= MAX_HELD_BYTES) this.socket.resume();
+    if (this.flow.isHeld(PauseReason.ClientBacklog)) {
+      this.flow.release(PauseReason.ClientBacklog);
       this.guard('client drain', () => this.afterAsync()); // frames held meanwhile
     }
-  };
-  private readonly onBackendDrain = () => {
-    if (!this.isPausedForBacklog) this.socket.resume();
   };
 
   constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
@@ -171,21 +141,89 @@ export class Session implements FrameSink, BackendOwner {
     this.log = ctx.logger.child({ sid: id });
     this.decoder = new FrameDecoder(Math.min(MAX_LOGIN_FRAME_BYTES, ctx.cfg().limits.maxFrameBytes));
     this.ident = { user: '', database: '', applicationName: '', tenant: null, clientRegion: null, remoteAddress: socket.remoteAddress ?? '' };
+    this.flow = new ClientFlow(socket);
   }
 
-  /** Switches to the request phase (after authentication and the startup reply). */
+  // ---- the state ----
+
+  get phase(): Phase {
+    const k = this.st.kind;
+    return k === 'startup' ? Phase.Startup : k === 'closed' ? Phase.Closed : Phase.Ready;
+  }
+
+  /** Taking requests: past the startup reply, not closed. */
+  private get isReady(): boolean {
+    const k = this.st.kind;
+    return k !== 'startup' && k !== 'closed';
+  }
+
+  /** The backend the session holds now (attached, or waiting on it), if any. */
+  get attached(): Backend | null {
+    return this.st.backend;
+  }
+
+  /** Waiting for something (route, pool, state sync, BEGIN, a re-probe, an admin command): frames are held. */
+  get isBusy(): boolean {
+    return this.st.kind === 'waiting';
+  }
+
+  get isSessionPooled(): boolean {
+    return this.sessionBackends !== null;
+  }
+
+  get allowedRegions(): ReadonlySet<string> | null {
+    return this.routing.routeContext.allowedRegions;
+  }
+
+  /** Requests sent to a backend so far (cancel-limits.ts tells one request from the next by it). */
+  get requestSeq(): number {
+    return this.req.seq;
+  }
+
+  /** The attached state for `b`: reused while the pool hands back the same backend (one allocation per backend, not per request). */
+  private attachedTo(b: Backend): SessionPhase {
+    const last = this.lastAttached;
+    if (last !== null && last.backend === b) return last;
+    return (this.lastAttached = attached(b));
+  }
+
+  private isWaiting(what: WaitFor, b: Backend | null = null): boolean {
+    const st = this.st;
+    return st.kind === 'waiting' && st.for === what && st.backend === b;
+  }
+
+  /**
+   * The one way the state changes. An illegal move is a bug: it is logged and the session closes
+   * with XX000 (onHandlerError); it never throws. Moves of a closed session are ignored (late
+   * callbacks of a pool, a timer, a promise).
+   */
+  private moveTo(next: SessionPhase): boolean {
+    const from = this.st;
+    if (from.kind === 'closed') return false;
+    if (!isLegalMove(from, next)) {
+      this.onHandlerError('state machine', new Error(`illegal session state change ${describePhase(from)} → ${describePhase(next)}`));
+      return false;
+    }
+    this.st = next;
+    return true;
+  }
+
+  /** Switches to taking requests (after authentication and the startup reply). */
   beginRequests(socket: net.Socket): void {
     this.socket = socket;
     this.out.socket = socket;
-    this.phase = Phase.Ready;
+    this.flow.setSocket(socket);
+    this.moveTo(IDLE);
     this.decoder.maxFrameBytes = this.ctx.cfg().limits.maxFrameBytes;
     socket.on('drain', this.onClientDrain);
   }
 
+  // ---- frames in ----
+
   readonly onClientDataBound = (chunk: Buffer): void => this.onClientData(chunk);
 
   onClientData(chunk: Buffer): void {
-    if (this.phase !== Phase.Ready) return;
+    if (!this.isReady) return;
     try {
       const r = this.decoder.feed(chunk, this);
       if (r !== DecodeResult.Ok) {
@@ -196,7 +234,7 @@ export class Session implements FrameSink, BackendOwner {
       this.checkGrowth();
       // Frames still waiting (a request for a backend, frames held behind it) are views of the
       // chunk, which the socket's next read overwrites (read-slot.ts): copy them, or keep the buffer.
-      if (this.batch.length > 0 && !this.batch.copyIn()) keepReadBuffer();
+      if (this.req.frames.length > 0 && !this.req.frames.copyIn()) keepReadBuffer();
       if (this.held.length > 0 && !this.held.copyIn()) keepReadBuffer();
     } catch (e) {
       this.onHandlerError('client data', e);
@@ -215,7 +253,7 @@ export class Session implements FrameSink, BackendOwner {
       this.close('internal error', Errors.internal(where));
     } catch (e2) {
       this.log.error({ err: e2 }, 'session close failed');
-      this.phase = Phase.Closed;
+      this.st = CLOSED; // the last resort: close() itself failed
       this.socket.destroy();
     }
   }
@@ -231,7 +269,7 @@ export class Session implements FrameSink, BackendOwner {
 
   /** What a client can make Meridian keep for it is bounded (limits.*): past a bound, the session ends. */
   private checkGrowth(): void {
-    if (this.phase !== Phase.Ready || this.isAdmin) return;
+    if (!this.isReady || this.isAdmin) return;
     const limits = this.ctx.cfg().limits;
     const st = this.state;
     const stmts = st.stmts.size + st.sqlStmts.size;
@@ -245,13 +283,13 @@ export class Session implements FrameSink, BackendOwner {
   }
 
   onFrame(code: number, buf: Buffer, start: number, end: number): void {
-    if (this.phase !== Phase.Ready) return;
+    if (!this.isReady) return;
     const bad = checkFrontendFrame(code, buf, start, end);
     if (bad !== null) {
       this.close('protocol violation', Errors.protocolViolation(bad));
       return;
     }
-    if (this.isBusy || this.held.length > 0 || this.isPausedForBacklog) {
+    if (this.st.kind === 'waiting' || this.held.length > 0 || this.flow.isHeld(PauseReason.ClientBacklog)) {
       this.hold(code, buf, start, end);
       return;
     }
@@ -261,54 +299,63 @@ export class Session implements FrameSink, BackendOwner {
   private hold(code: number, buf: Buffer, start: number, end: number): void {
     this.held.push(code, buf, start, end);
     // Bound what a client can queue while it waits: stop reading until the queue drains.
-    if (this.held.bytes > MAX_HELD_BYTES) this.socket.pause();
+    if (this.held.bytes > MAX_HELD_BYTES) this.flow.hold(PauseReason.HeldFull);
   }
 
   /** Processes held frames once nothing is in the way. */
   pumpHeld(): void {
     this.needsPump = false;
     const held = this.held;
-    while (held.length > 0 && !this.isBusy && !this.isPausedForBacklog && this.phase === Phase.Ready) {
+    while (held.length > 0 && this.st.kind !== 'waiting' && !this.flow.isHeld(PauseReason.ClientBacklog) && this.isReady) {
       const i = held.head;
       if (!this.takeFrame(held.codes[i]!, held.bufs[i]!, held.starts[i]!, held.ends[i]!)) break;
       held.shift();
     }
-    if (held.length === 0) {
-      held.clear();
-      if (this.socket.isPaused() && !this.isPausedForBacklog && this.attached?.out.hasPending !== true) this.socket.resume();
-    }
+    if (held.length === 0) held.clear();
+    // Only the held-frames reason ends here: a full backend or an unread backlog keeps the client paused.
+    if (held.bytes <= MAX_HELD_BYTES) this.flow.release(PauseReason.HeldFull);
   }
 
-  /** Returns false when the frame must wait (busy, or it needs a different node). */
+  /** One frame, by state. Returns false when it must wait (it needs a different node). */
   private takeFrame(code: number, buf: Buffer, start: number, end: number): boolean {
     if (code === FrontendCode.Terminate) {
       this.close('client terminated');
       return true;
     }
-    if (this.isAdmin) return takeAdminFrame(this, code, buf, start, end);
-    if (this.skipUntilSync) {
-      // A request already failed inside Meridian; like a server, ignore until Sync.
-      if (code === FrontendCode.Sync) {
-        this.skipUntilSync = false;
-        this.out.frame(readyForQuery(TxStatus.Idle));
-      }
-      return true;
-    }
-    const b = this.attached;
-    if (b !== null) {
-      if (!attachedAccepts(this, b, code, buf, start, end)) {
-        syncToRelease(this, b);
+    if (this.isAdmin) return this.takeAdminFrame(code, buf, start, end);
+    const st = this.st;
+    switch (st.kind) {
+      case 'skipUntilSync':
+        // A request already failed inside Meridian; like a server, ignore until Sync.
+        if (code === FrontendCode.Sync) {
+          this.out.frame(readyForQuery(TxStatus.Idle));
+          this.moveTo(st.backend !== null ? this.attachedTo(st.backend) : IDLE);
+        }
+        return true;
+      case 'attached':
+        // A request still in flight (or a transaction) holds the backend: pipelined frames go
+        // there if the router lets this request share it, else they wait for it to be released.
+        if (!acceptsOnAttached(this, st.backend, code, buf, start, end)) {
+          syncToRelease(this, st.backend);
+          return false;
+        }
+        forwardClientFrame(this, st.backend, code, buf, start, end);
+        return true;
+      case 'idle':
+        return this.collect(code, buf, start, end);
+      default:
         return false;
-      }
-      forwardClientFrame(this, b, code, buf, start, end);
-      return true;
     }
+  }
+
+  /** Idle: frames are collected into the request until it is complete (Query, Sync, Flush). */
+  private collect(code: number, buf: Buffer, start: number, end: number): boolean {
     switch (code) {
       case FrontendCode.Query:
       case FrontendCode.FunctionCall:
       case FrontendCode.Sync:
       case FrontendCode.Flush:
-        this.batch.push(code, buf, start, end);
+        this.req.frames.push(code, buf, start, end);
         this.dispatch();
         return true;
       case FrontendCode.Parse:
@@ -316,7 +363,7 @@ export class Session implements FrameSink, BackendOwner {
       case FrontendCode.Describe:
       case FrontendCode.Execute:
       case FrontendCode.Close:
-        this.batch.push(code, buf, start, end);
+        this.req.frames.push(code, buf, start, end);
         this.checkRequestSize();
         return true;
       case FrontendCode.CopyData:
@@ -335,30 +382,38 @@ export class Session implements FrameSink, BackendOwner {
    * (error, then everything up to Sync is ignored), and what it held is freed.
    */
   private checkRequestSize(): void {
-    const list = this.batch;
+    const list = this.req.frames;
     const held = list.bytes + list.length * FRAME_OVERHEAD_BYTES;
     const max = this.ctx.cfg().limits.maxRequestBytes;
     if (held <= max) return;
-    this.failBatch(Errors.limitExceeded(`request too large: more than ${max} bytes without Sync (limits.max_request_bytes)`));
-    this.skipUntilSync = true;
+    this.failBatch(Errors.limitExceeded(`request too large: more than ${max} bytes without Sync (limits.max_request_bytes)`), null, true);
   }
 
+  // ---- a complete request: plan, route, take a backend, sync, send ----
+
   /** A complete request (or a Flush-ended part of one) with no backend attached: route it. */
-  dispatch(): void {
-    const list = this.batch;
-    const plan = this.plan;
-    planRequest(this, list, this.batchCls, plan);
+  private dispatch(): void {
+    const req = this.req;
+    const list = req.frames;
+    const plan = req.plan;
+    planRequest(this.ctx, this.state, list, req.cls, plan);
     if (plan.onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
-      answerMeridianSettings(this, list);
+      const err = answerMeridianSettings(this, list);
+      if (err !== null) this.failBatch(err, null);
+      else req.reset(TxStatus.Idle);
       return;
     }
     // A transaction whose BEGIN Meridian answered routes by the BEGIN's modes and hint too.
     const begin = this.deferredBegin?.cls ?? null;
-    if (begin === null ? tryDeferBegin(this, list, this.batchCls[0] ?? null) : tryEndDeferred(this, list, this.batchCls[0] ?? null)) return;
-    const intent: RouteIntent = plan.isWrite || begin?.isWrite || readsNeedMaster(this) || this.isForcedWrite ? 'write' : 'read';
-    this.isForcedWrite = false;
+    if (begin === null ? tryDeferBegin(this, list, req.cls[0] ?? null) : tryEndDeferred(this, list, req.cls[0] ?? null)) {
+      req.reset(TxStatus.Idle);
+      return;
+    }
+    const needsMaster = this.state.defaultsToSerializable && serializableReadsNeedMaster(this.ctx.cfg().cluster.kind);
+    const intent: RouteIntent = plan.isWrite || begin?.isWrite || needsMaster || req.isForcedWrite ? 'write' : 'read';
+    req.isForcedWrite = false;
     const hint = plan.hint ?? begin?.hint ?? this.state.localRouteHint ?? this.state.routeHint;
-    this.routeAndAttach(intent, hint, plan.needSql, plan.willPrepare, Date.now());
+    this.routeAndAttach(intent, hint, Date.now());
   }
 
   /** Read-your-writes is on: the session's SET or startup option, else routing.read_your_writes. */
@@ -372,60 +427,73 @@ export class Session implements FrameSink, BackendOwner {
     return readyForQuery(d === null ? TxStatus.Idle : d.failed ? TxStatus.Failed : TxStatus.InTransaction);
   }
 
-  private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, needSql: string[] | null, willPrepare: string[] | null, startedMs: number): void {
+  private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
     const decision = this.ctx.route(intent, hint, this);
+    if (!decision.ok && isWorthWaiting(decision) && this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs) > 0) {
+      return this.waitForNode(intent, hint, startedMs);
+    }
+    this.onRouted(decision, intent, hint, startedMs);
+  }
+
+  /**
+   * Bounded wait (routing.write_wait) for an eligible node to appear — a failover or a
+   * readmission in progress — instead of an instant error (topology/wait-for-route.ts).
+   */
+  private waitForNode(intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
+    if (!this.moveTo(waiting('route'))) return;
+    const waitMs = this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs);
+    const decide = (): RouteDecision => this.ctx.route(intent, hint, this);
+    const isCancelled = (): boolean => !this.isWaiting('route');
+    waitForRoute(this.ctx.health, decide, waitMs, { isCurable: isWorthWaiting, pollMs: ROUTE_POLL_MS, isCancelled }).then(
+      (d) => this.guard('route wait', () => {
+        if (!this.isWaiting('route')) return;
+        this.onRouted(d, intent, hint, startedMs);
+        this.afterAsync();
+      }),
+      (e: unknown) => this.onHandlerError('route wait', e),
+    );
+  }
+
+  private onRouted(decision: RouteDecision, intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
     if (!decision.ok) {
-      const waitMs = this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs);
-      if ((decision.refusal === 'no-master' || decision.refusal === 'no-read-node') && waitMs > 0) {
-        // Bounded wait (routing.write_wait) for an eligible node to appear — a failover or a
-        // readmission in progress — instead of an instant error.
-        this.isBusy = true;
-        void this.ctx.waitForTopologyChange(Math.min(waitMs, 250)).then(() => this.guard('route wait', () => {
-          if (this.phase !== Phase.Ready) return;
-          this.isBusy = false;
-          this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
-          this.afterAsync();
-        }));
-        return;
-      }
       const rule = this.routing.residency;
       if (decision.refusal === 'residency' && rule !== null) {
         this.ctx.metrics.residencyRefused(rule.name);
         this.log.warn({ rule: rule.name, reason: decision.reason }, 'residency refusal');
-        return this.failBatch(Errors.residencyRefused(rule.name, decision.reason));
+        return this.failBatch(Errors.residencyRefused(rule.name, decision.reason), null);
       }
-      return this.failBatch(Errors.noRoute(decision.reason));
+      return this.failBatch(Errors.noRoute(decision.reason), null);
     }
     const node = decision.node;
     if (this.log.isLevelEnabled('debug')) this.log.debug({ node, intent, reason: decision.reason }, 'route');
     this.ctx.metrics.routed(node, intent);
     if (intent === 'write') this.routedWrites++;
     else this.routedReads++;
-    this.inflightIntent = intent;
+    this.req.intent = intent;
     const kept = this.sessionBackends?.get(node);
-    if (kept !== undefined && !kept.isClosed) return this.attach(kept, needSql, willPrepare);
+    if (kept !== undefined && !kept.isClosed) return this.attach(kept);
     let pool = this.pools.get(node);
     if (pool === undefined || pool.isRemoved) {
       const p = this.ctx.pools.pool(node, this.ident.user, this.ident.database);
-      if (p === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`));
+      if (p === null) return this.failBatch(Errors.noRoute(`node "${node}" is not configured`), null);
       this.pools.set(node, (pool = p));
     }
     // Session pooling: a backend opened with this client's startup settings (pool.ts).
     const startup = this.sessionBackends !== null ? this.state.backendStartup : null;
     const b = pool.tryAcquire(this.id, startup);
-    if (b !== null) return this.attach(b, needSql, willPrepare);
-    this.isBusy = true;
+    if (b !== null) return this.attach(b);
+    if (!this.moveTo(waiting('pool'))) return;
     const t0 = Date.now();
-    pool.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => this.guard('pool acquire', () => {
-      this.isBusy = false;
+    const queued = pool;
+    queued.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => this.guard('pool acquire', () => {
       this.ctx.metrics.poolWait((Date.now() - t0) / 1000);
-      if (this.phase !== Phase.Ready) {
-        if (got !== null) pool.release(got);
+      if (!this.isWaiting('pool')) {
+        if (got !== null) queued.release(got);
         return;
       }
-      if (got !== null) this.attach(got, needSql, willPrepare);
-      else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, needSql, willPrepare, startedMs);
-      else this.failBatch(this.acquireError(node, err));
+      if (got !== null) this.attach(got);
+      else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, startedMs);
+      else this.failBatch(this.acquireError(node, err), null);
       this.afterAsync();
     }), this.id, startup);
   }
@@ -447,76 +515,168 @@ export class Session implements FrameSink, BackendOwner {
     this.flushAll();
   }
 
-  /** Binds a backend to this session and sends the collected request (after a state sync). */
-  private attach(b: Backend, needSql: string[] | null, willPrepare: string[] | null): void {
-    this.attached = b;
+  /** Binds a backend to this session and sends the collected request, after a state sync if needed. */
+  private attach(b: Backend): void {
     b.owner = this;
     if (this.sessionBackends !== null) this.sessionBackends.set(b.node, b);
-    const sql = this.state.planSync(b, needSql, willPrepare);
+    const plan = this.req.plan;
+    const sql = this.state.planSync(b, plan.needSql, plan.willPrepare);
     if (sql === null) return this.sendOrOpen(b);
-    this.isBusy = true;
-    b.ops.push(Op.Internal, OpMode.Swallow, (err: string | null) => {
-      this.isBusy = false;
-      if (this.phase !== Phase.Ready) return;
-      if (err !== null) {
-        b.isStateUncertain = true;
-        this.failBatch(Errors.adminFailed(`could not apply session state on node "${b.node}": ${err}`));
-        this.detachIfIdle(b);
-      } else {
-        this.state.markSynced(b, needSql, willPrepare);
-        this.sendOrOpen(b);
-      }
-      this.needsPump = true;
-    });
+    if (!this.moveTo(waitingOn('sync', b))) return;
+    b.ops.pushInternal((err) => this.onSynced(b, err));
     b.out.frame(serialize.query(sql));
     if (!b.flush()) this.waitBackendDrain(b);
+  }
+
+  private onSynced(b: Backend, err: string | null): void {
+    if (!this.isWaiting('sync', b)) return; // closed, or the backend was lost meanwhile
+    const plan = this.req.plan;
+    if (err !== null) {
+      b.isStateUncertain = true;
+      this.failBatch(Errors.adminFailed(`could not apply session state on node "${b.node}": ${err}`), b);
+    } else {
+      this.state.markSynced(b, plan.needSql, plan.willPrepare);
+      this.sendOrOpen(b);
+    }
+    this.needsPump = true;
   }
 
   /** Sends the request; first opens a transaction whose BEGIN Meridian answered (deferred-begin.ts). */
   private sendOrOpen(b: Backend): void {
     if (this.deferredBegin === null) this.sendBatch(b);
-    else openDeferredThenSend(this, b);
+    else this.openDeferred(b, this.deferredBegin);
   }
 
-  sendBatch(b: Backend): void {
-    if (this.isCancelRequested) {
-      this.isCancelRequested = false;
-      this.failBatch(Errors.queryCanceled());
-      this.detachIfIdle(b);
-      return;
+  /**
+   * On the backend the transaction's first request got: BEGIN (and, when the block already failed,
+   * a statement that fails it), then the request. A BEGIN the server refuses fails the request.
+   * The BEGIN stays pending until the server accepted it: a backend lost meanwhile has the request
+   * dispatched again, and it must open the block on the next backend too.
+   */
+  private openDeferred(b: Backend, pending: DeferredBegin): void {
+    if (!this.moveTo(waitingOn('begin', b))) return;
+    b.ops.pushInternal((err) => {
+      if (!this.isWaiting('begin', b)) return;
+      if (err !== null) return this.failToBegin(b, err); // still pending: the client sees the error inside its block
+      if (!pending.failed) return this.opened(b, pending);
+      b.ops.pushInternal((abortErr) => {
+        if (!this.isWaiting('begin', b)) return;
+        if (abortErr !== null) return this.opened(b, pending);
+        this.deferredBegin = null; // open on the server but not failed: fail it as the client was told
+        this.failToBegin(b, 'the transaction could not be marked as failed');
+      });
+      b.out.frame(serialize.query(ABORT_SQL));
+      b.flush();
+    });
+    b.out.frame(serialize.query(pending.sql));
+    if (!b.flush()) this.waitBackendDrain(b);
+  }
+
+  private opened(b: Backend, pending: DeferredBegin): void {
+    this.deferredBegin = null;
+    this.req.wasInTx = true;
+    this.req.wasInFailedTx = pending.failed;
+    this.sendBatch(b);
+    this.needsPump = true;
+  }
+
+  private failToBegin(b: Backend, err: string): void {
+    this.failBatch(Errors.adminFailed(`could not begin the transaction on node "${b.node}": ${err}`), b);
+    this.needsPump = true;
+  }
+
+  /** The collected request goes to `b` (attached from now on); the relay takes its answers. */
+  private sendBatch(b: Backend): void {
+    const req = this.req;
+    if (req.isCancelRequested) {
+      req.isCancelRequested = false;
+      return this.failBatch(Errors.queryCanceled(), b);
     }
-    const batch = this.batch;
-    const prev = this.inflight;
-    prev.clear();
-    this.responseStarted = false;
-    this.outWasEmptyAtSend = !this.out.hasPending;
-    this.outFlushesAtSend = this.out.flushes;
-    this.requestStartMs = this.ctx.pools.nowMs;
-    this.requestSeq++;
-    this.boundShared = false;
-    const known = this.batchCls;
+    if (!this.moveTo(this.attachedTo(b))) return;
+    const batch = req.frames;
+    const known = req.cls;
+    const outWasEmpty = !this.out.hasPending;
+    const outFlushes = this.out.flushes;
+    req.boundShared = false;
     for (let i = 0; i < batch.length; i++) {
       const code = batch.codes[i]!;
       // Reuse dispatch's classification of a Query/Parse (a Bind's is the statement's, not needed).
-      this.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? known[i] ?? null : null;
+      req.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? known[i] ?? null : null;
       forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
     }
-    this.pendingCls = null; // batchCls is left as is: dispatch sets every entry the next batch reads
-    // Keep the request for a possible retry (read, nothing received yet): swap lists. Its
-    // frames are views of the client's read buffer, so they are copied (small) or the buffer kept.
-    // A plain autocommit write is kept too, for a retry after a read-only refusal (25006).
+    req.pendingCls = null; // req.cls is left as is: dispatch sets every entry the next request reads
+    // Keep the request for a possible retry (read, nothing received yet). Its frames are views of
+    // the client's read buffer, so they are copied (small) or the buffer kept. A plain autocommit
+    // write is kept too, for a retry after a read-only refusal (25006).
     const routing = this.ctx.cfg().routing;
-    this.isRetryableWrite = this.inflightIntent === 'write' && routing.retryRefusedWrites && isRetryableWriteRequest(batch, known);
-    if (this.boundShared || this.isRetryableWrite || (this.inflightIntent === 'read' && routing.retryReads)) {
-      if (!batch.copyIn()) keepReadBuffer();
-    } else batch.clear();
-    this.inflight = batch;
-    this.batch = prev;
+    req.isRetryableWrite = req.intent === 'write' && routing.retryRefusedWrites && isRetryableWriteRequest(batch, known);
+    const keep = req.boundShared || req.isRetryableWrite || (req.intent === 'read' && routing.retryReads);
+    if (keep && !batch.copyIn()) keepReadBuffer();
+    req.markSent(this.ctx.pools.nowMs, outWasEmpty, outFlushes, keep);
   }
 
-  /** Answers a request Meridian could not route: an error, then ReadyForQuery per Sync/Query. */
-  failBatch(err: MeridianError): void {
-    const list = this.batch;
+  // ---- the relay's callbacks: ReadyForQuery out, retries ----
+
+  /** A ReadyForQuery ended a client-visible request: apply its effects, maybe release the backend. */
+  endRequest(b: Backend, status: number, query: Classification | null): void {
+    const req = this.req;
+    const inTx = status !== TxStatus.Idle;
+    if (req.doneEffects.length > 0 || (req.wasInTx && !inTx)) {
+      const outcome = {
+        done: req.doneEffects, query, wasInTx: req.wasInTx, wasInFailedTx: req.wasInFailedTx, failed: req.isFailed, statementsDone: req.statementsDone,
+      };
+      if (settleRequest(this.state, b, outcome, inTx)) this.ctx.onCatalogChanged();
+    }
+    // Read-your-writes: a request routed as a write finished on this node (failed ones too: some
+    // of it may have been written). The mark's time is taken after the server's acknowledgement.
+    if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now() };
+    this.ctx.metrics.requestDone((this.ctx.pools.nowMs - req.startMs) / 1000);
+    req.reset(status);
+    if (!inTx) this.detachIfIdle(b);
+  }
+
+  /**
+   * A request refused before any of it ran, its error held back (refused-retry.ts): release the
+   * backend and send it once more. `isRead`: a hot standby refused a read, which now runs as a
+   * write (on a master). Otherwise a node refused an autocommit write as read-only (25006):
+   * re-probe it (its role has probably changed) first, then route the write again (after
+   * write_wait with no master: 57P03).
+   */
+  retryRefused(b: Backend, isRead: boolean): void {
+    this.req.retry(isRead ? 'refused-read' : 'refused-write');
+    this.detachIfIdle(b);
+    this.ctx.metrics.retried(isRead ? 'standby-refused' : 'read-only');
+    if (isRead) {
+      this.log.info({ node: b.node }, 'read refused by a standby: retried on a master');
+      this.dispatch();
+      this.afterAsync();
+      return;
+    }
+    this.log.info({ node: b.node }, 'write refused as read-only (25006): node re-probed, write retried');
+    if (!this.moveTo(waiting('recheck'))) return;
+    this.ctx.recheckNode(b.node).then(
+      () => this.guard('recheck', () => {
+        if (!this.isWaiting('recheck') || !this.moveTo(IDLE)) return;
+        this.dispatch();
+        this.afterAsync();
+      }),
+      (e: unknown) => this.onHandlerError('recheck', e),
+    );
+  }
+
+  requestPump(): void {
+    this.needsPump = true;
+  }
+
+  // ---- requests that end in Meridian ----
+
+  /**
+   * Answers the collected request with `err` (an error, then ReadyForQuery per Sync/Query) and
+   * goes back to taking requests: on `b` when it stays attached (a transaction, a pin), else idle;
+   * skipping to Sync when the client has not sent it yet (`skip`, or a request that ended with Flush).
+   */
+  failBatch(err: MeridianError, b: Backend | null, skip = false): void {
+    const list = this.req.frames;
     const syncPoints = list.syncPoints();
     const endsWithFlush = list.lastCode === FrontendCode.Flush;
     list.clear();
@@ -526,19 +686,136 @@ export class Session implements FrameSink, BackendOwner {
     if (this.deferredBegin !== null) this.deferredBegin.failed = true;
     const ready = this.readyForQueryNow();
     for (let i = 0; i < syncPoints; i++) this.out.frame(ready);
-    if (syncPoints === 0 && endsWithFlush) this.skipUntilSync = true;
+    this.req.reset(b === null ? TxStatus.Idle : b.txStatus);
+    let keep = b;
+    if (b !== null && this.mayRelease(b)) {
+      this.release(b);
+      keep = null;
+    }
+    const next = skip || (syncPoints === 0 && endsWithFlush) ? skipUntilSync(keep) : keep !== null ? this.attachedTo(keep) : IDLE;
+    if (this.moveTo(next) && keep === null && this.held.length > 0) this.needsPump = true;
   }
 
-  /** At a ReadyForQuery: release the backend when nothing keeps the session on it. */
-  detachIfIdle(b: Backend): void {
-    if (b.txStatus !== TxStatus.Idle || !b.ops.isEmpty || this.state.isPinned) return;
-    this.attached = null;
+  // ---- releasing the backend ----
+
+  private mayRelease(b: Backend): boolean {
+    return b.txStatus === TxStatus.Idle && b.ops.isEmpty && !this.state.isPinned;
+  }
+
+  /** The session lets go of `b`: back to its pool (session pooling: kept, idle, for the session). */
+  private release(b: Backend): void {
+    this.flow.forgetBackend(b.socket);
     if (this.sessionBackends === null) {
       b.owner = null;
       if (b.pool !== null) b.pool.release(b);
       else b.close('pool gone');
-    } // session pooling: still ours while idle (its FATAL, notifications: session-failure.ts)
+    } // session pooling: still ours while idle (its FATAL, notifications: onBackendLost)
+  }
+
+  /** At a ReadyForQuery: release the backend when nothing keeps the session on it. */
+  detachIfIdle(b: Backend): void {
+    if (this.attached !== b || !this.mayRelease(b)) return;
+    this.release(b);
+    this.moveTo(IDLE);
     if (this.held.length > 0) this.needsPump = true;
+  }
+
+  // ---- a lost backend (session-failure.ts decides) ----
+
+  private onBackendLost(b: Backend, reason: string): void {
+    this.ctx.reportNodeFailure(b.node, reason);
+    const isSessionPooled = this.sessionBackends !== null && this.sessionBackends.get(b.node) === b;
+    this.sessionBackends?.delete(b.node);
+    const fatal = b.fatalFrame;
+    if (!this.isReady) return;
+    // Session pooling: the client's session was this server session, busy or idle.
+    if (fatal !== null && isSessionPooled) return this.endAsServerDid(b, fatal);
+    const st = this.st;
+    if (st.backend !== b) return;
+    this.flow.forgetBackend(b.socket);
+    const req = this.req;
+    const syncPoints = b.ops.countSyncPoints() - b.ops.countInternal();
+    const isUnsent = st.kind === 'waiting' && (st.for === 'sync' || st.for === 'begin') && req.frames.length > 0;
+    const action = lostBackendAction({
+      hasFatal: fatal !== null,
+      isSessionPooled,
+      isPinned: this.state.isPinned,
+      wasInTx: b.txStatus !== TxStatus.Idle,
+      isUnsent,
+      hasRetried: req.hasRetried,
+      // An autocommit read that received nothing yet, and nothing was sent after it (a request
+      // pipelined behind it would be lost: it gets 08006).
+      isRetryableRead: !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads &&
+        req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
+      syncPoints,
+    });
+    b.ops.clear();
+    switch (action) {
+      case 'end-as-server':
+        return this.endAsServerDid(b, fatal!);
+      case 'close-pinned':
+        return this.close('pinned node lost', Errors.pinnedNodeLost(b.node));
+      case 'close-in-tx':
+        return this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
+      case 'retry':
+        this.log.info({ node: b.node, reason }, isUnsent ? 'request resent: backend lost before it was sent' : 'read retried on another node');
+        this.ctx.metrics.retried('backend-lost');
+        if (!this.moveTo(IDLE)) return;
+        req.retry('backend-lost');
+        this.dispatch();
+        break;
+      case 'fail':
+        // Never sent (lost during Meridian's own query, after the one retry): the server's words
+        // were not about this request; it gets 08006.
+        if (isUnsent) this.failBatch(Errors.backendLostInRequest(b.node, reason), null);
+        else this.failLost(b, reason, fatal, syncPoints);
+        break;
+    }
+    this.afterAsync();
+  }
+
+  /** The request in flight on a lost backend gets the server's error (or 08006) and its ReadyForQuery. */
+  private failLost(b: Backend, reason: string, fatal: Buffer | null, syncPoints: number): void {
+    if (syncPoints > 0) {
+      if (fatal !== null) this.out.frame(asError(fatal)); // counted in metrics when it arrived
+      else {
+        const err = Errors.backendLostInRequest(b.node, reason);
+        this.ctx.metrics.error(err.sqlstate);
+        this.out.frame(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message }));
+      }
+      for (let i = 0; i < syncPoints; i++) this.out.frame(readyForQuery(TxStatus.Idle));
+    }
+    this.req.reset(TxStatus.Idle);
+    this.moveTo(IDLE);
+  }
+
+  /** Ends the client's connection as the server ended its backend: what was relayed, then the FATAL. */
+  private endAsServerDid(b: Backend, fatal: Buffer): void {
+    this.log.info({ node: b.node, reason: b.fatalMessage }, 'server ended the session\'s backend: client connection ended');
+    this.out.frame(fatal);
+    this.out.flush();
+    this.close(`server ended the backend (${b.fatalMessage ?? 'FATAL'})`);
+  }
+
+  // ---- the admin console ----
+
+  private takeAdminFrame(code: number, buf: Buffer, start: number, end: number): boolean {
+    if (code !== FrontendCode.Query) {
+      const reply = adminNonQuery(code);
+      if (reply !== null) this.out.frame(reply);
+      return true;
+    }
+    if (!this.moveTo(waiting('admin'))) return true;
+    adminReply(this.ctx, querySql(buf, start, end), this).then(
+      (frames) => this.guard('admin reply', () => {
+        if (!this.isWaiting('admin')) return;
+        for (const f of frames) this.out.frame(f);
+        this.moveTo(IDLE);
+        this.afterAsync();
+      }),
+      (e: unknown) => this.onHandlerError('admin reply', e),
+    );
+    return true;
   }
 
   /**
@@ -549,7 +826,7 @@ export class Session implements FrameSink, BackendOwner {
    * Returns true when it closed the session.
    */
   refreshRouting(): boolean {
-    if (this.isAdmin || this.phase !== Phase.Ready) return false;
+    if (this.isAdmin || !this.isReady) return false;
     const cfg = this.ctx.cfg();
     const i = this.ident;
     const verdict = decideResidency(cfg, {
@@ -559,7 +836,8 @@ export class Session implements FrameSink, BackendOwner {
     if (!verdict.ok) err = residencyDenialError(verdict);
     else {
       const held = this.sessionBackends === null ? [] : [...this.sessionBackends.keys()];
-      if (this.attached !== null) held.push(this.attached.node);
+      const b = this.attached;
+      if (b !== null) held.push(b.node);
       const node = forbiddenHeldNode(verdict.residency, held, (n) => cfg.cluster.nodes.find((x) => x.name === n)?.region);
       if (node !== null && verdict.residency !== null) err = Errors.residencyNarrowed(node, verdict.residency.name);
       else this.routing = sessionRouting(verdict.residency, i.clientRegion);
@@ -592,12 +870,13 @@ export class Session implements FrameSink, BackendOwner {
   }
 
   onServerLost(b: Backend, reason: string): void {
-    this.guard('backend lost', () => onBackendLost(this, b, reason));
+    this.guard('backend lost', () => this.onBackendLost(b, reason));
   }
 
+  // ---- flow control: each pause reason its own (client-flow.ts) ----
+
   waitBackendDrain(b: Backend): void {
-    this.socket.pause();
-    b.socket.once('drain', this.onBackendDrain);
+    this.flow.waitForDrain(b.socket);
   }
 
   flushAll(): void {
@@ -606,23 +885,36 @@ export class Session implements FrameSink, BackendOwner {
     if (this.out.hasPending && !this.out.flush() && b !== null) b.pause();
     // Replies Meridian made itself (a deferred BEGIN/COMMIT, SET meridian.*, the admin console,
     // errors) for a client that does not read them: stop reading its requests until it drains.
-    if (!this.isPausedForBacklog && this.socket.writableLength > MAX_CLIENT_BACKLOG_BYTES && this.phase === Phase.Ready) {
-      this.isPausedForBacklog = true;
-      this.socket.pause();
+    if (!this.flow.isHeld(PauseReason.ClientBacklog) && this.socket.writableLength > MAX_CLIENT_BACKLOG_BYTES && this.isReady) {
+      this.flow.hold(PauseReason.ClientBacklog);
     }
   }
 
   // ---- cancel and close ----
 
-  /** CancelRequest for this session: cancel whatever its backend runs right now. */
+  /**
+   * CancelRequest for this session: cancel whatever its backend runs right now, through the
+   * cancel limits (cancel-limits.ts: one in flight per session, a global cap, and sent only if
+   * the same request still runs on that backend once the node answers).
+   */
   cancelCurrent(): void {
-    cancelRequest(this);
+    const b = this.attached;
+    if (b === null || b.ops.isEmpty) {
+      // Still waiting for a backend (pool queue, write_wait, state sync): the client already
+      // sent the request, so cancel it before it reaches a server.
+      if (this.st.kind === 'waiting' || this.req.frames.length > 0) this.req.isCancelRequested = true;
+      this.ctx.cancels.note('idle');
+      return;
+    }
+    const node = this.ctx.cfg().cluster.nodes.find((n) => n.name === b.node);
+    if (node === undefined) return this.ctx.cancels.note('failed');
+    this.ctx.cancels.forward(this, b, node.host, node.port);
   }
 
   /** The single exit. `err` (if any) is sent to the client before closing. */
   close(reason: string, err?: MeridianError): void {
-    if (this.phase === Phase.Closed) return;
-    this.phase = Phase.Closed;
+    const held = this.attached;
+    if (!this.moveTo(CLOSED)) return;
     if (err !== undefined) {
       if (err.internal !== null) this.log.info({ reason, err: logText(err) }, 'session closed with an error');
       this.ctx.metrics.error(err.sqlstate);
@@ -635,14 +927,15 @@ export class Session implements FrameSink, BackendOwner {
     }
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.flow.forgetBackend();
+    this.lastAttached = null;
     const backends = new Set<Backend>();
-    if (this.attached !== null) backends.add(this.attached);
+    if (held !== null) backends.add(held);
     if (this.sessionBackends !== null) for (const b of this.sessionBackends.values()) backends.add(b);
-    this.attached = null;
     for (const b of backends) this.releaseOnClose(b, reason);
     this.held.clear();
-    this.batch.clear();
-    this.inflight.clear();
+    this.req.frames.clear();
+    this.req.sent.clear();
     this.ctx.unregisterSession(this); // in any phase: the client limits count connections still logging in
     this.log.debug({ reason }, 'session closed');
   }
