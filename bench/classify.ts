@@ -26,7 +26,10 @@ const rnd = (n: number): number => {
 
 /** Literal-free texts as drivers send them with the extended protocol (the cacheable kind). */
 const PREPARED = [
-  'BEGIN', 'COMMIT', 'ROLLBACK', 'END',
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'END',
   'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2',
   'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
   'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2',
@@ -137,11 +140,17 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const catalog = new VolatilityCatalog();
   catalog.load([{ nspname: 'public', proname: 'report_total', provolatile: 's' }]);
-  console.log(`classify bench: statements per CPU-second, ${RUNS} runs × ${RUN_MS} ms, median (min, max); node ${process.version}; load ${os.loadavg()[0]?.toFixed(1)}\n`);
+  console.log(
+    `classify bench: statements per CPU-second, ${RUNS} runs × ${RUN_MS} ms, median (min, max); node ${process.version}; load ${os.loadavg()[0]?.toFixed(1)}\n`,
+  );
 
   const cached = new Classifier({ catalog });
   for (const sql of PREPARED) cached.classify(sql);
-  report('cached hit (same string objects)', measure(PREPARED, (s) => cached.classify(s)), 2e6);
+  report(
+    'cached hit (same string objects)',
+    measure(PREPARED, (s) => cached.classify(s)),
+    2e6,
+  );
   const wire = PREPARED.map((s) => Buffer.from(s));
   let w = 0;
   const decoded = measure(PREPARED, () => {
@@ -152,21 +161,41 @@ async function main(): Promise<void> {
 
   const adhoc = Array.from({ length: 200_000 }, () => pick(ADHOC)());
   const fastOnly = new Classifier({ catalog });
-  report('lexer fast-path miss (unique ad-hoc texts)', measure(adhoc, (s) => fastOnly.classify(s)));
+  report(
+    'lexer fast-path miss (unique ad-hoc texts)',
+    measure(adhoc, (s) => fastOnly.classify(s)),
+  );
 
   const parserTexts = Array.from({ length: 20_000 }, () => pick(PARSER_ONLY)());
   const parserOnly = new Classifier({ catalog });
-  report('full-parse miss (unique texts, no cache)', measure(parserTexts, (s) => parserOnly.classifyUncached(s)));
-  report('full-parse, forced for fast-path shapes too', measure(adhoc, (s) => parserOnly.classifyWithParser(s)));
+  report(
+    'full-parse miss (unique texts, no cache)',
+    measure(parserTexts, (s) => parserOnly.classifyUncached(s)),
+  );
+  report(
+    'full-parse, forced for fast-path shapes too',
+    measure(adhoc, (s) => parserOnly.classifyWithParser(s)),
+  );
 
   const mix = realisticMix(200_000);
   const noCache = new Classifier({ catalog });
-  report('realistic mix, unique texts, no caches at all', measure(mix, (s) => noCache.classifyUncached(s)), 1e5);
+  report(
+    'realistic mix, unique texts, no caches at all',
+    measure(mix, (s) => noCache.classifyUncached(s)),
+    1e5,
+  );
   const withCache = new Classifier({ catalog });
-  report('realistic mix, unique texts, caches on', measure(mix, (s) => withCache.classify(s)), 1e5);
+  report(
+    'realistic mix, unique texts, caches on',
+    measure(mix, (s) => withCache.classify(s)),
+    1e5,
+  );
   console.log(`  (caches on: ${JSON.stringify(withCache.stats)}; sizes ${JSON.stringify(withCache.cacheSizes())})`);
   const prepMix = [...PREPARED, ...PREPARED, ...realisticMix(PREPARED.length * 2)];
-  report('prepared + ad-hoc 50/50, caches on', measure(prepMix, (s) => withCache.classify(s)));
+  report(
+    'prepared + ad-hoc 50/50, caches on',
+    measure(prepMix, (s) => withCache.classify(s)),
+  );
 
   cacheBehaviour(catalog);
 }
@@ -218,9 +247,13 @@ function cacheBehaviour(catalog: VolatilityCatalog): void {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const hotHits = meridian.stats.exactHits - hitsBefore;
-  console.log(`  meridian: hot-text hit rate ${((100 * hotHits) / rounds).toFixed(1)} %, exact cache holds ${meridian.cacheSizes().exact} entries, ` +
-    `ad-hoc texts cached 0 (lexer path ~1 µs), shape hits ${meridian.stats.shapeHits}`);
-  console.log(`  naive LRU of every text: hot-text hit rate ${((100 * hotHitsNaive) / rounds).toFixed(1)} %, overall ${((100 * naiveHits) / naiveLookups).toFixed(1)} %`);
+  console.log(
+    `  meridian: hot-text hit rate ${((100 * hotHits) / rounds).toFixed(1)} %, exact cache holds ${meridian.cacheSizes().exact} entries, ` +
+      `ad-hoc texts cached 0 (lexer path ~1 µs), shape hits ${meridian.stats.shapeHits}`,
+  );
+  console.log(
+    `  naive LRU of every text: hot-text hit rate ${((100 * hotHitsNaive) / rounds).toFixed(1)} %, overall ${((100 * naiveHits) / naiveLookups).toFixed(1)} %`,
+  );
   console.log(`  (${((rounds * 8) / seconds / 1e3).toFixed(0)} k classifications/s wall, both classifiers together)`);
 }
 

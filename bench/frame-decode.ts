@@ -65,7 +65,7 @@ const readyForQuery = frame('Z', Buffer.from('I'));
 function pgbenchSelectResponse(i: number): Buffer {
   return Buffer.concat([
     rowDescription([{ name: 'abalance', typeOid: 23, typeLen: 4 }]),
-    dataRow([String((i * 7919) % 100_000 - 50_000)]),
+    dataRow([String(((i * 7919) % 100_000) - 50_000)]),
     commandComplete('SELECT 1'),
     readyForQuery,
   ]);
@@ -93,9 +93,18 @@ function appResponse(n: number): Buffer {
   for (let i = 0; i < n; i++) {
     rows.push(
       dataRow([
-        String(100_000 + i), 'acme-eu', `user${i}@example.com`, `User Number ${i}`, i % 3 === 0 ? 'active' : 'idle',
-        '2024-05-01 12:34:56.789+00', i % 5 === 0 ? null : '2024-06-01 08:00:00+00', (i * 1.25).toFixed(2),
-        '{a,b,c}', i % 7 === 0 ? 'x'.repeat(200) : null, 'eu-west', String(i % 11),
+        String(100_000 + i),
+        'acme-eu',
+        `user${i}@example.com`,
+        `User Number ${i}`,
+        i % 3 === 0 ? 'active' : 'idle',
+        '2024-05-01 12:34:56.789+00',
+        i % 5 === 0 ? null : '2024-06-01 08:00:00+00',
+        (i * 1.25).toFixed(2),
+        '{a,b,c}',
+        i % 7 === 0 ? 'x'.repeat(200) : null,
+        'eu-west',
+        String(i % 11),
       ]),
     );
   }

@@ -11,7 +11,11 @@ const BUNDLE = `${ROOT}node_modules/.cache/meridian-bench/probe-monitor-child.mj
 const TICKS_PER_S = 100; // USER_HZ
 
 function bundleChild(): string {
-  const r = spawnSync(`${ROOT}node_modules/.bin/esbuild`, [SOURCE, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${BUNDLE}`, '--log-level=error'], { encoding: 'utf8' });
+  const r = spawnSync(
+    `${ROOT}node_modules/.bin/esbuild`,
+    [SOURCE, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${BUNDLE}`, '--log-level=error'],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`);
   return BUNDLE;
 }

@@ -24,7 +24,10 @@ health: { interval: 1s, timeout: 1s, user: postgres, database: app }
   let backendCpu = 0;
   const share = await measureProbeCpu(yaml, seconds * 1000, warmupSeconds * 1000);
   // The probe backends are gone once the child stopped; sample them during a second short run.
-  const pidsOf = async () => (await Promise.all(cluster.nodes.map((n) => n.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'meridian-probe'`)))).flat().map((r) => r.pid);
+  const pidsOf = async () =>
+    (await Promise.all(cluster.nodes.map((n) => n.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'meridian-probe'`))))
+      .flat()
+      .map((r) => r.pid);
   const second = measureProbeCpu(yaml, 10_000);
   await new Promise((r) => setTimeout(r, 6000));
   const pids = await pidsOf();

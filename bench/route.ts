@@ -7,16 +7,42 @@ import type { RoutePolicy, RouteRequest, SessionRouteContext } from '../src/rout
 
 function mk(name: string, i: number, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
   return {
-    name, host: '127.0.0.1', port: 5500 + i, region: ['eu', 'us', 'ap'][i % 3] as string,
-    location: { lat: 10 * i, lon: 20 * i }, priority: 0, isUp: true, role: 'master', rttMs: 1 + i * 7,
-    lagMs: (i * 37) % 200, lagBytes: 0, state: 'active', isSplitBrain: false, lastError: null,
-    changedAtMs: 0, failedProbes: 0, lastProbeAtMs: 0, ...over,
+    name,
+    host: '127.0.0.1',
+    port: 5500 + i,
+    region: ['eu', 'us', 'ap'][i % 3] as string,
+    location: { lat: 10 * i, lon: 20 * i },
+    priority: 0,
+    isUp: true,
+    role: 'master',
+    rttMs: 1 + i * 7,
+    lagMs: (i * 37) % 200,
+    lagBytes: 0,
+    state: 'active',
+    isSplitBrain: false,
+    lastError: null,
+    changedAtMs: 0,
+    failedProbes: 0,
+    lastProbeAtMs: 0,
+    ...over,
   };
 }
 
 const three = buildSnapshot([mk('n1', 0), mk('n2', 1), mk('n3', 2)], 1, 0);
-const twelve = buildSnapshot(Array.from({ length: 12 }, (_, i) => mk(`n${i}`, i, i % 4 === 0 ? {} : { role: 'replica' })), 2, 0);
-const policy: RoutePolicy = { kind: 'pglogical', isMultiMaster: true, readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100, proxyRegion: 'eu', proxyLocation: null };
+const twelve = buildSnapshot(
+  Array.from({ length: 12 }, (_, i) => mk(`n${i}`, i, i % 4 === 0 ? {} : { role: 'replica' })),
+  2,
+  0,
+);
+const policy: RoutePolicy = {
+  kind: 'pglogical',
+  isMultiMaster: true,
+  readsOnMasters: 'always',
+  maxReadLagMs: 5000,
+  lagToleranceMs: 100,
+  proxyRegion: 'eu',
+  proxyLocation: null,
+};
 const plain: SessionRouteContext = { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null };
 const pinned: SessionRouteContext = { allowedRegions: new Set(['eu', 'us']), residencyRule: 'eu', clientRegion: 'us', sessionHint: null };
 const WRITE: RouteRequest = { intent: 'write', hint: null };
@@ -32,7 +58,9 @@ function bench(label: string, fn: () => unknown): void {
   for (let i = 0; i < iterations; i++) if (fn() !== null) sink++;
   const ns = Number(process.hrtime.bigint() - t0);
   const perSec = (iterations / ns) * 1e9;
-  console.log(`${label.padEnd(44)} ${(perSec / 1e6).toFixed(2).padStart(6)} M decisions/s  ${(ns / iterations).toFixed(0).padStart(4)} ns each${sink === 0 ? ' (!)' : ''}`);
+  console.log(
+    `${label.padEnd(44)} ${(perSec / 1e6).toFixed(2).padStart(6)} M decisions/s  ${(ns / iterations).toFixed(0).padStart(4)} ns each${sink === 0 ? ' (!)' : ''}`,
+  );
 }
 
 bench('write, 3 masters', () => route(WRITE, three, plain, policy, busy));

@@ -64,8 +64,13 @@ function installSignalHandlers(root: () => string | null, keep: boolean): void {
 function isSubset(o: BenchOptions): boolean {
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   return (
-    o.workloads !== null || o.targets !== null || o.baseline !== null || o.phases.length < 3 || o.rounds < 3 ||
-    !same(o.clients, [1, 8, 32, 128]) || !same(o.routingClients, [8, 32, 128])
+    o.workloads !== null ||
+    o.targets !== null ||
+    o.baseline !== null ||
+    o.phases.length < 3 ||
+    o.rounds < 3 ||
+    !same(o.clients, [1, 8, 32, 128]) ||
+    !same(o.routingClients, [8, 32, 128])
   );
 }
 
@@ -92,7 +97,10 @@ async function main(): Promise<number> {
       `routing clients ${opts.routingClients.join(',')}; ${machine.cpus} CPUs, load ${machine.loadAvgStart.join(' ')}; ` +
       `about ${Math.ceil(estimate / 60)} min`,
   );
-  const build = opts.targets === null || opts.targets.includes('meridian') ? await ensureMeridianBuild(REPO, opts.build) : { ready: 'not selected', detail: 'not selected' };
+  const build =
+    opts.targets === null || opts.targets.includes('meridian')
+      ? await ensureMeridianBuild(REPO, opts.build)
+      : { ready: 'not selected', detail: 'not selected' };
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
   root = mkdtempSync(join(os.tmpdir(), 'meridian-bench-'));
   const deadlineMs = opts.budgetMin > 0 ? started.getTime() + opts.budgetMin * 60_000 : Infinity;
@@ -109,7 +117,7 @@ async function main(): Promise<number> {
   }
   const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], syscalls: [], deadlineMs, baseline };
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
-  if (opts.profile) notes.push('Meridian ran under node --cpu-prof (--profile): its numbers include the profiler\'s overhead.');
+  if (opts.profile) notes.push("Meridian ran under node --cpu-prof (--profile): its numbers include the profiler's overhead.");
   try {
     const t0 = Date.now();
     const primary = await ctx.factory.createNode({ name: 'primary' });

@@ -108,7 +108,16 @@ function meridianConfig(port: number, nodes: readonly PgNode[]): string {
 }
 
 /** One pgbench loop: rounds of at most 60 s until the deadline; a round its clients abort ends early and the next starts. */
-async function loadLoop(name: string, builtin: string, clients: number, port: number, t0: number, deadlineMs: number, rounds: Round[], isOver: () => boolean): Promise<void> {
+async function loadLoop(
+  name: string,
+  builtin: string,
+  clients: number,
+  port: number,
+  t0: number,
+  deadlineMs: number,
+  rounds: Round[],
+  isOver: () => boolean,
+): Promise<void> {
   while (Date.now() < deadlineMs - 2000 && !isOver()) {
     const seconds = Math.max(2, Math.min(60, Math.floor((deadlineMs - Date.now()) / 1000)));
     const startS = (Date.now() - t0) / 1000;
@@ -140,14 +149,23 @@ async function terminateMeridianBackends(node: PgNode): Promise<number> {
   return Number(out);
 }
 
-async function fault(kind: (typeof FAULT_CYCLE)[number], nodes: Record<string, PgNode>, port: number, badClients: number, badFrames: 'all' | 'pre-login'): Promise<string> {
+async function fault(
+  kind: (typeof FAULT_CYCLE)[number],
+  nodes: Record<string, PgNode>,
+  port: number,
+  badClients: number,
+  badFrames: 'all' | 'pre-login',
+): Promise<string> {
   if (kind === 'terminate') {
     let n = 0;
     for (const node of Object.values(nodes)) n += await terminateMeridianBackends(node).catch(() => 0);
     return `${n} backends terminated`;
   }
   if (kind === 'bad-clients') {
-    const b = await badClientBurst(port, FUZZ_USER, BENCH_DB, { count: badClients, frames: badFrames === 'all' ? BAD_FRAMES : BAD_FRAMES.filter((f) => !f.afterLogin) });
+    const b = await badClientBurst(port, FUZZ_USER, BENCH_DB, {
+      count: badClients,
+      frames: badFrames === 'all' ? BAD_FRAMES : BAD_FRAMES.filter((f) => !f.afterLogin),
+    });
     return `${b.clients} hostile clients in ${b.ms} ms, ${b.closedByServer} closed by Meridian, ${b.loginFailures} logins refused`;
   }
   const node = nodes[kind.slice('restart:'.length)]!;
@@ -159,7 +177,10 @@ async function fault(kind: (typeof FAULT_CYCLE)[number], nodes: Record<string, P
 
 /** The host's load average (1/5/15 min), as `uptime` prints it. */
 function uptimeLine(): string {
-  return os.loadavg().map((v) => v.toFixed(2)).join(' / ');
+  return os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' / ');
 }
 
 function fmt(v: number | null, digits = 2): string {
@@ -177,7 +198,10 @@ async function main(): Promise<number> {
     saved.notes = [...(saved.notes ?? []), ...o.notes];
     if (o.notes.length > 0) writeFileSync(o.render, JSON.stringify(saved, null, 2) + '\n');
     const svg = o.render.replace(/\.json$/, '.svg');
-    writeFileSync(svg, renderSoakChart(saved.samples, saved.events, saved.minutes * 60, `Meridian soak, ${saved.minutes} min, ${saved.startedAt.slice(0, 10)}`));
+    writeFileSync(
+      svg,
+      renderSoakChart(saved.samples, saved.events, saved.minutes * 60, `Meridian soak, ${saved.minutes} min, ${saved.startedAt.slice(0, 10)}`),
+    );
     writeResultsSection(saved, relative(join(REPO, 'bench'), svg), relative(join(REPO, 'bench'), o.render));
     console.log(`written again from ${o.render}: ${relative(REPO, svg)}, bench/RESULTS.md`);
     return 0;
@@ -294,7 +318,12 @@ async function main(): Promise<number> {
     slopes,
     rss: { startMB: samples[0]?.rssMB ?? null, endMB: samples[samples.length - 1]?.rssMB ?? null, maxMB: Math.max(...samples.map((s) => s.rssMB)) },
     fds: { start: samples[0]?.fds ?? null, end: samples[samples.length - 1]?.fds ?? null, max: Math.max(...samples.map((s) => s.fds)) },
-    load: { rounds: rounds.length, transactions: total((r) => r.processed), abortedClients: total((r) => r.abortedClients), errorLines: total((r) => r.errorLines) },
+    load: {
+      rounds: rounds.length,
+      transactions: total((r) => r.processed),
+      abortedClients: total((r) => r.abortedClients),
+      errorLines: total((r) => r.errorLines),
+    },
     faults: Object.fromEntries(['terminate', 'restart', 'bad-clients'].map((k) => [k, events.filter((e) => e.kind === k).length])),
     notes: o.notes,
     samples,
@@ -374,7 +403,9 @@ function writeResultsSection(s: SoakSummary, svgRel: string, jsonRel: string): v
     `- RSS between samples: largest rise ${maxStep(s.samples, 1).toFixed(1)} MB, largest drop ${maxStep(s.samples, -1).toFixed(1)} MB (V8's garbage collector works in steps: a slope over a few minutes depends on where the steps fall).`,
     `- Meridian: ${s.meridian.diedAtS === null ? 'alive throughout' : `**exited at ${s.meridian.diedAtS.toFixed(0)} s**`}.`,
     `- Load: ${s.load.transactions} transactions in ${s.load.rounds} pgbench rounds; ${s.load.abortedClients} clients aborted by faults (${s.load.errorLines} error lines).`,
-    `- Faults: ${Object.entries(s.faults).map(([k, v]) => `${k} ×${v}`).join(', ')}.`,
+    `- Faults: ${Object.entries(s.faults)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')}.`,
     `- Host load average (1 / 5 / 15 min, \`uptime\`; ${s.hostLoad.cpus} CPUs shared with other work): start ${s.hostLoad.start}, end ${s.hostLoad.end}.`,
     ...(s.notes ?? []).map((n) => `- ${n}`),
     `- Data: \`${jsonRel}\` (and .csv).`,

@@ -28,8 +28,13 @@ async function connectClient(cluster: ClusterConfig, t: Target): Promise<pg.Clie
   const mode = cluster.tls;
   const open = async (isTls: boolean): Promise<pg.Client> => {
     const client = new pg.Client({
-      host: t.host, port: t.port, user: t.user, password: t.password ?? undefined, database: t.database,
-      connectionTimeoutMillis: 5000, application_name: 'meridian-catalog',
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password ?? undefined,
+      database: t.database,
+      connectionTimeoutMillis: 5000,
+      application_name: 'meridian-catalog',
       ssl: isTls ? tlsOptions(backendTls(cluster), t.host) : false,
     });
     client.on('error', () => {});

@@ -34,7 +34,7 @@ export function redactAddresses(text: string): string {
     .replace(TLS_NAMES, `$1${ADDRESS}`)
     .replace(BRACKETED_IPV6, ADDRESS)
     .replace(IPV4, ADDRESS)
-    .replace(BARE_IPV6, (m) => (m.replace(/[^:]/g, '').length >= 2 && /[0-9a-f]/i.test(m) || m === '::' ? ADDRESS : m))
+    .replace(BARE_IPV6, (m) => ((m.replace(/[^:]/g, '').length >= 2 && /[0-9a-f]/i.test(m)) || m === '::' ? ADDRESS : m))
     .replace(HOST_PORT, ADDRESS);
 }
 

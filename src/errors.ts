@@ -20,8 +20,13 @@ export class MeridianError extends Error {
   readonly internal: string | null;
 
   constructor(
-    code: string, sqlstate: string, severity: Severity, message: string,
-    detail: string | null = null, hint: string | null = null, internal: string | null = null,
+    code: string,
+    sqlstate: string,
+    severity: Severity,
+    message: string,
+    detail: string | null = null,
+    hint: string | null = null,
+    internal: string | null = null,
   ) {
     super(message);
     this.name = 'MeridianError';
@@ -48,24 +53,31 @@ function safe(why: string, shorten: (s: string) => string = clientSafeReason): [
 /** SQLSTATE for a residency refusal: Meridian's own code in class 57 (operator intervention). */
 export const RESIDENCY_SQLSTATE = '57M01';
 
-const make = (code: string, sqlstate: string, severity: Severity) =>
+const make =
+  (code: string, sqlstate: string, severity: Severity) =>
   (message: string, detail: string | null = null, hint: string | null = null) =>
     new MeridianError(code, sqlstate, severity, message, detail, hint);
 
 export const Errors = {
   protocolViolation: make('PROTOCOL_VIOLATION', '08P01', 'FATAL'),
   unsupportedProtocol: make('UNSUPPORTED_PROTOCOL', '08P01', 'FATAL'),
-  authFailed: (user: string) =>
-    new MeridianError('AUTH_FAILED', '28P01', 'FATAL', `password authentication failed for user "${user}"`),
-  tlsRequired: () =>
-    new MeridianError('TLS_REQUIRED', '28000', 'FATAL', 'SSL connection is required by Meridian (tls.mode: require)'),
+  authFailed: (user: string) => new MeridianError('AUTH_FAILED', '28P01', 'FATAL', `password authentication failed for user "${user}"`),
+  tlsRequired: () => new MeridianError('TLS_REQUIRED', '28000', 'FATAL', 'SSL connection is required by Meridian (tls.mode: require)'),
   backendLost: (node: string, why: string) => {
     const [shown, internal] = safe(why);
     return new MeridianError('BACKEND_LOST', '08006', 'FATAL', `server connection to node "${node}" was lost: ${shown}`, null, null, internal);
   },
   backendLostInRequest: (node: string, why: string) => {
     const [shown, internal] = safe(why);
-    return new MeridianError('BACKEND_LOST', '08006', 'ERROR', `server connection to node "${node}" was lost during the request: ${shown}`, null, null, internal);
+    return new MeridianError(
+      'BACKEND_LOST',
+      '08006',
+      'ERROR',
+      `server connection to node "${node}" was lost during the request: ${shown}`,
+      null,
+      null,
+      internal,
+    );
   },
   cannotConnect: (node: string, why: string) => {
     const [shown, internal] = safe(why);
@@ -78,57 +90,76 @@ export const Errors = {
   },
   residencyRefused: (rule: string, why: string) => {
     const [shown, internal] = safe(why, redactAddresses);
-    return new MeridianError('RESIDENCY_REFUSED', RESIDENCY_SQLSTATE, 'ERROR',
+    return new MeridianError(
+      'RESIDENCY_REFUSED',
+      RESIDENCY_SQLSTATE,
+      'ERROR',
       rule.includes('+')
         ? `residency rules "${rule}" together allow no healthy node for this request: ${shown}`
-        : `residency rule "${rule}" allows no healthy node for this request: ${shown}`, null, null, internal);
+        : `residency rule "${rule}" allows no healthy node for this request: ${shown}`,
+      null,
+      null,
+      internal,
+    );
   },
   /** Login refused by residency (require_match, or matched rules sharing no region); also after a reload. */
   residencyDenied: (why: string) => new MeridianError('RESIDENCY_DENIED', RESIDENCY_SQLSTATE, 'FATAL', why),
   /** A reload narrowed residency while the session held a backend on a node it may no longer use. */
   residencyNarrowed: (node: string, rule: string) =>
-    new MeridianError('RESIDENCY_NARROWED', RESIDENCY_SQLSTATE, 'FATAL',
-      `terminating session: after a configuration reload, residency "${rule}" no longer allows node "${node}", which this session holds (a transaction, a pin or a session-pooled backend)`),
+    new MeridianError(
+      'RESIDENCY_NARROWED',
+      RESIDENCY_SQLSTATE,
+      'FATAL',
+      `terminating session: after a configuration reload, residency "${rule}" no longer allows node "${node}", which this session holds (a transaction, a pin or a session-pooled backend)`,
+    ),
   /** A meridian.tenant claim outside the user's users[].tenants. */
   tenantClaimRefused: (why: string) => new MeridianError('TENANT_CLAIM_REFUSED', '28000', 'FATAL', why),
   shuttingDown: () => new MeridianError('SHUTTING_DOWN', '57P01', 'FATAL', 'Meridian is shutting down'),
   userRemoved: (user: string) =>
     new MeridianError('USER_REMOVED', '57P01', 'FATAL', `terminating connection: user "${user}" was removed from the configuration by a reload`),
-  tooManyClients: (max: number) =>
-    new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),
+  tooManyClients: (max: number) => new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL', `too many client connections (pool.max_clients = ${max})`),
   tooManyClientsReserved: (max: number, reserved: number) =>
-    new MeridianError('TOO_MANY_CLIENTS', '53300', 'FATAL',
-      `too many client connections: the remaining ${reserved} of pool.max_clients (${max}) are reserved for the admin console`),
+    new MeridianError(
+      'TOO_MANY_CLIENTS',
+      '53300',
+      'FATAL',
+      `too many client connections: the remaining ${reserved} of pool.max_clients (${max}) are reserved for the admin console`,
+    ),
   tooManyPendingLogins: (max: number) =>
     new MeridianError('TOO_MANY_PENDING_LOGINS', '53300', 'FATAL', `too many connections still logging in (limits.max_pending_logins = ${max})`),
   tooManyForUser: (user: string, max: number) =>
     new MeridianError('TOO_MANY_FOR_USER', '53300', 'FATAL', `too many connections for role "${user}"`, `users[].max_connections is ${max}`),
-  loginTimeout: (ms: number) =>
-    new MeridianError('LOGIN_TIMEOUT', '08P01', 'FATAL', `login timeout: not logged in within limits.auth_timeout (${ms} ms)`),
+  loginTimeout: (ms: number) => new MeridianError('LOGIN_TIMEOUT', '08P01', 'FATAL', `login timeout: not logged in within limits.auth_timeout (${ms} ms)`),
   idleTransactionTimeout: () =>
-    new MeridianError('IDLE_TX_TIMEOUT', '25P03', 'FATAL', 'terminating connection due to idle-in-transaction timeout',
-      'the session was idle inside a transaction longer than limits.idle_transaction_timeout'),
+    new MeridianError(
+      'IDLE_TX_TIMEOUT',
+      '25P03',
+      'FATAL',
+      'terminating connection due to idle-in-transaction timeout',
+      'the session was idle inside a transaction longer than limits.idle_transaction_timeout',
+    ),
   idleSessionTimeout: () =>
-    new MeridianError('IDLE_SESSION_TIMEOUT', '57P05', 'FATAL', 'terminating connection due to idle-session timeout',
-      'the session was idle longer than limits.client_idle_timeout'),
+    new MeridianError(
+      'IDLE_SESSION_TIMEOUT',
+      '57P05',
+      'FATAL',
+      'terminating connection due to idle-session timeout',
+      'the session was idle longer than limits.client_idle_timeout',
+    ),
   poolTimeout: (node: string, ms: number) =>
-    new MeridianError('POOL_TIMEOUT', '57014', 'ERROR',
-      `timed out after ${ms} ms waiting for a server connection to node "${node}" (pool.queue_timeout)`),
+    new MeridianError('POOL_TIMEOUT', '57014', 'ERROR', `timed out after ${ms} ms waiting for a server connection to node "${node}" (pool.queue_timeout)`),
   pinnedNodeLost: (node: string) =>
-    new MeridianError('PINNED_NODE_LOST', '08006', 'FATAL',
-      `session was pinned to node "${node}", which is no longer available`),
+    new MeridianError('PINNED_NODE_LOST', '08006', 'FATAL', `session was pinned to node "${node}", which is no longer available`),
   queryCanceled: () => new MeridianError('QUERY_CANCELED', '57014', 'ERROR', 'canceling statement due to user request'),
   featureNotSupported: (what: string) => new MeridianError('NOT_SUPPORTED', '0A000', 'ERROR', what),
   /** `commands`: the console's command names (its command table), listed in the hint. */
   adminUnknownCommand: (cmd: string, commands: readonly string[]) =>
-    new MeridianError('ADMIN_UNKNOWN', '42601', 'ERROR', `unknown admin command: ${cmd}`,
-      null, commands.length === 0 ? null : `try ${commands.join(', ')}`),
+    new MeridianError('ADMIN_UNKNOWN', '42601', 'ERROR', `unknown admin command: ${cmd}`, null, commands.length === 0 ? null : `try ${commands.join(', ')}`),
   adminFailed: (msg: string) => new MeridianError('ADMIN_FAILED', '55000', 'ERROR', msg),
   invalidParameter: (msg: string) => new MeridianError('INVALID_PARAMETER', '22023', 'ERROR', msg),
   limitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'ERROR', what),
   sessionLimitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'FATAL', what),
   internal: (where: string) =>
     new MeridianError('INTERNAL', 'XX000', 'FATAL', `internal error in Meridian (${where}); the session is closed, others are not affected`),
-  nodeDrained: (node: string) =>
-    new MeridianError('NODE_DRAINED', '57P03', 'ERROR', `node "${node}" is drained or draining`),
+  nodeDrained: (node: string) => new MeridianError('NODE_DRAINED', '57P03', 'ERROR', `node "${node}" is drained or draining`),
 } as const;

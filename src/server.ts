@@ -134,7 +134,10 @@ export class Meridian implements ProxyContext {
       replaceRows: (rows) => this.classifier.replaceCatalogRows(rows),
     });
     this.classifier = new Classifier({
-      catalog: this.catalog.lookup, writeFunctions: cfg.routing.writeFunctions, readFunctions: cfg.routing.readFunctions, maxParseBytes: cfg.limits.maxParseBytes,
+      catalog: this.catalog.lookup,
+      writeFunctions: cfg.routing.writeFunctions,
+      readFunctions: cfg.routing.readFunctions,
+      maxParseBytes: cfg.limits.maxParseBytes,
     });
     this.janitor = new ClientJanitor(this.cfg, {
       closed: (why) => this.metrics.clientLimitCloses.labels(why).inc(),
@@ -151,7 +154,11 @@ export class Meridian implements ProxyContext {
       removedUsersCloser(sessions, this.logger),
       { applyConfig: (next) => this.pools.setConfig(next) },
       { applyConfig: (next) => this.health.setConfig(next) },
-      { applyConfig: (_next, { diff }) => { for (const node of diff.removedNodes) this.pools.removeNode(node); } },
+      {
+        applyConfig: (_next, { diff }) => {
+          for (const node of diff.removedNodes) this.pools.removeNode(node);
+        },
+      },
       residencyRematcher(sessions, this.logger),
       this.classifier,
       this.catalog,
@@ -363,7 +370,8 @@ export class Meridian implements ProxyContext {
     if (isSessionPooled && (hasRoom || cached === undefined)) {
       const b = await this.takeBackend(pool, s.id, s.state.backendStartup);
       if (!(b instanceof Backend)) return b;
-      if (s.phase !== Phase.Startup || s.sessionBackends === null) pool.release(b); // closed meanwhile
+      if (s.phase !== Phase.Startup || s.sessionBackends === null)
+        pool.release(b); // closed meanwhile
       else {
         s.sessionBackends.set(b.node, b);
         s.cancelPid = b.serverPid;
@@ -422,15 +430,20 @@ export class Meridian implements ProxyContext {
   /** A backend of `pool` (within pool.queue_timeout), or the connect failure as the client sees it. */
   private takeBackend(pool: Pool, sessionId: number, startup: BackendStartup | null): Promise<Backend | MeridianError> {
     return new Promise((resolve) => {
-      pool.acquire(this.config.pool.queueTimeoutMs, (err, b) => {
-        if (b !== null) return resolve(b);
-        const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
-        // A startup setting the server refused (22023 invalid value, 42501 not allowed): its own words, as directly.
-        if (se && startup !== null && (se.code.startsWith('22') || se.code.startsWith('42'))) {
-          resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
-        } else if (se) resolve(Object.assign(Errors.cannotConnect(pool.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
-        else resolve(Errors.cannotConnect(pool.node, err?.message ?? 'unknown error'));
-      }, sessionId, startup);
+      pool.acquire(
+        this.config.pool.queueTimeoutMs,
+        (err, b) => {
+          if (b !== null) return resolve(b);
+          const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
+          // A startup setting the server refused (22023 invalid value, 42501 not allowed): its own words, as directly.
+          if (se && startup !== null && (se.code.startsWith('22') || se.code.startsWith('42'))) {
+            resolve(new MeridianError('SERVER_REFUSED', se.code, 'FATAL', redactAddresses(se.message), null, null, se.message));
+          } else if (se) resolve(Object.assign(Errors.cannotConnect(pool.node, se.message), { sqlstate: se.code, severity: 'FATAL' as const }));
+          else resolve(Errors.cannotConnect(pool.node, err?.message ?? 'unknown error'));
+        },
+        sessionId,
+        startup,
+      );
     });
   }
 

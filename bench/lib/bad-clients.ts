@@ -36,8 +36,19 @@ export const BAD_FRAMES: readonly BadFrame[] = [
   { name: 'startup length 1 GB', afterLogin: false, bytes: () => Buffer.from([0x40, 0, 0, 0, 0, 3, 0, 0]) },
   { name: 'startup length 3', afterLogin: false, bytes: () => Buffer.from([0, 0, 0, 3, 0, 3, 0, 0]) },
   { name: 'unknown protocol version', afterLogin: false, bytes: () => startup({ user: 'soak_fuzz' }, 0x00090009) },
-  { name: 'startup without terminator', afterLogin: false, bytes: () => { const b = startup({ user: 'soak_fuzz', database: 'bench' }); return b.subarray(0, b.length - 1); } },
-  { name: 'SSLRequest then garbage', afterLogin: false, bytes: () => Buffer.concat([Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]), Buffer.from('not a handshake')]) },
+  {
+    name: 'startup without terminator',
+    afterLogin: false,
+    bytes: () => {
+      const b = startup({ user: 'soak_fuzz', database: 'bench' });
+      return b.subarray(0, b.length - 1);
+    },
+  },
+  {
+    name: 'SSLRequest then garbage',
+    afterLogin: false,
+    bytes: () => Buffer.concat([Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]), Buffer.from('not a handshake')]),
+  },
   // after login
   { name: 'Parse name without NUL', afterLogin: true, bytes: () => Buffer.concat([frame('P', Buffer.from('x')), SYNC]) },
   { name: 'Bind claiming 65535 parameters', afterLogin: true, bytes: () => Buffer.concat([frame('B', Buffer.from([0, 0, 0, 0, 0xff, 0xff])), SYNC]) },
@@ -92,7 +103,13 @@ export interface BurstResult {
 }
 
 /** One hostile client: connect, (log in), send, wait for the server to close (bounded), destroy. */
-async function oneClient(port: number, act: BadFrame, user: string, database: string, password?: string): Promise<{ loginFailed: boolean; closedByServer: boolean }> {
+async function oneClient(
+  port: number,
+  act: BadFrame,
+  user: string,
+  database: string,
+  password?: string,
+): Promise<{ loginFailed: boolean; closedByServer: boolean }> {
   const socket = net.connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   try {

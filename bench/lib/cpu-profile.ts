@@ -97,7 +97,9 @@ export function summarizeProfile(file: string, phase: string, top = 25): Profile
 /** The newest .cpuprofile in a directory, or null. */
 export function findProfile(dir: string): string | null {
   try {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort();
     const last = files[files.length - 1];
     return last ? join(dir, last) : null;
   } catch {

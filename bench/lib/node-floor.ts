@@ -42,8 +42,22 @@ const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (accept
   (accepted as unknown as { _handle: unknown })._handle = null;
   let client: net.Socket | null = null;
   let backend: net.Socket | null = null;
-  client = new net.Socket({ handle, onread: relayOptions(() => backend, () => client) } as net.SocketConstructorOpts);
-  backend = net.connect({ port: serverPort, host: '127.0.0.1', noDelay: true, onread: relayOptions(() => client, () => backend) });
+  client = new net.Socket({
+    handle,
+    onread: relayOptions(
+      () => backend,
+      () => client,
+    ),
+  } as net.SocketConstructorOpts);
+  backend = net.connect({
+    port: serverPort,
+    host: '127.0.0.1',
+    noDelay: true,
+    onread: relayOptions(
+      () => client,
+      () => backend,
+    ),
+  });
   client.setNoDelay(true);
   const close = () => {
     client?.destroy();

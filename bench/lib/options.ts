@@ -38,9 +38,10 @@ export function estimateSeconds(opts: BenchOptions, targetsPerCell: number): num
   const perRun = (c: number) => durationFor(opts, c) + 0.6;
   const single = opts.phases.includes('single') ? opts.clients.reduce((a, c) => a + 4 * perRun(c), 0) * targetsPerCell * opts.rounds : 0;
   // The bare Node.js relay runs the single-node cells up to the pool size.
-  const relay = opts.phases.includes('single') && (opts.targets === null || opts.targets.includes('node-floor'))
-    ? opts.clients.filter((c) => c <= opts.poolSize).reduce((a, c) => a + 4 * perRun(c), 0) * opts.rounds
-    : 0;
+  const relay =
+    opts.phases.includes('single') && (opts.targets === null || opts.targets.includes('node-floor'))
+      ? opts.clients.filter((c) => c <= opts.poolSize).reduce((a, c) => a + 4 * perRun(c), 0) * opts.rounds
+      : 0;
   const routingPhases = opts.phases.filter((p) => p !== 'single').length;
   const routing = opts.routingClients.reduce((a, c) => a + perRun(c), 0) * targetsPerCell * opts.rounds * routingPhases;
   const setup = 20 + (opts.phases.includes('standby') ? 20 : 0) + (opts.phases.includes('pglogical') ? 30 : 0);
@@ -82,7 +83,10 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
 
 function list(value: string | undefined): string[] | null {
   if (value === undefined) return null;
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 function ints(value: string | undefined, name: string): number[] | null {
@@ -132,7 +136,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const phases = (list(values.phases) ?? (quick ? ['single', 'standby'] : ['single', 'standby', 'pglogical'])) as PhaseId[];
   for (const p of phases) if (!['single', 'standby', 'pglogical'].includes(p)) throw new Error(`--phases: unknown phase ${p}`);
   const targets = list(values.targets);
-  for (const t of targets ?? []) if (!['direct', 'pgbouncer', 'pgpool', 'node-floor', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
+  for (const t of targets ?? [])
+    if (!['direct', 'pgbouncer', 'pgpool', 'node-floor', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
   return Object.freeze({
     quick,
     micro: values.micro ?? false,

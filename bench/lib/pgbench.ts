@@ -53,9 +53,22 @@ function pgbenchArgs(spec: PgbenchSpec, logPrefix: string): string[] {
   const threads = Math.min(2, spec.clients);
   const args = [
     '-n', // no vacuum before the run: done once after loading
-    '-h', '127.0.0.1', '-p', String(spec.port), '-U', BENCH_USER,
-    '-c', String(spec.clients), '-j', String(threads), '-T', String(spec.durationS),
-    '-M', spec.mode, '--log', `--log-prefix=${logPrefix}`,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(spec.port),
+    '-U',
+    BENCH_USER,
+    '-c',
+    String(spec.clients),
+    '-j',
+    String(threads),
+    '-T',
+    String(spec.durationS),
+    '-M',
+    spec.mode,
+    '--log',
+    `--log-prefix=${logPrefix}`,
   ];
   if (spec.builtin) args.push('-b', spec.builtin);
   for (const f of spec.files ?? []) args.push('-f', `${f.path}@${f.weight}`);

@@ -86,9 +86,16 @@ export async function syscallRuns(ctx: Ctx, spec: MatrixSpec): Promise<void> {
     for (const t of spec.targets) {
       if (!t.daemon || !applies(t, w, clients) || t.daemon.hasExited || Date.now() > ctx.deadlineMs) continue;
       const r = await countSyscalls({
-        phase: spec.phase.id, target: t.info.id, proxyPid: t.daemon.pid, port: t.port, workload: w.id, mode: w.mode,
+        phase: spec.phase.id,
+        target: t.info.id,
+        proxyPid: t.daemon.pid,
+        port: t.port,
+        workload: w.id,
+        mode: w.mode,
         ...(w.builtin ? { builtin: w.builtin } : { files: spec.routingFiles }),
-        clients, txPerClient: 200, outDir: ctx.root,
+        clients,
+        txPerClient: 200,
+        outDir: ctx.root,
       });
       if (typeof r === 'string') {
         spec.phase.notes.push(`--syscalls: ${t.info.id}, ${w.id}: ${r}`);
@@ -96,7 +103,9 @@ export async function syscallRuns(ctx: Ctx, spec: MatrixSpec): Promise<void> {
       }
       ctx.syscalls.push(r);
       const p = r.perTx;
-      console.log(`[${spec.phase.id}] syscalls/tx ${w.id.padEnd(15)} ${t.info.id.padEnd(17)} read ${p.reads.toFixed(2)} write ${p.writes.toFixed(2)} poll ${p.poll.toFixed(2)} futex ${p.futex.toFixed(2)} total ${p.total.toFixed(2)}`);
+      console.log(
+        `[${spec.phase.id}] syscalls/tx ${w.id.padEnd(15)} ${t.info.id.padEnd(17)} read ${p.reads.toFixed(2)} write ${p.writes.toFixed(2)} poll ${p.poll.toFixed(2)} futex ${p.futex.toFixed(2)} total ${p.total.toFixed(2)}`,
+      );
     }
   }
 }
@@ -128,7 +137,14 @@ export function newPhase(id: PhaseResult['id'], label: string, description: stri
   return { id, label, description, targets: [], notes: [], cells: [], skipped: null };
 }
 
-export function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null)[], workloads: MatrixSpec['workloads'], clients: readonly number[], routingFiles: MatrixSpec['routingFiles']): MatrixSpec {
+export function matrix(
+  ctx: Ctx,
+  phase: PhaseResult,
+  targets: (LiveTarget | null)[],
+  workloads: MatrixSpec['workloads'],
+  clients: readonly number[],
+  routingFiles: MatrixSpec['routingFiles'],
+): MatrixSpec {
   return {
     phase,
     targets: targets.filter((t): t is LiveTarget => t !== null),
@@ -146,5 +162,7 @@ export function matrix(ctx: Ctx, phase: PhaseResult, targets: (LiveTarget | null
 export function baselineTarget(ctx: Ctx, phase: PhaseResult, id: string, opts: MeridianOptions): Promise<LiveTarget | null> | null {
   const b = ctx.baseline;
   if (b === null) return null;
-  return tryStart(ctx, phase, 'meridian-base', `Meridian at ${b.commit}`, () => startMeridian(ctx.root, id, { ...opts, repoRoot: b.repoRoot, profileDir: undefined }));
+  return tryStart(ctx, phase, 'meridian-base', `Meridian at ${b.commit}`, () =>
+    startMeridian(ctx.root, id, { ...opts, repoRoot: b.repoRoot, profileDir: undefined }),
+  );
 }

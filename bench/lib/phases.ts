@@ -32,15 +32,34 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   }
   const primary = ctx.primary!;
   const maxClients = Math.max(...ctx.opts.clients);
-  const meridianOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes: [primary], poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
+  const meridianOpts: MeridianOptions = {
+    repoRoot: REPO,
+    kind: 'physical',
+    nodes: [primary],
+    poolSize: ctx.opts.poolSize,
+    readsOnMasters: 'fallback',
+    ...profiling(ctx, phase),
+  };
   const hasPrepared = workloads.some((w) => w.id === 'select-prepared');
   const hasOthers = workloads.some((w) => w.id !== 'select-prepared');
   const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct'),
-    hasOthers ? tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize)) : null,
-    hasPrepared ? tryStart(ctx, phase, 'pgbouncer-session', 'PgBouncer (session)', () => startPgbouncer(ctx.root, 'pgbouncer-session', primary, 'session', maxClients + 8)) : null,
+    hasOthers
+      ? tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction)', () => startPgbouncer(ctx.root, 'pgbouncer', primary, 'transaction', ctx.opts.poolSize))
+      : null,
+    hasPrepared
+      ? tryStart(ctx, phase, 'pgbouncer-session', 'PgBouncer (session)', () =>
+          startPgbouncer(ctx.root, 'pgbouncer-session', primary, 'session', maxClients + 8),
+        )
+      : null,
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II', () =>
-      startPgpool(ctx.root, 'pgpool', { backends: [primary], loadBalance: false, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'streaming_replication' }),
+      startPgpool(ctx.root, 'pgpool', {
+        backends: [primary],
+        loadBalance: false,
+        children: maxClients + 8,
+        primaryWeight: 1,
+        clusteringMode: 'streaming_replication',
+      }),
     ),
     // The relay does not pool: it runs only the cells with at most pool-size clients.
     ctx.opts.clients.some((c) => c <= ctx.opts.poolSize)
@@ -97,13 +116,30 @@ export async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> 
   const nodes = [primary, s1, s2];
   const maxClients = Math.max(...ctx.opts.routingClients);
   const files = writeRoutingScripts(ctx.root, ctx.opts.scale);
-  const sbOpts: MeridianOptions = { repoRoot: REPO, kind: 'physical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'fallback', ...profiling(ctx, phase) };
+  const sbOpts: MeridianOptions = {
+    repoRoot: REPO,
+    kind: 'physical',
+    nodes,
+    poolSize: ctx.opts.poolSize,
+    readsOnMasters: 'fallback',
+    ...profiling(ctx, phase),
+  };
   const targets = await Promise.all([
     direct(ctx, phase, primary, 'direct (primary only)'),
     // PgBouncer cannot split reads; it stays as the reference for "× PgBouncer" (left out of --quick for time).
-    ctx.opts.quick ? null : tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction, primary only)', () => startPgbouncer(ctx.root, 'pgbouncer-sb', primary, 'transaction', ctx.opts.poolSize)),
+    ctx.opts.quick
+      ? null
+      : tryStart(ctx, phase, 'pgbouncer', 'PgBouncer (transaction, primary only)', () =>
+          startPgbouncer(ctx.root, 'pgbouncer-sb', primary, 'transaction', ctx.opts.poolSize),
+        ),
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II (load balancing)', () =>
-      startPgpool(ctx.root, 'pgpool-sb', { backends: nodes, loadBalance: true, children: maxClients + 8, primaryWeight: 0, clusteringMode: 'streaming_replication' }),
+      startPgpool(ctx.root, 'pgpool-sb', {
+        backends: nodes,
+        loadBalance: true,
+        children: maxClients + 8,
+        primaryWeight: 0,
+        clusteringMode: 'streaming_replication',
+      }),
     ),
     baselineTarget(ctx, phase, 'meridian-base-sb', sbOpts),
     tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian-sb', sbOpts)),
@@ -160,11 +196,25 @@ export async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void
   const maxClients = Math.max(...ctx.opts.routingClients);
   const files = writeRoutingScripts(ctx.root, ctx.opts.scale);
   // The heartbeat table must live in the replicated database, so Meridian probes that one.
-  const mOpts: MeridianOptions = { repoRoot: REPO, kind: 'pglogical', nodes, poolSize: ctx.opts.poolSize, readsOnMasters: 'always', healthDatabase: BENCH_DB, ...profiling(ctx, phase) };
+  const mOpts: MeridianOptions = {
+    repoRoot: REPO,
+    kind: 'pglogical',
+    nodes,
+    poolSize: ctx.opts.poolSize,
+    readsOnMasters: 'always',
+    healthDatabase: BENCH_DB,
+    ...profiling(ctx, phase),
+  };
   const targets = await Promise.all([
     direct(ctx, phase, nodes[0]!, 'direct (n1 only)'),
     tryStart(ctx, phase, 'pgpool', 'Pgpool-II (logical replication mode)', () =>
-      startPgpool(ctx.root, 'pgpool-mm', { backends: nodes, loadBalance: true, children: maxClients + 8, primaryWeight: 1, clusteringMode: 'logical_replication' }),
+      startPgpool(ctx.root, 'pgpool-mm', {
+        backends: nodes,
+        loadBalance: true,
+        children: maxClients + 8,
+        primaryWeight: 1,
+        clusteringMode: 'logical_replication',
+      }),
     ),
     tryStart(ctx, phase, 'meridian', 'Meridian', async () => {
       await meridianHeartbeat(ctx, nodes, mOpts);

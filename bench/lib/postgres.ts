@@ -72,9 +72,7 @@ export class PgNode {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      last = await this.sql(
-        "SELECT count(*) FILTER (WHERE state = 'streaming' AND replay_lsn >= pg_current_wal_lsn()) FROM pg_stat_replication",
-      );
+      last = await this.sql("SELECT count(*) FILTER (WHERE state = 'streaming' AND replay_lsn >= pg_current_wal_lsn()) FROM pg_stat_replication");
       if (Number(last) >= n) return;
       await sleep(250);
     }
@@ -107,11 +105,10 @@ export class PgFactory {
   private async ensureTemplate(): Promise<string> {
     if (this.template) return this.template;
     const dir = join(this.root, 'template');
-    await runChecked(
-      pgTool('initdb'),
-      ['-D', dir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
-      { asPgUser: true, timeoutMs: 120_000 },
-    );
+    await runChecked(pgTool('initdb'), ['-D', dir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
+      asPgUser: true,
+      timeoutMs: 120_000,
+    });
     this.template = dir;
     return dir;
   }

@@ -172,7 +172,7 @@ function syscallSection(result: BenchResult): string[] {
   const out = [
     '## System calls per transaction (--syscalls)',
     '',
-    '`strace -c -f` on the proxy\'s whole process tree during one extra run per workload (8 clients, 200 transactions each); ' +
+    "`strace -c -f` on the proxy's whole process tree during one extra run per workload (8 clients, 200 transactions each); " +
       'strace slows the proxy, so these runs give counts only. reads: read/recv*, writes: write/send*, poll: epoll_*/poll.',
     '',
   ];
@@ -180,10 +180,17 @@ function syscallSection(result: BenchResult): string[] {
   for (const k of keys) {
     const rows = result.syscalls.filter((s) => `${s.phase} ${s.workload}` === k);
     const [phase, workload] = k.split(' ');
-    out.push(`### ${workload}${phase === 'single' ? '' : ` (${phase})`}`, '', '| target | reads | writes | poll | futex | other | total | most frequent |', '|---|---:|---:|---:|---:|---:|---:|---|');
+    out.push(
+      `### ${workload}${phase === 'single' ? '' : ` (${phase})`}`,
+      '',
+      '| target | reads | writes | poll | futex | other | total | most frequent |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+    );
     for (const r of rows) {
       const p = r.perTx;
-      out.push(`| ${r.target} | ${fmt(p.reads, 2)} | ${fmt(p.writes, 2)} | ${fmt(p.poll, 2)} | ${fmt(p.futex, 2)} | ${fmt(p.other, 2)} | ${fmt(p.total, 2)} | ${cell(r.top.map((t) => `${t.name} ${t.perTx.toFixed(2)}`).join(', '))} |`);
+      out.push(
+        `| ${r.target} | ${fmt(p.reads, 2)} | ${fmt(p.writes, 2)} | ${fmt(p.poll, 2)} | ${fmt(p.futex, 2)} | ${fmt(p.other, 2)} | ${fmt(p.total, 2)} | ${cell(r.top.map((t) => `${t.name} ${t.perTx.toFixed(2)}`).join(', '))} |`,
+      );
     }
     out.push('');
   }
@@ -210,7 +217,9 @@ function profileSection(result: BenchResult): string[] {
 
 function microSection(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  const files = readdirSync(dir).filter((f) => f.endsWith('-micro.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('-micro.json'))
+    .sort();
   const last = files[files.length - 1];
   if (!last) return [];
   try {
@@ -239,8 +248,8 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
     '',
     '## How to read it',
     '',
-    '- **TPS**: pgbench, without the initial connection time. **mean / p99**: from pgbench\'s per-transaction log (`--log`).',
-    '- **proxy CPU µs/tx**: utime + stime of the proxy\'s process tree (`/proc`, all Pgpool-II children included), over the part of ' +
+    "- **TPS**: pgbench, without the initial connection time. **mean / p99**: from pgbench's per-transaction log (`--log`).",
+    "- **proxy CPU µs/tx**: utime + stime of the proxy's process tree (`/proc`, all Pgpool-II children included), over the part of " +
       'the run where every client was connected, divided by the transactions completed in that window.',
     '- **peak RSS**: the highest summed RSS sampled during the run (every 250 ms); for Pgpool-II this counts shared memory once per ' +
       'child, so **PSS** (proportional, shared pages counted once) is given too, read after the run.',
@@ -276,7 +285,9 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
         for (const [w, why] of Object.entries(t.excludes)) byReason.set(why, [...(byReason.get(why) ?? []), w]);
         const ex = [...byReason].map(([why, ws]) => `not run for ${ws.join(', ')}: ${why}`);
         if (t.maxClients !== undefined) ex.push(`run up to ${t.maxClients} clients only`);
-        lines.push(`| ${cell(t.label)} | ${cell(`${t.status === 'ok' ? 'measured' : `skipped: ${t.reason ?? ''}`}${ex.length ? `; ${ex.join('; ')}` : ''}`)} |`);
+        lines.push(
+          `| ${cell(t.label)} | ${cell(`${t.status === 'ok' ? 'measured' : `skipped: ${t.reason ?? ''}`}${ex.length ? `; ${ex.join('; ')}` : ''}`)} |`,
+        );
       }
       lines.push('');
     }

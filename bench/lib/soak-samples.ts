@@ -70,7 +70,6 @@ export function secondHalfSlopes(samples: readonly SoakSample[], durationS: numb
   };
 }
 
-
 const EVENT_COLOURS: Record<string, string> = { terminate: '#d62728', restart: '#9467bd', 'bad-clients': '#ff7f0e' };
 
 /** One panel: a series over time, faults as vertical lines, the second half shaded. */
@@ -98,14 +97,21 @@ function panel(title: string, unit: string, values: { x: number; y: number }[], 
     const t = (durationS * i) / ticks;
     parts.push(`<text x="${xAt(t).toFixed(1)}" y="${y0 + top + ph + 16}" text-anchor="middle" fill="#666">${(t / 60).toFixed(1)}</text>`);
   }
-  parts.push(`<text x="${left + pw / 2}" y="${y0 + h - 2}" text-anchor="middle" fill="#666">minutes (shaded: second half, where the slope is taken); ${esc(unit)}</text>`);
+  parts.push(
+    `<text x="${left + pw / 2}" y="${y0 + h - 2}" text-anchor="middle" fill="#666">minutes (shaded: second half, where the slope is taken); ${esc(unit)}</text>`,
+  );
   for (const e of events) {
     const colour = EVENT_COLOURS[e.kind] ?? '#999999';
-    parts.push(`<line x1="${xAt(e.tS).toFixed(1)}" y1="${y0 + top}" x2="${xAt(e.tS).toFixed(1)}" y2="${y0 + top + ph}" stroke="${colour}" stroke-width="1" stroke-dasharray="3,3"><title>${esc(`${e.kind} at ${e.tS.toFixed(0)} s: ${e.detail}`)}</title></line>`);
+    parts.push(
+      `<line x1="${xAt(e.tS).toFixed(1)}" y1="${y0 + top}" x2="${xAt(e.tS).toFixed(1)}" y2="${y0 + top + ph}" stroke="${colour}" stroke-width="1" stroke-dasharray="3,3"><title>${esc(`${e.kind} at ${e.tS.toFixed(0)} s: ${e.detail}`)}</title></line>`,
+    );
   }
   const pts = values.map((v) => `${xAt(v.x).toFixed(1)},${yAt(v.y).toFixed(1)}`).join(' ');
   if (values.length > 1) parts.push(`<polyline fill="none" stroke="#2ca02c" stroke-width="2" points="${pts}"/>`);
-  for (const v of values) parts.push(`<circle cx="${xAt(v.x).toFixed(1)}" cy="${yAt(v.y).toFixed(1)}" r="2" fill="#2ca02c"><title>${v.y.toFixed(1)} at ${v.x.toFixed(0)} s</title></circle>`);
+  for (const v of values)
+    parts.push(
+      `<circle cx="${xAt(v.x).toFixed(1)}" cy="${yAt(v.y).toFixed(1)}" r="2" fill="#2ca02c"><title>${v.y.toFixed(1)} at ${v.x.toFixed(0)} s</title></circle>`,
+    );
   return parts.join('\n');
 }
 
@@ -113,14 +119,31 @@ function panel(title: string, unit: string, values: { x: number; y: number }[], 
 export function renderSoakChart(samples: readonly SoakSample[], events: readonly SoakEvent[], durationS: number, title: string): string {
   const width = 860;
   const height = 40 + 2 * 230 + 10;
-  const legend = Object.entries(EVENT_COLOURS).map(([k, c], i) => `<line x1="${16 + i * 170}" y1="20" x2="${36 + i * 170}" y2="20" stroke="${c}" stroke-dasharray="3,3"/><text x="${42 + i * 170}" y="24">${esc(k)}</text>`);
+  const legend = Object.entries(EVENT_COLOURS).map(
+    ([k, c], i) =>
+      `<line x1="${16 + i * 170}" y1="20" x2="${36 + i * 170}" y2="20" stroke="${c}" stroke-dasharray="3,3"/><text x="${42 + i * 170}" y="24">${esc(k)}</text>`,
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     '<rect width="100%" height="100%" fill="#ffffff"/>',
     `<title>${esc(title)}</title>`,
     ...legend,
-    panel('Meridian RSS (MB)', 'MB', samples.map((s) => ({ x: s.tS, y: s.rssMB })), events, durationS, 40),
-    panel('Meridian open file descriptors', 'fds', samples.map((s) => ({ x: s.tS, y: s.fds })), events, durationS, 40 + 230),
+    panel(
+      'Meridian RSS (MB)',
+      'MB',
+      samples.map((s) => ({ x: s.tS, y: s.rssMB })),
+      events,
+      durationS,
+      40,
+    ),
+    panel(
+      'Meridian open file descriptors',
+      'fds',
+      samples.map((s) => ({ x: s.tS, y: s.fds })),
+      events,
+      durationS,
+      40 + 230,
+    ),
     '</svg>',
     '',
   ].join('\n');

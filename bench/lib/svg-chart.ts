@@ -89,7 +89,10 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     }
     for (const r of runs) if (r.length > 1) parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${r.join(' ')}"/>`);
     s.points.forEach((v, i) => {
-      if (v !== null) parts.push(`<circle cx="${xAt(i).toFixed(1)}" cy="${yAt(v).toFixed(1)}" r="3" fill="${colour}"><title>${esc(NAMES[s.target] ?? s.target)}: ${v.toFixed(0)} TPS at ${p.clients[i]} clients</title></circle>`);
+      if (v !== null)
+        parts.push(
+          `<circle cx="${xAt(i).toFixed(1)}" cy="${yAt(v).toFixed(1)}" r="3" fill="${colour}"><title>${esc(NAMES[s.target] ?? s.target)}: ${v.toFixed(0)} TPS at ${p.clients[i]} clients</title></circle>`,
+        );
     });
   }
   return parts.join('\n');

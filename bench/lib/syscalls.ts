@@ -62,11 +62,30 @@ export async function countSyscalls(spec: SyscallRunSpec): Promise<SyscallCounts
   const out = join(spec.outDir, `strace-${spec.phase}-${spec.target}.txt`);
   const tracer = spawn('strace', ['-c', '-f', '-o', out, ...pids.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore', detached: true });
   await sleep(500 + pids.length * 5); // attaching takes a moment per process
-  const args = ['-n', '-h', '127.0.0.1', '-p', String(spec.port), '-U', BENCH_USER, '-c', String(spec.clients), '-j', String(Math.min(2, spec.clients)), '-t', String(spec.txPerClient), '-M', spec.mode];
+  const args = [
+    '-n',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(spec.port),
+    '-U',
+    BENCH_USER,
+    '-c',
+    String(spec.clients),
+    '-j',
+    String(Math.min(2, spec.clients)),
+    '-t',
+    String(spec.txPerClient),
+    '-M',
+    spec.mode,
+  ];
   if (spec.builtin) args.push('-b', spec.builtin);
   for (const f of spec.files ?? []) args.push('-f', `${f.path}@${f.weight}`);
   args.push(BENCH_DB);
-  const r = await run(pgTool('pgbench'), args, { env: { ...process.env, PGPASSWORD: BENCH_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable' }, timeoutMs: 120_000 });
+  const r = await run(pgTool('pgbench'), args, {
+    env: { ...process.env, PGPASSWORD: BENCH_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable' },
+    timeoutMs: 120_000,
+  });
   tracer.kill('SIGINT');
   await Promise.race([new Promise((res) => tracer.on('exit', res)), sleep(10_000)]);
   if (tracer.exitCode === null) tracer.kill('SIGKILL');
@@ -94,6 +113,9 @@ export async function countSyscalls(spec: SyscallRunSpec): Promise<SyscallCounts
     clients: spec.clients,
     transactions: processed,
     perTx: { reads: per(reads), writes: per(writes), poll: per(poll), futex: per(futex), other: per(other), total: per(reads + writes + poll + futex + other) },
-    top: [...calls].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, n]) => ({ name, perTx: per(n) })),
+    top: [...calls]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([name, n]) => ({ name, perTx: per(n) })),
   };
 }

@@ -28,7 +28,10 @@ export function parseTimeout(word: string): number {
 
 /** `args` is everything after DRAIN. */
 export function parseDrainArgs(args: string): DrainArgs {
-  const words = args.trim().split(/\s+/).filter((w) => w !== '');
+  const words = args
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const first = words.shift();
   if (first === undefined) throw Errors.invalidParameter('usage: DRAIN <node> [<timeout>] [FORCE] [NOWAIT]');
   let timeoutMs: number | undefined;
@@ -45,9 +48,12 @@ export function parseDrainArgs(args: string): DrainArgs {
 }
 
 function drainResultTable(r: DrainResult): AdminTable {
-  const message = r.outcome === 'already-drained' ? `node "${r.node}" was already drained`
-    : r.outcome === 'undrained' ? `drain of "${r.node}" aborted by UNDRAIN`
-    : `node "${r.node}" drained`;
+  const message =
+    r.outcome === 'already-drained'
+      ? `node "${r.node}" was already drained`
+      : r.outcome === 'undrained'
+        ? `drain of "${r.node}" aborted by UNDRAIN`
+        : `node "${r.node}" drained`;
   return {
     columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
     rows: [[r.node, r.state, r.outcome, r.waitedMs, r.cancelled, r.closed, r.left, message]],
@@ -70,7 +76,10 @@ export async function drainCommand(args: string, drains: Drains, topology: Admin
 }
 
 export function undrainCommand(args: string, drains: Drains): AdminTable {
-  const words = args.trim().split(/\s+/).filter((w) => w !== '');
+  const words = args
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words.length !== 1) throw Errors.invalidParameter('usage: UNDRAIN <node>');
   const r = drains.undrain(unquote(words[0]!));
   return { columns: [text('node'), text('state'), text('message')], rows: [[r.node, r.state, r.message]], tag: 'UNDRAIN' };

@@ -56,7 +56,11 @@ class NodeDrain {
   result: DrainResult | null = null;
   done!: Promise<DrainResult>;
 
-  constructor(readonly node: string, readonly timeoutMs: number, readonly onTimeout: 'cancel' | 'leave') {
+  constructor(
+    readonly node: string,
+    readonly timeoutMs: number,
+    readonly onTimeout: 'cancel' | 'leave',
+  ) {
     this.deadlineMs = this.startedAtMs + timeoutMs;
   }
 }
@@ -117,9 +121,10 @@ export class Drains {
     this.readmitIfCaughtUp(node);
     const state = h.topology.snapshot.byName.get(node)?.state ?? 'catching-up';
     const lag = n.lagMs === null ? 'unknown' : `${Math.round(n.lagMs)} ms`;
-    const message = state === 'active'
-      ? `node "${node}" readmitted`
-      : `node "${node}" catching up (${n.isUp ? `lag ${lag}` : 'down'}); readmitted when up with lag ≤ ${h.config.routing.readmitMaxLagMs} ms`;
+    const message =
+      state === 'active'
+        ? `node "${node}" readmitted`
+        : `node "${node}" catching up (${n.isUp ? `lag ${lag}` : 'down'}); readmitted when up with lag ≤ ${h.config.routing.readmitMaxLagMs} ms`;
     return { node, state, message };
   }
 
@@ -143,7 +148,8 @@ export class Drains {
     if (n.state === 'drained' && job?.result != null) {
       const r = job.result;
       const extra = [r.cancelled > 0 ? `${r.cancelled} cancelled` : '', r.closed > 0 ? `${r.closed} closed` : '', r.left > 0 ? `${r.left} left running` : '']
-        .filter((x) => x !== '').join(', ');
+        .filter((x) => x !== '')
+        .join(', ');
       return `drained in ${(r.waitedMs / 1000).toFixed(1)}s${extra === '' ? '' : ` (${extra})`}`;
     }
     if (n.state === 'catching-up') {

@@ -39,14 +39,23 @@ export function explainRouteCommand(args: string, session: AdminSession, m: Admi
     ['class', `${cls.class} (${cls.reason})`],
     ['intent', intent],
     ['hint', ex.hint === null ? 'none' : `${hintText(ex.hint)} (${ex.hintSource ?? 'statement'})`],
-    ['residency', ctx.residencyRule === null ? 'none (whole cluster)' : `${ctx.residencyRule} (regions ${[...(ctx.allowedRegions ?? [])].join(', ') || 'none in common'})`],
+    [
+      'residency',
+      ctx.residencyRule === null ? 'none (whole cluster)' : `${ctx.residencyRule} (regions ${[...(ctx.allowedRegions ?? [])].join(', ') || 'none in common'})`,
+    ],
     ['proximity', ex.proximitySource === 'client-region' ? `client region ${ctx.clientRegion}` : 'probe rtt'],
     ['session', `${target.id} (${sessionStateWord(target)})`],
   ];
   if (target.isAdmin) {
     // The admin session's identity, as a client session: would residency let it log in?
     const i = target.ident;
-    const verdict = decideResidency(m.config, { user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress });
+    const verdict = decideResidency(m.config, {
+      user: i.user,
+      database: i.database,
+      applicationName: i.applicationName,
+      tenant: i.tenant,
+      clientAddress: i.remoteAddress,
+    });
     if (!verdict.ok) rows.push(['login', `refused (${residencyDenialError(verdict).sqlstate}): ${verdict.message}`]);
   }
   if (mark !== null) {

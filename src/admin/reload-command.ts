@@ -18,7 +18,10 @@ export interface AdminReloadResult extends ReloadResult {
 export class Reloads {
   private last: Promise<AdminReloadResult> | null = null;
 
-  constructor(private readonly host: AdminHost, private readonly drains: Drains) {}
+  constructor(
+    private readonly host: AdminHost,
+    private readonly drains: Drains,
+  ) {}
 
   reload(): Promise<AdminReloadResult> {
     const prev = this.last ?? Promise.resolve(null);

@@ -29,7 +29,11 @@ export function residencyOf(rules: readonly ResidencyRule[], s: AdminSession): S
   if (!s.isAdmin) return s.routing.residency;
   const i = s.ident;
   return matchResidency(rules, {
-    user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
+    user: i.user,
+    database: i.database,
+    applicationName: i.applicationName,
+    tenant: i.tenant,
+    clientAddress: i.remoteAddress,
   });
 }
 

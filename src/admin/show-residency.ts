@@ -78,16 +78,14 @@ export async function showResidency(m: Pick<AdminHost, 'metrics' | 'config' | 's
   }
   const cfg = m.config.residency;
   const rows: Row[] = cfg.rules.map((rule) =>
-    row(rule.name, describeMatch(rule), rule.regions, snap, lag, sessionsByRule.get(rule.name) ?? 0, refusals.get(rule.name) ?? 0));
+    row(rule.name, describeMatch(rule), rule.regions, snap, lag, sessionsByRule.get(rule.name) ?? 0, refusals.get(rule.name) ?? 0),
+  );
   for (const [name, r] of combos) {
     rows.push(row(name, `all of: ${r.rules.map((x) => x.name).join(', ')}`, r.regions, snap, lag, sessionsByRule.get(name) ?? 0, refusals.get(name) ?? 0));
   }
   if (cfg.requireMatch) rows.push(['*', '(no rule matches)', '', '', '', '', 'refused at login (require_match)', 0, 0]);
   return {
-    columns: [
-      text('rule'), text('match'), text('regions'), text('nodes'), text('masters'), text('readable'),
-      text('status'), int('sessions'), int('refusals'),
-    ],
+    columns: [text('rule'), text('match'), text('regions'), text('nodes'), text('masters'), text('readable'), text('status'), int('sessions'), int('refusals')],
     rows,
   };
 }

@@ -13,7 +13,9 @@ export function showRoutes(m: Pick<AdminHost, 'config' | 'topology' | 'routeInpu
   const scopes: Array<[string, string, SessionRouteContext]> = [
     ['*', '(all)', { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null }],
     ...m.config.residency.rules.map((rule): [string, string, SessionRouteContext] => [
-      rule.name, rule.regions.join(', '), { allowedRegions: new Set(rule.regions), residencyRule: rule.name, clientRegion: null, sessionHint: null },
+      rule.name,
+      rule.regions.join(', '),
+      { allowedRegions: new Set(rule.regions), residencyRule: rule.name, clientRegion: null, sessionHint: null },
     ]),
   ];
   const rows: Array<Array<string | null>> = [];

@@ -12,16 +12,38 @@ export function showSessions(m: Pick<AdminHost, 'config' | 'sessions' | 'idleMsO
   const rows = [...m.sessions.values()].map((s) => {
     const rule = residencyOf(m.config.residency.rules, s);
     return [
-      s.id, s.ident.user, s.ident.database, s.ident.applicationName, s.ident.tenant, s.ident.remoteAddress,
-      sessionStateWord(s), s.attached?.node ?? null, rule?.name ?? null, pinReasons(s).join(',') || null,
-      s.routedReads, s.routedWrites, Math.round((now - s.connectedAtMs) / 1000), idleSeconds(m.idleMsOf(s.id)),
+      s.id,
+      s.ident.user,
+      s.ident.database,
+      s.ident.applicationName,
+      s.ident.tenant,
+      s.ident.remoteAddress,
+      sessionStateWord(s),
+      s.attached?.node ?? null,
+      rule?.name ?? null,
+      pinReasons(s).join(',') || null,
+      s.routedReads,
+      s.routedWrites,
+      Math.round((now - s.connectedAtMs) / 1000),
+      idleSeconds(m.idleMsOf(s.id)),
     ];
   });
   return {
     columns: [
-      int('id'), text('user'), text('database'), text('application_name'), text('tenant'), text('client_addr'),
-      text('state'), text('node'), text('residency'), text('pinned'),
-      int('routed_reads'), int('routed_writes'), int('age_s'), int('idle_s'),
+      int('id'),
+      text('user'),
+      text('database'),
+      text('application_name'),
+      text('tenant'),
+      text('client_addr'),
+      text('state'),
+      text('node'),
+      text('residency'),
+      text('pinned'),
+      int('routed_reads'),
+      int('routed_writes'),
+      int('age_s'),
+      int('idle_s'),
     ],
     rows,
   };

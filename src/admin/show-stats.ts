@@ -60,15 +60,37 @@ export async function showStats(m: Pick<AdminHost, 'metrics' | 'topology'>): Pro
     writes += r.writes;
   }
   rows.push([
-    '*', reads, writes, await total(mt.probeFailures), await total(mt.evictions),
-    requests, meanMs(requests, requestSum), await total(mt.errorsTotal), waits, meanMs(waits, waitSum),
-    await total(mt.residencyRefusals), await total(mt.failovers), reloads.get('ok') ?? 0, reloads.get('failed') ?? 0,
+    '*',
+    reads,
+    writes,
+    await total(mt.probeFailures),
+    await total(mt.evictions),
+    requests,
+    meanMs(requests, requestSum),
+    await total(mt.errorsTotal),
+    waits,
+    meanMs(waits, waitSum),
+    await total(mt.residencyRefusals),
+    await total(mt.failovers),
+    reloads.get('ok') ?? 0,
+    reloads.get('failed') ?? 0,
   ]);
   return {
     columns: [
-      text('node'), int('routed_reads'), int('routed_writes'), int('probe_failures'), int('evictions'),
-      int('requests'), float('avg_request_ms'), int('errors'), int('pool_waits'), float('avg_pool_wait_ms'),
-      int('residency_refusals'), int('failovers'), int('reloads_ok'), int('reloads_failed'),
+      text('node'),
+      int('routed_reads'),
+      int('routed_writes'),
+      int('probe_failures'),
+      int('evictions'),
+      int('requests'),
+      float('avg_request_ms'),
+      int('errors'),
+      int('pool_waits'),
+      float('avg_pool_wait_ms'),
+      int('residency_refusals'),
+      int('failovers'),
+      int('reloads_ok'),
+      int('reloads_failed'),
     ],
     rows,
   };

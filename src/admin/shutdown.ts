@@ -11,7 +11,10 @@ type Handler = () => void | Promise<void>;
 export class Shutdown {
   private readonly handlers: Handler[] = [];
 
-  constructor(private readonly host: AdminHost, private readonly drains: Drains) {}
+  constructor(
+    private readonly host: AdminHost,
+    private readonly drains: Drains,
+  ) {}
 
   /** Runs `fn` after an admin SHUTDOWN has stopped Meridian. */
   onDone(fn: Handler): void {

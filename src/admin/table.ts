@@ -36,7 +36,11 @@ function cellText(v: Cell): string | null {
 /** RowDescription + DataRows + CommandComplete for a simple Query. */
 export function tableFrames(t: AdminTable): Buffer {
   const cols: ColumnSpec[] = t.columns.map((c) => ({ name: c.name, typeOid: OID[c.type] }));
-  return resultSet(cols, t.rows.map((r) => r.map(cellText)), t.tag);
+  return resultSet(
+    cols,
+    t.rows.map((r) => r.map(cellText)),
+    t.tag,
+  );
 }
 
 /** Rows as JSON objects keyed by column name (HTTP API). */

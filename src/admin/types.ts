@@ -18,7 +18,19 @@ import type { TopologyStore } from '../topology/topology-store.js';
 /** What admin reads of a client session, and the two ways it acts on one (drain timeout). */
 export type AdminSession = Pick<
   Session,
-  'id' | 'isAdmin' | 'ident' | 'routing' | 'state' | 'attached' | 'sessionBackends' | 'writeMark' | 'routedReads' | 'routedWrites' | 'connectedAtMs' | 'cancelCurrent' | 'close'
+  | 'id'
+  | 'isAdmin'
+  | 'ident'
+  | 'routing'
+  | 'state'
+  | 'attached'
+  | 'sessionBackends'
+  | 'writeMark'
+  | 'routedReads'
+  | 'routedWrites'
+  | 'connectedAtMs'
+  | 'cancelCurrent'
+  | 'close'
 >;
 
 export type AdminPools = Pick<PoolManager, 'poolsOfNode' | 'allPools' | 'setNodeDraining' | 'activeBackends'>;

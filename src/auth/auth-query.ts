@@ -50,12 +50,14 @@ export class AuthQuery {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     if (this.inFlight.size >= cfg.maxConcurrent) return Promise.resolve({ kind: 'error', reason: 'busy' });
-    const p = this.query(cfg, user).catch((): LookupResult => ({ kind: 'error', reason: 'failed' })).then((r) => {
-      this.inFlight.delete(key);
-      const ttlMs = r.kind === 'found' ? cfg.cacheTtlMs : r.kind === 'absent' ? Math.min(cfg.cacheTtlMs, MAX_NEGATIVE_TTL_MS) : 0;
-      if (ttlMs > 0) this.cache.set(key, { result: r, expiresAtMs: this.now() + ttlMs });
-      return r;
-    });
+    const p = this.query(cfg, user)
+      .catch((): LookupResult => ({ kind: 'error', reason: 'failed' }))
+      .then((r) => {
+        this.inFlight.delete(key);
+        const ttlMs = r.kind === 'found' ? cfg.cacheTtlMs : r.kind === 'absent' ? Math.min(cfg.cacheTtlMs, MAX_NEGATIVE_TTL_MS) : 0;
+        if (ttlMs > 0) this.cache.set(key, { result: r, expiresAtMs: this.now() + ttlMs });
+        return r;
+      });
     this.inFlight.set(key, p);
     return p;
   }
@@ -77,8 +79,14 @@ export class AuthQuery {
     const t = this.deps.tls();
     const timeoutMs = this.deps.connectTimeoutMs();
     const client = new pg.Client({
-      host: node.host, port: node.port, user: cfg.user, password: cfg.password ?? undefined, database: cfg.database,
-      application_name: 'meridian-auth-query', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs,
+      host: node.host,
+      port: node.port,
+      user: cfg.user,
+      password: cfg.password ?? undefined,
+      database: cfg.database,
+      application_name: 'meridian-auth-query',
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
       ssl: usesTls(t.mode) ? tlsOptions(t, node.host) : false,
     });
     client.on('error', () => undefined);

@@ -16,7 +16,10 @@ export class LearnedLogins {
   /** A user authenticated through auth.query: the pools may serve it as if configured. */
   rememberUser(name: string): void {
     if (this.users.get(name) === undefined) {
-      this.users.set(name, Object.freeze({ name, password: null, auth: 'scram-sha-256', backendUser: name, backendPassword: null, maxConnections: null, tenants: null }));
+      this.users.set(
+        name,
+        Object.freeze({ name, password: null, auth: 'scram-sha-256', backendUser: name, backendPassword: null, maxConnections: null, tenants: null }),
+      );
     }
   }
 

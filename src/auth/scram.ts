@@ -163,8 +163,7 @@ export class ScramServer {
  * the same secret, same salt and iteration count) or an md5 hash as pg_authid keeps it.
  */
 export type BackendSecret =
-  | { readonly kind: 'scram'; readonly secret: ScramSecret; readonly clientKey: Buffer }
-  | { readonly kind: 'md5'; readonly hash: string };
+  { readonly kind: 'scram'; readonly secret: ScramSecret; readonly clientKey: Buffer } | { readonly kind: 'md5'; readonly hash: string };
 
 /** What the node's server-first-message asks for. */
 export interface ServerFirst {
@@ -233,10 +232,20 @@ export function md5Response(user: string, password: string, salt: Buffer): strin
 
 /** The hash pg_authid keeps for an md5 password: "md5" + md5(password + user). */
 export function md5Hash(user: string, password: string): string {
-  return 'md5' + createHash('md5').update(password + user).digest('hex');
+  return (
+    'md5' +
+    createHash('md5')
+      .update(password + user)
+      .digest('hex')
+  );
 }
 
 /** The md5 response from the stored hash ("md5…" as in pg_authid): what an md5 client sends. */
 export function md5FromHash(storedHash: string, salt: Buffer): string {
-  return 'md5' + createHash('md5').update(Buffer.concat([Buffer.from(storedHash.slice(3)), salt])).digest('hex');
+  return (
+    'md5' +
+    createHash('md5')
+      .update(Buffer.concat([Buffer.from(storedHash.slice(3)), salt]))
+      .digest('hex')
+  );
 }

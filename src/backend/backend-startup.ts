@@ -12,9 +12,23 @@ export interface BackendStartup {
 }
 
 /** The settings a server reports in ParameterStatus (GUC_REPORT): lower-case name → its name. */
-export const REPORTED_SETTINGS: ReadonlyMap<string, string> = new Map(['application_name', 'client_encoding', 'DateStyle',
-  'default_transaction_read_only', 'in_hot_standby', 'integer_datetimes', 'IntervalStyle', 'is_superuser', 'server_encoding',
-  'server_version', 'session_authorization', 'standard_conforming_strings', 'TimeZone'].map((n) => [n.toLowerCase(), n]));
+export const REPORTED_SETTINGS: ReadonlyMap<string, string> = new Map(
+  [
+    'application_name',
+    'client_encoding',
+    'DateStyle',
+    'default_transaction_read_only',
+    'in_hot_standby',
+    'integer_datetimes',
+    'IntervalStyle',
+    'is_superuser',
+    'server_encoding',
+    'server_version',
+    'session_authorization',
+    'standard_conforming_strings',
+    'TimeZone',
+  ].map((n) => [n.toLowerCase(), n]),
+);
 
 export const NO_STARTUP: BackendStartup = { key: '', params: new Map() };
 

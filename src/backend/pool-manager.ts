@@ -168,7 +168,13 @@ export class PoolManager {
     pool = new Pool(node, user, database, this.cfg.pool.size, () => this.connectOptions(node, user, database), this.hooks);
     if (this.pools.size >= this.cfg.pool.maxPools) {
       const max = this.cfg.pool.maxPools;
-      pool.shutDown(new PoolClosedError('53300', `too many server connection pools (pool.max_pools = ${max}); no pool for user "${user}", database "${database}" on node "${node}"`), 'pool limit');
+      pool.shutDown(
+        new PoolClosedError(
+          '53300',
+          `too many server connection pools (pool.max_pools = ${max}); no pool for user "${user}", database "${database}" on node "${node}"`,
+        ),
+        'pool limit',
+      );
       return pool;
     }
     pool.isDraining = this.drainingNodes.has(node);

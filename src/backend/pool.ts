@@ -189,7 +189,8 @@ export class Pool {
     const base = this.closedError === null ? this.connectOpts() : null;
     const withStartup = startup ?? NO_STARTUP;
     // The client's settings first: Meridian's own parameters (if any) are not for it to change.
-    const opts = base === null || withStartup.params.size === 0 ? base : { ...base, params: { ...Object.fromEntries(withStartup.params), ...(base.params ?? {}) } };
+    const opts =
+      base === null || withStartup.params.size === 0 ? base : { ...base, params: { ...Object.fromEntries(withStartup.params), ...(base.params ?? {}) } };
     if (opts === null) {
       // The user (or node) is gone from the config.
       this.callBack(cb, this.closedError ?? new PoolClosedError('08001', `no configuration for user "${this.user}" on node "${this.node}"`), null);

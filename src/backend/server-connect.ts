@@ -21,7 +21,6 @@ import { isTlsRequired, tlsOptions, type BackendTls } from './backend-tls.js';
 /** cluster.auth_methods' default: everything but cleartext over an unencrypted connection. */
 export const DEFAULT_BACKEND_AUTH: ReadonlySet<BackendAuthMethod> = new Set(['scram-sha-256', 'md5', 'password', 'trust']);
 
-
 export interface ConnectOptions {
   host: string;
   port: number;
@@ -63,7 +62,10 @@ export class ConnectError extends Error {
  * unless `params` names one (a session-pooled client's own: its RESET returns there).
  */
 export function startupMessage(user: string, database: string, params: Readonly<Record<string, string>>): Buffer {
-  const pairs: [string, string][] = [['user', user], ['database', database]];
+  const pairs: [string, string][] = [
+    ['user', user],
+    ['database', database],
+  ];
   let hasEncoding = false;
   for (const [k, v] of Object.entries(params)) {
     pairs.push([k, v]);
@@ -156,15 +158,18 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       const known = opts.secret ?? null;
       if (kind === AuthCode.Ok) {
         if (scram !== null && !isScramVerified) return refuse('AuthenticationOk before the SCRAM exchange completed (no verified server signature)');
-        if (scram === null && !hasAsked && !allowed.has('trust')) return refuse('the node asked for no password (trust) and cluster.auth_methods does not list trust');
+        if (scram === null && !hasAsked && !allowed.has('trust'))
+          return refuse('the node asked for no password (trust) and cluster.auth_methods does not list trust');
         return;
       }
       hasAsked = true;
       if (kind === AuthCode.CleartextPassword) {
         if (!allowed.has('insecure-password') && !(isTlsUp && allowed.has('password'))) {
-          return refuse(isTlsUp || !allowed.has('password')
-            ? 'the node asks for a cleartext password and cluster.auth_methods does not list password'
-            : 'the node asks for a cleartext password over a connection without TLS (list insecure-password in cluster.auth_methods to allow it)');
+          return refuse(
+            isTlsUp || !allowed.has('password')
+              ? 'the node asks for a cleartext password and cluster.auth_methods does not list password'
+              : 'the node asks for a cleartext password over a connection without TLS (list insecure-password in cluster.auth_methods to allow it)',
+          );
         }
         if (password === null) return noPassword();
         socket.write(serialize.password(password));
@@ -208,7 +213,9 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
         keys = deriveClientKeys(opts.password, first.salt, first.iterations);
       } else if (known?.kind === 'scram') {
         if (!known.secret.salt.equals(first.salt) || known.secret.iterations !== first.iterations) {
-          return fail(new ConnectError(`SCRAM pass-through for user "${opts.user}": the node holds a different secret (salt or iteration count differ)`, null, false));
+          return fail(
+            new ConnectError(`SCRAM pass-through for user "${opts.user}": the node holds a different secret (salt or iteration count differ)`, null, false),
+          );
         }
         keys = Promise.resolve({ clientKey: known.clientKey, serverKey: known.secret.serverKey });
       } else {

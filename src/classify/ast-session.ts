@@ -28,7 +28,7 @@ export function classifySessionStatement(
     }
     case 'DeallocateStmt': {
       const info = statementInfo('session', false, 'deallocate');
-      pushEffect(info, { type: 'deallocate', name: body['isall'] === true ? null : asString(body['name']) ?? null });
+      pushEffect(info, { type: 'deallocate', name: body['isall'] === true ? null : (asString(body['name']) ?? null) });
       return info;
     }
     case 'ListenStmt': {
@@ -70,9 +70,10 @@ function prepare(body: AstObject, ctx: StatementContext, classifyBody: (node: un
   const info = statementInfo('session', false, 'prepare');
   info.functions.push(...inner.functions);
   info.isLiteralSensitive = inner.isLiteralSensitive;
-  const effect: SessionEffect = inner.effects.length > 0
-    ? { type: 'prepare', name: asString(body['name']) ?? '', sql: ctx.text(), bodyIsWrite: inner.isWrite, bodyEffects: Object.freeze(inner.effects) }
-    : { type: 'prepare', name: asString(body['name']) ?? '', sql: ctx.text(), bodyIsWrite: inner.isWrite };
+  const effect: SessionEffect =
+    inner.effects.length > 0
+      ? { type: 'prepare', name: asString(body['name']) ?? '', sql: ctx.text(), bodyIsWrite: inner.isWrite, bodyEffects: Object.freeze(inner.effects) }
+      : { type: 'prepare', name: asString(body['name']) ?? '', sql: ctx.text(), bodyIsWrite: inner.isWrite };
   pushEffect(info, effect);
   return info;
 }
@@ -81,4 +82,3 @@ function prepare(body: AstObject, ctx: StatementContext, classifyBody: (node: un
 export function isHoldCursor(body: AstObject): boolean {
   return ((asNumber(body['options']) ?? 0) & 0x20) !== 0;
 }
-

@@ -11,10 +11,19 @@ import { beginInfo, txEndInfo, txModesOf } from './tx-modes.js';
 
 /** Object kinds whose DDL changes function volatility: the catalog must be refreshed. */
 const CATALOG_OBJECTS: ReadonlySet<string> = new Set([
-  'OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE', 'OBJECT_EXTENSION', 'OBJECT_SCHEMA',
+  'OBJECT_FUNCTION',
+  'OBJECT_PROCEDURE',
+  'OBJECT_ROUTINE',
+  'OBJECT_AGGREGATE',
+  'OBJECT_EXTENSION',
+  'OBJECT_SCHEMA',
 ]);
 const CATALOG_STATEMENTS: ReadonlySet<string> = new Set([
-  'CreateFunctionStmt', 'AlterFunctionStmt', 'CreateExtensionStmt', 'AlterExtensionStmt', 'AlterExtensionContentsStmt',
+  'CreateFunctionStmt',
+  'AlterFunctionStmt',
+  'CreateExtensionStmt',
+  'AlterExtensionStmt',
+  'AlterExtensionContentsStmt',
 ]);
 /** Relations whose DROP may release a temp-table pin. */
 const DROPPED_RELATIONS: ReadonlySet<string> = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_SEQUENCE', 'OBJECT_MATVIEW']);
@@ -162,7 +171,9 @@ function declareCursor(body: AstObject, ctx: StatementContext): StatementInfo {
 }
 
 function createRelation(type: string, body: AstObject, ctx: StatementContext): StatementInfo {
-  const rel = asObject(type === 'CreateTableAsStmt' ? asObject(body['into'])?.['rel'] : body[type === 'ViewStmt' ? 'view' : type === 'CreateSeqStmt' ? 'sequence' : 'relation']);
+  const rel = asObject(
+    type === 'CreateTableAsStmt' ? asObject(body['into'])?.['rel'] : body[type === 'ViewStmt' ? 'view' : type === 'CreateSeqStmt' ? 'sequence' : 'relation'],
+  );
   const isTemp = rel !== undefined && isTempRelation(rel);
   const info = statementInfo('write', true, isTemp ? 'create temp relation' : reasonOf(type));
   // CREATE TABLE … AS runs its query now (a view's query runs later, at each use).
@@ -189,7 +200,10 @@ function drop(body: AstObject): StatementInfo {
 function ddl(type: string, body: AstObject): StatementInfo {
   const info = statementInfo('write', true, reasonOf(type));
   const objectType = asString(body['renameType']) ?? asString(body['objectType']) ?? asString(body['kind']) ?? asString(body['objtype']) ?? '';
-  if (CATALOG_STATEMENTS.has(type) || ((type === 'RenameStmt' || type === 'AlterObjectSchemaStmt' || type === 'DefineStmt' || type === 'AlterOwnerStmt') && CATALOG_OBJECTS.has(objectType))) {
+  if (
+    CATALOG_STATEMENTS.has(type) ||
+    ((type === 'RenameStmt' || type === 'AlterObjectSchemaStmt' || type === 'DefineStmt' || type === 'AlterOwnerStmt') && CATALOG_OBJECTS.has(objectType))
+  ) {
     pushEffect(info, { type: 'catalog-changed' });
   }
   return info;
@@ -197,5 +211,8 @@ function ddl(type: string, body: AstObject): StatementInfo {
 
 /** AlterTableStmt → "alter table". */
 function reasonOf(type: string): string {
-  return type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return type
+    .replace(/Stmt$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
 }

@@ -3,9 +3,7 @@
 // SELECT INTO, and calls of functions that are not IMMUTABLE/STABLE. Session-level advisory locks
 // and set_config(…, false) also leave effects. Does not decide the statement's base class.
 
-import {
-  ADVISORY_LOCK_FUNCTIONS, ADVISORY_UNLOCK_ALL, ADVISORY_UNLOCK_FUNCTIONS, SET_CONFIG,
-} from './builtin-functions.js';
+import { ADVISORY_LOCK_FUNCTIONS, ADVISORY_UNLOCK_ALL, ADVISORY_UNLOCK_FUNCTIONS, SET_CONFIG } from './builtin-functions.js';
 import { asArray, asObject, asString, booleanValue, constantText, dottedName, type AstObject } from './ast-node.js';
 import type { FunctionPolicy } from './function-policy.js';
 import type { SourceText } from './source-text.js';

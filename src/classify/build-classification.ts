@@ -96,8 +96,20 @@ const STATE_UNKNOWN: readonly SessionEffect[] = Object.freeze([Object.freeze({ t
  * does to the session is unknown (it stays on its backend, as after set_config(…, false)).
  */
 export function unparsedClassification(bytes: number, limit: number): Classification {
-  return freeze('write', true, false, null, STATE_UNKNOWN, EMPTY_FUNCTIONS, 1, false, false, true, false,
-    `statement of ${bytes} bytes is above limits.max_parse_bytes (${limit}): not parsed, routed as a write, session effects unknown`);
+  return freeze(
+    'write',
+    true,
+    false,
+    null,
+    STATE_UNKNOWN,
+    EMPTY_FUNCTIONS,
+    1,
+    false,
+    false,
+    true,
+    false,
+    `statement of ${bytes} bytes is above limits.max_parse_bytes (${limit}): not parsed, routed as a write, session effects unknown`,
+  );
 }
 
 /** The same classification as a write (e.g. text whose meaning depends on server settings). */
@@ -121,5 +133,18 @@ function freeze(
   reason: string,
 ): Classification {
   // One literal shape for every Classification keeps property access monomorphic.
-  return Object.freeze({ class: cls, isWrite, readOnly, hint, effects, functions, statements, ordered, onlyMeridianSettings, resetsBackend, isPlainDml, reason });
+  return Object.freeze({
+    class: cls,
+    isWrite,
+    readOnly,
+    hint,
+    effects,
+    functions,
+    statements,
+    ordered,
+    onlyMeridianSettings,
+    resetsBackend,
+    isPlainDml,
+    reason,
+  });
 }

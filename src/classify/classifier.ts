@@ -176,7 +176,9 @@ export class Classifier {
    * statement: such a text is never a read.
    */
   private settingsSafe(result: Classification): Classification {
-    return this.lexer.hasBackslashQuote ? asWrite(result, "backslash before a closing quote (ambiguous if standard_conforming_strings is off) → write") : result;
+    return this.lexer.hasBackslashQuote
+      ? asWrite(result, 'backslash before a closing quote (ambiguous if standard_conforming_strings is off) → write')
+      : result;
   }
 }
 

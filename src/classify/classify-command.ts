@@ -74,7 +74,12 @@ function parseJsonInput(text: string): string[] | null {
 }
 
 function splitList(list: string | undefined): string[] {
-  return list === undefined ? [] : list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return list === undefined
+    ? []
+    : list
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 }
 
 /** Connects with node-postgres (loaded only for --dsn) and loads pg_proc. Returns an error message or null. */

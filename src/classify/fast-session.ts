@@ -7,14 +7,35 @@ import { statementInfo, type StatementInfo, type TxAccess } from './statement-in
 import { beginInfo, TX_SETTINGS, txEndInfo } from './tx-modes.js';
 
 const TX_MODE_WORDS: ReadonlySet<string> = new Set([
-  'work', 'transaction', 'isolation', 'level', 'serializable', 'repeatable', 'read', 'committed',
-  'uncommitted', 'only', 'write', 'not', 'deferrable',
+  'work',
+  'transaction',
+  'isolation',
+  'level',
+  'serializable',
+  'repeatable',
+  'read',
+  'committed',
+  'uncommitted',
+  'only',
+  'write',
+  'not',
+  'deferrable',
 ]);
 const TX_END_WORDS: ReadonlySet<string> = new Set(['work', 'transaction', 'and', 'no', 'chain']);
 /** SET forms with their own grammar: leave them to the parser. */
 const SET_SPECIAL: ReadonlySet<string> = new Set([
-  'time', 'names', 'role', 'transaction', 'constraints', 'schema', 'xml', 'session', 'local', 'authorization',
-  'characteristics', 'all',
+  'time',
+  'names',
+  'role',
+  'transaction',
+  'constraints',
+  'schema',
+  'xml',
+  'session',
+  'local',
+  'authorization',
+  'characteristics',
+  'all',
 ]);
 
 export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b: number): StatementInfo | null {
@@ -116,7 +137,10 @@ function settingName(lexer: Lexer, k: number, b: number, out: string[]): number 
 function set(lexer: Lexer, a: number, b: number): StatementInfo | null {
   let k = a + 1;
   let isLocal = false;
-  if (lexer.is(k, 'local')) { isLocal = true; k++; } else if (lexer.is(k, 'session')) k++;
+  if (lexer.is(k, 'local')) {
+    isLocal = true;
+    k++;
+  } else if (lexer.is(k, 'session')) k++;
   const out: string[] = [''];
   k = settingName(lexer, k, b, out);
   if (k < 0 || k >= b) return null;

@@ -3,11 +3,7 @@
 // volatile-but-harmless, common immutable/stable built-ins), then the pg_proc catalog (qualified
 // name, then bare name), else unknown — which the callers treat as a write.
 
-import {
-  BUILTIN_READ_FUNCTIONS,
-  BUILTIN_SIDE_EFFECT_FREE_FUNCTIONS,
-  BUILTIN_WRITE_FUNCTIONS,
-} from './builtin-functions.js';
+import { BUILTIN_READ_FUNCTIONS, BUILTIN_SIDE_EFFECT_FREE_FUNCTIONS, BUILTIN_WRITE_FUNCTIONS } from './builtin-functions.js';
 import type { VolatilityLookup } from './types.js';
 
 export type FunctionVerdict = 'read' | 'write' | 'unknown';
@@ -72,9 +68,7 @@ export class FunctionPolicy {
   /** The reason a function made a statement a write. */
   reasonFor(name: string, verdict: FunctionVerdict): string {
     if (verdict === 'unknown') {
-      return this.catalog.isLive
-        ? `unknown function ${name} treated as write`
-        : `unknown function ${name} treated as write (no live catalog)`;
+      return this.catalog.isLive ? `unknown function ${name} treated as write` : `unknown function ${name} treated as write (no live catalog)`;
     }
     return `volatile function ${name}`;
   }

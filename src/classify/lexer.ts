@@ -62,9 +62,18 @@ export class Lexer {
     let i = 0;
     while (i < n) {
       const c = sql.charCodeAt(i);
-      if (isSpace(c)) { i++; continue; }
-      if (c === 45 && sql.charCodeAt(i + 1) === 45) { i = this.lineComment(i); continue; }
-      if (c === 47 && sql.charCodeAt(i + 1) === 42) { i = this.blockComment(i); continue; }
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+      if (c === 45 && sql.charCodeAt(i + 1) === 45) {
+        i = this.lineComment(i);
+        continue;
+      }
+      if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+        i = this.blockComment(i);
+        continue;
+      }
       i = this.token(c, i);
     }
   }
@@ -88,13 +97,20 @@ export class Lexer {
       return this.push(TOK_WORD, i, j);
     }
     switch (c) {
-      case 39: return this.literal(i, this.quoted(i, 39, false));
-      case 34: return this.push(TOK_QIDENT, i, this.quoted(i, 34, false));
-      case 40: return this.push(TOK_LPAREN, i, i + 1);
-      case 41: return this.push(TOK_RPAREN, i, i + 1);
-      case 44: return this.push(TOK_COMMA, i, i + 1);
-      case 59: return this.push(TOK_SEMI, i, i + 1);
-      case 36: return this.dollar(i);
+      case 39:
+        return this.literal(i, this.quoted(i, 39, false));
+      case 34:
+        return this.push(TOK_QIDENT, i, this.quoted(i, 34, false));
+      case 40:
+        return this.push(TOK_LPAREN, i, i + 1);
+      case 41:
+        return this.push(TOK_RPAREN, i, i + 1);
+      case 44:
+        return this.push(TOK_COMMA, i, i + 1);
+      case 59:
+        return this.push(TOK_SEMI, i, i + 1);
+      case 36:
+        return this.dollar(i);
       case 46:
         if (isDigit(next)) return this.literal(i, this.number(i), TOK_NUMBER);
         return this.push(TOK_DOT, i, i + 1);
@@ -151,9 +167,15 @@ export class Lexer {
     let j = open + 1;
     while (j < sql.length) {
       const c = sql.charCodeAt(j);
-      if (hasBackslashEscapes && c === 92) { j += 2; continue; }
+      if (hasBackslashEscapes && c === 92) {
+        j += 2;
+        continue;
+      }
       if (c === q) {
-        if (sql.charCodeAt(j + 1) === q) { j += 2; continue; }
+        if (sql.charCodeAt(j + 1) === q) {
+          j += 2;
+          continue;
+        }
         if (q === 39 && !hasBackslashEscapes && sql.charCodeAt(j - 1) === 92) this.noteBackslashQuote(open, j);
         return j + 1;
       }
@@ -173,7 +195,7 @@ export class Lexer {
     const sql = this.sql;
     let j = i;
     // Digits, 0x/0o/0b prefixes and _ separators (PostgreSQL 16+); junk glued on is kept in the token.
-    while (j < sql.length && (isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36)) {
+    while (j < sql.length && isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) {
       const c = sql.charCodeAt(j);
       if ((c === 101 || c === 69) && (sql.charCodeAt(j + 1) === 43 || sql.charCodeAt(j + 1) === 45)) j++;
       j++;
@@ -229,8 +251,16 @@ export class Lexer {
     let j = i + 2;
     while (j < sql.length && depth > 0) {
       const c = sql.charCodeAt(j);
-      if (c === 47 && sql.charCodeAt(j + 1) === 42) { depth++; j += 2; continue; }
-      if (c === 42 && sql.charCodeAt(j + 1) === 47) { depth--; j += 2; continue; }
+      if (c === 47 && sql.charCodeAt(j + 1) === 42) {
+        depth++;
+        j += 2;
+        continue;
+      }
+      if (c === 42 && sql.charCodeAt(j + 1) === 47) {
+        depth--;
+        j += 2;
+        continue;
+      }
       j++;
     }
     if (depth > 0) this.isComplete = false;

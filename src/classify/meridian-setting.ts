@@ -31,14 +31,11 @@ export function meridianSettingInfo(name: string, rawValue: string | null, isLoc
   let effect: SessionEffect;
   if (name === MERIDIAN_ROUTE) {
     const hint = rawValue === null ? null : parseRouteValue(rawValue);
-    effect = hint === undefined
-      ? { type: 'route-hint', hint: null, isLocal, invalidValue: rawValue ?? '' }
-      : { type: 'route-hint', hint, isLocal };
+    effect = hint === undefined ? { type: 'route-hint', hint: null, isLocal, invalidValue: rawValue ?? '' } : { type: 'route-hint', hint, isLocal };
   } else {
     const on = rawValue === null ? null : parseOnOff(rawValue);
-    effect = rawValue !== null && on === null
-      ? { type: 'read-your-writes', on: null, isLocal, invalidValue: rawValue }
-      : { type: 'read-your-writes', on, isLocal };
+    effect =
+      rawValue !== null && on === null ? { type: 'read-your-writes', on: null, isLocal, invalidValue: rawValue } : { type: 'read-your-writes', on, isLocal };
   }
   info.effects.push(Object.freeze(effect));
   return info;

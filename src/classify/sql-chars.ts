@@ -20,8 +20,23 @@ export function isSpace(c: number): boolean {
 /** PostgreSQL operator characters. */
 export function isOpChar(c: number): boolean {
   switch (c) {
-    case 43: case 45: case 42: case 47: case 60: case 62: case 61: case 126: case 33: case 64:
-    case 35: case 37: case 94: case 38: case 124: case 96: case 63:
+    case 43:
+    case 45:
+    case 42:
+    case 47:
+    case 60:
+    case 62:
+    case 61:
+    case 126:
+    case 33:
+    case 64:
+    case 35:
+    case 37:
+    case 94:
+    case 38:
+    case 124:
+    case 96:
+    case 63:
       return true;
     default:
       return false;

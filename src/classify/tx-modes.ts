@@ -48,7 +48,8 @@ export function txEndInfo(end: 'commit' | 'rollback' | 'prepare', chain: boolean
 /** SET TRANSACTION modes, or SET [LOCAL | SESSION] transaction_*: a write when a standby refuses it. */
 export function txModesInfo(access: TxAccess, isSerializable: boolean): StatementInfo {
   const refused = access === 'read-write' ? 'read write' : isSerializable ? 'serializable' : null;
-  const reason = refused !== null ? `set transaction ${refused} (a hot standby refuses it)` : access === 'read-only' ? 'set transaction read only' : 'set transaction';
+  const reason =
+    refused !== null ? `set transaction ${refused} (a hot standby refuses it)` : access === 'read-only' ? 'set transaction read only' : 'set transaction';
   const info = statementInfo('tx-control', refused !== null, reason);
   info.txAccess = access;
   info.isSerializable = isSerializable;
@@ -109,6 +110,5 @@ export function settledAccess(infos: readonly StatementInfo[], i: number): TxAcc
  */
 export function isMadeReadOnly(infos: readonly StatementInfo[], i: number): boolean {
   const begin = infos[i];
-  return begin !== undefined && begin.cls === 'tx-begin' && begin.txAccess === 'unchanged' && !begin.isSerializable
-    && settledAccess(infos, i) === 'read-only';
+  return begin !== undefined && begin.cls === 'tx-begin' && begin.txAccess === 'unchanged' && !begin.isSerializable && settledAccess(infos, i) === 'read-only';
 }

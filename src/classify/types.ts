@@ -10,10 +10,7 @@ export type StatementClass =
   | 'tx-control' // SAVEPOINT / RELEASE / ROLLBACK TO (each with an effect) / SET TRANSACTION
   | 'session'; // SET / RESET / DISCARD / PREPARE / EXECUTE / DEALLOCATE / LISTEN … (see effects)
 
-export type RouteHint =
-  | { readonly route: 'master' }
-  | { readonly route: 'replica' }
-  | { readonly node: string };
+export type RouteHint = { readonly route: 'master' } | { readonly route: 'replica' } | { readonly node: string };
 
 export type PinKind = 'temp-table' | 'advisory-lock' | 'listen' | 'cursor';
 

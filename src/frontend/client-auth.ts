@@ -9,7 +9,16 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MeridianConfig, UserConfig } from '../config/types.js';
-import { ScramServer, looksLikeStoredSecret, md5FromHash, md5Hash, mockSecret, parseStoredSecret, type BackendSecret, type ScramSecret } from '../auth/scram.js';
+import {
+  ScramServer,
+  looksLikeStoredSecret,
+  md5FromHash,
+  md5Hash,
+  mockSecret,
+  parseStoredSecret,
+  type BackendSecret,
+  type ScramSecret,
+} from '../auth/scram.js';
 import { cachedVerifier, mockKeyOf, verifierFor } from '../auth/verifiers.js';
 import { AuthQuery, type LookupResult } from '../auth/auth-query.js';
 import { backendTls } from '../backend/backend-tls.js';
@@ -75,7 +84,11 @@ export class ClientAuth {
     const user = this.cfg.users.find((u) => u.name === this.userName);
     const q = this.cfg.auth.query;
     if (user !== undefined || q === null) return this.request(user !== undefined ? { kind: 'config', user } : { kind: 'unknown', reason: 'unknown-user' });
-    return this.busy(authQueryOf(this.ctx).lookup(q, this.userName).then((r) => this.request(this.identityFrom(r))));
+    return this.busy(
+      authQueryOf(this.ctx)
+        .lookup(q, this.userName)
+        .then((r) => this.request(this.identityFrom(r))),
+    );
   }
 
   private identityFrom(r: LookupResult): Identity {
@@ -134,10 +147,14 @@ export class ClientAuth {
 
   private checkPassword(id: Identity, method: 'password' | 'md5', given: string): AuthResult {
     if (id.kind === 'unknown') return this.failed(id.reason);
-    const expected = id.kind === 'looked-up' ? md5FromHash(id.secret, this.salt)
-      : id.user.password === null ? null
-      : method === 'password' ? id.user.password
-      : md5FromHash(md5Hash(this.userName, id.user.password), this.salt);
+    const expected =
+      id.kind === 'looked-up'
+        ? md5FromHash(id.secret, this.salt)
+        : id.user.password === null
+          ? null
+          : method === 'password'
+            ? id.user.password
+            : md5FromHash(md5Hash(this.userName, id.user.password), this.salt);
     if (expected === null || !safeEqual(given, expected)) return this.failed('wrong-password');
     return this.succeeded(id.kind === 'looked-up' ? { kind: 'md5', hash: id.secret } : null);
   }

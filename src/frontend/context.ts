@@ -39,7 +39,6 @@ export function residencyDenialError(verdict: Extract<ResidencyVerdict, { ok: fa
   return verdict.denial === 'tenant-claim' ? Errors.tenantClaimRefused(verdict.message) : Errors.residencyDenied(verdict.message);
 }
 
-
 /**
  * Methods taking a session get the Session itself (they are declared with SessionRef so this file
  * does not import the Session class back; the implementation may read more of it).

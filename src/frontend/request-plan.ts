@@ -50,7 +50,7 @@ export function planRequest(
       }
     } else if (code === FrontendCode.Bind) {
       const name = readBindStatement(list.bufs[i]!, list.starts[i]!, list.ends[i]!).name;
-      c = name === '' ? unnamedCls ?? state.unnamed?.cls ?? null : name === namedParse ? namedCls : statementClassFor(state, name);
+      c = name === '' ? (unnamedCls ?? state.unnamed?.cls ?? null) : name === namedParse ? namedCls : statementClassFor(state, name);
     } else if (code === FrontendCode.FunctionCall) isWrite = true;
     cls[i] = c;
     if (c === null) continue;
@@ -99,7 +99,8 @@ function refusalOf(effects: readonly SessionEffect[]): MeridianError | null {
       return Errors.invalidParameter(`invalid value for parameter "meridian.route": "${e.invalidValue}" (expected master, replica, node=NAME or default)`);
     }
     if (e.type !== 'read-your-writes') continue;
-    if (e.invalidValue !== undefined) return Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${e.invalidValue}" (expected on or off)`);
+    if (e.invalidValue !== undefined)
+      return Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${e.invalidValue}" (expected on or off)`);
     if (e.isLocal) return Errors.featureNotSupported('SET LOCAL meridian.read_your_writes is not supported: use SET (for the session)');
   }
   return null;

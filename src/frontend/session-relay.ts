@@ -113,9 +113,12 @@ export function acceptsOnAttached(s: RelayHost, b: Backend, code: number, buf: B
   const req = s.req;
   req.pendingCls = null;
   if (code !== FrontendCode.Query && code !== FrontendCode.Parse && code !== FrontendCode.Bind) return true;
-  const cls = code === FrontendCode.Query ? s.ctx.classify(querySql(buf, start, end))
-    : code === FrontendCode.Parse ? s.ctx.classify(readParse(buf, start, end).sql)
-    : statementClassFor(s.state, readBindStatement(buf, start, end).name);
+  const cls =
+    code === FrontendCode.Query
+      ? s.ctx.classify(querySql(buf, start, end))
+      : code === FrontendCode.Parse
+        ? s.ctx.classify(readParse(buf, start, end).sql)
+        : statementClassFor(s.state, readBindStatement(buf, start, end).name);
   req.pendingCls = cls;
   if (b.txStatus !== TxStatus.Idle || s.state.isPinned || cls === null) return true;
   const isWrite = cls.isWrite || (s.state.defaultsToSerializable && serializableReadsNeedMaster(s.ctx.cfg().cluster.kind));
@@ -376,7 +379,7 @@ function holdForReplan(s: RelayHost, b: Backend, buf: Buffer, start: number, end
 /** Prepares the stale statement again under its name on `b` and sends the request from the refused message on. */
 function replan(s: RelayHost, b: Backend, global: string, from: number): void {
   s.req.hasRetried = true;
-  s.log.info({ node: b.node, statement: global }, 'prepared statement\'s plan changed result type: prepared again, request replayed');
+  s.log.info({ node: b.node, statement: global }, "prepared statement's plan changed result type: prepared again, request replayed");
   b.prepared.delete(global);
   b.out.frame(closeStatementFrame(global));
   b.ops.pushPlain(Op.Close, OpMode.Swallow);

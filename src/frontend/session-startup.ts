@@ -143,8 +143,10 @@ export class StartupHandler implements FrameSink {
         return;
       }
       case 'unsupported':
-        return this.fail('unsupported protocol', Errors.unsupportedProtocol(
-          `unsupported frontend protocol ${p.version >>> 16}.${p.version & 0xffff}: Meridian supports 3.0`));
+        return this.fail(
+          'unsupported protocol',
+          Errors.unsupportedProtocol(`unsupported frontend protocol ${p.version >>> 16}.${p.version & 0xffff}: Meridian supports 3.0`),
+        );
       case 'invalid':
         return this.fail('protocol violation', Errors.protocolViolation(p.reason));
       case 'startup':
@@ -218,7 +220,10 @@ export class StartupHandler implements FrameSink {
     if (!(step instanceof Promise)) return this.reply(step);
     this.held = [];
     this.heldBytes = 0;
-    step.then((st) => this.s.guard('login', () => this.settle(st)), () => this.s.guard('login', () => this.settle({ kind: 'fail' })));
+    step.then(
+      (st) => this.s.guard('login', () => this.settle(st)),
+      () => this.s.guard('login', () => this.settle({ kind: 'fail' })),
+    );
   }
 
   private settle(step: AuthStep): void {
@@ -296,14 +301,26 @@ export class StartupHandler implements FrameSink {
       }
       s.isAdmin = true;
       s.state = new SessionState(s.id, new Map(), null);
-      return this.sendStartupReply(new Map([['server_version', '15.0 (Meridian admin)'], ['client_encoding', 'UTF8'],
-        ['server_encoding', 'UTF8'], ['DateStyle', 'ISO, MDY'], ['integer_datetimes', 'on'], ['standard_conforming_strings', 'on'],
-        ['application_name', s.ident.applicationName]]));
+      return this.sendStartupReply(
+        new Map([
+          ['server_version', '15.0 (Meridian admin)'],
+          ['client_encoding', 'UTF8'],
+          ['server_encoding', 'UTF8'],
+          ['DateStyle', 'ISO, MDY'],
+          ['integer_datetimes', 'on'],
+          ['standard_conforming_strings', 'on'],
+          ['application_name', s.ident.applicationName],
+        ]),
+      );
     }
     // Residency is decided before any backend is opened (serverParamsFor routes with it), and
     // again if a reload landed while the startup parameters were fetched.
     const who: ResidencySession = {
-      user: userName, database, applicationName: s.ident.applicationName, tenant: s.ident.tenant, clientAddress: s.ident.remoteAddress,
+      user: userName,
+      database,
+      applicationName: s.ident.applicationName,
+      tenant: s.ident.tenant,
+      clientAddress: s.ident.remoteAddress,
     };
     const admitted = (c: typeof cfg): boolean => {
       const verdict = decideResidency(c, who);
@@ -321,7 +338,8 @@ export class StartupHandler implements FrameSink {
     const ryw = meridian.get('read_your_writes');
     if (ryw !== undefined) {
       const on = parseOnOff(ryw);
-      if (on === null) return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
+      if (on === null)
+        return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
       s.state.readYourWrites = s.state.startupReadYourWrites = on;
     }
     if (cfg.pool.mode === 'session') {

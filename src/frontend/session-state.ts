@@ -110,7 +110,12 @@ export class SessionState {
 
   /** Records a named Parse; the global name depends only on the SQL and parameter types. */
   registerStatement(clientName: string, buf: Buffer, start: number, end: number, nameEnd: number, cls: Classification): StatementRecord {
-    const globalName = 'mrd_' + createHash('sha1').update(buf.subarray(nameEnd + 1, end)).digest('hex').slice(0, 24);
+    const globalName =
+      'mrd_' +
+      createHash('sha1')
+        .update(buf.subarray(nameEnd + 1, end))
+        .digest('hex')
+        .slice(0, 24);
     const prev = this.stmts.get(clientName);
     if (prev !== undefined && prev.globalName === globalName) return prev;
     const gl = Buffer.byteLength(globalName);
@@ -140,7 +145,8 @@ export class SessionState {
    */
   planSync(b: Backend, needSql: readonly string[] | null, willPrepare: readonly string[] | null): string | null {
     const parts: string[] = [];
-    let settingsMatch = (this.isSessionPooled && b.syncedSessionId === this.sessionId) ||
+    let settingsMatch =
+      (this.isSessionPooled && b.syncedSessionId === this.sessionId) ||
       (!b.isStateUncertain && b.syncedSessionId === this.sessionId && b.syncedStateVersion === this.version);
     if (!settingsMatch && !b.isStateUncertain && b.settingsSignature !== null && b.settingsSignature === this.signature()) {
       // Another session left exactly these settings (the common case: same driver, same app).
@@ -293,8 +299,16 @@ export class SessionState {
    * server's status says a block is open after the request; a disagreement marks the backend's
    * state uncertain. Returns true when the catalog changed.
    */
-  replayOrdered(segments: readonly (readonly SessionEffect[])[], failedAt: number, start: { inBlock: boolean; isAborted: boolean; isImplicit: boolean }, inTxAfter: boolean, b: Backend): boolean {
-    const NONE = 0, IMPLICIT = 1, EXPLICIT = 2;
+  replayOrdered(
+    segments: readonly (readonly SessionEffect[])[],
+    failedAt: number,
+    start: { inBlock: boolean; isAborted: boolean; isImplicit: boolean },
+    inTxAfter: boolean,
+    b: Backend,
+  ): boolean {
+    const NONE = 0,
+      IMPLICIT = 1,
+      EXPLICIT = 2;
     let block = start.inBlock ? EXPLICIT : start.isImplicit ? IMPLICIT : NONE;
     let isAborted = start.inBlock && start.isAborted;
     let catalogChanged = false;

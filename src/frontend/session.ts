@@ -40,8 +40,17 @@ import { Request } from './request.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
-  attached, CLOSED, describePhase, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn,
-  type SessionPhase, type WaitFor,
+  attached,
+  CLOSED,
+  describePhase,
+  IDLE,
+  isLegalMove,
+  skipUntilSync,
+  STARTUP,
+  waiting,
+  waitingOn,
+  type SessionPhase,
+  type WaitFor,
 } from './session-phase.js';
 import { acceptsOnAttached, forwardClientFrame, handleServerFrame, syncToRelease } from './session-relay.js';
 import type { SessionState } from './session-state.js';
@@ -274,11 +283,17 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const st = this.state;
     const stmts = st.stmts.size + st.sqlStmts.size;
     if (stmts > limits.maxPreparedStatements) {
-      this.close('too many prepared statements', Errors.sessionLimitExceeded(
-        `too many prepared statements in this session (${stmts}; limits.max_prepared_statements = ${limits.maxPreparedStatements})`));
+      this.close(
+        'too many prepared statements',
+        Errors.sessionLimitExceeded(
+          `too many prepared statements in this session (${stmts}; limits.max_prepared_statements = ${limits.maxPreparedStatements})`,
+        ),
+      );
     } else if (st.settings.size > limits.maxSessionSettings) {
-      this.close('too many settings', Errors.sessionLimitExceeded(
-        `too many settings in this session (${st.settings.size}; limits.max_session_settings = ${limits.maxSessionSettings})`));
+      this.close(
+        'too many settings',
+        Errors.sessionLimitExceeded(`too many settings in this session (${st.settings.size}; limits.max_session_settings = ${limits.maxSessionSettings})`),
+      );
     }
   }
 
@@ -445,11 +460,12 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const decide = (): RouteDecision => this.ctx.route(intent, hint, this);
     const isCancelled = (): boolean => !this.isWaiting('route');
     waitForRoute(this.ctx.health, decide, waitMs, { isCurable: isWorthWaiting, pollMs: ROUTE_POLL_MS, isCancelled }).then(
-      (d) => this.guard('route wait', () => {
-        if (!this.isWaiting('route')) return;
-        this.onRouted(d, intent, hint, startedMs);
-        this.afterAsync();
-      }),
+      (d) =>
+        this.guard('route wait', () => {
+          if (!this.isWaiting('route')) return;
+          this.onRouted(d, intent, hint, startedMs);
+          this.afterAsync();
+        }),
       (e: unknown) => this.onHandlerError('route wait', e),
     );
   }
@@ -485,17 +501,23 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     if (!this.moveTo(waiting('pool'))) return;
     const t0 = Date.now();
     const queued = pool;
-    queued.acquire(this.ctx.cfg().pool.queueTimeoutMs, (err, got) => this.guard('pool acquire', () => {
-      this.ctx.metrics.poolWait((Date.now() - t0) / 1000);
-      if (!this.isWaiting('pool')) {
-        if (got !== null) queued.release(got);
-        return;
-      }
-      if (got !== null) this.attach(got);
-      else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, startedMs);
-      else this.failBatch(this.acquireError(node, err), null);
-      this.afterAsync();
-    }), this.id, startup);
+    queued.acquire(
+      this.ctx.cfg().pool.queueTimeoutMs,
+      (err, got) =>
+        this.guard('pool acquire', () => {
+          this.ctx.metrics.poolWait((Date.now() - t0) / 1000);
+          if (!this.isWaiting('pool')) {
+            if (got !== null) queued.release(got);
+            return;
+          }
+          if (got !== null) this.attach(got);
+          else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, startedMs);
+          else this.failBatch(this.acquireError(node, err), null);
+          this.afterAsync();
+        }),
+      this.id,
+      startup,
+    );
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {
@@ -601,7 +623,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     for (let i = 0; i < batch.length; i++) {
       const code = batch.codes[i]!;
       // Reuse dispatch's classification of a Query/Parse (a Bind's is the statement's, not needed).
-      req.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? known[i] ?? null : null;
+      req.pendingCls = code === FrontendCode.Query || code === FrontendCode.Parse ? (known[i] ?? null) : null;
       forwardClientFrame(this, b, code, batch.bufs[i]!, batch.starts[i]!, batch.ends[i]!);
     }
     req.pendingCls = null; // req.cls is left as is: dispatch sets every entry the next request reads
@@ -623,7 +645,12 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const inTx = status !== TxStatus.Idle;
     if (req.doneEffects.length > 0 || (req.wasInTx && !inTx)) {
       const outcome = {
-        done: req.doneEffects, query, wasInTx: req.wasInTx, wasInFailedTx: req.wasInFailedTx, failed: req.isFailed, statementsDone: req.statementsDone,
+        done: req.doneEffects,
+        query,
+        wasInTx: req.wasInTx,
+        wasInFailedTx: req.wasInFailedTx,
+        failed: req.isFailed,
+        statementsDone: req.statementsDone,
       };
       if (settleRequest(this.state, b, outcome, inTx)) this.ctx.onCatalogChanged();
     }
@@ -655,11 +682,12 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.log.info({ node: b.node }, 'write refused as read-only (25006): node re-probed, write retried');
     if (!this.moveTo(waiting('recheck'))) return;
     this.ctx.recheckNode(b.node).then(
-      () => this.guard('recheck', () => {
-        if (!this.isWaiting('recheck') || !this.moveTo(IDLE)) return;
-        this.dispatch();
-        this.afterAsync();
-      }),
+      () =>
+        this.guard('recheck', () => {
+          if (!this.isWaiting('recheck') || !this.moveTo(IDLE)) return;
+          this.dispatch();
+          this.afterAsync();
+        }),
       (e: unknown) => this.onHandlerError('recheck', e),
     );
   }
@@ -745,8 +773,8 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       hasRetried: req.hasRetried,
       // An autocommit read that received nothing yet, and nothing was sent after it (a request
       // pipelined behind it would be lost: it gets 08006).
-      isRetryableRead: !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads &&
-        req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
+      isRetryableRead:
+        !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads && req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
       syncPoints,
     });
     b.ops.clear();
@@ -777,7 +805,8 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   /** The request in flight on a lost backend gets the server's error (or 08006) and its ReadyForQuery. */
   private failLost(b: Backend, reason: string, fatal: Buffer | null, syncPoints: number): void {
     if (syncPoints > 0) {
-      if (fatal !== null) this.out.frame(asError(fatal)); // counted in metrics when it arrived
+      if (fatal !== null)
+        this.out.frame(asError(fatal)); // counted in metrics when it arrived
       else {
         const err = Errors.backendLostInRequest(b.node, reason);
         this.ctx.metrics.error(err.sqlstate);
@@ -791,7 +820,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
 
   /** Ends the client's connection as the server ended its backend: what was relayed, then the FATAL. */
   private endAsServerDid(b: Backend, fatal: Buffer): void {
-    this.log.info({ node: b.node, reason: b.fatalMessage }, 'server ended the session\'s backend: client connection ended');
+    this.log.info({ node: b.node, reason: b.fatalMessage }, "server ended the session's backend: client connection ended");
     this.out.frame(fatal);
     this.out.flush();
     this.close(`server ended the backend (${b.fatalMessage ?? 'FATAL'})`);
@@ -807,12 +836,13 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     if (!this.moveTo(waiting('admin'))) return true;
     adminReply(this.ctx, querySql(buf, start, end), this).then(
-      (frames) => this.guard('admin reply', () => {
-        if (!this.isWaiting('admin')) return;
-        for (const f of frames) this.out.frame(f);
-        this.moveTo(IDLE);
-        this.afterAsync();
-      }),
+      (frames) =>
+        this.guard('admin reply', () => {
+          if (!this.isWaiting('admin')) return;
+          for (const f of frames) this.out.frame(f);
+          this.moveTo(IDLE);
+          this.afterAsync();
+        }),
       (e: unknown) => this.onHandlerError('admin reply', e),
     );
     return true;
@@ -830,7 +860,11 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const cfg = this.ctx.cfg();
     const i = this.ident;
     const verdict = decideResidency(cfg, {
-      user: i.user, database: i.database, applicationName: i.applicationName, tenant: i.tenant, clientAddress: i.remoteAddress,
+      user: i.user,
+      database: i.database,
+      applicationName: i.applicationName,
+      tenant: i.tenant,
+      clientAddress: i.remoteAddress,
     });
     let err: MeridianError | null = null;
     if (!verdict.ok) err = residencyDenialError(verdict);

@@ -76,12 +76,19 @@ export class HealthMonitor {
     this.isOwnConnector = extras.connect === undefined;
     this.connect = extras.connect ?? defaultConnector(cfg);
     const hooks = extras.hooks ?? null;
-    this.store = extras.store ?? new TopologyStore(cfg.cluster.nodes, {
-      kind: cfg.cluster.kind,
-      logger,
-      now: () => this.clock.now(),
-      hooks: { onEvent: (ev) => { this.count(ev); hooks?.onEvent(ev); } },
-    });
+    this.store =
+      extras.store ??
+      new TopologyStore(cfg.cluster.nodes, {
+        kind: cfg.cluster.kind,
+        logger,
+        now: () => this.clock.now(),
+        hooks: {
+          onEvent: (ev) => {
+            this.count(ev);
+            hooks?.onEvent(ev);
+          },
+        },
+      });
   }
 
   get snapshot(): TopologySnapshot {
@@ -137,10 +144,12 @@ export class HealthMonitor {
     const all = [...this.nodes.values()];
     this.nodes.clear();
     for (const rt of all) this.retire(rt);
-    await Promise.all(all.map(async (rt) => {
-      await rt.running?.catch(() => undefined);
-      await rt.channel.close().catch(() => undefined);
-    }));
+    await Promise.all(
+      all.map(async (rt) => {
+        await rt.running?.catch(() => undefined);
+        await rt.channel.close().catch(() => undefined);
+      }),
+    );
   }
 
   /** Passive health: evict now (live traffic saw a refused/reset connection or 57P0x) and probe. */
@@ -171,11 +180,19 @@ export class HealthMonitor {
 
   /** Hot reload: new thresholds and nodes; probe connections are rebuilt if their settings changed. */
   setConfig(cfg: MeridianConfig): void {
-    const connChanged = !sameProbeSettings(this.cfg.health, cfg.health) || this.cfg.cluster.kind !== cfg.cluster.kind || this.cfg.cluster.tls !== cfg.cluster.tls || this.cfg.cluster.tlsCa !== cfg.cluster.tlsCa;
+    const connChanged =
+      !sameProbeSettings(this.cfg.health, cfg.health) ||
+      this.cfg.cluster.kind !== cfg.cluster.kind ||
+      this.cfg.cluster.tls !== cfg.cluster.tls ||
+      this.cfg.cluster.tlsCa !== cfg.cluster.tlsCa;
     this.cfg = cfg;
     if (connChanged && this.isOwnConnector) this.connect = defaultConnector(cfg);
     if (connChanged) {
-      for (const rt of [...this.nodes.values()]) { this.retire(rt); this.nodes.delete(rt.cfg.name); void rt.channel.close(); }
+      for (const rt of [...this.nodes.values()]) {
+        this.retire(rt);
+        this.nodes.delete(rt.cfg.name);
+        void rt.channel.close();
+      }
     }
     this.store.setNodes(cfg.cluster.nodes);
     if (connChanged) this.syncNodes(this.store.snapshot);
@@ -221,7 +238,9 @@ export class HealthMonitor {
       return rt.running;
     }
     const p = this.probeNode(rt)
-      .catch((err: unknown) => { this.log.error({ err, node: rt.cfg.name }, 'probe handling failed'); })
+      .catch((err: unknown) => {
+        this.log.error({ err, node: rt.cfg.name }, 'probe handling failed');
+      })
       .finally(() => {
         rt.running = null;
         if (!this.isRunning || rt.isRemoved) return;
@@ -276,7 +295,7 @@ export class HealthMonitor {
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
-      reason: step.transition === 'up' ? (rt.downReason === null ? 'first probe passed' : `${health.rise} probes passed`) : rt.downReason ?? undefined,
+      reason: step.transition === 'up' ? (rt.downReason === null ? 'first probe passed' : `${health.rise} probes passed`) : (rt.downReason ?? undefined),
     };
     if (step.transition === 'up') rt.downReason = null;
     const snap = this.store.applyProbe(update);
@@ -298,8 +317,14 @@ export class HealthMonitor {
   private noteLagStatus(rt: NodeRuntime, raw: RawProbe, lagMs: number | null): void {
     const { health } = this.cfg;
     const next = lagStatus({
-      kind: this.kind, database: health.database, table: health.heartbeatTable, intervalMs: health.intervalMs,
-      self: rt.cfg.name, raw, lagMs, peers: this.peersOf(rt),
+      kind: this.kind,
+      database: health.database,
+      table: health.heartbeatTable,
+      intervalMs: health.intervalMs,
+      self: rt.cfg.name,
+      raw,
+      lagMs,
+      peers: this.peersOf(rt),
     });
     const before = rt.lagStatus?.problem ?? null;
     rt.lagStatus = next;
@@ -323,22 +348,31 @@ export class HealthMonitor {
     this.isReadFollowingWrites = isNow;
     this.counters?.readsFollowWrites?.set(isNow ? 1 : 0);
     if (!isNow) {
-      this.log.info({}, 'reads by lag again: a node\'s lag is known');
+      this.log.info({}, "reads by lag again: a node's lag is known");
       return;
     }
     this.counters?.readFallbacks?.inc();
     const problems = [...this.nodes.values()].filter((o) => o.lagStatus?.problem != null).map((o) => `${o.cfg.name}: ${o.lagStatus?.problem}`);
-    this.log.warn({ problems: problems.length > 0 ? problems : ['none reported (see SHOW NODES)'] },
-      'lag unknown on every node: reads follow writes (nearest master)');
+    this.log.warn(
+      { problems: problems.length > 0 ? problems : ['none reported (see SHOW NODES)'] },
+      'lag unknown on every node: reads follow writes (nearest master)',
+    );
   }
 
   /** The other nodes as the lag computation sees them. */
   private peersOf(rt: NodeRuntime): LagPeer[] {
     const snap = this.store.snapshot;
-    return [...this.nodes.values()].filter((o) => o !== rt).map((o) => ({
-      name: o.cfg.name, isUp: isUp(o.health), role: o.role, raw: o.raw, writer: o.writer, hasProbed: o.probes > 0,
-      isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
-    }));
+    return [...this.nodes.values()]
+      .filter((o) => o !== rt)
+      .map((o) => ({
+        name: o.cfg.name,
+        isUp: isUp(o.health),
+        role: o.role,
+        raw: o.raw,
+        writer: o.writer,
+        hasProbed: o.probes > 0,
+        isPreferredMaster: snap.byName.get(o.cfg.name)?.isSplitBrain === false && o.role === 'master',
+      }));
   }
 
   /** Fold a good probe into the runtime: RTT, role, heartbeat write streak. */
@@ -397,9 +431,24 @@ function defaultConnector(cfg: MeridianConfig): ProbeConnector {
 
 function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
   return {
-    cfg, channel, health: NEW_NODE, rttMs: null, rttSamples: [], raw: null, role: 'unknown', writer: NO_WRITER,
-    lag: { lagMs: null, lagBytes: null }, lastCaughtUpAtMs: null, lsnMarks: [], downReason: null, lagStatus: null, probes: 0, timer: null,
-    running: null, isAgainWanted: false, isRemoved: false,
+    cfg,
+    channel,
+    health: NEW_NODE,
+    rttMs: null,
+    rttSamples: [],
+    raw: null,
+    role: 'unknown',
+    writer: NO_WRITER,
+    lag: { lagMs: null, lagBytes: null },
+    lastCaughtUpAtMs: null,
+    lsnMarks: [],
+    downReason: null,
+    lagStatus: null,
+    probes: 0,
+    timer: null,
+    running: null,
+    isAgainWanted: false,
+    isRemoved: false,
   };
 }
 

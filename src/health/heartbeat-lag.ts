@@ -64,13 +64,7 @@ function reference(w: HeartbeatWriter, sentAtMs: number): HeartbeatWriteRecord |
  * Lag of `self` from its latest probe, or null (unknown). `wasKnown`: self's previous lag was
  * known and it stayed up.
  */
-export function heartbeatLag(
-  self: string,
-  raw: RawProbe,
-  peers: readonly HeartbeatPeer[],
-  intervalMs: number,
-  wasKnown: boolean,
-): number | null {
+export function heartbeatLag(self: string, raw: RawProbe, peers: readonly HeartbeatPeer[], intervalMs: number, wasKnown: boolean): number | null {
   const rows = raw.heartbeat;
   if (rows === null) return null;
   const obs = (raw.sentAtMs + raw.receivedAtMs) / 2;

@@ -23,8 +23,12 @@ const REPLICATION_SET = 'default';
 async function withClient<T>(cfg: MeridianConfig, node: NodeConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const { health, cluster } = cfg;
   const client = new pg.Client({
-    host: node.host, port: node.port, user: health.user, password: health.password ?? undefined,
-    database: health.database, application_name: 'meridian-init-heartbeat',
+    host: node.host,
+    port: node.port,
+    user: health.user,
+    password: health.password ?? undefined,
+    database: health.database,
+    application_name: 'meridian-init-heartbeat',
     connectionTimeoutMillis: Math.max(health.timeoutMs, 5000),
     ssl: isTlsRequired(cluster.tls) ? tlsOptions(backendTls(cluster), node.host) : false,
   });

@@ -40,9 +40,11 @@ export const NOT_ARRIVING_INTERVALS = GRACE_INTERVALS + 3;
 
 /** Also init-heartbeat's refusal: the extension that would replicate the table is not there. */
 export function missingExtensionMessage(extension: string, database: string): string {
-  return `${extension} is not installed in database "${database}" (health.database): a heartbeat table there is not `
-    + `replicated, so every node's lag stays unknown. Set health.database to the database where ${extension} is `
-    + 'installed (the replicated one) and run meridian init-heartbeat';
+  return (
+    `${extension} is not installed in database "${database}" (health.database): a heartbeat table there is not ` +
+    `replicated, so every node's lag stays unknown. Set health.database to the database where ${extension} is ` +
+    'installed (the replicated one) and run meridian init-heartbeat'
+  );
 }
 
 /** Peers whose rows Meridian has written for a while and this node has never shown. */
@@ -75,7 +77,8 @@ export function lagStatus(input: LagProblemInput): LagStatus {
   if (missing.length === 0) return { source, problem: null };
   return {
     source,
-    problem: `heartbeat rows Meridian writes on ${missing.join(', ')} never arrive in table ${table} of database "${database}" `
-      + `(health.database): the table is not replicated; ${kind.replicationHint}`,
+    problem:
+      `heartbeat rows Meridian writes on ${missing.join(', ')} never arrive in table ${table} of database "${database}" ` +
+      `(health.database): the table is not replicated; ${kind.replicationHint}`,
   };
 }

@@ -37,7 +37,7 @@ export function physicalLag(node: LagInput, master: LagInput | null, lastCaughtU
   const raw = node.raw;
   if (node.role === 'master') return { ...ZERO_LAG, isCaughtUp: true };
   if (raw === null || !node.isUp) return { ...UNKNOWN_LAG, isCaughtUp: false };
-  const masterLsn = master !== null && master.isUp ? master.raw?.currentLsn ?? null : null;
+  const masterLsn = master !== null && master.isUp ? (master.raw?.currentLsn ?? null) : null;
   const replay = raw.replayLsn;
   const lagBytes = masterLsn !== null && replay !== null ? Math.max(0, masterLsn - replay) : null;
   if (lagBytes === 0) return { lagMs: 0, lagBytes: 0, isCaughtUp: true };

@@ -94,11 +94,13 @@ export function parseProbeRow(
   hasHeartbeatColumn: boolean,
 ): RawProbe {
   const serverMs = num(row.server_ms) ?? 0;
-  const hbRows = hasHeartbeatColumn ? (tuples(row.heartbeat, (t) => {
-    const node = str(t[0]);
-    const ts = num(t[1]);
-    return node !== null && ts !== null ? ([node, ts] as const) : null;
-  }) ?? []) : null;
+  const hbRows = hasHeartbeatColumn
+    ? (tuples(row.heartbeat, (t) => {
+        const node = str(t[0]);
+        const ts = num(t[1]);
+        return node !== null && ts !== null ? ([node, ts] as const) : null;
+      }) ?? [])
+    : null;
   const heartbeat = hbRows === null ? null : new Map(hbRows);
   const beat = num(row.beat_ms);
   const spockRo = str(row.spock_readonly);

@@ -27,13 +27,15 @@ export const quoteLiteral: Escape = (s) => `'${s.replace(/'/g, "''")}'`;
 
 /** Quote a possibly schema-qualified identifier: meridian_heartbeat, ops.meridian_heartbeat. */
 export function quoteQualified(name: string): string {
-  return name.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+  return name
+    .split('.')
+    .map((p) => `"${p.replace(/"/g, '""')}"`)
+    .join('.');
 }
 
 export function discoverSql(heartbeatTable: string): string {
   const t = quoteLiteral(quoteQualified(heartbeatTable));
-  const can = (rel: string, priv: string) =>
-    `coalesce(to_regclass(${rel}) IS NOT NULL AND has_table_privilege(to_regclass(${rel}), '${priv}'), false)`;
+  const can = (rel: string, priv: string) => `coalesce(to_regclass(${rel}) IS NOT NULL AND has_table_privilege(to_regclass(${rel}), '${priv}'), false)`;
   return `SELECT ${can(t, 'SELECT')} AS has_hb, ${can(t, 'INSERT')} AND ${can(t, 'UPDATE')} AS can_write_hb,
   ${can("'pglogical.subscription'", 'SELECT')} AS has_pglogical,
   ${can("'spock.lag_tracker'", 'SELECT')} AND ${can("'spock.local_node'", 'SELECT')} AS has_spock_lag,
@@ -90,7 +92,10 @@ export interface ProbeSql {
  * still counts in it).
  */
 export function buildProbeSql(kind: KindProbe, caps: ProbeCapabilities, table: string, hb: HeartbeatWrite | null): ProbeSql {
-  const fields: ProbeField[] = [['in_recovery', 'pg_is_in_recovery()'], ['read_only', `current_setting('transaction_read_only')`]];
+  const fields: ProbeField[] = [
+    ['in_recovery', 'pg_is_in_recovery()'],
+    ['read_only', `current_setting('transaction_read_only')`],
+  ];
   fields.push(...kind.probeFields(caps));
   const readsHeartbeat = readsHeartbeatTable(kind, caps);
   if (readsHeartbeat) fields.push(['heartbeat', `(SELECT json_agg(json_build_array(node, ${msExpr('ts')})) FROM ${quoteQualified(table)})`]);

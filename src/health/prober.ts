@@ -34,12 +34,20 @@ export function pgProbeConnector(opts: PgProbeOptions): ProbeConnector {
 export function describeProbeError(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   switch (e?.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': return 'connection reset';
-    case 'EHOSTUNREACH': return 'host unreachable';
-    case 'ENOTFOUND': return 'host not found';
-    case 'ETIMEDOUT': return 'connect timed out';
-    case '57P01': case '57P02': case '57P03': return `server unavailable (${String(e.code)}): ${String(e.message)}`;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'ETIMEDOUT':
+      return 'connect timed out';
+    case '57P01':
+    case '57P02':
+    case '57P03':
+      return `server unavailable (${String(e.code)}): ${String(e.message)}`;
   }
   return typeof e?.message === 'string' ? e.message : String(err);
 }
@@ -60,7 +68,10 @@ export class PgProbeChannel implements ProbeChannel {
   private readonly sqlCache: ({ caps: ProbeCapabilities; sql: ProbeSql } | undefined)[] = [undefined, undefined];
   private readonly now: () => number;
 
-  constructor(private readonly node: NodeConfig, private readonly opts: PgProbeOptions) {
+  constructor(
+    private readonly node: NodeConfig,
+    private readonly opts: PgProbeOptions,
+  ) {
     this.now = opts.now ?? Date.now;
   }
 
@@ -195,7 +206,9 @@ export class PgProbeChannel implements ProbeChannel {
       ssl: tls ? tlsOptions(this.opts.tls, this.node.host) : false,
     });
     // An idle probe connection that dies must not crash the process; the next probe reconnects.
-    client.on('error', () => { if (this.client === client) this.client = null; });
+    client.on('error', () => {
+      if (this.client === client) this.client = null;
+    });
     return client;
   }
 

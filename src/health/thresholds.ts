@@ -88,4 +88,3 @@ export function filterRtt(window: number[], sampleMs: number): number {
   for (let i = 1; i < window.length; i++) if (window[i]! < min) min = window[i]!;
   return min;
 }
-

@@ -45,7 +45,7 @@ export class FastHistogram extends client.Histogram<never> {
 
   /** Unlabelled: `observe(value)`; the labelled forms have no labels to take. */
   override observe(labelsOrValue: unknown, value?: number): void {
-    this.record(typeof labelsOrValue === 'number' ? labelsOrValue : value ?? NaN);
+    this.record(typeof labelsOrValue === 'number' ? labelsOrValue : (value ?? NaN));
   }
 
   override reset(): void {

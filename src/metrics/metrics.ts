@@ -57,15 +57,26 @@ export class Metrics implements SessionMetrics {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'meridian_process_' });
     this.clientSessions = new client.Gauge({
-      name: 'meridian_client_sessions', help: 'Client sessions by state (active: a backend attached; idle; pinned)', labelNames: ['state'], registers: [r],
+      name: 'meridian_client_sessions',
+      help: 'Client sessions by state (active: a backend attached; idle; pinned)',
+      labelNames: ['state'],
+      registers: [r],
       collect: () => {
         this.sources?.collect(this);
       },
     });
-    this.backends = new client.Gauge({ name: 'meridian_backends', help: 'Server connections by node and state (active, idle, connecting)', labelNames: ['node', 'state'], registers: [r] });
+    this.backends = new client.Gauge({
+      name: 'meridian_backends',
+      help: 'Server connections by node and state (active, idle, connecting)',
+      labelNames: ['node', 'state'],
+      registers: [r],
+    });
     const routedCounts = this.routedCounts;
     this.routedTotal = new client.Counter({
-      name: 'meridian_routed_requests_total', help: 'Requests routed, by node and class (read, write)', labelNames: ['node', 'class'], registers: [r],
+      name: 'meridian_routed_requests_total',
+      help: 'Requests routed, by node and class (read, write)',
+      labelNames: ['node', 'class'],
+      registers: [r],
       collect() {
         this.reset();
         for (const [node, c] of routedCounts) {
@@ -75,48 +86,130 @@ export class Metrics implements SessionMetrics {
       },
     });
     this.requestDuration = new FastHistogram({
-      name: 'meridian_request_duration_seconds', help: 'Time from sending a request to a node until its ReadyForQuery',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [r],
+      name: 'meridian_request_duration_seconds',
+      help: 'Time from sending a request to a node until its ReadyForQuery',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [r],
     });
-    this.errorsTotal = new client.Counter({ name: 'meridian_errors_total', help: 'Errors sent to clients, by SQLSTATE class (first two characters)', labelNames: ['class'], registers: [r] });
+    this.errorsTotal = new client.Counter({
+      name: 'meridian_errors_total',
+      help: 'Errors sent to clients, by SQLSTATE class (first two characters)',
+      labelNames: ['class'],
+      registers: [r],
+    });
     this.poolWaitSeconds = new FastHistogram({
-      name: 'meridian_pool_wait_seconds', help: 'Time sessions waited for a backend when none was idle',
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [r],
+      name: 'meridian_pool_wait_seconds',
+      help: 'Time sessions waited for a backend when none was idle',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [r],
     });
-    this.authFailures = new client.Counter({ name: 'meridian_auth_failures_total', help: 'Failed client logins by reason (unknown-user, wrong-password, malformed, lookup-failed)', labelNames: ['reason'], registers: [r] });
-    this.residencyRefusals = new client.Counter({ name: 'meridian_residency_refusals_total', help: 'Requests refused because the residency rule allowed no healthy node', labelNames: ['rule'], registers: [r] });
+    this.authFailures = new client.Counter({
+      name: 'meridian_auth_failures_total',
+      help: 'Failed client logins by reason (unknown-user, wrong-password, malformed, lookup-failed)',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    this.residencyRefusals = new client.Counter({
+      name: 'meridian_residency_refusals_total',
+      help: 'Requests refused because the residency rule allowed no healthy node',
+      labelNames: ['rule'],
+      registers: [r],
+    });
     this.residencyDenials = new client.Counter({
-      name: 'meridian_residency_denials_total', labelNames: ['reason'], registers: [r],
+      name: 'meridian_residency_denials_total',
+      labelNames: ['reason'],
+      registers: [r],
       help: 'Sessions residency refused at login (tenant-claim: 28000; no-rule, no-common-region: 57M01) or closed after a reload narrowed it (reload: 57M01)',
     });
     this.nodeUp = new client.Gauge({ name: 'meridian_node_up', help: '1 when the node passes health probes', labelNames: ['node', 'region'], registers: [r] });
-    this.nodeRole = new client.Gauge({ name: 'meridian_node_role', help: '1 for the role the node has now (master, replica, unknown)', labelNames: ['node', 'role'], registers: [r] });
-    this.nodeState = new client.Gauge({ name: 'meridian_node_state', help: '1 for the admin state of the node (active, draining, drained, catching-up)', labelNames: ['node', 'state'], registers: [r] });
+    this.nodeRole = new client.Gauge({
+      name: 'meridian_node_role',
+      help: '1 for the role the node has now (master, replica, unknown)',
+      labelNames: ['node', 'role'],
+      registers: [r],
+    });
+    this.nodeState = new client.Gauge({
+      name: 'meridian_node_state',
+      help: '1 for the admin state of the node (active, draining, drained, catching-up)',
+      labelNames: ['node', 'state'],
+      registers: [r],
+    });
     this.lagMs = new client.Gauge({ name: 'meridian_node_lag_ms', help: 'Replication lag in ms (-1 unknown)', labelNames: ['node'], registers: [r] });
-    this.lagBytes = new client.Gauge({ name: 'meridian_node_lag_bytes', help: 'Replication lag in bytes where an LSN allows (-1 unknown)', labelNames: ['node'], registers: [r] });
-    this.rttMs = new client.Gauge({ name: 'meridian_node_rtt_ms', help: 'Smoothed probe round-trip time in ms (-1 unknown)', labelNames: ['node'], registers: [r] });
+    this.lagBytes = new client.Gauge({
+      name: 'meridian_node_lag_bytes',
+      help: 'Replication lag in bytes where an LSN allows (-1 unknown)',
+      labelNames: ['node'],
+      registers: [r],
+    });
+    this.rttMs = new client.Gauge({
+      name: 'meridian_node_rtt_ms',
+      help: 'Smoothed probe round-trip time in ms (-1 unknown)',
+      labelNames: ['node'],
+      registers: [r],
+    });
     this.probeFailures = new client.Counter({ name: 'meridian_probe_failures_total', help: 'Failed health probes', labelNames: ['node'], registers: [r] });
-    this.evictions = new client.Counter({ name: 'meridian_evictions_total', help: 'Nodes taken out of routing (failed probes or passive health)', labelNames: ['node'], registers: [r] });
+    this.evictions = new client.Counter({
+      name: 'meridian_evictions_total',
+      help: 'Nodes taken out of routing (failed probes or passive health)',
+      labelNames: ['node'],
+      registers: [r],
+    });
     this.failovers = new client.Counter({ name: 'meridian_failovers_total', help: 'Changes of the preferred write master', registers: [r] });
-    this.readsFollowWrites = new client.Gauge({ name: 'meridian_reads_follow_writes', help: '1 while reads go to the nearest master because lag is unknown on every node of a multi-master cluster (see SHOW NODES problem)', registers: [r] });
-    this.readFallbacks = new client.Counter({ name: 'meridian_read_fallbacks_total', help: 'Times reads started following writes because lag became unknown on every node of a multi-master cluster', registers: [r] });
-    this.drainState = new client.Gauge({ name: 'meridian_node_draining', help: '1 while the node is draining or drained', labelNames: ['node'], registers: [r] });
-    this.pinnedSessions = new client.Gauge({ name: 'meridian_pinned_sessions', help: 'Sessions pinned to their backend, by reason', labelNames: ['reason'], registers: [r] });
-    this.reloads = new client.Counter({ name: 'meridian_config_reloads_total', help: 'Configuration reloads by result (ok, failed)', labelNames: ['result'], registers: [r] });
-    this.retriesTotal = new client.Counter({ name: 'meridian_retries_total', help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006; standby-refused: a read a hot standby cannot run, sent to a master)', labelNames: ['reason'], registers: [r] });
-    this.sessionCrashes = new client.Counter({ name: 'meridian_session_crashes_total', help: 'Sessions closed because one of their handlers threw (a bug in Meridian: the log has the stack); the process and other sessions carry on', registers: [r] });
+    this.readsFollowWrites = new client.Gauge({
+      name: 'meridian_reads_follow_writes',
+      help: '1 while reads go to the nearest master because lag is unknown on every node of a multi-master cluster (see SHOW NODES problem)',
+      registers: [r],
+    });
+    this.readFallbacks = new client.Counter({
+      name: 'meridian_read_fallbacks_total',
+      help: 'Times reads started following writes because lag became unknown on every node of a multi-master cluster',
+      registers: [r],
+    });
+    this.drainState = new client.Gauge({
+      name: 'meridian_node_draining',
+      help: '1 while the node is draining or drained',
+      labelNames: ['node'],
+      registers: [r],
+    });
+    this.pinnedSessions = new client.Gauge({
+      name: 'meridian_pinned_sessions',
+      help: 'Sessions pinned to their backend, by reason',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    this.reloads = new client.Counter({
+      name: 'meridian_config_reloads_total',
+      help: 'Configuration reloads by result (ok, failed)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.retriesTotal = new client.Counter({
+      name: 'meridian_retries_total',
+      help: 'Requests Meridian sent again instead of failing them, by reason (backend-lost: an autocommit read; read-only: a write a node refused with 25006; standby-refused: a read a hot standby cannot run, sent to a master)',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    this.sessionCrashes = new client.Counter({
+      name: 'meridian_session_crashes_total',
+      help: 'Sessions closed because one of their handlers threw (a bug in Meridian: the log has the stack); the process and other sessions carry on',
+      registers: [r],
+    });
     this.clientLimitCloses = new client.Counter({
       name: 'meridian_client_limit_closes_total',
       help: 'Client connections refused or closed by a client limit, by reason (too-many-pending, too-many-clients, user-limit, login-timeout, idle-timeout, idle-transaction-timeout)',
-      labelNames: ['reason'], registers: [r],
+      labelNames: ['reason'],
+      registers: [r],
     });
     this.cancelRequests = new client.Counter({
       name: 'meridian_cancel_requests_total',
       help: 'CancelRequests by result (forwarded: sent to the node; stale: the request had ended when the node answered; idle: nothing was running; session-limited / limited: dropped by the per-session or global cap; unknown: no session with that key; failed)',
-      labelNames: ['result'], registers: [r],
+      labelNames: ['result'],
+      registers: [r],
     });
     this.pendingLogins = new client.Gauge({
-      name: 'meridian_client_logins_pending', help: 'Client connections accepted and not logged in yet (limits.max_pending_logins)', registers: [r],
+      name: 'meridian_client_logins_pending',
+      help: 'Client connections accepted and not logged in yet (limits.max_pending_logins)',
+      registers: [r],
       collect: () => {
         this.pendingLogins.set(this.pendingLoginsSource?.() ?? 0);
       },

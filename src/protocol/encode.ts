@@ -90,7 +90,13 @@ export function rowDescription(cols: readonly ColumnSpec[]): Buffer {
   return frame(BackendCode.RowDescription, (f) => {
     f.int16(cols.length);
     for (const c of cols) {
-      f.cstring(c.name).int32(0).int16(0).int32(c.typeOid ?? 25).int16(-1).int32(-1).int16(0);
+      f.cstring(c.name)
+        .int32(0)
+        .int16(0)
+        .int32(c.typeOid ?? 25)
+        .int16(-1)
+        .int32(-1)
+        .int16(0);
     }
   });
 }

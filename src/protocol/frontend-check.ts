@@ -57,7 +57,7 @@ function valuesNext(buf: Buffer, pos: number, end: number): number {
 /** Describe/Close: 'S' or 'P', then a name, and nothing after. */
 function checkTarget(buf: Buffer, start: number, end: number): boolean {
   const kind = buf[start + 5];
-  if (start + 6 > end || (kind !== 0x53 /* S */ && kind !== 0x50 /* P */)) return false;
+  if (start + 6 > end || (kind !== 0x53 /* S */ && kind !== 0x50) /* P */) return false;
   return nameNext(buf, start + 6, end) === end;
 }
 

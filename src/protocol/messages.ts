@@ -59,13 +59,18 @@ const rw = new FrameWriter(512);
 /** Bind frame pointing at another statement name; the portal and all parameters copied as is. */
 export function rewriteBind(buf: Buffer, start: number, end: number, newName: string): Buffer {
   const { portalEnd, nameEnd } = readBindStatement(buf, start, end);
-  rw.begin(buf[start]!).bytes(buf, start + 5, portalEnd + 1).cstring(newName).bytes(buf, nameEnd + 1, end);
+  rw.begin(buf[start]!)
+    .bytes(buf, start + 5, portalEnd + 1)
+    .cstring(newName)
+    .bytes(buf, nameEnd + 1, end);
   return rw.end().flush();
 }
 
 /** Describe/Close of a statement under another name. */
 export function rewriteTarget(buf: Buffer, start: number, end: number, newName: string): Buffer {
-  rw.begin(buf[start]!).int8(buf[start + 5]!).cstring(newName);
+  rw.begin(buf[start]!)
+    .int8(buf[start + 5]!)
+    .cstring(newName);
   return rw.end().flush();
 }
 

@@ -94,7 +94,9 @@ export function explainRoute(
   const index = routeIndex(snap, policy);
   const client = clientTable(index.proximity, snap, ctx.clientRegion);
   const c: Ctx = {
-    snap, ctx, policy,
+    snap,
+    ctx,
+    policy,
     prox: (i) => proximityMs(snap, i, index.proximity, client),
     busy: activeBackends,
     chosen: decision.ok ? decision.node : null,
@@ -106,9 +108,17 @@ export function explainRoute(
     const [isEligible, reason] = explainNode(c, i, n);
     const p = c.prox(i);
     return {
-      node: n.name, region: n.region, role: n.role, state: n.state, isUp: n.isUp,
-      proximityMs: Number.isFinite(p) ? p : null, lagMs: n.lagMs, activeBackends: activeBackends(n.name),
-      isEligible, isChosen: n.name === c.chosen, reason,
+      node: n.name,
+      region: n.region,
+      role: n.role,
+      state: n.state,
+      isUp: n.isUp,
+      proximityMs: Number.isFinite(p) ? p : null,
+      lagMs: n.lagMs,
+      activeBackends: activeBackends(n.name),
+      isEligible,
+      isChosen: n.name === c.chosen,
+      reason,
     };
   });
   return {

@@ -64,10 +64,14 @@ function describeDown(node: NodeSnapshot): string {
 
 function describeState(node: NodeSnapshot): string {
   switch (node.state) {
-    case 'draining': return `${node.name} draining`;
-    case 'drained': return `${node.name} drained`;
-    case 'catching-up': return `${node.name} catching up after undrain (lag ${fmtLag(node.lagMs)})`;
-    default: return `${node.name} active`;
+    case 'draining':
+      return `${node.name} draining`;
+    case 'drained':
+      return `${node.name} drained`;
+    case 'catching-up':
+      return `${node.name} catching up after undrain (lag ${fmtLag(node.lagMs)})`;
+    default:
+      return `${node.name} active`;
   }
 }
 
@@ -78,19 +82,26 @@ function fmtLag(lagMs: number | null): string {
 /** The phrase for a failed check, e.g. "dublin down (2 failed probes: connection refused)". */
 export function describeCheck(code: CheckCode, node: NodeSnapshot, ctx: SessionRouteContext, policy: RoutePolicy): string {
   switch (code) {
-    case Check.ok: return `${node.name} eligible`;
+    case Check.ok:
+      return `${node.name} eligible`;
     case Check.residency: {
       // Several matching rules come joined with "+" (the session may use only regions all allow).
       const r = ctx.residencyRule;
       const rule = r === null ? 'residency' : `residency ${r.includes('+') ? 'rules' : 'rule'} "${r}"`;
       return `${node.name} outside ${rule} (region ${node.region})`;
     }
-    case Check.down: return describeDown(node);
-    case Check.notActive: return describeState(node);
-    case Check.notMaster: return node.role === 'replica' ? `${node.name} is a replica` : `${node.name} role unknown`;
-    case Check.splitBrain: return `${node.name} split brain (claims master, not the preferred one)`;
-    case Check.roleUnknown: return `${node.name} role unknown`;
-    case Check.lagUnknown: return `${node.name} lag unknown`;
+    case Check.down:
+      return describeDown(node);
+    case Check.notActive:
+      return describeState(node);
+    case Check.notMaster:
+      return node.role === 'replica' ? `${node.name} is a replica` : `${node.name} role unknown`;
+    case Check.splitBrain:
+      return `${node.name} split brain (claims master, not the preferred one)`;
+    case Check.roleUnknown:
+      return `${node.name} role unknown`;
+    case Check.lagUnknown:
+      return `${node.name} lag unknown`;
     case Check.lagTooHigh:
       return `${node.name} lag ${fmtLag(node.lagMs)} exceeds max_read_lag ${policy.maxReadLagMs} ms`;
   }

@@ -41,7 +41,12 @@ export function pickRead(
   let minLag = Infinity;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i] as NodeSnapshot;
-    if ((mask !== null && mask[i] === 0) || checkRead(n, null, policy.maxReadLagMs) !== Check.ok || !roleMatches(n, roles) || (after !== null && !hasSeenWrite(n, after))) {
+    if (
+      (mask !== null && mask[i] === 0) ||
+      checkRead(n, null, policy.maxReadLagMs) !== Check.ok ||
+      !roleMatches(n, roles) ||
+      (after !== null && !hasSeenWrite(n, after))
+    ) {
       lag[i] = NaN;
       continue;
     }

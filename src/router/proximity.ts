@@ -50,10 +50,11 @@ function regionPoints(nodes: readonly NodeSnapshot[], region: string): Location[
 
 function closestKm(from: readonly Location[], to: readonly Location[]): number {
   let best = Infinity;
-  for (const a of from) for (const b of to) {
-    const d = haversineKm(a, b);
-    if (d < best) best = d;
-  }
+  for (const a of from)
+    for (const b of to) {
+      const d = haversineKm(a, b);
+      if (d < best) best = d;
+    }
   return best;
 }
 
@@ -61,11 +62,7 @@ function closestKm(from: readonly Location[], to: readonly Location[]): number {
  * Configured distance (as estimated RTT ms) from a place (a region and/or point set) to each node.
  * `fromRegion` null means the place has no region; `fromPoints` may be empty.
  */
-export function configuredDistancesMs(
-  nodes: readonly NodeSnapshot[],
-  fromRegion: string | null,
-  fromPoints: readonly Location[],
-): Float64Array {
+export function configuredDistancesMs(nodes: readonly NodeSnapshot[], fromRegion: string | null, fromPoints: readonly Location[]): Float64Array {
   const out = new Float64Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i] as NodeSnapshot;
@@ -105,15 +102,15 @@ export function proxyDistancesMs(nodes: readonly NodeSnapshot[], policy: RoutePo
  * Configured proximity from a client region to each node, or null when the region cannot be
  * placed (the session then uses measured RTT).
  */
-export function clientRegionDistancesMs(
-  nodes: readonly NodeSnapshot[],
-  policy: RoutePolicy,
-  region: string,
-): Float64Array | null {
+export function clientRegionDistancesMs(nodes: readonly NodeSnapshot[], policy: RoutePolicy, region: string): Float64Array | null {
   const points = regionPoints(nodes, region);
   if (policy.proxyRegion === region && policy.proxyLocation !== null) points.push(policy.proxyLocation);
   let hasNode = false;
-  for (const n of nodes) if (n.region === region) { hasNode = true; break; }
+  for (const n of nodes)
+    if (n.region === region) {
+      hasNode = true;
+      break;
+    }
   if (!hasNode && points.length === 0) return null;
   return configuredDistancesMs(nodes, region, points);
 }

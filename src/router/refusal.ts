@@ -45,8 +45,7 @@ function build(
     reasons.push(typeof c === 'string' ? c : describeCheck(c, n, ctx, policy));
   }
   const head = subject(what, ctx);
-  const detail = reasons.length > 0 ? reasons.join(', ')
-    : ctx.allowedRegions !== null ? 'no node configured there' : 'no nodes configured';
+  const detail = reasons.length > 0 ? reasons.join(', ') : ctx.allowedRegions !== null ? 'no node configured there' : 'no nodes configured';
   const refusal = ctx.allowedRegions !== null && foreignWouldServe ? 'residency' : base;
   return refuse(refusal, `${head}: ${detail}`);
 }
@@ -58,12 +57,7 @@ export function refuseWrite(snap: TopologySnapshot, ctx: SessionRouteContext, po
 }
 
 /** Refusal for a read after every allowed role set was tried. */
-export function refuseRead(
-  snap: TopologySnapshot,
-  ctx: SessionRouteContext,
-  policy: RoutePolicy,
-  roles: ReadRolesCode,
-): RouteDecision {
+export function refuseRead(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, roles: ReadRolesCode): RouteDecision {
   return build(snap, ctx, policy, 'no node eligible for reads', 'no-read-node', (n) => {
     const c = checkRead(n, null, policy.maxReadLagMs);
     if (c === Check.ok && !roleMatches(n, roles)) {
@@ -74,12 +68,7 @@ export function refuseRead(
 }
 
 /** Refusal for a node=NAME hint, or null when the node may take the request. */
-export function refuseNodeHint(
-  snap: TopologySnapshot,
-  ctx: SessionRouteContext,
-  policy: RoutePolicy,
-  name: string,
-): RouteDecision | null {
+export function refuseNodeHint(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, name: string): RouteDecision | null {
   const n = snap.byName.get(name);
   if (n === undefined) {
     const known = snap.nodes.map((x) => x.name).join(', ');

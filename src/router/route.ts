@@ -151,7 +151,7 @@ export function route(
     case 'write':
       return routeWrite(snap, ctx, policy, index, plan.viaHint ? OkReason.hintMaster : OkReason.write);
     case 'read':
-      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint, plan.viaHint ? null : req.after ?? null);
+      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint, plan.viaHint ? null : (req.after ?? null));
     case 'node': {
       const refusal = refuseNodeHint(snap, ctx, policy, plan.node);
       if (refusal !== null) return refusal;

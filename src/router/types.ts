@@ -67,5 +67,4 @@ export type RouteRefusal =
   | 'residency'; // nodes exist but the session's residency rules forbid every one of them
 
 export type RouteDecision =
-  | { readonly ok: true; readonly node: string; readonly reason: string }
-  | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };
+  { readonly ok: true; readonly node: string; readonly reason: string } | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };

@@ -31,17 +31,38 @@ const STATE_PHRASE: Record<AdminState, string> = {
 /** Log one event with its stable phrase. */
 export function logTopologyEvent(log: Logger, ev: TopologyEvent): void {
   switch (ev.type) {
-    case 'node-up': log.info({ node: ev.node, reason: ev.reason }, 'node up'); break;
-    case 'node-down': log.warn({ node: ev.node, reason: ev.reason }, 'node down'); break;
-    case 'node-evicted': log.warn({ node: ev.node, reason: ev.reason }, 'node evicted'); break;
-    case 'role-changed': log.info({ node: ev.node, from: ev.from, to: ev.to }, 'role changed'); break;
-    case 'master-changed': log.warn({ before: ev.before, after: ev.after }, 'master changed'); break;
-    case 'split-brain':
-      log.error({ node: ev.node, preferred: ev.preferred, reason: `${ev.node} claims master while ${ev.preferred} is master; writes stay on ${ev.preferred}` }, 'split brain');
+    case 'node-up':
+      log.info({ node: ev.node, reason: ev.reason }, 'node up');
       break;
-    case 'split-brain-resolved': log.info({ node: ev.node }, 'split brain resolved'); break;
-    case 'state-changed': log.info({ node: ev.node, from: ev.from, to: ev.to, reason: ev.reason }, STATE_PHRASE[ev.to]); break;
-    case 'node-added': log.info({ node: ev.node }, 'node added'); break;
-    case 'node-removed': log.info({ node: ev.node, reason: ev.reason }, 'node removed'); break;
+    case 'node-down':
+      log.warn({ node: ev.node, reason: ev.reason }, 'node down');
+      break;
+    case 'node-evicted':
+      log.warn({ node: ev.node, reason: ev.reason }, 'node evicted');
+      break;
+    case 'role-changed':
+      log.info({ node: ev.node, from: ev.from, to: ev.to }, 'role changed');
+      break;
+    case 'master-changed':
+      log.warn({ before: ev.before, after: ev.after }, 'master changed');
+      break;
+    case 'split-brain':
+      log.error(
+        { node: ev.node, preferred: ev.preferred, reason: `${ev.node} claims master while ${ev.preferred} is master; writes stay on ${ev.preferred}` },
+        'split brain',
+      );
+      break;
+    case 'split-brain-resolved':
+      log.info({ node: ev.node }, 'split brain resolved');
+      break;
+    case 'state-changed':
+      log.info({ node: ev.node, from: ev.from, to: ev.to, reason: ev.reason }, STATE_PHRASE[ev.to]);
+      break;
+    case 'node-added':
+      log.info({ node: ev.node }, 'node added');
+      break;
+    case 'node-removed':
+      log.info({ node: ev.node, reason: ev.reason }, 'node removed');
+      break;
   }
 }

@@ -59,7 +59,11 @@ export class TopologyStore {
     this.hooks = opts.hooks ?? null;
     this.now = opts.now ?? Date.now;
     const t = this.now();
-    this.current = buildSnapshot(nodes.map((n) => initialNode(n, t)), 1, t);
+    this.current = buildSnapshot(
+      nodes.map((n) => initialNode(n, t)),
+      1,
+      t,
+    );
   }
 
   get snapshot(): TopologySnapshot {
@@ -115,7 +119,11 @@ export class TopologyStore {
   removeNode(name: string, reason: string): boolean {
     if (!this.current.byName.has(name)) return false;
     const t = this.now();
-    this.publish(this.current.nodes.filter((n) => n.name !== name), [{ type: 'node-removed', node: name, reason }], t);
+    this.publish(
+      this.current.nodes.filter((n) => n.name !== name),
+      [{ type: 'node-removed', node: name, reason }],
+      t,
+    );
     return true;
   }
 
@@ -131,14 +139,20 @@ export class TopologyStore {
     const removed: string[] = [];
     const wanted = new Set(configs.map((c) => c.name));
     for (const n of this.current.nodes) {
-      if (!wanted.has(n.name)) { removed.push(n.name); events.push({ type: 'node-removed', node: n.name, reason: 'removed from config' }); }
+      if (!wanted.has(n.name)) {
+        removed.push(n.name);
+        events.push({ type: 'node-removed', node: n.name, reason: 'removed from config' });
+      }
     }
     const nodes = configs.map((c) => {
       const old = this.current.byName.get(c.name);
       if (old !== undefined && old.host === c.host && old.port === c.port) {
         return { ...old, region: c.region, location: c.location, priority: c.priority };
       }
-      if (old !== undefined) { removed.push(c.name); events.push({ type: 'node-removed', node: c.name, reason: 'address changed' }); }
+      if (old !== undefined) {
+        removed.push(c.name);
+        events.push({ type: 'node-removed', node: c.name, reason: 'address changed' });
+      }
       added.push(c.name);
       events.push({ type: 'node-added', node: c.name });
       return initialNode(c, t);
@@ -150,7 +164,9 @@ export class TopologyStore {
   /** Listen to every new snapshot; returns the unsubscribe function. */
   onChange(listener: TopologyListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /** The next snapshot, or null after timeoutMs (used by routing.write_wait). */
@@ -174,9 +190,11 @@ export class TopologyStore {
     const isUp = u.isUp ?? n.isUp;
     const role = u.role ?? n.role;
     if (isUp !== n.isUp) {
-      events.push(isUp
-        ? { type: 'node-up', node: n.name, reason: u.reason ?? 'probes passed' }
-        : { type: 'node-down', node: n.name, reason: u.reason ?? u.lastError ?? 'probes failed' });
+      events.push(
+        isUp
+          ? { type: 'node-up', node: n.name, reason: u.reason ?? 'probes passed' }
+          : { type: 'node-down', node: n.name, reason: u.reason ?? u.lastError ?? 'probes failed' },
+      );
     }
     if (role !== n.role && role !== 'unknown') events.push({ type: 'role-changed', node: n.name, from: n.role, to: role });
     return {
@@ -203,11 +221,19 @@ export class TopologyStore {
     for (const ev of events) {
       logTopologyEvent(this.log, ev);
       if (this.hooks !== null) {
-        try { this.hooks.onEvent(ev); } catch (err) { this.log.error({ err }, 'topology hook failed'); }
+        try {
+          this.hooks.onEvent(ev);
+        } catch (err) {
+          this.log.error({ err }, 'topology hook failed');
+        }
       }
     }
     for (const l of this.listeners) {
-      try { l(this.current, prev); } catch (err) { this.log.error({ err }, 'topology listener failed'); }
+      try {
+        l(this.current, prev);
+      } catch (err) {
+        this.log.error({ err }, 'topology listener failed');
+      }
     }
     for (const w of [...this.waiters]) w(this.current);
     return this.current;

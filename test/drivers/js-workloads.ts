@@ -32,7 +32,10 @@ export async function nodePgWorkload(dsn: string, { table, schema }: WorkloadTab
       see('prepared read', 'read', r);
     }
     for (let id = 1; id <= 5; id++) {
-      const r = await q<PortRow & { id: number }>('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [id, `v${id}`]);
+      const r = await q<PortRow & { id: number }>('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [
+        id,
+        `v${id}`,
+      ]);
       expect(r.id).toBe(id);
       see('prepared insert', 'write', r);
     }
@@ -66,7 +69,10 @@ export async function nodePgWorkload(dsn: string, { table, schema }: WorkloadTab
     // SET search_path: unqualified names resolve through it on every node.
     await c.query(`set search_path = ${schema}, public`);
     for (let i = 0; i < 5; i++) {
-      const r = await q<PortRow & { v: string; sp: string }>('r_marker', "select v, current_setting('search_path') as sp, inet_server_port() as port from marker");
+      const r = await q<PortRow & { v: string; sp: string }>(
+        'r_marker',
+        "select v, current_setting('search_path') as sp, inet_server_port() as port from marker",
+      );
       expect(r.v).toBe(schema);
       expect(r.sp).toBe(`${schema}, public`);
       see('marker via search_path', 'read', r);
@@ -75,7 +81,12 @@ export async function nodePgWorkload(dsn: string, { table, schema }: WorkloadTab
     const m = await q<PortRow & { v: string }>('r_marker', "select v, current_setting('search_path') as sp, inet_server_port() as port from marker");
     expect(m.v).toBe(schema);
     see('marker in write tx', 'write', m, 'tx2');
-    see('insert via search_path', 'write', await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [6, 'v6']), 'tx2');
+    see(
+      'insert via search_path',
+      'write',
+      await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [6, 'v6']),
+      'tx2',
+    );
     await c.query('commit');
 
     // SET TimeZone: the server renders timestamptz in it, replicas and master alike.
@@ -104,20 +115,35 @@ export async function nodePgWorkload(dsn: string, { table, schema }: WorkloadTab
 
     // A failed transaction: the error, then 25P02 until ROLLBACK; nothing of it stays.
     await c.query('begin');
-    see('insert in failing tx', 'write', await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [100, 'lost']), 'tx4');
+    see(
+      'insert in failing tx',
+      'write',
+      await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [100, 'lost']),
+      'tx4',
+    );
     await expect(c.query('select 1/0')).rejects.toMatchObject({ code: '22012' });
     await expect(q('r_add', 'select $1::int + 1 as x, inet_server_port() as port', [1])).rejects.toMatchObject({ code: '25P02' });
     await c.query('rollback');
-    see('insert after rollback', 'write', await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [101, 'kept']));
+    see(
+      'insert after rollback',
+      'write',
+      await q('w_ins', `insert into ${table}(id, v) values ($1, $2) returning id, inet_server_port() as port`, [101, 'kept']),
+    );
     await eventually('row 101 without row 100', async () => {
-      const r = await q<PortRow & { ids: number[] | null }>('r_ids', `select array_agg(id order by id) as ids, inet_server_port() as port from ${table} where id >= 100`);
+      const r = await q<PortRow & { ids: number[] | null }>(
+        'r_ids',
+        `select array_agg(id order by id) as ids, inet_server_port() as port from ${table} where id >= 100`,
+      );
       see('read ids', 'read', r);
       return r.ids !== null && r.ids.includes(101) ? r : null;
     }).then((r) => expect(r.ids).toEqual([101]));
 
     // The session's settings survived all of it, on replicas and on the master.
     for (let i = 0; i < 3; i++) {
-      const r = await q<PortRow & { sp: string; tz: string }>('r_settings', "select current_setting('search_path') as sp, current_setting('TimeZone') as tz, inet_server_port() as port");
+      const r = await q<PortRow & { sp: string; tz: string }>(
+        'r_settings',
+        "select current_setting('search_path') as sp, current_setting('TimeZone') as tz, inet_server_port() as port",
+      );
       expect([r.sp, r.tz]).toEqual([`${schema}, public`, 'Asia/Tokyo']);
       see('settings at end', 'read', r);
     }
@@ -144,9 +170,13 @@ export async function postgresJsWorkload(dsn: string, { table, schema }: Workloa
     for (const r of many) see('pipelined read', 'read', r[0] as never);
     // Pipelined reads and writes: each write waits for the reads ahead of it, then the master;
     // reads pipelined behind a write may ride along on its master backend (and see the write).
-    const mixed = await Promise.all(Array.from({ length: 12 }, (_, i) => i % 3 === 2
-      ? sql`insert into ${sql(table)} (id, v) values (${1000 + i}, ${'pipelined'}) returning id, inet_server_port() as port`
-      : sql`select ${i}::int as id, inet_server_port() as port`));
+    const mixed = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 3 === 2
+          ? sql`insert into ${sql(table)} (id, v) values (${1000 + i}, ${'pipelined'}) returning id, inet_server_port() as port`
+          : sql`select ${i}::int as id, inet_server_port() as port`,
+      ),
+    );
     for (const [i, r] of mixed.entries()) {
       expect(r[0]!.id).toBe(i % 3 === 2 ? 1000 + i : i);
       see(i % 3 === 2 ? 'pipelined insert' : 'pipelined read', i % 3 === 2 ? 'write' : i < 2 ? 'read' : 'any', r[0] as never);
@@ -189,7 +219,12 @@ export async function postgresJsWorkload(dsn: string, { table, schema }: Workloa
       const [m] = await tx`select v, inet_server_port() as port from marker`;
       expect(m!.v).toBe(schema);
       see('marker in write tx', 'write', m as never, 'tx2');
-      see('insert via search_path', 'write', (await tx`insert into ${sql(table)} (id, v) values (${6}, ${'v6'}) returning inet_server_port() as port`)[0] as never, 'tx2');
+      see(
+        'insert via search_path',
+        'write',
+        (await tx`insert into ${sql(table)} (id, v) values (${6}, ${'v6'}) returning inet_server_port() as port`)[0] as never,
+        'tx2',
+      );
     });
 
     await sql.unsafe(`set timezone = 'Asia/Tokyo'`);
@@ -213,17 +248,28 @@ export async function postgresJsWorkload(dsn: string, { table, schema }: Workloa
     await sql.unsafe('drop table tmp_pin');
     see('read after unpin', 'read', (await sql`select ${2}::int + 1 as x, inet_server_port() as port`)[0] as never);
 
-    await expect(sql.begin(async (tx) => {
-      see('insert in failing tx', 'write', (await tx`insert into ${sql(table)} (id, v) values (${100}, ${'lost'}) returning inet_server_port() as port`)[0] as never, 'tx4');
-      await expect(tx`select 1/0 as x`).rejects.toMatchObject({ code: '22012' });
-      await expect(tx`select ${1}::int + 1 as x`).rejects.toMatchObject({ code: '25P02' });
-      throw new Error('roll back');
-    })).rejects.toThrow('roll back');
-    see('insert after rollback', 'write', (await sql`insert into ${sql(table)} (id, v) values (${101}, ${'kept'}) returning inet_server_port() as port`)[0] as never);
+    await expect(
+      sql.begin(async (tx) => {
+        see(
+          'insert in failing tx',
+          'write',
+          (await tx`insert into ${sql(table)} (id, v) values (${100}, ${'lost'}) returning inet_server_port() as port`)[0] as never,
+          'tx4',
+        );
+        await expect(tx`select 1/0 as x`).rejects.toMatchObject({ code: '22012' });
+        await expect(tx`select ${1}::int + 1 as x`).rejects.toMatchObject({ code: '25P02' });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    see(
+      'insert after rollback',
+      'write',
+      (await sql`insert into ${sql(table)} (id, v) values (${101}, ${'kept'}) returning inet_server_port() as port`)[0] as never,
+    );
     const ids = await eventually('row 101 without row 100', async () => {
       const [r] = await sql`select array_agg(id order by id) as ids, inet_server_port() as port from ${sql(table)} where id >= 100 and id < 1000`;
       see('read ids', 'read', r as never);
-      return r!.ids !== null && (r!.ids as number[]).includes(101) ? r!.ids as number[] : null;
+      return r!.ids !== null && (r!.ids as number[]).includes(101) ? (r!.ids as number[]) : null;
     });
     expect(ids).toEqual([101]);
 

@@ -58,7 +58,9 @@ export async function compileJava(name: string): Promise<CompiledJava> {
 }
 
 export async function runJava(compiled: CompiledJava, main: string, args: readonly string[], timeoutMs = 180_000): Promise<DriverReport> {
-  const r = await run('java', ['-Xss512k', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${JDBC_JAR}:${compiled.classDir}`, main, ...args], { timeoutMs });
+  const r = await run('java', ['-Xss512k', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${JDBC_JAR}:${compiled.classDir}`, main, ...args], {
+    timeoutMs,
+  });
   if (r.code !== 0) throw new Error(`${main} ${r.timedOut ? 'timed out' : `exited with ${r.code}`}:\n${tail(r.stderr, 40)}\n${tail(r.stdout, 10)}`);
   return parseReport(r.stdout, main);
 }

@@ -141,7 +141,7 @@ async function forgetConnections(node: PgNode): Promise<void> {
 }
 
 describe('faults under pgbench load through Meridian', () => {
-  it('pg_terminate_backend of Meridian\'s backends on every node, twice', async () => {
+  it("pg_terminate_backend of Meridian's backends on every node, twice", async () => {
     const load = startLoad(0);
     await loadRunning();
     let killed = 0;
@@ -154,14 +154,14 @@ describe('faults under pgbench load through Meridian', () => {
     await checkAfter(`pg_terminate_backend (${killed} backends)`, await load, rec, 0);
   }, 90_000);
 
-  it('kill -9 of the primary\'s postmaster, then start it again', async () => {
+  it("kill -9 of the primary's postmaster, then start it again", async () => {
     const load = startLoad(8000);
     await loadRunning();
     const pm = postmasterPid(primary);
     const children = childrenOf(pm);
     process.kill(pm, 'SIGKILL');
     // Its backends notice the postmaster is gone and exit; only then can it start again.
-    await waitFor(() => ![pm, ...children].some(isProcessAlive), { timeoutMs: 20_000, what: 'the killed postmaster\'s processes gone' });
+    await waitFor(() => ![pm, ...children].some(isProcessAlive), { timeoutMs: 20_000, what: "the killed postmaster's processes gone" });
     await forgetConnections(primary);
     await sleep(1000);
     await primary.start();
@@ -262,7 +262,9 @@ describe('faults under pgbench load through Meridian', () => {
       }
       console.log(`max_connections: Meridian backends left on the primary once it is full: ${await serverBackends(primary)}`);
       const during = await probeOnce(port, `UPDATE ${PROBE_TABLE} SET n = n + 1 WHERE id = 1`, 5000);
-      console.log(`max_connections: ${fill.length} direct connections fill the primary; a fresh write meanwhile: ${during.kind} in ${during.ms} ms${during.kind === 'error' ? ` (${during.message})` : ''}`);
+      console.log(
+        `max_connections: ${fill.length} direct connections fill the primary; a fresh write meanwhile: ${during.kind} in ${during.ms} ms${during.kind === 'error' ? ` (${during.message})` : ''}`,
+      );
       expect(during.kind, 'a fresh write is answered (an error is fine) while the node refuses').not.toBe('hang');
       await sleep(holdMs);
     } finally {
@@ -295,11 +297,14 @@ describe('faults under pgbench load through Meridian', () => {
     const r = await load;
     const [row] = await primary.query<{ n: string }>(`SELECT n FROM ${PROBE_TABLE} WHERE id = 1`);
     // Its backends are gone from the nodes once it has exited.
-    const left = await waitFor(async () => {
-      let n = 0;
-      for (const node of cluster.nodes) n += await serverBackends(node);
-      return n === 0 ? 'none' : false;
-    }, { timeoutMs: 10_000, what: 'the stopped Meridian\'s backends gone' }).catch(() => 'some');
+    const left = await waitFor(
+      async () => {
+        let n = 0;
+        for (const node of cluster.nodes) n += await serverBackends(node);
+        return n === 0 ? 'none' : false;
+      },
+      { timeoutMs: 10_000, what: "the stopped Meridian's backends gone" },
+    ).catch(() => 'some');
     const line =
       `SIGTERM Meridian: exited ${exited ? `with ${old.exitCode ?? old.exitSignal}` : 'not at all'} in ${exitMs} ms; in-flight COMMIT ${commitError ?? 'ok'}; ` +
       `a new client meanwhile: ${refused.kind}${refused.kind === 'error' ? ` (${refused.message})` : ''}; ` +
@@ -357,4 +362,3 @@ describe('faults under pgbench load through Meridian', () => {
     isMeridianTrusted = true;
   }, 120_000);
 });
-

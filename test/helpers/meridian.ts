@@ -50,7 +50,10 @@ export function meridianYaml(cluster: Cluster | null, opts: StartOptions = {}): 
   const kind = opts.kind ?? (cluster?.kind === 'pglogical' ? 'pglogical' : 'physical');
   const nodes: TestNodeSpec[] = opts.nodes ?? cluster!.nodes.map((n, i) => ({ name: n.name, host: n.host, port: n.port, region: `r${i + 1}` }));
   const nodeYaml = nodes
-    .map((n) => `    - { name: ${n.name}, host: ${n.host}, port: ${n.port}, region: ${n.region ?? 'local'}${n.priority !== undefined ? `, priority: ${n.priority}` : ''}${n.location ? `, location: ${n.location}` : ''} }`)
+    .map(
+      (n) =>
+        `    - { name: ${n.name}, host: ${n.host}, port: ${n.port}, region: ${n.region ?? 'local'}${n.priority !== undefined ? `, priority: ${n.priority}` : ''}${n.location ? `, location: ${n.location}` : ''} }`,
+    )
     .join('\n');
   return `listen: { host: 127.0.0.1, port: 0 }
 pool: { ${opts.pool ?? 'mode: transaction, size: 10, queue_timeout: 5s'} }

@@ -17,7 +17,10 @@ import { Meridian } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 import { errorOf } from '../helpers/errors.js';
 
-interface Frame { code: string; body: Buffer }
+interface Frame {
+  code: string;
+  body: Buffer;
+}
 
 /** A raw socket that reads whole backend frames (no driver: attackers skip the key derivation). */
 class Wire {
@@ -38,13 +41,19 @@ class Wire {
       }
       this.wake?.();
     });
-    socket.on('close', () => { this.isClosed = true; this.wake?.(); });
+    socket.on('close', () => {
+      this.isClosed = true;
+      this.wake?.();
+    });
     socket.on('error', () => {});
   }
 
   static async open(port: number): Promise<Wire> {
     const socket = net.connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     return new Wire(socket);
   }
 
@@ -52,7 +61,10 @@ class Wire {
     const deadline = Date.now() + timeoutMs;
     while (this.frames.length === 0) {
       if (this.isClosed || Date.now() > deadline) return null;
-      await new Promise<void>((r) => { this.wake = r; setTimeout(r, 50); });
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 50);
+      });
       this.wake = null;
     }
     return this.frames.shift()!;
@@ -86,17 +98,28 @@ async function badScramLogin(port: number, user: string): Promise<Handshake> {
     w.socket.write(serialize.startup({ user, database: 'app' }));
     const sasl = await w.next();
     if (sasl?.code !== 'R' || sasl.body.readInt32BE(0) !== 10) throw new Error(`expected AuthenticationSASL, got ${sasl?.code}`);
-    const mechanisms = sasl.body.toString('utf8', 4).split('\0').filter((m) => m !== '');
+    const mechanisms = sasl.body
+      .toString('utf8', 4)
+      .split('\0')
+      .filter((m) => m !== '');
     const clientNonce = 'attackerNonce0123456789';
     w.socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', `n,,n=*,r=${clientNonce}`));
     const cont = await w.next();
     if (cont?.code !== 'R' || cont.body.readInt32BE(0) !== 11) throw new Error(`expected SASLContinue, got ${cont?.code}`);
-    const attrs = new Map(cont.body.toString('utf8', 4).split(',').map((p) => [p[0]!, p.slice(2)] as const));
+    const attrs = new Map(
+      cont.body
+        .toString('utf8', 4)
+        .split(',')
+        .map((p) => [p[0]!, p.slice(2)] as const),
+    );
     w.socket.write(serialize.sendSCRAMClientFinalMessage(`c=biws,r=${attrs.get('r')},p=${Buffer.alloc(32, 7).toString('base64')}`));
     const err = await w.next();
     return {
-      mechanisms, salt: attrs.get('s') ?? '', iterations: Number(attrs.get('i')),
-      error: err?.code === 'E' ? errorFields(err.body) : null, elapsedMs: performance.now() - t0,
+      mechanisms,
+      salt: attrs.get('s') ?? '',
+      iterations: Number(attrs.get('i')),
+      error: err?.code === 'E' ? errorFields(err.body) : null,
+      elapsedMs: performance.now() - t0,
     };
   } finally {
     w.socket.destroy();
@@ -177,10 +200,14 @@ describe('client authentication under attack', () => {
     const attacker = spawn(process.execPath, ['-e', ATTACKER, String(mer.port), String(STORM_WAVES), '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       let out = '';
-      attacker.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      attacker.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
       const exited = new Promise<void>((resolve) => attacker.once('exit', () => resolve()));
       let isStorming = true;
-      void exited.then(() => { isStorming = false; });
+      void exited.then(() => {
+        isStorming = false;
+      });
       const t0 = performance.now();
       const latencies: number[] = [];
       while (isStorming && performance.now() - t0 < 60_000) {
@@ -191,8 +218,10 @@ describe('client authentication under attack', () => {
       await exited;
       const stormMs = performance.now() - t0;
       const p = p99(latencies);
-      console.log(`auth storm: ${out.trim()} bad SCRAM logins (unknown users, waves of 200 at once) in ${stormMs.toFixed(0)} ms; ` +
-        `working client ${latencies.length} queries, p99 ${p.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+      console.log(
+        `auth storm: ${out.trim()} bad SCRAM logins (unknown users, waves of 200 at once) in ${stormMs.toFixed(0)} ms; ` +
+          `working client ${latencies.length} queries, p99 ${p.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+      );
       expect(out).toMatch(new RegExp(`refused ${STORM_WAVES * 200} of`));
       expect(latencies.length).toBeGreaterThan(10);
       expect(p).toBeLessThan(200);
@@ -202,7 +231,7 @@ describe('client authentication under attack', () => {
     }
   });
 
-  it('an unknown user\'s handshake looks like a known user\'s', async () => {
+  it("an unknown user's handshake looks like a known user's", async () => {
     const known1 = await badScramLogin(mer.port, 'app');
     const known2 = await badScramLogin(mer.port, 'app');
     const ghostA1 = await badScramLogin(mer.port, 'ghost_a');
@@ -248,7 +277,9 @@ describe('client authentication under attack', () => {
       const okMs = performance.now() - t0;
       await c.end();
       const r = await fails;
-      console.log(`failure_delay 300ms: refusals after ${Math.min(...r.map((x) => x.elapsedMs)).toFixed(0)} ms; a good login meanwhile took ${okMs.toFixed(0)} ms`);
+      console.log(
+        `failure_delay 300ms: refusals after ${Math.min(...r.map((x) => x.elapsedMs)).toFixed(0)} ms; a good login meanwhile took ${okMs.toFixed(0)} ms`,
+      );
       expect(r.every((x) => x.error?.code === '28P01' && x.elapsedMs >= 290)).toBe(true);
       expect(okMs).toBeLessThan(1000);
     } finally {
@@ -259,7 +290,9 @@ describe('client authentication under attack', () => {
 
 describe('users from the node: auth.query and stored SCRAM secrets', () => {
   let cluster: Cluster;
-  const role = uniqueName('aq_user').toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const role = uniqueName('aq_user')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
 
   beforeAll(async () => {
     cluster = await sharedCluster('single');
@@ -299,7 +332,10 @@ describe('users from the node: auth.query and stored SCRAM secrets', () => {
     const [row] = await cluster.nodes[0]!.query<{ rolpassword: string }>("select rolpassword from pg_authid where rolname = 'app'");
     expect(row!.rolpassword).toMatch(/^SCRAM-SHA-256\$/);
     // the helper's users plus one whose password is the stored secret (no backend_password)
-    const yaml = meridianYaml(cluster).replace('users:\n', `users:\n  - { name: appstored, password: "${row!.rolpassword}", auth: scram-sha-256, backend_user: app }\n`);
+    const yaml = meridianYaml(cluster).replace(
+      'users:\n',
+      `users:\n  - { name: appstored, password: "${row!.rolpassword}", auth: scram-sha-256, backend_user: app }\n`,
+    );
     const cfg = parseConfigText(yaml, 'stored.yaml');
     expect(cfg.users.find((u) => u.name === 'appstored')?.backendPassword).toBeNull();
     const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: null });
@@ -320,7 +356,7 @@ describe('users from the node: auth.query and stored SCRAM secrets', () => {
 });
 
 describe('logging in to nodes', () => {
-  it('refuses to send plainuser\'s cleartext password to a node over plain TCP (default cluster.auth_methods)', async () => {
+  it("refuses to send plainuser's cleartext password to a node over plain TCP (default cluster.auth_methods)", async () => {
     const cluster = await sharedCluster('single');
     const mer = await startMeridian(cluster, { clusterYaml: '  auth_methods: [scram-sha-256, md5, password, trust]' });
     try {
@@ -376,9 +412,22 @@ describe('logging in to nodes', () => {
     text.copy(b, 9);
     return b;
   };
-  const connectTo = (port: number) => connectServer({
-    host: '127.0.0.1', port, user: 'u', password: 'pw', database: 'd', tls: { mode: 'disable', ca: null }, timeoutMs: 10_000,
-  }).then((c) => { c.socket.destroy(); return 'connected'; }, (e: Error) => e.message);
+  const connectTo = (port: number) =>
+    connectServer({
+      host: '127.0.0.1',
+      port,
+      user: 'u',
+      password: 'pw',
+      database: 'd',
+      tls: { mode: 'disable', ca: null },
+      timeoutMs: 10_000,
+    }).then(
+      (c) => {
+        c.socket.destroy();
+        return 'connected';
+      },
+      (e: Error) => e.message,
+    );
 
   it('refuses a node that asks for an absurd SCRAM iteration count (no derivation)', async () => {
     const node = await fakeNode((nonce) => [cont(nonce, 50_000_000)]);

@@ -20,7 +20,9 @@ const seq = uniqueName('leak_seq');
 beforeAll(async () => {
   cluster = await sharedCluster('single');
   const node = cluster.nodes[0]!;
-  await node.query(`create or replace function ${fn}() returns void language plpgsql as $$ begin perform set_config('search_path', 'leaked_by_fn', false); end $$`);
+  await node.query(
+    `create or replace function ${fn}() returns void language plpgsql as $$ begin perform set_config('search_path', 'leaked_by_fn', false); end $$`,
+  );
   await node.query(`grant execute on function ${fn}() to public`);
   await node.query(`create sequence if not exists ${seq}`);
   await node.query(`grant usage, select on sequence ${seq} to public`);
@@ -55,7 +57,9 @@ describe('state set where the classifier cannot see does not reach the next sess
     const b = await client(plain);
     try {
       const pidA = await one(a, 'select pg_backend_pid()');
-      await a.query(`DO $$ BEGIN PERFORM set_config('search_path', 'leaked', false); CREATE TEMP TABLE leak_tmp(x int); PERFORM pg_advisory_lock(4242); END $$`);
+      await a.query(
+        `DO $$ BEGIN PERFORM set_config('search_path', 'leaked', false); CREATE TEMP TABLE leak_tmp(x int); PERFORM pg_advisory_lock(4242); END $$`,
+      );
       expect(await one(b, 'select pg_backend_pid()')).toBe(pidA); // the same server connection
       const seen = {
         searchPath: await one(b, 'show search_path'),
@@ -104,7 +108,10 @@ describe('state set where the classifier cannot see does not reach the next sess
       await a.query(`select nextval('${seq}')`);
       // Same session: no reset in between, currval still answers.
       expect(Number(await one(a, `select currval('${seq}')`))).toBeGreaterThan(0);
-      const err = await b.query(`select currval('${seq}')`).then(() => null, (e: { code?: string }) => e.code);
+      const err = await b.query(`select currval('${seq}')`).then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
       console.log(`reset_query at hand-over: the next session's currval got ${err ?? 'a value (leak)'}`);
       expect(err).toBe('55000'); // currval is not yet defined in this session
       // Without reset_query the same sequence state crosses sessions (PgBouncer's transaction-pooling default).
@@ -131,7 +138,10 @@ describe('state set where the classifier cannot see does not reach the next sess
     const b = await client(sessionReset);
     try {
       expect(await one(b, 'select pg_backend_pid()')).toBe(pidA);
-      const err = await b.query(`select currval('${seq}')`).then(() => null, (e: { code?: string }) => e.code);
+      const err = await b.query(`select currval('${seq}')`).then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
       expect(err).toBe('55000');
     } finally {
       await b.end();

@@ -32,25 +32,30 @@ afterAll(async () => {
 });
 
 async function cycle(n: number): Promise<void> {
-  await Promise.all(Array.from({ length: 60 }, async (_, i) => {
-    const c = new pg.Client(mer.dsn());
-    c.on('error', () => {});
-    await c.connect();
-    await c.query('select $1::int + 1 as x', [i]);
-    await c.query({ name: `s${i % 7}`, text: `select $1::int * ${i % 7} as y`, values: [n] });
-    await c.query('begin');
-    await c.query(`select ${n * 1000 + i} as z`);
-    await c.query('commit');
-    await c.end();
-  }));
+  await Promise.all(
+    Array.from({ length: 60 }, async (_, i) => {
+      const c = new pg.Client(mer.dsn());
+      c.on('error', () => {});
+      await c.connect();
+      await c.query('select $1::int + 1 as x', [i]);
+      await c.query({ name: `s${i % 7}`, text: `select $1::int * ${i % 7} as y`, values: [n] });
+      await c.query('begin');
+      await c.query(`select ${n * 1000 + i} as z`);
+      await c.query('commit');
+      await c.end();
+    }),
+  );
   await badClientBurst(mer.port, 'plainuser', 'app', { count: 26, concurrency: 13, password: TEST_USERS.plainuser.password });
-  await Promise.all(Array.from({ length: 20 }, async () => {
-    const c = new pg.Client(mer.dsn().replace(TEST_USERS.app.password, 'wrong-password'));
-    c.on('error', () => {});
-    await c.connect().catch(() => {});
-  }));
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      const c = new pg.Client(mer.dsn().replace(TEST_USERS.app.password, 'wrong-password'));
+      c.on('error', () => {});
+      await c.connect().catch(() => {});
+    }),
+  );
   await cluster.nodes[0]!.query(
-    "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app' and application_name <> 'meridian-probe' and pid <> pg_backend_pid()");
+    "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app' and application_name <> 'meridian-probe' and pid <> pg_backend_pid()",
+  );
 }
 
 it('the heap after garbage collection stays flat over cycles of sessions, hostile clients, failed logins and terminated backends', async () => {
@@ -68,6 +73,8 @@ it('the heap after garbage collection stays flat over cycles of sessions, hostil
   // The first cycles warm caches (classifier, pools, verifiers); from the third on nothing may grow.
   const base = Math.min(...heapKb.slice(2, 4));
   const last = Math.max(...heapKb.slice(-3));
-  console.log(`heap after gc over 10 cycles (${Date.now() - t0} ms; 600 sessions, 260 hostile clients, 200 failed logins, backends terminated 10 times): ${heapKb.join(', ')} kB; growth from cycle 3 to the end ${last - base} kB`);
+  console.log(
+    `heap after gc over 10 cycles (${Date.now() - t0} ms; 600 sessions, 260 hostile clients, 200 failed logins, backends terminated 10 times): ${heapKb.join(', ')} kB; growth from cycle 3 to the end ${last - base} kB`,
+  );
   expect(last - base).toBeLessThan(1536);
 }, 240_000);

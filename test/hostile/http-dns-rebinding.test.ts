@@ -27,7 +27,8 @@ function get(path: string, host: string | null, method = 'GET'): Promise<number>
 }
 
 beforeAll(async () => {
-  const cfg = parseConfigText(`listen: { host: 127.0.0.1, port: 0 }
+  const cfg = parseConfigText(
+    `listen: { host: 127.0.0.1, port: 0 }
 users:
   - { name: app, password: "app-pw-rebinding", auth: scram-sha-256 }
 cluster:
@@ -37,7 +38,9 @@ cluster:
 admin:
   http: { host: 127.0.0.1, port: 0, token: "${TOKEN}", allowed_hosts: [meridian.test] }
 log: { level: silent }
-`, 'rebinding.yaml');
+`,
+    'rebinding.yaml',
+  );
   m = new Meridian(cfg, { logger: createLogger('silent') });
   await m.start();
   api = await startHttp(m.admin);
@@ -51,7 +54,13 @@ afterAll(async () => {
 describe('admin HTTP: Host header allow-list', () => {
   it('every endpoint refuses a foreign Host with 421 and changes nothing', async () => {
     const t0 = performance.now();
-    const paths: [string, string][] = [['/metrics', 'GET'], ['/healthz', 'GET'], ['/readyz', 'GET'], ['/nodes', 'GET'], ['/nodes/n1/drain?wait=false', 'POST']];
+    const paths: [string, string][] = [
+      ['/metrics', 'GET'],
+      ['/healthz', 'GET'],
+      ['/readyz', 'GET'],
+      ['/nodes', 'GET'],
+      ['/nodes/n1/drain?wait=false', 'POST'],
+    ];
     const statuses: number[] = [];
     for (const host of ['attacker.example', `attacker.example:${api.port}`, 'localhost.attacker.example']) {
       for (const [path, method] of paths) statuses.push(await get(path, host, method));

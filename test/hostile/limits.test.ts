@@ -151,7 +151,9 @@ describe('connections that do not log in', () => {
       await c.end();
       times.sort((a, b) => a - b);
       const p99 = times[Math.floor(times.length * 0.99)]!;
-      console.log(`[limits] 400 idle pre-auth connections held: login ${loginMs.toFixed(1)} ms, select 1 p50 ${times[25]!.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`);
+      console.log(
+        `[limits] 400 idle pre-auth connections held: login ${loginMs.toFixed(1)} ms, select 1 p50 ${times[25]!.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`,
+      );
       expect(loginMs).toBeLessThan(3000);
       expect(idle.every((r) => r.closedAtMs === null)).toBe(true); // held, not refused (auth_timeout 10 s not reached)
     } finally {
@@ -170,7 +172,9 @@ describe('connections that do not log in', () => {
       await waitFor(() => idle.filter((r) => r.closedAtMs !== null).length >= 300, { what: '300 refusals', timeoutMs: 5000 });
       const refused = idle.filter((r) => r.closedAtMs !== null);
       const slowest = Math.max(...refused.map((r) => r.closedAtMs! - t0));
-      console.log(`[limits] 400 pre-auth connections, max_pending_logins 100: ${refused.length} refused with 53300 (all within ${slowest} ms), ${400 - refused.length} held`);
+      console.log(
+        `[limits] 400 pre-auth connections, max_pending_logins 100: ${refused.length} refused with 53300 (all within ${slowest} ms), ${400 - refused.length} held`,
+      );
       expect(refused.length).toBe(300);
       expect(refused.every((r) => received(r).includes('53300') && received(r).includes('max_pending_logins'))).toBe(true);
       const c = client(mer.port);
@@ -230,7 +234,9 @@ describe('a TLS handshake that never finishes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-limits-tls-'));
     const cert = join(dir, 'server.crt');
     const key = join(dir, 'server.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
     const mer = await start({ extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }` }, (y) => `${y}limits: { auth_timeout: 1s }\n`);
     const r = rawConnect(mer.port);
     try {
@@ -304,7 +310,9 @@ describe('cancel requests', () => {
     const pingMs = performance.now() - p0;
     await c.end();
     const opened = relay.opened() - before;
-    console.log(`[limits] 2000 random CancelRequests in ${ms.toFixed(0)} ms (${(2000 / (ms / 1000)).toFixed(0)}/s); ${queries} queries ran meanwhile, ${errors.length} failed; node connections opened for cancels: ${opened}; next query ${pingMs.toFixed(1)} ms`);
+    console.log(
+      `[limits] 2000 random CancelRequests in ${ms.toFixed(0)} ms (${(2000 / (ms / 1000)).toFixed(0)}/s); ${queries} queries ran meanwhile, ${errors.length} failed; node connections opened for cancels: ${opened}; next query ${pingMs.toFixed(1)} ms`,
+    );
     expect(errors).toEqual([]);
     expect(queries).toBeGreaterThan(0);
     expect(opened).toBe(0);
@@ -316,9 +324,17 @@ describe('cancel requests', () => {
     await c.connect();
     await c.query('select 1');
     const before = relay.opened();
-    const running = c.query('select pg_sleep(3) /* fifty cancels */').then(() => null, (e: { code?: string }) => e.code ?? 'error');
+    const running = c.query('select pg_sleep(3) /* fifty cancels */').then(
+      () => null,
+      (e: { code?: string }) => e.code ?? 'error',
+    );
     // Cancel once the query runs on the node (a cancel before it reaches a server is answered by Meridian).
-    await waitFor(async () => (await cluster.nodes[0]!.query("select 1 from pg_stat_activity where state = 'active' and query like '%fifty cancels%' and pid <> pg_backend_pid()")).length > 0, { timeoutMs: 10_000, what: 'the query running on the node' });
+    await waitFor(
+      async () =>
+        (await cluster.nodes[0]!.query("select 1 from pg_stat_activity where state = 'active' and query like '%fifty cancels%' and pid <> pg_backend_pid()"))
+          .length > 0,
+      { timeoutMs: 10_000, what: 'the query running on the node' },
+    );
     await Promise.all(Array.from({ length: 50 }, () => sendCancel(mer.port, pidOf(c), secretOf(c))));
     const outcome = await running;
     const opened = relay.opened() - before;
@@ -349,7 +365,10 @@ describe('cancel requests', () => {
       await first; // ended before the cancel could be sent
       const t0 = performance.now();
       // Pool size 1: b gets the backend a just released, while a's cancel is still on its way.
-      const r = await b.query('select pg_sleep(1) as slept').then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+      const r = await b.query('select pg_sleep(1) as slept').then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
       console.log(`[limits] late cancel (node connect 600 ms): next session's query on the same backend: ${r} after ${(performance.now() - t0).toFixed(0)} ms`);
       expect(r).toBe('ok');
       expect(await metric(mer.m, 'meridian_cancel_requests_total', 'result="stale"')).toBe(staleBefore + 1);
@@ -399,7 +418,9 @@ describe('clients that hold resources', () => {
       await waitFor(() => errs.size >= 4, { what: 'idle clients closed', timeoutMs: 5000 });
       const idleMs = closedAt.get('c5')! - c5IdleFrom;
       const txMs = closedAt.get('c1')! - t0;
-      console.log(`[limits] pool of 2 held by 2 idle transactions, idle_transaction_timeout 1s: idle ones closed ${txMs.toFixed(0)} ms after the third client came, which was served after ${servedMs.toFixed(0)} ms; errors ${JSON.stringify(Object.fromEntries(errs))}; idle session (client_idle_timeout 1.5s) closed after ${idleMs.toFixed(0)} ms idle`);
+      console.log(
+        `[limits] pool of 2 held by 2 idle transactions, idle_transaction_timeout 1s: idle ones closed ${txMs.toFixed(0)} ms after the third client came, which was served after ${servedMs.toFixed(0)} ms; errors ${JSON.stringify(Object.fromEntries(errs))}; idle session (client_idle_timeout 1.5s) closed after ${idleMs.toFixed(0)} ms idle`,
+      );
       expect(idleMs).toBeGreaterThanOrEqual(1400);
       expect(idleMs).toBeLessThan(3000);
       expect(errs.get('c1')).toBe('25P03');
@@ -409,8 +430,10 @@ describe('clients that hold resources', () => {
       expect(servedMs).toBeGreaterThan(900);
       expect(servedMs).toBeLessThan(3000);
       // The backends left in a transaction were discarded, not pooled.
-      await waitFor(async () => (await cluster.nodes[0]!.query(`select 1 from pg_stat_activity where query = $1`, [`select '${marker}'`])).length === 0,
-        { what: 'idle-in-transaction backends gone', timeoutMs: 5000 });
+      await waitFor(async () => (await cluster.nodes[0]!.query(`select 1 from pg_stat_activity where query = $1`, [`select '${marker}'`])).length === 0, {
+        what: 'idle-in-transaction backends gone',
+        timeoutMs: 5000,
+      });
       await c5.end().catch(() => {});
     } finally {
       await mer.stop();
@@ -420,7 +443,8 @@ describe('clients that hold resources', () => {
   it('max_clients with reserved admin slots and users[].max_connections', async () => {
     const mer = await start(
       {},
-      (y) => `${y.replace(/pool: \{ ([^}]*) \}/, 'pool: { $1, max_clients: 5 }').replace(/auth: md5 \}/, 'auth: md5, max_connections: 1 }')}limits: { admin_reserved_connections: 1 }\n`,
+      (y) =>
+        `${y.replace(/pool: \{ ([^}]*) \}/, 'pool: { $1, max_clients: 5 }').replace(/auth: md5 \}/, 'auth: md5, max_connections: 1 }')}limits: { admin_reserved_connections: 1 }\n`,
     );
     const open: pg.Client[] = [];
     try {
@@ -428,23 +452,34 @@ describe('clients that hold resources', () => {
       await m1.connect();
       open.push(m1);
       const m2 = client(mer.port, 'md5user');
-      const userLimit = await m2.connect().then(() => 'ok', (e: { code?: string; message: string }) => `${e.code} ${e.message}`);
+      const userLimit = await m2.connect().then(
+        () => 'ok',
+        (e: { code?: string; message: string }) => `${e.code} ${e.message}`,
+      );
       let apps = 0;
       let refusal = '';
       for (let i = 0; i < 6 && refusal === ''; i++) {
         const c = client(mer.port);
-        await c.connect().then(() => {
-          open.push(c);
-          apps++;
-        }, (e: { code?: string; message: string }) => (refusal = `${e.code} ${e.message}`));
+        await c.connect().then(
+          () => {
+            open.push(c);
+            apps++;
+          },
+          (e: { code?: string; message: string }) => (refusal = `${e.code} ${e.message}`),
+        );
       }
       const admin = client(mer.port, 'admin');
       await admin.connect();
       open.push(admin);
       const sessions = (await admin.query('SHOW SESSIONS')).rows.length;
       const admin2 = client(mer.port, 'admin');
-      const full = await admin2.connect().then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
-      console.log(`[limits] max_clients 5, 1 reserved: md5user's 2nd session: ${userLimit}; app sessions admitted ${apps}, then: ${refusal}; admin console in (SHOW SESSIONS: ${sessions} rows); one more admin: ${full}`);
+      const full = await admin2.connect().then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
+      console.log(
+        `[limits] max_clients 5, 1 reserved: md5user's 2nd session: ${userLimit}; app sessions admitted ${apps}, then: ${refusal}; admin console in (SHOW SESSIONS: ${sessions} rows); one more admin: ${full}`,
+      );
       expect(userLimit).toMatch(/^53300 too many connections for role "md5user"/);
       expect(apps).toBe(3);
       expect(refusal).toMatch(/^53300 .*reserved for the admin console/);

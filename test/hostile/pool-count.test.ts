@@ -51,15 +51,19 @@ describe('pools are bounded', () => {
     const N = 500;
     const CONCURRENCY = 20;
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < N) {
-        const code = await attempt(mer, `no_such_db_${next++}`);
-        codes.set(code, (codes.get(code) ?? 0) + 1);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < N) {
+          const code = await attempt(mer, `no_such_db_${next++}`);
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+        }
+      }),
+    );
     const ms = Date.now() - t0;
     const after = poolCount(mer);
-    console.log(`${N} logins to missing databases in ${ms} ms (${JSON.stringify(Object.fromEntries(codes))}); pools ${before} → ${after}; RSS +${((process.memoryUsage().rss - rss0) / 1048576).toFixed(1)} MB`);
+    console.log(
+      `${N} logins to missing databases in ${ms} ms (${JSON.stringify(Object.fromEntries(codes))}); pools ${before} → ${after}; RSS +${((process.memoryUsage().rss - rss0) / 1048576).toFixed(1)} MB`,
+    );
     expect(codes.get('3D000')).toBe(N);
     expect(after).toBe(before);
     // The node is not blamed for a client's typo.

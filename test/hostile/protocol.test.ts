@@ -70,7 +70,7 @@ describe('malformed frames', () => {
   it('a statement name that is not UTF-8 is refused with 08P01 (it would shift the rewritten Parse)', async () => {
     const w = await login();
     // name 0xff 0xff, then SQL: decoded, the name is 6 bytes long and the SQL would be read from the wrong place
-    w.send(Buffer.concat([frame('P', Buffer.concat([Buffer.from([0xff, 0xff, 0]), Buffer.from("select 1\0\0\0")])), SYNC]));
+    w.send(Buffer.concat([frame('P', Buffer.concat([Buffer.from([0xff, 0xff, 0]), Buffer.from('select 1\0\0\0')])), SYNC]));
     expect(await w.closed()).toBe(true);
     expect(w.errors()[0]).toMatchObject({ code: '08P01', severity: 'FATAL' });
   });
@@ -119,10 +119,32 @@ describe('malformed frames', () => {
 });
 
 describe('generative fuzzer (fast-check) over every frontend message type', () => {
-  const SQL = ['select 1', 'begin', 'commit', 'rollback', 'savepoint a', 'select pg_sleep(0)', "set meridian.route = 'master'",
-    "set meridian.route = 'bogus'", 'set search_path = public', 'listen ch', 'copy (select 1) to stdout', 'prepare p as select 1',
-    'execute p', 'deallocate all', 'select * from nowhere', '', ';;', 'discard all', 'set x.y = 1', 'begin read only; select 1; commit'];
-  const name = fc.oneof(fc.constantFrom('', 's1', 'p1', 'é'), fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a).toString('latin1')));
+  const SQL = [
+    'select 1',
+    'begin',
+    'commit',
+    'rollback',
+    'savepoint a',
+    'select pg_sleep(0)',
+    "set meridian.route = 'master'",
+    "set meridian.route = 'bogus'",
+    'set search_path = public',
+    'listen ch',
+    'copy (select 1) to stdout',
+    'prepare p as select 1',
+    'execute p',
+    'deallocate all',
+    'select * from nowhere',
+    '',
+    ';;',
+    'discard all',
+    'set x.y = 1',
+    'begin read only; select 1; commit',
+  ];
+  const name = fc.oneof(
+    fc.constantFrom('', 's1', 'p1', 'é'),
+    fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a).toString('latin1')),
+  );
   const wellFormed = fc.oneof(
     fc.constantFrom(...SQL).map((q) => serialize.query(q)),
     fc.tuple(name, fc.constantFrom(...SQL)).map(([n, q]) => serialize.parse({ name: n, text: q })),
@@ -133,15 +155,13 @@ describe('generative fuzzer (fast-check) over every frontend message type', () =
     fc.constantFrom(serialize.sync(), serialize.flush(), serialize.copyDone(), serialize.copyFail('x'), serialize.copyData(Buffer.from('1\n'))),
     fc.constant(frame('F', Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]))),
   );
-  const mutated = fc.tuple(wellFormed, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.nat(8))
-    .map(([f, flips, cut]) => {
-      const b = Buffer.from(f);
-      for (const [i, v] of flips) if (b.length > 5) b[5 + (i % (b.length - 5))] = v;
-      const body = b.subarray(5, Math.max(5, b.length - cut));
-      return frame(String.fromCharCode(b[0]!), body);
-    });
-  const noise = fc.tuple(fc.constantFrom(...'QPBDCEFSHXdcfpz?'.split('')), fc.uint8Array({ maxLength: 40 }))
-    .map(([c, a]) => frame(c, Buffer.from(a)));
+  const mutated = fc.tuple(wellFormed, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.nat(8)).map(([f, flips, cut]) => {
+    const b = Buffer.from(f);
+    for (const [i, v] of flips) if (b.length > 5) b[5 + (i % (b.length - 5))] = v;
+    const body = b.subarray(5, Math.max(5, b.length - cut));
+    return frame(String.fromCharCode(b[0]!), body);
+  });
+  const noise = fc.tuple(fc.constantFrom(...'QPBDCEFSHXdcfpz?'.split('')), fc.uint8Array({ maxLength: 40 })).map(([c, a]) => frame(c, Buffer.from(a)));
   const anyFrame = fc.oneof({ weight: 4, arbitrary: wellFormed }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: noise });
   /** The bytes of a sequence, cut into chunks at random places (decoders must not care). */
   const sequence = fc.tuple(fc.array(anyFrame, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 4 }));
@@ -184,8 +204,10 @@ describe('generative fuzzer (fast-check) over every frontend message type', () =
   }, 120_000);
 
   it('before login: random startup packets and authentication messages, no crash', async () => {
-    const params = fc.dictionary(fc.constantFrom('user', 'database', 'options', 'application_name', 'x', 'replication', ''),
-      fc.oneof(fc.constantFrom('plainuser', 'app', 'nobody', 'trusty', '', '-c meridian.route=master', '-c', 'app'), fc.string({ maxLength: 12 })));
+    const params = fc.dictionary(
+      fc.constantFrom('user', 'database', 'options', 'application_name', 'x', 'replication', ''),
+      fc.oneof(fc.constantFrom('plainuser', 'app', 'nobody', 'trusty', '', '-c meridian.route=master', '-c', 'app'), fc.string({ maxLength: 12 })),
+    );
     const version = fc.constantFrom(196608, 196608, 80877103, 80877102, 80877104, 0x00020000, 0x00030001, 12345);
     const startup = fc.tuple(params, version, fc.integer({ min: -3, max: 3 }), fc.boolean()).map(([p, v, lenDelta, dropNul]) => {
       const b = Buffer.from(startupPacket(p));
@@ -198,7 +220,8 @@ describe('generative fuzzer (fast-check) over every frontend message type', () =
     const passwordMsg = fc.oneof(
       fc.constant(frame('p', `${PLAIN.password}\0`)),
       fc.uint8Array({ maxLength: 60 }).map((a) => frame('p', Buffer.from(a))),
-      fc.tuple(fc.constantFrom('SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'x', ''), fc.integer({ min: -2, max: 80 }), fc.string({ maxLength: 40 }))
+      fc
+        .tuple(fc.constantFrom('SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'x', ''), fc.integer({ min: -2, max: 80 }), fc.string({ maxLength: 40 }))
         .map(([mech, len, data]) => {
           const d = Buffer.from(data);
           const b = Buffer.alloc(mech.length + 1 + 4 + d.length);
@@ -214,22 +237,24 @@ describe('generative fuzzer (fast-check) over every frontend message type', () =
     const t0 = Date.now();
     let closed = 0;
     for (let i = 0; i < samples.length; i += 20) {
-      await Promise.all(samples.slice(i, i + 20).map(async ([pkt, msgs, together]) => {
-        const w = await Wire.connect(mer.port);
-        try {
-          if (together) w.send(Buffer.concat([pkt, ...msgs]));
-          else {
-            w.send(pkt);
-            for (const m of msgs) {
-              await new Promise((r) => setTimeout(r, 5));
-              w.send(m);
+      await Promise.all(
+        samples.slice(i, i + 20).map(async ([pkt, msgs, together]) => {
+          const w = await Wire.connect(mer.port);
+          try {
+            if (together) w.send(Buffer.concat([pkt, ...msgs]));
+            else {
+              w.send(pkt);
+              for (const m of msgs) {
+                await new Promise((r) => setTimeout(r, 5));
+                w.send(m);
+              }
             }
+            if (await w.closed(1000)) closed++;
+          } finally {
+            w.destroy();
           }
-          if (await w.closed(1000)) closed++;
-        } finally {
-          w.destroy();
-        }
-      }));
+        }),
+      );
     }
     console.log(`fuzz before login: 200 connections in ${Date.now() - t0} ms, ${closed} closed by Meridian within 1 s`);
     expect(await crashes()).toBe(0);
@@ -255,7 +280,9 @@ describe('clients that do not read, and requests without end', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const rssMb = (process.memoryUsage().rss - rss0) / 1024 / 1024;
-    console.log(`${n} pipelined unread requests: Meridian's output backlog for the client peaked at ${(maxBacklog / 1024).toFixed(0)} kB, RSS +${rssMb.toFixed(1)} MB`);
+    console.log(
+      `${n} pipelined unread requests: Meridian's output backlog for the client peaked at ${(maxBacklog / 1024).toFixed(0)} kB, RSS +${rssMb.toFixed(1)} MB`,
+    );
     // Unbounded, the replies would be about 100 000 × 110 bytes = 11 MB.
     expect(maxBacklog).toBeLessThan(3 * 1024 * 1024);
     w.socket.resume();

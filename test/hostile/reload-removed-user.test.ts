@@ -75,10 +75,20 @@ describe('reload and the pools of its users', () => {
     // the removed user at the next janitor tick — where the TypeError used to come from.
     await cluster.nodes[0]!.query(`select pg_terminate_backend(pid) from pg_stat_activity where usename = 'md5user' and state = 'idle'`);
     await sleep(2500);
-    const errors = await Promise.all([idle, inTx].map((c) => c.query({ text: 'select 1', query_timeout: 10_000 } as pg.QueryConfig).then(() => 'no error', (e: { code?: string; message: string }) => e.code ?? e.message)));
-    console.log(`removed user: sessions ended with ${errors.join(', ')}; ${escaped.length} escaped exceptions${escaped.length > 0 ? ` (first: ${String(escaped[0])})` : ""}; ${Date.now() - t0} ms`);
+    const errors = await Promise.all(
+      [idle, inTx].map((c) =>
+        c.query({ text: 'select 1', query_timeout: 10_000 } as pg.QueryConfig).then(
+          () => 'no error',
+          (e: { code?: string; message: string }) => e.code ?? e.message,
+        ),
+      ),
+    );
+    console.log(
+      `removed user: sessions ended with ${errors.join(', ')}; ${escaped.length} escaped exceptions${escaped.length > 0 ? ` (first: ${String(escaped[0])})` : ''}; ${Date.now() - t0} ms`,
+    );
     expect(escaped).toEqual([]);
-    for (const e of errors) expect(['57P01', 'Connection terminated unexpectedly', 'Client has encountered a connection error and is not queryable']).toContain(e);
+    for (const e of errors)
+      expect(['57P01', 'Connection terminated unexpectedly', 'Client has encountered a connection error and is not queryable']).toContain(e);
     expect(md5Pools()).toBe(0);
     await waitFor(async () => (await md5Backends()) === 0, { timeoutMs: 10_000, what: "md5user's backends closed" });
     // The other user's traffic is untouched; the removed one cannot log in again.
@@ -100,7 +110,10 @@ describe('reload and the pools of its users', () => {
     await waitFor(async () => (await md5Backends()) >= 2, { timeoutMs: 10_000, what: 'min_idle backends for md5user' });
     // Clients still log in with md5-secret; Meridian now logs in to the node with a wrong password.
     reloadWithMd5user(`  - { name: md5user, password: "${TEST_USERS.md5user.password}", auth: md5, backend_password: not-the-password }`);
-    const err = await c.query('select 1').then(() => null, (e: { code?: string }) => e.code ?? 'error');
+    const err = await c.query('select 1').then(
+      () => null,
+      (e: { code?: string }) => e.code ?? 'error',
+    );
     console.log(`backend password changed: next request ${err === null ? 'succeeded on an old backend' : `failed with ${err}`}`);
     expect(err).toBe('28P01');
     await c.end().catch(() => {});

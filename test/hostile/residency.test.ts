@@ -56,7 +56,11 @@ function reload(target = mer): void {
 
 function client(user: 'app' | 'md5user' | 'plainuser', tenant?: string, target = mer): pg.Client {
   const c = new pg.Client({
-    host: '127.0.0.1', port: target.port, user, password: TEST_USERS[user].password, database: 'app',
+    host: '127.0.0.1',
+    port: target.port,
+    user,
+    password: TEST_USERS[user].password,
+    database: 'app',
     ...(tenant === undefined ? {} : { options: `-c meridian.tenant=${tenant}` }),
   });
   c.on('error', () => {});
@@ -64,7 +68,10 @@ function client(user: 'app' | 'md5user' | 'plainuser', tenant?: string, target =
 }
 
 async function loginError(c: pg.Client): Promise<{ code?: string; message: string } | null> {
-  return c.connect().then(() => null, (e: { code?: string; message: string }) => e);
+  return c.connect().then(
+    () => null,
+    (e: { code?: string; message: string }) => e,
+  );
 }
 
 async function servedBy(c: pg.Client, sql = 'select inet_server_port() as port'): Promise<string> {
@@ -91,8 +98,13 @@ afterAll(async () => {
 });
 
 describe('residency against hostile clients', () => {
-  it('refuses tenant claims outside the user\'s tenants at login with 28000 (a burst, while a real client works)', async () => {
-    for (const [user, tenant] of [['app', 'us1'], ['app', ''], ['md5user', 'eu1'], ['plainuser', 'eu1']] as const) {
+  it("refuses tenant claims outside the user's tenants at login with 28000 (a burst, while a real client works)", async () => {
+    for (const [user, tenant] of [
+      ['app', 'us1'],
+      ['app', ''],
+      ['md5user', 'eu1'],
+      ['plainuser', 'eu1'],
+    ] as const) {
       const c = client(user, tenant);
       const err = await loginError(c);
       expect(err, `${user} claiming "${tenant}"`).toMatchObject({ code: '28000', message: expect.stringContaining('may not claim tenant') });
@@ -120,11 +132,13 @@ describe('residency against hostile clients', () => {
     const ms = performance.now() - started;
     await real;
     await good.end();
-    console.log(`residency: ${refused}/${attempts} foreign tenant claims refused (28000) in ${ms.toFixed(0)} ms ` +
-      `(${(ms / attempts).toFixed(1)} ms each, 6 at a time); a real tenant ran ${goodQueries} queries meanwhile, all on EU nodes`);
+    console.log(
+      `residency: ${refused}/${attempts} foreign tenant claims refused (28000) in ${ms.toFixed(0)} ms ` +
+        `(${(ms / attempts).toFixed(1)} ms each, 6 at a time); a real tenant ran ${goodQueries} queries meanwhile, all on EU nodes`,
+    );
     expect(refused).toBe(attempts);
     expect(goodQueries).toBeGreaterThan(0);
-    expect(await denials('tenant-claim') - before).toBe(attempts);
+    expect((await denials('tenant-claim')) - before).toBe(attempts);
   }, 60_000);
 
   it('a tenant inside an allowed CIDR cannot reach another region through the CIDR rule', async () => {
@@ -151,7 +165,7 @@ describe('residency against hostile clients', () => {
     const before = await denials('no-rule');
     expect(await loginError(c)).toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('require_match') });
     await c.end().catch(() => {});
-    expect(await denials('no-rule') - before).toBe(1);
+    expect((await denials('no-rule')) - before).toBe(1);
     // md5user matches its own rule, so it may log in (and is kept to us-east).
     const rep = client('md5user');
     await rep.connect();
@@ -168,7 +182,9 @@ describe('residency against hostile clients', () => {
     await idle.connect();
     const id = idBase + 1;
     await inTx.query('begin');
-    expect(await servedBy(inTx, `/* meridian: node=n3 */ insert into accounts(id, region, balance) values (${id}, 'us', 0) returning inet_server_port() as port`)).toBe('n3');
+    expect(
+      await servedBy(inTx, `/* meridian: node=n3 */ insert into accounts(id, region, balance) values (${id}, 'us', 0) returning inet_server_port() as port`),
+    ).toBe('n3');
     expect(await servedBy(idle, '/* meridian: node=n3 */ select inet_server_port() as port')).toBe('n3');
 
     const before = await denials('reload');
@@ -176,12 +192,15 @@ describe('residency against hostile clients', () => {
     reload();
 
     // The transaction's session got a FATAL 57M01 and was closed; its write never committed.
-    const next = await inTx.query('select 1').then(() => null, (e: { code?: string; message: string }) => e);
+    const next = await inTx.query('select 1').then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
     expect([...closedWith, next].find((e) => e?.code === RESIDENCY_SQLSTATE)).toMatchObject({
       message: expect.stringContaining('no longer allows node "n3"'),
     });
     expect(await cluster.node('n3').query('select 1 from accounts where id = $1', [id])).toEqual([]);
-    expect(await denials('reload') - before).toBe(1);
+    expect((await denials('reload')) - before).toBe(1);
     // The idle session stays, and routes under the new rule: eu-west only.
     for (let i = 0; i < 5; i++) expect(await servedBy(idle)).toBe('n1');
     await expect(idle.query('/* meridian: node=n3 */ select 1')).rejects.toMatchObject({ code: RESIDENCY_SQLSTATE });
@@ -198,12 +217,24 @@ describe('residency against hostile clients', () => {
     const rows = (await admin.query('SHOW RESIDENCY')).rows as Array<Record<string, unknown>>;
     const sid = ((await admin.query('SHOW SESSIONS')).rows as Array<Record<string, unknown>>).find((r) => r.tenant === 'eu1');
     expect(sid?.residency).toBe('eu-tenant+office');
-    const explain = new Map(((await admin.query(`EXPLAIN ROUTE FOR SESSION ${String(sid?.id)} select 1`)).rows as Array<{ field: string; value: string }>).map((r) => [r.field, r.value]));
+    const explain = new Map(
+      ((await admin.query(`EXPLAIN ROUTE FOR SESSION ${String(sid?.id)} select 1`)).rows as Array<{ field: string; value: string }>).map((r) => [
+        r.field,
+        r.value,
+      ]),
+    );
     expect(explain.get('residency')).toBe('eu-tenant+office (regions eu-west)');
     expect(explain.get('node')).toBe('n1');
     await admin.end();
     // The admin session's own identity claiming a tenant its user may not claim: EXPLAIN says so.
-    const probe = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian', options: '-c meridian.tenant=eu1' });
+    const probe = new pg.Client({
+      host: '127.0.0.1',
+      port: mer.port,
+      user: 'admin',
+      password: ADMIN_PASSWORD,
+      database: 'meridian',
+      options: '-c meridian.tenant=eu1',
+    });
     await probe.connect();
     const own = new Map(((await probe.query('EXPLAIN ROUTE select 1')).rows as Array<{ field: string; value: string }>).map((r) => [r.field, r.value]));
     await probe.end();
@@ -211,7 +242,12 @@ describe('residency against hostile clients', () => {
     expect(own.get('login')).toMatch(/^refused \(28000\): user "admin" may not claim tenant "eu1"/);
     await c.end();
     expect(rows.map((r) => r.rule)).toEqual(['eu-tenant', 'office', 'reporting', 'eu-tenant+office', '*']);
-    expect(rows.find((r) => r.rule === 'eu-tenant+office')).toMatchObject({ match: 'all of: eu-tenant, office', regions: 'eu-west', nodes: 'n1', sessions: '1' });
+    expect(rows.find((r) => r.rule === 'eu-tenant+office')).toMatchObject({
+      match: 'all of: eu-tenant, office',
+      regions: 'eu-west',
+      nodes: 'n1',
+      sessions: '1',
+    });
     expect(rows.at(-1)).toMatchObject({ match: '(no rule matches)', status: 'refused at login (require_match)' });
   });
 });
@@ -245,7 +281,10 @@ describe('residency reload with pool.mode session', () => {
     writeConfig('eu-west', sessPath, 'mode: session, size: 5');
     reload(sess);
 
-    const next = await kept.query('select 1').then(() => null, (e: { code?: string; message: string }) => e);
+    const next = await kept.query('select 1').then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
     expect([...closedWith, next].find((e) => e?.code === RESIDENCY_SQLSTATE)).toMatchObject({ message: expect.stringContaining('node "n3"') });
     for (let i = 0; i < 3; i++) expect(await servedBy(euOnly)).toBe('n1');
     await euOnly.end();

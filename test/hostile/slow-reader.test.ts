@@ -101,12 +101,13 @@ describe('a slow reader', () => {
     const t0 = Date.now();
     const requests = 4 * 201;
     try {
-      const big = 'select repeat(\'x\', 100000) as v from generate_series(1, 60)'; // 6 MB per result
+      const big = "select repeat('x', 100000) as v from generate_series(1, 60)"; // 6 MB per result
       const frames: Buffer[] = [];
       for (let i = 0; i < 4; i++) {
         frames.push(serialize.query(big));
         // Pipelined extended-protocol queries behind it, so requests keep flowing toward the server too.
-        for (let k = 0; k < 200; k++) frames.push(serialize.parse({ text: `select ${k} as k, repeat('y', 2000) as pad` }), serialize.bind({}), serialize.execute({}), serialize.sync());
+        for (let k = 0; k < 200; k++)
+          frames.push(serialize.parse({ text: `select ${k} as k, repeat('y', 2000) as pad` }), serialize.bind({}), serialize.execute({}), serialize.sync());
       }
       c.socket.write(Buffer.concat(frames));
       await c.readUntil(() => c.readies >= requests, 4); // at most one read buffer every 4 ms
@@ -115,7 +116,9 @@ describe('a slow reader', () => {
       c.socket.destroy();
     }
     const secs = (Date.now() - t0) / 1000;
-    console.log(`slow reader: ${(c.received / 1e6).toFixed(1)} MB read in ${secs.toFixed(1)} s; Meridian held at most ${(maxHeld / 1024).toFixed(0)} KiB for the session (window ${WINDOW_BYTES / 1024} KiB)`);
+    console.log(
+      `slow reader: ${(c.received / 1e6).toFixed(1)} MB read in ${secs.toFixed(1)} s; Meridian held at most ${(maxHeld / 1024).toFixed(0)} KiB for the session (window ${WINDOW_BYTES / 1024} KiB)`,
+    );
     expect(c.received).toBeGreaterThan(24_000_000);
     expect(maxHeld).toBeLessThanOrEqual(WINDOW_BYTES);
   }, 120_000);

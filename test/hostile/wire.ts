@@ -29,7 +29,11 @@ export const query = (sql: string): Buffer => frame('Q', `${sql}\0`);
 export const SYNC = frame('S');
 
 export function startupPacket(params: Record<string, string>): Buffer {
-  const body = Buffer.from(Object.entries(params).map(([k, v]) => `${k}\0${v}\0`).join('') + '\0');
+  const body = Buffer.from(
+    Object.entries(params)
+      .map(([k, v]) => `${k}\0${v}\0`)
+      .join('') + '\0',
+  );
   const b = Buffer.alloc(8 + body.length);
   b.writeInt32BE(b.length, 0);
   b.writeInt32BE(196608, 4);

@@ -21,15 +21,26 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
-    else field += c;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
   }
-  if (field !== '' || row.length > 0) { row.push(field); rows.push(row); }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -54,7 +65,9 @@ async function adminClient(): Promise<pg.Client> {
 async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   for (const n of c.nodes) {
     await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>("SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass");
+    const [r] = await n.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
+    );
     if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
   }
 }
@@ -92,7 +105,10 @@ describe('SHOW commands through psql', () => {
   it('SHOW NODES lists every node with role, state, health, backends and routed requests', async () => {
     const c = appClient();
     await c.connect();
-    const { rows } = await c.query<{ port: number }>('insert into accounts(id, region, balance) values ($1, $2, 0) on conflict (id) do nothing returning inet_server_port() as port', [Date.now() % 1e9, 'x']);
+    const { rows } = await c.query<{ port: number }>(
+      'insert into accounts(id, region, balance) values ($1, $2, 0) on conflict (id) do nothing returning inet_server_port() as port',
+      [Date.now() % 1e9, 'x'],
+    );
     await c.end();
     const nodes = await psqlAdmin('SHOW NODES');
     expect(nodes.map((n) => n.name)).toEqual(['n1', 'n2', 'n3']);
@@ -105,8 +121,22 @@ describe('SHOW commands through psql', () => {
     expect(writer).toBeDefined();
     expect(Number(nodes.find((n) => n.name === writer)?.routed_writes)).toBeGreaterThanOrEqual(1);
     expect(Object.keys(nodes[0]!)).toEqual([
-      'name', 'region', 'role', 'state', 'up', 'rtt_ms', 'lag_ms', 'lag_bytes', 'active_backends', 'idle_backends',
-      'routed_reads', 'routed_writes', 'drain', 'last_error', 'lag_source', 'problem',
+      'name',
+      'region',
+      'role',
+      'state',
+      'up',
+      'rtt_ms',
+      'lag_ms',
+      'lag_bytes',
+      'active_backends',
+      'idle_backends',
+      'routed_reads',
+      'routed_writes',
+      'drain',
+      'last_error',
+      'lag_source',
+      'problem',
     ]);
   });
 
@@ -175,8 +205,7 @@ describe('SHOW commands through psql', () => {
 });
 
 describe('EXPLAIN ROUTE', () => {
-  const explain = async (sql: string, env: NodeJS.ProcessEnv = {}) =>
-    new Map((await psqlAdmin(`EXPLAIN ROUTE ${sql}`, env)).map((r) => [r.field, r.value]));
+  const explain = async (sql: string, env: NodeJS.ProcessEnv = {}) => new Map((await psqlAdmin(`EXPLAIN ROUTE ${sql}`, env)).map((r) => [r.field, r.value]));
 
   it('gives the class, the node and why for a write and a read', async () => {
     const w = await explain("insert into accounts values (1, 'x', 0)");
@@ -205,7 +234,11 @@ describe('errors', () => {
   it('an unknown command gets 42601 with a hint listing the commands', async () => {
     const c = await adminClient();
     try {
-      await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '42601', message: 'unknown admin command: SELECT 1', hint: expect.stringContaining('SHOW NODES') });
+      await expect(c.query('SELECT 1')).rejects.toMatchObject({
+        code: '42601',
+        message: 'unknown admin command: SELECT 1',
+        hint: expect.stringContaining('SHOW NODES'),
+      });
       await expect(c.query('DRAIN nosuchnode')).rejects.toMatchObject({ code: '22023', message: expect.stringContaining('unknown node "nosuchnode"') });
       // the connection stays usable after an error
       expect((await c.query('SHOW POOLS')).command).toBe('SELECT');

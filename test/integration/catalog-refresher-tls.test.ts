@@ -31,7 +31,23 @@ beforeAll(async () => {
   const cert = join(dir, 'server.crt');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', join(dir, 'san.ext')]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca,
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-extfile',
+    join(dir, 'san.ext'),
+  ]);
   handCertToServer(dir, cert, key);
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
   const node = cluster.nodes[0]!;

@@ -31,9 +31,7 @@ describe('classifier with a live pg_proc catalog', () => {
     const table = uniqueName('audit');
     const fn = uniqueName('record_visit');
     await node.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, v text)`);
-    await node.query(
-      `CREATE FUNCTION ${fn}(v text) RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${table}(v) VALUES (v) RETURNING id $$`,
-    );
+    await node.query(`CREATE FUNCTION ${fn}(v text) RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${table}(v) VALUES (v) RETURNING id $$`);
     const catalog = new VolatilityCatalog();
     expect(await catalog.refresh(refreshFrom(node))).toBe(true);
     expect(catalog.isLive).toBe(true);
@@ -77,7 +75,7 @@ describe('classifier with a live pg_proc catalog', () => {
     expect(catalog.volatility('lower')).toBe('immutable');
     const classifier = new Classifier({ catalog });
     expect(classifier.classify(`SELECT ${fn}(1)`).class).toBe('write');
-    expect(classifier.classify('SELECT pg_catalog.pg_postmaster_start_time(), md5(\'x\')').class).toBe('read');
+    expect(classifier.classify("SELECT pg_catalog.pg_postmaster_start_time(), md5('x')").class).toBe('read');
     expect(classifier.classify("SELECT to_tsvector('english', 'a b')").class).toBe('read');
   });
 
@@ -91,7 +89,11 @@ describe('classifier with a live pg_proc catalog', () => {
     input.end(`SELECT ${fn}()\nSELECT no_such_fn_${fn}()\n`);
     const code = await runClassifyCommand(['--dsn', node.connectionString()], input, output);
     expect(code).toBe(0);
-    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as { class: string; reason: string });
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { class: string; reason: string });
     expect(lines[0]).toMatchObject({ class: 'read' });
     expect(lines[1]).toMatchObject({ class: 'write', reason: `unknown function no_such_fn_${fn} treated as write` });
   });

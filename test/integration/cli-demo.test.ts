@@ -36,7 +36,11 @@ describe('meridian demo', () => {
     cli.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => cli!.on('exit', (code) => resolve(code)));
 
-    const dsn = await waitFor(() => /psql "(postgres:\/\/[^"]+)"/.exec(out)?.[1], { timeoutMs: 150_000, intervalMs: 200, what: () => `the demo's DSN; output so far:\n${out}` });
+    const dsn = await waitFor(() => /psql "(postgres:\/\/[^"]+)"/.exec(out)?.[1], {
+      timeoutMs: 150_000,
+      intervalMs: 200,
+      what: () => `the demo's DSN; output so far:\n${out}`,
+    });
     const dataDir = /-D (\S+)/.exec(out)?.[1];
     expect(dataDir, out).toBeDefined();
     expect(pidsMentioning(dataDir!).length, 'the demo runs PostgreSQL').toBeGreaterThan(0);

@@ -27,13 +27,19 @@ let mer: RunningMeridian;
 async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   for (const n of c.nodes) {
     await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>("SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass");
+    const [r] = await n.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
+    );
     if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
   }
 }
 
 async function initPgbench(node: PgNode): Promise<void> {
-  const r = await runPgbench(['-h', node.host, '-p', String(node.port), '-U', 'postgres', '-i', '-s', '1', '-I', 'dtgp', '-q', 'app'], {}, { timeoutMs: 120_000 });
+  const r = await runPgbench(
+    ['-h', node.host, '-p', String(node.port), '-U', 'postgres', '-i', '-s', '1', '-I', 'dtgp', '-q', 'app'],
+    {},
+    { timeoutMs: 120_000 },
+  );
   if (r.code !== 0) throw new Error(`pgbench -i on ${node.name}: ${r.stderr}`);
   await node.query('ALTER TABLE pgbench_history ADD COLUMN id uuid PRIMARY KEY DEFAULT gen_random_uuid()');
   await node.query('GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app');
@@ -73,87 +79,97 @@ afterAll(async () => {
 });
 
 describe('drain under pgbench load', () => {
-  it('drain, stop, start, undrain the write node: 0 failed transactions, no new work on it while drained', async () => {
-    const bench = runPgbench(
-      ['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-n', '-c', '16', '-j', '2', '-T', String(PGBENCH_SECONDS), '-P', '5', 'app'],
-      { PGPASSWORD: TEST_USERS.app.password },
-      { timeoutMs: (PGBENCH_SECONDS + 120) * 1000 },
-    );
-    // Let the load start (connecting 16 clients takes seconds on a loaded host) and settle, then
-    // pick the node taking the writes (the nearest master).
-    const routedWrites = async () => (await mer.m.metrics.routedTotal.get()).values.filter((v) => v.labels.class === 'write').reduce((a, v) => a + v.value, 0);
-    await waitFor(async () => (await routedWrites()) > 200, { timeoutMs: 60_000, what: 'pgbench load running' });
-    await new Promise((r) => setTimeout(r, 2000));
-    const before = await admin('SHOW NODES');
-    const victim = String([...before].sort((a, b) => Number(b.active_backends) - Number(a.active_backends) || Number(b.routed_writes) - Number(a.routed_writes))[0]!.name);
-    const node = cluster.node(victim);
-    expect(Number(before.find((n) => n.name === victim)!.routed_writes)).toBeGreaterThan(0);
+  it(
+    'drain, stop, start, undrain the write node: 0 failed transactions, no new work on it while drained',
+    async () => {
+      const bench = runPgbench(
+        ['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-n', '-c', '16', '-j', '2', '-T', String(PGBENCH_SECONDS), '-P', '5', 'app'],
+        { PGPASSWORD: TEST_USERS.app.password },
+        { timeoutMs: (PGBENCH_SECONDS + 120) * 1000 },
+      );
+      // Let the load start (connecting 16 clients takes seconds on a loaded host) and settle, then
+      // pick the node taking the writes (the nearest master).
+      const routedWrites = async () =>
+        (await mer.m.metrics.routedTotal.get()).values.filter((v) => v.labels.class === 'write').reduce((a, v) => a + v.value, 0);
+      await waitFor(async () => (await routedWrites()) > 200, { timeoutMs: 60_000, what: 'pgbench load running' });
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = await admin('SHOW NODES');
+      const victim = String(
+        [...before].sort((a, b) => Number(b.active_backends) - Number(a.active_backends) || Number(b.routed_writes) - Number(a.routed_writes))[0]!.name,
+      );
+      const node = cluster.node(victim);
+      expect(Number(before.find((n) => n.name === victim)!.routed_writes)).toBeGreaterThan(0);
 
-    // Positive control for the pg_stat_activity watch below: Meridian's backends are visible there now.
-    const [busyBefore] = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'");
-    expect(busyBefore?.n).toBeGreaterThan(0);
+      // Positive control for the pg_stat_activity watch below: Meridian's backends are visible there now.
+      const [busyBefore] = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'");
+      expect(busyBefore?.n).toBeGreaterThan(0);
 
-    const drainStartMs = Date.now();
-    const [drained] = await admin(`DRAIN ${victim}`);
-    const drainReturnedAt = new Date();
-    expect(drained).toMatchObject({ node: victim, state: 'drained', outcome: 'drained', cancelled: '0', closed: '0' });
-    const drainMs = Date.now() - drainStartMs;
+      const drainStartMs = Date.now();
+      const [drained] = await admin(`DRAIN ${victim}`);
+      const drainReturnedAt = new Date();
+      expect(drained).toMatchObject({ node: victim, state: 'drained', outcome: 'drained', cancelled: '0', closed: '0' });
+      const drainMs = Date.now() - drainStartMs;
 
-    // From here until UNDRAIN: nothing of Meridian's on the node, nothing routed there.
-    const routedAtDrain = await routedTo(victim);
-    const sightings: string[] = [];
-    let watching = true;
-    const watch = (async () => {
-      while (watching) {
-        if (node.isRunning()) {
-          const rows = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'").catch(() => []);
-          if ((rows[0]?.n ?? 0) > 0) sightings.push(`${new Date().toISOString()}: ${rows[0]?.n} app backends`);
+      // From here until UNDRAIN: nothing of Meridian's on the node, nothing routed there.
+      const routedAtDrain = await routedTo(victim);
+      const sightings: string[] = [];
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          if (node.isRunning()) {
+            const rows = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'").catch(() => []);
+            if ((rows[0]?.n ?? 0) > 0) sightings.push(`${new Date().toISOString()}: ${rows[0]?.n} app backends`);
+          }
+          await new Promise((r) => setTimeout(r, 50));
         }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+      })();
 
-    await new Promise((r) => setTimeout(r, 2000));
-    await node.stop('fast');
-    await waitFor(() => mer.m.snapshot().byName.get(victim)?.isUp === false, { timeoutMs: 15_000, what: `${victim} seen down` });
-    await new Promise((r) => setTimeout(r, 3000));
-    await node.start();
-    await waitFor(() => mer.m.snapshot().byName.get(victim)?.isUp === true, { timeoutMs: 30_000, what: `${victim} seen up again` });
-    expect(mer.m.snapshot().byName.get(victim)?.state).toBe('drained');
-    await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 2000));
+      await node.stop('fast');
+      await waitFor(() => mer.m.snapshot().byName.get(victim)?.isUp === false, { timeoutMs: 15_000, what: `${victim} seen down` });
+      await new Promise((r) => setTimeout(r, 3000));
+      await node.start();
+      await waitFor(() => mer.m.snapshot().byName.get(victim)?.isUp === true, { timeoutMs: 30_000, what: `${victim} seen up again` });
+      expect(mer.m.snapshot().byName.get(victim)?.state).toBe('drained');
+      await new Promise((r) => setTimeout(r, 1000));
 
-    watching = false;
-    await watch;
-    const undrainAt = new Date();
-    const routedAtUndrain = await routedTo(victim);
-    const [und] = await admin(`UNDRAIN ${victim}`);
-    expect(['active', 'catching-up']).toContain(und?.state);
-    await waitFor(() => mer.m.snapshot().byName.get(victim)?.state === 'active', { timeoutMs: 30_000, what: `${victim} readmitted` });
+      watching = false;
+      await watch;
+      const undrainAt = new Date();
+      const routedAtUndrain = await routedTo(victim);
+      const [und] = await admin(`UNDRAIN ${victim}`);
+      expect(['active', 'catching-up']).toContain(und?.state);
+      await waitFor(() => mer.m.snapshot().byName.get(victim)?.state === 'active', { timeoutMs: 30_000, what: `${victim} readmitted` });
 
-    const r = await bench;
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(r.code, out).toBe(0);
-    expect(out).not.toMatch(/aborted|error/i);
-    const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-    expect(processed).toBeGreaterThan(100);
-    expect(failed).toBe(0);
+      const r = await bench;
+      const out = `${r.stdout}\n${r.stderr}`;
+      expect(r.code, out).toBe(0);
+      expect(out).not.toMatch(/aborted|error/i);
+      const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+      const failed = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+      expect(processed).toBeGreaterThan(100);
+      expect(failed).toBe(0);
 
-    expect(sightings).toEqual([]);
-    expect(routedAtUndrain).toBe(routedAtDrain);
-    // No pgbench transaction started on the node between DRAIN returning and UNDRAIN: history
-    // rows committed locally there (replication origin 0) with mtime (transaction start) inside.
-    const [local] = await node.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pgbench_history h
+      expect(sightings).toEqual([]);
+      expect(routedAtUndrain).toBe(routedAtDrain);
+      // No pgbench transaction started on the node between DRAIN returning and UNDRAIN: history
+      // rows committed locally there (replication origin 0) with mtime (transaction start) inside.
+      const [local] = await node.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pgbench_history h
         WHERE (pg_xact_commit_timestamp_origin(h.xmin)).roident = 0 AND h.mtime >= $1 AND h.mtime < $2`,
-      [drainReturnedAt, undrainAt],
-    );
-    expect(local?.n).toBe(0);
-    // ...while it did take work before the drain and other nodes took the load meanwhile.
-    const [earlier] = await node.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM pgbench_history h WHERE (pg_xact_commit_timestamp_origin(h.xmin)).roident = 0 AND h.mtime < $1', [drainReturnedAt],
-    );
-    expect(earlier?.n).toBeGreaterThan(0);
-    console.log(`drain of ${victim} took ${drainMs} ms under load; pgbench: ${processed} transactions, ${failed} failed; ${/tps = [\d.]+/.exec(r.stdout)?.[0] ?? ''}`);
-  }, (PGBENCH_SECONDS + 200) * 1000);
+        [drainReturnedAt, undrainAt],
+      );
+      expect(local?.n).toBe(0);
+      // ...while it did take work before the drain and other nodes took the load meanwhile.
+      const [earlier] = await node.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pgbench_history h WHERE (pg_xact_commit_timestamp_origin(h.xmin)).roident = 0 AND h.mtime < $1',
+        [drainReturnedAt],
+      );
+      expect(earlier?.n).toBeGreaterThan(0);
+      console.log(
+        `drain of ${victim} took ${drainMs} ms under load; pgbench: ${processed} transactions, ${failed} failed; ${/tps = [\d.]+/.exec(r.stdout)?.[0] ?? ''}`,
+      );
+    },
+    (PGBENCH_SECONDS + 200) * 1000,
+  );
 });

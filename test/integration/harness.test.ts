@@ -237,7 +237,13 @@ describe('latency relay', () => {
       expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       relay.blackhole(true);
       const q = client.query('SELECT 2');
-      const outcome = await Promise.race([q.then(() => 'answered', () => 'failed'), new Promise((r) => setTimeout(() => r('silent'), 500))]);
+      const outcome = await Promise.race([
+        q.then(
+          () => 'answered',
+          () => 'failed',
+        ),
+        new Promise((r) => setTimeout(() => r('silent'), 500)),
+      ]);
       expect(outcome).toBe('silent');
       relay.blackhole(false);
       await expect(q).rejects.toThrow();
@@ -260,7 +266,10 @@ describe('latency relay', () => {
       await expect(client.query('SELECT 1')).rejects.toThrow();
       const code = await new Promise<string>((resolve) => {
         const s = connect({ host: relay.host, port: relay.port });
-        s.on('connect', () => { s.destroy(); resolve('connected'); });
+        s.on('connect', () => {
+          s.destroy();
+          resolve('connected');
+        });
         s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       });
       expect(code).toBe('ECONNREFUSED');

@@ -21,7 +21,8 @@ const SLACK_MS = 3000;
 
 function configFor(cluster: Cluster, kind: MeridianConfig['cluster']['kind'], intervalMs = INTERVAL_MS): MeridianConfig {
   const nodes = cluster.nodes.map((n, i) => `    - { name: ${n.name}, host: ${n.host}, port: ${n.port}, region: r${i + 1} }`).join('\n');
-  return parseConfigText(`listen: { host: 127.0.0.1, port: 0 }
+  return parseConfigText(
+    `listen: { host: 127.0.0.1, port: 0 }
 users:
   - { name: app, password: "x", auth: scram-sha-256 }
 cluster:
@@ -29,7 +30,9 @@ cluster:
   nodes:
 ${nodes}
 health: { interval: ${intervalMs}ms, fast_interval: 100ms, timeout: 1s, rise: ${RISE}, fall: ${FALL}, user: postgres, database: app }
-`, 'health-probes.yaml');
+`,
+    'health-probes.yaml',
+  );
 }
 
 interface Watch {
@@ -53,7 +56,8 @@ function watch(cfg: MeridianConfig): Watch {
   };
 }
 
-const describeNodes = (w: Watch) => () => w.monitor.snapshot.nodes.map((n) => `${n.name}: up=${n.isUp} role=${n.role} lag=${n.lagMs} err=${n.lastError}`).join('; ');
+const describeNodes = (w: Watch) => () =>
+  w.monitor.snapshot.nodes.map((n) => `${n.name}: up=${n.isUp} role=${n.role} lag=${n.lagMs} err=${n.lastError}`).join('; ');
 
 describe('health probes: pglogical active-active', () => {
   let cluster: PglogicalCluster;
@@ -72,7 +76,7 @@ describe('health probes: pglogical active-active', () => {
   it('init-heartbeat creates the table and adds it to the replication set, idempotently', async () => {
     const out: string[] = [];
     expect(await runInitHeartbeat(cfg, { write: (s: string) => out.push(s) })).toBe(0);
-    expect(out.join('')).toContain("n1 (127.0.0.1:");
+    expect(out.join('')).toContain('n1 (127.0.0.1:');
     // (A fixture may have provisioned it already: then every node says "already in".)
     expect(out.filter((l) => /(added to|already in) pglogical replication set 'default'/.test(l))).toHaveLength(3);
     const again: string[] = [];
@@ -87,7 +91,10 @@ describe('health probes: pglogical active-active', () => {
   it('sees all three nodes as masters with known lag via the heartbeat', async () => {
     w = watch(cfg);
     expect(await w.monitor.waitReady(20_000)).toBe(true);
-    await waitFor(() => w.monitor.snapshot.nodes.every((n) => n.isUp && n.role === 'master' && n.lagMs !== null && n.lagMs < 1000), { what: describeNodes(w), timeoutMs: 20_000 });
+    await waitFor(() => w.monitor.snapshot.nodes.every((n) => n.isUp && n.role === 'master' && n.lagMs !== null && n.lagMs < 1000), {
+      what: describeNodes(w),
+      timeoutMs: 20_000,
+    });
     for (const n of w.monitor.snapshot.nodes) {
       expect(n.rttMs).not.toBeNull();
       expect(n.lagBytes).not.toBeNull();
@@ -95,11 +102,14 @@ describe('health probes: pglogical active-active', () => {
     // Meridian's own rows replicate everywhere: each node holds all three.
     // (Polled: on a loaded host a row can still be on its way.)
     let seen: string[] = [];
-    await waitFor(async () => {
-      const rows = await cluster.node('n2').query<{ node: string }>('SELECT node FROM meridian_heartbeat ORDER BY node');
-      seen = rows.map((r) => r.node);
-      return seen.length === 3;
-    }, { what: () => `all three heartbeat rows on n2 (seen: ${seen.join(',')})`, timeoutMs: 20_000 });
+    await waitFor(
+      async () => {
+        const rows = await cluster.node('n2').query<{ node: string }>('SELECT node FROM meridian_heartbeat ORDER BY node');
+        seen = rows.map((r) => r.node);
+        return seen.length === 3;
+      },
+      { what: () => `all three heartbeat rows on n2 (seen: ${seen.join(',')})`, timeoutMs: 20_000 },
+    );
     expect(seen).toEqual(['n1', 'n2', 'n3']);
   });
 
@@ -120,7 +130,10 @@ describe('health probes: pglogical active-active', () => {
     const stopCalledAt = Date.now();
     await n3.stop('immediate');
     const stoppedAt = Date.now(); // detection may beat stop() returning: measure from its end
-    const down = await waitFor(() => w.events.find((e) => e.type === 'node-down' && e.node === 'n3' && e.atMs >= stopCalledAt), { what: describeNodes(w), timeoutMs: 20_000 });
+    const down = await waitFor(() => w.events.find((e) => e.type === 'node-down' && e.node === 'n3' && e.atMs >= stopCalledAt), {
+      what: describeNodes(w),
+      timeoutMs: 20_000,
+    });
     expect(down.atMs - stoppedAt).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
     expect(w.node('n3').failedProbes).toBeGreaterThanOrEqual(FALL);
     // A down peer's frozen row does not make the others stale.
@@ -131,7 +144,10 @@ describe('health probes: pglogical active-active', () => {
     const startCalledAt = Date.now();
     await n3.start();
     const startedAt = Date.now();
-    const up = await waitFor(() => w.events.find((e) => e.type === 'node-up' && e.node === 'n3' && e.atMs >= startCalledAt), { what: describeNodes(w), timeoutMs: 20_000 });
+    const up = await waitFor(() => w.events.find((e) => e.type === 'node-up' && e.node === 'n3' && e.atMs >= startCalledAt), {
+      what: describeNodes(w),
+      timeoutMs: 20_000,
+    });
     expect(up).toMatchObject({ reason: `${RISE} probes passed` });
     expect(up.atMs - startedAt).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
     expect(w.events.filter((e) => e.type === 'node-up' && e.node === 'n3' && e.atMs >= startCalledAt)).toHaveLength(1);
@@ -180,7 +196,11 @@ describe('health probes: primary + 2 standbys', () => {
   it('the primary is the master, the standbys replicas, all with known lag', async () => {
     expect(await w.monitor.waitReady(20_000)).toBe(true);
     await waitFor(() => w.monitor.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.lagMs < 1000), { what: describeNodes(w), timeoutMs: 20_000 });
-    expect(w.monitor.snapshot.nodes.map((n) => [n.name, n.role])).toEqual([['primary', 'master'], ['s1', 'replica'], ['s2', 'replica']]);
+    expect(w.monitor.snapshot.nodes.map((n) => [n.name, n.role])).toEqual([
+      ['primary', 'master'],
+      ['s1', 'replica'],
+      ['s2', 'replica'],
+    ]);
     // Idle primary for a while: the standbys' lag must not creep up (TESTBED pitfall 10).
     await sleep(2500);
     expect(w.node('s1').lagMs).toBeLessThan(500);
@@ -188,7 +208,9 @@ describe('health probes: primary + 2 standbys', () => {
 
   it('pg_wal_replay_pause on one standby plus writes: its lag grows, the other stays low', async () => {
     await cluster.pauseReplay('s1');
-    writer = setInterval(() => { void cluster.primary.query('INSERT INTO health_ticks DEFAULT VALUES').catch(() => undefined); }, 100);
+    writer = setInterval(() => {
+      void cluster.primary.query('INSERT INTO health_ticks DEFAULT VALUES').catch(() => undefined);
+    }, 100);
     try {
       await waitFor(() => (w.node('s1').lagMs ?? 0) > 2000, { what: describeNodes(w), timeoutMs: 20_000 });
       expect(w.node('s1').lagBytes).toBeGreaterThan(0);
@@ -211,7 +233,10 @@ describe('health probes: primary + 2 standbys', () => {
     const stopCalledAt = Date.now();
     await cluster.primary.stop('immediate');
     const stoppedAt = Date.now();
-    const change = await waitFor(() => w.events.find((e) => e.type === 'master-changed' && e.atMs >= stopCalledAt && e.after.join() === 's2'), { what: describeNodes(w), timeoutMs: 20_000 });
+    const change = await waitFor(() => w.events.find((e) => e.type === 'master-changed' && e.atMs >= stopCalledAt && e.after.join() === 's2'), {
+      what: describeNodes(w),
+      timeoutMs: 20_000,
+    });
     expect(change.atMs - stoppedAt).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
     expect(w.node('s2')).toMatchObject({ role: 'master', isSplitBrain: false, isUp: true });
     expect(w.node('primary').isUp).toBe(false);

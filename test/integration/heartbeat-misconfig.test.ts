@@ -70,7 +70,12 @@ describe('pglogical with health.database where pglogical is not installed', () =
   it('Meridian serves reads at the nearest master and SHOW NODES names the cause', async () => {
     // The table the old init-heartbeat left behind: present on every node, replicated nowhere.
     await onPostgresDb(`CREATE TABLE IF NOT EXISTS ${TABLE} (node text PRIMARY KEY, ts timestamptz NOT NULL)`);
-    const sink = new Writable({ write(chunk, _e, done) { logLines.push(JSON.parse(String(chunk))); done(); } });
+    const sink = new Writable({
+      write(chunk, _e, done) {
+        logLines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     m = new Meridian(cfg, { logger: pino({ level: 'info' }, sink) });
     ({ port } = await m.start());
     const t0 = Date.now();
@@ -105,7 +110,10 @@ describe('pglogical with health.database where pglogical is not installed', () =
       await admin.end();
     }
     // GET /nodes: the same rows as JSON.
-    m.config = Object.freeze({ ...m.config, admin: { ...m.config.admin, http: { host: '127.0.0.1', port: 0, token: 'misconfig-test-token', allowedHosts: [] } } });
+    m.config = Object.freeze({
+      ...m.config,
+      admin: { ...m.config.admin, http: { host: '127.0.0.1', port: 0, token: 'misconfig-test-token', allowedHosts: [] } },
+    });
     const api = await startHttp(m.admin);
     try {
       const r = await fetch(`http://127.0.0.1:${api.port}/nodes`, { headers: { authorization: 'Bearer misconfig-test-token' } });

@@ -23,7 +23,9 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   for (const n of c.nodes) {
     await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>("SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass");
+    const [r] = await n.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
+    );
     if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
   }
 }
@@ -77,11 +79,26 @@ describe('public endpoints', () => {
     const text = await r.text();
     await c.end();
     for (const name of [
-      'meridian_client_sessions', 'meridian_backends', 'meridian_routed_requests_total', 'meridian_request_duration_seconds_bucket',
-      'meridian_node_up', 'meridian_node_role', 'meridian_node_state', 'meridian_node_lag_ms', 'meridian_node_lag_bytes', 'meridian_node_rtt_ms',
-      'meridian_probe_failures_total', 'meridian_evictions_total', 'meridian_failovers_total', 'meridian_node_draining',
-      'meridian_residency_refusals_total', 'meridian_pool_wait_seconds', 'meridian_errors_total', 'meridian_pinned_sessions',
-    ]) expect(text, name).toContain(name);
+      'meridian_client_sessions',
+      'meridian_backends',
+      'meridian_routed_requests_total',
+      'meridian_request_duration_seconds_bucket',
+      'meridian_node_up',
+      'meridian_node_role',
+      'meridian_node_state',
+      'meridian_node_lag_ms',
+      'meridian_node_lag_bytes',
+      'meridian_node_rtt_ms',
+      'meridian_probe_failures_total',
+      'meridian_evictions_total',
+      'meridian_failovers_total',
+      'meridian_node_draining',
+      'meridian_residency_refusals_total',
+      'meridian_pool_wait_seconds',
+      'meridian_errors_total',
+      'meridian_pinned_sessions',
+    ])
+      expect(text, name).toContain(name);
     expect(text).toMatch(/meridian_client_sessions\{state="idle"\} [1-9]/);
     expect(text).toMatch(/meridian_node_up\{node="n1",region="r1"\} 1/);
     expect(text).toMatch(/meridian_node_role\{node="n2",role="master"\} 1/);
@@ -146,7 +163,11 @@ describe('protected endpoints', () => {
     await c.query('/* meridian: node=n2 */ begin');
     await c.query('select 1'); // the transaction takes its backend on n2 here (routing.defer_begin)
     try {
-      const r = await fetch(url('/nodes/n2/drain'), { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ wait: false, timeout: '10s' }) });
+      const r = await fetch(url('/nodes/n2/drain'), {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ wait: false, timeout: '10s' }),
+      });
       expect(r.status).toBe(202);
       expect(await r.json()).toMatchObject({ node: 'n2', state: 'draining', outcome: 'started' });
     } finally {

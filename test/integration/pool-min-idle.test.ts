@@ -71,13 +71,16 @@ describe('pool.min_idle', () => {
       `select pid from pg_stat_activity where usename = 'md5user' and backend_type = 'client backend' and state = 'idle' limit 1`,
     );
     await node.query(`select pg_terminate_backend(${victim!.pid})`);
-    await waitFor(async () => {
-      const [r] = await node.query<{ n: number; gone: boolean }>(
-        `select count(*)::int as n, bool_and(pid <> ${victim!.pid}) as gone
+    await waitFor(
+      async () => {
+        const [r] = await node.query<{ n: number; gone: boolean }>(
+          `select count(*)::int as n, bool_and(pid <> ${victim!.pid}) as gone
            from pg_stat_activity where usename = 'md5user' and backend_type = 'client backend'`,
-      );
-      return r!.n === 3 && r!.gone;
-    }, { timeoutMs: 10_000, what: 'the terminated backend replaced' });
+        );
+        return r!.n === 3 && r!.gone;
+      },
+      { timeoutMs: 10_000, what: 'the terminated backend replaced' },
+    );
     const c = await client();
     try {
       expect((await c.query('select 41 + 1 as x')).rows[0].x).toBe(42); // the pool still serves

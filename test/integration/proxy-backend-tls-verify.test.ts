@@ -25,7 +25,21 @@ function openssl(args: string[]): void {
 
 /** A CA (key + self-signed cert) in `dir` named `name`. */
 function makeCa(name: string): string {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`), '-days', '1', '-subj', `/CN=${name}`]);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(dir, `${name}.key`),
+    '-out',
+    join(dir, `${name}.crt`),
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+  ]);
   return join(dir, `${name}.crt`);
 }
 

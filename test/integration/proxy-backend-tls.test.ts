@@ -20,7 +20,9 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-node-tls-'));
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+    stdio: 'ignore',
+  });
   handCertToServer(dir, cert, key);
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
   await cluster.exec('create table if not exists tls_t (id int primary key, v text)');
@@ -53,7 +55,9 @@ describe('TLS to the nodes', () => {
     await c.end();
     // postgres.js pipelines these on one connection; then COPY FROM STDIN through the TLS backend.
     const sql = postgres(mer.dsn(), { max: 1 });
-    await sql.begin((tx) => Array.from({ length: 50 }, (_, i) => tx`insert into tls_t values (${i}, ${`v${i}`}) on conflict (id) do update set v = excluded.v`));
+    await sql.begin((tx) =>
+      Array.from({ length: 50 }, (_, i) => tx`insert into tls_t values (${i}, ${`v${i}`}) on conflict (id) do update set v = excluded.v`),
+    );
     const [n] = await sql`select count(*)::int as n, string_agg(v, ',' order by id) as s from tls_t`;
     expect(n!.n).toBe(50);
     expect(String(n!.s).split(',')[49]).toBe('v49');

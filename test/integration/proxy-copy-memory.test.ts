@@ -30,17 +30,20 @@ beforeAll(async () => {
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, meridianYaml(cluster).replace('port: 0 }', `port: ${port} }`));
   proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: 'ignore' });
-  await waitFor(async () => {
-    const sql = postgres(`postgres://app:app-secret@127.0.0.1:${port}/app`, { max: 1, connect_timeout: 2 });
-    try {
-      await sql`select 1`;
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await sql.end();
-    }
-  }, { timeoutMs: 60_000, intervalMs: 500, what: () => 'meridian process accepting' });
+  await waitFor(
+    async () => {
+      const sql = postgres(`postgres://app:app-secret@127.0.0.1:${port}/app`, { max: 1, connect_timeout: 2 });
+      try {
+        await sql`select 1`;
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await sql.end();
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: () => 'meridian process accepting' },
+  );
 });
 
 afterAll(async () => {
@@ -62,24 +65,30 @@ describe('COPY streaming memory', () => {
       const line = Buffer.from('x'.repeat(1019) + '\n');
       let sent = 0;
       const w = await sql`copy ${sql(t)} from stdin`.writable();
-      await pipeline(new Readable({
-        read() {
-          if (sent >= TOTAL) return this.push(null);
-          const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
-          sent += chunk.length;
-          this.push(chunk);
-        },
-      }), w);
+      await pipeline(
+        new Readable({
+          read() {
+            if (sent >= TOTAL) return this.push(null);
+            const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
+            sent += chunk.length;
+            this.push(chunk);
+          },
+        }),
+        w,
+      );
       let received = 0;
       const r = await sql`copy ${sql(t)} to stdout`.readable();
-      await pipeline(r, new Writable({
-        write(chunk: Buffer, _e, cb) {
-          received += chunk.length;
-          // A slow reader: Meridian must stop reading the server, not buffer for us.
-          if (received % (16 << 20) < chunk.length) setTimeout(cb, 20);
-          else cb();
-        },
-      }));
+      await pipeline(
+        r,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            received += chunk.length;
+            // A slow reader: Meridian must stop reading the server, not buffer for us.
+            if (received % (16 << 20) < chunk.length) setTimeout(cb, 20);
+            else cb();
+          },
+        }),
+      );
       const peak = rssKb(pid, 'VmHWM');
       expect(sent).toBeGreaterThanOrEqual(TOTAL);
       expect(received).toBeGreaterThanOrEqual(TOTAL);

@@ -59,11 +59,13 @@ describe('node-postgres through Meridian', () => {
   });
 
   it('runs named prepared statements many times, also across pooled backends', async () => {
-    const clients = await Promise.all([0, 1, 2].map(async () => {
-      const c = new pg.Client(mer.dsn());
-      await c.connect();
-      return c;
-    }));
+    const clients = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const c = new pg.Client(mer.dsn());
+        await c.connect();
+        return c;
+      }),
+    );
     try {
       for (let i = 0; i < 30; i++) {
         const c = clients[i % 3]!;
@@ -120,10 +122,12 @@ describe('postgres.js through Meridian', () => {
         await tx`insert into ${tx(t)} values (1, 'a')`;
         await tx`insert into ${tx(t)} values (2, 'b')`;
       });
-      await expect(sql.begin(async (tx) => {
-        await tx`insert into ${tx(t)} values (3, 'c')`;
-        await tx`insert into ${tx(t)} values (1, 'dup')`;
-      })).rejects.toMatchObject({ code: '23505' });
+      await expect(
+        sql.begin(async (tx) => {
+          await tx`insert into ${tx(t)} values (3, 'c')`;
+          await tx`insert into ${tx(t)} values (1, 'dup')`;
+        }),
+      ).rejects.toMatchObject({ code: '23505' });
       const rows = await sql`select id from ${sql(t)} order by id`;
       expect(rows.map((r) => r.id)).toEqual([1, 2]);
       // Pipelined queries from one connection all complete in order.
@@ -141,19 +145,27 @@ describe('postgres.js through Meridian', () => {
     try {
       const rows = 20_000;
       const w = await sql`copy ${sql(t)} from stdin`.writable();
-      await pipeline(Readable.from((function* () {
-        for (let i = 0; i < rows; i++) yield `${i}\tvalue-${i}\n`;
-      })()), w);
+      await pipeline(
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < rows; i++) yield `${i}\tvalue-${i}\n`;
+          })(),
+        ),
+        w,
+      );
       const [c] = await sql`select count(*)::int as n from ${sql(t)}`;
       expect(c!.n).toBe(rows);
       let bytes = 0;
       const r = await sql`copy ${sql(t)} to stdout`.readable();
-      await pipeline(r, new Writable({
-        write(chunk: Buffer, _e, cb) {
-          bytes += chunk.length;
-          cb();
-        },
-      }));
+      await pipeline(
+        r,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            bytes += chunk.length;
+            cb();
+          },
+        }),
+      );
       expect(bytes).toBeGreaterThan(rows * 8);
     } finally {
       await sql.end();
@@ -165,7 +177,10 @@ describe('postgres.js through Meridian', () => {
     try {
       const t0 = Date.now();
       const q = sql`select pg_sleep(10)`;
-      const outcome = q.then(() => 'finished', (e: { code?: string }) => e.code);
+      const outcome = q.then(
+        () => 'finished',
+        (e: { code?: string }) => e.code,
+      );
       await new Promise((r) => setTimeout(r, 300));
       await q.cancel();
       expect(await outcome).toBe('57014');

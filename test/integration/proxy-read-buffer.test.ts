@@ -49,7 +49,13 @@ describe('requests that wait keep their bytes', () => {
         if (n % 2 === 0) frames.push(serialize.query(`select '${want}'::text as v`));
         else {
           // Extended protocol, unnamed statement, text parameter.
-          frames.push(serialize.parse({ text: 'select $1::text as v' }), serialize.bind({ values: [want] }), serialize.describe({ type: 'P' }), serialize.execute(), serialize.sync());
+          frames.push(
+            serialize.parse({ text: 'select $1::text as v' }),
+            serialize.bind({ values: [want] }),
+            serialize.describe({ type: 'P' }),
+            serialize.execute(),
+            serialize.sync(),
+          );
         }
       }
       raw.send(Buffer.concat(frames));
@@ -69,20 +75,24 @@ describe('requests that wait keep their bytes', () => {
   });
 
   it('many clients queueing for few backends each get their own answers (pgbench-like churn)', async () => {
-    const clients = await Promise.all(Array.from({ length: 12 }, async () => {
-      const c = new pg.Client({ connectionString: mer.dsn() });
-      await c.connect();
-      return c;
-    }));
+    const clients = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const c = new pg.Client({ connectionString: mer.dsn() });
+        await c.connect();
+        return c;
+      }),
+    );
     const rounds = 40;
-    await Promise.all(clients.map(async (c, k) => {
-      for (let r = 0; r < rounds; r++) {
-        const want = payload(k * 1000 + r, (k * 997 + r * 131) % 3000);
-        const res = await c.query(k % 2 === 0 ? `select '${want}'::text as v, ${k} as k` : { text: 'select $1::text as v, $2::int as k', values: [want, k] });
-        expect(res.rows[0].k).toBe(k);
-        expect(res.rows[0].v).toBe(want);
-      }
-    }));
+    await Promise.all(
+      clients.map(async (c, k) => {
+        for (let r = 0; r < rounds; r++) {
+          const want = payload(k * 1000 + r, (k * 997 + r * 131) % 3000);
+          const res = await c.query(k % 2 === 0 ? `select '${want}'::text as v, ${k} as k` : { text: 'select $1::text as v, $2::int as k', values: [want, k] });
+          expect(res.rows[0].k).toBe(k);
+          expect(res.rows[0].v).toBe(want);
+        }
+      }),
+    );
     await Promise.all(clients.map((c) => c.end()));
   });
 });

@@ -149,7 +149,9 @@ describe('failures mid-request', () => {
     try {
       // Same single-backend pool: if the dirty backend came back we would be inside its transaction.
       // Only this test's transaction counts (other files share the cluster and hold transactions open).
-      const r = await next.query(`select count(*)::int as n, (select count(*) from pg_stat_activity where state like 'idle in transaction%' and query like '%insert into ${t}%')::int as idle_tx from ${t}`);
+      const r = await next.query(
+        `select count(*)::int as n, (select count(*) from pg_stat_activity where state like 'idle in transaction%' and query like '%insert into ${t}%')::int as idle_tx from ${t}`,
+      );
       expect(r.rows[0].n).toBe(0);
       expect(r.rows[0].idle_tx).toBe(0);
     } finally {

@@ -23,7 +23,9 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-tls-large-'));
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+    stdio: 'ignore',
+  });
   tlsYaml = `tls: { cert: ${cert}, key: ${key}, mode: allow }`;
 });
 
@@ -39,7 +41,8 @@ describe.each(['session', 'transaction'])('psycopg over TLS, %s pooling', (mode)
   it('gets results of 64 to 4096 rows of 10 kB, fetched whole and streamed slowly', async () => {
     expect(missing, 'python3-psycopg is needed (installed by .ci/run)').toBeNull();
     const r = (await runPython('psycopg_tls_large.py', [`${mer.dsn()}?sslmode=require&connect_timeout=10`, '64,256,1024,4096'], 90_000)) as unknown as {
-      ssl: boolean; cases: Array<{ mode: string; rows: number; seconds: number }>;
+      ssl: boolean;
+      cases: Array<{ mode: string; rows: number; seconds: number }>;
     };
     console.log(`${mode} pooling over TLS: ${r.cases.map((c) => `${c.mode} ${c.rows} rows ${c.seconds}s`).join(', ')}`);
     expect(r.ssl).toBe(true);

@@ -20,7 +20,9 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-tls-'));
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+    stdio: 'ignore',
+  });
   mer = await startMeridian(cluster, { extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }` });
 });
 

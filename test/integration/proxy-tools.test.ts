@@ -33,7 +33,9 @@ describe('psql through Meridian', () => {
     const data = join(dir, 'data.tsv');
     writeFileSync(data, Array.from({ length: 1000 }, (_, i) => `${i}\tname-${i}`).join('\n') + '\n');
     const script = join(dir, 'script.sql');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 create table ${t}(id int primary key, name text); insert into ${t} values (-1, 'minus one'); select 1;
 \\copy ${t} from '${data}'
 select count(*) as n, max(id) as top from ${t} \\gset
@@ -41,7 +43,8 @@ select count(*) as n, max(id) as top from ${t} \\gset
 begin; update ${t} set name = 'x' where id < 10; commit;
 \\copy (select id, name from ${t} where id < 3 order by id) to '${join(dir, 'out.tsv')}'
 select string_agg(name, ',' order by id) from ${t} where id < 3;
-`);
+`,
+    );
     const r = await runPsql({ port: mer.port, user: 'app', password, file: script });
     expect(r.stdout).toContain('rows=1001 top=999');
     expect(r.stdout).toContain('x,x,x,x'); // ids -1, 0, 1, 2 all updated inside the transaction

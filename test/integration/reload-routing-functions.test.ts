@@ -98,7 +98,10 @@ describe('RELOAD of catalog_refresh', () => {
       writeConfig(`read_functions: [${fn}], catalog_refresh: 1s`);
       await admin('RELOAD');
       const t0 = Date.now();
-      const known = await waitFor(() => mer.m.catalog.lookup.volatility(late) ?? undefined, { timeoutMs: 8_000, what: `${late} in the catalog within the 1s refresh` }).catch(() => null);
+      const known = await waitFor(() => mer.m.catalog.lookup.volatility(late) ?? undefined, {
+        timeoutMs: 8_000,
+        what: `${late} in the catalog within the 1s refresh`,
+      }).catch(() => null);
       console.log(`catalog_refresh 1h → 1s by RELOAD: new function known after ${known === null ? 'never (8 s)' : `${Date.now() - t0} ms`}`);
       expect(known).toBe('stable');
     } finally {

@@ -21,7 +21,9 @@ const base: StartOptions = { extraYaml: 'drain: { timeout: 10s }\nrouting: { rea
 async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   for (const n of c.nodes) {
     await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>("SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass");
+    const [r] = await n.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
+    );
     if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
   }
 }
@@ -110,7 +112,10 @@ describe('RELOAD with a bad file', () => {
     try {
       await waitFor(() => load.ok >= 2, { timeoutMs: 30_000, what: 'traffic running before the reload' });
       writeFileSync(configPath, 'listen: { host: 127.0.0.1, port: 0\npool: [unclosed\n');
-      await expect(admin('RELOAD')).rejects.toMatchObject({ code: '55000', message: expect.stringMatching(/^reload failed; the running configuration is unchanged: [\s\S]*invalid YAML/) });
+      await expect(admin('RELOAD')).rejects.toMatchObject({
+        code: '55000',
+        message: expect.stringMatching(/^reload failed; the running configuration is unchanged: [\s\S]*invalid YAML/),
+      });
       writeConfig({ pool: 'mode: transaction, size: -3' });
       await expect(admin('RELOAD')).rejects.toMatchObject({ message: expect.stringMatching(/pool\.size/) });
       const after = load.ok;

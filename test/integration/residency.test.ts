@@ -22,9 +22,9 @@ let watcher: Promise<void> | null = null;
 async function watchForeignNode(): Promise<void> {
   const us = cluster.node('n3');
   while (watching) {
-    const rows = await us.query<{ usename: string; query: string }>(
-      "select usename, query from pg_stat_activity where usename in ('md5user', 'plainuser', 'app')",
-    ).catch(() => []);
+    const rows = await us
+      .query<{ usename: string; query: string }>("select usename, query from pg_stat_activity where usename in ('md5user', 'plainuser', 'app')")
+      .catch(() => []);
     for (const r of rows) {
       if (r.usename === 'app') appSeen++;
       else sightings.push(`${r.usename}: ${r.query}`);
@@ -35,7 +35,11 @@ async function watchForeignNode(): Promise<void> {
 
 function euTenant(): pg.Client {
   const c = new pg.Client({
-    host: '127.0.0.1', port: mer.port, user: 'md5user', password: TEST_USERS.md5user.password, database: 'app',
+    host: '127.0.0.1',
+    port: mer.port,
+    user: 'md5user',
+    password: TEST_USERS.md5user.password,
+    database: 'app',
     options: '-c meridian.tenant=eu1',
   });
   c.on('error', () => {});
@@ -56,7 +60,9 @@ function port(name: string): number {
 async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
   for (const n of c.nodes) {
     await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>("SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass");
+    const [r] = await n.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
+    );
     if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
   }
 }
@@ -93,9 +99,10 @@ describe('residency', () => {
       for (let i = 0; i < 10; i++) {
         const r = await c.query<{ port: number }>('select inet_server_port() as port');
         expect([port('n1'), port('n2')]).toContain(r.rows[0]?.port);
-        const w = await c.query<{ port: number }>(
-          'insert into accounts(id, region, balance) values ($1, $2, 0) returning inet_server_port() as port', [100_000 + i + (make === euUser ? 50 : 0), 'eu'],
-        );
+        const w = await c.query<{ port: number }>('insert into accounts(id, region, balance) values ($1, $2, 0) returning inet_server_port() as port', [
+          100_000 + i + (make === euUser ? 50 : 0),
+          'eu',
+        ]);
         expect([port('n1'), port('n2')]).toContain(w.rows[0]?.port);
       }
       // even a hint cannot take it abroad
@@ -112,19 +119,28 @@ describe('residency', () => {
     const other = new pg.Client({ connectionString: mer.dsn('app') });
     await other.connect();
     await Promise.all([cluster.node('n1').stop(), cluster.node('n2').stop()]);
-    await waitFor(() => {
-      const s = mer.m.snapshot();
-      return !s.byName.get('n1')?.isUp && !s.byName.get('n2')?.isUp;
-    }, { timeoutMs: 15_000, what: 'n1 and n2 seen down' });
+    await waitFor(
+      () => {
+        const s = mer.m.snapshot();
+        return !s.byName.get('n1')?.isUp && !s.byName.get('n2')?.isUp;
+      },
+      { timeoutMs: 15_000, what: 'n1 and n2 seen down' },
+    );
 
     for (const sql of ['select 1', "insert into accounts(id, region, balance) values (999999, 'eu', 0)"]) {
-      const err = await eu.query(sql).then(() => null, (e: { code: string; message: string }) => e);
+      const err = await eu.query(sql).then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
       expect(err, sql).toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-tenant"') });
     }
     // A BEGIN alone is answered by Meridian (routing.defer_begin): the block's first statement is
     // refused, and the failed block can still be left without any node.
     await eu.query('begin');
-    const inBlock = await eu.query('select 1').then(() => null, (e: { code: string; message: string }) => e);
+    const inBlock = await eu.query('select 1').then(
+      () => null,
+      (e: { code: string; message: string }) => e,
+    );
     expect(inBlock).toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-tenant"') });
     expect((await eu.query('rollback')).command).toBe('ROLLBACK');
     await expect(plain.query('select 1')).rejects.toMatchObject({ code: RESIDENCY_SQLSTATE, message: expect.stringContaining('residency rule "eu-user"') });
@@ -149,7 +165,14 @@ describe('residency', () => {
     await waitFor(() => mer.m.snapshot().byName.get('n1')?.isUp === true, { timeoutMs: 30_000, what: 'n1 up again' });
     const eu = euTenant();
     await eu.connect();
-    await waitFor(async () => (await eu.query('select 1').then(() => true, () => false)), { timeoutMs: 15_000, what: 'EU tenant served again' });
+    await waitFor(
+      async () =>
+        await eu.query('select 1').then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 15_000, what: 'EU tenant served again' },
+    );
     const r = await eu.query<{ port: number }>('select inet_server_port() as port');
     expect([port('n1'), port('n2')]).toContain(r.rows[0]?.port);
     await eu.end();

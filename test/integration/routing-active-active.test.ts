@@ -38,7 +38,10 @@ beforeAll(async () => {
     initHeartbeat: true,
   });
   // Wait until every node's RTT and lag are known.
-  await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.rttMs !== null && n.lagMs !== null), { timeoutMs: 60_000, what: () => 'all nodes probed with rtt and lag' });
+  await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.rttMs !== null && n.lagMs !== null), {
+    timeoutMs: 60_000,
+    what: () => 'all nodes probed with rtt and lag',
+  });
   client = await connectClient(mer);
 });
 
@@ -75,7 +78,10 @@ describe('active-active routing', () => {
     const tookMs = firstN2At - stoppedAt;
     // Bound from the issue: fall × interval + 1 s (plus scheduling slack on a loaded 2-core CI box).
     expect(tookMs).toBeLessThan(FALL * INTERVAL_MS + 1000 + 1500);
-    expect(after.every((n) => n === 'n2'), `after failover: ${after.join(',')}`).toBe(true);
+    expect(
+      after.every((n) => n === 'n2'),
+      `after failover: ${after.join(',')}`,
+    ).toBe(true);
     const evicted = mer.m.health.snapshot.byName.get('n1')!;
     expect(evicted.isUp).toBe(false);
 
@@ -88,24 +94,36 @@ describe('active-active routing', () => {
     // Start from a healthy mesh (the previous test restarted n1): every link replicating, lags small.
     await cluster.waitReplicating(60_000);
     await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.lagMs < 300), {
-      timeoutMs: 60_000, what: () => `all lags small (${mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ')})`,
+      timeoutMs: 60_000,
+      what: () => `all lags small (${mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ')})`,
     });
     // Read-your-writes watermarks come from the real heartbeat rows: every node has recent ones
     // for both other masters.
     const seen = (node: string, origin: string) => mer.m.health.snapshot.byName.get(node)?.seenWrites?.get(origin) ?? 0;
-    const pairs = [['n1', 'n2'], ['n1', 'n3'], ['n2', 'n1'], ['n2', 'n3'], ['n3', 'n1'], ['n3', 'n2']] as const;
+    const pairs = [
+      ['n1', 'n2'],
+      ['n1', 'n3'],
+      ['n2', 'n1'],
+      ['n2', 'n3'],
+      ['n3', 'n1'],
+      ['n3', 'n2'],
+    ] as const;
     await waitFor(() => pairs.every(([n, o]) => Date.now() - seen(n, o) < 5 * INTERVAL_MS), {
-      timeoutMs: 10_000, what: () => `recent watermarks (${pairs.map(([n, o]) => `${n}<-${o}:${Date.now() - seen(n, o)} ms ago`).join(' ')})`,
+      timeoutMs: 10_000,
+      what: () => `recent watermarks (${pairs.map(([n, o]) => `${n}<-${o}:${Date.now() - seen(n, o)} ms ago`).join(' ')})`,
     });
     // Make n1 (the nearest) lag: it stops receiving from n2 and n3, which keep writing heartbeats.
     await cluster.disableSubscription('n1', 'n2');
     await cluster.disableSubscription('n1', 'n3');
     const disabledAt = Date.now();
     try {
-      await waitFor(() => {
-        const n1 = mer.m.health.snapshot.byName.get('n1')!;
-        return n1.lagMs !== null && n1.lagMs > 400;
-      }, { timeoutMs: 30_000, what: () => `n1 lag grows (now ${mer.m.health.snapshot.byName.get('n1')?.lagMs})` });
+      await waitFor(
+        () => {
+          const n1 = mer.m.health.snapshot.byName.get('n1')!;
+          return n1.lagMs !== null && n1.lagMs > 400;
+        },
+        { timeoutMs: 30_000, what: () => `n1 lag grows (now ${mer.m.health.snapshot.byName.get('n1')?.lagMs})` },
+      );
       const served = new Set<string>();
       for (let i = 0; i < 20; i++) served.add(await readNode());
       const lags = mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.lagMs}`).join(' ');
@@ -113,7 +131,10 @@ describe('active-active routing', () => {
       // n1's watermarks for n2 and n3 stopped before the subscriptions did; n2's for n1 moves on.
       expect(seen('n1', 'n2')).toBeLessThan(disabledAt);
       expect(seen('n1', 'n3')).toBeLessThan(disabledAt);
-      await waitFor(() => seen('n2', 'n1') > disabledAt, { timeoutMs: 10_000, what: () => `n2's watermark for n1 passes the disable (${seen('n2', 'n1') - disabledAt})` });
+      await waitFor(() => seen('n2', 'n1') > disabledAt, {
+        timeoutMs: 10_000,
+        what: () => `n2's watermark for n1 passes the disable (${seen('n2', 'n1') - disabledAt})`,
+      });
     } finally {
       await cluster.enableSubscription('n1', 'n2');
       await cluster.enableSubscription('n1', 'n3');

@@ -22,10 +22,13 @@ const state = () => mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.role}:
 
 /** Equal proximity (probe RTTs within the router's 1 ms tolerance, with margin): reads then take turns. */
 async function equalProximity(): Promise<void> {
-  await waitFor(() => {
-    const [a, b] = mer.m.health.snapshot.nodes.map((n) => n.rttMs ?? Infinity) as [number, number];
-    return Math.abs(a - b) < 0.5;
-  }, { timeoutMs: 30_000, intervalMs: 100, what: () => `probe RTTs within 0.5 ms (${state()})` });
+  await waitFor(
+    () => {
+      const [a, b] = mer.m.health.snapshot.nodes.map((n) => n.rttMs ?? Infinity) as [number, number];
+      return Math.abs(a - b) < 0.5;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: () => `probe RTTs within 0.5 ms (${state()})` },
+  );
 }
 
 async function servedBy(c: pg.Client, sql: string): Promise<string> {
@@ -36,24 +39,34 @@ beforeAll(async () => {
   [pub, sub] = await Promise.all([startSingleNode({ settings: { wal_level: 'logical' } }), startSingleNode()]);
   for (const n of [node('pub'), node('sub')]) await n.query('create table lg_items(id int primary key); grant all on lg_items to public');
   await node('pub').query('create publication meridian_pub for table lg_items');
-  await node('sub').query(`create subscription meridian_sub connection 'host=${node('pub').host} port=${node('pub').port} dbname=app user=postgres' publication meridian_pub`);
+  await node('sub').query(
+    `create subscription meridian_sub connection 'host=${node('pub').host} port=${node('pub').port} dbname=app user=postgres' publication meridian_pub`,
+  );
   mer = await startMeridian(null, {
     kind: 'logical',
-    nodes: [{ name: 'pub', host: node('pub').host, port: node('pub').port, region: 'local' }, { name: 'sub', host: node('sub').host, port: node('sub').port, region: 'local' }],
+    nodes: [
+      { name: 'pub', host: node('pub').host, port: node('pub').port, region: 'local' },
+      { name: 'sub', host: node('sub').host, port: node('sub').port, region: 'local' },
+    ],
     health: 'interval: 200ms, timeout: 2s, rise: 1, fall: 3',
     extraYaml: 'routing: { lag_tolerance: 500ms, max_read_lag: 5s, write_wait: 3s }',
   });
-  await waitFor(() => {
-    const [p, s] = mer.m.health.snapshot.nodes;
-    return p!.isUp && p!.role === 'master' && s!.isUp && s!.role === 'replica' && s!.lagMs !== null;
-  }, { timeoutMs: 60_000, what: state });
+  await waitFor(
+    () => {
+      const [p, s] = mer.m.health.snapshot.nodes;
+      return p!.isUp && p!.role === 'master' && s!.isUp && s!.role === 'replica' && s!.lagMs !== null;
+    },
+    { timeoutMs: 60_000, what: state },
+  );
   client = await connectClient(mer);
 }, 120_000);
 
 afterAll(async () => {
   await client?.end().catch(() => {});
   await mer?.stop();
-  await node('sub')?.query('drop subscription if exists meridian_sub').catch(() => {});
+  await node('sub')
+    ?.query('drop subscription if exists meridian_sub')
+    .catch(() => {});
   await Promise.all([sub?.stop(), pub?.stop()]);
 });
 
@@ -68,11 +81,12 @@ describe('cluster.kind: logical', () => {
     for (let i = 0; i < 10; i++) reads.add(await servedBy(client, 'select inet_server_port() as p'));
     expect([...reads].sort(), state()).toEqual(['pub', 'sub']);
     await waitFor(async () => (await node('sub').query<{ n: number }>('select count(*)::int as n from lg_items'))[0]!.n === nextId - 1, {
-      timeoutMs: 10_000, what: 'rows replicated to the subscriber',
+      timeoutMs: 10_000,
+      what: 'rows replicated to the subscriber',
     });
   });
 
-  it('a disabled subscription: the subscriber\'s lag is unknown and reads leave it; enabled, they come back', async () => {
+  it("a disabled subscription: the subscriber's lag is unknown and reads leave it; enabled, they come back", async () => {
     await node('sub').query('alter subscription meridian_sub disable');
     try {
       // Still a replica (a disabled subscriber must never take writes), with its lag unknown.

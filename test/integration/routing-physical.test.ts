@@ -57,20 +57,26 @@ describe('primary/standby routing', () => {
   it('avoids a standby whose replay is paused, and falls back to the primary when all lag', async () => {
     await cluster.pauseReplay('s1');
     try {
-      await waitFor(async () => {
-        await writeNode();
-        const s1 = mer.m.health.snapshot.byName.get('s1')!;
-        return s1.lagMs !== null && s1.lagMs > 400;
-      }, { timeoutMs: 30_000, intervalMs: 100, what: () => `s1 lagging (${lags()})` });
+      await waitFor(
+        async () => {
+          await writeNode();
+          const s1 = mer.m.health.snapshot.byName.get('s1')!;
+          return s1.lagMs !== null && s1.lagMs > 400;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: () => `s1 lagging (${lags()})` },
+      );
       const reads = new Set<string>();
       for (let i = 0; i < 20; i++) reads.add(await readNode());
       expect([...reads], lags()).toEqual(['s2']);
 
       await cluster.pauseReplay('s2');
-      await waitFor(async () => {
-        await writeNode();
-        return mer.m.health.snapshot.nodes.filter((n) => n.role === 'replica').every((n) => n.lagMs === null || n.lagMs > 1500);
-      }, { timeoutMs: 30_000, intervalMs: 100, what: () => `both standbys past max_read_lag (${lags()})` });
+      await waitFor(
+        async () => {
+          await writeNode();
+          return mer.m.health.snapshot.nodes.filter((n) => n.role === 'replica').every((n) => n.lagMs === null || n.lagMs > 1500);
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: () => `both standbys past max_read_lag (${lags()})` },
+      );
       const fallback = new Set<string>();
       for (let i = 0; i < 10; i++) fallback.add(await readNode());
       expect([...fallback], lags()).toEqual(['primary']);
@@ -86,10 +92,13 @@ describe('primary/standby routing', () => {
     await cluster.node('s2').promote();
     await cluster.primary.stop('immediate');
     const stoppedAt = Date.now();
-    const node = await waitFor(async () => {
-      const n = await writeNode().catch(() => null);
-      return n === 's2' ? n : null;
-    }, { timeoutMs: 20_000, intervalMs: 50, what: () => `writes on s2 (${lags()})` });
+    const node = await waitFor(
+      async () => {
+        const n = await writeNode().catch(() => null);
+        return n === 's2' ? n : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: () => `writes on s2 (${lags()})` },
+    );
     expect(node).toBe('s2');
     const tookMs = Date.now() - stoppedAt;
     expect(tookMs, `writes followed after ${tookMs} ms`).toBeLessThan(FALL * INTERVAL_MS + 1000 + 1500);

@@ -33,28 +33,41 @@ afterAll(async () => {
 /** Terminates, on whichever node runs it, the backend executing a query containing `marker`. */
 async function killRunning(marker: string): Promise<string> {
   let killed = '';
-  await waitFor(async () => {
-    for (const n of cluster.nodes) {
-      const rows = await n.query<{ ok: boolean }>(
-        `select pg_terminate_backend(pid) as ok from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
-        [marker],
-      );
-      if (rows.some((r) => r.ok)) {
-        killed = n.name;
-        return true;
+  await waitFor(
+    async () => {
+      for (const n of cluster.nodes) {
+        const rows = await n.query<{ ok: boolean }>(
+          `select pg_terminate_backend(pid) as ok from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
+          [marker],
+        );
+        if (rows.some((r) => r.ok)) {
+          killed = n.name;
+          return true;
+        }
       }
-    }
-    return false;
-  }, { timeoutMs: 10_000, what: `a backend running ${marker}` });
+      return false;
+    },
+    { timeoutMs: 10_000, what: `a backend running ${marker}` },
+  );
   return killed;
 }
 
 /** Until some node runs (waits in) a query containing `marker`. */
 async function waitRunning(marker: string): Promise<void> {
-  await waitFor(async () => (await Promise.all(cluster.nodes.map((n) => n.query(
-    `select 1 from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
-    [marker],
-  )))).some((r) => r.length > 0), { timeoutMs: 10_000, what: `a node running ${marker}` });
+  await waitFor(
+    async () =>
+      (
+        await Promise.all(
+          cluster.nodes.map((n) =>
+            n.query(
+              `select 1 from pg_stat_activity where state = 'active' and query like '%' || $1 || '%' and pid <> pg_backend_pid() and query not like '%pg_stat_activity%'`,
+              [marker],
+            ),
+          ),
+        )
+      ).some((r) => r.length > 0),
+    { timeoutMs: 10_000, what: `a node running ${marker}` },
+  );
 }
 
 /**
@@ -68,9 +81,17 @@ async function lockTable(): Promise<() => Promise<void>> {
   await c.query('lock table rr_lock in access exclusive mode');
   await c.query('select pg_switch_wal()'); // let the lock record reach the standbys now
   for (const name of ['s1', 's2']) {
-    await waitFor(async () => (await cluster.node(name).query(
-      "select 1 from pg_locks l join pg_class r on r.oid = l.relation where r.relname = 'rr_lock' and l.mode = 'AccessExclusiveLock' and l.granted",
-    )).length > 0, { timeoutMs: 10_000, what: `${name} replaying the lock` });
+    await waitFor(
+      async () =>
+        (
+          await cluster
+            .node(name)
+            .query(
+              "select 1 from pg_locks l join pg_class r on r.oid = l.relation where r.relname = 'rr_lock' and l.mode = 'AccessExclusiveLock' and l.granted",
+            )
+        ).length > 0,
+      { timeoutMs: 10_000, what: `${name} replaying the lock` },
+    );
   }
   return async () => {
     await c.query('commit');
@@ -88,7 +109,9 @@ describe('read retry', () => {
     // An idle backend already in step with this session on every node (a pool exists once used,
     // min_idle then adds fresh ones; the next use of each node takes the freshest, LIFO, and brings
     // it in step): the request goes out in the read that brought it, whichever node it goes to.
-    const warm = async () => { for (const n of cluster.nodes) await raw.query(`/* meridian: node=${n.name} */ select count(*) from rr_lock`); };
+    const warm = async () => {
+      for (const n of cluster.nodes) await raw.query(`/* meridian: node=${n.name} */ select count(*) from rr_lock`);
+    };
     await warm();
     await waitFor(() => [...mer.m.pools.allPools()].every((p) => p.idleCount >= 2), { timeoutMs: 10_000, what: 'two idle backends in every pool' });
     await warm();
@@ -112,7 +135,7 @@ describe('read retry', () => {
     raw.socket.end();
   });
 
-  it('a request pipelined behind the lost one: no retry, the pending requests get the server\'s 57P01 as an ERROR, the session goes on', async () => {
+  it("a request pipelined behind the lost one: no retry, the pending requests get the server's 57P01 as an ERROR, the session goes on", async () => {
     const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
     const marker = `pipelined_${Date.now()}`;
     const release = await lockTable();

@@ -50,7 +50,8 @@ beforeAll(async () => {
   });
   // Ready once each node has the other's heartbeat row (it arrives after the apply delay).
   await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.seenWrites?.size === cluster.nodes.length), {
-    timeoutMs: 60_000, what: state,
+    timeoutMs: 60_000,
+    what: state,
   });
 }, 180_000);
 
@@ -80,11 +81,14 @@ describe('read-your-writes (pglogical, 1.5 s apply delay)', () => {
     }
     // Replicated after the apply delay and a heartbeat or two: reads go to the other node again.
     const other = cluster.nodes.find((n) => n.name !== writer)!.name;
-    await waitFor(async () => {
-      const r = await c.query(`select inet_server_port() as p, exists(select 1 from ryw_pl where id = ${nextId - 1}) as found`);
-      if (nodeOf(r.rows[0].p) !== other) return false;
-      expect(r.rows[0].found).toBe(true);
-      return true;
-    }, { timeoutMs: 15_000, intervalMs: 100, what: () => `a read on ${other} (${state()})` });
+    await waitFor(
+      async () => {
+        const r = await c.query(`select inet_server_port() as p, exists(select 1 from ryw_pl where id = ${nextId - 1}) as found`);
+        if (nodeOf(r.rows[0].p) !== other) return false;
+        expect(r.rows[0].found).toBe(true);
+        return true;
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: () => `a read on ${other} (${state()})` },
+    );
   }, 60_000);
 });

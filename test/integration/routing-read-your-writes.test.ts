@@ -20,7 +20,8 @@ const clients: pg.Client[] = [];
 let nextId = 1;
 
 const nodeOf = (port: number) => cluster.nodes.find((n) => n.port === Number(port))?.name ?? `port ${port}`;
-const state = () => mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.role}:lag ${n.lagMs}:seen ${JSON.stringify([...(n.seenWrites ?? new Map())])}`).join(' ');
+const state = () =>
+  mer.m.health.snapshot.nodes.map((n) => `${n.name}:${n.role}:lag ${n.lagMs}:seen ${JSON.stringify([...(n.seenWrites ?? new Map())])}`).join(' ');
 
 async function connect(options?: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: mer.dsn(), ...(options !== undefined ? { options } : {}) } as pg.ClientConfig);
@@ -117,7 +118,7 @@ describe('read-your-writes (physical)', () => {
     }
   });
 
-  it('SET meridian.read_your_writes / meridian.route are Meridian\'s: on, off, RESET, bad values refused (22023, 0A000) without a change', async () => {
+  it("SET meridian.read_your_writes / meridian.route are Meridian's: on, off, RESET, bad values refused (22023, 0A000) without a change", async () => {
     const c = await connect('-c meridian.read_your_writes=off');
     expect((await readBack(c, 0)).node).toBe('s1');
     await cluster.pauseReplay('s1');
@@ -154,7 +155,10 @@ describe('read-your-writes (physical)', () => {
   it('a bad value of the startup option is refused with 22023', async () => {
     const c = new pg.Client({ connectionString: mer.dsn(), options: '-c meridian.read_your_writes=maybe' } as pg.ClientConfig);
     c.on('error', () => {});
-    const err = await c.connect().then(() => null, (e: { code?: string; message: string }) => e);
+    const err = await c.connect().then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
     expect(err).toMatchObject({ code: '22023' });
     expect(err?.message).toMatch(/meridian\.read_your_writes/);
     await c.end().catch(() => {});

@@ -26,17 +26,22 @@ async function setReadOnly(on: boolean): Promise<void> {
   await n.query(`alter system set default_transaction_read_only = ${on ? 'on' : 'off'}`);
   await n.query('select pg_reload_conf()');
   // The reload reaches every backend at its next command; wait until a new session sees it.
-  await waitFor(async () => {
-    const [r] = await n.query<{ ro: string }>('select current_setting(\'default_transaction_read_only\') as ro');
-    return r!.ro === (on ? 'on' : 'off');
-  }, { timeoutMs: 5_000, what: `default_transaction_read_only ${on}` });
+  await waitFor(
+    async () => {
+      const [r] = await n.query<{ ro: string }>("select current_setting('default_transaction_read_only') as ro");
+      return r!.ro === (on ? 'on' : 'off');
+    },
+    { timeoutMs: 5_000, what: `default_transaction_read_only ${on}` },
+  );
 }
 
 beforeAll(async () => {
   cluster = await startSingleNode();
   await cluster.exec('create table rw_items(id int primary key, note text); grant all on rw_items to public');
   // A function that writes: what it did before the refusal is unknown to Meridian.
-  await cluster.exec('create function rw_log(t text) returns int language sql volatile as $$ insert into rw_items values (100, t) returning 1 $$; grant execute on function rw_log(text) to public');
+  await cluster.exec(
+    'create function rw_log(t text) returns int language sql volatile as $$ insert into rw_items values (100, t) returning 1 $$; grant execute on function rw_log(text) to public',
+  );
   // Probes far apart, so the write reaches the node before any probe noticed the change.
   mer = await startMeridian(cluster, {
     kind: 'physical',
@@ -58,24 +63,28 @@ describe('writes refused as read-only (25006)', () => {
     ['simple Query', 1, () => client.query("insert into rw_items values (1, 'a')")],
     ['extended protocol', 4, () => client.query('insert into rw_items values ($1, $2)', [4, 'd'])],
     ['named prepared statement', 5, () => client.query({ name: 'rw_ins', text: 'insert into rw_items values ($1, $2)', values: [5, 'e'] })],
-  ] as const)('an autocommit INSERT (%s) waits for the node to take writes again, then succeeds once', async (_what, id, send) => {
-    await waitFor(() => role() === 'master', { timeoutMs: 10_000, what: 'master again' });
-    await setReadOnly(true);
-    const before = await retries();
-    const t0 = Date.now();
-    const pending = send();
-    // Meridian re-probed at the refusal: the node is a replica now, and the write waits.
-    await waitFor(() => role() === 'replica', { timeoutMs: 3_000, intervalMs: 20, what: 'role re-probed at the refusal' });
-    expect(Date.now() - t0).toBeLessThan(3_000); // well before the next regular probe (5 s)
-    await new Promise((r) => setTimeout(r, 500));
-    await setReadOnly(false);
-    await mer.m.health.probeNow(cluster.nodes[0]!.name); // readmission by a probe (as the next regular one would)
-    const r = await pending;
-    expect(r.rowCount).toBe(1);
-    expect(await retries()).toBe(before + 1);
-    const [row] = await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from rw_items where id = ${id}`);
-    expect(row!.n).toBe(1);
-  }, 30_000);
+  ] as const)(
+    'an autocommit INSERT (%s) waits for the node to take writes again, then succeeds once',
+    async (_what, id, send) => {
+      await waitFor(() => role() === 'master', { timeoutMs: 10_000, what: 'master again' });
+      await setReadOnly(true);
+      const before = await retries();
+      const t0 = Date.now();
+      const pending = send();
+      // Meridian re-probed at the refusal: the node is a replica now, and the write waits.
+      await waitFor(() => role() === 'replica', { timeoutMs: 3_000, intervalMs: 20, what: 'role re-probed at the refusal' });
+      expect(Date.now() - t0).toBeLessThan(3_000); // well before the next regular probe (5 s)
+      await new Promise((r) => setTimeout(r, 500));
+      await setReadOnly(false);
+      await mer.m.health.probeNow(cluster.nodes[0]!.name); // readmission by a probe (as the next regular one would)
+      const r = await pending;
+      expect(r.rowCount).toBe(1);
+      expect(await retries()).toBe(before + 1);
+      const [row] = await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from rw_items where id = ${id}`);
+      expect(row!.n).toBe(1);
+    },
+    30_000,
+  );
 
   /** Read-only on, then `run` while the probes still say master; the refusal must re-probe the node. */
   async function refusedAsIs(run: () => Promise<unknown>): Promise<{ code?: string; message: string } | null> {
@@ -99,7 +108,9 @@ describe('writes refused as read-only (25006)', () => {
     // A volatile function (simple and extended), two statements in one Query.
     expect(await refusedAsIs(() => client.query("select rw_log('x')"))).toMatchObject({ code: '25006' });
     expect(await refusedAsIs(() => client.query('select rw_log($1)', ['y']))).toMatchObject({ code: '25006' });
-    expect(await refusedAsIs(() => client.query("insert into rw_items values (2, 'b'); insert into rw_items values (3, 'c')"))).toMatchObject({ code: '25006' });
+    expect(await refusedAsIs(() => client.query("insert into rw_items values (2, 'b'); insert into rw_items values (3, 'c')"))).toMatchObject({
+      code: '25006',
+    });
     const [row] = await cluster.nodes[0]!.query<{ n: number }>('select count(*)::int as n from rw_items where id in (2, 3, 100)');
     expect(row!.n).toBe(0);
   }, 60_000);

@@ -37,8 +37,11 @@ function portIn(msgs: { name: string }[]): number {
 describe('a pipelined write behind a read on a node that became a split-brain loser', () => {
   it('goes to the preferred master, not to the attached backend', async () => {
     const nodeOf = new Map(cluster.nodes.map((n) => [n.port, n.name]));
-    await waitFor(() => mer.m.health.snapshot.byName.get('s1')?.lagMs !== null && mer.m.health.snapshot.byName.get('s1')?.role === 'replica',
-      { timeoutMs: 20_000, intervalMs: 100, what: () => 's1 a replica with known lag' });
+    await waitFor(() => mer.m.health.snapshot.byName.get('s1')?.lagMs !== null && mer.m.health.snapshot.byName.get('s1')?.role === 'replica', {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: () => 's1 a replica with known lag',
+    });
     const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
     try {
       // A read that ends with Flush: it keeps its backend (on the standby) attached.
@@ -47,8 +50,11 @@ describe('a pipelined write behind a read on a node that became a split-brain lo
       expect(nodeOf.get(portIn(read))).toBe('s1');
 
       await cluster.node('s1').promote();
-      await waitFor(() => mer.m.health.snapshot.byName.get('s1')?.isSplitBrain === true,
-        { timeoutMs: 20_000, intervalMs: 50, what: () => 's1 seen as a split-brain loser' });
+      await waitFor(() => mer.m.health.snapshot.byName.get('s1')?.isSplitBrain === true, {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: () => 's1 seen as a split-brain loser',
+      });
 
       raw.send(serialize.query('insert into sb_events values (1) returning inet_server_port() as p'));
       const write = await raw.until('readyForQuery');

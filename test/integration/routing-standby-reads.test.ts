@@ -61,7 +61,8 @@ beforeAll(async () => {
     extraYaml: 'routing: { lag_tolerance: 1s, max_read_lag: 10s, write_wait: 3s }',
   });
   await waitFor(() => mer.m.health.snapshot.nodes.every((n) => n.isUp && n.lagMs !== null && n.rttMs !== null), {
-    timeoutMs: 60_000, what: () => `all nodes probed with lag and rtt (${lags()})`,
+    timeoutMs: 60_000,
+    what: () => `all nodes probed with lag and rtt (${lags()})`,
   });
 });
 
@@ -71,16 +72,21 @@ beforeAll(async () => {
  * some slowed by a busy host; it settles within a few probe intervals.
  */
 async function equalProximity(): Promise<void> {
-  await waitFor(() => {
-    const [s1, s2] = ['s1', 's2'].map((n) => mer.m.health.snapshot.byName.get(n)?.rttMs ?? Infinity) as [number, number];
-    return Math.abs(s1 - s2) < 0.5;
-  }, { timeoutMs: 30_000, intervalMs: 100, what: () => `standby RTTs within 0.5 ms (${lags()})` });
+  await waitFor(
+    () => {
+      const [s1, s2] = ['s1', 's2'].map((n) => mer.m.health.snapshot.byName.get(n)?.rttMs ?? Infinity) as [number, number];
+      return Math.abs(s1 - s2) < 0.5;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: () => `standby RTTs within 0.5 ms (${lags()})` },
+  );
 }
 
 /** Both standbys' lags well inside lag_tolerance (1 s), so neither is avoided for lag. */
 async function equalLag(): Promise<void> {
   await waitFor(() => ['s1', 's2'].every((n) => (mer.m.health.snapshot.byName.get(n)?.lagMs ?? Infinity) < 300), {
-    timeoutMs: 30_000, intervalMs: 50, what: () => `standby lags below 300 ms (${lags()})`,
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    what: () => `standby lags below 300 ms (${lags()})`,
   });
 }
 
@@ -122,12 +128,7 @@ describe('reads spread over equal standbys', () => {
 
 describe('read-only transactions begun in one simple Query', () => {
   it('begin; set transaction read only; select … runs on a standby; a write in it fails as on the primary', async () => {
-    const steps = [
-      'begin; set transaction read only; select 1 as one',
-      `insert into ${table} values (1)`,
-      'select 1',
-      'rollback',
-    ];
+    const steps = ['begin; set transaction read only; select 1 as one', `insert into ${table} values (1)`, 'select 1', 'rollback'];
     const direct = await connect(cluster.primary.connectionString('app'));
     const expected: string[] = [];
     for (const sql of steps) expected.push(await outcome(direct, sql));
@@ -223,7 +224,9 @@ describe('reads a hot standby refuses run on the primary', () => {
     const fn = uniqueName('srfn');
     await cluster.exec(`create unlogged table ${ul}(id int); insert into ${ul} values (1), (2); grant all on ${ul} to public`);
     // Declared STABLE but it writes: the classifier trusts pg_proc and routes it as a read.
-    await cluster.exec(`create sequence ${ul}_seq; grant all on sequence ${ul}_seq to public; create function ${fn}_w() returns bigint language plpgsql stable as $$ begin return nextval('${ul}_seq'); end $$`);
+    await cluster.exec(
+      `create sequence ${ul}_seq; grant all on sequence ${ul}_seq to public; create function ${fn}_w() returns bigint language plpgsql stable as $$ begin return nextval('${ul}_seq'); end $$`,
+    );
     await cluster.waitReplayed(60_000);
     try {
       const standby = await connect(cluster.node('s1').connectionString('app'));

@@ -62,8 +62,15 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
     const c = await client(sess);
     const pid = await serverPid(c);
     const done = ended(c, 10_000);
-    const q = c.query('select pg_sleep(30)').then(() => null, (e: pg.DatabaseError) => e);
-    await waitFor(async () => (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1, { what: 'sleep running', timeoutMs: 10_000 });
+    const q = c.query('select pg_sleep(30)').then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
+    await waitFor(
+      async () =>
+        (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1,
+      { what: 'sleep running', timeoutMs: 10_000 },
+    );
     await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
     const err = await q;
     console.log('session, mid-request:', err?.severity, err?.code, err?.message);
@@ -81,29 +88,45 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
     const done = ended(c, 10_000);
     await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
     await done;
-    console.log('session, idle:', errs.map((e) => e.message));
+    console.log(
+      'session, idle:',
+      errs.map((e) => e.message),
+    );
     expect(errs.map((e) => e.message)).toContain('terminating connection due to administrator command');
   });
 
-  it('transaction pooling, mid-request: an ERROR with the server\'s SQLSTATE and message, and the session goes on', async () => {
+  it("transaction pooling, mid-request: an ERROR with the server's SQLSTATE and message, and the session goes on", async () => {
     const c = await client(txm);
     // A write (no read retry): the error reaches the client.
     const t = uniqueName('term');
     await c.query(`create table ${t}(x int)`);
-    const q = c.query(`insert into ${t} select 1 from pg_sleep(30)`).then(() => null, (e: pg.DatabaseError) => e);
+    const q = c.query(`insert into ${t} select 1 from pg_sleep(30)`).then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
     let pid = 0;
-    await waitFor(async () => {
-      const r = await cluster.nodes[0]!.query<{ pid: number }>(`select pid from pg_stat_activity where query like 'insert into ${t}%'`);
-      pid = r[0]?.pid ?? 0;
-      return pid !== 0;
-    }, { what: 'insert running', timeoutMs: 10_000 });
+    await waitFor(
+      async () => {
+        const r = await cluster.nodes[0]!.query<{ pid: number }>(`select pid from pg_stat_activity where query like 'insert into ${t}%'`);
+        pid = r[0]?.pid ?? 0;
+        return pid !== 0;
+      },
+      { what: 'insert running', timeoutMs: 10_000 },
+    );
     await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
     const err = await q;
     console.log('transaction, mid-request:', err?.severity, err?.code, err?.message);
     expect(err?.code).toBe('57P01');
     expect(err?.severity).toBe('ERROR');
     expect(err?.message).toBe('terminating connection due to administrator command');
-    await waitFor(async () => (await c.query('select 1 as one').then(() => true, () => false)), { what: 'session goes on', timeoutMs: 10_000 });
+    await waitFor(
+      async () =>
+        await c.query('select 1 as one').then(
+          () => true,
+          () => false,
+        ),
+      { what: 'session goes on', timeoutMs: 10_000 },
+    );
     expect((await c.query('select 2 as two')).rows[0].two).toBe(2);
     await c.query(`drop table ${t}`);
     await c.end();
@@ -113,11 +136,21 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
     async function terminated(port: number): Promise<{ code: string | undefined; again: string }> {
       const sql = postgres({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', max: 1, onnotice: () => {} });
       const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
-      const q = sql`select pg_sleep(30)`.then(() => null, (e: { code?: string }) => e);
-      await waitFor(async () => (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1, { what: 'sleep running', timeoutMs: 10_000 });
+      const q = sql`select pg_sleep(30)`.then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
+      await waitFor(
+        async () =>
+          (await cluster.nodes[0]!.query(`select count(*)::int as n from pg_stat_activity where pid = ${pid} and query like '%pg_sleep(30)%'`))[0].n === 1,
+        { what: 'sleep running', timeoutMs: 10_000 },
+      );
       await cluster.nodes[0]!.query(`select pg_terminate_backend(${pid})`);
       const err = await q;
-      const again = await sql`select 1 as one`.then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+      const again = await sql`select 1 as one`.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
       await sql.end({ timeout: 1 });
       return { code: err?.code, again };
     }
@@ -132,7 +165,10 @@ describe('item 4: the server ends a backend (pg_terminate_backend)', () => {
     const t = uniqueName('uq');
     await c.query(`create table ${t}(id int constraint ${t}_pk primary key)`);
     await c.query(`insert into ${t} values (1)`);
-    const err = await c.query(`insert into ${t} values (1)`).then(() => null, (e: pg.DatabaseError) => e);
+    const err = await c.query(`insert into ${t} values (1)`).then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
     expect(err?.code).toBe('23505');
     expect(err?.detail).toBe('Key (id)=(1) already exists.');
     expect(err?.constraint).toBe(`${t}_pk`);
@@ -150,7 +186,11 @@ async function startupThen(port: number, user: string, tail: Buffer, before = fa
   const start = startupPacket({ user, database: 'app' });
   w.send(before ? Buffer.concat([tail, start]) : Buffer.concat([start, tail]));
   const closed = await w.closed(5000);
-  const out = { codes: w.messages.map((m) => m.code).join(''), errors: w.errors().map((e) => `${e.code} ${e.message}`), closedMs: closed ? Date.now() - t0 : -1 };
+  const out = {
+    codes: w.messages.map((m) => m.code).join(''),
+    errors: w.errors().map((e) => `${e.code} ${e.message}`),
+    closedMs: closed ? Date.now() - t0 : -1,
+  };
   w.destroy();
   return out;
 }
@@ -163,7 +203,10 @@ describe('item 5: Terminate and EOF in every login phase', () => {
       c.on('error', (e) => errs.push(e.message));
       // As a direct server, Meridian closes without a word: the connect() settles or not (pg's
       // own business); nothing may say the Terminate was a bad startup packet.
-      const connecting = c.connect().then(() => 'connected', (e: Error) => e.message);
+      const connecting = c.connect().then(
+        () => 'connected',
+        (e: Error) => e.message,
+      );
       await c.end();
       const got = await Promise.race([connecting, new Promise((r) => setTimeout(() => r('(connect unsettled)'), 300))]);
       console.log('pg connect+end:', got, errs);
@@ -178,7 +221,7 @@ describe('item 5: Terminate and EOF in every login phase', () => {
     expect(r.closedMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('Terminate before the StartupMessage (pg\'s end() while connecting): closed, no error', async () => {
+  it("Terminate before the StartupMessage (pg's end() while connecting): closed, no error", async () => {
     const r = await startupThen(sess.port, 'app', TERMINATE, true);
     console.log('Terminate+startup:', r);
     expect(r.errors).toEqual([]);
@@ -206,15 +249,24 @@ describe('item 6: a failed login closes the connection at once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-err-tls-'));
     const cert = join(dir, 'server.crt');
     const key = join(dir, 'server.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    tlsMer = await startMeridian(cluster, { pool: 'mode: session, size: 2, queue_timeout: 5s', extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }` });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
+    tlsMer = await startMeridian(cluster, {
+      pool: 'mode: session, size: 2, queue_timeout: 5s',
+      extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }`,
+    });
   });
   afterAll(async () => {
     await tlsMer?.stop();
   });
 
   it.each([
-    ['app', false], ['md5user', false], ['plainuser', false], ['app', true], ['md5user', true],
+    ['app', false],
+    ['md5user', false],
+    ['plainuser', false],
+    ['app', true],
+    ['md5user', true],
   ] as const)('wrong password (%s, TLS %s) with pg: the socket closes within 500 ms', async (user, isTls) => {
     const port = isTls ? tlsMer.port : sess.port;
     const c = new pg.Client({ host: '127.0.0.1', port, user, password: 'wrong-password', database: 'app', ssl: isTls ? { rejectUnauthorized: false } : false });
@@ -228,7 +280,10 @@ describe('item 6: a failed login closes the connection at once', () => {
         resolve();
       });
     });
-    const err = await c.connect().then(() => null, (e: pg.DatabaseError) => e);
+    const err = await c.connect().then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
     expect(err?.code).toBe('28P01');
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
     console.log(`wrong password ${user} (TLS ${isTls}): socket closed after ${closedAt < 0 ? 'never (5 s)' : `${closedAt - t0} ms`}`);
@@ -236,27 +291,44 @@ describe('item 6: a failed login closes the connection at once', () => {
     expect(closedAt - t0).toBeLessThan(500);
   });
 
-  it.each([false, true])('pg with an empty password (it gives up inside the SCRAM exchange, TLS %s): Meridian closes at limits.auth_timeout', async (isTls) => {
-    const port = isTls ? tlsMer.port : sess.port;
-    const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: () => '', database: 'app', ssl: isTls ? { rejectUnauthorized: false } : false });
-    c.on('error', () => {});
-    const t0 = Date.now();
-    let closedAt = -1;
-    const stream = (c as unknown as { connection: { stream: net.Socket } }).connection.stream;
-    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve(void (closedAt = Date.now()))));
-    const err = await c.connect().then(() => null, (e: Error) => e);
-    expect(err?.message).toMatch(/client password must be a non-empty string/);
-    // pg keeps its socket open: the server ends it (PostgreSQL at authentication_timeout, 60 s).
-    const tls = (c as unknown as { connection: { stream: net.Socket } }).connection.stream;
-    const tlsClosed = tls === stream ? closed : new Promise<void>((resolve) => tls.once('close', () => resolve()));
-    await Promise.race([Promise.all([closed, tlsClosed]), new Promise((r) => setTimeout(r, 15_000))]);
-    console.log(`empty password (TLS ${isTls}): socket closed after ${closedAt < 0 ? 'never (15 s)' : `${closedAt - t0} ms`}`);
-    expect(closedAt).toBeGreaterThan(0);
-  }, 30_000);
+  it.each([false, true])(
+    'pg with an empty password (it gives up inside the SCRAM exchange, TLS %s): Meridian closes at limits.auth_timeout',
+    async (isTls) => {
+      const port = isTls ? tlsMer.port : sess.port;
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'app',
+        password: () => '',
+        database: 'app',
+        ssl: isTls ? { rejectUnauthorized: false } : false,
+      });
+      c.on('error', () => {});
+      const t0 = Date.now();
+      let closedAt = -1;
+      const stream = (c as unknown as { connection: { stream: net.Socket } }).connection.stream;
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve(void (closedAt = Date.now()))));
+      const err = await c.connect().then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(/client password must be a non-empty string/);
+      // pg keeps its socket open: the server ends it (PostgreSQL at authentication_timeout, 60 s).
+      const tls = (c as unknown as { connection: { stream: net.Socket } }).connection.stream;
+      const tlsClosed = tls === stream ? closed : new Promise<void>((resolve) => tls.once('close', () => resolve()));
+      await Promise.race([Promise.all([closed, tlsClosed]), new Promise((r) => setTimeout(r, 15_000))]);
+      console.log(`empty password (TLS ${isTls}): socket closed after ${closedAt < 0 ? 'never (15 s)' : `${closedAt - t0} ms`}`);
+      expect(closedAt).toBeGreaterThan(0);
+    },
+    30_000,
+  );
 
   it('wrong password with postgres.js: the connect fails and nothing stays open', async () => {
     const sql = postgres({ host: '127.0.0.1', port: cluster.nodes[0]!.port, user: 'app', password: 'wrong', database: 'app', max: 1, connect_timeout: 5 });
-    const err = await sql`select 1`.then(() => null, (e: { code?: string }) => e);
+    const err = await sql`select 1`.then(
+      () => null,
+      (e: { code?: string }) => e,
+    );
     expect(err?.code).toBe('28P01');
     await sql.end({ timeout: 1 });
   });
@@ -273,7 +345,10 @@ describe('item 7: shared prepared statements after DDL', () => {
     await a.end();
     await cluster.nodes[0]!.query(`alter table ${t} alter col type text`);
     const b = await client(mer);
-    const got = await b.query({ name: 'q', text }).then((r) => r.rows[0].col as unknown, (e: pg.DatabaseError) => `${e.code} ${e.message}`);
+    const got = await b.query({ name: 'q', text }).then(
+      (r) => r.rows[0].col as unknown,
+      (e: pg.DatabaseError) => `${e.code} ${e.message}`,
+    );
     console.log(`${mode}: after DDL:`, got);
     expect(got).toBe('1');
     // And a write through a shared statement.
@@ -282,14 +357,20 @@ describe('item 7: shared prepared statements after DDL', () => {
     await b.end();
     await cluster.nodes[0]!.query(`alter table ${t} alter col type int using col::int`);
     const d = await client(mer);
-    const w = await d.query({ name: 'w', text: ins, values: ['3'] }).then((r) => r.rows[0].col as unknown, (e: pg.DatabaseError) => `${e.code} ${e.message}`);
+    const w = await d.query({ name: 'w', text: ins, values: ['3'] }).then(
+      (r) => r.rows[0].col as unknown,
+      (e: pg.DatabaseError) => `${e.code} ${e.message}`,
+    );
     console.log(`${mode}: write after DDL:`, w);
     expect(w).toBe(3);
     await d.end();
     await cluster.nodes[0]!.query(`drop table ${t}`);
     // A refusal that is no stale plan comes back the same after the replay: the client gets it once.
     const e = await client(mer);
-    const gone = await e.query({ name: 'q', text }).then(() => null, (x: pg.DatabaseError) => x);
+    const gone = await e.query({ name: 'q', text }).then(
+      () => null,
+      (x: pg.DatabaseError) => x,
+    );
     console.log(`${mode}: dropped table:`, gone?.code, gone?.message);
     expect(gone?.code).toBe('42P01');
     expect((await e.query('select 7 as seven')).rows[0].seven).toBe(7);
@@ -299,18 +380,38 @@ describe('item 7: shared prepared statements after DDL', () => {
 
 /** The two-phase part of PostgreSQL's `temp` regression test, statement by statement. */
 const TEMP_2PC = [
-  'begin', "create function pg_temp.twophase_func() returns void as $$ select '2pc_func'::text $$ language sql", "prepare transaction 'twophase_func'",
+  'begin',
   "create function pg_temp.twophase_func() returns void as $$ select '2pc_func'::text $$ language sql",
-  'begin', 'drop function pg_temp.twophase_func()', "prepare transaction 'twophase_func'",
-  'begin', 'create operator pg_temp.@@ (leftarg = int4, rightarg = int4, procedure = int4mi)', "prepare transaction 'twophase_operator'",
-  'begin', 'create type pg_temp.twophase_type as (a int)', "prepare transaction 'twophase_type'",
-  'begin', 'create view pg_temp.twophase_view as select 1', "prepare transaction 'twophase_view'",
-  'begin', 'create sequence pg_temp.twophase_seq', "prepare transaction 'twophase_sequence'",
+  "prepare transaction 'twophase_func'",
+  "create function pg_temp.twophase_func() returns void as $$ select '2pc_func'::text $$ language sql",
+  'begin',
+  'drop function pg_temp.twophase_func()',
+  "prepare transaction 'twophase_func'",
+  'begin',
+  'create operator pg_temp.@@ (leftarg = int4, rightarg = int4, procedure = int4mi)',
+  "prepare transaction 'twophase_operator'",
+  'begin',
+  'create type pg_temp.twophase_type as (a int)',
+  "prepare transaction 'twophase_type'",
+  'begin',
+  'create view pg_temp.twophase_view as select 1',
+  "prepare transaction 'twophase_view'",
+  'begin',
+  'create sequence pg_temp.twophase_seq',
+  "prepare transaction 'twophase_sequence'",
   'create temp table twophase_tab (a int)',
-  'begin', 'select a from twophase_tab', "prepare transaction 'twophase_tab'",
-  'begin', 'insert into twophase_tab values (1)', "prepare transaction 'twophase_tab'",
-  'begin', 'lock twophase_tab in access exclusive mode', "prepare transaction 'twophase_tab'",
-  'begin', 'drop table twophase_tab', "prepare transaction 'twophase_tab'",
+  'begin',
+  'select a from twophase_tab',
+  "prepare transaction 'twophase_tab'",
+  'begin',
+  'insert into twophase_tab values (1)',
+  "prepare transaction 'twophase_tab'",
+  'begin',
+  'lock twophase_tab in access exclusive mode',
+  "prepare transaction 'twophase_tab'",
+  'begin',
+  'drop table twophase_tab',
+  "prepare transaction 'twophase_tab'",
 ];
 
 async function runEach(dsn: string, sqls: readonly string[]): Promise<string[]> {
@@ -318,7 +419,13 @@ async function runEach(dsn: string, sqls: readonly string[]): Promise<string[]> 
   c.on('error', () => {});
   await c.connect();
   const out: string[] = [];
-  for (const q of sqls) out.push(await c.query(q).then(() => 'ok', (e: pg.DatabaseError) => `${e.code} ${e.message}`));
+  for (const q of sqls)
+    out.push(
+      await c.query(q).then(
+        () => 'ok',
+        (e: pg.DatabaseError) => `${e.code} ${e.message}`,
+      ),
+    );
   await c.end();
   return out;
 }
@@ -330,11 +437,13 @@ describe('item 8: PREPARE TRANSACTION after temporary objects', () => {
     for (const mer of [sess, txm]) expect(await runEach(mer.dsn('app'), TEMP_2PC)).toEqual(direct);
   });
 
-
   it.each(['transaction', 'session'] as const)('%s pooling: 0A000 as directly', async (mode) => {
     const mer = mode === 'session' ? sess : txm;
     const c = await client(mer);
-    const err = await c.query('begin; create temp table tt(); prepare transaction \'x\'').then(() => null, (e: pg.DatabaseError) => e);
+    const err = await c.query("begin; create temp table tt(); prepare transaction 'x'").then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
     console.log(`${mode}: prepare transaction:`, err?.code, err?.message);
     expect(err?.code).toBe('0A000');
     expect(err?.message).toBe('cannot PREPARE a transaction that has operated on temporary objects');
@@ -352,11 +461,14 @@ describe('item 8: PREPARE TRANSACTION after temporary objects', () => {
     await a.query('create temp table tt_before(x int); drop table tt_before');
     await a.end();
     const c = await client(sess);
-    console.log('same backend:', pidA === await serverPid(c));
+    console.log('same backend:', pidA === (await serverPid(c)));
     await c.query("set search_path to 'pg_temp'");
     await c.query('begin');
     await c.query('select current_schema()');
-    const err = await c.query("prepare transaction 'twophase_search'").then(() => null, (e: pg.DatabaseError) => e);
+    const err = await c.query("prepare transaction 'twophase_search'").then(
+      () => null,
+      (e: pg.DatabaseError) => e,
+    );
     console.log('session: search_path pg_temp:', err?.code, err?.message);
     expect(err?.code).toBe('0A000');
     await c.end();

@@ -55,18 +55,21 @@ describe.each<Kind>(['physical', 'pglogical'])('client disconnects on %s', (kind
    * pools see no transaction, no temp table, no lock, no LISTEN, no cursor, default settings.
    */
   async function expectNoDirtyBackend(marker: number, what: string): Promise<void> {
-    await waitFor(async () => {
-      for (const n of cluster.nodes) {
-        const [r] = await n.query<{ busy: number; locks: number; temps: number }>(`select
+    await waitFor(
+      async () => {
+        for (const n of cluster.nodes) {
+          const [r] = await n.query<{ busy: number; locks: number; temps: number }>(`select
           (select count(*)::int from pg_stat_activity where usename = '${USER}' and datname = 'app'
              and (state like 'idle in transaction%' or (state = 'active' and query ~* '(copy|pg_sleep)'))) as busy,
           (select count(*)::int from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and a.usename = '${USER}') as locks,
           (select count(*)::int from pg_class c join pg_namespace s on s.oid = c.relnamespace
              where c.relname like 'dirty%' and s.nspname like 'pg_temp%' and c.relowner = '${USER}'::regrole) as temps`);
-        if (r!.busy + r!.locks + r!.temps > 0) return false;
-      }
-      return true;
-    }, { what: `${what}: no backend of ${USER} left busy, locking or with temp tables`, timeoutMs: 30_000 });
+          if (r!.busy + r!.locks + r!.temps > 0) return false;
+        }
+        return true;
+      },
+      { what: `${what}: no backend of ${USER} left busy, locking or with temp tables`, timeoutMs: 30_000 },
+    );
     for (const n of writable) {
       const [r] = await n.query<{ n: number }>(`select count(*)::int as n from ${table} where id = ${marker}`);
       expect(r!.n, `${what}: rows of the departed transaction on ${n.name}`).toBe(0);
@@ -82,7 +85,14 @@ describe.each<Kind>(['physical', 'pglogical'])('client disconnects on %s', (kind
             (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks,
             current_setting('search_path') as sp, current_setting('statement_timeout') as st, inet_server_port() as port`);
           expect(r.rows[0], `${what}: fresh session on ${n.name}`).toEqual({
-            no_tx: true, listens: 0, cursors: 0, temps: 0, locks: 0, sp: '"$user", public', st: '0', port: n.port,
+            no_tx: true,
+            listens: 0,
+            cursors: 0,
+            temps: 0,
+            locks: 0,
+            sp: '"$user", public',
+            st: '0',
+            port: n.port,
           });
         }
       }
@@ -140,7 +150,10 @@ describe.each<Kind>(['physical', 'pglogical'])('client disconnects on %s', (kind
       ['advisory lock', 'select pg_advisory_lock(987002)'],
       ['listen', `listen dirty_channel`],
       ['cursor', 'declare dirty_cur cursor with hold for select 1'],
-      ['all of them', `create temp table dirty_all(a int); select pg_advisory_lock(987003); listen dirty_ch2; declare dirty_c2 cursor with hold for select 1; set search_path = nowhere`],
+      [
+        'all of them',
+        `create temp table dirty_all(a int); select pg_advisory_lock(987003); listen dirty_ch2; declare dirty_c2 cursor with hold for select 1; set search_path = nowhere`,
+      ],
     ];
     for (const [name, sql] of pins) {
       for (const how of ['vanish', 'end'] as const) {

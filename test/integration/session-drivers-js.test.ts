@@ -39,8 +39,10 @@ describe.each<Kind>(['physical', 'pglogical'])('JavaScript drivers on %s', (kind
   async function standbyReadable(): Promise<void> {
     if (kind !== 'physical') return;
     const maxLagMs = mer.m.config.routing.maxReadLagMs;
-    await waitFor(() => mer.m.snapshot().nodes.some((n) => n.role === 'replica' && n.isUp && n.lagMs !== null && n.lagMs <= maxLagMs / 2),
-      { timeoutMs: 60_000, what: 'a standby with its lag known and within max_read_lag' });
+    await waitFor(() => mer.m.snapshot().nodes.some((n) => n.role === 'replica' && n.isUp && n.lagMs !== null && n.lagMs <= maxLagMs / 2), {
+      timeoutMs: 60_000,
+      what: 'a standby with its lag known and within max_read_lag',
+    });
   }
 
   it('node-postgres: named prepared reads/writes, transactions, search_path, TimeZone, temp table, failed tx', async () => {
@@ -67,7 +69,9 @@ describe.each<Kind>(['physical', 'pglogical'])('JavaScript drivers on %s', (kind
     const dir = mkdtempSync(join(tmpdir(), 'meridian-pgbench-'));
     try {
       const script = join(dir, 'rw.sql');
-      writeFileSync(script, `\\set id random(1, 1000)
+      writeFileSync(
+        script,
+        `\\set id random(1, 1000)
 \\set delta random(-100, 100)
 select balance from ${t} where id = :id;
 select count(*) from ${t} where id between :id and :id + 10;
@@ -75,10 +79,14 @@ begin;
 update ${t} set balance = balance + :delta where id = :id;
 select balance from ${t} where id = :id;
 end;
-`);
+`,
+      );
       const before = await routedCounts(mer);
-      const r = await runPgbench(['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-n', '-M', 'prepared', '-c', '6', '-j', '2', '-T', '5', '-f', script, 'app'],
-        { PGPASSWORD: TEST_USERS.app.password }, { timeoutMs: 90_000 });
+      const r = await runPgbench(
+        ['-h', '127.0.0.1', '-p', String(mer.port), '-U', 'app', '-n', '-M', 'prepared', '-c', '6', '-j', '2', '-T', '5', '-f', script, 'app'],
+        { PGPASSWORD: TEST_USERS.app.password },
+        { timeoutMs: 90_000 },
+      );
       expect(r.code, r.stderr).toBe(0);
       const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0);
       expect(processed, r.stdout).toBeGreaterThan(50);

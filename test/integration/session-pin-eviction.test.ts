@@ -38,9 +38,15 @@ describe('a pinned session whose node is lost', () => {
 
       await cluster.primary.stop('immediate');
       // The pinned session learns it at once (its backend closed) or at its next statement.
-      const next = await pinned.query('select count(*) from t_pin').then(() => null, (e: { code?: string; message: string }) => e);
+      const next = await pinned.query('select count(*) from t_pin').then(
+        () => null,
+        (e: { code?: string; message: string }) => e,
+      );
       const all = [...errors, ...(next === null ? [] : [next])];
-      expect(all.some((e) => e.code === '08006'), JSON.stringify(all.map((e) => [e.code, e.message]))).toBe(true);
+      expect(
+        all.some((e) => e.code === '08006'),
+        JSON.stringify(all.map((e) => [e.code, e.message])),
+      ).toBe(true);
       await waitFor(() => ![...mer.m.sessions.values()].includes(s), { what: 'the pinned session closed', timeoutMs: 10_000 });
 
       // Not pinned: reads go on, on the standby.

@@ -67,7 +67,9 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
       await c.query('begin');
       expect(await who(c), `${what}: write tx ${i}`).toEqual(pinned);
       await c.query('commit');
-      expect(await who(c, 'select inet_server_port() as port, pg_backend_pid() as pid, txid_current()'), `${what}: write ${i}`).toEqual(expect.objectContaining(pinned));
+      expect(await who(c, 'select inet_server_port() as port, pg_backend_pid() as pid, txid_current()'), `${what}: write ${i}`).toEqual(
+        expect.objectContaining(pinned),
+      );
     }
   }
 
@@ -76,7 +78,9 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
     // Reads avoid the primary only while a standby is eligible: under load, wait for low lag first.
     if (primaryPort !== null) {
       await waitFor(() => mer.m.health.snapshot.nodes.some((n) => n.role === 'replica' && n.isUp && n.lagMs !== null && n.lagMs < 300), {
-        timeoutMs: 30_000, intervalMs: 50, what: 'a standby lagging less than 300 ms',
+        timeoutMs: 30_000,
+        intervalMs: 50,
+        what: 'a standby lagging less than 300 ms',
       });
     }
     const ports = new Set<number>();
@@ -116,8 +120,12 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
     const c = await connect(mer, app);
     const k1 = 500_000_000 + Math.floor(Math.random() * 100_000_000);
     const k2 = k1 + 1;
-    const held = async (pinned: Who, key: number) => (await cluster.nodes.find((n) => n.port === pinned.port)!
-      .query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${key} and pid = ${pinned.pid}`))[0]!.n;
+    const held = async (pinned: Who, key: number) =>
+      (
+        await cluster.nodes
+          .find((n) => n.port === pinned.port)!
+          .query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${key} and pid = ${pinned.pid}`)
+      )[0]!.n;
     try {
       await c.query(`select pg_advisory_lock(${k1})`);
       const s = sessionOf(mer, app);
@@ -146,7 +154,7 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
       expect(s.state.isPinned).toBe(true);
       await c.query('select pg_advisory_unlock_all()');
       expect(s.state.isPinned).toBe(false);
-      expect(await held(again, k1) + await held(again, k2)).toBe(0);
+      expect((await held(again, k1)) + (await held(again, k2))).toBe(0);
     } finally {
       await c.end();
     }
@@ -221,8 +229,9 @@ describe.each<Kind>(['physical', 'pglogical'])('pins on %s', (kind) => {
       expect(s.state.isPinned).toBe(false);
       expect([...mer.m.sessions.values()].some((x) => x === s && x.state.isPinned)).toBe(false);
       await expectRoutedAgain(c, 'after discard all');
-      const [r] = await cluster.nodes.find((n) => n.port === all.port)!.query<{ n: number }>(
-        `select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${key} and pid = ${all.pid}`);
+      const [r] = await cluster.nodes
+        .find((n) => n.port === all.port)!
+        .query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${key} and pid = ${all.pid}`);
       expect(r!.n).toBe(0);
     } finally {
       await c.end();

@@ -52,9 +52,10 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
       maxPerBackend.set(key, Math.max(maxPerBackend.get(key) ?? 0, r.n));
       nodes.set(nodeNameOfPort(cluster, r.port), (nodes.get(nodeNameOfPort(cluster, r.port)) ?? 0) + 1);
     };
-    const text = (i: number) => i % 10 === 0
-      ? `insert into ${table} values ($1, ${i}) returning v + 0 as x, (select count(*)::int from pg_prepared_statements) as n, inet_server_port() as port, pg_backend_pid() as pid`
-      : `select $1::int + ${i} as x, (select count(*)::int from pg_prepared_statements) as n, inet_server_port() as port, pg_backend_pid() as pid`;
+    const text = (i: number) =>
+      i % 10 === 0
+        ? `insert into ${table} values ($1, ${i}) returning v + 0 as x, (select count(*)::int from pg_prepared_statements) as n, inet_server_port() as port, pg_backend_pid() as pid`
+        : `select $1::int + ${i} as x, (select count(*)::int from pg_prepared_statements) as n, inet_server_port() as port, pg_backend_pid() as pid`;
     const run = async (client: pg.Client, i: number, arg: number): Promise<Row> => {
       const r = await client.query<Row>({ name: `s${i}`, text: text(i), values: [arg] });
       return r.rows[0]!;
@@ -80,7 +81,9 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
         }
       }
       const worst = Math.max(...maxPerBackend.values());
-      console.log(`${kind}: ${STATEMENTS} statements (${reused} reused) on backends ${JSON.stringify(Object.fromEntries(maxPerBackend))} (max prepared seen); nodes ${JSON.stringify(Object.fromEntries(nodes))}`);
+      console.log(
+        `${kind}: ${STATEMENTS} statements (${reused} reused) on backends ${JSON.stringify(Object.fromEntries(maxPerBackend))} (max prepared seen); nodes ${JSON.stringify(Object.fromEntries(nodes))}`,
+      );
       expect(worst).toBeLessThanOrEqual(LIMIT);
       expect(worst).toBeGreaterThanOrEqual(LIMIT - 1);
       if (kind === 'physical') {
@@ -94,15 +97,18 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
       await other.end().catch(() => {});
     }
     // Fresh sessions on the same pools see at most LIMIT statements on whatever backend serves them.
-    const fresh = await Promise.all([0, 1, 2, 3].map(async () => {
-      const f = new pg.Client(mer.dsn());
-      await f.connect();
-      return f;
-    }));
+    const fresh = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const f = new pg.Client(mer.dsn());
+        await f.connect();
+        return f;
+      }),
+    );
     try {
       for (let k = 0; k < 20; k++) {
         const f = fresh[k % fresh.length]!;
-        const q = k % 2 === 0 ? 'select count(*)::int as n from pg_prepared_statements' : 'begin; select count(*)::int as n from pg_prepared_statements; commit';
+        const q =
+          k % 2 === 0 ? 'select count(*)::int as n from pg_prepared_statements' : 'begin; select count(*)::int as n from pg_prepared_statements; commit';
         const res = await f.query(q);
         const rows = Array.isArray(res) ? res[1]!.rows : res.rows;
         expect(rows[0].n).toBeLessThanOrEqual(LIMIT);
@@ -111,14 +117,18 @@ describe.each<Kind>(['physical', 'pglogical'])('prepared statement limits on %s'
       await Promise.all(fresh.map((f) => f.end().catch(() => {})));
     }
     // Every insert happened once (pglogical: replicated to the first node in time).
-    await waitFor(async () => (await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n === STATEMENTS / 10,
-      { what: `${STATEMENTS / 10} rows on ${cluster.nodes[0]!.name}`, timeoutMs: 30_000 });
+    await waitFor(async () => (await cluster.nodes[0]!.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n === STATEMENTS / 10, {
+      what: `${STATEMENTS / 10} rows on ${cluster.nodes[0]!.name}`,
+      timeoutMs: 30_000,
+    });
   }, 600_000);
 
   it('psycopg 3 past its prepared_max: its SQL DEALLOCATEs of protocol-level statements work, and Rails-style DEALLOCATE by simple query', async () => {
     expect(await pythonModules('psycopg')).toBeNull();
     const report = await runPython('psycopg_many.py', [mer.dsn(), '1000']);
-    console.log(`${kind}: psycopg ${String(report.psycopg)}: ${String(report.statements)} statements, at most ${String(report.maxPrepared)} prepared on a backend`);
+    console.log(
+      `${kind}: psycopg ${String(report.psycopg)}: ${String(report.statements)} statements, at most ${String(report.maxPrepared)} prepared on a backend`,
+    );
     expect(report.maxPrepared).toBeLessThanOrEqual(LIMIT);
   }, 300_000);
 });

@@ -43,11 +43,13 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
   /** Sessions of `user` (the same pools) keep backends busy, so the tested session moves between them. */
   async function withChurn<T>(user: 'app' | 'plainuser', body: () => Promise<T>): Promise<T> {
     let isStopped = false;
-    const others = await Promise.all([0, 1].map(async () => {
-      const o = new pg.Client(mer.dsn(user));
-      await o.connect();
-      return o;
-    }));
+    const others = await Promise.all(
+      [0, 1].map(async () => {
+        const o = new pg.Client(mer.dsn(user));
+        await o.connect();
+        return o;
+      }),
+    );
     const loops = others.map(async (o) => {
       while (!isStopped) {
         await o.query('select pg_sleep(0.003)');
@@ -150,7 +152,10 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
       await b.connect();
       try {
         for (const n of cluster.nodes) {
-          const got = await b.query(`/* meridian: node=${n.name} */ execute leak`).then((r) => r.rows[0].v as string, (e: { code: string }) => e.code);
+          const got = await b.query(`/* meridian: node=${n.name} */ execute leak`).then(
+            (r) => r.rows[0].v as string,
+            (e: { code: string }) => e.code,
+          );
           expect(got, `execute of another session's statement on ${n.name}`).toBe('26000');
         }
         // b's own statement of that name, prepared on one node, runs on all (a's is gone).
@@ -216,7 +221,13 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     const raw = await RawClient.connect(mer.port, 'plainuser', TEST_USERS.plainuser.password);
     try {
       for (let i = 0; i < 3; i++) {
-        raw.send(Buffer.concat([serialize.parse({ name: `intro${i}`, text: `select id from ${t} limit 1` }), serialize.describe({ type: 'S', name: `intro${i}` }), serialize.flush()]));
+        raw.send(
+          Buffer.concat([
+            serialize.parse({ name: `intro${i}`, text: `select id from ${t} limit 1` }),
+            serialize.describe({ type: 'S', name: `intro${i}` }),
+            serialize.flush(),
+          ]),
+        );
         expect((await raw.until('rowDescription')).map((m) => m.name)).toEqual(['parseComplete', 'parameterDescription', 'rowDescription']);
         // No Sync: the next message is a write (asyncpg's COPY after its column introspection).
         const msgs = await raw.query(`insert into ${t} values (${i}) returning inet_server_port()`);
@@ -237,7 +248,11 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     await c.connect();
     try {
       for (let i = 0; i < 20; i++) {
-        const r = await c.query({ name: `z${i % 4}`, text: `select $1::int + ${i % 4} as x, (select count(*)::int from pg_prepared_statements) as n`, values: [i] });
+        const r = await c.query({
+          name: `z${i % 4}`,
+          text: `select $1::int + ${i % 4} as x, (select count(*)::int from pg_prepared_statements) as n`,
+          values: [i],
+        });
         expect(r.rows[0].x).toBe(i + (i % 4));
         expect(r.rows[0].n).toBeLessThanOrEqual(1);
       }
@@ -481,9 +496,15 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
       await raw.query(`set work_mem = '5555kB'`);
       // Completed: SET datestyle, SAVEPOINT s (a second s), SET timezone; failed: 1/0.
       const step = (text: string) => [serialize.parse({ text }), serialize.bind({}), serialize.execute({})];
-      raw.send(Buffer.concat([
-        ...step(`set datestyle = 'SQL, DMY'`), ...step('savepoint s'), ...step(`set timezone = 'Asia/Tokyo'`), ...step('select 1/0'), serialize.sync(),
-      ]));
+      raw.send(
+        Buffer.concat([
+          ...step(`set datestyle = 'SQL, DMY'`),
+          ...step('savepoint s'),
+          ...step(`set timezone = 'Asia/Tokyo'`),
+          ...step('select 1/0'),
+          serialize.sync(),
+        ]),
+      );
       const msgs = await raw.until('readyForQuery', { allowErrors: true });
       expect((msgs.find((m) => m.name === 'error') as unknown as { code: string } | undefined)?.code).toBe('22012');
       await raw.query('rollback to savepoint s'); // the second s: datestyle and work_mem stay

@@ -20,14 +20,29 @@ const CHECK_SQL = `select current_setting('search_path') as sp, current_setting(
   pg_backend_pid() as pid, inet_server_port() as port`;
 
 interface CheckRow {
-  sp: string; tz: string; app: string; ds: string; st: string; tenant: string | null; wm: string; marker: string; pid: number; port: number;
+  sp: string;
+  tz: string;
+  app: string;
+  ds: string;
+  st: string;
+  tenant: string | null;
+  wm: string;
+  marker: string;
+  pid: number;
+  port: number;
 }
 
 /** Schemas with a `marker(v)` table whose one row names the schema (on every node). */
 async function createMarkerSchemas(cluster: Cluster, n: number): Promise<string[]> {
   const schemas = Array.from({ length: n }, () => uniqueName('sp'));
-  await cluster.exec(schemas.map((s) => `create schema ${s}; create table ${s}.marker(v text); insert into ${s}.marker values ('${s}');
-    grant usage on schema ${s} to public; grant select on ${s}.marker to public;`).join('\n'));
+  await cluster.exec(
+    schemas
+      .map(
+        (s) => `create schema ${s}; create table ${s}.marker(v text); insert into ${s}.marker values ('${s}');
+    grant usage on schema ${s} to public; grant select on ${s}.marker to public;`,
+      )
+      .join('\n'),
+  );
   if (cluster.kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
   return schemas;
 }
@@ -41,7 +56,9 @@ function startChurn(mer: RunningMeridian, n: number): { stop(): Promise<number> 
     const c = new pg.Client({ connectionString: mer.dsn(), application_name: `churn-${i}` });
     await c.connect();
     try {
-      await c.query(`set timezone = 'UTC'; set datestyle = 'SQL, MDY'; set search_path = public; set statement_timeout = '${10 + i}s'; set work_mem = '${1 + i}MB'`);
+      await c.query(
+        `set timezone = 'UTC'; set datestyle = 'SQL, MDY'; set search_path = public; set statement_timeout = '${10 + i}s'; set work_mem = '${1 + i}MB'`,
+      );
       while (!isStopped) {
         if (done % 2 === 0) {
           await c.query('begin');
@@ -81,10 +98,12 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
     await mer?.stop();
   });
 
-  it('a session\'s SETs survive 100 transactions spread across backends and nodes; SET LOCAL and rolled-back SETs do not stick', async () => {
+  it("a session's SETs survive 100 transactions spread across backends and nodes; SET LOCAL and rolled-back SETs do not stick", async () => {
     const [schema] = await createMarkerSchemas(cluster, 1);
     const table = uniqueName('st');
-    await cluster.exec(`create table ${table}(id serial primary key, tz text); grant all on ${table} to public; grant all on sequence ${table}_id_seq to public`);
+    await cluster.exec(
+      `create table ${table}(id serial primary key, tz text); grant all on ${table} to public; grant all on sequence ${table}_id_seq to public`,
+    );
     if (kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
     const seen: Array<[string, string]> = [];
     const sql = postgres(mer.dsn(), { max: 1, onnotice: () => {}, onparameter: (k, v) => seen.push([k, v]), connect_timeout: 10 });
@@ -99,7 +118,16 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
       await sql.unsafe(`set datestyle = 'German, DMY'`);
       await sql.unsafe(`set statement_timeout = '45s'`);
       await sql.unsafe(`set myapp.tenant = 'acme'`);
-      const want = { sp: `${schema}, public`, tz: 'Asia/Tokyo', app: 'main-session', ds: 'German, DMY', st: '45s', tenant: 'acme', wm: before!.wm as string, marker: schema };
+      const want = {
+        sp: `${schema}, public`,
+        tz: 'Asia/Tokyo',
+        app: 'main-session',
+        ds: 'German, DMY',
+        st: '45s',
+        tenant: 'acme',
+        wm: before!.wm as string,
+        marker: schema,
+      };
       const settingsAfterSets = seen.length;
       const check = (r: CheckRow, what: string, override: Partial<typeof want> = {}) => {
         const { pid, port, ...got } = r;
@@ -126,11 +154,13 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
         }
         if (i % 25 === 24) {
           // A SET inside a transaction that rolls back is undone.
-          await expect(sql.begin(async (tx) => {
-            await tx.unsafe(`set work_mem = '7MB'`);
-            expect((await tx`select current_setting('work_mem') as wm`)[0]!.wm).toBe('7MB');
-            throw new Error('roll back');
-          })).rejects.toThrow('roll back');
+          await expect(
+            sql.begin(async (tx) => {
+              await tx.unsafe(`set work_mem = '7MB'`);
+              expect((await tx`select current_setting('work_mem') as wm`)[0]!.wm).toBe('7MB');
+              throw new Error('roll back');
+            }),
+          ).rejects.toThrow('roll back');
         }
       }
       // Every row the session wrote carries its TimeZone, whatever backend ran the insert.
@@ -144,7 +174,12 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
       }
       // ParameterStatus: the client saw its own values, and nothing of the churning sessions'.
       const later = seen.slice(settingsAfterSets);
-      expect(later.filter(([k, v]) => (k === 'TimeZone' && v !== 'Asia/Tokyo') || (k === 'application_name' && v !== 'main-session') || (k === 'DateStyle' && v !== 'German, DMY'))).toEqual([]);
+      expect(
+        later.filter(
+          ([k, v]) =>
+            (k === 'TimeZone' && v !== 'Asia/Tokyo') || (k === 'application_name' && v !== 'main-session') || (k === 'DateStyle' && v !== 'German, DMY'),
+        ),
+      ).toEqual([]);
       expect(sql.parameters.TimeZone).toBe('Asia/Tokyo');
       expect(sql.parameters.application_name).toBe('main-session');
       expect(sql.parameters.DateStyle).toBe('German, DMY');
@@ -162,7 +197,8 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
       for (let i = 0; i < 5; i++) expect((await sql`select current_setting('TimeZone') as tz`)[0]!.tz).toBe(defaultTz);
       await sql.unsafe('reset all');
       for (let i = 0; i < 5; i++) {
-        const [r] = await sql`select current_setting('search_path') as sp, current_setting('myapp.tenant', true) as tenant, current_setting('application_name') as app`;
+        const [r] =
+          await sql`select current_setting('search_path') as sp, current_setting('myapp.tenant', true) as tenant, current_setting('application_name') as app`;
         expect([r!.sp, r!.tenant ?? '']).toEqual(['"$user", public', '']);
       }
     } finally {
@@ -205,46 +241,58 @@ describe.each<Kind>(['physical', 'pglogical'])('session settings on %s', (kind) 
     }
   }, 120_000);
 
-  it('50 concurrent sessions with different search_paths never see each other\'s', async () => {
+  it("50 concurrent sessions with different search_paths never see each other's", async () => {
     const schemas = await createMarkerSchemas(cluster, 5);
     const table = uniqueName('sp');
     await cluster.exec(`create table ${table}(sess int, sp text, port int); grant all on ${table} to public`);
     if (kind === 'physical') await (cluster as PhysicalCluster).waitReplayed(60_000);
     const sessions = 50;
     const rounds = 12;
-    const clients = await Promise.all(Array.from({ length: sessions }, async () => {
-      const c = new pg.Client(mer.dsn());
-      await c.connect();
-      return c;
-    }));
+    const clients = await Promise.all(
+      Array.from({ length: sessions }, async () => {
+        const c = new pg.Client(mer.dsn());
+        await c.connect();
+        return c;
+      }),
+    );
     const backendsPerSession: Array<Set<string>> = [];
     try {
-      await Promise.all(clients.map(async (c, i) => {
-        const schema = schemas[i % schemas.length]!;
-        const own = `x_${i}, ${schema}`;
-        const used = new Set<string>();
-        backendsPerSession[i] = used;
-        await c.query(`set search_path = x_${i}, ${schema}`);
-        for (let r = 0; r < rounds; r++) {
-          const step = (r + i) % 3;
-          if (step === 1) await c.query('begin read only');
-          if (step === 2) await c.query('begin');
-          const q = await c.query({ name: 'who', text: `select current_setting('search_path') as sp, (select v from marker) as v, pg_backend_pid() as pid, inet_server_port() as port` });
-          const row = q.rows[0] as { sp: string; v: string; pid: number; port: number };
-          expect([row.sp, row.v], `session ${i} round ${r}`).toEqual([own, schema]);
-          used.add(`${row.port}/${row.pid}`);
-          if (step === 2) {
-            await c.query({ name: 'note', text: `insert into public.${table} values ($1, current_setting('search_path'), inet_server_port())`, values: [i] });
+      await Promise.all(
+        clients.map(async (c, i) => {
+          const schema = schemas[i % schemas.length]!;
+          const own = `x_${i}, ${schema}`;
+          const used = new Set<string>();
+          backendsPerSession[i] = used;
+          await c.query(`set search_path = x_${i}, ${schema}`);
+          for (let r = 0; r < rounds; r++) {
+            const step = (r + i) % 3;
+            if (step === 1) await c.query('begin read only');
+            if (step === 2) await c.query('begin');
+            const q = await c.query({
+              name: 'who',
+              text: `select current_setting('search_path') as sp, (select v from marker) as v, pg_backend_pid() as pid, inet_server_port() as port`,
+            });
+            const row = q.rows[0] as { sp: string; v: string; pid: number; port: number };
+            expect([row.sp, row.v], `session ${i} round ${r}`).toEqual([own, schema]);
+            used.add(`${row.port}/${row.pid}`);
+            if (step === 2) {
+              await c.query({ name: 'note', text: `insert into public.${table} values ($1, current_setting('search_path'), inet_server_port())`, values: [i] });
+            }
+            if (step !== 0) await c.query('commit');
           }
-          if (step !== 0) await c.query('commit');
-        }
-      }));
+        }),
+      );
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
     }
     // What the sessions wrote, read on the master(s): each row carries its own session's path.
-    const rows = (await Promise.all(cluster.nodes.filter((n) => kind === 'pglogical' || n.name === (cluster as PhysicalCluster).primary.name)
-      .map((n) => n.query<{ sess: number; sp: string }>(`select sess, sp from ${table}`)))).flat();
+    const rows = (
+      await Promise.all(
+        cluster.nodes
+          .filter((n) => kind === 'pglogical' || n.name === (cluster as PhysicalCluster).primary.name)
+          .map((n) => n.query<{ sess: number; sp: string }>(`select sess, sp from ${table}`)),
+      )
+    ).flat();
     expect(rows.length).toBe(sessions * 4);
     for (const r of rows) expect(r.sp, `row of session ${r.sess}`).toBe(`x_${r.sess}, ${schemas[r.sess % schemas.length]}`);
     const all = new Set(backendsPerSession.flatMap((s) => [...s]));

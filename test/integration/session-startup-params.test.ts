@@ -24,9 +24,13 @@ async function connectWatched(mer: RunningMeridian, opts: Partial<pg.ClientConfi
   c.on('error', () => {});
   const status = new Map<string, string>();
   let pid = 0;
-  const conn = (c as unknown as { connection: { on(ev: string, f: (m: { parameterName?: string; parameterValue?: string; processID?: number }) => void): void } }).connection;
+  const conn = (
+    c as unknown as { connection: { on(ev: string, f: (m: { parameterName?: string; parameterValue?: string; processID?: number }) => void): void } }
+  ).connection;
   conn.on('parameterStatus', (m) => status.set(m.parameterName!, m.parameterValue!));
-  conn.on('backendKeyData', (m) => { pid = m.processID!; });
+  conn.on('backendKeyData', (m) => {
+    pid = m.processID!;
+  });
   await c.connect();
   return { c, status, pid };
 }
@@ -50,19 +54,34 @@ describe.each<Mode>(['transaction', 'session'])('startup parameters, %s pooling'
     await mer?.stop();
   });
 
-  it('psql with PGDATESTYLE, PGTZ, PGCLIENTENCODING gets them after another session\'s, and RESET, RESET ALL, DISCARD ALL return to them', async () => {
+  it("psql with PGDATESTYLE, PGTZ, PGCLIENTENCODING gets them after another session's, and RESET, RESET ALL, DISCARD ALL return to them", async () => {
     // Another session leaves the backend with other values of the same settings.
     const other = new pg.Client({ connectionString: mer.dsn(), options: '-c datestyle=SQL,DMY -c timezone=UTC' });
     await other.connect();
     await other.query(`set client_encoding = 'UTF8'`);
     await other.end();
     const r = await runPsql({
-      port: mer.port, user: 'app', password: TEST_USERS.app.password, env: LIBPQ_ENV,
+      port: mer.port,
+      user: 'app',
+      password: TEST_USERS.app.password,
+      env: LIBPQ_ENV,
       command: [
-        'show datestyle', 'show timezone', 'show client_encoding', '\\echo :ENCODING',
-        `set timezone = 'UTC'`, 'reset timezone', 'show timezone',
-        `set datestyle = 'ISO, YMD'`, `set timezone = 'UTC'`, 'reset all', 'show datestyle', 'show timezone',
-        `set timezone = 'UTC'`, 'discard all', 'show timezone', 'show client_encoding',
+        'show datestyle',
+        'show timezone',
+        'show client_encoding',
+        '\\echo :ENCODING',
+        `set timezone = 'UTC'`,
+        'reset timezone',
+        'show timezone',
+        `set datestyle = 'ISO, YMD'`,
+        `set timezone = 'UTC'`,
+        'reset all',
+        'show datestyle',
+        'show timezone',
+        `set timezone = 'UTC'`,
+        'discard all',
+        'show timezone',
+        'show client_encoding',
       ],
     });
     const lines = r.stdout.trim().split('\n');
@@ -96,7 +115,10 @@ print(json.dumps({'status': ps, 'shown': out}))
   it('a startup value the server refuses refuses the login, as a direct server does', async () => {
     const c = new pg.Client({ connectionString: mer.dsn(), options: '-c datestyle=bogus' });
     c.on('error', () => {});
-    const err = await c.connect().then(() => null, (e: { code?: string; message: string }) => e);
+    const err = await c.connect().then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
     await c.end().catch(() => {});
     console.log(`datestyle=bogus (${mode}): ${err?.code} ${err?.message}`);
     expect(err?.code).toBe('22023');
@@ -108,8 +130,10 @@ print(json.dumps({'status': ps, 'shown': out}))
     const opts = { options: '-c datestyle=postgres,mdy -c timezone=PST8PDT -c intervalstyle=iso_8601 -c client_encoding=LATIN1' } as Partial<pg.ClientConfig>;
     const direct = new pg.Client({ connectionString: cluster.nodes[0]!.connectionString('app'), ...opts });
     const directStatus = new Map<string, string>();
-    (direct as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } })
-      .connection.on('parameterStatus', (m) => directStatus.set(m.parameterName, m.parameterValue));
+    (direct as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection.on(
+      'parameterStatus',
+      (m) => directStatus.set(m.parameterName, m.parameterValue),
+    );
     await direct.connect();
     await direct.end();
     const a = await connectWatched(mer, opts);
@@ -121,7 +145,9 @@ print(json.dumps({'status': ps, 'shown': out}))
         if (mode === 'transaction') expect(await show(b.c)).toEqual({ ds: 'ISO, DMY', tz: 'UTC', enc: 'UTF8' });
         seen.push(JSON.stringify(await show(a.c)));
       }
-      console.log(`pg (${mode}): DateStyle=${a.status.get('DateStyle')} TimeZone=${a.status.get('TimeZone')} client_encoding=${a.status.get('client_encoding')}; show: ${seen[0]}`);
+      console.log(
+        `pg (${mode}): DateStyle=${a.status.get('DateStyle')} TimeZone=${a.status.get('TimeZone')} client_encoding=${a.status.get('client_encoding')}; show: ${seen[0]}`,
+      );
       for (const s of seen) expect(JSON.parse(s)).toEqual({ ds: 'Postgres, MDY', tz: 'PST8PDT', enc: 'UTF8' });
       for (const k of ['DateStyle', 'TimeZone', 'client_encoding', 'IntervalStyle', 'integer_datetimes', 'standard_conforming_strings']) {
         expect(a.status.get(k), k).toBe(directStatus.get(k));
@@ -206,7 +232,7 @@ describe.each<Mode>(['transaction', 'session'])('settings brought back after a r
   });
 });
 
-describe('the BackendKeyData pid in session pooling is the backend\'s', () => {
+describe("the BackendKeyData pid in session pooling is the backend's", () => {
   let mer: RunningMeridian;
 
   beforeAll(async () => {
@@ -238,8 +264,10 @@ describe('the BackendKeyData pid in session pooling is the backend\'s', () => {
     c.on('error', () => {});
     let secret = 0;
     let keyPid = 0;
-    (c as unknown as { connection: { on(e: string, f: (m: { processID: number; secretKey: number }) => void): void } })
-      .connection.on('backendKeyData', (m) => { keyPid = m.processID; secret = m.secretKey; });
+    (c as unknown as { connection: { on(e: string, f: (m: { processID: number; secretKey: number }) => void): void } }).connection.on('backendKeyData', (m) => {
+      keyPid = m.processID;
+      secret = m.secretKey;
+    });
     await c.connect();
     try {
       const got = new Promise<pg.Notification>((resolve) => c.on('notification', resolve));
@@ -251,7 +279,10 @@ describe('the BackendKeyData pid in session pooling is the backend\'s', () => {
       expect(keyPid).toBe(pid);
       expect(n.processId).toBe(keyPid);
       // The real pid with a wrong secret cancels nothing; with the right one the query ends 57014.
-      const slow = c.query('select pg_sleep(3)').then(() => 'done', (e: { code?: string }) => e.code ?? 'error');
+      const slow = c.query('select pg_sleep(3)').then(
+        () => 'done',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
       await new Promise((r) => setTimeout(r, 300));
       await cancel(keyPid, secret ^ 1);
       await new Promise((r) => setTimeout(r, 300));

@@ -27,20 +27,23 @@ afterAll(async () => {
 async function terminateBlockedSync(table: string, notPid: number): Promise<number> {
   const node = cluster.nodes[0]!;
   let pid = 0;
-  await waitFor(async () => {
-    const rows = await node.query<{ pid: number }>(
-      `select pid from pg_stat_activity where wait_event_type = 'Lock' and query ilike $1 and pid <> $2 and pid <> pg_backend_pid()`,
-      [`%PREPARE%${table}%`, notPid],
-    );
-    pid = rows[0]?.pid ?? 0;
-    return pid !== 0;
-  }, { timeoutMs: 10_000, intervalMs: 25, what: () => `a state-sync PREPARE blocked on ${table}` });
+  await waitFor(
+    async () => {
+      const rows = await node.query<{ pid: number }>(
+        `select pid from pg_stat_activity where wait_event_type = 'Lock' and query ilike $1 and pid <> $2 and pid <> pg_backend_pid()`,
+        [`%PREPARE%${table}%`, notPid],
+      );
+      pid = rows[0]?.pid ?? 0;
+      return pid !== 0;
+    },
+    { timeoutMs: 10_000, intervalMs: 25, what: () => `a state-sync PREPARE blocked on ${table}` },
+  );
   await node.query('select pg_terminate_backend($1)', [pid]);
   return pid;
 }
 
 describe('a backend lost during the state sync', () => {
-  it('after the request\'s retry: the client gets 08006 and the session goes on', async () => {
+  it("after the request's retry: the client gets 08006 and the session goes on", async () => {
     const table = uniqueName('synclock');
     await cluster.exec(`create table ${table} (id int)`);
     const c = new pg.Client({ connectionString: mer.dsn() });
@@ -57,7 +60,10 @@ describe('a backend lost during the state sync', () => {
       await locker.query(`begin; lock table ${table} in access exclusive mode`);
 
       const t0 = Date.now();
-      const pending = c.query('execute p').then(() => null, (e: { code?: string }) => e);
+      const pending = c.query('execute p').then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
       const first = await terminateBlockedSync(table, 0); // lost during the sync: retried on another backend
       await terminateBlockedSync(table, first); // lost again: the retry is used
       const timeout = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8000));

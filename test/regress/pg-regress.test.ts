@@ -82,7 +82,9 @@ async function runOn(label: 'direct' | 'session' | 'transaction', tree: RegressT
   const expected = scheduleTests(tree);
   const notRun = expected.filter((t) => !run.results.has(t));
   if (notRun.length > 0) {
-    throw new Error(`${label}: pg_regress ran ${run.results.size} of ${expected.length} tests (missing: ${notRun.slice(0, 10).join(', ')}…); exit ${run.raw.code}${run.raw.timedOut ? ' (timed out)' : ''}\n${run.raw.stderr.slice(-2000)}\n${run.raw.stdout.slice(-2000)}`);
+    throw new Error(
+      `${label}: pg_regress ran ${run.results.size} of ${expected.length} tests (missing: ${notRun.slice(0, 10).join(', ')}…); exit ${run.raw.code}${run.raw.timedOut ? ' (timed out)' : ''}\n${run.raw.stderr.slice(-2000)}\n${run.raw.stdout.slice(-2000)}`,
+    );
   }
   runs.set(label, run);
   return run;
@@ -92,7 +94,11 @@ async function runOn(label: 'direct' | 'session' | 'transaction', tree: RegressT
 function explain(run: RegressRun, diff: Map<string, string>): string {
   return [...diff]
     .map(([test, note]) => {
-      const d = diffOf(run.diffs, test).split('\n').filter((l) => /^[-+][^-+]/.test(l)).slice(0, 12).join('\n');
+      const d = diffOf(run.diffs, test)
+        .split('\n')
+        .filter((l) => /^[-+][^-+]/.test(l))
+        .slice(0, 12)
+        .join('\n');
       return `  ${test}: ${note}${d ? `\n${d.replace(/^/gm, '      ')}` : ''}`;
     })
     .join('\n');
@@ -115,29 +121,46 @@ describe.skipIf(missing !== null && !inCi)('PostgreSQL regression suite (pg_regr
     return found as RegressTree;
   };
 
-  it('directly against the node: only the non-bootstrap-superuser difference fails', async () => {
-    const run = await runOn('direct', tree());
-    expect(run.failed, `direct run:\n${explain(run, new Map(run.failed.map((t) => [t, 'failed'])))}`).toEqual(DIRECT_FAILURES);
-  }, RUN_TIMEOUT_MS + 60_000);
+  it(
+    'directly against the node: only the non-bootstrap-superuser difference fails',
+    async () => {
+      const run = await runOn('direct', tree());
+      expect(run.failed, `direct run:\n${explain(run, new Map(run.failed.map((t) => [t, 'failed'])))}`).toEqual(DIRECT_FAILURES);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
 
-  it('through Meridian in session pooling: exactly the direct result', async () => {
-    const run = await runOn('session', tree());
-    const diff = differences(directRun(), run);
-    if (diff.size > 0) console.log(`[pg-regress] session pooling differs from direct in ${diff.size} tests:\n${explain(run, diff)}`);
-    expect([...diff.keys()], `session pooling differs from the direct run:\n${explain(run, diff)}`).toEqual([]);
-  }, RUN_TIMEOUT_MS + 60_000);
+  it(
+    'through Meridian in session pooling: exactly the direct result',
+    async () => {
+      const run = await runOn('session', tree());
+      const diff = differences(directRun(), run);
+      if (diff.size > 0) console.log(`[pg-regress] session pooling differs from direct in ${diff.size} tests:\n${explain(run, diff)}`);
+      expect([...diff.keys()], `session pooling differs from the direct run:\n${explain(run, diff)}`).toEqual([]);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
 
-  it('through Meridian in transaction pooling: every difference is documented', async () => {
-    const run = await runOn('transaction', tree());
-    const diff = differences(directRun(), run);
-    const undocumented = new Map([...diff].filter(([t]) => documented[t] === undefined));
-    const nowPassing = Object.keys(documented).filter((t) => !diff.has(t));
-    console.log(`[pg-regress] transaction pooling differs from direct in ${diff.size} tests: ${[...diff.keys()].join(', ') || 'none'}`);
-    for (const t of nowPassing) {
-      console.log(`[pg-regress] ${t} is listed in transaction-pooling-differences.json but gave the direct result${documented[t]!.may_pass ? ` (may pass: ${documented[t]!.may_pass})` : ': remove it from the list'}`);
-    }
-    expect([...undocumented.keys()], `undocumented differences in transaction pooling (add each with its reason to ${listFile}, or fix it):\n${explain(run, undocumented)}`).toEqual([]);
-    const mustShrink = nowPassing.filter((t) => !documented[t]!.may_pass);
-    expect(mustShrink, `these tests now give the direct result in transaction pooling: remove them from ${listFile} (the list only shrinks)`).toEqual([]);
-  }, RUN_TIMEOUT_MS + 60_000);
+  it(
+    'through Meridian in transaction pooling: every difference is documented',
+    async () => {
+      const run = await runOn('transaction', tree());
+      const diff = differences(directRun(), run);
+      const undocumented = new Map([...diff].filter(([t]) => documented[t] === undefined));
+      const nowPassing = Object.keys(documented).filter((t) => !diff.has(t));
+      console.log(`[pg-regress] transaction pooling differs from direct in ${diff.size} tests: ${[...diff.keys()].join(', ') || 'none'}`);
+      for (const t of nowPassing) {
+        console.log(
+          `[pg-regress] ${t} is listed in transaction-pooling-differences.json but gave the direct result${documented[t]!.may_pass ? ` (may pass: ${documented[t]!.may_pass})` : ': remove it from the list'}`,
+        );
+      }
+      expect(
+        [...undocumented.keys()],
+        `undocumented differences in transaction pooling (add each with its reason to ${listFile}, or fix it):\n${explain(run, undocumented)}`,
+      ).toEqual([]);
+      const mustShrink = nowPassing.filter((t) => !documented[t]!.may_pass);
+      expect(mustShrink, `these tests now give the direct result in transaction pooling: remove them from ${listFile} (the list only shrinks)`).toEqual([]);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
 });

@@ -7,8 +7,7 @@ import type { Cluster, ClusterKind, ClusterOptions, PgNode, SingleCluster } from
 import { newClusterDir } from './workspace.js';
 
 /** The table every cluster has (on every node for pglogical, where it is also replicated). */
-export const ACCOUNTS_DDL =
-  'CREATE TABLE IF NOT EXISTS accounts(id bigint PRIMARY KEY, region text, balance numeric, updated_at timestamptz DEFAULT now())';
+export const ACCOUNTS_DDL = 'CREATE TABLE IF NOT EXISTS accounts(id bigint PRIMARY KEY, region text, balance numeric, updated_at timestamptz DEFAULT now())';
 
 /**
  * Tables every fixture creates (and, for pglogical, adds to replication set 'default'). Not

@@ -52,9 +52,9 @@ export class PglogicalClusterImpl extends BaseCluster implements PglogicalCluste
       async () => {
         const rows = await Promise.all(
           running.map(async (n) =>
-            (await n.query<{ name: string; status: string }>(
-              'SELECT subscription_name AS name, status FROM pglogical.show_subscription_status()',
-            )).map((r) => ({ ...r, node: n })),
+            (await n.query<{ name: string; status: string }>('SELECT subscription_name AS name, status FROM pglogical.show_subscription_status()')).map(
+              (r) => ({ ...r, node: n }),
+            ),
           ),
         );
         const status = new Map(rows.flat().map((r) => [r.name, r]));
@@ -135,16 +135,17 @@ async function subscribeToPeers(cluster: PglogicalClusterImpl, s: PgNode, opts: 
 export function startLocalActiveActive(opts: ActiveActiveOptions = {}): Promise<PglogicalCluster> {
   const bin = findPgBin();
   if (!bin.hasExtension('pglogical')) {
-    return Promise.reject(
-      new Error(`pglogical is not installed for PostgreSQL ${bin.major} (Debian: apt-get install postgresql-${bin.major}-pglogical)`),
-    );
+    return Promise.reject(new Error(`pglogical is not installed for PostgreSQL ${bin.major} (Debian: apt-get install postgresql-${bin.major}-pglogical)`));
   }
   const count = opts.nodes ?? 3;
   if (!Number.isInteger(count) || count < 2 || count > 5) return Promise.reject(new Error(`nodes must be 2..5, got ${count}`));
   return buildLocalCluster('pglogical', async (dir, nodes, teardown) => {
     const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
     const settings = nodeSettings(opts);
-    const started: LocalPgNode[] = await settleNodes(nodes, names.map((name) => createNodeFromTemplate(dir, name, settings)));
+    const started: LocalPgNode[] = await settleNodes(
+      nodes,
+      names.map((name) => createNodeFromTemplate(dir, name, settings)),
+    );
     await Promise.all(started.map(setUpNode));
     const cluster = new PglogicalClusterImpl(started, false, teardown);
     await Promise.all(started.map((s) => subscribeToPeers(cluster, s, opts)));

@@ -103,7 +103,10 @@ export function startLocalPrimaryStandby(opts: PrimaryStandbyOptions = {}): Prom
     // from the latest checkpoint, and a parallel backup's checkpoint can remove the segment the other
     // one starts from ("requested WAL segment … has already been removed").
     for (const n of names) await primary.query('SELECT pg_create_physical_replication_slot($1, true)', [n]);
-    const standbys = await settleNodes(nodes, names.map((n) => createStandby(dir, n, primary, opts)));
+    const standbys = await settleNodes(
+      nodes,
+      names.map((n) => createStandby(dir, n, primary, opts)),
+    );
     await waitFor(
       async () => {
         const [r] = await primary.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'");

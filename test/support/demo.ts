@@ -114,10 +114,14 @@ async function run(m: Meridian, addr: { port: number }, cluster: Cluster, relays
   const workers = noTraffic ? [] : [traffic(), traffic()];
   const table = setInterval(() => {
     const snap = m.health.snapshot;
-    const lines = [`${pad('node', 8)} ${pad('region', 14)} ${pad('role', 8)} ${pad('up', 4)} ${pad('state', 12)} ${pad('rtt ms', 8)} ${pad('lag ms', 8)} ${pad('reads', 7)} writes`];
+    const lines = [
+      `${pad('node', 8)} ${pad('region', 14)} ${pad('role', 8)} ${pad('up', 4)} ${pad('state', 12)} ${pad('rtt ms', 8)} ${pad('lag ms', 8)} ${pad('reads', 7)} writes`,
+    ];
     for (const n of snap.nodes) {
       const c = m.metrics.routedCounts.get(n.name) ?? { reads: 0, writes: 0 };
-      lines.push(`${pad(n.name, 8)} ${pad(n.region, 14)} ${pad(n.role, 8)} ${pad(n.isUp ? 'yes' : 'NO', 4)} ${pad(n.state, 12)} ${pad(n.rttMs === null ? '-' : n.rttMs.toFixed(1), 8)} ${pad(n.lagMs === null ? '-' : Math.round(n.lagMs), 8)} ${pad(c.reads, 7)} ${c.writes}`);
+      lines.push(
+        `${pad(n.name, 8)} ${pad(n.region, 14)} ${pad(n.role, 8)} ${pad(n.isUp ? 'yes' : 'NO', 4)} ${pad(n.state, 12)} ${pad(n.rttMs === null ? '-' : n.rttMs.toFixed(1), 8)} ${pad(n.lagMs === null ? '-' : Math.round(n.lagMs), 8)} ${pad(c.reads, 7)} ${c.writes}`,
+      );
     }
     console.log(`\n${new Date().toISOString().slice(11, 19)}  (Ctrl-C to stop)\n${lines.join('\n')}`);
   }, 1000);

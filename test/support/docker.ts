@@ -84,9 +84,7 @@ export async function startDockerSingleNode(): Promise<SingleCluster> {
     await bootstrap(host, port, 'postgres', BOOTSTRAP_SQL_POSTGRES);
     await bootstrap(host, port, 'app', BOOTSTRAP_SQL_APP);
     // clients reach the container from the bridge gateway, not 127.0.0.1
-    await container.copyContentToContainer([
-      { content: hbaConf('0.0.0.0/0'), target: '/var/lib/postgresql/data/pg_hba.conf', mode: 0o644 },
-    ]);
+    await container.copyContentToContainer([{ content: hbaConf('0.0.0.0/0'), target: '/var/lib/postgresql/data/pg_hba.conf', mode: 0o644 }]);
     await bootstrap(host, port, 'app', ['SELECT pg_reload_conf()', ...FIXTURE_TABLES.map((t) => t.ddl)]);
   } catch (e) {
     await container.stop({ remove: true });

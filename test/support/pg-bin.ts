@@ -99,16 +99,9 @@ export function findPgBin(): PgBin {
 
 function extensionInstalled(binDir: string, major: number, name: string): boolean {
   const prefix = dirname(binDir);
-  const shareDirs = [
-    join(prefix, 'share', 'extension'),
-    join(prefix, 'share', 'postgresql', 'extension'),
-    `/usr/share/postgresql/${major}/extension`,
-  ];
+  const shareDirs = [join(prefix, 'share', 'extension'), join(prefix, 'share', 'postgresql', 'extension'), `/usr/share/postgresql/${major}/extension`];
   const libDirs = [join(prefix, 'lib'), join(prefix, 'lib', 'postgresql'), `/usr/lib/postgresql/${major}/lib`];
-  return (
-    shareDirs.some((d) => existsSync(join(d, `${name}.control`))) &&
-    libDirs.some((d) => existsSync(join(d, `${name}.so`)))
-  );
+  return shareDirs.some((d) => existsSync(join(d, `${name}.control`))) && libDirs.some((d) => existsSync(join(d, `${name}.so`)));
 }
 
 export function isRoot(): boolean {

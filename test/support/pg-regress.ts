@@ -25,7 +25,8 @@ export interface RegressTree {
 export function findRegressTree(repoRoot: string): RegressTree | { missing: string } {
   const dir = process.env[REGRESS_DIR_ENV] ?? join(repoRoot, '.tmp', 'pg-regress');
   const ready = join(dir, 'READY');
-  if (!existsSync(ready)) return { missing: `${ready} not found: run .ci/pg-regress-setup.sh (as root; it installs the source package and builds the suite's libraries)` };
+  if (!existsSync(ready))
+    return { missing: `${ready} not found: run .ci/pg-regress-setup.sh (as root; it installs the source package and builds the suite's libraries)` };
   const kv = new Map(
     readFileSync(ready, 'utf8')
       .split('\n')
@@ -149,7 +150,21 @@ export async function runPgRegress(tree: RegressTree, target: RegressTarget): Pr
   mkdirOwned(join(target.workDir, 'results'));
   const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: REGRESS_USER.password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '30' };
   // as `make installcheck` runs it: the environment's own libpq settings must not leak in
-  for (const k of ['PGOPTIONS', 'PGDATABASE', 'PGUSER', 'PGHOST', 'PGPORT', 'PGSERVICE', 'PGCLIENTENCODING', 'PGDATESTYLE', 'PGTZ', 'LANG', 'LC_ALL', 'LC_MESSAGES']) delete env[k];
+  for (const k of [
+    'PGOPTIONS',
+    'PGDATABASE',
+    'PGUSER',
+    'PGHOST',
+    'PGPORT',
+    'PGSERVICE',
+    'PGCLIENTENCODING',
+    'PGDATESTYLE',
+    'PGTZ',
+    'LANG',
+    'LC_ALL',
+    'LC_MESSAGES',
+  ])
+    delete env[k];
   const started = performance.now();
   const raw = await run(
     tree.pgRegress,
@@ -180,7 +195,16 @@ export async function runPgRegress(tree: RegressTree, target: RegressTarget): Pr
     if (f === 'regression.diffs') diffs = readFileSync(from, 'utf8');
   }
   const failed = [...results].filter(([, s]) => s === 'failed').map(([t]) => t);
-  return { label: target.label, results, failed, passed: [...results.values()].filter((s) => s === 'ok').length, durationMs, diffs, keptIn: target.keepDir, raw };
+  return {
+    label: target.label,
+    results,
+    failed,
+    passed: [...results.values()].filter((s) => s === 'ok').length,
+    durationMs,
+    diffs,
+    keptIn: target.keepDir,
+    raw,
+  };
 }
 
 /** The hunks of regression.diffs for one test (pg_regress heads each file's diff with `diff -U3 …/expected/<test>.out`). */

@@ -81,7 +81,8 @@ function pidFileStatus(dataDir: string, pid: number): string | undefined {
   }
 }
 
-const PORT_CONFLICT = /could not bind IPv4 address|Address already in use|lock file ".*\.s\.PGSQL\.\d+\.lock" already exists|could not create any TCP\/IP sockets/;
+const PORT_CONFLICT =
+  /could not bind IPv4 address|Address already in use|lock file ".*\.s\.PGSQL\.\d+\.lock" already exists|could not create any TCP\/IP sockets/;
 
 /**
  * Waits until the postmaster accepts connections (postmaster.pid says "ready", or "standby" for a hot

@@ -155,11 +155,7 @@ export function runPsql(opts: PsqlOptions): Promise<RunResult> {
  * Runs pgbench of the found server version with `args` as given (add -h/-p/-U yourself) and
  * `env` merged over ours (e.g. { PGPASSWORD }). Resolves whatever the exit code: check result.code.
  */
-export function runPgbench(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-  opts: { timeoutMs?: number; cwd?: string } = {},
-): Promise<RunResult> {
+export function runPgbench(args: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return run(findPgBin().path('pgbench'), args, {
     env: clientEnv(undefined, env),
     cwd: opts.cwd,

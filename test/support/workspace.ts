@@ -101,7 +101,7 @@ async function buildTemplate(): Promise<string> {
   // Boot on a private unix socket only: no TCP port, so nothing to collide with.
   const sock = mkdirOwned(join(work, 's'));
   const log = join(work, 'boot.log');
-  const pm = spawnPostmaster(data, log, ['-c', "listen_addresses=", '-c', `unix_socket_directories=${sock}`, '-c', 'port=5432']);
+  const pm = spawnPostmaster(data, log, ['-c', 'listen_addresses=', '-c', `unix_socket_directories=${sock}`, '-c', 'port=5432']);
   try {
     await waitReady(pm, data, log);
     await runSql(sock, 'postgres', BOOTSTRAP_SQL_POSTGRES);

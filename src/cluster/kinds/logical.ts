@@ -13,10 +13,16 @@ import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
 const FIELDS: readonly ProbeField[] = Object.freeze([
   // Disabled ones too: a node with a disabled subscription is still a subscriber (a replica
   // whose data stops moving), never a master; its lag is then unknown (no provider row).
-  ['subscriptions', `(SELECT json_agg(subname) FROM pg_subscription
-       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`],
-  ['replication', ifPrimary(`(SELECT json_agg(json_build_array(application_name, ${msExpr('replay_lag')},
-       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`)],
+  [
+    'subscriptions',
+    `(SELECT json_agg(subname) FROM pg_subscription
+       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
+  ],
+  [
+    'replication',
+    ifPrimary(`(SELECT json_agg(json_build_array(application_name, ${msExpr('replay_lag')},
+       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8)) FROM pg_stat_replication)`),
+  ],
 ] as const);
 
 function roleOf(p: RawProbe): NodeRole {

@@ -12,8 +12,11 @@ import { heartbeatSeenWrites } from '../../health/seen-writes.js';
 import type { ClusterKindPlugin } from '../kind-plugin.js';
 import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
 
-const SLOTS: ProbeField = ['slots', ifPrimary(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
-       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`)];
+const SLOTS: ProbeField = [
+  'slots',
+  ifPrimary(`(SELECT json_agg(json_build_array(slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8))
+       FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())`),
+];
 const WITH_PGLOGICAL: readonly ProbeField[] = Object.freeze([SLOTS, ['my_slots', '(SELECT json_agg(sub_slot_name) FROM pglogical.subscription)']]);
 // A constant per connection: pglogical absent from health.database means the heartbeat table
 // there never replicates (the misconfiguration behind "lag unknown" on every node).
@@ -26,9 +29,8 @@ export const pglogical: ClusterKindPlugin<'pglogical'> = {
   roleOf: baseRole,
   lag: (ctx) => ({ lagMs: heartbeatLagMs(ctx), lagBytes: pglogicalLagBytes(ctx.self, ctx.others), isCaughtUp: false }),
   lagSource: () => 'heartbeat',
-  lagProblem: (raw, database) => (raw.isPglogicalMissing
-    ? `${missingExtensionMessage('pglogical', database)} (or grant health.user access to schema pglogical)`
-    : null),
+  lagProblem: (raw, database) =>
+    raw.isPglogicalMissing ? `${missingExtensionMessage('pglogical', database)} (or grant health.user access to schema pglogical)` : null,
   replicationHint: 'is health.database the database pglogical replicates? Then run meridian init-heartbeat (it adds the table to the replication set)',
   tracksWalMarks: false,
   seenWrites: heartbeatSeenWrites,

@@ -14,9 +14,12 @@ import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
 const READONLY: ProbeField = ['spock_readonly', `current_setting('spock.readonly', true)`];
 const WITH_LAG_TRACKER: readonly ProbeField[] = Object.freeze([
   READONLY,
-  ['spock_lag', `(SELECT json_agg(json_build_array(origin_name, ${msExpr('replication_lag')}, replication_lag_bytes::float8))
+  [
+    'spock_lag',
+    `(SELECT json_agg(json_build_array(origin_name, ${msExpr('replication_lag')}, replication_lag_bytes::float8))
        FROM spock.lag_tracker WHERE receiver_name = (SELECT n.node_name FROM spock.node n
-       JOIN spock.local_node l ON l.node_id = n.node_id))`],
+       JOIN spock.local_node l ON l.node_id = n.node_id))`,
+  ],
 ]);
 const WITHOUT_LAG_TRACKER: readonly ProbeField[] = Object.freeze([READONLY]);
 

@@ -42,9 +42,24 @@ export interface LoadSpec {
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const clients = spec.clients ?? 8;
   const args = [
-    '-h', '127.0.0.1', '-p', String(spec.port), '-U', 'app', '-n',
-    '-c', String(clients), '-j', '2', '-T', String(spec.seconds),
-    '-b', 'select-only@1', '-b', 'tpcb-like@1', 'app',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(spec.port),
+    '-U',
+    'app',
+    '-n',
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(spec.seconds),
+    '-b',
+    'select-only@1',
+    '-b',
+    'tpcb-like@1',
+    'app',
   ];
   const r = await runPgbench(args, { PGPASSWORD: TEST_USERS.app.password, PGCONNECT_TIMEOUT: '5' }, { timeoutMs: spec.killAfterMs });
   const errors = r.stderr.split('\n').filter((l) => /error|abort|fatal/i.test(l));
@@ -68,8 +83,13 @@ export type ProbeOutcome = { kind: 'ok'; ms: number } | { kind: 'error'; ms: num
 export async function probeOnce(port: number, sql: string, timeoutMs: number): Promise<ProbeOutcome> {
   const started = Date.now();
   const c = new pg.Client({
-    host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app',
-    connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs,
+    host: '127.0.0.1',
+    port,
+    user: 'app',
+    password: TEST_USERS.app.password,
+    database: 'app',
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
   });
   c.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
@@ -88,7 +108,8 @@ export async function probeOnce(port: number, sql: string, timeoutMs: number): P
   if (outcome === 'ok') return { kind: 'ok', ms };
   // Only our own deadline or pg's client-side timeouts are a hang; an error Meridian sent (even one
   // about a timeout of its own, e.g. a backend connect timeout) is an answer.
-  if (outcome === 'hang' || /^(Query read timeout|Connection terminated due to connection timeout|timeout expired)$/.test(outcome.message)) return { kind: 'hang', ms };
+  if (outcome === 'hang' || /^(Query read timeout|Connection terminated due to connection timeout|timeout expired)$/.test(outcome.message))
+    return { kind: 'hang', ms };
   return { kind: 'error', ms, message: outcome.message };
 }
 

@@ -66,7 +66,15 @@ export async function settleLeaks(mer: MeridianProcess, nodes: readonly PgNode[]
       leaked[n.name] = Math.abs(servers[n.name]! - pools[n.name]!);
     }
     const isSettled = Object.values(leaked).every((v) => v === 0) && view.waiting === 0 && view.clientSessions === 0;
-    const report: LeakReport = { leaked, pools, servers, waiting: view.waiting, clientSessions: view.clientSessions, settledMs: Date.now() - started, isSettled };
+    const report: LeakReport = {
+      leaked,
+      pools,
+      servers,
+      waiting: view.waiting,
+      clientSessions: view.clientSessions,
+      settledMs: Date.now() - started,
+      isSettled,
+    };
     if (isSettled || Date.now() - started > timeoutMs) return report;
     await new Promise((r) => setTimeout(r, 200));
   }

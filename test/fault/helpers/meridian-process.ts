@@ -120,7 +120,15 @@ export class MeridianProcess {
 
   /** Runs one admin console command; rows as text. */
   async admin(sql: string, timeoutMs = 5000): Promise<Array<Record<string, string | null>>> {
-    const c = new pg.Client({ host: '127.0.0.1', port: this.port, user: 'admin', password: this.adminPassword, database: 'meridian', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    const c = new pg.Client({
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'admin',
+      password: this.adminPassword,
+      database: 'meridian',
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
     c.on('error', () => {});
     await c.connect();
     try {

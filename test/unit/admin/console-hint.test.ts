@@ -11,7 +11,10 @@ const keywords = (usage: string) => usage.split(/\s+[<[]/)[0]!;
 describe('unknown admin command', () => {
   it('the hint names every command of the table', async () => {
     const host = { metrics: { setSources() {} } } as unknown as AdminHost;
-    const err = await new AdminConsole(host).query('frobnicate the nodes', {} as AdminSession).then(() => null, (e: unknown) => e);
+    const err = await new AdminConsole(host).query('frobnicate the nodes', {} as AdminSession).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MeridianError);
     const hint = (err as MeridianError).hint ?? '';
     console.log(`hint: ${hint}`);

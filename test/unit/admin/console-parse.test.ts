@@ -78,7 +78,14 @@ function frames(buf: Buffer): Array<[string, Buffer]> {
 
 describe('tableFrames', () => {
   it('encodes RowDescription (types), DataRows (NULL, bool, numbers) and the tag', () => {
-    const t = { columns: [text('name'), int('n'), bool('up')], rows: [['a', 1, true], [null, null, false]] as const, tag: 'SHOW' };
+    const t = {
+      columns: [text('name'), int('n'), bool('up')],
+      rows: [
+        ['a', 1, true],
+        [null, null, false],
+      ] as const,
+      tag: 'SHOW',
+    };
     const f = frames(tableFrames(t));
     expect(f.map(([c]) => c)).toEqual(['T', 'D', 'D', 'C']);
     const rd = f[0]![1];
@@ -92,7 +99,10 @@ describe('tableFrames', () => {
     expect(row2.readInt32BE(10)).toBe(1);
     expect(row2.toString('utf8', 14, 15)).toBe('f');
     expect(f[3]![1].toString('utf8')).toBe('SHOW\0');
-    expect(tableObjects(t)).toEqual([{ name: 'a', n: 1, up: true }, { name: null, n: null, up: false }]);
+    expect(tableObjects(t)).toEqual([
+      { name: 'a', n: 1, up: true },
+      { name: null, n: null, up: false },
+    ]);
   });
 
   it('defaults the tag to SELECT n', () => {
@@ -118,9 +128,7 @@ describe('HTTP bearer token', () => {
 });
 
 describe('lastMasterOf', () => {
-  const rules = [
-    { name: 'eu', match: { user: null, database: null, applicationName: null, tenant: 'eu', cidr: null }, regions: ['eu1', 'eu2'] },
-  ];
+  const rules = [{ name: 'eu', match: { user: null, database: null, applicationName: null, tenant: 'eu', cidr: null }, regions: ['eu1', 'eu2'] }];
   it('names the rule whose regions would lose their last usable master', () => {
     const s = snap(node('a', { region: 'eu1' }), node('b', { region: 'eu2', state: 'draining' }), node('c', { region: 'us' }));
     expect(lastMasterOf(s, rules, 'a')).toEqual(['residency rule "eu" (regions eu1, eu2)']);

@@ -55,7 +55,12 @@ describe('DRAIN', () => {
   it('a cancelled request that comes back in the grace period is not closed', async () => {
     const f = fakeMeridian({ nodes: three, onTimeout: 'cancel' });
     const s = fakeSession(1, 'n1', true);
-    s.cancelCurrent = () => { s.cancelled++; setTimeout(() => { s.attached = null; }, 50); };
+    s.cancelCurrent = () => {
+      s.cancelled++;
+      setTimeout(() => {
+        s.attached = null;
+      }, 50);
+    };
     f.sessions.set(1, s);
     const r = await f.drains.drain('n1', { timeoutMs: 50 });
     expect(r).toMatchObject({ cancelled: 1, closed: 0 });
@@ -82,12 +87,24 @@ describe('DRAIN', () => {
   });
 
   it('refuses the last master of a rule when the other master there is down', () => {
-    const f = fakeMeridian({ nodes: [{ name: 'n1', region: 'eu' }, { name: 'n2', region: 'eu', isUp: false }, { name: 'n3', region: 'us' }], residency: [{ name: 'eu', regions: ['eu'] }] });
+    const f = fakeMeridian({
+      nodes: [
+        { name: 'n1', region: 'eu' },
+        { name: 'n2', region: 'eu', isUp: false },
+        { name: 'n3', region: 'us' },
+      ],
+      residency: [{ name: 'eu', regions: ['eu'] }],
+    });
     expect(() => f.drains.drain('n1')).toThrow(/residency rule "eu"/);
   });
 
   it('refuses the cluster’s only master; allows a replica', async () => {
-    const f = fakeMeridian({ nodes: [{ name: 'p', region: 'a' }, { name: 's1', region: 'a', role: 'replica' }] });
+    const f = fakeMeridian({
+      nodes: [
+        { name: 'p', region: 'a' },
+        { name: 's1', region: 'a', role: 'replica' },
+      ],
+    });
     expect(() => f.drains.drain('p')).toThrow(/last master of the cluster/);
     await expect(f.drains.drain('s1')).resolves.toMatchObject({ outcome: 'drained' });
   });

@@ -25,11 +25,19 @@ export interface FakePool {
 
 export function fakeSession(id: number, node: string | null, isBusy = true): FakeSession {
   const s: FakeSession = {
-    id, isAdmin: false,
+    id,
+    isAdmin: false,
     attached: node === null ? null : { node, ops: { isEmpty: !isBusy }, txStatus: 0x54 },
-    sessionBackends: null, cancelled: 0, closedWith: null,
-    cancelCurrent() { s.cancelled++; },
-    close(reason: string) { s.closedWith = reason; s.attached = null; },
+    sessionBackends: null,
+    cancelled: 0,
+    closedWith: null,
+    cancelCurrent() {
+      s.cancelled++;
+    },
+    close(reason: string) {
+      s.closedWith = reason;
+      s.attached = null;
+    },
   };
   return s;
 }
@@ -44,14 +52,21 @@ export function fakeMeridian(opts: {
     opts.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 1, region: n.region, location: null, priority: 0 })),
     { kind: 'pglogical' },
   );
-  store.applyProbes(opts.nodes.map((n) => ({ node: n.name, isUp: n.isUp ?? true, role: n.role ?? 'master', lagMs: n.lagMs === undefined ? 0 : n.lagMs, lastProbeAtMs: 1 })));
+  store.applyProbes(
+    opts.nodes.map((n) => ({ node: n.name, isUp: n.isUp ?? true, role: n.role ?? 'master', lagMs: n.lagMs === undefined ? 0 : n.lagMs, lastProbeAtMs: 1 })),
+  );
   const pools = new Map<string, FakePool>(opts.nodes.map((n) => [n.name, { node: n.name, total: 0, idleCount: 0, isDraining: false }]));
   const sessions = new Map<number, FakeSession>();
   const config = {
     drain: { timeoutMs: opts.drainTimeoutMs ?? 30_000, onTimeout: opts.onTimeout ?? 'cancel' },
     residency: {
-      requireMatch: false, bindTenants: false,
-      rules: (opts.residency ?? []).map((r) => ({ name: r.name, regions: r.regions, match: { user: null, database: null, applicationName: null, tenant: r.name, cidr: null } })),
+      requireMatch: false,
+      bindTenants: false,
+      rules: (opts.residency ?? []).map((r) => ({
+        name: r.name,
+        regions: r.regions,
+        match: { user: null, database: null, applicationName: null, tenant: r.name, cidr: null },
+      })),
     },
     routing: { readmitMaxLagMs: 1000 },
   } as unknown as MeridianConfig;
@@ -62,8 +77,20 @@ export function fakeMeridian(opts: {
     logger,
     sessions,
     pools: {
-      poolsOfNode: (node: string) => { const p = pools.get(node); return p === undefined ? [] : [p]; },
-      setNodeDraining: (node: string, on: boolean) => { const p = pools.get(node); if (p) { p.isDraining = on; if (on) { p.total -= p.idleCount; p.idleCount = 0; } } },
+      poolsOfNode: (node: string) => {
+        const p = pools.get(node);
+        return p === undefined ? [] : [p];
+      },
+      setNodeDraining: (node: string, on: boolean) => {
+        const p = pools.get(node);
+        if (p) {
+          p.isDraining = on;
+          if (on) {
+            p.total -= p.idleCount;
+            p.idleCount = 0;
+          }
+        }
+      },
     },
   };
   const host = m as unknown as DrainHost;

@@ -32,7 +32,11 @@ describe('isAuthorized', () => {
   it('compares two 32-byte digests whatever the length of the guess (no length leak)', () => {
     compared.length = 0;
     for (const guess of ['x', 'a much longer guess than the token is', 's3cr3t-token']) isAuthorized(`Bearer ${guess}`, 's3cr3t-token');
-    expect(compared).toEqual([[32, 32], [32, 32], [32, 32]]);
+    expect(compared).toEqual([
+      [32, 32],
+      [32, 32],
+      [32, 32],
+    ]);
   });
 });
 

@@ -13,9 +13,14 @@ function setup(answer: (node: string, user: string) => Promise<LookupResult>, no
   const clock = { ms: 0 };
   const q = new AuthQuery({
     nowMs: () => clock.ms,
-    nodes: () => nodes, tls: () => ({ mode: 'disable', ca: null }), connectTimeoutMs: () => 1000,
+    nodes: () => nodes,
+    tls: () => ({ mode: 'disable', ca: null }),
+    connectTimeoutMs: () => 1000,
     onError: (n) => errors.push(n),
-    queryNode: (_cfg, n, user) => { calls.push(`${n.name}:${user}`); return answer(n.name, user); },
+    queryNode: (_cfg, n, user) => {
+      calls.push(`${n.name}:${user}`);
+      return answer(n.name, user);
+    },
   });
   return { q, calls, errors, clock };
 }

@@ -12,13 +12,17 @@ import { ScramClient, formatStoredSecret, keysFromSalted, md5Response, scramSecr
 import { load, MINIMAL } from '../config/helpers.js';
 
 const STORED = formatStoredSecret(scramSecret('stored-pw', randomBytes(16)));
-const YAML = MINIMAL.replace('  - { name: app, password: s3cret-app }', [
-  '  - { name: app, password: s3cret-app }',
-  '  - { name: m5, password: m5pw, auth: md5 }',
-  '  - { name: plain, password: ppw, auth: password }',
-  '  - { name: tr, auth: trust }',
-  `  - { name: st, password: "${STORED}" }`,
-].join('\n')) + 'auth: { mock_key: unit }\n';
+const YAML =
+  MINIMAL.replace(
+    '  - { name: app, password: s3cret-app }',
+    [
+      '  - { name: app, password: s3cret-app }',
+      '  - { name: m5, password: m5pw, auth: md5 }',
+      '  - { name: plain, password: ppw, auth: password }',
+      '  - { name: tr, auth: trust }',
+      `  - { name: st, password: "${STORED}" }`,
+    ].join('\n'),
+  ) + 'auth: { mock_key: unit }\n';
 
 function fakeCtx(extraYaml = '') {
   const cfg = load(YAML + extraYaml);

@@ -5,8 +5,18 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  ScramClient, ScramServer, configuredSalt, formatStoredSecret, keysFromSalted, md5FromHash, md5Hash, md5Response,
-  mockSecret, parseStoredSecret, scramSecret, type ScramSecret,
+  ScramClient,
+  ScramServer,
+  configuredSalt,
+  formatStoredSecret,
+  keysFromSalted,
+  md5FromHash,
+  md5Hash,
+  md5Response,
+  mockSecret,
+  parseStoredSecret,
+  scramSecret,
+  type ScramSecret,
 } from '../../../src/auth/scram.js';
 
 const keysFor = (password: string, s: ScramSecret) => keysFromSalted(pbkdf2Sync(password, s.salt, s.iterations, 32, 'sha256'));
@@ -57,11 +67,21 @@ describe('stored SCRAM secrets', () => {
   });
 
   const hostile = [
-    '', 'SCRAM-SHA-256$', 'SCRAM-SHA-256$4096:$:', 'md5abcdef', 'app-secret',
+    '',
+    'SCRAM-SHA-256$',
+    'SCRAM-SHA-256$4096:$:',
+    'md5abcdef',
+    'app-secret',
     text.replace('SCRAM-SHA-256', 'SCRAM-SHA-1'),
-    text.replace('$4096:', '$0:'), text.replace('$4096:', '$-1:'), text.replace('$4096:', '$99999999999:'),
-    text.replace('$4096:', '$4096.5:'), text.replace('$4096:', '$ 4096:'),
-    text + '$', text + ':', text + 'x', `${text}\n`,
+    text.replace('$4096:', '$0:'),
+    text.replace('$4096:', '$-1:'),
+    text.replace('$4096:', '$99999999999:'),
+    text.replace('$4096:', '$4096.5:'),
+    text.replace('$4096:', '$ 4096:'),
+    text + '$',
+    text + ':',
+    text + 'x',
+    `${text}\n`,
     text.replace(/:([^:$]+)$/, ':AAAA'), // ServerKey not 32 bytes
     text.replace(/\$([^$:]+):/, '$!!!!:'), // StoredKey not base64 (position: after the salt's $)
     `SCRAM-SHA-256$4096:${'A'.repeat(4000)}$${real.storedKey.toString('base64')}:${real.serverKey.toString('base64')}`,

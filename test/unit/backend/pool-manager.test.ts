@@ -10,7 +10,8 @@ import { ConnectError } from '../../../src/backend/server-connect.js';
 import type { MeridianConfig } from '../../../src/config/types.js';
 import { load } from '../config/helpers.js';
 
-const TWO_USERS = (extra = '', pool = '') => load(`
+const TWO_USERS = (extra = '', pool = '') =>
+  load(`
 pool: { size: 2${pool} }
 users:
   - { name: app, password: s3cret-app }
@@ -46,7 +47,8 @@ describe('PoolManager', () => {
   it('regression: a pool of a user a reload removed refuses with 57P01 instead of throwing a TypeError', () => {
     const { pm } = manager(TWO_USERS());
     const pool = pm.pool('n1', 'gone', 'db')!;
-    pm.setConfig(load(`
+    pm.setConfig(
+      load(`
 pool: { size: 2 }
 users:
   - { name: app, password: s3cret-app }
@@ -54,7 +56,8 @@ cluster:
   kind: physical
   nodes:
     - { name: n1, host: 127.0.0.1, port: 1, region: r1 }
-`));
+`),
+    );
     expect(pool.isRemoved).toBe(true);
     expect([...pm.allPools()]).toEqual([]);
     expect(pm.pool('n1', 'gone', 'db')).toBeNull();
@@ -66,7 +69,7 @@ cluster:
     expect(() => pm.sweep()).not.toThrow();
   });
 
-  it('changed backend credentials bump the generation of that user\'s pools only', () => {
+  it("changed backend credentials bump the generation of that user's pools only", () => {
     const { pm } = manager(TWO_USERS());
     const app = pm.pool('n1', 'app', 'db')!;
     const gone = pm.pool('n1', 'gone', 'db')!;

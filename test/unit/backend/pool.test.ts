@@ -85,7 +85,15 @@ function harness(maxSize: number, over: Partial<PoolHooks> = {}): Harness {
     ...over,
   };
   const node = new FakeNode();
-  const opts: ConnectOptions = { host: '127.0.0.1', port: 1, user: 'app', password: 'x', database: 'db', tls: { mode: 'disable' } as ConnectOptions['tls'], timeoutMs: 1000 };
+  const opts: ConnectOptions = {
+    host: '127.0.0.1',
+    port: 1,
+    user: 'app',
+    password: 'x',
+    database: 'db',
+    tls: { mode: 'disable' } as ConnectOptions['tls'],
+    timeoutMs: 1000,
+  };
   const pool = new Pool('n1', 'app', 'db', maxSize, () => opts, hooks, node.connect);
   pools.push(pool);
   return {

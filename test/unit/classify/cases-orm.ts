@@ -22,14 +22,33 @@ export const PGBENCH_CASES: readonly Case[] = [
   ['BEGIN; UPDATE pgbench_accounts SET abalance = abalance + 5 WHERE aid = 1; SELECT abalance FROM pgbench_accounts WHERE aid = 1; END;', 'write', { n: 4 }],
   // pgbench start-up and -i
   ['select count(*) from pgbench_branches', 'read', { fns: ['count'] }],
-  ["select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 'pgbench_accounts' and o.n is not null group by 1, 2 order by 1 asc limit 1", 'read', { fns: ['pg_catalog.count', 'pg_catalog.array_position', 'pg_catalog.current_schemas'] }],
-  ['drop table if exists pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers', 'write', { effects: [unpin('temp-table', 'pgbench_accounts'), unpin('temp-table', 'pgbench_branches'), unpin('temp-table', 'pgbench_history'), unpin('temp-table', 'pgbench_tellers')] }],
+  [
+    "select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 'pgbench_accounts' and o.n is not null group by 1, 2 order by 1 asc limit 1",
+    'read',
+    { fns: ['pg_catalog.count', 'pg_catalog.array_position', 'pg_catalog.current_schemas'] },
+  ],
+  [
+    'drop table if exists pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers',
+    'write',
+    {
+      effects: [
+        unpin('temp-table', 'pgbench_accounts'),
+        unpin('temp-table', 'pgbench_branches'),
+        unpin('temp-table', 'pgbench_history'),
+        unpin('temp-table', 'pgbench_tellers'),
+      ],
+    },
+  ],
   ['create table pgbench_history(tid int,bid int,aid    int,delta int,mtime timestamp,filler char(22))', 'write'],
   ['create table pgbench_tellers(tid int not null,bid int,tbalance int,filler char(84)) with (fillfactor=100)', 'write'],
   ['truncate table pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers', 'write'],
   ['insert into pgbench_branches(bid,bbalance) values(1,0)', 'write', { fns: [] }],
   ['copy pgbench_accounts from stdin with (freeze on)', 'write'],
-  ["insert into pgbench_accounts(aid,bid,abalance,filler) select aid, (aid - 1) / 100000 + 1, 0, '' from generate_series(1, 100000) as aid", 'write', { fns: ['generate_series'] }],
+  [
+    "insert into pgbench_accounts(aid,bid,abalance,filler) select aid, (aid - 1) / 100000 + 1, 0, '' from generate_series(1, 100000) as aid",
+    'write',
+    { fns: ['generate_series'] },
+  ],
   ['vacuum analyze pgbench_branches', 'write'],
   ['alter table pgbench_branches add primary key (bid)', 'write'],
   ['commit', 'tx-end', { w: false }],
@@ -37,14 +56,21 @@ export const PGBENCH_CASES: readonly Case[] = [
 
 export const ORM_CASES: readonly Case[] = [
   // Prisma
-  ['SELECT "public"."User"."id", "public"."User"."email", "public"."User"."name" FROM "public"."User" WHERE "public"."User"."id" = $1 LIMIT $2 OFFSET $3', 'read'],
+  [
+    'SELECT "public"."User"."id", "public"."User"."email", "public"."User"."name" FROM "public"."User" WHERE "public"."User"."id" = $1 LIMIT $2 OFFSET $3',
+    'read',
+  ],
   ['INSERT INTO "public"."User" ("email","name") VALUES ($1,$2) RETURNING "public"."User"."id", "public"."User"."email"', 'write'],
   ['UPDATE "public"."User" SET "name" = $1 WHERE ("public"."User"."id" = $2 AND 1=1) RETURNING "public"."User"."id"', 'write'],
   ['DELETE FROM "public"."Post" WHERE ("public"."Post"."id" IN ($1,$2) AND 1=1)', 'write'],
   ['SELECT COUNT(*) FROM (SELECT "public"."User"."id" FROM "public"."User" WHERE 1=1 OFFSET $1) AS "sub"', 'read', { fns: ['count'] }],
   ['SELECT "t1"."id" FROM "public"."User" AS "t1" LEFT JOIN "public"."Post" AS "t2" ON ("t2"."authorId") = ("t1"."id")', 'read'],
   ['INSERT INTO "public"."User" ("email","name") VALUES ($1,$2) ON CONFLICT ("email") DO UPDATE SET "name" = $3 RETURNING "public"."User"."id"', 'write'],
-  ['SELECT "public"."User"."id", COALESCE("aggr_selection_0_Post"."_aggr_count_posts", 0) AS "_aggr_count_posts" FROM "public"."User" LEFT JOIN (SELECT "public"."Post"."authorId", COUNT(*) AS "_aggr_count_posts" FROM "public"."Post" GROUP BY "public"."Post"."authorId") AS "aggr_selection_0_Post" ON ("public"."User"."id" = "aggr_selection_0_Post"."authorId") WHERE 1=1', 'read', { fns: ['count'] }],
+  [
+    'SELECT "public"."User"."id", COALESCE("aggr_selection_0_Post"."_aggr_count_posts", 0) AS "_aggr_count_posts" FROM "public"."User" LEFT JOIN (SELECT "public"."Post"."authorId", COUNT(*) AS "_aggr_count_posts" FROM "public"."Post" GROUP BY "public"."Post"."authorId") AS "aggr_selection_0_Post" ON ("public"."User"."id" = "aggr_selection_0_Post"."authorId") WHERE 1=1',
+    'read',
+    { fns: ['count'] },
+  ],
   ['SELECT pg_advisory_lock(72707369)', 'write', { effects: [pin('advisory-lock', '72707369')] }],
   ['SELECT pg_advisory_unlock(72707369)', 'write', { effects: [unpin('advisory-lock', '72707369')] }],
   // Sequelize
@@ -65,18 +91,27 @@ export const ORM_CASES: readonly Case[] = [
   ['INSERT INTO "user"("name", "email") VALUES ($1, $2) RETURNING "id", "createdAt"', 'write', { fns: [] }],
   ['UPDATE "user" SET "name" = $1, "updatedAt" = CURRENT_TIMESTAMP WHERE "id" IN ($2)', 'write'],
   ['DELETE FROM "user" WHERE "id" = $1', 'write'],
-  ['SELECT DISTINCT "distinctAlias"."User_id" AS "ids_User_id" FROM (SELECT "User"."id" AS "User_id" FROM "user" "User") "distinctAlias" ORDER BY "User_id" ASC LIMIT 10', 'read'],
+  [
+    'SELECT DISTINCT "distinctAlias"."User_id" AS "ids_User_id" FROM (SELECT "User"."id" AS "User_id" FROM "user" "User") "distinctAlias" ORDER BY "User_id" ASC LIMIT 10',
+    'read',
+  ],
   ['SELECT * FROM current_schema()', 'read', { fns: ['current_schema'] }],
   ['SELECT version();', 'read'],
   ['SELECT * FROM "information_schema"."tables" WHERE "table_schema" = \'public\' AND "table_name" = \'migrations\'', 'read'],
-  ['CREATE TABLE "migrations" ("id" SERIAL NOT NULL, "timestamp" bigint NOT NULL, "name" character varying NOT NULL, CONSTRAINT "PK_x" PRIMARY KEY ("id"))', 'write'],
+  [
+    'CREATE TABLE "migrations" ("id" SERIAL NOT NULL, "timestamp" bigint NOT NULL, "name" character varying NOT NULL, CONSTRAINT "PK_x" PRIMARY KEY ("id"))',
+    'write',
+  ],
   ['SELECT * FROM "migrations" "migrations" ORDER BY "id" DESC', 'read'],
   ['SELECT "User"."id" FROM "user" "User" WHERE "User"."id" = $1 FOR UPDATE', 'write'],
   ['SELECT "User"."id" FROM "user" "User" WHERE "User"."id" = $1 FOR NO KEY UPDATE SKIP LOCKED', 'write'],
   ['SELECT uuid_generate_v4()', 'read'],
   // Django
   ['SELECT "auth_user"."id", "auth_user"."password", "auth_user"."last_login" FROM "auth_user" WHERE "auth_user"."username" = \'admin\' LIMIT 21', 'read'],
-  ['INSERT INTO "django_session" ("session_key", "session_data", "expire_date") VALUES (\'abc\', \'data\', \'2024-01-01T00:00:00+00:00\'::timestamptz)', 'write'],
+  [
+    'INSERT INTO "django_session" ("session_key", "session_data", "expire_date") VALUES (\'abc\', \'data\', \'2024-01-01T00:00:00+00:00\'::timestamptz)',
+    'write',
+  ],
   ['UPDATE "auth_user" SET "last_login" = \'2024-01-01T00:00:00+00:00\'::timestamptz WHERE "auth_user"."id" = 1', 'write'],
   ['DELETE FROM "django_session" WHERE "django_session"."session_key" IN (\'abc\')', 'write'],
   ['SELECT (1) AS "a" FROM "django_session" WHERE "django_session"."session_key" = \'abc\' LIMIT 1', 'read'],
@@ -85,7 +120,11 @@ export const ORM_CASES: readonly Case[] = [
   ['SELECT "app_item"."id" FROM "app_item" WHERE "app_item"."id" = 1 FOR UPDATE OF "app_item" NOWAIT', 'write'],
   ['SAVEPOINT "s140234_x1"', 'tx-control', { w: false, effects: [savepoint('s140234_x1')] }],
   ['RELEASE SAVEPOINT "s140234_x1"', 'tx-control', { w: false, effects: [release('s140234_x1')] }],
-  ["SELECT c.relname, CASE WHEN c.relispartition THEN 'p' WHEN c.relkind IN ('m', 'v') THEN 'v' ELSE 't' END FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v') AND n.nspname NOT IN ('pg_catalog', 'pg_toast') AND pg_catalog.pg_table_is_visible(c.oid)", 'read', { fns: ['pg_catalog.pg_table_is_visible'] }],
+  [
+    "SELECT c.relname, CASE WHEN c.relispartition THEN 'p' WHEN c.relkind IN ('m', 'v') THEN 'v' ELSE 't' END FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v') AND n.nspname NOT IN ('pg_catalog', 'pg_toast') AND pg_catalog.pg_table_is_visible(c.oid)",
+    'read',
+    { fns: ['pg_catalog.pg_table_is_visible'] },
+  ],
   ['INSERT INTO "polls_choice" ("question_id", "choice_text", "votes") VALUES (1, \'x\', 0) RETURNING "polls_choice"."id"', 'write'],
   ['INSERT INTO "t" ("a") SELECT * FROM UNNEST(ARRAY[1, 2]::integer[])', 'write', { fns: ['unnest'] }],
   // Rails (ActiveRecord)
@@ -103,7 +142,11 @@ export const ORM_CASES: readonly Case[] = [
   ["SET SESSION timezone TO 'UTC'", 'session', { effects: [set('timezone', "SET SESSION timezone TO 'UTC'")] }],
   ['SELECT "users".* FROM "users" WHERE "users"."id" = $1 LIMIT $2 FOR UPDATE', 'write'],
   ["SELECT t.oid, t.typname FROM pg_type as t WHERE t.typname IN ('int2', 'int4')", 'read'],
-  ["SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid), a.attnotnull, c.collname, col_description(a.attrelid, a.attnum) AS comment FROM pg_attribute a LEFT JOIN pg_attrdef d ON a.attrelid = d.adrelid AND a.attnum = d.adnum LEFT JOIN pg_type t ON a.atttypid = t.oid LEFT JOIN pg_collation c ON a.attcollation = c.oid AND a.attcollation <> t.typcollation WHERE a.attrelid = '\"users\"'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", 'read', { fns: ['format_type', 'pg_get_expr', 'col_description'] }],
+  [
+    'SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid), a.attnotnull, c.collname, col_description(a.attrelid, a.attnum) AS comment FROM pg_attribute a LEFT JOIN pg_attrdef d ON a.attrelid = d.adrelid AND a.attnum = d.adnum LEFT JOIN pg_type t ON a.atttypid = t.oid LEFT JOIN pg_collation c ON a.attcollation = c.oid AND a.attcollation <> t.typcollation WHERE a.attrelid = \'"users"\'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum',
+    'read',
+    { fns: ['format_type', 'pg_get_expr', 'col_description'] },
+  ],
   ['SELECT current_database()', 'read'],
   ['INSERT INTO "users" ("email","name") VALUES (\'a\', \'b\') ON CONFLICT ("email") DO UPDATE SET "name"=excluded."name" RETURNING "id"', 'write'],
   // Hibernate (JDBC placeholders arrive as $n)
@@ -132,8 +175,20 @@ export const ORM_CASES: readonly Case[] = [
   ['SELECT count(*) AS count_1 FROM (SELECT users.id AS users_id FROM users) AS anon_1', 'read'],
   ['SELECT users.id FROM users WHERE users.id = 1 FOR UPDATE', 'write'],
   ['SELECT users.id FROM users FOR UPDATE OF users SKIP LOCKED', 'write'],
-  ["SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class JOIN pg_catalog.pg_namespace ON pg_catalog.pg_namespace.oid = pg_catalog.pg_class.relnamespace WHERE pg_catalog.pg_class.relname = 'users' AND pg_catalog.pg_class.relkind = ANY (ARRAY['r', 'p', 'f', 'v', 'm']) AND pg_catalog.pg_table_is_visible(pg_catalog.pg_class.oid) AND pg_catalog.pg_namespace.nspname != 'pg_catalog'", 'read', { fns: ['pg_catalog.pg_table_is_visible'] }],
-  ["INSERT INTO users (name) SELECT p0::VARCHAR FROM (VALUES ('a', 0), ('b', 1)) AS imp_sen(p0, sen_counter) ORDER BY sen_counter RETURNING users.id, users.id AS id__1", 'write', { fns: [] }],
+  [
+    "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class JOIN pg_catalog.pg_namespace ON pg_catalog.pg_namespace.oid = pg_catalog.pg_class.relnamespace WHERE pg_catalog.pg_class.relname = 'users' AND pg_catalog.pg_class.relkind = ANY (ARRAY['r', 'p', 'f', 'v', 'm']) AND pg_catalog.pg_table_is_visible(pg_catalog.pg_class.oid) AND pg_catalog.pg_namespace.nspname != 'pg_catalog'",
+    'read',
+    { fns: ['pg_catalog.pg_table_is_visible'] },
+  ],
+  [
+    "INSERT INTO users (name) SELECT p0::VARCHAR FROM (VALUES ('a', 0), ('b', 1)) AS imp_sen(p0, sen_counter) ORDER BY sen_counter RETURNING users.id, users.id AS id__1",
+    'write',
+    { fns: [] },
+  ],
   // psql's \dt
-  ["SELECT n.nspname as \"Schema\", c.relname as \"Name\", CASE c.relkind WHEN 'r' THEN 'table' END as \"Type\", pg_catalog.pg_get_userbyid(c.relowner) as \"Owner\" FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','') AND n.nspname <> 'pg_catalog' AND n.nspname !~ '^pg_toast' AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1,2;", 'read', { fns: ['pg_catalog.pg_get_userbyid', 'pg_catalog.pg_table_is_visible'] }],
+  [
+    "SELECT n.nspname as \"Schema\", c.relname as \"Name\", CASE c.relkind WHEN 'r' THEN 'table' END as \"Type\", pg_catalog.pg_get_userbyid(c.relowner) as \"Owner\" FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','') AND n.nspname <> 'pg_catalog' AND n.nspname !~ '^pg_toast' AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1,2;",
+    'read',
+    { fns: ['pg_catalog.pg_get_userbyid', 'pg_catalog.pg_table_is_visible'] },
+  ],
 ];

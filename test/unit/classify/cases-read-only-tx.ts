@@ -54,7 +54,11 @@ export const READ_ONLY_TX_CASES: readonly Case[] = [
   ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'tx-begin', { w: false, ro: true }],
   ['BEGIN READ ONLY; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT 1', 'tx-begin', { w: true, ro: true, n: 3 }],
   ['BEGIN READ ONLY; SET TRANSACTION READ WRITE', 'tx-begin', { w: true, ro: false, n: 2, reason: 'read write' }],
-  ["BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SELECT 1", 'tx-begin', { w: true, ro: true, n: 3, reason: 'snapshot' }],
+  [
+    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SELECT 1",
+    'tx-begin',
+    { w: true, ro: true, n: 3, reason: 'snapshot' },
+  ],
   ["SET transaction_isolation = 'serializable'", 'tx-control', { w: true, reason: 'serializable' }],
   ["SET LOCAL transaction_isolation TO 'SERIALIZABLE'", 'tx-control', { w: true }],
   ["SET transaction_isolation = 'repeatable read'", 'tx-control', { w: false }],
@@ -66,19 +70,39 @@ export const READ_ONLY_TX_CASES: readonly Case[] = [
   ['RESET transaction_isolation', 'tx-control', { w: false }],
 
   // Session defaults: tracked and replayed like any setting, never a reason to read from a standby
-  ['SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'session', { effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = off')] }],
-  ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; BEGIN; SELECT 1', 'tx-begin', {
-    w: true, n: 3, effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = on')],
-  }],
-  ['SET default_transaction_read_only = on; BEGIN; SELECT 1', 'tx-begin', {
-    w: true, n: 3, effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = on')],
-  }],
-  ['SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY', 'session', {
-    effects: [
-      set('default_transaction_isolation', "SET default_transaction_isolation = 'repeatable read'"),
-      set('default_transaction_read_only', 'SET default_transaction_read_only = on'),
-    ],
-  }],
+  [
+    'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE',
+    'session',
+    { effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = off')] },
+  ],
+  [
+    'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; BEGIN; SELECT 1',
+    'tx-begin',
+    {
+      w: true,
+      n: 3,
+      effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = on')],
+    },
+  ],
+  [
+    'SET default_transaction_read_only = on; BEGIN; SELECT 1',
+    'tx-begin',
+    {
+      w: true,
+      n: 3,
+      effects: [set('default_transaction_read_only', 'SET default_transaction_read_only = on')],
+    },
+  ],
+  [
+    'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY',
+    'session',
+    {
+      effects: [
+        set('default_transaction_isolation', "SET default_transaction_isolation = 'repeatable read'"),
+        set('default_transaction_read_only', 'SET default_transaction_read_only = on'),
+      ],
+    },
+  ],
 
   // transaction_timeout (PostgreSQL 17) is an ordinary session setting, not a transaction mode
   ["SET transaction_timeout = '5s'", 'session', { effects: [set('transaction_timeout', "SET transaction_timeout = '5s'")] }],

@@ -49,7 +49,13 @@ describe('VolatilityCatalog', () => {
 
   it('skips rows of the wrong shape', () => {
     const catalog = new VolatilityCatalog();
-    catalog.load([null, 1, { nspname: 'public' }, { nspname: 'public', proname: 'h', provolatile: 'x' }, { nspname: 'public', proname: 'ok', provolatile: 'i' }]);
+    catalog.load([
+      null,
+      1,
+      { nspname: 'public' },
+      { nspname: 'public', proname: 'h', provolatile: 'x' },
+      { nspname: 'public', proname: 'ok', provolatile: 'i' },
+    ]);
     expect(catalog.size).toBe(2);
     expect(catalog.volatility('ok')).toBe('immutable');
   });

@@ -10,8 +10,7 @@ beforeAll(async () => {
   await Classifier.init();
 });
 
-const fresh = (opts: { cacheSize?: number; maxCachedLength?: number } = {}): Classifier =>
-  new Classifier({ catalog: new VolatilityCatalog(), ...opts });
+const fresh = (opts: { cacheSize?: number; maxCachedLength?: number } = {}): Classifier => new Classifier({ catalog: new VolatilityCatalog(), ...opts });
 
 describe('Classifier caching', () => {
   it('returns the same frozen object for a cached text', () => {
@@ -90,10 +89,22 @@ describe('Classifier caching', () => {
   it('settles common shapes on the fast path without the parser', () => {
     const c = fresh();
     const common = [
-      'BEGIN', 'COMMIT', 'ROLLBACK', 'SELECT 1', 'SELECT * FROM t WHERE id = $1 LIMIT $2',
-      'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2', 'INSERT INTO t (a) VALUES ($1) RETURNING id',
-      'DELETE FROM t WHERE id = $1', "SET application_name = 'x'", 'SHOW search_path', 'SELECT count(*) FROM t',
-      'SELECT * FROM t FOR UPDATE SKIP LOCKED', "SELECT nextval('s')", 'SELECT now()', 'RESET ALL', 'SAVEPOINT a',
+      'BEGIN',
+      'COMMIT',
+      'ROLLBACK',
+      'SELECT 1',
+      'SELECT * FROM t WHERE id = $1 LIMIT $2',
+      'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2',
+      'INSERT INTO t (a) VALUES ($1) RETURNING id',
+      'DELETE FROM t WHERE id = $1',
+      "SET application_name = 'x'",
+      'SHOW search_path',
+      'SELECT count(*) FROM t',
+      'SELECT * FROM t FOR UPDATE SKIP LOCKED',
+      "SELECT nextval('s')",
+      'SELECT now()',
+      'RESET ALL',
+      'SAVEPOINT a',
       'SELECT "public"."User"."id" FROM "public"."User" WHERE "public"."User"."id" = $1 LIMIT $2 OFFSET $3',
     ];
     for (const sql of common) c.classify(sql);

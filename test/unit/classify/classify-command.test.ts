@@ -11,7 +11,13 @@ async function run(args: string[], stdin: string): Promise<{ code: number; lines
   output.on('data', (c: Buffer) => chunks.push(c));
   input.end(stdin);
   const code = await runClassifyCommand(args, input, output);
-  return { code, lines: Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '') };
+  return {
+    code,
+    lines: Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+  };
 }
 
 describe('meridian classify', () => {
@@ -20,7 +26,15 @@ describe('meridian classify', () => {
     expect(code).toBe(0);
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { sql: 'SELECT 1', class: 'read', readOnly: false, pin: null, hint: null, functions: [], reason: 'select' },
-      { sql: 'SELECT my_fn()', class: 'write', readOnly: false, pin: null, hint: null, functions: ['my_fn'], reason: 'unknown function my_fn treated as write (no live catalog)' },
+      {
+        sql: 'SELECT my_fn()',
+        class: 'write',
+        readOnly: false,
+        pin: null,
+        hint: null,
+        functions: ['my_fn'],
+        reason: 'unknown function my_fn treated as write (no live catalog)',
+      },
       { sql: '/* meridian: node=n2 */ LISTEN ch', class: 'session', readOnly: false, pin: 'listen', hint: 'node=n2', functions: [], reason: 'listen' },
       { sql: 'BEGIN READ ONLY', class: 'tx-begin', readOnly: true, pin: null, hint: null, functions: [], reason: 'begin read only' },
     ]);

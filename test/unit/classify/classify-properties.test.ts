@@ -66,13 +66,15 @@ describe('classification properties', () => {
   it('whitespace, comment and letter-case variations never change the classification', () => {
     const cases = respellable();
     expect(cases.length).toBeGreaterThan(300);
-    const variant = fc.constantFrom(...cases).chain((c) =>
-      fc.tuple(
-        fc.constant(c),
-        fc.array(fc.constantFrom(...SEPARATORS), { minLength: c.tokens.length + 1, maxLength: c.tokens.length + 1 }),
-        fc.array(fc.integer({ min: 0, max: 0x3fffffff }), { minLength: c.tokens.length, maxLength: c.tokens.length }),
-      ),
-    );
+    const variant = fc
+      .constantFrom(...cases)
+      .chain((c) =>
+        fc.tuple(
+          fc.constant(c),
+          fc.array(fc.constantFrom(...SEPARATORS), { minLength: c.tokens.length + 1, maxLength: c.tokens.length + 1 }),
+          fc.array(fc.integer({ min: 0, max: 0x3fffffff }), { minLength: c.tokens.length, maxLength: c.tokens.length }),
+        ),
+      );
     fc.assert(
       fc.property(variant, ([c, seps, masks]) => {
         let sql = seps[0] ?? '';
@@ -89,16 +91,79 @@ describe('classification properties', () => {
   }, 180_000);
 
   const FRAGMENTS = [
-    'SELECT', 'select', 'INSERT INTO t VALUES (1)', 'UPDATE', 'DELETE FROM t', 'WITH x AS (', ')', '(', ',', ';',
-    "'", "'x'", '"', '"q"', '$$', '$a$', '$1', 'E\'\\\'', '--', '\n', '/*', '*/', 'FOR', 'UPDATE', 'SHARE', 'INTO',
-    'FROM t', 'WHERE', 'a', '=', '1', 'pg_advisory_lock(', 'nextval(', 'count(', 'now()', 'lower(x)', 'app_stable_fn(',
-    'unknown_fn(', 'set_config(', 'SET', 'LOCAL', 'search_path', 'TO', 'meridian.route', 'BEGIN', 'READ ONLY', 'COMMIT',
-    'PREPARE p AS', 'EXECUTE p', 'LISTEN', 'CREATE TEMP TABLE', 'DROP TABLE', 'EXPLAIN ANALYZE', 'RETURNING *', '::int',
-    'AS', 'x(a)', 'ON CONFLICT (a) DO NOTHING', 'VALUES', 'TABLE', 'ü', '表', '\\', '.', '*',
+    'SELECT',
+    'select',
+    'INSERT INTO t VALUES (1)',
+    'UPDATE',
+    'DELETE FROM t',
+    'WITH x AS (',
+    ')',
+    '(',
+    ',',
+    ';',
+    "'",
+    "'x'",
+    '"',
+    '"q"',
+    '$$',
+    '$a$',
+    '$1',
+    "E'\\'",
+    '--',
+    '\n',
+    '/*',
+    '*/',
+    'FOR',
+    'UPDATE',
+    'SHARE',
+    'INTO',
+    'FROM t',
+    'WHERE',
+    'a',
+    '=',
+    '1',
+    'pg_advisory_lock(',
+    'nextval(',
+    'count(',
+    'now()',
+    'lower(x)',
+    'app_stable_fn(',
+    'unknown_fn(',
+    'set_config(',
+    'SET',
+    'LOCAL',
+    'search_path',
+    'TO',
+    'meridian.route',
+    'BEGIN',
+    'READ ONLY',
+    'COMMIT',
+    'PREPARE p AS',
+    'EXECUTE p',
+    'LISTEN',
+    'CREATE TEMP TABLE',
+    'DROP TABLE',
+    'EXPLAIN ANALYZE',
+    'RETURNING *',
+    '::int',
+    'AS',
+    'x(a)',
+    'ON CONFLICT (a) DO NOTHING',
+    'VALUES',
+    'TABLE',
+    'ü',
+    '表',
+    '\\',
+    '.',
+    '*',
   ];
-  const soup = fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 24 }).chain((parts) =>
-    fc.array(fc.constantFrom(' ', '', '\n'), { minLength: parts.length, maxLength: parts.length }).map((seps) =>
-      parts.map((p, i) => p + (seps[i] ?? '')).join('')));
+  const soup = fc
+    .array(fc.constantFrom(...FRAGMENTS), { maxLength: 24 })
+    .chain((parts) =>
+      fc
+        .array(fc.constantFrom(' ', '', '\n'), { minLength: parts.length, maxLength: parts.length })
+        .map((seps) => parts.map((p, i) => p + (seps[i] ?? '')).join('')),
+    );
 
   it('never throws and always answers a well-formed classification', () => {
     const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 200 }), soup);

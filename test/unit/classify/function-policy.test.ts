@@ -31,10 +31,12 @@ describe('FunctionPolicy', () => {
   });
 
   it('uses the catalog: qualified name, then bare name', () => {
-    const policy = new FunctionPolicy(catalogWith([
-      { nspname: 'public', proname: 'stable_fn', provolatile: 's' },
-      { nspname: 'public', proname: 'vol_fn', provolatile: 'v' },
-    ]));
+    const policy = new FunctionPolicy(
+      catalogWith([
+        { nspname: 'public', proname: 'stable_fn', provolatile: 's' },
+        { nspname: 'public', proname: 'vol_fn', provolatile: 'v' },
+      ]),
+    );
     expect(policy.resolve('stable_fn')).toBe('read');
     expect(policy.resolve('public.stable_fn')).toBe('read');
     expect(policy.resolve('other.stable_fn')).toBe('read'); // falls back to the bare name
@@ -43,7 +45,10 @@ describe('FunctionPolicy', () => {
 
   it('lets configured lists override everything', () => {
     const policy = new FunctionPolicy(
-      catalogWith([{ nspname: 'public', proname: 'stable_fn', provolatile: 's' }, { nspname: 'public', proname: 'report', provolatile: 'v' }]),
+      catalogWith([
+        { nspname: 'public', proname: 'stable_fn', provolatile: 's' },
+        { nspname: 'public', proname: 'report', provolatile: 'v' },
+      ]),
       ['Stable_Fn'],
       ['report', 'app.unknown_reader'],
     );

@@ -3,7 +3,18 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  Lexer, TOK_COMMA, TOK_DOT, TOK_LPAREN, TOK_NUMBER, TOK_OP, TOK_PARAM, TOK_QIDENT, TOK_RPAREN, TOK_SEMI, TOK_STRING, TOK_WORD,
+  Lexer,
+  TOK_COMMA,
+  TOK_DOT,
+  TOK_LPAREN,
+  TOK_NUMBER,
+  TOK_OP,
+  TOK_PARAM,
+  TOK_QIDENT,
+  TOK_RPAREN,
+  TOK_SEMI,
+  TOK_STRING,
+  TOK_WORD,
 } from '../../../src/classify/lexer.js';
 
 function tokens(sql: string): [number, string][] {
@@ -23,19 +34,40 @@ function lexed(sql: string): Lexer {
 describe('Lexer', () => {
   it('splits words, punctuation, params and operators', () => {
     expect(tokens('SELECT a.b, $1::int FROM t WHERE x>=-1;')).toEqual([
-      [TOK_WORD, 'SELECT'], [TOK_WORD, 'a'], [TOK_DOT, '.'], [TOK_WORD, 'b'], [TOK_COMMA, ','], [TOK_PARAM, '$1'],
-      [TOK_OP, '::'], [TOK_WORD, 'int'], [TOK_WORD, 'FROM'], [TOK_WORD, 't'], [TOK_WORD, 'WHERE'], [TOK_WORD, 'x'],
-      [TOK_OP, '>=-'], [TOK_NUMBER, '1'], [TOK_SEMI, ';'],
+      [TOK_WORD, 'SELECT'],
+      [TOK_WORD, 'a'],
+      [TOK_DOT, '.'],
+      [TOK_WORD, 'b'],
+      [TOK_COMMA, ','],
+      [TOK_PARAM, '$1'],
+      [TOK_OP, '::'],
+      [TOK_WORD, 'int'],
+      [TOK_WORD, 'FROM'],
+      [TOK_WORD, 't'],
+      [TOK_WORD, 'WHERE'],
+      [TOK_WORD, 'x'],
+      [TOK_OP, '>=-'],
+      [TOK_NUMBER, '1'],
+      [TOK_SEMI, ';'],
     ]);
   });
 
   it('reads every string form as one token', () => {
     const forms = ["'it''s'", "E'it\\'s'", "e'\\\\'", "B'0101'", "X'1F'", "N'nat'", "U&'d\\0061t'", '$$ a; b $$', '$fn$ $$ x $$ $fn$'];
-    for (const form of forms) expect(tokens(`SELECT ${form} ;`), form).toEqual([[TOK_WORD, 'SELECT'], [TOK_STRING, form], [TOK_SEMI, ';']]);
+    for (const form of forms)
+      expect(tokens(`SELECT ${form} ;`), form).toEqual([
+        [TOK_WORD, 'SELECT'],
+        [TOK_STRING, form],
+        [TOK_SEMI, ';'],
+      ]);
   });
 
   it('keeps backslashes literal in standard strings (standard_conforming_strings = on)', () => {
-    expect(tokens("'a\\'; DELETE")).toEqual([[TOK_STRING, "'a\\'"], [TOK_SEMI, ';'], [TOK_WORD, 'DELETE']]);
+    expect(tokens("'a\\'; DELETE")).toEqual([
+      [TOK_STRING, "'a\\'"],
+      [TOK_SEMI, ';'],
+      [TOK_WORD, 'DELETE'],
+    ]);
   });
 
   it('flags a standard string that ends in an odd run of backslashes (meaning depends on standard_conforming_strings)', () => {
@@ -47,13 +79,22 @@ describe('Lexer', () => {
   });
 
   it('reads quoted identifiers, with "" and U&', () => {
-    expect(tokens('"a""b" U&"x" "表"')).toEqual([[TOK_QIDENT, '"a""b"'], [TOK_QIDENT, 'U&"x"'], [TOK_QIDENT, '"表"']]);
+    expect(tokens('"a""b" U&"x" "表"')).toEqual([
+      [TOK_QIDENT, '"a""b"'],
+      [TOK_QIDENT, 'U&"x"'],
+      [TOK_QIDENT, '"表"'],
+    ]);
     const lexer = lexed('"My""Fn"');
     expect(lexer.text(0)).toBe('My"Fn');
   });
 
   it('treats $ inside identifiers and dollar tags correctly', () => {
-    expect(tokens('a$b $1 $tag$x$tag$ $_$y$_$')).toEqual([[TOK_WORD, 'a$b'], [TOK_PARAM, '$1'], [TOK_STRING, '$tag$x$tag$'], [TOK_STRING, '$_$y$_$']]);
+    expect(tokens('a$b $1 $tag$x$tag$ $_$y$_$')).toEqual([
+      [TOK_WORD, 'a$b'],
+      [TOK_PARAM, '$1'],
+      [TOK_STRING, '$tag$x$tag$'],
+      [TOK_STRING, '$_$y$_$'],
+    ]);
   });
 
   it('skips nested block comments and line comments, recording where they are', () => {
@@ -64,8 +105,16 @@ describe('Lexer', () => {
   });
 
   it('stops an operator where a comment starts', () => {
-    expect(tokens('1 +-- c\n2')).toEqual([[TOK_NUMBER, '1'], [TOK_OP, '+'], [TOK_NUMBER, '2']]);
-    expect(tokens('1 */* c */2')).toEqual([[TOK_NUMBER, '1'], [TOK_OP, '*'], [TOK_NUMBER, '2']]);
+    expect(tokens('1 +-- c\n2')).toEqual([
+      [TOK_NUMBER, '1'],
+      [TOK_OP, '+'],
+      [TOK_NUMBER, '2'],
+    ]);
+    expect(tokens('1 */* c */2')).toEqual([
+      [TOK_NUMBER, '1'],
+      [TOK_OP, '*'],
+      [TOK_NUMBER, '2'],
+    ]);
   });
 
   it('flags unterminated quotes, dollar quotes and comments', () => {

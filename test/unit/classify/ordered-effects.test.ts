@@ -14,7 +14,9 @@ beforeAll(async () => {
 function shape(sql: string): { ordered: boolean; effects: string[] }[] {
   const word = (c: Classification) => ({
     ordered: c.ordered,
-    effects: c.effects.map((e) => (e.type === 'tx-end' ? `${e.end}${e.chain ? '+chain' : ''}` : e.type === 'statement-end' ? '|' : e.type === 'set' ? `set ${e.name}` : e.type)),
+    effects: c.effects.map((e) =>
+      e.type === 'tx-end' ? `${e.end}${e.chain ? '+chain' : ''}` : e.type === 'statement-end' ? '|' : e.type === 'set' ? `set ${e.name}` : e.type,
+    ),
   });
   return [word(classifier.classify(sql)), word(classifier.classifyWithParser(sql))];
 }
@@ -22,8 +24,14 @@ function shape(sql: string): { ordered: boolean; effects: string[] }[] {
 describe('ordered effects', () => {
   it('a lone BEGIN / COMMIT / ROLLBACK / PREPARE TRANSACTION carries its marker', () => {
     const cases: [string, string][] = [
-      ['begin', 'tx-begin'], ['start transaction read only', 'tx-begin'], ['commit', 'commit'], ['end', 'commit'],
-      ['commit and no chain', 'commit'], ['rollback', 'rollback'], ['abort', 'rollback'], ["prepare transaction 'x'", 'prepare'],
+      ['begin', 'tx-begin'],
+      ['start transaction read only', 'tx-begin'],
+      ['commit', 'commit'],
+      ['end', 'commit'],
+      ['commit and no chain', 'commit'],
+      ['rollback', 'rollback'],
+      ['abort', 'rollback'],
+      ["prepare transaction 'x'", 'prepare'],
     ];
     for (const [sql, marker] of cases) for (const s of shape(sql)) expect(s, sql).toEqual({ ordered: true, effects: [marker] });
   });
@@ -44,7 +52,7 @@ describe('ordered effects', () => {
     for (const s of shape("set timezone = 'UTC'; begin; set work_mem = '5MB'; rollback")) {
       expect(s).toEqual({ ordered: true, effects: ['set timezone', '|', 'tx-begin', '|', 'set work_mem', '|', 'rollback', '|'] });
     }
-    for (const s of shape("savepoint a; select 1/0; savepoint a")) {
+    for (const s of shape('savepoint a; select 1/0; savepoint a')) {
       expect(s).toEqual({ ordered: true, effects: ['savepoint', '|', '|', 'savepoint', '|'] });
     }
   });

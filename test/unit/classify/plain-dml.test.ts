@@ -27,7 +27,7 @@ describe('Classification.isPlainDml', () => {
     ['EXPLAIN ANALYZE INSERT INTO accounts (id) VALUES (1)', false],
     ['INSERT INTO accounts (id) VALUES (1); INSERT INTO accounts (id) VALUES (2)', false],
     ['CREATE TABLE t (a int)', false],
-    ['SELECT nextval(\'s\')', false],
+    ["SELECT nextval('s')", false],
     ['COPY accounts TO STDOUT', false],
   ])('%s → %s', (sql, expected) => {
     expect(classifier.classify(sql).isPlainDml).toBe(expected);
@@ -46,5 +46,15 @@ describe('isRetryableWrite', () => {
 });
 
 function classifierless(c: Partial<Classification>): Classification {
-  return { class: 'write', isWrite: true, readOnly: false, hint: null, functions: [], ordered: false, onlyMeridianSettings: false, resetsBackend: false, ...c } as Classification;
+  return {
+    class: 'write',
+    isWrite: true,
+    readOnly: false,
+    hint: null,
+    functions: [],
+    ordered: false,
+    onlyMeridianSettings: false,
+    resetsBackend: false,
+    ...c,
+  } as Classification;
 }

@@ -45,8 +45,8 @@ describe('Classification.resetsBackend', () => {
     ['select upper(name) from t'],
     ['select pure_fn(1)'],
     ['select now(), random()'],
-    ['select nextval(\'s\')'],
-    ["select pg_advisory_lock(1)"], // pins the session instead (its effect is read from the call)
+    ["select nextval('s')"],
+    ['select pg_advisory_lock(1)'], // pins the session instead (its effect is read from the call)
     ["select set_config('a.b', 'c', false)"], // pins as opaque state instead
     ['select pg_stat_clear_snapshot()'], // a built-in (pg_catalog), volatile: no session state
     ['insert into t values (1)'],

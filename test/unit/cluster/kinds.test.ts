@@ -20,9 +20,11 @@ const PLUGINS: readonly ClusterKindPlugin[] = CLUSTER_KIND_NAMES.map((k) => KIND
 /** Every combination of what discovery may find on a node. */
 function allCaps(): ProbeCapabilities[] {
   const out: ProbeCapabilities[] = [];
-  for (const hasHeartbeatTable of [true, false]) for (const canWriteHeartbeat of [true, false])
-    for (const hasPglogical of [true, false]) for (const hasSpockLagTracker of [true, false])
-      out.push({ hasHeartbeatTable, canWriteHeartbeat, hasPglogical, hasSpockLagTracker, serverVersionNum: 150000 });
+  for (const hasHeartbeatTable of [true, false])
+    for (const canWriteHeartbeat of [true, false])
+      for (const hasPglogical of [true, false])
+        for (const hasSpockLagTracker of [true, false])
+          out.push({ hasHeartbeatTable, canWriteHeartbeat, hasPglogical, hasSpockLagTracker, serverVersionNum: 150000 });
   return out;
 }
 
@@ -34,7 +36,15 @@ function probeKeys(sql: string): string[] {
 /** The row keys parseProbeRow reads (recorded through a Proxy): the columns it understands. */
 function columnsParsed(): Set<string> {
   const seen = new Set<string>();
-  const row = new Proxy({}, { get: (_t, k) => { if (typeof k === 'string') seen.add(k); return undefined; } });
+  const row = new Proxy(
+    {},
+    {
+      get: (_t, k) => {
+        if (typeof k === 'string') seen.add(k);
+        return undefined;
+      },
+    },
+  );
   parseProbeRow(row as Record<string, unknown>, { sentAtMs: 0, receivedAtMs: 0, elapsedMs: 0 }, null, null, true);
   return seen;
 }
@@ -46,8 +56,11 @@ function statementsOf(sql: string): Array<Record<string, unknown>> {
 
 const HB = { node: 'n1', tsMs: 1_700_000_000_000 };
 const IDLE_CTX = (self: RawProbe | null): LagContext => ({
-  intervalMs: 1000, self: { name: 'a', isUp: self !== null, role: 'replica', raw: self },
-  others: [], wasKnown: false, lastCaughtUpAtMs: null,
+  intervalMs: 1000,
+  self: { name: 'a', isUp: self !== null, role: 'replica', raw: self },
+  others: [],
+  wasKnown: false,
+  lastCaughtUpAtMs: null,
 });
 
 beforeAll(async () => {
@@ -152,7 +165,7 @@ describe.each(PLUGINS.map((p) => [p.name, p] as const))('kind %s', (_name, kind)
     }
   });
 
-  it('routing.reads_on_masters defaults to the plug-in\'s value, and the settings table says so', () => {
+  it("routing.reads_on_masters defaults to the plug-in's value, and the settings table says so", () => {
     expect(load(MINIMAL.replace('kind: pglogical', `kind: ${kind.name}`)).routing.readsOnMasters).toBe(kind.defaultReadsOnMasters);
     const doc = SETTINGS.find((s) => s.key === 'routing.reads_on_masters')?.default ?? '';
     const named = doc.match(/(\w+) \((\w+)\)/);
@@ -177,11 +190,22 @@ describe.each(PLUGINS.map((p) => [p.name, p] as const))('kind %s', (_name, kind)
 describe('lag of a heartbeat kind uses the peers it is given', () => {
   it('every heartbeat kind turns the same fresh peer rows into the same known lag', () => {
     const peer: LagPeer = {
-      name: 'b', isUp: true, role: 'master', raw: raw(), hasProbed: true, isPreferredMaster: false,
+      name: 'b',
+      isUp: true,
+      role: 'master',
+      raw: raw(),
+      hasProbed: true,
+      isPreferredMaster: false,
       writer: { streakStartMs: 0, last: { ts: 10_000, confirmedAtMs: 10_000 }, prev: { ts: 9_000, confirmedAtMs: 9_000 } },
     };
     const self = raw({ sentAtMs: 10_500, receivedAtMs: 10_500, heartbeat: new Map([['b', 10_000]]) });
-    const ctx: LagContext = { intervalMs: 1000, self: { name: 'a', isUp: true, role: 'master', raw: self }, others: [peer], wasKnown: true, lastCaughtUpAtMs: null };
+    const ctx: LagContext = {
+      intervalMs: 1000,
+      self: { name: 'a', isUp: true, role: 'master', raw: self },
+      others: [peer],
+      wasKnown: true,
+      lastCaughtUpAtMs: null,
+    };
     const lags = PLUGINS.filter((k) => k.usesHeartbeat).map((k) => k.lag(ctx).lagMs);
     expect(lags.length).toBeGreaterThan(0);
     for (const l of lags) expect(l).toBe(lags[0]);

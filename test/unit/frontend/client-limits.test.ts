@@ -12,7 +12,8 @@ import { ClientJanitor, tickFor, type JanitorSession } from '../../../src/fronte
 import { LoginLimits } from '../../../src/frontend/login-limits.js';
 import { load, MINIMAL } from '../config/helpers.js';
 
-const cfgWith = (extra: string) => load(`${MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password: s3cret-app, max_connections: 2 }')}${extra}`);
+const cfgWith = (extra: string) =>
+  load(`${MINIMAL.replace('{ name: app, password: s3cret-app }', '{ name: app, password: s3cret-app, max_connections: 2 }')}${extra}`);
 
 describe('LoginLimits', () => {
   it('refuses at accept past max_pending_logins and counts a closed pending connection out', () => {
@@ -64,8 +65,15 @@ interface FakeSession extends JanitorSession {
 
 function fakeSession(): FakeSession {
   const s: FakeSession = {
-    phase: 0, isAdmin: false, isBusy: false, held: { length: 0 }, deferredBegin: null, attached: null,
-    ident: { user: 'app' }, socket: { bytesWritten: 0, pause() {}, destroy() {} }, closedWith: null,
+    phase: 0,
+    isAdmin: false,
+    isBusy: false,
+    held: { length: 0 },
+    deferredBegin: null,
+    attached: null,
+    ident: { user: 'app' },
+    socket: { bytesWritten: 0, pause() {}, destroy() {} },
+    closedWith: null,
     close(_reason: string, err?: MeridianError) {
       if (s.phase === 2) return;
       s.phase = 2;

@@ -73,7 +73,11 @@ export interface FakeBackend {
 export function fakeBackend(node: string): FakeBackend {
   const socket = new FakeSocket();
   let onData: ((chunk: Buffer) => void) | null = null;
-  const input = { set: (fn: (chunk: Buffer) => void) => { onData = fn; } };
+  const input = {
+    set: (fn: (chunk: Buffer) => void) => {
+      onData = fn;
+    },
+  };
   const conn = { socket, input, pid: 4242, secret: 1, params: new Map<string, string>(), leftover: null };
   const b = new Backend(node, 'app', 'app', conn as never, 0);
   return { b, socket, serverSends: (...frames) => onData!(Buffer.concat(frames)) };
@@ -105,7 +109,20 @@ export const S = {
   bindComplete: () => frame('2', Buffer.alloc(0)),
   noData: () => frame('n', Buffer.alloc(0)),
   error: (code: string, message: string, severity = 'ERROR') =>
-    frame('E', Buffer.concat([Buffer.from('S'), cstr(severity), Buffer.from('V'), cstr(severity), Buffer.from('C'), cstr(code), Buffer.from('M'), cstr(message), Buffer.from([0])])),
+    frame(
+      'E',
+      Buffer.concat([
+        Buffer.from('S'),
+        cstr(severity),
+        Buffer.from('V'),
+        cstr(severity),
+        Buffer.from('C'),
+        cstr(code),
+        Buffer.from('M'),
+        cstr(message),
+        Buffer.from([0]),
+      ]),
+    ),
 };
 
 // ---- the proxy ----
@@ -130,7 +147,14 @@ export function fakeProxy(classify: (sql: string) => Classification, cfgOver: Re
   const next = new Map<string, Backend>();
   const released: Backend[] = [];
   const metrics: SessionMetrics = {
-    routed() {}, requestDone() {}, error() {}, poolWait() {}, retried() {}, residencyRefused() {}, sessionCrash() {}, residencyDenied() {},
+    routed() {},
+    requestDone() {},
+    error() {},
+    poolWait() {},
+    retried() {},
+    residencyRefused() {},
+    sessionCrash() {},
+    residencyDenied() {},
   };
   const proxy: FakeProxy = {
     next,
@@ -153,7 +177,12 @@ export function fakeProxy(classify: (sql: string) => Classification, cfgOver: Re
     cfg: () => cfg,
     logger: pino({ level: 'silent' }),
     pools: { nowMs: 0, pool } as unknown as ProxyContext['pools'],
-    health: { get snapshot() { return proxy.snapshot; }, waitForChange: () => Promise.resolve(null) },
+    health: {
+      get snapshot() {
+        return proxy.snapshot;
+      },
+      waitForChange: () => Promise.resolve(null),
+    },
     classify,
     snapshot: () => proxy.snapshot,
     route: (intent: 'read' | 'write') => proxy.decide(intent),

@@ -4,7 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameList } from '../../../src/frontend/frame-list.js';
 
-interface ModelFrame { code: number; bytes: string }
+interface ModelFrame {
+  code: number;
+  bytes: string;
+}
 
 function framesOf(list: FrameList): ModelFrame[] {
   const out: ModelFrame[] = [];

@@ -14,7 +14,10 @@ function list(...frames: Buffer[]): FrameList {
   return l;
 }
 
-const globals = new Map([['q', 'mrd_1'], ['w', 'mrd_2']]);
+const globals = new Map([
+  ['q', 'mrd_1'],
+  ['w', 'mrd_2'],
+]);
 const globalOf = (n: string) => globals.get(n);
 
 describe('replayStart', () => {

@@ -95,7 +95,7 @@ describe('client flow control: each pause reason holds on its own', () => {
     expect(codesOf(master.socket.take())).toBe('Q'.repeat(24));
   });
 
-  it('the client draining its backlog does not resume it while the backend\'s socket is full', () => {
+  it("the client draining its backlog does not resume it while the backend's socket is full", () => {
     const { client, s, replica } = setup();
     s.onClientData(READ_UNTIL_FLUSH);
     replica.socket.accepts = false;

@@ -6,9 +6,7 @@ import type { Backend } from '../../../src/backend/backend.js';
 import type { Classifier } from '../../../src/classify/classifier.js';
 import { Session } from '../../../src/frontend/session.js';
 import { SessionState } from '../../../src/frontend/session-state.js';
-import {
-  attached, CLOSED, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn, type SessionPhase,
-} from '../../../src/frontend/session-phase.js';
+import { attached, CLOSED, IDLE, isLegalMove, skipUntilSync, STARTUP, waiting, waitingOn, type SessionPhase } from '../../../src/frontend/session-phase.js';
 import { testClassifier } from '../classify/case-helpers.js';
 import { codesOf, fakeProxy, FakeSocket } from './fakes.js';
 
@@ -17,19 +15,45 @@ const b2 = { node: 'b' } as Backend;
 
 describe('isLegalMove', () => {
   const legal: [SessionPhase, SessionPhase][] = [
-    [STARTUP, IDLE], [STARTUP, CLOSED],
-    [IDLE, waiting('route')], [IDLE, waiting('pool')], [IDLE, waitingOn('sync', b1)], [IDLE, attached(b1)], [IDLE, skipUntilSync(null)], [IDLE, waiting('admin')],
-    [waiting('route'), waiting('pool')], [waiting('pool'), waitingOn('sync', b1)], [waitingOn('sync', b1), waitingOn('begin', b1)],
-    [waitingOn('begin', b1), attached(b1)], [waitingOn('sync', b1), IDLE], [waiting('pool'), waiting('route')],
-    [attached(b1), IDLE], [attached(b1), waiting('recheck')], [attached(b1), skipUntilSync(b1)], [waiting('recheck'), IDLE],
-    [skipUntilSync(null), IDLE], [skipUntilSync(b1), attached(b1)], [waiting('admin'), IDLE],
-    [attached(b1), CLOSED], [waiting('pool'), CLOSED],
+    [STARTUP, IDLE],
+    [STARTUP, CLOSED],
+    [IDLE, waiting('route')],
+    [IDLE, waiting('pool')],
+    [IDLE, waitingOn('sync', b1)],
+    [IDLE, attached(b1)],
+    [IDLE, skipUntilSync(null)],
+    [IDLE, waiting('admin')],
+    [waiting('route'), waiting('pool')],
+    [waiting('pool'), waitingOn('sync', b1)],
+    [waitingOn('sync', b1), waitingOn('begin', b1)],
+    [waitingOn('begin', b1), attached(b1)],
+    [waitingOn('sync', b1), IDLE],
+    [waiting('pool'), waiting('route')],
+    [attached(b1), IDLE],
+    [attached(b1), waiting('recheck')],
+    [attached(b1), skipUntilSync(b1)],
+    [waiting('recheck'), IDLE],
+    [skipUntilSync(null), IDLE],
+    [skipUntilSync(b1), attached(b1)],
+    [waiting('admin'), IDLE],
+    [attached(b1), CLOSED],
+    [waiting('pool'), CLOSED],
   ];
   const illegal: [SessionPhase, SessionPhase][] = [
-    [CLOSED, IDLE], [CLOSED, CLOSED], [IDLE, STARTUP], [STARTUP, attached(b1)], [STARTUP, waiting('route')],
-    [attached(b1), attached(b2)], [attached(b1), waiting('admin')], [waiting('admin'), attached(b1)], [waiting('admin'), waiting('route')],
-    [waitingOn('sync', b1), waitingOn('begin', b2)], [skipUntilSync(null), waiting('route')], [skipUntilSync(b1), attached(b2)],
-    [IDLE, { kind: 'waiting', for: 'sync', backend: null }], [IDLE, { kind: 'waiting', for: 'pool', backend: b1 }],
+    [CLOSED, IDLE],
+    [CLOSED, CLOSED],
+    [IDLE, STARTUP],
+    [STARTUP, attached(b1)],
+    [STARTUP, waiting('route')],
+    [attached(b1), attached(b2)],
+    [attached(b1), waiting('admin')],
+    [waiting('admin'), attached(b1)],
+    [waiting('admin'), waiting('route')],
+    [waitingOn('sync', b1), waitingOn('begin', b2)],
+    [skipUntilSync(null), waiting('route')],
+    [skipUntilSync(b1), attached(b2)],
+    [IDLE, { kind: 'waiting', for: 'sync', backend: null }],
+    [IDLE, { kind: 'waiting', for: 'pool', backend: b1 }],
   ];
   it.each(legal.map(([a, b]) => [`${a.kind}${a.for ? `{${a.for}}` : ''} → ${b.kind}${b.for ? `{${b.for}}` : ''}`, a, b]))('legal: %s', (_n, a, b) => {
     expect(isLegalMove(a as SessionPhase, b as SessionPhase)).toBe(true);

@@ -81,7 +81,7 @@ describe('session relay against a fake backend', () => {
     expect(r.h.req.responseStarted).toBe(true);
   });
 
-  it('swallows Meridian\'s internal query (its callback gets the outcome) and relays the client\'s', () => {
+  it("swallows Meridian's internal query (its callback gets the outcome) and relays the client's", () => {
     const r = rig();
     const seen: (string | null)[] = [];
     r.fb.b.ops.pushInternal((err) => seen.push(err));
@@ -100,7 +100,7 @@ describe('session relay against a fake backend', () => {
     expect(r.events).toEqual(['end:I']);
   });
 
-  it('synthesizes replies in order with the server\'s: a statement prepared once per backend, Close answered by Meridian', () => {
+  it("synthesizes replies in order with the server's: a statement prepared once per backend, Close answered by Meridian", () => {
     const r = rig();
     r.send(serialize.parse({ name: 's1', text: 'select 1' }), serialize.close({ type: 'S', name: 's1' }), serialize.sync());
     // The server sees the statement under Meridian's global name, and no Close for it.
@@ -121,7 +121,13 @@ describe('session relay against a fake backend', () => {
 
   it('an error mid-request skips to Sync: the client gets the error and one ReadyForQuery', () => {
     const r = rig();
-    r.send(serialize.parse({ text: 'select $1::int' }), serialize.bind({ values: ['x'] }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync());
+    r.send(
+      serialize.parse({ text: 'select $1::int' }),
+      serialize.bind({ values: ['x'] }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.sync(),
+    );
     expect(r.fb.b.ops.size).toBe(5);
     r.fb.serverSends(S.parseComplete(), S.error('22P02', 'invalid input syntax for type integer: "x"'));
     expect(r.fb.b.ops.size).toBe(1); // Describe and Execute skipped, as the server skips them
@@ -132,7 +138,7 @@ describe('session relay against a fake backend', () => {
     expect(r.fb.b.ops.isEmpty).toBe(true);
   });
 
-  it('a transaction\'s ReadyForQuery reports its status to the session', () => {
+  it("a transaction's ReadyForQuery reports its status to the session", () => {
     const r = rig();
     r.send(serialize.query('begin'));
     r.fb.serverSends(S.complete('BEGIN'), S.ready('T'));

@@ -62,7 +62,13 @@ class Driver {
    * before it completed. '' for a request with no statement of interest.
    */
   fail(sql: string, status: Status, _tag = ''): this {
-    const done = sql === '' ? [] : sql.split(';').slice(0, -1).map((x) => classifier.classify(x));
+    const done =
+      sql === ''
+        ? []
+        : sql
+            .split(';')
+            .slice(0, -1)
+            .map((x) => classifier.classify(x));
     return this.finish(done, null, 0, status, true);
   }
 
@@ -103,20 +109,30 @@ describe('SessionState: settings and savepoints', () => {
   });
 
   it('a SET before the savepoint, and one after ROLLBACK TO, are committed', () => {
-    const d = new Driver().ok('begin', 'T').ok('set work_mem = 1000', 'T').ok('savepoint s', 'T')
-      .ok('set work_mem = 2000', 'T').ok('rollback to s', 'T').ok('set search_path = a', 'T').ok('commit', 'I', 'COMMIT');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('set work_mem = 1000', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set work_mem = 2000', 'T')
+      .ok('rollback to s', 'T')
+      .ok('set search_path = a', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '1000', search_path: 'a' });
     expect(d.b.settings.get('work_mem')).toBe('set work_mem = 1000');
   });
 
   it('nested savepoints: ROLLBACK TO the inner one keeps the outer changes; to the outer one drops both', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s1', 'T').ok('set work_mem = 1', 'T')
-      .ok('savepoint s2', 'T').ok('set search_path = b', 'T').ok('rollback to savepoint s2', 'T');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('savepoint s1', 'T')
+      .ok('set work_mem = 1', 'T')
+      .ok('savepoint s2', 'T')
+      .ok('set search_path = b', 'T')
+      .ok('rollback to savepoint s2', 'T');
     expect(d.state.tx.savepointNames()).toEqual(['s1', 's2']);
     d.ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '1' });
-    d.ok('begin', 'T').ok('savepoint s1', 'T').ok('set search_path = c', 'T').ok('savepoint s2', 'T')
-      .ok('set work_mem = 2', 'T').ok('rollback to s1', 'T');
+    d.ok('begin', 'T').ok('savepoint s1', 'T').ok('set search_path = c', 'T').ok('savepoint s2', 'T').ok('set work_mem = 2', 'T').ok('rollback to s1', 'T');
     expect(d.state.tx.savepointNames()).toEqual(['s1']);
     // s2 is destroyed: ROLLBACK TO it fails on the server (3B001) and changes nothing.
     d.fail('rollback to s2', 'E').ok('rollback to s1', 'T').ok('commit', 'I', 'COMMIT');
@@ -124,34 +140,66 @@ describe('SessionState: settings and savepoints', () => {
   });
 
   it('RELEASE keeps the released savepoint’s changes (until an enclosing ROLLBACK TO)', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s1', 'T').ok('savepoint s2', 'T').ok('set work_mem = 5', 'T')
-      .ok('release savepoint s2', 'T').ok('commit', 'I', 'COMMIT');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('savepoint s1', 'T')
+      .ok('savepoint s2', 'T')
+      .ok('set work_mem = 5', 'T')
+      .ok('release savepoint s2', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '5' });
-    d.ok('begin', 'T').ok('savepoint s1', 'T').ok('savepoint s2', 'T').ok('set search_path = x', 'T')
-      .ok('release s2', 'T').ok('rollback to s1', 'T').ok('commit', 'I', 'COMMIT');
+    d.ok('begin', 'T')
+      .ok('savepoint s1', 'T')
+      .ok('savepoint s2', 'T')
+      .ok('set search_path = x', 'T')
+      .ok('release s2', 'T')
+      .ok('rollback to s1', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '5' });
   });
 
   it('a name declared again: ROLLBACK TO acts on the newest, which stays; after RELEASE, the older one', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('set work_mem = 1', 'T').ok('savepoint s', 'T')
-      .ok('set search_path = b', 'T').ok('rollback to s', 'T').ok('set search_path = c', 'T').ok('rollback to s', 'T');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set work_mem = 1', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set search_path = b', 'T')
+      .ok('rollback to s', 'T')
+      .ok('set search_path = c', 'T')
+      .ok('rollback to s', 'T');
     expect(d.state.tx.savepointNames()).toEqual(['s', 's']);
     d.ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '1' });
-    d.ok('begin', 'T').ok('savepoint s', 'T').ok('set search_path = d', 'T').ok('savepoint s', 'T')
-      .ok('release s', 'T').ok('rollback to s', 'T').ok('commit', 'I', 'COMMIT');
+    d.ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set search_path = d', 'T')
+      .ok('savepoint s', 'T')
+      .ok('release s', 'T')
+      .ok('rollback to s', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '1' });
   });
 
   it('a failed statement inside a savepoint, then ROLLBACK TO: the transaction goes on and commits the right settings', () => {
-    const d = new Driver().ok('begin', 'T').ok('set work_mem = 1', 'T').ok('savepoint s', 'T').ok('set search_path = gone', 'T')
-      .fail('', 'E').ok('rollback to savepoint s', 'T').ok('set datestyle = iso', 'T').ok('commit', 'I', 'COMMIT');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('set work_mem = 1', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set search_path = gone', 'T')
+      .fail('', 'E')
+      .ok('rollback to savepoint s', 'T')
+      .ok('set datestyle = iso', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.settings()).toEqual({ work_mem: '1', datestyle: 'iso' });
   });
 
   it('a savepoint declared by the failed request itself is the one ROLLBACK TO finds', () => {
     // Extended protocol: SAVEPOINT and SET completed, the next statement failed, one Sync.
-    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('set work_mem = 1', 'T')
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('set work_mem = 1', 'T')
       .fail('set datestyle = iso; savepoint s; set search_path = gone', 'E');
     expect(d.b.isStateUncertain).toBe(true);
     d.ok('rollback to s', 'T').ok('commit', 'I', 'COMMIT');
@@ -168,8 +216,7 @@ describe('SessionState: settings and savepoints', () => {
   });
 
   it('SET LOCAL is not tracked; a SET in autocommit still is', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('set local work_mem = 1', 'T').ok('commit', 'I', 'COMMIT')
-      .ok('set search_path = x', 'I');
+    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('set local work_mem = 1', 'T').ok('commit', 'I', 'COMMIT').ok('set search_path = x', 'I');
     expect(d.settings()).toEqual({ search_path: 'x' });
   });
 
@@ -187,8 +234,7 @@ describe('SessionState: settings and savepoints', () => {
 
 describe('SessionState: other effects inside rolled-back savepoints', () => {
   it('SQL-level PREPARE and DEALLOCATE are not undone by ROLLBACK [TO]', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('prepare p as select 1', 'T').ok('rollback to s', 'T')
-      .ok('commit', 'I', 'COMMIT');
+    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('prepare p as select 1', 'T').ok('rollback to s', 'T').ok('commit', 'I', 'COMMIT');
     expect([...d.state.sqlStmts.keys()]).toEqual(['p']);
     expect(d.b.sqlPrepared.has('p')).toBe(true);
     d.ok('begin', 'T').ok('prepare q as select 2', 'T').ok('deallocate p', 'T').ok('rollback', 'I', 'ROLLBACK');
@@ -196,8 +242,14 @@ describe('SessionState: other effects inside rolled-back savepoints', () => {
   });
 
   it('a temp table, LISTEN or WITH HOLD cursor rolled back does not pin; committed, it does', () => {
-    const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('create temp table tt(a int)', 'T').ok('listen ch', 'T')
-      .ok('declare c cursor with hold for select 1', 'T').ok('rollback to savepoint s', 'T').ok('commit', 'I', 'COMMIT');
+    const d = new Driver()
+      .ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('create temp table tt(a int)', 'T')
+      .ok('listen ch', 'T')
+      .ok('declare c cursor with hold for select 1', 'T')
+      .ok('rollback to savepoint s', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.state.isPinned).toBe(false);
     d.ok('begin', 'T').ok('create temp table tt(a int)', 'T').ok('rollback', 'I', 'ROLLBACK');
     expect(d.state.isPinned).toBe(false);
@@ -217,14 +269,23 @@ describe('SessionState: other effects inside rolled-back savepoints', () => {
   it('session advisory locks and unlocks survive ROLLBACK TO (they are not transactional)', () => {
     const d = new Driver().ok('begin', 'T').ok('savepoint s', 'T').ok('select pg_advisory_lock(7)', 'T').ok('rollback to s', 'T');
     expect(d.state.pinReasons()).toEqual(['advisory-lock']);
-    d.ok('commit', 'I', 'COMMIT').ok('begin', 'T').ok('savepoint s', 'T').ok('select pg_advisory_unlock(7)', 'T').ok('rollback to s', 'T')
+    d.ok('commit', 'I', 'COMMIT')
+      .ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('select pg_advisory_unlock(7)', 'T')
+      .ok('rollback to s', 'T')
       .ok('commit', 'I', 'COMMIT');
     expect(d.state.isPinned).toBe(false);
   });
 
   it('a DROP of a temp table rolled back keeps the pin', () => {
-    const d = new Driver().ok('create temp table tt(a int)', 'I').ok('begin', 'T').ok('savepoint s', 'T').ok('drop table tt', 'T')
-      .ok('rollback to s', 'T').ok('commit', 'I', 'COMMIT');
+    const d = new Driver()
+      .ok('create temp table tt(a int)', 'I')
+      .ok('begin', 'T')
+      .ok('savepoint s', 'T')
+      .ok('drop table tt', 'T')
+      .ok('rollback to s', 'T')
+      .ok('commit', 'I', 'COMMIT');
     expect(d.state.pinReasons()).toEqual(['temp-table']);
   });
 });
@@ -259,7 +320,7 @@ describe('SessionState: settings brought to a backend (issue 15)', () => {
     expect(role).toBeGreaterThan(auth);
   });
 
-  it('a backend left under another role drops it before a setting changes, and takes the session\'s after', () => {
+  it("a backend left under another role drops it before a setting changes, and takes the session's after", () => {
     const d = new Driver().ok('set lo_compat_privileges = on', 'I');
     d.b.settings.set('role', 'SET ROLE other_one'); // another session's identity on this backend
     d.b.syncedSessionId = 99;
@@ -279,7 +340,7 @@ describe('SessionState: settings brought to a backend (issue 15)', () => {
     expect(d.state.planSync(d.b, null, null)).toContain(`set_config('application_name', 'unit', false)`);
   });
 
-  it('RESET on a backend opened with the session\'s startup settings (session pooling) needs nothing', () => {
+  it("RESET on a backend opened with the session's startup settings (session pooling) needs nothing", () => {
     const d = new Driver();
     d.state.isSessionPooled = true;
     (d.b as { startup: unknown }).startup = backendStartup(new Map([['application_name', 'unit']]));
@@ -289,7 +350,7 @@ describe('SessionState: settings brought to a backend (issue 15)', () => {
     expect(d.state.planSync(d.b, null, null)).toBeNull();
   });
 
-  it('session pooling: nothing is replayed onto the session\'s own backend, even when uncertain', () => {
+  it("session pooling: nothing is replayed onto the session's own backend, even when uncertain", () => {
     const d = afterRoleChange();
     d.state.isSessionPooled = true;
     d.b.isStateUncertain = true;

@@ -16,7 +16,9 @@ export class FakeClock implements Clock {
     this.timers.set(id, { at: this.t + ms, fn });
     return id;
   };
-  clearTimeout = (h: unknown): void => { this.timers.delete(h as number); };
+  clearTimeout = (h: unknown): void => {
+    this.timers.delete(h as number);
+  };
 
   /** Run every timer due within ms, in time order, letting promises settle after each. */
   async advance(ms: number): Promise<void> {
@@ -41,10 +43,26 @@ export async function settle(): Promise<void> {
 
 export function raw(over: Partial<RawProbe> = {}): RawProbe {
   return {
-    sentAtMs: 0, receivedAtMs: 0, networkRttMs: 1, inRecovery: false, isReadOnly: false,
-    currentLsn: null, insertLsn: null, receiveLsn: null, replayLsn: null, replayAgeMs: null,
-    subscriptions: null, replication: null, slots: null, mySlots: null, spockLag: null,
-    heartbeat: null, heartbeatWrittenTs: null, heartbeatError: null, isPglogicalMissing: false, ...over,
+    sentAtMs: 0,
+    receivedAtMs: 0,
+    networkRttMs: 1,
+    inRecovery: false,
+    isReadOnly: false,
+    currentLsn: null,
+    insertLsn: null,
+    receiveLsn: null,
+    replayLsn: null,
+    replayAgeMs: null,
+    subscriptions: null,
+    replication: null,
+    slots: null,
+    mySlots: null,
+    spockLag: null,
+    heartbeat: null,
+    heartbeatWrittenTs: null,
+    heartbeatError: null,
+    isPglogicalMissing: false,
+    ...over,
   };
 }
 
@@ -66,7 +84,8 @@ export function scriptedConnector(clock: FakeClock, script: Script) {
 }
 
 export function testConfig(kind: MeridianConfig['cluster']['kind'] = 'pglogical', extra = ''): MeridianConfig {
-  return parseConfigText(`listen: { host: 127.0.0.1, port: 0 }
+  return parseConfigText(
+    `listen: { host: 127.0.0.1, port: 0 }
 users:
   - { name: app, password: "x", auth: scram-sha-256 }
 cluster:
@@ -77,5 +96,7 @@ cluster:
 health: { interval: 1s, timeout: 500ms, rise: 2, fall: 2, fast_interval: 250ms, jitter: 0, user: postgres, database: app }
 routing: { readmit_max_lag: 1s }
 ${extra}
-`, 'test.yaml');
+`,
+    'test.yaml',
+  );
 }

@@ -6,7 +6,10 @@ import type { TopologyEvent } from '../../../src/topology/events.js';
 import { FakeClock, raw, scriptedConnector, testConfig, type Script } from './fake-health.js';
 
 let monitor: HealthMonitor | null = null;
-afterEach(async () => { await monitor?.stop(); monitor = null; });
+afterEach(async () => {
+  await monitor?.stop();
+  monitor = null;
+});
 
 function start(script: Script, kind: 'physical' | 'pglogical' = 'physical') {
   const clock = new FakeClock();
@@ -14,12 +17,27 @@ function start(script: Script, kind: 'physical' | 'pglogical' = 'physical') {
   const events: (TopologyEvent & { at: number })[] = [];
   const counts = { probeFailures: 0, evictions: 0, failovers: 0 };
   const counters = {
-    probeFailures: { inc: () => { counts.probeFailures++; } },
-    evictions: { inc: () => { counts.evictions++; } },
-    failovers: { inc: () => { counts.failovers++; } },
+    probeFailures: {
+      inc: () => {
+        counts.probeFailures++;
+      },
+    },
+    evictions: {
+      inc: () => {
+        counts.evictions++;
+      },
+    },
+    failovers: {
+      inc: () => {
+        counts.failovers++;
+      },
+    },
   };
   monitor = new HealthMonitor(testConfig(kind), undefined, counters, {
-    clock, connect, random: () => 0.5, hooks: { onEvent: (e) => events.push({ ...e, at: clock.now() }) },
+    clock,
+    connect,
+    random: () => 0.5,
+    hooks: { onEvent: (e) => events.push({ ...e, at: clock.now() }) },
   });
   monitor.start();
   return { m: monitor, clock, probes, events, counts };
@@ -32,13 +50,18 @@ describe('HealthMonitor', () => {
   it('brand-new nodes are up right after their first good probe', async () => {
     const { m, clock } = start((n) => (n === 'a' ? primary() : standby()));
     await clock.advance(20);
-    expect(m.snapshot.nodes.map((n) => [n.name, n.isUp, n.role, n.lagMs])).toEqual([['a', true, 'master', 0], ['b', true, 'replica', 0]]);
+    expect(m.snapshot.nodes.map((n) => [n.name, n.isUp, n.role, n.lagMs])).toEqual([
+      ['a', true, 'master', 0],
+      ['b', true, 'replica', 0],
+    ]);
     expect(await m.waitReady(0)).toBe(true);
   });
 
   it('a stopped node is out after `fall` probes, within fall × interval (fast interval while failing)', async () => {
     let isStopped = false;
-    const { m, clock, events, counts } = start((n) => (n === 'a' && isStopped ? Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) : n === 'a' ? primary() : standby()));
+    const { m, clock, events, counts } = start((n) =>
+      n === 'a' && isStopped ? Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) : n === 'a' ? primary() : standby(),
+    );
     await clock.advance(5000);
     const stoppedAt = clock.now();
     isStopped = true;
@@ -147,12 +170,14 @@ describe('HealthMonitor', () => {
     expect(probes.a?.length).toBe(n);
   });
 
-  it('read-your-writes: a standby\'s watermark is the newest primary probe time its replay covers', async () => {
+  it("read-your-writes: a standby's watermark is the newest primary probe time its replay covers", async () => {
     let replayed = 0;
     // The primary's WAL insert position is its clock; the standby replays up to `replayed`.
-    const { m, clock } = start((n, _hb, now) => (n === 'a'
-      ? raw({ sentAtMs: now, currentLsn: now, insertLsn: now })
-      : raw({ sentAtMs: now, inRecovery: true, receiveLsn: replayed, replayLsn: replayed, replayAgeMs: 5 })));
+    const { m, clock } = start((n, _hb, now) =>
+      n === 'a'
+        ? raw({ sentAtMs: now, currentLsn: now, insertLsn: now })
+        : raw({ sentAtMs: now, inRecovery: true, receiveLsn: replayed, replayLsn: replayed, replayAgeMs: 5 }),
+    );
     await clock.advance(5_000);
     expect(m.snapshot.byName.get('b')?.seenWrites ?? null).toBeNull(); // nothing replayed yet
     const primaryProbes = () => m.snapshot.byName.get('a')!.lastProbeAtMs!;

@@ -10,7 +10,14 @@ function writer(since: number, last: number): HeartbeatWriter {
   for (let t = since; t <= last; t += I) w = recordHeartbeatWrite(w, t, t + 2);
   return w;
 }
-const peer = (name: string, w: HeartbeatWriter, over: Partial<HeartbeatPeer> = {}): HeartbeatPeer => ({ name, isUp: true, role: 'master', writer: w, hasProbed: true, ...over });
+const peer = (name: string, w: HeartbeatWriter, over: Partial<HeartbeatPeer> = {}): HeartbeatPeer => ({
+  name,
+  isUp: true,
+  role: 'master',
+  writer: w,
+  hasProbed: true,
+  ...over,
+});
 const seen = (rows: Record<string, number>, at: number) => raw({ sentAtMs: at, receivedAtMs: at, heartbeat: new Map(Object.entries(rows)) });
 
 describe('heartbeat lag', () => {

@@ -12,11 +12,20 @@ import { kindPlugin } from '../../../src/cluster/kinds/index.js';
 import { FakeClock, raw, scriptedConnector, testConfig, type Script } from './fake-health.js';
 
 const base: LagProblemInput = {
-  kind: kindPlugin('pglogical'), database: 'postgres', table: 'meridian_heartbeat', intervalMs: 1000, self: 'a',
-  raw: raw({ heartbeat: new Map([['a', 1]]) }), lagMs: null, peers: [],
+  kind: kindPlugin('pglogical'),
+  database: 'postgres',
+  table: 'meridian_heartbeat',
+  intervalMs: 1000,
+  self: 'a',
+  raw: raw({ heartbeat: new Map([['a', 1]]) }),
+  lagMs: null,
+  peers: [],
 };
 const writtenPeer = (name: string, startMs: number): HeartbeatPeer => ({
-  name, isUp: true, role: 'master', hasProbed: true,
+  name,
+  isUp: true,
+  role: 'master',
+  hasProbed: true,
   writer: { streakStartMs: startMs, last: { ts: startMs, confirmedAtMs: startMs }, prev: null },
 });
 
@@ -34,7 +43,9 @@ describe('lagStatus', () => {
   it('peer rows that never arrive, well past the grace: the table is not replicated', () => {
     const peers = [writtenPeer('b', 0), writtenPeer('c', 0), { ...writtenPeer('down', 0), isUp: false }];
     const late = raw({ sentAtMs: 10_000, heartbeat: new Map([['a', 9_000]]) });
-    expect(lagStatus({ ...base, raw: late, peers }).problem).toMatch(/rows Meridian writes on b, c never arrive in table meridian_heartbeat of database "postgres" \(health\.database\)/);
+    expect(lagStatus({ ...base, raw: late, peers }).problem).toMatch(
+      /rows Meridian writes on b, c never arrive in table meridian_heartbeat of database "postgres" \(health\.database\)/,
+    );
     // Still within start-up: no verdict yet; a known lag: no problem.
     expect(lagStatus({ ...base, raw: raw({ sentAtMs: 2_000, heartbeat: new Map() }), peers }).problem).toBeNull();
     expect(lagStatus({ ...base, raw: late, peers, lagMs: 0 }).problem).toBeNull();
@@ -50,15 +61,34 @@ describe('lagStatus', () => {
 });
 
 let monitor: HealthMonitor | null = null;
-afterEach(async () => { await monitor?.stop(); monitor = null; });
+afterEach(async () => {
+  await monitor?.stop();
+  monitor = null;
+});
 
 function start(script: Script) {
   const clock = new FakeClock();
   const { connect } = scriptedConnector(clock, script);
   const lines: { msg: string; node?: string; problem?: string; problems?: string[] }[] = [];
-  const sink = new Writable({ write(chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const sink = new Writable({
+    write(chunk, _e, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
   const counts = { fallbacks: 0, gauge: -1 };
-  const counters = { readFallbacks: { inc: () => { counts.fallbacks++; } }, readsFollowWrites: { set: (v: number) => { counts.gauge = v; } } };
+  const counters = {
+    readFallbacks: {
+      inc: () => {
+        counts.fallbacks++;
+      },
+    },
+    readsFollowWrites: {
+      set: (v: number) => {
+        counts.gauge = v;
+      },
+    },
+  };
   monitor = new HealthMonitor(testConfig('pglogical'), pino({ level: 'info' }, sink), counters, { clock, connect, random: () => 0.5 });
   monitor.start();
   return { m: monitor, clock, lines, counts };

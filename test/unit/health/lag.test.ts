@@ -32,7 +32,16 @@ describe('physical lag', () => {
 });
 
 describe('logical lag', () => {
-  const provider = input('p', { replication: [{ name: 'sub_s', replayLagMs: 250, bytes: 800 }, { name: 'idle_sub', replayLagMs: null, bytes: 0 }] }, 'master');
+  const provider = input(
+    'p',
+    {
+      replication: [
+        { name: 'sub_s', replayLagMs: 250, bytes: 800 },
+        { name: 'idle_sub', replayLagMs: null, bytes: 0 },
+      ],
+    },
+    'master',
+  );
   it("is the provider's replay_lag for the subscriber's subscriptions", () => {
     expect(logicalLag(input('s', { subscriptions: ['sub_s'] }), [provider])).toEqual({ lagMs: 250, lagBytes: 800 });
   });
@@ -47,13 +56,31 @@ describe('logical lag', () => {
 
 describe('pglogical bytes and spock', () => {
   it('pglogical: worst provider slot lag among this node’s subscription slots', () => {
-    const p1 = input('n1', { slots: [{ slot: 'pgl_app_n1_n2_from_n1', bytes: 648 }, { slot: 'pgl_app_n1_n3_from_n1', bytes: 5 }] }, 'master');
+    const p1 = input(
+      'n1',
+      {
+        slots: [
+          { slot: 'pgl_app_n1_n2_from_n1', bytes: 648 },
+          { slot: 'pgl_app_n1_n3_from_n1', bytes: 5 },
+        ],
+      },
+      'master',
+    );
     const p3 = input('n3', { slots: [{ slot: 'pgl_app_n3_n2_from_n3', bytes: 7_800 }] }, 'master');
     const n2 = input('n2', { mySlots: ['pgl_app_n1_n2_from_n1', 'pgl_app_n3_n2_from_n3'] }, 'master');
     expect(pglogicalLagBytes(n2, [p1, p3])).toBe(7_800);
   });
   it('spock: rows with 0 bytes behind count as 0 lag (replication_lag grows while idle); none → fallback', () => {
-    expect(spockLag(input('n', { spockLag: [{ origin: 'a', lagMs: 4_014, bytes: 0 }, { origin: 'b', lagMs: 120, bytes: 64 }] }))).toEqual({ lagMs: 120, lagBytes: 64 });
+    expect(
+      spockLag(
+        input('n', {
+          spockLag: [
+            { origin: 'a', lagMs: 4_014, bytes: 0 },
+            { origin: 'b', lagMs: 120, bytes: 64 },
+          ],
+        }),
+      ),
+    ).toEqual({ lagMs: 120, lagBytes: 64 });
     expect(spockLag(input('n', { spockLag: [] }))).toBeNull();
   });
 });

@@ -53,10 +53,24 @@ describe('probe SQL', () => {
 describe('probe result', () => {
   const timing = { sentAtMs: 1000, receivedAtMs: 1010, elapsedMs: 10 };
   it('parses the row; network RTT excludes server time; own heartbeat confirmed', () => {
-    const r = parseProbeRow({
-      in_recovery: false, read_only: 'off', server_ms: 3.5,
-      heartbeat: [['a', 400], ['b', 500]], slots: [['s1', 12]], my_slots: ['s2'], beat_ms: 999.9996,
-    }, timing, 1000, null, true);
+    const r = parseProbeRow(
+      {
+        in_recovery: false,
+        read_only: 'off',
+        server_ms: 3.5,
+        heartbeat: [
+          ['a', 400],
+          ['b', 500],
+        ],
+        slots: [['s1', 12]],
+        my_slots: ['s2'],
+        beat_ms: 999.9996,
+      },
+      timing,
+      1000,
+      null,
+      true,
+    );
     expect(r.networkRttMs).toBeCloseTo(6.5);
     expect(r.heartbeatWrittenTs).toBe(1000);
     expect(r.heartbeat?.get('b')).toBe(500);
@@ -68,7 +82,9 @@ describe('probe result', () => {
     const base = { server_ms: 0 };
     expect(roleOf('physical', parseProbeRow({ ...base, in_recovery: true, read_only: 'on' }, timing, null, null, false))).toBe('replica');
     expect(roleOf('pglogical', parseProbeRow({ ...base, in_recovery: false, read_only: 'on' }, timing, null, null, false))).toBe('replica');
-    expect(roleOf('logical', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', subscriptions: ['s'] }, timing, null, null, false))).toBe('replica');
+    expect(roleOf('logical', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', subscriptions: ['s'] }, timing, null, null, false))).toBe(
+      'replica',
+    );
     expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'all' }, timing, null, null, false))).toBe('replica');
     expect(roleOf('spock', parseProbeRow({ ...base, in_recovery: false, read_only: 'off', spock_readonly: 'off' }, timing, null, null, false))).toBe('master');
   });

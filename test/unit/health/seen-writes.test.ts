@@ -44,7 +44,10 @@ describe('physical marks', () => {
 
 describe('heartbeat kinds', () => {
   it('the heartbeat rows a node sees are its watermarks; native logical has none', () => {
-    const rows = new Map([['a', 1_000], ['b', 2_000]]);
+    const rows = new Map([
+      ['a', 1_000],
+      ['b', 2_000],
+    ]);
     const probe = raw({ heartbeat: rows });
     expect(seenWritesOf('pglogical', probe, [])).toBe(rows);
     expect(seenWritesOf('heartbeat', probe, [])).toBe(rows);

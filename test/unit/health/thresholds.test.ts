@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { countProbe, evictState, filterRtt, isChanging, NEW_NODE, nextProbeDelayMs, RTT_WINDOW, type NodeHealthState, type Thresholds } from '../../../src/health/thresholds.js';
+import {
+  countProbe,
+  evictState,
+  filterRtt,
+  isChanging,
+  NEW_NODE,
+  nextProbeDelayMs,
+  RTT_WINDOW,
+  type NodeHealthState,
+  type Thresholds,
+} from '../../../src/health/thresholds.js';
 
 const t: Thresholds = { rise: 2, fall: 3, intervalMs: 1000, fastIntervalMs: 250, jitter: 0.1 };
 
@@ -61,7 +71,6 @@ describe('health thresholds (rise/fall)', () => {
     expect(nextProbeDelayMs(up, t, () => 0.999999)).toBe(1100);
     expect(nextProbeDelayMs(up, { ...t, jitter: 0 }, () => 0)).toBe(1000);
   });
-
 });
 
 describe('filterRtt', () => {

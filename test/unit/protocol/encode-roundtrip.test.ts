@@ -7,9 +7,28 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { TxStatus } from '../../../src/protocol/codes.js';
 import {
-  AUTH_CLEARTEXT, AUTH_OK, CLOSE_COMPLETE, EMPTY_QUERY, PARSE_COMPLETE, READY_FAILED, READY_IDLE, READY_IN_TX, SSL_NO, SSL_YES,
-  authMd5, authSasl, authSaslContinue, authSaslFinal, backendKeyData, commandComplete, dataRow, errorResponse, parameterStatus,
-  readyForQuery, resultSet, rowDescription,
+  AUTH_CLEARTEXT,
+  AUTH_OK,
+  CLOSE_COMPLETE,
+  EMPTY_QUERY,
+  PARSE_COMPLETE,
+  READY_FAILED,
+  READY_IDLE,
+  READY_IN_TX,
+  SSL_NO,
+  SSL_YES,
+  authMd5,
+  authSasl,
+  authSaslContinue,
+  authSaslFinal,
+  backendKeyData,
+  commandComplete,
+  dataRow,
+  errorResponse,
+  parameterStatus,
+  readyForQuery,
+  resultSet,
+  rowDescription,
 } from '../../../src/protocol/encode.js';
 
 type Message = BackendMessage & Record<string, unknown>;
@@ -98,7 +117,12 @@ describe('encode.ts through pg-protocol Parser', () => {
 
   it('resultSet: RowDescription, one DataRow per row, CommandComplete with the default or the given tag', () => {
     const cols = [{ name: 'a' }, { name: 'b', typeOid: 20 }];
-    const msgs = parse(resultSet(cols, [['x', '1'], [null, '2']]));
+    const msgs = parse(
+      resultSet(cols, [
+        ['x', '1'],
+        [null, '2'],
+      ]),
+    );
     expect(msgs.map((m) => m.name)).toEqual(['rowDescription', 'dataRow', 'dataRow', 'commandComplete']);
     expect(msgs[1]!['fields']).toEqual(['x', '1']);
     expect(msgs[2]!['fields']).toEqual([null, '2']);

@@ -93,8 +93,16 @@ describe('checkFrontendFrame', () => {
     // Bodies built from NULs, small counts and short strings hit the structure more often than noise.
     const piece = fc.oneof(
       fc.constant(Buffer.from([0])),
-      fc.integer({ min: -2, max: 4 }).map((n) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; }),
-      fc.integer({ min: -2, max: 8 }).map((n) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; }),
+      fc.integer({ min: -2, max: 4 }).map((n) => {
+        const b = Buffer.alloc(2);
+        b.writeInt16BE(n);
+        return b;
+      }),
+      fc.integer({ min: -2, max: 8 }).map((n) => {
+        const b = Buffer.alloc(4);
+        b.writeInt32BE(n);
+        return b;
+      }),
       fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a)),
       fc.constantFrom(Buffer.from('S'), Buffer.from('P'), Buffer.from('name\0'), Buffer.from([0xff, 0xfe])),
     );

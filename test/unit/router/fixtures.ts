@@ -8,9 +8,23 @@ import { kindPlugin } from '../../../src/cluster/kinds/index.js';
 
 export function node(name: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
   return {
-    name, host: '127.0.0.1', port: 5432, region: name, location: null, priority: 0,
-    isUp: true, role: 'master', rttMs: 1, lagMs: 0, lagBytes: 0, state: 'active',
-    isSplitBrain: false, lastError: null, changedAtMs: 0, failedProbes: 0, lastProbeAtMs: 0,
+    name,
+    host: '127.0.0.1',
+    port: 5432,
+    region: name,
+    location: null,
+    priority: 0,
+    isUp: true,
+    role: 'master',
+    rttMs: 1,
+    lagMs: 0,
+    lagBytes: 0,
+    state: 'active',
+    isSplitBrain: false,
+    lastError: null,
+    changedAtMs: 0,
+    failedProbes: 0,
+    lastProbeAtMs: 0,
     ...over,
   };
 }
@@ -24,8 +38,14 @@ export function snap(...nodes: NodeSnapshot[]): TopologySnapshot {
 export function policy(over: Partial<RoutePolicy> = {}): RoutePolicy {
   const kind = over.kind ?? 'pglogical';
   return {
-    kind, isMultiMaster: kindPlugin(kind).isMultiMaster, readsOnMasters: 'always', maxReadLagMs: 5000, lagToleranceMs: 100,
-    proxyRegion: null, proxyLocation: null, ...over,
+    kind,
+    isMultiMaster: kindPlugin(kind).isMultiMaster,
+    readsOnMasters: 'always',
+    maxReadLagMs: 5000,
+    lagToleranceMs: 100,
+    proxyRegion: null,
+    proxyLocation: null,
+    ...over,
   };
 }
 
@@ -49,6 +69,6 @@ export const PLACES = {
   dublin: { lat: 53.3498, lon: -6.2603 },
   london: { lat: 51.5072, lon: -0.1276 },
   frankfurt: { lat: 50.1109, lon: 8.6821 },
-  virginia: { lat: 38.9586, lon: -77.3570 },
+  virginia: { lat: 38.9586, lon: -77.357 },
   tokyo: { lat: 35.6762, lon: 139.6503 },
 } as const;

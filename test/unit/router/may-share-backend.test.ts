@@ -47,7 +47,13 @@ describe('mayShareBackend', () => {
 
   it('a write shares a backend exactly when routing could send the write to that node', () => {
     const variants: Partial<NodeSnapshot>[] = [
-      {}, { isSplitBrain: true }, { isUp: false }, { state: 'draining' }, { state: 'catching-up' }, { role: 'replica' }, { role: 'unknown' },
+      {},
+      { isSplitBrain: true },
+      { isUp: false },
+      { state: 'draining' },
+      { state: 'catching-up' },
+      { role: 'replica' },
+      { role: 'unknown' },
     ];
     for (const over of variants) {
       const n = node('only', over);

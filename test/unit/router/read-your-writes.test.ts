@@ -40,10 +40,14 @@ describe('read-your-writes routing', () => {
     expect(route(readAfter(mark), s, ctx(), policy({ kind: 'physical', readsOnMasters: 'never' }), idle)).toMatchObject({ ok: true, node: 'p' });
   });
 
-  it('active-active: a master without the other master\'s write is skipped even with the lowest lag', () => {
+  it("active-active: a master without the other master's write is skipped even with the lowest lag", () => {
     const aa = policy({ kind: 'pglogical', readsOnMasters: 'always' });
     const m2: WriteMark = { node: 'a', atMs: 1_000 };
-    const s = snap(node('a', { lagMs: 300 }), node('b', { lagMs: 0, seenWrites: new Map([['a', 900]]) }), node('c', { lagMs: 50, seenWrites: new Map([['a', 1_200]]) }));
+    const s = snap(
+      node('a', { lagMs: 300 }),
+      node('b', { lagMs: 0, seenWrites: new Map([['a', 900]]) }),
+      node('c', { lagMs: 50, seenWrites: new Map([['a', 1_200]]) }),
+    );
     expect(route(readAfter(m2), s, ctx(), aa, idle)).toMatchObject({ ok: true, node: 'c' });
     expect(route(readAfter(null), s, ctx(), aa, idle)).toMatchObject({ ok: true, node: 'b' });
   });
@@ -52,7 +56,11 @@ describe('read-your-writes routing', () => {
     const aa = policy({ kind: 'pglogical', readsOnMasters: 'always', maxReadLagMs: 5_000 });
     const m2: WriteMark = { node: 'a', atMs: 1_000 };
     const other = node('b', { lagMs: 0, seenWrites: new Map([['a', 900]]) });
-    expect(route(readAfter(m2), snap(node('a', { lagMs: null }), other), ctx(), aa, idle)).toMatchObject({ ok: true, node: 'a', reason: expect.stringMatching(/read-your-writes/) });
+    expect(route(readAfter(m2), snap(node('a', { lagMs: null }), other), ctx(), aa, idle)).toMatchObject({
+      ok: true,
+      node: 'a',
+      reason: expect.stringMatching(/read-your-writes/),
+    });
     expect(route(readAfter(m2), snap(node('a', { lagMs: 6_000 }), other), ctx(), aa, idle)).toMatchObject({ ok: true, node: 'b' });
   });
 

@@ -37,26 +37,34 @@ describe('route: hints override the classification', () => {
 
   it('node=NAME to a down node is refused, never rerouted', () => {
     expect(route(req('read', { node: 's2' }), cluster, ctx(), physical, idle)).toEqual({
-      ok: false, refusal: 'node-down', reason: 'hint node=s2: s2 down (2 failed probes: connection refused)',
+      ok: false,
+      refusal: 'node-down',
+      reason: 'hint node=s2: s2 down (2 failed probes: connection refused)',
     });
   });
 
   it('node=NAME to a draining node is refused', () => {
     expect(route(req('read', { node: 's3' }), cluster, ctx(), physical, idle)).toEqual({
-      ok: false, refusal: 'node-down', reason: 'hint node=s3: s3 draining',
+      ok: false,
+      refusal: 'node-down',
+      reason: 'hint node=s3: s3 draining',
     });
   });
 
   it('node=NAME to an unknown node is refused and lists the nodes', () => {
     expect(route(req('write', { node: 'nope' }), cluster, ctx(), physical, idle)).toEqual({
-      ok: false, refusal: 'unknown-node', reason: 'hint node=nope: no node named "nope" (nodes: primary, s1, s2, s3, far)',
+      ok: false,
+      refusal: 'unknown-node',
+      reason: 'hint node=nope: no node named "nope" (nodes: primary, s1, s2, s3, far)',
     });
   });
 
   it('node=NAME outside residency is refused with "residency"', () => {
     const c = ctx({ allowedRegions: new Set(['primary', 's1']), residencyRule: 'eu' });
     expect(route(req('read', { node: 'far' }), cluster, c, physical, idle)).toEqual({
-      ok: false, refusal: 'residency', reason: 'hint node=far: far outside residency rule "eu" (region us-east)',
+      ok: false,
+      refusal: 'residency',
+      reason: 'hint node=far: far outside residency rule "eu" (region us-east)',
     });
   });
 

@@ -53,7 +53,12 @@ describe('route: lag unknown on every node of a multi-master cluster', () => {
   });
 
   it('down, draining and unprobed nodes neither count nor serve', () => {
-    const s = snap(node('down', { isUp: false, lagMs: 0 }), node('new', { role: 'unknown', ...unknown }), node('drain', { state: 'draining', lagMs: 0 }), node('m', unknown));
+    const s = snap(
+      node('down', { isUp: false, lagMs: 0 }),
+      node('new', { role: 'unknown', ...unknown }),
+      node('drain', { state: 'draining', lagMs: 0 }),
+      node('m', unknown),
+    );
     expect(isLagUnknownEverywhere(s, policy())).toBe(true);
     expect(route(READ, s, ctx(), policy(), idle)).toMatchObject({ ok: true, node: 'm' });
     expect(isLagUnknownEverywhere(snap(node('down', { isUp: false, ...unknown })), policy())).toBe(false);

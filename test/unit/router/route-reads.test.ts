@@ -40,8 +40,12 @@ describe('route: reads go to the lowest-lag eligible node', () => {
 
   it('skips down, draining, drained, catching-up and split-brain nodes', () => {
     const s = snap(
-      node('down', { isUp: false }), node('draining', { state: 'draining' }), node('drained', { state: 'drained' }),
-      node('catching', { state: 'catching-up' }), node('split', { isSplitBrain: true }), node('ok', { lagMs: 4000, rttMs: 99 }),
+      node('down', { isUp: false }),
+      node('draining', { state: 'draining' }),
+      node('drained', { state: 'drained' }),
+      node('catching', { state: 'catching-up' }),
+      node('split', { isSplitBrain: true }),
+      node('ok', { lagMs: 4000, rttMs: 99 }),
     );
     expect(route(READ, s, ctx(), policy(), idle)).toMatchObject({ node: 'ok' });
   });
@@ -61,7 +65,8 @@ describe('route: reads go to the lowest-lag eligible node', () => {
   it('reads_on_masters=never: refuses rather than reading from a master', () => {
     const s = snap(node('primary'), node('s1', { role: 'replica', isUp: false, failedProbes: 3 }));
     expect(route(READ, s, ctx(), policy({ readsOnMasters: 'never' }), idle)).toEqual({
-      ok: false, refusal: 'no-read-node',
+      ok: false,
+      refusal: 'no-read-node',
       reason: 'no node eligible for reads: primary is a master (reads_on_masters: never), s1 down (3 failed probes)',
     });
   });
@@ -77,7 +82,9 @@ describe('route: reads go to the lowest-lag eligible node', () => {
     expect(route(READ, s, c, policy(), idle)).toMatchObject({ ok: true, node: 'eu' });
     const s2 = snap(node('us', { region: 'us-east' }), node('eu', { region: 'eu-west', lagMs: null }));
     expect(route(READ, s2, c, policy(), idle)).toEqual({
-      ok: false, refusal: 'residency', reason: 'no node eligible for reads in region eu-west: eu lag unknown',
+      ok: false,
+      refusal: 'residency',
+      reason: 'no node eligible for reads in region eu-west: eu lag unknown',
     });
   });
 

@@ -10,11 +10,8 @@ import { RouteRecency } from '../../../src/route-recency.js';
 import { busy, ctx, idle, node, policy, READ, req, snap, WRITE } from './fixtures.js';
 
 const physical = policy({ kind: 'physical', readsOnMasters: 'fallback' });
-const primaryAnd2Standbys = () => snap(
-  node('primary', { lagMs: 0, rttMs: 0.3 }),
-  node('s1', { role: 'replica', lagMs: 0, rttMs: 0.3 }),
-  node('s2', { role: 'replica', lagMs: 0, rttMs: 0.4 }),
-);
+const primaryAnd2Standbys = () =>
+  snap(node('primary', { lagMs: 0, rttMs: 0.3 }), node('s1', { role: 'replica', lagMs: 0, rttMs: 0.3 }), node('s2', { role: 'replica', lagMs: 0, rttMs: 0.4 }));
 
 /** Routes `n` requests one after another, recording each decision as Meridian.route does. */
 function routeMany(

@@ -10,8 +10,7 @@ describe('route: writes go to the nearest healthy master', () => {
 
   it('never sends a write to a replica, even the nearest node', () => {
     const s = snap(node('replica', { role: 'replica', rttMs: 1 }), node('primary', { rttMs: 50 }));
-    expect(route(WRITE, s, ctx(), policy({ kind: 'physical', readsOnMasters: 'fallback' }), idle))
-      .toMatchObject({ ok: true, node: 'primary' });
+    expect(route(WRITE, s, ctx(), policy({ kind: 'physical', readsOnMasters: 'fallback' }), idle)).toMatchObject({ ok: true, node: 'primary' });
   });
 
   it.each([
@@ -106,7 +105,8 @@ describe('route: writes go to the nearest healthy master', () => {
     expect(route(WRITE, s, ctx(), policy(), idle)).toEqual({
       ok: false,
       refusal: 'no-master',
-      reason: 'no healthy master: dublin down (2 failed probes), virginia draining, tokyo is a replica, paris down (evicted: connection refused on live traffic)',
+      reason:
+        'no healthy master: dublin down (2 failed probes), virginia draining, tokyo is a replica, paris down (evicted: connection refused on live traffic)',
     });
   });
 

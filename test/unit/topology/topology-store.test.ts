@@ -10,11 +10,23 @@ const cfg = (name: string, priority = 0): NodeConfig => ({ name, host: '127.0.0.
 
 function setup(kind: 'physical' | 'pglogical' = 'pglogical', nodes = [cfg('a'), cfg('b'), cfg('c')]) {
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk))); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
   const events: TopologyEvent[] = [];
   let t = 1000;
   const store = new TopologyStore(nodes, { kind, logger: pino({ level: 'info' }, sink), hooks: { onEvent: (e) => events.push(e) }, now: () => t });
-  return { store, events, lines, tick: (ms: number) => { t += ms; } };
+  return {
+    store,
+    events,
+    lines,
+    tick: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 const up = (node: string, role: 'master' | 'replica' = 'master') => ({ node, isUp: true, role, lagMs: 0, lastProbeAtMs: 1, failedProbes: 0 });
@@ -25,7 +37,9 @@ describe('TopologyStore', () => {
     const s = store.snapshot;
     expect(s.version).toBe(1);
     expect(s.nodes.map((n) => [n.name, n.isUp, n.role, n.lagMs, n.state])).toEqual([
-      ['a', false, 'unknown', null, 'active'], ['b', false, 'unknown', null, 'active'], ['c', false, 'unknown', null, 'active'],
+      ['a', false, 'unknown', null, 'active'],
+      ['b', false, 'unknown', null, 'active'],
+      ['c', false, 'unknown', null, 'active'],
     ]);
     expect(Object.isFrozen(s) && Object.isFrozen(s.nodes) && Object.isFrozen(s.nodes[0])).toBe(true);
   });
@@ -132,7 +146,9 @@ describe('TopologyStore', () => {
   it('listeners see every snapshot; a throwing listener does not stop the others', () => {
     const { store } = setup();
     const seen: number[] = [];
-    store.onChange(() => { throw new Error('boom'); });
+    store.onChange(() => {
+      throw new Error('boom');
+    });
     const off = store.onChange((s, prev) => seen.push(s.version - prev.version));
     store.applyProbe(up('a'));
     off();
