@@ -10,11 +10,12 @@ import type { MeridianConfig } from '../config/types.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { checkIdle, IdleKind, IdleVerdict, type IdleMark, type IdleView } from './idle-timeouts.js';
 import { LoginLimits, type LoginTicket } from './login-limits.js';
+import { Phase } from './session-phase.js';
 
 /** What the janitor needs of a session (Session satisfies it; unit tests use fakes). */
 export interface JanitorSession extends IdleView {
-  /** Phase.Ready (1) once the startup reply was sent. */
-  readonly phase: number;
+  /** Phase.Ready once the startup reply was sent. */
+  readonly phase: Phase;
   readonly ident: { readonly user: string };
   close(reason: string, err?: MeridianError): void;
   readonly socket: IdleView['socket'] & {
@@ -39,8 +40,6 @@ interface Entry {
   readonly acceptedAtMs: number;
   readonly mark: IdleMark;
 }
-
-const PHASE_READY = 1;
 
 export class ClientJanitor {
   readonly limits = new LoginLimits();
@@ -88,7 +87,7 @@ export class ClientJanitor {
   /** The connection closed, in whatever phase. */
   /** Closes every connection still logging in (shutdown: they would only wait for auth_timeout). */
   closeLoggingIn(reason: string, err: MeridianError): void {
-    for (const s of [...this.tracked.keys()]) if (s.phase !== PHASE_READY) s.close(reason, err);
+    for (const s of [...this.tracked.keys()]) if (s.phase !== Phase.Ready) s.close(reason, err);
   }
 
   untrack(s: JanitorSession): void {
@@ -101,7 +100,7 @@ export class ClientJanitor {
   /** How long a logged-in session has been idle (as of the last tick), or null when busy/unknown. */
   idleMs(s: JanitorSession): number | null {
     const e = this.tracked.get(s);
-    if (e === undefined || s.phase !== PHASE_READY || e.mark.kind === IdleKind.Busy) return null;
+    if (e === undefined || s.phase !== Phase.Ready || e.mark.kind === IdleKind.Busy) return null;
     return Math.max(0, this.nowMs - e.mark.sinceMs);
   }
 
@@ -111,7 +110,7 @@ export class ClientJanitor {
     const l = this.cfg().limits;
     const closing: [JanitorSession, JanitorClose][] = [];
     for (const [s, e] of this.tracked) {
-      if (s.phase !== PHASE_READY) {
+      if (s.phase !== Phase.Ready) {
         if (nowMs - e.acceptedAtMs >= l.authTimeoutMs) closing.push([s, 'login-timeout']);
         continue;
       }

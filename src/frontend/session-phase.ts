@@ -14,6 +14,13 @@
 
 import type { Backend } from '../backend/backend.js';
 
+/** Coarse phase for code outside the request path (server, janitor, startup): derived from the state. */
+export const enum Phase {
+  Startup = 0,
+  Ready = 1,
+  Closed = 2,
+}
+
 export type WaitFor =
   | 'route' // routing.write_wait: no node may take the request yet
   | 'pool' // the node's pool is full: queued (pool.queue_timeout)

@@ -17,6 +17,7 @@ import type { RouteHint } from '../classify/types.js';
 import { ClientAuth, type AuthResult, type AuthStep } from './client-auth.js';
 import { residencyDenialError, sessionRouting } from './context.js';
 import type { Session } from './session.js';
+import { Phase } from './session-phase.js';
 import { SessionState } from './session-state.js';
 
 /** Largest TLS record Meridian sends to clients (PostgreSQL's own output buffer size). */
@@ -183,7 +184,7 @@ export class StartupHandler implements FrameSink {
     this.s.out.socket = this.socket;
     this.answer(this.auth.start());
     // Bytes behind the StartupMessage: authentication messages, or (trust) the first requests.
-    if (rest !== null && this.s.phase === 0) this.takeData(rest);
+    if (rest !== null && this.s.phase === Phase.Startup) this.takeData(rest);
   }
 
   /** Appends a copy (the chunk may be a view of the socket's reused read buffer). */
@@ -229,7 +230,7 @@ export class StartupHandler implements FrameSink {
   private settle(step: AuthStep): void {
     const held = this.held ?? [];
     this.held = null;
-    if (this.s.phase !== 0 || this.auth === null) return;
+    if (this.s.phase !== Phase.Startup || this.auth === null) return;
     this.reply(step);
     for (let i = 0; i < held.length; i++) {
       const again = this.held as Buffer[] | null; // set again when a replayed message's step waits too
@@ -356,7 +357,7 @@ export class StartupHandler implements FrameSink {
 
   private sendStartupReply(shown: Map<string, string>): void {
     const s = this.s;
-    if (s.phase !== 0) return; // closed meanwhile
+    if (s.phase !== Phase.Startup) return; // closed meanwhile
     const frames: Buffer[] = [AUTH_OK];
     for (const [k, v] of shown) frames.push(parameterStatus(k, v));
     s.ctx.registerSession(s); // first: it may draw the secret again to keep the cancel key unique

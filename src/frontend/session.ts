@@ -45,6 +45,7 @@ import {
   describePhase,
   IDLE,
   isLegalMove,
+  Phase,
   skipUntilSync,
   STARTUP,
   waiting,
@@ -58,12 +59,7 @@ import type { DeferHost, DeferredBegin, MeridianSettingsHost, RelayHost, Session
 
 export type { SessionIdentity } from './types.js';
 
-/** Coarse phase for code outside the request path (server, janitor, startup): derived from the state. */
-export const enum Phase {
-  Startup = 0,
-  Ready = 1,
-  Closed = 2,
-}
+export { Phase };
 
 /**
  * Largest typed frame before login (SASL and password messages are far smaller): a client that
