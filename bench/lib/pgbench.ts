@@ -49,27 +49,16 @@ export interface RunMetrics {
 
 const SAMPLE_INTERVAL_MS = 250;
 
-function pgbenchArgs(spec: PgbenchSpec, logPrefix: string): string[] {
-  const threads = Math.min(2, spec.clients);
-  const args = [
-    '-n', // no vacuum before the run: done once after loading
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(spec.port),
-    '-U',
-    BENCH_USER,
-    '-c',
-    String(spec.clients),
-    '-j',
-    String(threads),
-    '-T',
-    String(spec.durationS),
-    '-M',
-    spec.mode,
-    '--log',
-    `--log-prefix=${logPrefix}`,
-  ];
+/** What one pgbench run needs to reach a target and what to run there. */
+export type PgbenchScript = Pick<PgbenchSpec, 'port' | 'clients' | 'mode' | 'builtin' | 'files'>;
+
+/**
+ * pgbench's arguments for one run against the bench database: connection, clients, threads (at
+ * most 2: the machine has 2 cores), the limit (`-T seconds` or `-t transactions`), mode and script.
+ */
+export function pgbenchArgs(spec: PgbenchScript, limit: readonly string[], extra: readonly string[] = []): string[] {
+  const args = ['-n', '-h', '127.0.0.1', '-p', String(spec.port), '-U', BENCH_USER, '-c', String(spec.clients), '-j', String(Math.min(2, spec.clients))];
+  args.push(...limit, '-M', spec.mode, ...extra); // -n: no vacuum before the run (done once after loading)
   if (spec.builtin) args.push('-b', spec.builtin);
   for (const f of spec.files ?? []) args.push('-f', `${f.path}@${f.weight}`);
   args.push(BENCH_DB);
@@ -155,7 +144,7 @@ export async function runPgbench(spec: PgbenchSpec, tag: string): Promise<RunMet
   const prefix = join(spec.logDir, prefixBase);
   const sampler = spec.proxyPid !== null ? new TreeSampler(spec.proxyPid) : null;
   sampler?.start(SAMPLE_INTERVAL_MS);
-  const r = await run(pgTool('pgbench'), pgbenchArgs(spec, prefix), {
+  const r = await run(pgTool('pgbench'), pgbenchArgs(spec, ['-T', String(spec.durationS)], ['--log', `--log-prefix=${prefix}`]), {
     env: { ...process.env, PGPASSWORD: BENCH_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable', PGAPPNAME: 'pgbench' },
     timeoutMs: spec.durationS * 1000 + 30_000, // a hung target costs half a minute, not the run
   });

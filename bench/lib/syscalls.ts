@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH_DB, BENCH_PASSWORD, BENCH_USER, pgTool } from './postgres.js';
+import { pgbenchArgs, type QueryMode } from './pgbench.js';
+import { BENCH_PASSWORD, pgTool } from './postgres.js';
 import { run, sleep } from './proc.js';
 import { processTree } from './procstat.js';
 
@@ -49,7 +50,7 @@ export interface SyscallRunSpec {
   proxyPid: number;
   port: number;
   workload: string;
-  mode: string;
+  mode: QueryMode;
   builtin?: 'select-only' | 'tpcb-like';
   files?: readonly { path: string; weight: number }[];
   clients: number;
@@ -62,26 +63,7 @@ export async function countSyscalls(spec: SyscallRunSpec): Promise<SyscallCounts
   const out = join(spec.outDir, `strace-${spec.phase}-${spec.target}.txt`);
   const tracer = spawn('strace', ['-c', '-f', '-o', out, ...pids.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore', detached: true });
   await sleep(500 + pids.length * 5); // attaching takes a moment per process
-  const args = [
-    '-n',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(spec.port),
-    '-U',
-    BENCH_USER,
-    '-c',
-    String(spec.clients),
-    '-j',
-    String(Math.min(2, spec.clients)),
-    '-t',
-    String(spec.txPerClient),
-    '-M',
-    spec.mode,
-  ];
-  if (spec.builtin) args.push('-b', spec.builtin);
-  for (const f of spec.files ?? []) args.push('-f', `${f.path}@${f.weight}`);
-  args.push(BENCH_DB);
+  const args = pgbenchArgs(spec, ['-t', String(spec.txPerClient)]);
   const r = await run(pgTool('pgbench'), args, {
     env: { ...process.env, PGPASSWORD: BENCH_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable' },
     timeoutMs: 120_000,

@@ -5,9 +5,8 @@
 
 import { heartbeatLagMs } from '../../health/node-lag.js';
 import { baseRole } from '../../health/probe-result.js';
-import { heartbeatSeenWrites } from '../../health/seen-writes.js';
 import type { ClusterKindPlugin } from '../kind-plugin.js';
-import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
+import { MULTI_MASTER } from '../multi-master.js';
 
 export const heartbeat: ClusterKindPlugin<'heartbeat'> = {
   name: 'heartbeat',
@@ -18,13 +17,7 @@ export const heartbeat: ClusterKindPlugin<'heartbeat'> = {
   lagSource: () => 'heartbeat',
   lagProblem: () => null,
   replicationHint: 'add it to your replication (e.g. the Bucardo herd)',
-  tracksWalMarks: false,
-  seenWrites: heartbeatSeenWrites,
-  splitBrain: null,
-  isMultiMaster: true,
-  defaultReadsOnMasters: 'always',
-  standbyRefusals: HOT_STANDBY_REFUSALS,
-  serializableReadsNeedMaster: false,
+  ...MULTI_MASTER,
   heartbeatSetup: {
     extension: null,
     replicationSet: null,

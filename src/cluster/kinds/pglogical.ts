@@ -8,9 +8,8 @@ import { pglogicalLagBytes } from '../../health/lag.js';
 import { heartbeatLagMs } from '../../health/node-lag.js';
 import { baseRole } from '../../health/probe-result.js';
 import { ifPrimary, type ProbeField } from '../../health/probe-sql.js';
-import { heartbeatSeenWrites } from '../../health/seen-writes.js';
 import type { ClusterKindPlugin } from '../kind-plugin.js';
-import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
+import { MULTI_MASTER } from '../multi-master.js';
 
 const SLOTS: ProbeField = [
   'slots',
@@ -32,13 +31,7 @@ export const pglogical: ClusterKindPlugin<'pglogical'> = {
   lagProblem: (raw, database) =>
     raw.isPglogicalMissing ? `${missingExtensionMessage('pglogical', database)} (or grant health.user access to schema pglogical)` : null,
   replicationHint: 'is health.database the database pglogical replicates? Then run meridian init-heartbeat (it adds the table to the replication set)',
-  tracksWalMarks: false,
-  seenWrites: heartbeatSeenWrites,
-  splitBrain: null,
-  isMultiMaster: true,
-  defaultReadsOnMasters: 'always',
-  standbyRefusals: HOT_STANDBY_REFUSALS,
-  serializableReadsNeedMaster: false,
+  ...MULTI_MASTER,
   heartbeatSetup: {
     extension: 'pglogical',
     replicationSet: {

@@ -7,9 +7,8 @@ import { spockLag } from '../../health/lag.js';
 import { heartbeatLagMs } from '../../health/node-lag.js';
 import { baseRole } from '../../health/probe-result.js';
 import { msExpr, type ProbeField } from '../../health/probe-sql.js';
-import { heartbeatSeenWrites } from '../../health/seen-writes.js';
 import type { ClusterKindPlugin } from '../kind-plugin.js';
-import { HOT_STANDBY_REFUSALS } from '../standby-refusals.js';
+import { MULTI_MASTER } from '../multi-master.js';
 
 const READONLY: ProbeField = ['spock_readonly', `current_setting('spock.readonly', true)`];
 const WITH_LAG_TRACKER: readonly ProbeField[] = Object.freeze([
@@ -35,13 +34,7 @@ export const spock: ClusterKindPlugin<'spock'> = {
   lagSource: (raw) => (raw.spockLag !== null ? 'spock.lag_tracker' : 'heartbeat'),
   lagProblem: () => null,
   replicationHint: 'is health.database the database spock replicates? Then run meridian init-heartbeat',
-  tracksWalMarks: false,
-  seenWrites: heartbeatSeenWrites,
-  splitBrain: null,
-  isMultiMaster: true,
-  defaultReadsOnMasters: 'always',
-  standbyRefusals: HOT_STANDBY_REFUSALS,
-  serializableReadsNeedMaster: false,
+  ...MULTI_MASTER,
   heartbeatSetup: {
     extension: 'spock',
     replicationSet: {
