@@ -152,8 +152,8 @@ export class Meridian implements ProxyContext {
     this.reconfigurables = [
       { applyConfig: (next) => this.applyOwnConfig(next) },
       removedUsersCloser(sessions, this.logger),
-      { applyConfig: (next) => this.pools.setConfig(next) },
-      { applyConfig: (next) => this.health.setConfig(next) },
+      this.pools,
+      this.health,
       {
         applyConfig: (_next, { diff }) => {
           for (const node of diff.removedNodes) this.pools.removeNode(node);

@@ -47,7 +47,7 @@ export class PoolManager {
 
   constructor(cfg: MeridianConfig, events: PoolEvents) {
     this.cfg = cfg;
-    this.setConfig(cfg);
+    this.applyConfig(cfg);
     this.mayPrefill = events.mayPrefill ?? (() => true);
     this.hooks = {
       onConnectError: (node, err) => {
@@ -79,7 +79,7 @@ export class PoolManager {
    * backend_user or backend password changed are recycled (idle backends close now, busy ones as
    * they come back), so no backend keeps serving under credentials the config no longer has.
    */
-  setConfig(cfg: MeridianConfig): void {
+  applyConfig(cfg: MeridianConfig): void {
     const before = this.users;
     this.cfg = cfg;
     this.nodes = new Map(cfg.cluster.nodes.map((n) => [n.name, n]));

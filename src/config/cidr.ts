@@ -105,9 +105,3 @@ export function cidrContains(block: CidrBlock, address: bigint): boolean {
   return (address & maskFor(block.prefix)) === block.network;
 }
 
-/** Two CIDR blocks either nest or are disjoint; true when they share any address. */
-export function cidrsOverlap(a: CidrBlock, b: CidrBlock): boolean {
-  const shorter = a.prefix <= b.prefix ? a : b;
-  const longer = shorter === a ? b : a;
-  return cidrContains(shorter, longer.network);
-}

@@ -179,7 +179,7 @@ export class HealthMonitor {
   }
 
   /** Hot reload: new thresholds and nodes; probe connections are rebuilt if their settings changed. */
-  setConfig(cfg: MeridianConfig): void {
+  applyConfig(cfg: MeridianConfig): void {
     const connChanged =
       !sameProbeSettings(this.cfg.health, cfg.health) ||
       this.cfg.cluster.kind !== cfg.cluster.kind ||

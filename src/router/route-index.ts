@@ -80,10 +80,6 @@ export function okDecision(index: RouteIndex, i: number, kind: OkReasonCode): Ro
   return d;
 }
 
-export function okPhrase(kind: OkReasonCode): string {
-  return OK_PHRASES[kind] as string;
-}
-
 /** 1 for each node the residency set allows; null = every node allowed. Cached per set. */
 export function allowedMask(index: RouteIndex, allowed: ReadonlySet<string> | null): Uint8Array | null {
   if (allowed === null) return null;

@@ -47,7 +47,7 @@ describe('PoolManager', () => {
   it('regression: a pool of a user a reload removed refuses with 57P01 instead of throwing a TypeError', () => {
     const { pm } = manager(TWO_USERS());
     const pool = pm.pool('n1', 'gone', 'db')!;
-    pm.setConfig(
+    pm.applyConfig(
       load(`
 pool: { size: 2 }
 users:
@@ -73,10 +73,10 @@ cluster:
     const { pm } = manager(TWO_USERS());
     const app = pm.pool('n1', 'app', 'db')!;
     const gone = pm.pool('n1', 'gone', 'db')!;
-    pm.setConfig(TWO_USERS(', backend_password: other'));
+    pm.applyConfig(TWO_USERS(', backend_password: other'));
     expect(gone.generation).toBe(1);
     expect(app.generation).toBe(0);
-    pm.setConfig(TWO_USERS(', backend_password: other'));
+    pm.applyConfig(TWO_USERS(', backend_password: other'));
     expect(gone.generation).toBe(1); // unchanged config: nothing recycled
   });
 
