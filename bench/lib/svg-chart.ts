@@ -8,7 +8,11 @@ const COLOURS: Record<string, string> = {
   'pgbouncer-session': '#17becf',
   pgpool: '#ff7f0e',
   'node-floor': '#9467bd',
+  'bun-floor': '#e377c2',
+  'meridian-base': '#7f7f7f',
   meridian: '#2ca02c',
+  'meridian-bun': '#bcbd22',
+  'meridian-w2': '#8c564b',
 };
 const NAMES: Record<string, string> = {
   direct: 'direct',
@@ -16,7 +20,11 @@ const NAMES: Record<string, string> = {
   'pgbouncer-session': 'PgBouncer (session)',
   pgpool: 'Pgpool-II',
   'node-floor': 'bare Node.js relay',
-  meridian: 'Meridian',
+  'bun-floor': 'bare Bun relay',
+  'meridian-base': 'Meridian (baseline)',
+  meridian: 'Meridian on Node.js',
+  'meridian-bun': 'Meridian on Bun',
+  'meridian-w2': 'Meridian, 2 workers',
 };
 
 /** Text escaped for SVG/XML. */
