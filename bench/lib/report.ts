@@ -71,7 +71,7 @@ function coresOf(c: CellResult, t: string): number | null {
 }
 
 /** The goals for Meridian (issue 17, which tightens issue 7's), checked against this run, per runtime. */
-function goals(result: BenchResult): string[] {
+export function goalRows(result: BenchResult): string[] {
   const rows: string[] = ['| goal | measured | verdict |', '|---|---|---|'];
   const single = result.phases.find((p) => p.id === 'single');
   const all = result.phases.flatMap((p) => p.cells.map((c) => ({ p, c })));
@@ -175,7 +175,7 @@ function goals(result: BenchResult): string[] {
         m.push(
           `${ok.filter(Boolean).length}/${ok.length} cells where the relay reaches ${GOAL.pgpool}×; lowest ${ratio(worst?.r ?? null)} at ${worst?.at ?? '–'}`,
         );
-      if (relayMisses) m.push(`${relayMisses} cells where the relay itself stays under ${GOAL.pgpool}× (not counted)`);
+      if (relayMisses) m.push(`${relayMisses} cell${relayMisses === 1 ? '' : 's'} where the relay itself stays under ${GOAL.pgpool}× (not counted)`);
       if (noRelay) m.push(`${noRelayMet}/${noRelay} cells without the relay (past the pool size, routing phases) at ≥ ${GOAL.pgpool}× (not counted)`);
       push(`${on}: TPS ≥ ${GOAL.pgpool}× Pgpool-II where the bare ${rt.name} relay reaches ${GOAL.pgpool}×`, m, ok);
     }
@@ -364,7 +364,7 @@ export function renderMarkdown(result: BenchResult, chartRel: string, jsonRel: s
     "Meridian on each runtime is checked on its own rows; its own work is its CPU per transaction minus that of the same runtime's bare relay, " +
       'which runs only up to the pool size. Goals, not timed tests: a short or loaded run is noisy.',
     '',
-    ...goals(result),
+    ...goalRows(result),
     '',
     `![TPS by clients per target](${chartRel})`,
     '',
