@@ -152,4 +152,13 @@ describe('bench goals table', () => {
     expect(measured).not.toContain('select-simple');
     expect(verdict).toBe('met');
   });
+
+  it('says how busy one worker got when no cell is proxy-bound', () => {
+    const quiet = result([RUN.phases[0]!.cells[0]!].map((c) => phase('single', [c])));
+    const line = goalRows(quiet).find((l) => l.startsWith('| workers: 2'));
+    expect(line).toContain(
+      'no proxy-bound cell: Meridian with 1 worker kept at most 0.15 cores busy (select-simple, 8 cl; 2 workers there: 0.95× its TPS at 0.09 cores per worker)',
+    );
+    expect(line).toContain('| not measured |');
+  });
 });
