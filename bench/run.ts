@@ -1,5 +1,5 @@
-// Side-by-side benchmark: Meridian against a direct connection, PgBouncer and Pgpool-II, on this
-// machine, in one run (issue 7). Starts everything itself from the machine's packages on free loopback
+// Side-by-side benchmark: Meridian (on Node.js, on Bun, and with 2 workers) against a direct connection,
+// PgBouncer, Pgpool-II and a bare relay per runtime, on this machine, in one run (issues 7 and 17). Starts everything itself from the machine's packages on free loopback
 // ports in a temp dir, and stops everything it started (also on Ctrl-C and on errors).
 //
 //   node --import tsx bench/run.ts [--quick] [--micro] [--help]
@@ -14,7 +14,7 @@ import os from 'node:os';
 import { describeMachine } from './lib/machine.js';
 import { buildBaseline, type Baseline } from './lib/baseline-build.js';
 import { ensureMeridianBuild, runMicro } from './lib/meridian-build.js';
-import { HELP, estimateSeconds, parseOptions, type BenchOptions } from './lib/options.js';
+import { HELP, estimateSeconds, parseOptions, targetsPerCell, type BenchOptions } from './lib/options.js';
 import { newPhase, REPO, type Ctx } from './lib/phase-support.js';
 import { phasePglogical, phaseSingle, phaseStandby } from './lib/phases.js';
 import { PgFactory, initPgbench } from './lib/postgres.js';
@@ -91,14 +91,14 @@ async function main(): Promise<number> {
   installSignalHandlers(() => root, opts.keep);
   const started = new Date();
   const machine = await describeMachine(REPO);
-  const estimate = estimateSeconds(opts, opts.targets?.length ?? 4);
+  const estimate = estimateSeconds(opts, targetsPerCell(opts));
   console.log(
     `bench: ${opts.quick ? 'quick' : isSubset(opts) ? 'custom' : 'full'} run, ${opts.rounds} rounds × ${opts.durationS} s, clients ${opts.clients.join(',')}, ` +
       `routing clients ${opts.routingClients.join(',')}; ${machine.cpus} CPUs, load ${machine.loadAvgStart.join(' ')}; ` +
       `about ${Math.ceil(estimate / 60)} min`,
   );
   const build =
-    opts.targets === null || opts.targets.includes('meridian')
+    opts.targets === null || opts.targets.some((t) => t.startsWith('meridian'))
       ? await ensureMeridianBuild(REPO, opts.build)
       : { ready: 'not selected', detail: 'not selected' };
   console.log(`meridian: ${build.ready ?? 'dist/ is built'} (${build.detail})`);
@@ -143,7 +143,7 @@ async function main(): Promise<number> {
   await stopAll();
   machine.loadAvgEnd = os.loadavg().map((n) => Math.round(n * 100) / 100);
   const finished = new Date();
-  const nominalMin = opts.quick ? 3 : 15;
+  const nominalMin = Math.max(opts.quick ? 3 : 15, Math.ceil(estimate / 60));
   const tookMin = (finished.getTime() - started.getTime()) / 60_000;
   if (tookMin > nominalMin) {
     notes.push(

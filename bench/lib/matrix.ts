@@ -1,5 +1,6 @@
 // Bench support: runs one phase's workloads × client counts × rounds, with the targets interleaved
-// inside every round (direct, PgBouncer, Pgpool-II, Meridian, then again), so slow drifts of a shared
+// inside every round (direct, PgBouncer, Pgpool-II, the bare relays, Meridian on each runtime and
+// with 2 workers, then again), so slow drifts of a shared
 // machine hit every target alike. A target that dies or fails twice in a row is dropped from the rest
 // of the phase with its reason, which bounds the run time.
 import { join } from 'node:path';
@@ -27,7 +28,18 @@ export interface MatrixSpec {
   deadlineMs: number;
 }
 
-export const TARGET_ORDER = ['direct', 'pgbouncer', 'pgbouncer-session', 'pgpool', 'node-floor', 'meridian-base', 'meridian'];
+export const TARGET_ORDER = [
+  'direct',
+  'pgbouncer',
+  'pgbouncer-session',
+  'pgpool',
+  'node-floor',
+  'bun-floor',
+  'meridian-base',
+  'meridian',
+  'meridian-bun',
+  'meridian-w2',
+];
 
 const f1 = (n: number | null, digits = 1) => (n === null || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 

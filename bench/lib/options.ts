@@ -33,15 +33,24 @@ export function durationFor(opts: BenchOptions, clients: number): number {
   return opts.durationS + (clients >= 100 ? EXTRA_SECONDS_AT_100_CLIENTS : 0);
 }
 
+/** Every `--targets` name (pgbouncer covers both its pooling modes; meridian covers --baseline's build too). */
+export const TARGET_NAMES = ['direct', 'pgbouncer', 'pgpool', 'node-floor', 'bun-floor', 'meridian', 'meridian-bun', 'meridian-w2'] as const;
+const RELAYS = ['node-floor', 'bun-floor'];
+
+/** How many targets run every cell (the relays apart): what --targets selects, else all of them. */
+export function targetsPerCell(opts: BenchOptions): number {
+  return (opts.targets ?? TARGET_NAMES).filter((t) => !RELAYS.includes(t)).length + (opts.baseline !== null ? 1 : 0);
+}
+
 /** A rough wall-time estimate in seconds, for the banner (per run: pgbench + ~0.6 s harness). */
 export function estimateSeconds(opts: BenchOptions, targetsPerCell: number): number {
   const perRun = (c: number) => durationFor(opts, c) + 0.6;
   const single = opts.phases.includes('single') ? opts.clients.reduce((a, c) => a + 4 * perRun(c), 0) * targetsPerCell * opts.rounds : 0;
-  // The bare Node.js relay runs the single-node cells up to the pool size.
-  const relay =
-    opts.phases.includes('single') && (opts.targets === null || opts.targets.includes('node-floor'))
-      ? opts.clients.filter((c) => c <= opts.poolSize).reduce((a, c) => a + 4 * perRun(c), 0) * opts.rounds
-      : 0;
+  // The bare relays run the single-node cells up to the pool size.
+  const relays = RELAYS.filter((r) => opts.targets === null || opts.targets.includes(r)).length;
+  const relay = opts.phases.includes('single')
+    ? opts.clients.filter((c) => c <= opts.poolSize).reduce((a, c) => a + 4 * perRun(c), 0) * opts.rounds * relays
+    : 0;
   const routingPhases = opts.phases.filter((p) => p !== 'single').length;
   const routing = opts.routingClients.reduce((a, c) => a + perRun(c), 0) * targetsPerCell * opts.rounds * routingPhases;
   const setup = 20 + (opts.phases.includes('standby') ? 20 : 0) + (opts.phases.includes('pglogical') ? 30 : 0);
@@ -60,7 +69,10 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
   --clients 1,8,32,128  client counts for the single-node workloads
   --routing-clients L   client counts for the routing workloads (default 8,32,128; quick 32)
   --workloads LIST      subset of: select-simple,select-extended,select-prepared,tpcb-simple,routing
-  --targets LIST        subset of: direct,pgbouncer,pgpool,node-floor,meridian
+  --targets LIST        subset of: direct,pgbouncer,pgpool,node-floor,bun-floor,meridian,meridian-bun,
+                        meridian-w2 (node-floor / bun-floor: bare relays on Node.js / Bun's native
+                        sockets; meridian: on Node.js; meridian-bun: the same build run by Bun;
+                        meridian-w2: on Node.js with workers: 2, skipped when the build lacks the key)
   --phases LIST         subset of: single,standby,pglogical (default all; quick single,standby)
   --scale N             pgbench scale factor (default 10)
   --pool-size N         PgBouncer / Meridian pool size per database (default 20)
@@ -137,7 +149,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   for (const p of phases) if (!['single', 'standby', 'pglogical'].includes(p)) throw new Error(`--phases: unknown phase ${p}`);
   const targets = list(values.targets);
   for (const t of targets ?? [])
-    if (!['direct', 'pgbouncer', 'pgpool', 'node-floor', 'meridian'].includes(t)) throw new Error(`--targets: unknown target ${t}`);
+    if (!(TARGET_NAMES as readonly string[]).includes(t)) throw new Error(`--targets: unknown target ${t} (known: ${TARGET_NAMES.join(',')})`);
   return Object.freeze({
     quick,
     micro: values.micro ?? false,

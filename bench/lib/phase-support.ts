@@ -7,7 +7,7 @@ import { findProfile, summarizeProfile, type ProfileSummary } from './cpu-profil
 import { applies, logDirFor, type LiveTarget, type MatrixSpec } from './matrix.js';
 import { durationFor, type BenchOptions } from './options.js';
 import type { PgFactory, PgNode } from './postgres.js';
-import { startMeridian, type MeridianOptions, type Proxy } from './proxies.js';
+import { startMeridian, workersSupported, type MeridianOptions, type Proxy } from './proxies.js';
 import type { PhaseResult, TargetInfo } from './results.js';
 import { countSyscalls, straceAvailable, type SyscallCounts } from './syscalls.js';
 import type { Workload } from './workloads.js';
@@ -31,10 +31,14 @@ export function target(id: string, label: string): TargetInfo {
   return { id, label, status: 'ok', reason: null, excludes: {} };
 }
 
+/** `--targets` names: PgBouncer's two modes go by `pgbouncer`, the --baseline build by `meridian`. */
 export function wanted(ctx: Ctx, id: string): boolean {
-  const base = id.startsWith('pgbouncer') ? 'pgbouncer' : id.startsWith('meridian') ? 'meridian' : id;
+  const base = id.startsWith('pgbouncer') ? 'pgbouncer' : id === 'meridian-base' ? 'meridian' : id;
   return ctx.opts.targets === null || ctx.opts.targets.includes(base);
 }
+
+/** Thrown by a target's start when it does not apply (not a failure): the reason is reported as is. */
+export class NotApplicable extends Error {}
 
 /**
  * Starts a proxy (phases start theirs concurrently); its TargetInfo is registered before the first
@@ -57,7 +61,7 @@ export async function tryStart(ctx: Ctx, phase: PhaseResult, id: string, label: 
     return { info, port: p.port, daemon: p.daemon };
   } catch (e) {
     info.status = 'skipped';
-    info.reason = `failed to start: ${(e as Error).message}`.slice(0, 600);
+    info.reason = (e instanceof NotApplicable ? (e as Error).message : `failed to start: ${(e as Error).message}`).slice(0, 600);
     console.log(`[${phase.id}] ${id} skipped: ${info.reason}`);
     return null;
   }
@@ -156,6 +160,29 @@ export function matrix(
     routingFiles,
     deadlineMs: ctx.deadlineMs,
   };
+}
+
+/** Meridian as built, on Node.js with one worker (`meridian`), the reference for the goals. */
+export function meridianTarget(ctx: Ctx, phase: PhaseResult, dirId: string, opts: MeridianOptions): Promise<LiveTarget | null> {
+  return tryStart(ctx, phase, 'meridian', 'Meridian on Node.js', () => startMeridian(ctx.root, dirId, { ...opts, runtime: 'node' }));
+}
+
+/**
+ * The same build on Bun (`meridian-bun`: today through Bun's node:net compatibility layer, or
+ * whatever transport the build picks on Bun) and on Node.js with `workers: 2` (`meridian-w2`, only
+ * when the build's config accepts the key). Neither is profiled.
+ */
+export function meridianVariants(ctx: Ctx, phase: PhaseResult, dirId: string, opts: MeridianOptions): Promise<LiveTarget | null>[] {
+  const base: MeridianOptions = { ...opts, profileDir: undefined };
+  return [
+    tryStart(ctx, phase, 'meridian-bun', 'Meridian on Bun', () => startMeridian(ctx.root, `${dirId}-bun`, { ...base, runtime: 'bun' })),
+    tryStart(ctx, phase, 'meridian-w2', 'Meridian on Node.js, 2 workers', async () => {
+      const w2: MeridianOptions = { ...base, runtime: 'node', workers: 2 };
+      const why = await workersSupported(w2, join(ctx.root, `${dirId}-w2`));
+      if (why !== null) throw new NotApplicable(why);
+      return startMeridian(ctx.root, `${dirId}-w2`, w2);
+    }),
+  ];
 }
 
 /** --baseline: Meridian at the earlier commit, started like the current one (null when not asked for). */

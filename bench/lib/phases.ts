@@ -7,20 +7,40 @@ import { runMatrix, warmUp } from './matrix.js';
 import { BENCH_DB, type PgNode } from './postgres.js';
 import { PGLOGICAL_CONF, pglogicalMissing, setupPglogicalMesh } from './pglogical.js';
 import { run } from './proc.js';
-import { meridianYaml, queryVia, startMeridian, startNodeFloor, startPgbouncer, startPgpool, type MeridianOptions } from './proxies.js';
+import { meridianYaml, queryVia, startBunFloor, startNodeFloor, startPgbouncer, startPgpool, type MeridianOptions } from './proxies.js';
 import type { PhaseResult } from './results.js';
 import { ROUTING_WORKLOAD, SINGLE_NODE_WORKLOADS, writeRoutingScripts } from './workloads.js';
-import { baselineTarget, direct, matrix, profiling, REPO, stopDaemons, syscallRuns, tryStart, workloadsFor, type Ctx } from './phase-support.js';
+import {
+  baselineTarget,
+  direct,
+  matrix,
+  meridianTarget,
+  meridianVariants,
+  profiling,
+  REPO,
+  stopDaemons,
+  syscallRuns,
+  tryStart,
+  workloadsFor,
+  type Ctx,
+} from './phase-support.js';
 
 const PREPARED_NOTE =
   'PgBouncer 1.18 (Debian 12) has no prepared-statement support in transaction pooling, so -M prepared ' +
   'is compared with PgBouncer in session pooling (pool size = clients), as its users would run it.';
 
 const FLOOR_NOTE =
-  'The bare Node.js relay (bench/lib/node-floor.ts) is a reference, not a product: one server connection per client, ' +
-  'each direction read into a reused buffer (onread) and written on at once, nothing parsed. Its CPU per transaction and ' +
-  'its TPS are what Node.js itself costs on this machine, under any proxy written for it. ' +
-  'It does not pool, so it runs only up to the pool size: past it, PostgreSQL would run a backend per client behind it, as with direct.';
+  'The bare relays are references, not products: one server connection per client, each chunk read written on at once, nothing parsed. ' +
+  'The Node.js one (bench/lib/node-floor.ts) reads each direction into a reused buffer (onread); the Bun one (bench/lib/bun-floor.ts) ' +
+  "uses Bun's native sockets (Bun.listen / Bun.connect) and buffers what the kernel does not take until drain. Their CPU per transaction " +
+  'and TPS are what each runtime itself costs on this machine, under any proxy written for it: Meridian on a runtime is read against ' +
+  "that runtime's relay. They do not pool, so they run only up to the pool size: past it, PostgreSQL would run a backend per client " +
+  'behind them, as with direct.';
+
+const VARIANTS_NOTE =
+  'Meridian runs as three targets, interleaved with the rest: on Node.js (`node dist/cli.js`, the reference for the goals), on Bun ' +
+  '(`bun dist/cli.js`: the same build, through whatever transport it picks on Bun) and on Node.js with `workers: 2` in its config ' +
+  '(when the build accepts the key; CPU and RSS are summed over its whole process tree).';
 
 // ------------------------------------------------------------------------------------------ phase 1
 
@@ -65,8 +85,12 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
     ctx.opts.clients.some((c) => c <= ctx.opts.poolSize)
       ? tryStart(ctx, phase, 'node-floor', 'bare Node.js relay (reference)', () => startNodeFloor(ctx.root, REPO, primary))
       : null,
+    ctx.opts.clients.some((c) => c <= ctx.opts.poolSize)
+      ? tryStart(ctx, phase, 'bun-floor', 'bare Bun relay, native sockets (reference)', () => startBunFloor(ctx.root, REPO, primary))
+      : null,
     baselineTarget(ctx, phase, 'meridian-base', meridianOpts),
-    tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian', meridianOpts)),
+    meridianTarget(ctx, phase, 'meridian', meridianOpts),
+    ...meridianVariants(ctx, phase, 'meridian', meridianOpts),
   ]);
   const byId = (id: string) => phase.targets.find((t) => t.id === id);
   const tx = byId('pgbouncer');
@@ -74,11 +98,10 @@ export async function phaseSingle(ctx: Ctx, phase: PhaseResult): Promise<void> {
   const sess = byId('pgbouncer-session');
   if (sess) for (const w of workloads) if (w.id !== 'select-prepared') sess.excludes[w.id] = 'only used for -M prepared';
   if (hasPrepared && sess) phase.notes.push(PREPARED_NOTE);
-  const floor = byId('node-floor');
-  if (floor) {
-    floor.maxClients = ctx.opts.poolSize;
-    phase.notes.push(FLOOR_NOTE);
-  }
+  const floors = ['node-floor', 'bun-floor'].map(byId).filter((t) => t !== undefined);
+  for (const floor of floors) floor.maxClients = ctx.opts.poolSize;
+  if (floors.length) phase.notes.push(FLOOR_NOTE);
+  if (byId('meridian-bun') || byId('meridian-w2')) phase.notes.push(VARIANTS_NOTE);
   phase.notes.push(
     `Pool size ${ctx.opts.poolSize} server connections for PgBouncer (transaction) and Meridian; Pgpool-II has one process ` +
       `per client slot (num_init_children = ${maxClients + 8}, max_pool = 1), streaming_replication mode with one backend.`,
@@ -142,7 +165,8 @@ export async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> 
       }),
     ),
     baselineTarget(ctx, phase, 'meridian-base-sb', sbOpts),
-    tryStart(ctx, phase, 'meridian', 'Meridian', () => startMeridian(ctx.root, 'meridian-sb', sbOpts)),
+    meridianTarget(ctx, phase, 'meridian-sb', sbOpts),
+    ...meridianVariants(ctx, phase, 'meridian-sb', sbOpts),
   ]);
   phase.notes.push(
     'Pgpool-II: streaming_replication mode, load_balance_mode on (session-level, its default), primary weight 0 so reads go to the standbys; ' +
@@ -216,14 +240,24 @@ export async function phasePglogical(ctx: Ctx, phase: PhaseResult): Promise<void
         clusteringMode: 'logical_replication',
       }),
     ),
-    tryStart(ctx, phase, 'meridian', 'Meridian', async () => {
-      await meridianHeartbeat(ctx, nodes, mOpts);
-      return startMeridian(ctx.root, 'meridian-mm', mOpts);
-    }),
   ]);
-  // The baseline starts once the heartbeat table exists (the current build's start makes it).
-  const base = await baselineTarget(ctx, phase, 'meridian-base-mm', mOpts);
-  if (base !== null) targets.splice(targets.length - 1, 0, base);
+  // Meridian's heartbeat table must exist before any Meridian starts (the current build makes it).
+  let heartbeat: string | null = null;
+  if (ctx.meridianReady === null) {
+    try {
+      await meridianHeartbeat(ctx, nodes, mOpts);
+    } catch (e) {
+      heartbeat = (e as Error).message;
+    }
+  }
+  const meridians = await Promise.all([
+    baselineTarget(ctx, phase, 'meridian-base-mm', mOpts),
+    heartbeat === null
+      ? meridianTarget(ctx, phase, 'meridian-mm', mOpts)
+      : tryStart(ctx, phase, 'meridian', 'Meridian on Node.js', () => Promise.reject(new Error(heartbeat ?? ''))),
+    ...(heartbeat === null ? meridianVariants(ctx, phase, 'meridian-mm', mOpts) : []),
+  ]);
+  targets.push(...meridians);
   phase.notes.push(
     'pglogical 2.4 full mesh (forward_origins {}, last_update_wins). Pgpool-II in logical_replication mode sends writes to n1 and ' +
       'balances reads over all three; Meridian (kind pglogical, reads_on_masters always) writes to the nearest master and reads from the ' +

@@ -1,12 +1,24 @@
 // Bench support: the proxies under comparison, each started from the machine's packages (or dist/ for
-// Meridian) with a generated config in the run's temp dir, on a free loopback port, and checked with a
-// real query before it is measured. A proxy that cannot start is reported, never fatal.
+// Meridian, on Node.js or on Bun, with one worker or more) with a generated config in the run's temp
+// dir, on a free loopback port, and checked with a real query before it is measured. A proxy that
+// cannot start is reported, never fatal.
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { BENCH_DB, BENCH_PASSWORD, BENCH_USER, pgTool, type PgNode } from './postgres.js';
 import { freePort } from './ports.js';
 import { pgUserIds, run, sleep, startDaemon, tail, type Daemon } from './proc.js';
+
+const BENCH_REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The JavaScript runtimes Meridian (and the bare relays) can run on. */
+export type Runtime = 'node' | 'bun';
+
+/** Bun as installed by npm (the `bun` package): a native binary, no wrapper process. */
+export function bunPath(repoRoot: string): string {
+  return join(repoRoot, 'node_modules', '.bin', 'bun');
+}
 
 export interface Proxy {
   id: string;
@@ -188,8 +200,12 @@ export interface MeridianOptions {
   readsOnMasters: 'always' | 'fallback' | 'never';
   /** Where probes (and the heartbeat table) live; default postgres. */
   healthDatabase?: string;
-  /** Run under `node --cpu-prof`, writing the profile here when it stops. */
+  /** Run under `node --cpu-prof`, writing the profile here when it stops (Node.js only). */
   profileDir?: string;
+  /** What runs dist/cli.js (default node: the Node.js running the bench). */
+  runtime?: Runtime;
+  /** Written as `workers: N` into the config when given (see workersSupported). */
+  workers?: number;
 }
 
 export function meridianYaml(port: number, opts: MeridianOptions): string {
@@ -214,8 +230,37 @@ export function meridianYaml(port: number, opts: MeridianOptions): string {
     'routing:',
     `  reads_on_masters: ${opts.readsOnMasters}`,
     'log: { level: warn }',
+    ...(opts.workers !== undefined ? [`workers: ${opts.workers}`] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * null when Meridian's config accepts `workers: N` (checked with `meridian check-config` on the
+ * config the bench would run), else why not: the first lines check-config printed.
+ */
+export async function workersSupported(opts: MeridianOptions, dir: string): Promise<string | null> {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'meridian-workers-check.yaml');
+  writeFileSync(conf, meridianYaml(1, opts));
+  const r = await run(process.execPath, [join(opts.repoRoot, 'dist', 'cli.js'), 'check-config', conf], { cwd: opts.repoRoot, timeoutMs: 30_000 });
+  if (r.code === 0) return null;
+  const out = (r.stderr + r.stdout).split('\n').filter((l) => l.trim() !== '');
+  const line = out.find((l) => /workers/.test(l)) ?? out.slice(0, 2).join(' ');
+  return `this build does not accept \`workers: ${opts.workers}\` (meridian check-config: ${line.replace(/^.*?: (?=workers)/, '').trim()})`.slice(0, 400);
+}
+
+/** Whether dist/cli.js takes a `--runtime` flag (read from its --help, once per build). */
+const runtimeFlag = new Map<string, Promise<boolean>>();
+function acceptsRuntimeFlag(repoRoot: string): Promise<boolean> {
+  let p = runtimeFlag.get(repoRoot);
+  if (p === undefined) {
+    p = run(process.execPath, [join(repoRoot, 'dist', 'cli.js'), '--help'], { cwd: repoRoot, timeoutMs: 30_000 }).then((r) =>
+      /--runtime\b/.test(r.stdout + r.stderr),
+    );
+    runtimeFlag.set(repoRoot, p);
+  }
+  return p;
 }
 
 export async function startMeridian(root: string, id: string, opts: MeridianOptions): Promise<Proxy> {
@@ -226,15 +271,28 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
   const port = await freePort();
   const conf = join(dir, 'meridian.yaml');
   writeFileSync(conf, meridianYaml(port, opts));
-  const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-  // MERIDIAN_NODE_ARGS: extra node flags for experiments (e.g. --max-semi-space-size=16, --trace-deopt).
-  const extra = (process.env.MERIDIAN_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
-  const d = startDaemon(id, process.execPath, [...extra, ...prof, cli, '--config', conf], {
+  const runtime = opts.runtime ?? 'node';
+  // A build whose cli takes --runtime is told which one it runs on (so `meridian` stays Node.js even
+  // if the default changes); an older build (--baseline) gets no flag.
+  const flag = (await acceptsRuntimeFlag(opts.repoRoot)) ? ['--runtime', runtime] : [];
+  let cmd = process.execPath;
+  let args: string[];
+  if (runtime === 'bun') {
+    cmd = bunPath(BENCH_REPO); // a --baseline checkout shares this repo's node_modules
+    if (!existsSync(cmd)) throw new Error(`bun is not installed (${cmd}); npm ci installs it`);
+    args = [cli, '--config', conf, ...flag];
+  } else {
+    const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    // MERIDIAN_NODE_ARGS: extra node flags for experiments (e.g. --max-semi-space-size=16, --trace-deopt).
+    const extra = (process.env.MERIDIAN_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+    args = [...extra, ...prof, cli, '--config', conf, ...flag];
+  }
+  const d = startDaemon(id, cmd, args, {
     cwd: opts.repoRoot,
     logFile: join(dir, 'meridian.log'),
     env: { ...process.env, NODE_ENV: 'production' },
     stopSignal: 'SIGTERM',
-    stopGraceMs: opts.profileDir ? 30_000 : 5000, // the profile is written at exit
+    stopGraceMs: opts.profileDir && runtime === 'node' ? 30_000 : 5000, // the profile is written at exit
   });
   await waitUsable(d, port, 20_000);
   return { id, label: 'Meridian', port, daemon: d };
@@ -257,4 +315,21 @@ export async function startNodeFloor(root: string, repoRoot: string, node: PgNod
   });
   await waitUsable(d, port, 20_000);
   return { id: 'node-floor', label: 'bare Node.js relay (reference)', port, daemon: d };
+}
+
+/** The reference relay on Bun's native sockets (bun-floor.ts), run by Bun straight from its TypeScript. */
+export async function startBunFloor(root: string, repoRoot: string, node: PgNode): Promise<Proxy> {
+  const bun = bunPath(repoRoot);
+  if (!existsSync(bun)) throw new Error(`bun is not installed (${bun}); npm ci installs it`);
+  const dir = join(root, 'bun-floor');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const d = startDaemon('bun-floor', bun, [join(repoRoot, 'bench', 'lib', 'bun-floor.ts'), String(port), String(node.port)], {
+    cwd: repoRoot,
+    logFile: join(dir, 'bun-floor.log'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    stopSignal: 'SIGTERM',
+  });
+  await waitUsable(d, port, 20_000);
+  return { id: 'bun-floor', label: 'bare Bun relay, native sockets (reference)', port, daemon: d };
 }

@@ -8,7 +8,11 @@ const COLOURS: Record<string, string> = {
   'pgbouncer-session': '#17becf',
   pgpool: '#ff7f0e',
   'node-floor': '#9467bd',
+  'bun-floor': '#e377c2',
+  'meridian-base': '#7f7f7f',
   meridian: '#2ca02c',
+  'meridian-bun': '#bcbd22',
+  'meridian-w2': '#8c564b',
 };
 const NAMES: Record<string, string> = {
   direct: 'direct',
@@ -16,7 +20,11 @@ const NAMES: Record<string, string> = {
   'pgbouncer-session': 'PgBouncer (session)',
   pgpool: 'Pgpool-II',
   'node-floor': 'bare Node.js relay',
-  meridian: 'Meridian',
+  'bun-floor': 'bare Bun relay',
+  'meridian-base': 'Meridian (baseline)',
+  meridian: 'Meridian on Node.js',
+  'meridian-bun': 'Meridian on Bun',
+  'meridian-w2': 'Meridian, 2 workers',
 };
 
 /** Text escaped for SVG/XML. */
@@ -104,15 +112,17 @@ export function renderChart(result: BenchResult): string {
   const cols = 2;
   const pw = 420;
   const ph = 240;
-  const legendH = 40;
   const rows = Math.max(1, Math.ceil(ps.length / cols));
   const width = cols * pw;
-  const height = legendH + rows * ph + 10;
   const targets = [...new Set(ps.flatMap((p) => p.series.map((s) => s.target)))];
+  const perLine = 5; // legend entries per line (165 px each)
+  const legendH = 24 + Math.ceil(Math.max(1, targets.length) / perLine) * 16;
+  const height = legendH + rows * ph + 10;
   const legend = targets.map((t, i) => {
-    const x = 16 + i * 165;
+    const x = 16 + (i % perLine) * 165;
+    const y = 14 + Math.floor(i / perLine) * 16;
     const colour = COLOURS[t] ?? '#9467bd';
-    return `<rect x="${x}" y="14" width="14" height="4" fill="${colour}"/><text x="${x + 20}" y="20">${esc(NAMES[t] ?? t)}</text>`;
+    return `<rect x="${x}" y="${y}" width="14" height="4" fill="${colour}"/><text x="${x + 20}" y="${y + 6}">${esc(NAMES[t] ?? t)}</text>`;
   });
   const body = ps.map((p, i) => panelSvg(p, (i % cols) * pw, legendH + Math.floor(i / cols) * ph, pw, ph));
   return [
