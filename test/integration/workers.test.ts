@@ -1,0 +1,247 @@
+// `workers: 2` (issue 17): Meridian run as a real command (`node --import tsx src/cli.ts --config
+// FILE`), a primary and two worker processes sharing the listen port, in front of the shared
+// primary/standby cluster. Checks what only a multi-process instance can get wrong: probes run once
+// (not once per worker), a DRAIN issued through one worker stops new work on every worker,
+// /metrics counts the traffic of every worker, SHOW SESSIONS lists every worker's sessions, and
+// killing a worker does not take the instance down (it is restarted; the port keeps answering).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, meridianYaml } from '../helpers/meridian.js';
+import { sharedCluster, TEST_USERS, waitFor, type PhysicalCluster } from '../support/cluster.js';
+import { freePort } from '../support/ports.js';
+
+const TOKEN = 'workers-test-token-9f3b';
+let cluster: PhysicalCluster;
+let cli: ChildProcess | null = null;
+let dir = '';
+let port = 0;
+let httpPort = 0;
+let out = '';
+const clients: pg.Client[] = [];
+
+/** Worker pids: child processes of `pid` running the CLI (tsx's esbuild service is a child too). From /proc. */
+function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('src/cli.ts')) kids.push(Number(p));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return kids;
+}
+
+async function connect(user: 'app' | 'admin' = 'app'): Promise<pg.Client> {
+  const password = user === 'admin' ? ADMIN_PASSWORD : TEST_USERS.app.password;
+  const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: user === 'admin' ? 'meridian' : 'app', connectionTimeoutMillis: 5_000 });
+  c.on('error', () => {});
+  await c.connect();
+  clients.push(c);
+  return c;
+}
+
+async function close(c: pg.Client): Promise<void> {
+  await c.end().catch(() => {});
+}
+
+/** The listen port of the nodes a read routes to, over `n` fresh connections (spread over the workers). */
+async function readPorts(n: number, readsEach: number): Promise<Map<number, number>> {
+  const seen = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const c = await connect();
+    for (let j = 0; j < readsEach; j++) {
+      const p = Number((await c.query('select inet_server_port() as p')).rows[0].p);
+      seen.set(p, (seen.get(p) ?? 0) + 1);
+    }
+    await close(c);
+  }
+  return seen;
+}
+
+async function metricsText(): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+  expect(r.status).toBe(200);
+  return r.text();
+}
+
+function routedTotal(text: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith('meridian_routed_requests_total{')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+async function probeConnections(): Promise<number> {
+  const rows = await cluster.primary.query<{ n: string }>(
+    "select count(*) as n from pg_stat_activity where application_name = 'meridian-probe' and datname = 'postgres'",
+  );
+  return Number(rows[0]!.n);
+}
+
+beforeAll(async () => {
+  cluster = await sharedCluster('physical');
+  port = await freePort();
+  httpPort = await freePort();
+  dir = mkdtempSync(join(tmpdir(), 'meridian-workers-'));
+  // Probes on database postgres: counted apart from any other Meridian's probes on the shared cluster.
+  const yaml = meridianYaml(cluster, { health: 'interval: 200ms, timeout: 1s, rise: 2, fall: 2' })
+    .replace('listen: { host: 127.0.0.1, port: 0 }', `workers: 2\nlisten: { host: 127.0.0.1, port: ${port} }`)
+    .replace('user: postgres, database: app }', 'user: postgres, database: postgres }')
+    .replace('admin: { users: [admin] }', `admin: { users: [admin], http: { port: ${httpPort}, token: ${TOKEN} } }`)
+    .replace(/log: \{ level: \S+ \}/, 'log: { level: info }');
+  const file = join(dir, 'meridian.yaml');
+  writeFileSync(file, yaml);
+  cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cli.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  cli.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  await waitFor(
+    async () =>
+      childrenOf(cli!.pid!).length === 2 &&
+      (await connect()
+        .then(close)
+        .then(() => true)),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: () => `two workers answering; output:\n${out.slice(-4000)}`,
+    },
+  );
+  // Both workers routing reads (a standby up with its lag known in each).
+  await waitFor(async () => (await readPorts(4, 1)).size > 0, { timeoutMs: 30_000, intervalMs: 200, what: 'reads routed' });
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of clients) await close(c);
+  if (cli !== null && cli.exitCode === null) {
+    const pids = [...childrenOf(cli.pid!), cli.pid!];
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('workers: 2', () => {
+  it('probes every node once for the whole instance, not once per worker', async () => {
+    // One probe connection per node while it is up: the primary's. Workers would add one each.
+    const n = await waitFor(async () => ((await probeConnections()) >= 1 ? probeConnections() : null), { timeoutMs: 10_000, what: 'probe connections' });
+    console.log(`probe connections on the primary node with 2 workers: ${n}`);
+    expect(n).toBe(1);
+  });
+
+  it('SHOW SESSIONS lists the sessions of every worker', async () => {
+    // Opened together, so the primary hands them to both workers.
+    const held = await Promise.all(Array.from({ length: 8 }, () => connect()));
+    const admin = await connect('admin');
+    const r = await admin.query('SHOW SESSIONS');
+    const workers = new Set(r.rows.map((row: Record<string, unknown>) => Number(row.worker)));
+    console.log(`SHOW SESSIONS: ${r.rows.length} sessions over workers ${[...workers].sort().join(',')}`);
+    expect([...workers].sort()).toEqual([0, 1]);
+    expect(r.rows.length).toBeGreaterThanOrEqual(held.length + 1);
+    for (const c of [...held, admin]) await close(c);
+  });
+
+  it('/metrics counts the requests of every worker', async () => {
+    const before = routedTotal(await metricsText());
+    const n = 6;
+    const each = 20;
+    for (let i = 0; i < n; i++) {
+      const c = await connect();
+      for (let j = 0; j < each; j++) await c.query('select 1');
+      await close(c);
+    }
+    const after = routedTotal(await metricsText());
+    console.log(`routed requests counted by /metrics: ${after - before} of ${n * each} sent over ${n} connections`);
+    expect(after - before).toBeGreaterThanOrEqual(n * each);
+  });
+
+  it('a DRAIN issued through one worker stops new work on every worker; UNDRAIN readmits on every worker', async () => {
+    const s1 = cluster.node('s1').port;
+    const admin = await connect('admin');
+    const t0 = Date.now();
+    const r = await admin.query('DRAIN s1 5s');
+    console.log(`DRAIN s1 through one worker answered in ${Date.now() - t0} ms: ${JSON.stringify(r.rows[0])}`);
+    expect(r.rows[0].state).toBe('drained');
+    const during = await readPorts(6, 10);
+    console.log(`reads by node port while s1 (${s1}) is drained: ${JSON.stringify([...during])}`);
+    expect(during.get(s1) ?? 0).toBe(0);
+    const nodes = await fetch(`http://127.0.0.1:${httpPort}/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(nodes.status).toBe(200);
+    await admin.query('UNDRAIN s1');
+    const after = await waitFor(
+      async () => {
+        const seen = await readPorts(6, 10);
+        return (seen.get(s1) ?? 0) > 0 ? seen : null;
+      },
+      { timeoutMs: 20_000, what: 'reads on s1 again' },
+    );
+    console.log(`reads by node port after UNDRAIN: ${JSON.stringify([...after])}`);
+    await close(admin);
+  });
+
+  it('killing a worker process does not take the instance down: it is restarted and the port keeps answering', async () => {
+    const kids = childrenOf(cli!.pid!);
+    expect(kids.length).toBe(2);
+    const victim = kids[0]!;
+    const logged = out.length;
+    process.kill(victim, 'SIGKILL');
+    const t0 = Date.now();
+    // Until the primary has seen the exit, a connection it hands to the dead worker is lost with it
+    // (as any connection the killed process held): counted apart. After that, none may fail.
+    await waitFor(() => out.slice(logged).includes('worker exited; restarting'), { timeoutMs: 5_000, what: "the primary's exit notice" });
+    const noticedMs = Date.now() - t0;
+    let answered = 0;
+    let failed = 0;
+    // Connect in a loop while the worker is gone and until its replacement runs.
+    while (Date.now() - t0 < 15_000) {
+      try {
+        const c = await connect();
+        await c.query('select 1');
+        await close(c);
+        answered++;
+      } catch {
+        failed++;
+      }
+      const now = childrenOf(cli!.pid!);
+      if (now.length === 2 && !now.includes(victim) && answered >= 10) break;
+    }
+    const now = childrenOf(cli!.pid!);
+    console.log(
+      `after SIGKILL of worker ${victim}: exit seen in ${noticedMs} ms; then ${answered} connections answered, ${failed} failed; workers now ${now.join(',')} after ${Date.now() - t0} ms`,
+    );
+    expect(now.length).toBe(2);
+    expect(now).not.toContain(victim);
+    expect(failed).toBe(0);
+    expect(cli!.exitCode).toBeNull();
+  });
+
+  it('stops on SIGTERM: every worker exits, then the primary, with code 0', async () => {
+    const kids = childrenOf(cli!.pid!);
+    const exited = new Promise<number | null>((resolve) => cli!.once('exit', (code) => resolve(code)));
+    for (const c of clients) await close(c);
+    cli!.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    expect(code).toBe(0);
+    const alive = kids.filter((p) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
+  });
+});
