@@ -357,8 +357,21 @@ export class Meridian implements ProxyContext {
   findSessionForCancel(pid: number, secret: number): Session | null {
     const s = this.cancelKeys.get(cancelKey(pid, secret));
     if (s !== undefined) return s;
+    // Another worker's session, maybe (a cancel arrives on a new connection, at any worker): the
+    // primary asks the others, and counts it unknown if none has it.
+    if (this.fleet !== null) {
+      this.fleet.forwardCancel(pid, secret);
+      return null;
+    }
     this.cancels.note('unknown'); // no node connection for a key Meridian never handed out
     return null;
+  }
+
+  /** A cancel request another worker got: cancels this worker's session with that key; false when none has it. */
+  cancelForPeer(pid: number, secret: number): boolean {
+    const s = this.cancelKeys.get(cancelKey(pid, secret));
+    s?.cancelCurrent();
+    return s !== undefined;
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   HEALTHY_LIFETIME_MS,
   METRICS_TIMEOUT_MS,
   RELOAD_TIMEOUT_MS,
+  CANCEL_TIMEOUT_MS,
   RESTART_DELAY_MAX_MS,
   RESTART_DELAY_MS,
   STOP_GRACE_MS,
@@ -81,7 +82,7 @@ export class FleetPrimary {
     const channel = new IpcChannel(
       (m) => worker.send(m, undefined, undefined, () => {}),
       (op, body) => this.onRequest(slot, op, body),
-      (op, body) => this.onEvent(op, body),
+      (op, body) => this.onEvent(slot.index, op, body),
     );
     slot.worker = worker;
     slot.channel = channel;
@@ -142,10 +143,27 @@ export class FleetPrimary {
     }
   }
 
-  private onEvent(op: string, body: unknown): void {
+  /** A cancel request one worker got for a key it did not hand out: whichever other worker has it cancels. */
+  private async forwardCancel(from: number, pid: number, secret: number): Promise<void> {
+    const others = this.slots.filter((s) => s.index !== from && s.isReady && s.channel !== null);
+    const found = await Promise.all(
+      others.map((s) =>
+        s.channel!.request(FleetOp.CancelHere, { pid, secret }, CANCEL_TIMEOUT_MS).then(
+          (r) => r === true,
+          () => false,
+        ),
+      ),
+    );
+    if (!found.includes(true)) this.metrics.cancelRequests.labels('unknown').inc();
+  }
+
+  private onEvent(from: number, op: string, body: unknown): void {
     if (op === FleetOp.Evict) {
       const { node, reason } = body as { node: string; reason: string };
       this.health.reportFailure(String(node), String(reason));
+    } else if (op === FleetOp.Cancel) {
+      const { pid, secret } = body as { pid: number; secret: number };
+      void this.forwardCancel(from, Number(pid), Number(secret));
     } else if (op === FleetOp.Shutdown) {
       this.log.info({}, 'SHUTDOWN on a worker: stopping the instance');
       void this.stop();

@@ -20,6 +20,10 @@ export const FleetOp = {
   Metrics: 'metrics',
   /** primary → worker request: this worker's metrics as prom-client JSON. */
   MetricsJson: 'metrics-json',
+  /** worker → primary event: a cancel request for a key this worker did not hand out ({ pid, secret }). */
+  Cancel: 'cancel',
+  /** primary → worker request: cancel your session with this key ({ pid, secret }); answered true when found. */
+  CancelHere: 'cancel-here',
   /** worker → primary event: SHUTDOWN ran here; stop the instance. */
   Shutdown: 'shutdown',
 } as const;
@@ -43,6 +47,7 @@ export interface FanoutRequest {
 export const HELLO_TIMEOUT_MS = 10_000;
 export const PROBE_TIMEOUT_MS = 15_000;
 export const METRICS_TIMEOUT_MS = 5_000;
+export const CANCEL_TIMEOUT_MS = 5_000;
 /** SIGHUP's reload, fanned out by the primary: how long each worker may take. */
 export const RELOAD_TIMEOUT_MS = 60_000;
 /** Restart delay of a worker that died: doubles while workers keep dying young, up to the maximum. */

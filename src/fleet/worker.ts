@@ -21,6 +21,7 @@ class WorkerLink implements FleetLink {
   /** Answers a peer's admin command; set once the process object exists. */
   runLocal: ((command: string) => Promise<unknown>) | null = null;
   metricsJson: (() => Promise<unknown>) | null = null;
+  cancelHere: ((pid: number, secret: number) => boolean) | null = null;
   readonly channel: IpcChannel;
 
   constructor(readonly workerIndex: number) {
@@ -36,6 +37,10 @@ class WorkerLink implements FleetLink {
   private onRequest(op: string, body: unknown): Promise<unknown> {
     if (op === FleetOp.Admin && this.runLocal !== null) return this.runLocal(String(body));
     if (op === FleetOp.MetricsJson && this.metricsJson !== null) return this.metricsJson();
+    if (op === FleetOp.CancelHere && this.cancelHere !== null) {
+      const { pid, secret } = body as { pid: number; secret: number };
+      return Promise.resolve(this.cancelHere(Number(pid), Number(secret)));
+    }
     return Promise.reject(new Error(`worker cannot answer ${op}`));
   }
 
@@ -65,6 +70,10 @@ class WorkerLink implements FleetLink {
     return String(await this.channel.request(FleetOp.Metrics, null, METRICS_TIMEOUT_MS));
   }
 
+  forwardCancel(pid: number, secret: number): void {
+    this.channel.emit(FleetOp.Cancel, { pid, secret });
+  }
+
   shutdownInstance(): void {
     this.channel.emit(FleetOp.Shutdown, null);
   }
@@ -92,6 +101,7 @@ export async function startWorker(cfg: MeridianConfig, logger: Logger, configPat
   link.follower = new TopologyFollower(m.health.store, () => m.config.routing.readmitMaxLagMs);
   link.runLocal = async (command) => m.admin.runForPeer(command);
   link.metricsJson = () => m.metrics.registry.getMetricsAsJSON();
+  link.cancelHere = (pid, secret) => m.cancelForPeer(pid, secret);
   const hello: Hello = { worker: link.workerIndex };
   const welcome = (await link.channel.request(FleetOp.Hello, hello, HELLO_TIMEOUT_MS)) as Welcome;
   link.follower.apply(welcome.topology);

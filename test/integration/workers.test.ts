@@ -2,10 +2,12 @@
 // FILE`), a primary and two worker processes sharing the listen port, in front of the shared
 // primary/standby cluster. Checks what only a multi-process instance can get wrong: probes run once
 // (not once per worker), a DRAIN issued through one worker stops new work on every worker,
-// /metrics counts the traffic of every worker, SHOW SESSIONS lists every worker's sessions, and
+// /metrics counts the traffic of every worker, SHOW SESSIONS lists every worker's sessions, a cancel
+// request finds its session on another worker, and
 // killing a worker does not take the instance down (it is restarted; the port keeps answering).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as connectTcp } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,6 +191,39 @@ describe('workers: 2', () => {
     );
     console.log(`reads by node port after UNDRAIN: ${JSON.stringify([...after])}`);
     await close(admin);
+  });
+
+  it('a cancel request reaches the session on whichever worker holds it', async () => {
+    // Each CancelRequest is a new connection the primary may hand to either worker.
+    const tries = 6;
+    let cancelled = 0;
+    const t0 = Date.now();
+    for (let i = 0; i < tries; i++) {
+      const c = await connect();
+      const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+      const running = c.query('select pg_sleep(10)').then(
+        () => 'finished',
+        (err: { code?: string }) => err.code ?? 'error',
+      );
+      await new Promise((r) => setTimeout(r, 150)); // the query reached its backend
+      await new Promise<void>((resolve) => {
+        const sock = connectTcp(port, '127.0.0.1', () => {
+          const b = Buffer.alloc(16);
+          b.writeInt32BE(16, 0);
+          b.writeInt32BE(80877102, 4);
+          b.writeInt32BE(processID, 8);
+          b.writeInt32BE(secretKey, 12);
+          sock.end(b);
+        });
+        sock.on('error', () => resolve());
+        sock.on('close', () => resolve());
+      });
+      const outcome = await Promise.race([running, new Promise<string>((r) => setTimeout(() => r('not cancelled in 3 s'), 3_000))]);
+      if (outcome === '57014') cancelled++;
+      await close(c);
+    }
+    console.log(`cancel requests that cancelled their query: ${cancelled} of ${tries} (${Date.now() - t0} ms)`);
+    expect(cancelled).toBe(tries);
   });
 
   it('killing a worker process does not take the instance down: it is restarted and the port keeps answering', async () => {
