@@ -25,6 +25,20 @@ let port = 0;
 let httpPort = 0;
 let out = '';
 const clients: pg.Client[] = [];
+/** Log lines seen so far: workers listening (each start of a worker), worker exits the primary noticed. */
+const events = { listening: 0, exits: 0 };
+let partial = '';
+
+function onOutput(d: Buffer): void {
+  const text = partial + d.toString();
+  const lines = text.split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    if (line.includes('"msg":"listening"')) events.listening++;
+    if (line.includes('"msg":"worker exited; restarting"')) events.exits++;
+  }
+  out = (out + text.slice(0, text.length - partial.length)).slice(-200_000);
+}
 
 /** Worker pids: child processes of `pid` running the CLI (tsx's esbuild service is a child too). From /proc. */
 function childrenOf(pid: number): number[] {
@@ -102,11 +116,12 @@ beforeAll(async () => {
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, yaml);
   cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cli.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  cli.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  cli.stdout!.on('data', onOutput);
+  cli.stderr!.on('data', onOutput);
   await waitFor(
     async () =>
       childrenOf(cli!.pid!).length === 2 &&
+      events.listening >= 2 &&
       (await connect()
         .then(close)
         .then(() => true)),
@@ -226,19 +241,58 @@ describe('workers: 2', () => {
     expect(cancelled).toBe(tries);
   });
 
+  it('RELOAD through one worker applies the file on every worker before it answers', async () => {
+    const file = join(dir, 'meridian.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('size: 10,', 'size: 7,'));
+    const admin = await connect('admin');
+    const r = await admin.query('RELOAD');
+    expect(r.rows).toContainEqual({ key: 'pool.size', result: 'applied' });
+    await close(admin);
+    // Admin connections opened together land on both workers; each answers with its own config.
+    const admins = await Promise.all(Array.from({ length: 6 }, () => connect('admin')));
+    const sizes = await Promise.all(
+      admins.map(async (c) => (await c.query('SHOW CONFIG')).rows.find((row: { key: string }) => row.key === 'pool.size')?.value),
+    );
+    const workers = await Promise.all(admins.map(async (c) => (await c.query('SHOW SESSIONS')).rows.length));
+    console.log(`pool.size after RELOAD as 6 admin sessions see it: ${sizes.join(',')} (sessions listed: ${workers.join(',')})`);
+    expect(new Set(sizes)).toEqual(new Set(['7']));
+    for (const c of admins) await close(c);
+  });
+
+  it('a worker restarted after a DRAIN starts with the node drained', async () => {
+    const s1 = cluster.node('s1').port;
+    const admin = await connect('admin');
+    await admin.query('DRAIN s1 5s');
+    await close(admin);
+    for (const victim of childrenOf(cli!.pid!)) {
+      const { listening, exits } = events;
+      process.kill(victim, 'SIGKILL');
+      await waitFor(() => events.exits > exits, { timeoutMs: 5_000, what: 'exit notice' });
+      // The replacement listens (until then, the other worker alone holds the port).
+      await waitFor(() => events.listening > listening, { timeoutMs: 20_000, what: 'the replacement worker listening' });
+    }
+    const seen = await readPorts(6, 10);
+    console.log(`reads by node port from restarted workers while s1 (${s1}) is drained: ${JSON.stringify([...seen])}`);
+    expect(seen.get(s1) ?? 0).toBe(0);
+    const again = await connect('admin');
+    await again.query('UNDRAIN s1');
+    await close(again);
+  });
+
   it('killing a worker process does not take the instance down: it is restarted and the port keeps answering', async () => {
     const kids = childrenOf(cli!.pid!);
     expect(kids.length).toBe(2);
     const victim = kids[0]!;
-    const logged = out.length;
+    const { exits } = events;
     process.kill(victim, 'SIGKILL');
     const t0 = Date.now();
     // Until the primary has seen the exit, a connection it hands to the dead worker is lost with it
     // (as any connection the killed process held): counted apart. After that, none may fail.
-    await waitFor(() => out.slice(logged).includes('worker exited; restarting'), { timeoutMs: 5_000, what: "the primary's exit notice" });
+    await waitFor(() => events.exits > exits, { timeoutMs: 5_000, what: "the primary's exit notice" });
     const noticedMs = Date.now() - t0;
     let answered = 0;
     let failed = 0;
+    let firstError = '';
     // Connect in a loop while the worker is gone and until its replacement runs.
     while (Date.now() - t0 < 15_000) {
       try {
@@ -246,15 +300,15 @@ describe('workers: 2', () => {
         await c.query('select 1');
         await close(c);
         answered++;
-      } catch {
-        failed++;
+      } catch (err) {
+        if (failed++ === 0) firstError = (err as Error).message;
       }
       const now = childrenOf(cli!.pid!);
       if (now.length === 2 && !now.includes(victim) && answered >= 10) break;
     }
     const now = childrenOf(cli!.pid!);
     console.log(
-      `after SIGKILL of worker ${victim}: exit seen in ${noticedMs} ms; then ${answered} connections answered, ${failed} failed; workers now ${now.join(',')} after ${Date.now() - t0} ms`,
+      `after SIGKILL of worker ${victim}: exit seen in ${noticedMs} ms; then ${answered} connections answered, ${failed} failed ${firstError}; workers now ${now.join(',')} after ${Date.now() - t0} ms`,
     );
     expect(now.length).toBe(2);
     expect(now).not.toContain(victim);
