@@ -208,6 +208,20 @@ describe('workers: 2', () => {
     await close(admin);
   });
 
+  it('the HTTP drain through one worker drains the node on every worker too', async () => {
+    const s1 = cluster.node('s1').port;
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const r = await fetch(`http://127.0.0.1:${httpPort}/nodes/s1/drain?timeout=5s`, { method: 'POST', headers: auth });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ node: 's1', outcome: 'drained' });
+    const during = await readPorts(6, 10);
+    console.log(`reads by node port while s1 (${s1}) is drained over HTTP: ${JSON.stringify([...during])}`);
+    expect(during.get(s1) ?? 0).toBe(0);
+    const u = await fetch(`http://127.0.0.1:${httpPort}/nodes/s1/undrain`, { method: 'POST', headers: auth });
+    expect(u.status).toBe(200);
+    await waitFor(async () => ((await readPorts(6, 10)).get(s1) ?? 0) > 0, { timeoutMs: 20_000, what: 'reads on s1 again' });
+  });
+
   it('a cancel request reaches the session on whichever worker holds it', async () => {
     // Each CancelRequest is a new connection the primary may hand to either worker.
     const tries = 6;
