@@ -1,6 +1,6 @@
 // `workers: 2` (issue 17): Meridian run as a real command (`node --import tsx src/cli.ts --config
-// FILE`), a primary and two worker processes sharing the listen port, in front of the shared
-// primary/standby cluster. Checks what only a multi-process instance can get wrong: probes run once
+// FILE`, or `bun src/cli.ts …` with MERIDIAN_TEST_RUNTIME=bun), a primary and two worker
+// processes sharing the listen port, in front of the shared primary/standby cluster. Checks what only a multi-process instance can get wrong: probes run once
 // (not once per worker), a DRAIN issued through one worker stops new work on every worker,
 // /metrics counts the traffic of every worker, SHOW SESSIONS lists every worker's sessions, a cancel
 // request finds its session on another worker, and
@@ -8,7 +8,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -115,7 +115,10 @@ beforeAll(async () => {
     .replace(/log: \{ level: \S+ \}/, 'log: { level: info }');
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, yaml);
-  cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // MERIDIAN_TEST_RUNTIME=bun: the same instance run by Bun (its node:cluster), as `bun src/cli.ts`.
+  const [cmd, ...args] =
+    process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
+  cli = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   cli.stdout!.on('data', onOutput);
   cli.stderr!.on('data', onOutput);
   await waitFor(
@@ -297,6 +300,7 @@ describe('workers: 2', () => {
     const kids = childrenOf(cli!.pid!);
     expect(kids.length).toBe(2);
     const victim = kids[0]!;
+    const runtime = readlinkSync(`/proc/${victim}/exe`).split('/').pop();
     const { exits } = events;
     process.kill(victim, 'SIGKILL');
     const t0 = Date.now();
@@ -322,7 +326,7 @@ describe('workers: 2', () => {
     }
     const now = childrenOf(cli!.pid!);
     console.log(
-      `after SIGKILL of worker ${victim}: exit seen in ${noticedMs} ms; then ${answered} connections answered, ${failed} failed ${firstError}; workers now ${now.join(',')} after ${Date.now() - t0} ms`,
+      `after SIGKILL of worker ${victim} (${runtime}): exit seen in ${noticedMs} ms; then ${answered} connections answered, ${failed} failed ${firstError}; workers now ${now.join(',')} after ${Date.now() - t0} ms`,
     );
     expect(now.length).toBe(2);
     expect(now).not.toContain(victim);
