@@ -5,8 +5,9 @@
 // shutdown handlers) over the AdminHost the process gives it. Keywords are case-insensitive; a
 // trailing semicolon is fine.
 // In a worker of a multi-process instance (`workers` > 1, host.fleet set), the commands that change
-// state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, and SHOW POOLS / SHOW
-// SESSIONS list every worker's (fleet-admin.ts combines the answers).
+// state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, SHOW POOLS / SHOW SESSIONS
+// list every worker's rows, and SHOW NODES / SHOW STATS add up every worker's counts
+// (fleet-admin.ts combines the answers).
 
 import { Errors } from '../errors.js';
 import type { AdminReply } from '../frontend/context.js';
@@ -14,7 +15,7 @@ import { EMPTY_QUERY } from '../protocol/encode.js';
 import { drainCommand, undrainCommand } from './drain-command.js';
 import { Drains } from './drain.js';
 import { explainRouteCommand } from './explain-route.js';
-import { combineAnswers, fanoutTimeoutMs, type FanoutKind } from './fleet-admin.js';
+import { combineAnswers, fanoutTimeoutMs, NODES_SUM, STATS_SUM, type FanoutKind } from './fleet-admin.js';
 import { installMetricsSources } from './metrics-sources.js';
 import { reloadCommand, Reloads } from './reload-command.js';
 import { showConfig } from './show-config.js';
@@ -40,12 +41,12 @@ interface CommandSpec {
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, a) => showNodes(a.host, a.drains) },
+  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, a) => showNodes(a.host, a.drains), fleet: NODES_SUM },
   { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, a) => showPools(a.host.pools), fleet: 'concat' },
   { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, a) => showSessions(a.host), fleet: 'concat' },
   { pattern: /^show config$/i, usage: 'SHOW CONFIG', run: (_a, _s, a) => showConfig(a.host.config) },
   { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host) },
-  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host) },
+  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host), fleet: STATS_SUM },
   { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host) },
   { pattern: /^show (?:help|commands)$/i, usage: 'SHOW HELP', run: () => helpTable() },
   {

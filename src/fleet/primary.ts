@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import { normalizeCommand } from '../admin/console.js';
 import { parseDrainArgs } from '../admin/drain-command.js';
+import { showStats } from '../admin/show-stats.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { MeridianConfig } from '../config/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
@@ -184,6 +185,10 @@ export class FleetPrimary {
       }),
     );
     if (answers.every((a) => a.ok)) this.noteAdminState(command);
+    // The probe counters (probe failures, evictions, failovers) are the primary's: its own row set joins the sum.
+    if (/^show stats$/i.test(normalizeCommand(command))) {
+      answers.push({ worker: -1, ok: true, table: await showStats({ metrics: this.metrics, topology: this.health.store }) });
+    }
     return answers;
   }
 

@@ -173,8 +173,14 @@ describe('workers: 2', () => {
     for (const c of [...held, admin]) await close(c);
   });
 
-  it('/metrics counts the requests of every worker', async () => {
+  it('/metrics, SHOW STATS and SHOW NODES count the requests of every worker', async () => {
+    const admin = await connect('admin');
+    const stats = async () => (await admin.query('SHOW STATS')).rows.find((r: { node: string }) => r.node === '*') as Record<string, string>;
+    const routedOnNodes = async () =>
+      (await admin.query('SHOW NODES')).rows.reduce((n: number, r: Record<string, string>) => n + Number(r.routed_reads) + Number(r.routed_writes), 0);
     const before = routedTotal(await metricsText());
+    const statsBefore = Number((await stats()).requests);
+    const nodesBefore = await routedOnNodes();
     const n = 6;
     const each = 20;
     for (let i = 0; i < n; i++) {
@@ -183,8 +189,15 @@ describe('workers: 2', () => {
       await close(c);
     }
     const after = routedTotal(await metricsText());
-    console.log(`routed requests counted by /metrics: ${after - before} of ${n * each} sent over ${n} connections`);
+    const statsAfter = await stats();
+    const nodesAfter = await routedOnNodes();
+    console.log(
+      `requests counted for ${n * each} sent over ${n} connections: /metrics ${after - before}, SHOW STATS ${Number(statsAfter.requests) - statsBefore} (avg ${statsAfter.avg_request_ms} ms), SHOW NODES ${nodesAfter - nodesBefore}`,
+    );
     expect(after - before).toBeGreaterThanOrEqual(n * each);
+    expect(Number(statsAfter.requests) - statsBefore).toBeGreaterThanOrEqual(n * each);
+    expect(nodesAfter - nodesBefore).toBeGreaterThanOrEqual(n * each);
+    await close(admin);
   });
 
   it('a DRAIN issued through one worker stops new work on every worker; UNDRAIN readmits on every worker', async () => {

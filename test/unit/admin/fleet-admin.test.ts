@@ -2,8 +2,8 @@
 // worker column, and a worker that failed makes the command fail naming it.
 
 import { describe, expect, it } from 'vitest';
-import { combineAnswers, fanoutTimeoutMs } from '../../../src/admin/fleet-admin.js';
-import { int, text, type AdminTable } from '../../../src/admin/table.js';
+import { combineAnswers, fanoutTimeoutMs, NODES_SUM, STATS_SUM } from '../../../src/admin/fleet-admin.js';
+import { float, int, text, type AdminTable } from '../../../src/admin/table.js';
 import type { PeerAnswer } from '../../../src/fleet/link.js';
 
 const drainCols = [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')];
@@ -38,6 +38,39 @@ describe('combineAnswers', () => {
       [1, 2],
       [2, 2],
     ]);
+  });
+
+  it('SHOW STATS: counters summed per row over every worker and the primary, means weighted by their counts', () => {
+    const cols = [text('node'), int('requests'), float('avg_request_ms'), int('probe_failures')];
+    const t = (rows: (string | number | null)[][]): AdminTable => ({ columns: cols, rows });
+    const local = t([
+      ['n1', null, null, 0],
+      ['*', 10, 2, 0],
+    ]);
+    const out = combineAnswers({ ...STATS_SUM, sum: ['requests', 'probe_failures'] }, 0, local, [
+      { worker: 1, ok: true, table: t([['*', 30, 4, 0]]) },
+      {
+        worker: -1,
+        ok: true,
+        table: t([
+          ['n1', null, null, 5],
+          ['*', 0, null, 5],
+          ['gone', 1, 1, 1],
+        ]),
+      },
+    ]);
+    expect(out.rows).toEqual([
+      ['n1', null, null, 5],
+      ['*', 40, 3.5, 5],
+    ]);
+  });
+
+  it('SHOW NODES: backend and routed counts summed per node; the topology columns are this worker’s', () => {
+    const cols = [text('name'), float('lag_ms'), int('active_backends'), int('routed_reads')];
+    const out = combineAnswers(NODES_SUM, 0, { columns: cols, rows: [['n1', 5, 1, 10]] }, [
+      { worker: 1, ok: true, table: { columns: cols, rows: [['n1', 5, 2, 7]] } },
+    ]);
+    expect(out.rows).toEqual([['n1', 5, 3, 17]]);
   });
 
   it('a worker that failed or did not answer fails the command (55000) naming it', () => {
