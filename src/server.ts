@@ -360,7 +360,7 @@ export class Meridian implements ProxyContext {
     // Another worker's session, maybe (a cancel arrives on a new connection, at any worker): the
     // primary asks the others, and counts it unknown if none has it.
     if (this.fleet !== null) {
-      this.fleet.forwardCancel(pid, secret);
+      if (!this.fleet.forwardCancel(pid, secret)) this.cancels.note('limited');
       return null;
     }
     this.cancels.note('unknown'); // no node connection for a key Meridian never handed out

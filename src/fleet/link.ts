@@ -29,8 +29,8 @@ export interface FleetLink {
   runOnPeers(command: string, timeoutMs: number): Promise<PeerAnswer[]>;
   /** The Prometheus text of the whole instance (every worker and the primary, aggregated). */
   instanceMetrics(): Promise<string>;
-  /** A cancel request for a session this worker does not have: the other workers look for it. */
-  forwardCancel(pid: number, secret: number): void;
+  /** A cancel request for a session this worker does not have: the other workers look for it; false: dropped (too many in flight). */
+  forwardCancel(pid: number, secret: number): boolean;
   /** This worker shuts down on SHUTDOWN: the whole instance stops with it. */
   shutdownInstance(): void;
 }

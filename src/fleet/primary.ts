@@ -83,7 +83,7 @@ export class FleetPrimary {
     const channel = new IpcChannel(
       (m) => worker.send(m, undefined, undefined, () => {}),
       (op, body) => this.onRequest(slot, op, body),
-      (op, body) => this.onEvent(slot.index, op, body),
+      (op, body) => this.onEvent(op, body),
     );
     slot.worker = worker;
     slot.channel = channel;
@@ -139,6 +139,11 @@ export class FleetPrimary {
       }
       case FleetOp.Metrics:
         return this.metricsText();
+      case FleetOp.Cancel: {
+        const { pid, secret } = body as { pid: number; secret: number };
+        await this.forwardCancel(slot.index, Number(pid), Number(secret));
+        return null;
+      }
       default:
         throw new Error(`unknown request ${op}`);
     }
@@ -158,13 +163,10 @@ export class FleetPrimary {
     if (!found.includes(true)) this.metrics.cancelRequests.labels('unknown').inc();
   }
 
-  private onEvent(from: number, op: string, body: unknown): void {
+  private onEvent(op: string, body: unknown): void {
     if (op === FleetOp.Evict) {
       const { node, reason } = body as { node: string; reason: string };
       this.health.reportFailure(String(node), String(reason));
-    } else if (op === FleetOp.Cancel) {
-      const { pid, secret } = body as { pid: number; secret: number };
-      void this.forwardCancel(from, Number(pid), Number(secret));
     } else if (op === FleetOp.Shutdown) {
       this.log.info({}, 'SHUTDOWN on a worker: stopping the instance');
       void this.stop();

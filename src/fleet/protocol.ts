@@ -20,7 +20,7 @@ export const FleetOp = {
   Metrics: 'metrics',
   /** primary → worker request: this worker's metrics as prom-client JSON. */
   MetricsJson: 'metrics-json',
-  /** worker → primary event: a cancel request for a key this worker did not hand out ({ pid, secret }). */
+  /** worker → primary request: a cancel request for a key this worker did not hand out ({ pid, secret }); answered once the others looked. */
   Cancel: 'cancel',
   /** primary → worker request: cancel your session with this key ({ pid, secret }); answered true when found. */
   CancelHere: 'cancel-here',

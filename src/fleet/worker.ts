@@ -11,9 +11,19 @@ import type { LagStatus } from '../health/lag-problem.js';
 import type { MeridianConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { Meridian } from '../server.js';
+import { CancelRelay } from './cancel-relay.js';
 import { IpcChannel, type IpcMessage } from './ipc-channel.js';
 import type { FleetLink, PeerAnswer } from './link.js';
-import { FleetOp, HELLO_TIMEOUT_MS, METRICS_TIMEOUT_MS, PROBE_TIMEOUT_MS, type FanoutRequest, type Hello, type Welcome } from './protocol.js';
+import {
+  CANCEL_TIMEOUT_MS,
+  FleetOp,
+  HELLO_TIMEOUT_MS,
+  METRICS_TIMEOUT_MS,
+  PROBE_TIMEOUT_MS,
+  type FanoutRequest,
+  type Hello,
+  type Welcome,
+} from './protocol.js';
 import { TopologyFollower, type WireTopology } from './topology-wire.js';
 
 class WorkerLink implements FleetLink {
@@ -23,6 +33,7 @@ class WorkerLink implements FleetLink {
   metricsJson: (() => Promise<unknown>) | null = null;
   cancelHere: ((pid: number, secret: number) => boolean) | null = null;
   readonly channel: IpcChannel;
+  private readonly cancels = new CancelRelay((pid, secret) => this.channel.request(FleetOp.Cancel, { pid, secret }, CANCEL_TIMEOUT_MS));
 
   constructor(readonly workerIndex: number) {
     this.channel = new IpcChannel(
@@ -70,8 +81,8 @@ class WorkerLink implements FleetLink {
     return String(await this.channel.request(FleetOp.Metrics, null, METRICS_TIMEOUT_MS));
   }
 
-  forwardCancel(pid: number, secret: number): void {
-    this.channel.emit(FleetOp.Cancel, { pid, secret });
+  forwardCancel(pid: number, secret: number): boolean {
+    return this.cancels.relay(pid, secret);
   }
 
   shutdownInstance(): void {
