@@ -37,6 +37,7 @@ async function runProxy(configPath: string): Promise<number> {
     await m.start();
   }
   const http = cfg.admin.http !== null ? await startHttp(m.admin) : null;
+  m.fleet?.serving();
   m.admin.shutdown.onDone(async () => {
     m.fleet?.shutdownInstance();
     await http?.close();

@@ -31,6 +31,8 @@ export interface FleetLink {
   instanceMetrics(): Promise<string>;
   /** A cancel request for a session this worker does not have: the other workers look for it; false: dropped (too many in flight). */
   forwardCancel(pid: number, secret: number): boolean;
+  /** This worker listens for clients (and admin HTTP): the instance came up. */
+  serving(): void;
   /** This worker shuts down on SHUTDOWN: the whole instance stops with it. */
   shutdownInstance(): void;
 }

@@ -51,6 +51,10 @@ export class FleetPrimary {
   /** Nodes drained through the admin fan-out and not undrained since (restarted workers start with them drained). */
   private readonly drained = new Set<string>();
   private isStopping = false;
+  /** True once a worker has listened: from then on a dead worker is restarted, before that the instance stops. */
+  private hasListened = false;
+  /** What the primary exits with once stopped (1: no worker could start). */
+  exitCode = 0;
   /** Worker restarts (for logs and the tests' figures). */
   restarts = 0;
 
@@ -101,6 +105,14 @@ export class FleetPrimary {
     slot.channel = null;
     slot.isReady = false;
     if (this.isStopping) return;
+    if (!this.hasListened) {
+      // No worker ever got as far as listening (port in use, a bad certificate …): restarting
+      // would fail the same way forever. Stop, and exit non-zero as a single process would.
+      this.log.error({ worker: slot.index, code, signal }, 'worker failed to start; stopping');
+      this.exitCode = 1;
+      void this.stop();
+      return;
+    }
     const lived = Date.now() - slot.startedAtMs;
     slot.restartDelayMs = lived >= HEALTHY_LIFETIME_MS ? RESTART_DELAY_MS : Math.min(slot.restartDelayMs * 2, RESTART_DELAY_MAX_MS);
     const delayMs = lived >= HEALTHY_LIFETIME_MS ? RESTART_DELAY_MS : slot.restartDelayMs;
@@ -167,6 +179,8 @@ export class FleetPrimary {
     if (op === FleetOp.Evict) {
       const { node, reason } = body as { node: string; reason: string };
       this.health.reportFailure(String(node), String(reason));
+    } else if (op === FleetOp.Listening) {
+      this.hasListened = true;
     } else if (op === FleetOp.Shutdown) {
       this.log.info({}, 'SHUTDOWN on a worker: stopping the instance');
       void this.stop();
@@ -266,7 +280,7 @@ export class FleetPrimary {
 export function runPrimary(cfg: MeridianConfig, configPath: string, logger: Logger): Promise<number> {
   cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
   return new Promise((resolve) => {
-    const p = new FleetPrimary(cfg, logger, configPath, () => resolve(0));
+    const p: FleetPrimary = new FleetPrimary(cfg, logger, configPath, () => resolve(p.exitCode));
     p.start();
     process.on('SIGHUP', () => void p.reloadAll());
     const stop = (sig: string) => {

@@ -24,6 +24,8 @@ export const FleetOp = {
   Cancel: 'cancel',
   /** primary → worker request: cancel your session with this key ({ pid, secret }); answered true when found. */
   CancelHere: 'cancel-here',
+  /** worker → primary event: this worker listens for clients and admin HTTP (the instance came up). */
+  Listening: 'listening',
   /** worker → primary event: SHUTDOWN ran here; stop the instance. */
   Shutdown: 'shutdown',
 } as const;

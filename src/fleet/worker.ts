@@ -85,6 +85,10 @@ class WorkerLink implements FleetLink {
     return this.cancels.relay(pid, secret);
   }
 
+  serving(): void {
+    this.channel.emit(FleetOp.Listening, null);
+  }
+
   shutdownInstance(): void {
     this.channel.emit(FleetOp.Shutdown, null);
   }

@@ -7,7 +7,7 @@
 // killing a worker does not take the instance down (it is restarted; the port keeps answering).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect as connectTcp } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -364,4 +364,35 @@ describe('workers: 2', () => {
     });
     expect(alive).toEqual([]);
   });
+});
+
+describe('workers: 2, a worker that cannot start', () => {
+  it('a port in use stops the instance with exit code 1 instead of restarting workers forever', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    const takenPort = (taken.address() as { port: number }).port;
+    const file = join(dir, 'taken.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(dir, 'meridian.yaml'), 'utf8')
+        .replace(`port: ${port} }`, `port: ${takenPort} }`)
+        .replace(/http: \{ port: \d+/, 'http: { port: 0'),
+    );
+    const [cmd, ...args] =
+      process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
+    const child = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    const t0 = Date.now();
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+      new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000)),
+    ]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    taken.close();
+    console.log(`port in use: the instance exited with ${code} after ${Date.now() - t0} ms`);
+    expect(code, text.slice(-3000)).toBe(1);
+    expect(text).toContain('worker failed to start');
+  }, 40_000);
 });
