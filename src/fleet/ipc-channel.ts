@@ -49,6 +49,8 @@ export class IpcChannel {
     private readonly send: (m: IpcMessage) => void,
     private readonly onRequest: RequestHandler,
     private readonly onEvent: EventHandler,
+    /** An event handler that threw (a bug, or a malformed message): told here, never thrown into the process. */
+    private readonly onFault: (err: unknown) => void = () => {},
   ) {}
 
   /** Feed every message the channel receives here (other messages, e.g. cluster's own, are ignored). */
@@ -64,14 +66,21 @@ export class IpcChannel {
       return;
     }
     if (m.t === 'ev') {
-      this.onEvent(m.op, m.body);
+      try {
+        this.onEvent(m.op, m.body);
+      } catch (err) {
+        this.onFault(err);
+      }
       return;
     }
     const id = m.id;
-    this.onRequest(m.op, m.body).then(
-      (body) => this.post({ t: 'res', id, ok: true, body }),
-      (err: unknown) => this.post({ t: 'res', id, ok: false, body: err instanceof Error ? err.message : String(err) }),
-    );
+    // A handler that throws before returning its promise answers with the error like one that rejects.
+    Promise.resolve()
+      .then(() => this.onRequest(m.op, m.body))
+      .then(
+        (body) => this.post({ t: 'res', id, ok: true, body }),
+        (err: unknown) => this.post({ t: 'res', id, ok: false, body: err instanceof Error ? err.message : String(err) }),
+      );
   }
 
   request(op: string, body: unknown, timeoutMs: number): Promise<unknown> {

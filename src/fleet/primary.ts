@@ -88,6 +88,7 @@ export class FleetPrimary {
       (m) => worker.send(m, undefined, undefined, () => {}),
       (op, body) => this.onRequest(slot, op, body),
       (op, body) => this.onEvent(op, body),
+      (err) => this.log.error({ worker: slot.index, err: (err as Error).stack ?? String(err) }, 'fleet message failed'),
     );
     slot.worker = worker;
     slot.channel = channel;

@@ -33,6 +33,7 @@ class WorkerLink implements FleetLink {
   metricsJson: (() => Promise<unknown>) | null = null;
   cancelHere: ((pid: number, secret: number) => boolean) | null = null;
   readonly channel: IpcChannel;
+  log: Logger | null = null;
   private readonly cancels = new CancelRelay((pid, secret) => this.channel.request(FleetOp.Cancel, { pid, secret }, CANCEL_TIMEOUT_MS));
 
   constructor(readonly workerIndex: number) {
@@ -42,6 +43,7 @@ class WorkerLink implements FleetLink {
       (op, body) => {
         if (op === FleetOp.Topology) this.follower?.apply(body as WireTopology);
       },
+      (err) => this.log?.error({ err: (err as Error).stack ?? String(err) }, 'fleet message failed'),
     );
   }
 
@@ -112,7 +114,8 @@ export async function startWorker(cfg: MeridianConfig, logger: Logger, configPat
     logger.error({}, 'primary gone');
     process.exit(1);
   });
-  const m = new Meridian(cfg, { logger: logger.child({ worker: link.workerIndex }), configPath, fleet: link });
+  link.log = logger.child({ worker: link.workerIndex });
+  const m = new Meridian(cfg, { logger: link.log, configPath, fleet: link });
   link.follower = new TopologyFollower(m.health.store, () => m.config.routing.readmitMaxLagMs);
   link.runLocal = async (command) => m.admin.runForPeer(command);
   link.metricsJson = () => m.metrics.registry.getMetricsAsJSON();

@@ -91,4 +91,24 @@ describe('IpcChannel', () => {
     await expect(c.request('probe', 'n1', 1000)).rejects.toThrow('channel closed');
     expect(() => c.emit('evict', { node: 'n1' })).not.toThrow();
   });
+
+  it('an event handler or request handler that throws never throws into the process', async () => {
+    const faults: unknown[] = [];
+    const sent: IpcMessage[] = [];
+    const c = new IpcChannel(
+      (m) => sent.push(m),
+      () => {
+        throw new Error('handler bug');
+      },
+      () => {
+        throw new TypeError('malformed topology');
+      },
+      (err) => faults.push(err),
+    );
+    expect(() => c.receive({ t: 'ev', op: 'topology', body: null })).not.toThrow();
+    expect(faults).toHaveLength(1);
+    expect(() => c.receive({ t: 'req', id: 7, op: 'admin', body: 'SHOW POOLS' })).not.toThrow();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sent).toEqual([{ t: 'res', id: 7, ok: false, body: 'handler bug' }]);
+  });
 });
