@@ -26,14 +26,25 @@ async function runProxy(configPath: string): Promise<number> {
   const cfg = loadConfigFile(configPath);
   const logger = createLogger(cfg.log.level);
   const { startHttp } = await import('./admin/http.js');
-  const m = new Meridian(cfg, { logger, configPath });
-  await m.start();
+  let m: Meridian;
+  if (cfg.workers > 1) {
+    // Several processes (fleet/): the primary forks and supervises; each worker serves.
+    const cluster = (await import('node:cluster')).default;
+    if (cluster.isPrimary) return (await import('./fleet/primary.js')).runPrimary(cfg, configPath, logger);
+    m = await (await import('./fleet/worker.js')).startWorker(cfg, logger, configPath);
+  } else {
+    m = new Meridian(cfg, { logger, configPath });
+    await m.start();
+  }
   const http = cfg.admin.http !== null ? await startHttp(m.admin) : null;
+  m.fleet?.serving();
   m.admin.shutdown.onDone(async () => {
+    m.fleet?.shutdownInstance();
     await http?.close();
     process.exit(0);
   });
   process.on('SIGHUP', () => {
+    if (m.fleet !== null) return logger.warn({}, 'SIGHUP ignored by a worker: send it to the primary process');
     // Reads the file once, drains removed nodes, then applies it; a bad file keeps the running config.
     void m.admin.reloads.reload().then((r) => {
       if (!r.ok) logger.error({ err: r.message }, 'reload failed');

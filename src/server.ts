@@ -28,6 +28,7 @@ import { CancelForwarder } from './frontend/cancel-limits.js';
 import { ClientJanitor } from './frontend/janitor.js';
 import { Phase, Session } from './frontend/session.js';
 import { StartupHandler } from './frontend/session-startup.js';
+import type { FleetLink } from './fleet/link.js';
 import { errorResponse } from './protocol/encode.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import type { Logger } from './logger.js';
@@ -48,6 +49,11 @@ export interface MeridianOptions {
   logger: Logger;
   /** The file RELOAD and SIGHUP read again; null: reload is refused. */
   configPath?: string | null;
+  /**
+   * A worker of a multi-process instance (`workers` > 1): the primary probes and sends the topology,
+   * failures and probe requests go to it, admin commands reach the other workers. Null: one process.
+   */
+  fleet?: FleetLink | null;
 }
 
 /** Unhinted requests (almost all) reuse these: no object per routed request. */
@@ -89,6 +95,7 @@ export class Meridian implements ProxyContext {
   /** Sessions by the cancel key they were given (cancelKey: pid and secret). */
   private readonly cancelKeys = new Map<string, Session>();
   readonly configPath: string | null;
+  readonly fleet: FleetLink | null;
   readonly catalog: CatalogRefresher;
   /** Which node each session request was last routed to: the router's last read tie-break. */
   readonly routeRecency = new RouteRecency();
@@ -112,8 +119,12 @@ export class Meridian implements ProxyContext {
     this.config = cfg;
     this.logger = opts.logger;
     this.configPath = opts.configPath ?? null;
+    this.fleet = opts.fleet ?? null;
     this.policy = routePolicyFromConfig(cfg);
-    this.health = new HealthMonitor(cfg, this.logger, this.metrics);
+    // A worker does not probe (the primary does, and counts probe failures, evictions, failovers).
+    this.health = new HealthMonitor(cfg, this.logger, this.fleet === null ? this.metrics : null);
+    const fleet = this.fleet;
+    if (fleet !== null) this.metrics.instanceText = () => fleet.instanceMetrics();
     this.pools = new PoolManager(cfg, {
       onConnectError: (node, err) => {
         if (err.isRefused) this.reportNodeFailure(node, `connection failed: ${err.message}`);
@@ -183,11 +194,12 @@ export class Meridian implements ProxyContext {
         return m.config;
       },
       topology: m.health.store,
+      fleet: m.fleet,
       sessions: m.sessions,
       pools: m.pools,
       routeInputs: () => ({ policy: m.policy, activeBackends: m.pools.activeBackends, lastRouted: m.routeRecency.lastRoutedSeq }),
       classify: (sql) => m.classify(sql),
-      lagStatusOf: (node) => m.health.lagStatusOf(node),
+      lagStatusOf: (node) => (m.fleet === null ? m.health.lagStatusOf(node) : m.fleet.lagStatusOf(node)),
       idleMsOf: (id) => {
         const s = m.sessions.get(id);
         return s === undefined ? null : m.janitor.idleMs(s);
@@ -207,7 +219,7 @@ export class Meridian implements ProxyContext {
     this.loadTls();
     this.pools.start();
     this.janitor.start();
-    this.health.start();
+    if (this.fleet === null) this.health.start();
     this.catalog.start();
     const { host, port } = this.config.listen;
     // pauseOnConnect: nothing is read before accept() gives the socket its own read buffer.
@@ -298,11 +310,15 @@ export class Meridian implements ProxyContext {
   }
 
   recheckNode(node: string): Promise<void> {
+    if (this.fleet !== null) return this.fleet.probeNow(node);
     return this.health.probeNow(node).then(() => undefined);
   }
 
   reportNodeFailure(node: string, reason: string): void {
-    this.health.reportFailure(node, reason);
+    if (this.fleet === null) return this.health.reportFailure(node, reason);
+    // Out of routing here at once; the primary evicts it for every worker and probes it.
+    this.health.store.evict(node, reason);
+    this.fleet.reportFailure(node, reason);
   }
 
   onCatalogChanged(): void {
@@ -341,8 +357,21 @@ export class Meridian implements ProxyContext {
   findSessionForCancel(pid: number, secret: number): Session | null {
     const s = this.cancelKeys.get(cancelKey(pid, secret));
     if (s !== undefined) return s;
+    // Another worker's session, maybe (a cancel arrives on a new connection, at any worker): the
+    // primary asks the others, and counts it unknown if none has it.
+    if (this.fleet !== null) {
+      if (!this.fleet.forwardCancel(pid, secret)) this.cancels.note('limited');
+      return null;
+    }
     this.cancels.note('unknown'); // no node connection for a key Meridian never handed out
     return null;
+  }
+
+  /** A cancel request another worker got: cancels this worker's session with that key; false when none has it. */
+  cancelForPeer(pid: number, secret: number): boolean {
+    const s = this.cancelKeys.get(cancelKey(pid, secret));
+    s?.cancelCurrent();
+    return s !== undefined;
   }
 
   /**

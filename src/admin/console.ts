@@ -4,6 +4,10 @@
 // dispatches, and AdminConsole holds admin's own state (drains in progress, the reload queue,
 // shutdown handlers) over the AdminHost the process gives it. Keywords are case-insensitive; a
 // trailing semicolon is fine.
+// In a worker of a multi-process instance (`workers` > 1, host.fleet set), the commands that change
+// state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, SHOW POOLS / SHOW SESSIONS
+// list every worker's rows, and SHOW NODES / SHOW STATS add up every worker's counts
+// (fleet-admin.ts combines the answers).
 
 import { Errors } from '../errors.js';
 import type { AdminReply } from '../frontend/context.js';
@@ -11,6 +15,7 @@ import { EMPTY_QUERY } from '../protocol/encode.js';
 import { drainCommand, undrainCommand } from './drain-command.js';
 import { Drains } from './drain.js';
 import { explainRouteCommand } from './explain-route.js';
+import { combineAnswers, fanoutTimeoutMs, NODES_SUM, STATS_SUM, type FanoutKind } from './fleet-admin.js';
 import { installMetricsSources } from './metrics-sources.js';
 import { reloadCommand, Reloads } from './reload-command.js';
 import { showConfig } from './show-config.js';
@@ -31,23 +36,33 @@ interface CommandSpec {
   readonly pattern: RegExp;
   readonly usage: string;
   readonly run: Command;
+  /** How the command runs in a multi-process instance; absent: in the worker that got it only. */
+  readonly fleet?: FanoutKind;
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, a) => showNodes(a.host, a.drains) },
-  { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, a) => showPools(a.host.pools) },
-  { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, a) => showSessions(a.host) },
+  { pattern: /^show nodes$/i, usage: 'SHOW NODES', run: (_a, _s, a) => showNodes(a.host, a.drains), fleet: NODES_SUM },
+  { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, a) => showPools(a.host.pools), fleet: 'concat' },
+  { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, a) => showSessions(a.host), fleet: 'concat' },
   { pattern: /^show config$/i, usage: 'SHOW CONFIG', run: (_a, _s, a) => showConfig(a.host.config) },
   { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host) },
-  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host) },
+  { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host), fleet: STATS_SUM },
   { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host) },
   { pattern: /^show (?:help|commands)$/i, usage: 'SHOW HELP', run: () => helpTable() },
-  { pattern: /^drain\b(.*)$/i, usage: 'DRAIN <node> [<timeout>] [FORCE] [NOWAIT]', run: (args, _s, a) => drainCommand(args, a.drains, a.host.topology) },
-  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains) },
-  { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads) },
+  {
+    pattern: /^drain\b(.*)$/i,
+    usage: 'DRAIN <node> [<timeout>] [FORCE] [NOWAIT]',
+    run: (args, _s, a) => drainCommand(args, a.drains, a.host.topology),
+    fleet: 'drain',
+  },
+  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains), fleet: 'all' },
+  { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads), fleet: 'all' },
   { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (args, s, a) => explainRouteCommand(args.trim(), s, a.host) },
   { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, a) => a.shutdown.command() },
 ];
+
+/** Fanned-out commands (DRAIN, UNDRAIN, RELOAD, SHOW POOLS/SESSIONS) read no session: none is passed. */
+const NO_SESSION = null as unknown as AdminSession;
 
 /** The commands' keywords without their arguments ("DRAIN <node> …" → "DRAIN"), for the unknown-command hint. */
 const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.usage.split(/\s+[<[]/)[0]!);
@@ -92,9 +107,34 @@ export class AdminConsole {
     for (const spec of COMMANDS) {
       const match = spec.pattern.exec(cmd);
       if (match === null) continue;
-      const table = await spec.run(match[1] ?? '', session, this);
+      const table = await this.everywhere(spec, match[1] ?? '', cmd, session);
       return { frames: tableFrames(table) };
     }
     throw Errors.adminUnknownCommand(cmd.length > 80 ? `${cmd.slice(0, 80)}…` : cmd, COMMAND_NAMES);
+  }
+
+  /** Runs a command here and, in a multi-process instance, on every other worker as its spec says. */
+  private async everywhere(spec: CommandSpec, args: string, cmd: string, session: AdminSession): Promise<AdminTable> {
+    const fleet = this.host.fleet;
+    if (fleet === null || spec.fleet === undefined) return spec.run(args, session, this);
+    const kind = spec.fleet;
+    const local = spec.run(args, session, this); // a bad argument throws here, before any peer is asked
+    const [table, answers] = await Promise.all([local, fleet.runOnPeers(cmd, fanoutTimeoutMs(kind, args, this.host.config))]);
+    return combineAnswers(kind, fleet.workerIndex, table, answers);
+  }
+
+  /**
+   * A command another worker fanned out: run here only (never fanned out again). Only commands with
+   * a fleet kind are accepted, and those read no session.
+   */
+  async runForPeer(command: string): Promise<AdminTable> {
+    const cmd = normalizeCommand(command);
+    for (const spec of COMMANDS) {
+      const match = spec.pattern.exec(cmd);
+      if (match === null) continue;
+      if (spec.fleet === undefined) break;
+      return spec.run(match[1] ?? '', NO_SESSION, this);
+    }
+    throw Errors.adminFailed(`not a command workers run for each other: ${cmd.slice(0, 80)}`);
   }
 }

@@ -1,10 +1,14 @@
 // POST /nodes/:name/drain and /nodes/:name/undrain. Drain options come from the query string or a
 // JSON body: timeout ("30s", or seconds), force (bool), wait (bool, default true: answer when the
-// node is drained; false: 202 at once).
+// node is drained; false: 202 at once). In a multi-process instance every worker drains (or
+// undrains) the node before the answer, through the same admin command the console fans out.
 
+import type { MeridianConfig } from '../config/types.js';
 import { MeridianError } from '../errors.js';
+import type { FleetLink, PeerAnswer } from '../fleet/link.js';
 import { parseTimeout } from './drain-command.js';
-import type { Drains } from './drain.js';
+import type { DrainResult, Drains } from './drain.js';
+import { combineAnswers, fanoutTimeoutMs, peerTables } from './fleet-admin.js';
 import type { AdminTopology } from './types.js';
 
 export interface HttpResult {
@@ -22,7 +26,36 @@ function errorResult(err: unknown): HttpResult {
   return { status, body: { error: err.message, code: err.code } };
 }
 
-export async function httpDrain(drains: Drains, topology: AdminTopology, node: string, body: string, q: URLSearchParams): Promise<HttpResult> {
+/** Runs the console command on the other workers (none in a single process); a failed worker throws 55000. */
+async function onPeers(fleet: FleetLink | null, cfg: MeridianConfig | null, command: string): Promise<PeerAnswer[]> {
+  if (fleet === null || cfg === null) return [];
+  const isDrain = command.startsWith('DRAIN');
+  return fleet.runOnPeers(command, fanoutTimeoutMs(isDrain ? 'drain' : 'all', command.replace(/^\S+/, ''), cfg));
+}
+
+/** This worker's drain result with the other workers' counts added (their longest wait). */
+function withPeers(local: DrainResult, answers: readonly PeerAnswer[]): DrainResult {
+  const row = [local.node, local.state, local.outcome, local.waitedMs, local.cancelled, local.closed, local.left, ''];
+  const out = combineAnswers('drain', 0, { columns: [], rows: [row] }, answers).rows[0] ?? row;
+  return {
+    ...local,
+    outcome: out[2] as DrainResult['outcome'],
+    waitedMs: out[3] as number,
+    cancelled: out[4] as number,
+    closed: out[5] as number,
+    left: out[6] as number,
+  };
+}
+
+export async function httpDrain(
+  drains: Drains,
+  topology: AdminTopology,
+  node: string,
+  body: string,
+  q: URLSearchParams,
+  fleet: FleetLink | null = null,
+  cfg: MeridianConfig | null = null,
+): Promise<HttpResult> {
   let opts: Record<string, unknown> = {};
   if (body.trim() !== '') {
     try {
@@ -36,19 +69,25 @@ export async function httpDrain(drains: Drains, topology: AdminTopology, node: s
   try {
     const timeoutMs = opts.timeout === undefined ? undefined : parseTimeout(String(opts.timeout));
     const done = drains.drain(node, { timeoutMs, force: truthy(opts.force), reason: 'DRAIN (http)' });
-    if (opts.wait !== undefined && !truthy(opts.wait)) {
+    const isNoWait = opts.wait !== undefined && !truthy(opts.wait);
+    const peerCommand = `DRAIN ${node}${timeoutMs === undefined ? '' : ` ${timeoutMs}ms`}${truthy(opts.force) ? ' FORCE' : ''}${isNoWait ? ' NOWAIT' : ''}`;
+    if (isNoWait) {
       done.catch(() => {});
+      peerTables(await onPeers(fleet, cfg, peerCommand));
       return { status: 202, body: { node, state: topology.snapshot.byName.get(node)?.state ?? null, outcome: 'started' } };
     }
-    return { status: 200, body: await done };
+    const [local, answers] = await Promise.all([done, onPeers(fleet, cfg, peerCommand)]);
+    return { status: 200, body: withPeers(local, answers) };
   } catch (err) {
     return errorResult(err);
   }
 }
 
-export async function httpUndrain(drains: Drains, node: string): Promise<HttpResult> {
+export async function httpUndrain(drains: Drains, node: string, fleet: FleetLink | null = null, cfg: MeridianConfig | null = null): Promise<HttpResult> {
   try {
-    return { status: 200, body: drains.undrain(node) };
+    const r = drains.undrain(node);
+    peerTables(await onPeers(fleet, cfg, `UNDRAIN ${node}`));
+    return { status: 200, body: r };
   } catch (err) {
     return errorResult(err);
   }

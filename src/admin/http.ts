@@ -116,7 +116,10 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
     const node = decodeURIComponent(action[1]!);
     const body = await readBody(req);
-    const r = action[2] === 'drain' ? await httpDrain(a.drains, m.topology, node, body, url.searchParams) : await httpUndrain(a.drains, node);
+    const r =
+      action[2] === 'drain'
+        ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config)
+        : await httpUndrain(a.drains, node, m.fleet, m.config);
     return send(res, r.status, r.body);
   }
   return send(res, 404, { error: 'not found' });

@@ -7,6 +7,7 @@
 import type { PoolManager } from '../backend/pool-manager.js';
 import type { Classification } from '../classify/types.js';
 import type { MeridianConfig } from '../config/types.js';
+import type { FleetLink } from '../fleet/link.js';
 import type { Session } from '../frontend/session.js';
 import type { LagStatus } from '../health/lag-problem.js';
 import type { Logger } from '../logger.js';
@@ -53,6 +54,8 @@ export interface AdminHost {
   /** The running config (a reload replaces it whole). */
   readonly config: MeridianConfig;
   readonly topology: AdminTopology;
+  /** The rest of a multi-process instance (`workers` > 1); null in a single process. */
+  readonly fleet: FleetLink | null;
   readonly sessions: ReadonlyMap<number, AdminSession>;
   readonly pools: AdminPools;
   routeInputs(): RouteInputs;

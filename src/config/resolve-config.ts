@@ -2,6 +2,7 @@
 // keys, and checks that span keys (unique names, admin users exist, residency regions exist). Returns issues with YAML key paths; the loader adds line numbers.
 // The only IO is reading secret files, through the injected reader.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import type { ParsedConfig } from './schema.js';
@@ -183,6 +184,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     authMethods: authMethods.length === 0 ? DEFAULT_BACKEND_AUTH : [...new Set(authMethods)],
   };
   const config: MeridianConfig = {
+    workers: parsed.workers === 'auto' ? Math.max(1, availableParallelism()) : parsed.workers,
     listen: parsed.listen,
     tls: parsed.tls === null ? null : { cert: fromBase(parsed.tls.cert), key: fromBase(parsed.tls.key), mode: parsed.tls.mode },
     region: parsed.region,

@@ -7,7 +7,7 @@ import { CLUSTER_KIND_NAMES } from '../cluster/kinds/names.js';
 import { parseCidr } from './cidr.js';
 import {
   bool, byteSize, duration, DURATION_TEXT, enumText, field, int, INVALID, list, num, oneOf, optional,
-  optionalList, optionalSection, required, requiredSection, section, str, stringList,
+  optionalList, optionalSection, required, requiredSection, section, str, stringList, type Parser,
 } from './schema-fields.js';
 import type { AuthMethod, BackendAuthMethod, BackendTlsMode, ClusterKind, LogLevel, PoolMode, ReadsOnMasters } from './types.js';
 
@@ -39,6 +39,9 @@ const location = optionalSection({
   lat: required('a latitude from -90 to 90', num(-90, 90)),
   lon: required('a longitude from -180 to 180', num(-180, 180)),
 });
+
+/** `workers`: a count, or `auto` (resolved to the number of cores in resolve-config.ts). */
+const workersParser: Parser<number | 'auto'> = (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v));
 
 const listen = section({
   host: field('a host name or address', str(), '127.0.0.1'),
@@ -221,6 +224,7 @@ const limits = section({
 
 /** The whole file. An empty document is an empty mapping (and then fails on users/cluster). */
 export const configSchema = section({
+  workers: field('an integer from 1 to 1024, or auto', workersParser, 1 as number | 'auto'),
   listen,
   tls,
   region: optionalText('a region name'),

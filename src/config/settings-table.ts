@@ -19,6 +19,7 @@ const s = (key: string, type: string, dflt: string, reload: Reload, doc: string)
 const DUR = 'duration';
 
 export const SETTINGS: readonly Setting[] = Object.freeze([
+  s('workers', 'int 1–1024 | auto', '1', 'restart', 'processes accepting on the listen port, each with its own pools (auto: one per core); health probes run once, in the primary process'),
   s('listen.host', 'string', '127.0.0.1', 'restart', 'address clients connect to (0.0.0.0 for all)'),
   s('listen.port', 'int 0–65535', '6432', 'restart', 'port clients connect to (0: any free port)'),
   s('tls', 'mapping', 'none (no TLS)', 'restart', 'TLS for clients'),
@@ -134,7 +135,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
 ]);
 
 /** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */
-export const RESTART_KEYS: readonly string[] = Object.freeze(['listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http']);
+export const RESTART_KEYS: readonly string[] = Object.freeze(['workers', 'listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http']);
 
 /** camelCase TS field → snake_case YAML key ("idleTimeoutMs" → "idle_timeout"). */
 export function yamlKeyOf(field: string): string {

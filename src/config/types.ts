@@ -183,6 +183,8 @@ export interface LimitsConfig {
 }
 
 export interface MeridianConfig {
+  /** Processes accepting on the listen port (1: no fork); `auto` is resolved to the number of cores. */
+  readonly workers: number;
   readonly listen: ListenConfig;
   readonly tls: TlsConfig | null;
   readonly region: string | null;

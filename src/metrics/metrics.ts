@@ -2,6 +2,8 @@
 // come from small sets only (node, region, role, class, state, result, rule, sqlstate class) —
 // never SQL, user input or client addresses. Hot-path children are cached per label set.
 // State gauges (nodes, sessions, backends) are computed at scrape time from a snapshot.
+// With `workers` > 1 the primary sums every process's metrics (fleet/primary.ts); gauges of the
+// shared topology say `aggregator: 'max'`, so a node that is up counts 1, not once per worker.
 
 import client from 'prom-client';
 import { FastHistogram } from './fast-histogram.js';
@@ -52,6 +54,8 @@ export class Metrics implements SessionMetrics {
   readonly routedCounts = new Map<string, { reads: number; writes: number }>();
   private readonly errorChildren = new Map<string, client.Counter.Internal>();
   private sources: ScrapeSources | null = null;
+  /** A worker of a multi-process instance: /metrics serves the whole instance's (aggregated) text. */
+  instanceText: (() => Promise<string>) | null = null;
 
   constructor() {
     const r = this.registry;
@@ -121,31 +125,47 @@ export class Metrics implements SessionMetrics {
       registers: [r],
       help: 'Sessions residency refused at login (tenant-claim: 28000; no-rule, no-common-region: 57M01) or closed after a reload narrowed it (reload: 57M01)',
     });
-    this.nodeUp = new client.Gauge({ name: 'meridian_node_up', help: '1 when the node passes health probes', labelNames: ['node', 'region'], registers: [r] });
+    this.nodeUp = new client.Gauge({
+      name: 'meridian_node_up',
+      help: '1 when the node passes health probes',
+      labelNames: ['node', 'region'],
+      registers: [r],
+      aggregator: 'max',
+    });
     this.nodeRole = new client.Gauge({
       name: 'meridian_node_role',
       help: '1 for the role the node has now (master, replica, unknown)',
       labelNames: ['node', 'role'],
       registers: [r],
+      aggregator: 'max',
     });
     this.nodeState = new client.Gauge({
       name: 'meridian_node_state',
       help: '1 for the admin state of the node (active, draining, drained, catching-up)',
       labelNames: ['node', 'state'],
       registers: [r],
+      aggregator: 'max',
     });
-    this.lagMs = new client.Gauge({ name: 'meridian_node_lag_ms', help: 'Replication lag in ms (-1 unknown)', labelNames: ['node'], registers: [r] });
+    this.lagMs = new client.Gauge({
+      name: 'meridian_node_lag_ms',
+      help: 'Replication lag in ms (-1 unknown)',
+      labelNames: ['node'],
+      registers: [r],
+      aggregator: 'max',
+    });
     this.lagBytes = new client.Gauge({
       name: 'meridian_node_lag_bytes',
       help: 'Replication lag in bytes where an LSN allows (-1 unknown)',
       labelNames: ['node'],
       registers: [r],
+      aggregator: 'max',
     });
     this.rttMs = new client.Gauge({
       name: 'meridian_node_rtt_ms',
       help: 'Smoothed probe round-trip time in ms (-1 unknown)',
       labelNames: ['node'],
       registers: [r],
+      aggregator: 'max',
     });
     this.probeFailures = new client.Counter({ name: 'meridian_probe_failures_total', help: 'Failed health probes', labelNames: ['node'], registers: [r] });
     this.evictions = new client.Counter({
@@ -159,6 +179,7 @@ export class Metrics implements SessionMetrics {
       name: 'meridian_reads_follow_writes',
       help: '1 while reads go to the nearest master because lag is unknown on every node of a multi-master cluster (see SHOW NODES problem)',
       registers: [r],
+      aggregator: 'max',
     });
     this.readFallbacks = new client.Counter({
       name: 'meridian_read_fallbacks_total',
@@ -170,6 +191,7 @@ export class Metrics implements SessionMetrics {
       help: '1 while the node is draining or drained',
       labelNames: ['node'],
       registers: [r],
+      aggregator: 'max',
     });
     this.pinnedSessions = new client.Gauge({
       name: 'meridian_pinned_sessions',
@@ -265,6 +287,7 @@ export class Metrics implements SessionMetrics {
   }
 
   async text(): Promise<string> {
+    if (this.instanceText !== null) return this.instanceText();
     return this.registry.metrics();
   }
 }
