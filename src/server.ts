@@ -31,7 +31,7 @@ import { HealthMonitor } from './health/health-monitor.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import type { Conn, Input } from './net/conn.js';
-import { transport } from './net/runtime.js';
+import { runtimeInfo, transport } from './net/runtime.js';
 import type { Listener, ServerTls } from './net/transport.js';
 import { route } from './router/route.js';
 import { isWriteSeenEverywhere } from './router/pick-read.js';
@@ -113,6 +113,7 @@ export class Meridian implements ProxyContext {
     this.logger = opts.logger;
     this.configPath = opts.configPath ?? null;
     this.policy = routePolicyFromConfig(cfg);
+    this.metrics.buildInfo.labels(runtimeInfo.runtime, runtimeInfo.version).set(1);
     this.health = new HealthMonitor(cfg, this.logger, this.metrics);
     this.pools = new PoolManager(cfg, {
       onConnectError: (node, err) => {
