@@ -23,6 +23,12 @@ const TSX = 'tsx';
 export interface ProcessOptions extends StartOptions {
   runtime: TestRuntime;
   startTimeoutMs?: number;
+  /** Start through `node src/cli.ts --runtime <runtime>` (the re-exec path) instead of directly. */
+  viaRuntimeFlag?: boolean;
+  /** Clients must use TLS (tls.mode: require): the readiness check connects with TLS. */
+  tlsClients?: boolean;
+  /** false: wait only for the "listening" line, not for a query to pass (nodes Meridian must refuse). */
+  waitForQuery?: boolean;
 }
 
 export interface MeridianProcess {
@@ -45,16 +51,17 @@ export function testRuntime(): TestRuntime {
   return process.env.MERIDIAN_TEST_RUNTIME === 'node' ? 'node' : 'bun';
 }
 
-function command(runtime: TestRuntime, configPath: string): [string, string[]] {
+function command(runtime: TestRuntime, configPath: string, viaFlag: boolean): [string, string[]] {
   const cli = join(ROOT, 'src/cli.ts');
+  if (viaFlag) return [process.execPath, ['--import', TSX, cli, '--runtime', runtime, '--config', configPath]];
   if (runtime === 'bun') return [BUN, [cli, '--config', configPath]];
   return [process.execPath, ['--import', TSX, cli, '--config', configPath]];
 }
 
-async function firstQuery(dsn: string, deadlineMs: number, exited: () => boolean): Promise<void> {
+async function firstQuery(dsn: string, isTls: boolean, deadlineMs: number, exited: () => boolean): Promise<void> {
   let last: unknown = null;
   while (Date.now() < deadlineMs && !exited()) {
-    const c = new pg.Client({ connectionString: dsn, connectionTimeoutMillis: 2000 });
+    const c = new pg.Client({ connectionString: dsn, connectionTimeoutMillis: 2000, ssl: isTls ? { rejectUnauthorized: false } : false });
     c.on('error', () => {});
     try {
       await c.connect();
@@ -70,6 +77,14 @@ async function firstQuery(dsn: string, deadlineMs: number, exited: () => boolean
   throw new Error(`Meridian did not answer: ${String(last)}`);
 }
 
+async function listening(output: () => string, deadlineMs: number, exited: () => boolean): Promise<void> {
+  while (Date.now() < deadlineMs && !exited()) {
+    if (output().includes('"msg":"listening"')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('Meridian did not start listening');
+}
+
 export async function startMeridianProcess(cluster: Cluster | null, opts: ProcessOptions): Promise<MeridianProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'meridian-proc-'));
@@ -78,7 +93,7 @@ export async function startMeridianProcess(cluster: Cluster | null, opts: Proces
     .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${port} }`)
     .replace(/log: \{ level: \w+ \}/, 'log: { level: info }');
   writeFileSync(configPath, yaml);
-  const [cmd, args] = command(opts.runtime, configPath);
+  const [cmd, args] = command(opts.runtime, configPath, opts.viaRuntimeFlag === true);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MERIDIAN_RUNTIME: '' } });
   live.add(child);
   let out = '';
@@ -98,7 +113,13 @@ export async function startMeridianProcess(cluster: Cluster | null, opts: Proces
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await firstQuery(dsn(), Date.now() + (opts.startTimeoutMs ?? 60_000), () => hasExited);
+    if (opts.waitForQuery === false)
+      await listening(
+        () => out,
+        Date.now() + (opts.startTimeoutMs ?? 60_000),
+        () => hasExited,
+      );
+    else await firstQuery(dsn(), opts.tlsClients === true, Date.now() + (opts.startTimeoutMs ?? 60_000), () => hasExited);
   } catch (e) {
     await stop();
     throw new Error(`${String(e)}\n--- Meridian (${opts.runtime}) output ---\n${out.slice(-4000)}`);
