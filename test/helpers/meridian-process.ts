@@ -122,7 +122,7 @@ export async function startMeridianProcess(cluster: Cluster | null, opts: Proces
     else await firstQuery(dsn(), opts.tlsClients === true, Date.now() + (opts.startTimeoutMs ?? 60_000), () => hasExited);
   } catch (e) {
     await stop();
-    throw new Error(`${String(e)}\n--- Meridian (${opts.runtime}) output ---\n${out.slice(-4000)}`);
+    throw new Error(`${String(e)}\n--- Meridian (${opts.runtime}) output ---\n${out.slice(-4000)}`, { cause: e });
   }
   return { runtime: opts.runtime, port, child, output: () => out, dsn, stop };
 }
