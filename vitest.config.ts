@@ -7,7 +7,14 @@ const workers = Number(process.env.MERIDIAN_TEST_WORKERS ?? 2);
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/hostile/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/regress/**/*.test.ts'],
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+      'test/hostile/**/*.test.ts',
+      'test/fault/**/*.test.ts',
+      'test/regress/**/*.test.ts',
+      'test/runtime/**/*.test.ts',
+    ],
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: workers,

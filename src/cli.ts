@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { runCheckConfig } from './config/check-config-command.js';
 import { loadConfigFile } from './config/load-config.js';
 import { createLogger } from './logger.js';
+import { detectRuntime } from './net/runtime.js';
+import { chooseRuntime, runUnder } from './net/runtime-exec.js';
 import { Meridian } from './server.js';
 
 const HELP = `meridian — a query-routing proxy for replicated PostgreSQL
@@ -20,6 +22,10 @@ Usage:
   meridian demo [--no-traffic]        start a local 3-region demo cluster with Meridian in front
                                       (from a source checkout: it reuses the test harness)
   meridian --help                     this text
+
+Options:
+  --runtime node|bun                  run on this runtime (default: the one that started meridian;
+                                      also MERIDIAN_RUNTIME); bun uses its native sockets
 `;
 
 async function runProxy(configPath: string): Promise<number> {
@@ -108,7 +114,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+/** The command line on the runtime it asks for (--runtime, MERIDIAN_RUNTIME): here, or in a child. */
+async function start(argv: string[]): Promise<number> {
+  const choice = chooseRuntime(argv, process.env);
+  if (choice.error !== null) {
+    process.stderr.write(`meridian: ${choice.error}\n`);
+    return 2;
+  }
+  if (choice.runtime !== null && choice.runtime !== detectRuntime()) return runUnder(choice.runtime, choice.args);
+  return main(choice.args);
+}
+
+start(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`meridian: ${(err as Error).message}\n`);

@@ -9,8 +9,6 @@
 
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import tls from 'node:tls';
 import { AdminConsole } from './admin/console.js';
 import type { AdminHost, ConfigRead } from './admin/types.js';
 import { Backend } from './backend/backend.js';
@@ -33,7 +31,9 @@ import { errorResponse } from './protocol/encode.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
-import { Input, ReadSlot, adoptAccepted } from './net/read-slot.js';
+import type { Conn, Input } from './net/conn.js';
+import { runtimeInfo, transport } from './net/runtime.js';
+import type { Listener, ServerTls } from './net/transport.js';
 import { route } from './router/route.js';
 import { isWriteSeenEverywhere } from './router/pick-read.js';
 import { routePolicyFromConfig } from './router/route-policy.js';
@@ -103,8 +103,8 @@ export class Meridian implements ProxyContext {
   readonly janitor: ClientJanitor;
   readonly cancels: CancelForwarder;
   policy: RoutePolicy;
-  private server: net.Server | null = null;
-  private tlsContext: tls.SecureContext | null = null;
+  private listener: Listener | null = null;
+  private clientTls: ServerTls | null = null;
   private shuttingDown = false;
   private nextSessionId = 1;
   /** The admin console (database admin.database) and the state behind it and the HTTP API. */
@@ -121,6 +121,7 @@ export class Meridian implements ProxyContext {
     this.configPath = opts.configPath ?? null;
     this.fleet = opts.fleet ?? null;
     this.policy = routePolicyFromConfig(cfg);
+    this.metrics.buildInfo.labels(runtimeInfo.runtime, runtimeInfo.version).set(1);
     // A worker does not probe (the primary does, and counts probe failures, evictions, failovers).
     this.health = new HealthMonitor(cfg, this.logger, this.fleet === null ? this.metrics : null);
     const fleet = this.fleet;
@@ -222,30 +223,24 @@ export class Meridian implements ProxyContext {
     if (this.fleet === null) this.health.start();
     this.catalog.start();
     const { host, port } = this.config.listen;
-    // pauseOnConnect: nothing is read before accept() gives the socket its own read buffer.
-    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
+    const listener = await transport.listen(host, port, {
+      refuse: () => this.refuseFrame(),
+      accept: (conn, input) => this.accept(conn, input),
     });
-    const addr = server.address() as net.AddressInfo;
-    this.logger.info({ host: addr.address, port: addr.port, nodes: this.config.cluster.nodes.length, kind: this.config.cluster.kind }, 'listening');
-    return { host: addr.address, port: addr.port };
+    this.listener = listener;
+    this.logger.info(
+      { host: listener.host, port: listener.port, nodes: this.config.cluster.nodes.length, kind: this.config.cluster.kind, runtime: transport.runtime },
+      'listening',
+    );
+    return { host: listener.host, port: listener.port };
   }
 
   private loadTls(): void {
     const t = this.config.tls;
-    this.tlsContext = t === null ? null : tls.createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key) });
+    this.clientTls = t === null ? null : transport.serverTls(readFileSync(t.cert), readFileSync(t.key));
   }
 
-  private accept(accepted: net.Socket): void {
-    const refused = this.janitor.limits.refuseAccept(this.config);
-    if (refused !== null) return this.refuse(accepted, refused);
-    const slot = new ReadSlot();
-    const adopted = adoptAccepted(accepted, slot);
-    const socket = adopted ?? accepted;
-    const input = new Input(socket, adopted === null ? null : slot);
+  private accept(socket: Conn, input: Input): void {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const id = this.nextSessionId;
@@ -258,27 +253,23 @@ export class Meridian implements ProxyContext {
       return;
     }
     this.janitor.track(s);
-    new StartupHandler(s, input, this.tlsContext);
-    if (adopted === null) socket.resume(); // accepted paused; a new socket reads by itself
+    new StartupHandler(s, input, this.clientTls);
   }
 
   /**
-   * Refuses a connection at accept, before any session exists: the error is written once and the
-   * socket destroyed a second later. What the client sent meanwhile is read and dropped (closing
-   * with unread bytes would reset the connection and lose the error).
+   * Asked by the transport before a connection becomes a session: the ErrorResponse to refuse it
+   * with (the transport writes it once and destroys the connection a second later), or null.
    */
-  private refuse(socket: net.Socket, err: MeridianError): void {
+  private refuseFrame(): Buffer | null {
+    const err = this.janitor.limits.refuseAccept(this.config);
+    if (err === null) return null;
     this.metrics.clientLimitCloses.labels('too-many-pending').inc();
     let r = this.refusal;
     if (r === null || r.message !== err.message) {
       r = { message: err.message, frame: errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message }) };
       this.refusal = r;
     }
-    socket.on('error', () => socket.destroy());
-    socket.on('data', () => {});
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.end(r.frame);
-    socket.resume();
+    return r.frame;
   }
 
   // ---- ProxyContext ----
@@ -516,8 +507,8 @@ export class Meridian implements ProxyContext {
     this.logger.info({ sessions: this.sessions.size }, 'shutting down');
     // Stop accepting now; close() only calls back once every connection has ended, so it is
     // awaited after the sessions are closed below, not before.
-    const server = this.server;
-    const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    const listener = this.listener;
+    const closed = listener === null ? Promise.resolve() : listener.close();
     this.janitor.closeLoggingIn('shutting down', Errors.shuttingDown());
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {

@@ -25,6 +25,7 @@ import { showResidency } from './show-residency.js';
 import { showRoutes } from './show-routes.js';
 import { showSessions } from './show-sessions.js';
 import { showStats } from './show-stats.js';
+import { showVersion } from './show-version.js';
 import { Shutdown } from './shutdown.js';
 import { tableFrames, text, type AdminTable } from './table.js';
 import type { AdminHost, AdminSession } from './types.js';
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host) },
   { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host), fleet: STATS_SUM },
   { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host) },
+  { pattern: /^show version$/i, usage: 'SHOW VERSION', run: () => showVersion() },
   { pattern: /^show (?:help|commands)$/i, usage: 'SHOW HELP', run: () => helpTable() },
   {
     pattern: /^drain\b(.*)$/i,

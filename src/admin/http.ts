@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeridianError } from '../errors.js';
+import { runtimeInfo } from '../net/runtime.js';
 import type { AdminConsole } from './console.js';
 import { httpDrain, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
@@ -91,7 +92,7 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
   const method = req.method ?? 'GET';
   if (path === '/healthz') {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    return send(res, 200, { status: 'ok', shuttingDown: m.isShuttingDown() });
+    return send(res, 200, { status: 'ok', shuttingDown: m.isShuttingDown(), runtime: runtimeInfo.runtime, runtimeVersion: runtimeInfo.version });
   }
   if (path === '/metrics') {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });

@@ -4,7 +4,7 @@
 // It routes every server frame to its current owner (a session) and never decides anything:
 // closing, pooling and routing belong to the pool and the session.
 
-import type net from 'node:net';
+import type { Conn } from '../net/conn.js';
 import { TxStatus } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
@@ -27,7 +27,7 @@ export class Backend implements FrameSink {
   readonly node: string;
   readonly user: string;
   readonly database: string;
-  readonly socket: net.Socket;
+  readonly socket: Conn;
   readonly serverPid: number;
   readonly serverSecret: number;
   readonly serverParams: Map<string, string>;

@@ -6,17 +6,16 @@
 // SCRAM iteration counts are capped and derived off the event loop, and a SCRAM login must end
 // with the node's verified signature (SASLFinal) before AuthenticationOk counts.
 
-import net from 'node:net';
-import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
-import { Input, ReadSlot } from '../net/read-slot.js';
+import type { Conn, Input } from '../net/conn.js';
+import { transport } from '../net/runtime.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { readErrorFields, readParameterStatus, type ServerError } from '../protocol/messages.js';
 import { ScramClient, md5FromHash, md5Response, type BackendSecret, type ScramClientKeys } from '../auth/scram.js';
 import { MAX_SERVER_ITERATIONS, deriveClientKeys } from '../auth/scram-keys.js';
 import type { BackendAuthMethod } from '../config/types.js';
-import { isTlsRequired, tlsOptions, type BackendTls } from './backend-tls.js';
+import { isTlsRequired, type BackendTls } from './backend-tls.js';
 
 /** cluster.auth_methods' default: everything but cleartext over an unencrypted connection. */
 export const DEFAULT_BACKEND_AUTH: ReadonlySet<BackendAuthMethod> = new Set(['scram-sha-256', 'md5', 'password', 'trust']);
@@ -38,8 +37,8 @@ export interface ConnectOptions {
 }
 
 export interface ConnectedServer {
-  socket: net.Socket;
-  /** Where the socket's chunks go (its ReadSlot; 'data' events once TLS wraps it). */
+  socket: Conn;
+  /** Where the socket's chunks go. */
   input: Input;
   pid: number;
   secret: number;
@@ -83,9 +82,9 @@ export function startupMessage(user: string, database: string, params: Readonly<
 
 export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
   return new Promise((resolve, reject) => {
-    const slot = new ReadSlot();
-    let socket: net.Socket = net.connect({ host: opts.host, port: opts.port, noDelay: true, onread: slot.onread });
-    const input = new Input(socket, slot);
+    const opened = transport.connect(opts.host, opts.port, { connected: () => onConnected() });
+    let socket: Conn = opened.conn;
+    const input: Input = opened.input;
     let settled = false;
     const timer = setTimeout(() => fail(new ConnectError(`connect timeout after ${opts.timeoutMs} ms`, null, true)), opts.timeoutMs);
     const fail = (err: ConnectError) => {
@@ -141,7 +140,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
           settled = true;
           clearTimeout(timer);
           input.set(null);
-          socket.removeListener('error', onSocketError);
+          socket.off('error', onSocketError);
           socket.removeAllListeners('close');
           resolve({ socket, input, pid, secret, params });
           return;
@@ -237,7 +236,7 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       socket.write(startupMessage(opts.user, opts.database, opts.params ?? {}));
     };
 
-    socket.once('connect', () => {
+    const onConnected = () => {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 30_000);
       if (opts.tls.mode === 'disable') return startStartup();
@@ -245,25 +244,23 @@ export function connectServer(opts: ConnectOptions): Promise<ConnectedServer> {
       input.set((b: Buffer) => {
         input.set(null);
         if (b[0] === 0x53 /* S */) {
-          socket.removeListener('error', onSocketError);
+          socket.off('error', onSocketError);
           socket.removeAllListeners('close');
-          const plain = socket;
-          socket = tls.connect({ socket: plain, ...tlsOptions(opts.tls, opts.host) });
-          input.switchTo(socket);
-          // A certificate that fails verify-ca/verify-full ends the attempt here, with the reason.
+          // A certificate that fails verify-ca/verify-full ends the attempt with an 'error', with the reason.
+          const secured = () => {
+            isTlsUp = true;
+            startStartup();
+          };
+          socket = transport.upgradeClient(socket, input, opts.tls, opts.host, secured);
           onSocketError = (err: Error) => fail(new ConnectError(`TLS: ${err.message}`, null, true));
           socket.on('error', onSocketError);
           socket.once('close', () => fail(new ConnectError('server closed the connection during TLS startup', null, true)));
-          socket.once('secureConnect', () => {
-            isTlsUp = true;
-            startStartup();
-          });
         } else if (isTlsRequired(opts.tls.mode)) {
           fail(new ConnectError(`node does not support TLS and cluster.tls is ${opts.tls.mode}`, null, false));
         } else {
           startStartup();
         }
       });
-    });
+    };
   });
 }

@@ -4,11 +4,11 @@
 // return value of flush().
 // A write the kernel does not take at once keeps the read buffer its spans point into.
 
-import type { Duplex } from 'node:stream';
+import type { Conn } from '../net/conn.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 
 export class SpanWriter {
-  socket: Duplex | null = null;
+  socket: Conn | null = null;
   private spanBuf: Buffer | null = null;
   private spanStart = 0;
   private spanEnd = 0;

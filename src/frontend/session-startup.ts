@@ -3,12 +3,11 @@
 // (AuthenticationOk, ParameterStatus set, Meridian's own BackendKeyData, ReadyForQuery).
 // Any violation gets 08P01 FATAL and a close; nothing here throws into the process.
 
-import type net from 'node:net';
-import tls from 'node:tls';
 import { decideResidency, type ResidencySession } from '../config/residency-match.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { parseOnOff } from '../classify/meridian-setting.js';
-import type { Input } from '../net/read-slot.js';
+import type { Conn, Input } from '../net/conn.js';
+import type { ServerTls } from '../net/transport.js';
 import { FrontendCode, MAX_STARTUP_PACKET, TxStatus } from '../protocol/codes.js';
 import { AUTH_OK, SSL_NO, SSL_YES, backendKeyData, parameterStatus, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, type FrameSink } from '../protocol/frame-decoder.js';
@@ -19,9 +18,6 @@ import { residencyDenialError, sessionRouting } from './context.js';
 import type { Session } from './session.js';
 import { Phase } from './session-phase.js';
 import { SessionState } from './session-state.js';
-
-/** Largest TLS record Meridian sends to clients (PostgreSQL's own output buffer size). */
-const TLS_RECORD_BYTES = 8192;
 
 /** What a client may send while its authentication step is pending (a pipelined request or two). */
 const MAX_HELD_BYTES = 1024 * 1024;
@@ -45,7 +41,7 @@ function isTerminate(b: Buffer): boolean {
 
 export class StartupHandler implements FrameSink {
   private readonly s: Session;
-  private socket: net.Socket;
+  private socket: Conn;
   private readonly input: Input;
   private pending: Buffer | null = null;
   /** Login succeeded: what arrives until the session begins is kept in `pending`, in order. */
@@ -56,14 +52,14 @@ export class StartupHandler implements FrameSink {
   private held: Buffer[] | null = null;
   private heldBytes = 0;
   private params: ReadonlyMap<string, string> = new Map();
-  private readonly tlsContext: tls.SecureContext | null;
+  private readonly tls: ServerTls | null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
-  constructor(s: Session, input: Input, tlsContext: tls.SecureContext | null) {
+  constructor(s: Session, input: Input, tls: ServerTls | null) {
     this.s = s;
     this.input = input;
-    this.socket = input.socket;
-    this.tlsContext = tlsContext;
+    this.socket = s.socket;
+    this.tls = tls;
     input.set(this.onData);
   }
 
@@ -127,7 +123,7 @@ export class StartupHandler implements FrameSink {
     switch (p.kind) {
       case 'ssl':
         if (rest !== null) return this.fail('protocol violation', Errors.protocolViolation('data after SSLRequest before the TLS handshake'));
-        if (this.tlsContext === null || this.isTls) {
+        if (this.tls === null || this.isTls) {
           this.socket.write(SSL_NO);
           return;
         }
@@ -159,16 +155,9 @@ export class StartupHandler implements FrameSink {
 
   private upgrade(): void {
     const raw = this.socket;
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.tlsContext! });
-    // TLS records of at most 8 kB, as PostgreSQL sends them. libpq keeps 8 kB free in its input
-    // buffer before each read, so it always takes a whole record of this size. A 16 kB record
-    // (Node's default) may be read in part: the rest waits decrypted inside OpenSSL, the socket
-    // is not readable, and a driver that waits on the socket itself (psycopg 3, asyncio loops)
-    // waits forever at the end of a large result.
-    secure.setMaxSendFragment(TLS_RECORD_BYTES);
-    secure.on('error', () => secure.destroy());
-    secure.on('close', () => this.s.close('client disconnected during startup'));
-    this.input.switchTo(secure);
+    // The transport owns the handshake (and the TLS record size); chunks arrive decrypted.
+    const secure = this.tls!.upgrade(raw, this.input);
+    if (secure !== raw) secure.on('close', () => this.s.close('client disconnected during startup'));
     this.input.set(this.onData);
     this.socket = secure;
     this.s.socket = secure;

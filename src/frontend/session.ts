@@ -10,7 +10,6 @@
 // refused-retry.ts; both act through retry paths here. Helpers see the session only through the
 // interfaces in types.ts. One exit: close(reason).
 
-import type net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
 import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.js';
@@ -20,6 +19,7 @@ import type { Classification, RouteHint } from '../classify/types.js';
 import { decideResidency, forbiddenHeldNode } from '../config/residency-match.js';
 import { Errors, logText, MeridianError, redactAddresses } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Conn } from '../net/conn.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
 import { errorResponse, readyForQuery } from '../protocol/encode.js';
@@ -93,7 +93,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
    */
   cancelPid: number;
   readonly ctx: ProxyContext;
-  socket: net.Socket;
+  socket: Conn;
   readonly log: Logger;
   /** The one state field; changed only by moveTo(). */
   private st: SessionPhase = STARTUP;
@@ -137,7 +137,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
   };
 
-  constructor(id: number, secret: number, socket: net.Socket, ctx: ProxyContext) {
+  constructor(id: number, secret: number, socket: Conn, ctx: ProxyContext) {
     this.id = id;
     this.secret = secret;
     this.cancelPid = id;
@@ -214,7 +214,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   }
 
   /** Switches to taking requests (after authentication and the startup reply). */
-  beginRequests(socket: net.Socket): void {
+  beginRequests(socket: Conn): void {
     this.socket = socket;
     this.out.socket = socket;
     this.flow.setSocket(socket);

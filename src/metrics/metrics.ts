@@ -46,6 +46,8 @@ export class Metrics implements SessionMetrics {
   readonly clientLimitCloses: client.Counter<'reason'>;
   readonly cancelRequests: client.Counter<'result'>;
   readonly pendingLogins: client.Gauge<never>;
+  /** 1, labelled with the runtime carrying the process (bun, node) and its version. */
+  readonly buildInfo: client.Gauge<'runtime' | 'version'>;
   /** Read at scrape time for meridian_client_logins_pending (set by the server). */
   pendingLoginsSource: (() => number) | null = null;
   private readonly retryChildren = new Map<string, client.Counter.Internal>();
@@ -60,6 +62,12 @@ export class Metrics implements SessionMetrics {
   constructor() {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'meridian_process_' });
+    this.buildInfo = new client.Gauge({
+      name: 'meridian_build_info',
+      help: 'Always 1: the runtime carrying this process (bun: native sockets; node: node:net) and its version',
+      labelNames: ['runtime', 'version'],
+      registers: [r],
+    });
     this.clientSessions = new client.Gauge({
       name: 'meridian_client_sessions',
       help: 'Client sessions by state (active: a backend attached; idle; pinned)',
