@@ -26,6 +26,8 @@ import type { NodeSnapshot } from '../src/topology/types.js';
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 3 : 7;
 const RUN_MS = QUICK ? 300 : 700;
+/** Sessions driven side by side, each with its own backend (pgbench's -c 8). */
+const SESSIONS = 8;
 
 /** A socket that keeps only what the bench checks: the frames written, counted by type. */
 class NullSocket extends EventEmitter {
@@ -152,7 +154,14 @@ function nodeSnapshot(name: string): NodeSnapshot {
   };
 }
 
-async function setup(): Promise<{ session: Session; client: NullSocket; server: NullSocket; feedServer: (chunk: Buffer) => void }> {
+interface Driven {
+  readonly session: Session;
+  readonly client: NullSocket;
+  readonly feedServer: (chunk: Buffer) => void;
+}
+
+/** `n` sessions on one proxy context (one classifier, router, metrics), each with a backend of its own. */
+async function setup(n: number): Promise<Driven[]> {
   await Classifier.init();
   const classifier = new Classifier({ catalog: new VolatilityCatalog() });
   const cfg = {
@@ -172,17 +181,27 @@ async function setup(): Promise<{ session: Session; client: NullSocket; server: 
     proxyLocation: null,
   };
   const routeCtx: SessionRouteContext = { allowedRegions: null, residencyRule: null, clientRegion: null, sessionHint: null };
-  const server = new NullSocket();
-  let feed: ((chunk: Buffer) => void) | null = null;
-  const conn = { socket: server, input: { set: (fn: (c: Buffer) => void) => (feed = fn) }, pid: 4242, secret: 1, params: new Map(), leftover: null };
-  const backend = new Backend('m', 'bench', 'bench', conn as never, 0);
+  const backends: Backend[] = [];
+  const feeds: ((chunk: Buffer) => void)[] = [];
   const pool = {
     isRemoved: false,
-    tryAcquire: () => backend,
+    tryAcquire: (sessionId: number) => backends[sessionId]!,
     acquire: () => {},
     release: () => {},
   };
-  backend.pool = pool as never;
+  for (let i = 0; i < n; i++) {
+    const conn = {
+      socket: new NullSocket(),
+      input: { set: (fn: (c: Buffer) => void) => (feeds[i] = fn) },
+      pid: 4242 + i,
+      secret: 1,
+      params: new Map(),
+      leftover: null,
+    };
+    const b = new Backend('m', 'bench', 'bench', conn as never, 0);
+    b.pool = pool as never;
+    backends.push(b);
+  }
   const ctx = {
     cfg: () => cfg,
     logger: pino({ level: 'warn' }),
@@ -200,11 +219,15 @@ async function setup(): Promise<{ session: Session; client: NullSocket; server: 
     cancels: { note() {}, forward() {} },
     metrics: new Metrics(),
   } as unknown as ProxyContext;
-  const client = new NullSocket();
-  const session = new Session(1, 1, client as never, ctx);
-  session.state = new SessionState(1, new Map(), null);
-  session.beginRequests(client as never);
-  return { session, client, server, feedServer: (chunk) => feed!(chunk) };
+  const out: Driven[] = [];
+  for (let i = 0; i < n; i++) {
+    const client = new NullSocket();
+    const session = new Session(i, 1, client as never, ctx);
+    session.state = new SessionState(i, new Map(), null);
+    session.beginRequests(client as never);
+    out.push({ session, client, feedServer: (chunk) => feeds[i]!(chunk) });
+  }
+  return out;
 }
 
 // ---- timing ----
@@ -214,24 +237,30 @@ interface Script {
   readonly server: (Buffer | null)[];
 }
 
-/** One transaction through the session: each client frame, then (if any) the server's answer. */
-function drive(s: Session, feedServer: (chunk: Buffer) => void, t: Script): void {
-  for (let i = 0; i < t.client.length; i++) {
-    s.onClientData(t.client[i]!);
-    const answer = t.server[i];
-    if (answer != null) feedServer(answer);
+/** One transaction on each session, interleaved statement by statement (as concurrent clients are). */
+function drive(all: readonly Driven[], scripts: readonly Script[], from: number): void {
+  const steps = scripts[0]!.client.length;
+  for (let i = 0; i < steps; i++) {
+    for (let s = 0; s < all.length; s++) {
+      const d = all[s]!;
+      const t = scripts[(from + s) & 4095]!;
+      d.session.onClientData(t.client[i]!);
+      const answer = t.server[i];
+      if (answer != null) d.feedServer(answer);
+    }
   }
 }
 
 async function measure(label: string, make: () => Script, statements: number): Promise<void> {
-  const { session, client, feedServer } = await setup();
+  const all = await setup(SESSIONS);
   // Fresh literals every transaction, as pgbench sends them: a pool of scripts drawn in turn.
   const scripts = Array.from({ length: 4096 }, make);
-  // Sanity: every statement gets its ReadyForQuery and the session ends idle, without a backend.
-  const before = client.readies;
-  drive(session, feedServer, scripts[0]!);
-  if (client.readies - before !== scripts[0]!.client.length || session.attached !== null) {
-    throw new Error(`${label}: the scripted transaction did not complete (${client.readies - before} ReadyForQuery)`);
+  // Sanity: every statement gets its ReadyForQuery and each session ends idle, without a backend.
+  drive(all, scripts, 0);
+  for (const d of all) {
+    if (d.client.readies !== statements || d.session.attached !== null) {
+      throw new Error(`${label}: the scripted transaction did not complete (${d.client.readies} ReadyForQuery)`);
+    }
   }
   const results: number[] = [];
   let k = 0;
@@ -241,8 +270,11 @@ async function measure(label: string, make: () => Script, statements: number): P
     const cpu0 = process.cpuUsage();
     const until = process.hrtime.bigint() + BigInt(RUN_MS) * 1_000_000n;
     while (process.hrtime.bigint() < until) {
-      for (let j = 0; j < 64; j++) drive(session, feedServer, scripts[k++ & 4095]!);
-      n += 64;
+      for (let j = 0; j < 16; j++) {
+        drive(all, scripts, k);
+        k += all.length;
+      }
+      n += 16 * all.length;
     }
     const cpu = process.cpuUsage(cpu0);
     if (r > 0) results.push((cpu.user + cpu.system) / n); // µs; the first run warms up
@@ -254,6 +286,6 @@ async function measure(label: string, make: () => Script, statements: number): P
   );
 }
 
-console.log(`session path, in process (${process.version}; fake sockets, real classifier/router/metrics)`);
+console.log(`session path, in process (${process.version}; ${SESSIONS} sessions interleaved; fake sockets, real classifier/router/metrics; CPU time)`);
 await measure('tpcb-like, -M simple', tpcb, 7);
 await measure('select-only, -M simple', selectOnly, 1);
