@@ -19,7 +19,7 @@ import { findHint } from './find-hint.js';
 import { classifyFull } from './full-path.js';
 import { FunctionPolicy } from './function-policy.js';
 import { Lexer } from './lexer.js';
-import { maskLiterals } from './literal-mask.js';
+import { LiteralMask } from './literal-mask.js';
 import { ensureParser, isParserReady } from './parser.js';
 import type { StatementInfo } from './statement-info.js';
 import type { Classification, VolatilityLookup } from './types.js';
@@ -64,8 +64,9 @@ export class Classifier {
   private readonly shapes: LRUCache<string, Classification>;
   /** Literal-bearing texts whose result depends on a literal (SET, lock keys): a small LRU of their own. */
   private readonly adhoc: LRUCache<string, Classification>;
-  /** Fast-path results no literal can change, by the text with its literals masked (literal-mask.ts). */
-  private readonly masked: LRUCache<string, Classification>;
+  /** Fast-path results no literal can change, by the hash of the text with its literals masked (literal-mask.ts). */
+  private readonly masked: LRUCache<number, MaskedEntry>;
+  private readonly mask = new LiteralMask();
   private readonly maxCachedLength: number;
   /** limits.max_parse_bytes: set again on reload. */
   private maxParseBytes: number;
@@ -80,7 +81,7 @@ export class Classifier {
     this.exact = new LRUCache({ max: size, maxSize: maxChars, sizeCalculation });
     this.shapes = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation });
     this.adhoc = new LRUCache({ max: Math.max(16, size >> 3), maxSize: maxChars >> 3, sizeCalculation });
-    this.masked = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation });
+    this.masked = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation: (e: MaskedEntry) => e.sql.length + 64 });
     this.maxCachedLength = opts.maxCachedLength ?? 64 * 1024;
     this.maxParseBytes = opts.maxParseBytes ?? 1024 * 1024;
     this.catalogVersion = opts.catalog.version;
@@ -112,15 +113,17 @@ export class Classifier {
       this.stats.exactHits++;
       return cached;
     }
-    const maskKey = sql.length <= this.maxCachedLength ? maskLiterals(sql) : null;
-    if (maskKey !== null) {
-      const hit = this.masked.get(maskKey);
-      if (hit !== undefined) {
+    const mask = this.mask;
+    const isMaskable = sql.length <= this.maxCachedLength && mask.scan(sql);
+    if (isMaskable) {
+      const hit = this.masked.get(mask.hash);
+      // A hash collision is a miss (its entry is replaced): the texts themselves are compared.
+      if (hit !== undefined && mask.matches(sql, hit.sql, hit.spans)) {
         this.stats.maskHits++;
-        return hit;
+        return hit.cls;
       }
     }
-    return this.classifyMiss(sql, maskKey);
+    return this.classifyMiss(sql, isMaskable);
   }
 
   /** Classifies without reading or filling any cache (fast path, then parser). */
@@ -155,8 +158,8 @@ export class Classifier {
     return { exact: this.exact.size, shapes: this.shapes.size, adhoc: this.adhoc.size, masked: this.masked.size };
   }
 
-  /** `maskKey`: the text's masked-literal key (null: none, or too long to cache). */
-  private classifyMiss(sql: string, maskKey: string | null): Classification {
+  /** `isMaskable`: this.mask holds the scan of `sql`, which has literals and may be cached by them. */
+  private classifyMiss(sql: string, isMaskable: boolean): Classification {
     const lexer = this.lexer;
     lexer.lex(sql);
     const hint = findHint(lexer);
@@ -166,7 +169,9 @@ export class Classifier {
       this.stats.fastPath++;
       const result = buildClassification(fast, hint);
       if (!lexer.hasLiterals && isCacheable) this.exact.set(sql, result);
-      else if (maskKey !== null && !lexer.hasBackslashQuote && fast.every(isLiteralFree)) this.masked.set(maskKey, result);
+      else if (isMaskable && !lexer.hasBackslashQuote && fast.every(isLiteralFree)) {
+        this.masked.set(this.mask.hash, { sql, spans: this.mask.keepSpans(), cls: result });
+      }
       return this.settingsSafe(result);
     }
     if (!isParserReady()) return buildClassification(classifyFull(sql, this.policy), hint); // never cached
@@ -199,6 +204,13 @@ export class Classifier {
       ? asWrite(result, 'backslash before a closing quote (ambiguous if standard_conforming_strings is off) → write')
       : result;
   }
+}
+
+/** A masked-literal cache entry: the text it was classified from, its literal spans, the answer. */
+interface MaskedEntry {
+  readonly sql: string;
+  readonly spans: Int32Array;
+  readonly cls: Classification;
 }
 
 /**

@@ -4,10 +4,12 @@
 // is always the answer the classifier gives the same text uncached, for every case table text and
 // for variants of it with other literal values.
 
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VolatilityCatalog } from '../../../src/classify/catalog.js';
 import { Classifier } from '../../../src/classify/classifier.js';
-import { maskLiterals } from '../../../src/classify/literal-mask.js';
+import { Lexer, TOK_NUMBER, TOK_STRING } from '../../../src/classify/lexer.js';
+import { LiteralMask } from '../../../src/classify/literal-mask.js';
 import { CATALOG_ROWS, testClassifier } from './case-helpers.js';
 import { TABLES } from './cases-all.js';
 
@@ -16,6 +18,28 @@ beforeAll(async () => {
 });
 
 const N = '\u0000';
+
+/** The text with its literals replaced by NUL (null when the scan refuses it or finds none): what the hash stands for. */
+function maskLiterals(sql: string): string | null {
+  const m = new LiteralMask();
+  if (!m.scan(sql)) return null;
+  let out = '';
+  let at = 0;
+  for (let k = 0; k < m.count; k++) {
+    out += sql.slice(at, m.spans[2 * k]) + N;
+    at = m.spans[2 * k + 1]!;
+  }
+  return out + sql.slice(at);
+}
+
+/** Whether the scanner takes `b` for `a` (a scanned and kept, b scanned last). */
+function sameKey(a: string, b: string): boolean {
+  const m = new LiteralMask();
+  if (!m.scan(a)) return false;
+  const hash = m.hash;
+  const spans = m.keepSpans();
+  return m.scan(b) && m.hash === hash && m.matches(b, a, spans);
+}
 
 describe('maskLiterals', () => {
   it.each([
@@ -52,12 +76,100 @@ describe('maskLiterals', () => {
     expect(maskLiterals(sql)).toBeNull();
   });
 
-  it('gives two texts one key only when they differ inside literals', () => {
-    expect(maskLiterals('SELECT * FROM t WHERE a = 1')).toBe(maskLiterals("SELECT * FROM t WHERE a = 'x'"));
-    expect(maskLiterals('SELECT * FROM t1 WHERE a = 1')).not.toBe(maskLiterals('SELECT * FROM t2 WHERE a = 1'));
-    expect(maskLiterals('SELECT * FROM "t1" WHERE a = 1')).not.toBe(maskLiterals('SELECT * FROM "t2" WHERE a = 1'));
-    expect(maskLiterals('SELECT 1 -- a 1\n')).not.toBe(maskLiterals('SELECT 1 -- a 2\n'));
-    expect(maskLiterals('SELECT 1 /* meridian: node=a1 */')).not.toBe(maskLiterals('SELECT 1 /* meridian: node=a2 */'));
+  it('takes two texts for one only when they differ inside literals', () => {
+    expect(sameKey('SELECT * FROM t WHERE a = 1', "SELECT * FROM t WHERE a = 'x'")).toBe(true);
+    expect(sameKey('SELECT * FROM t WHERE a = 1 AND b = 22', 'SELECT * FROM t WHERE a = 333 AND b = 4')).toBe(true);
+    expect(sameKey('SELECT * FROM t1 WHERE a = 1', 'SELECT * FROM t2 WHERE a = 1')).toBe(false);
+    expect(sameKey('SELECT * FROM t WHERE a = 1', 'select * from t where a = 1')).toBe(false);
+    expect(sameKey('SELECT * FROM "t1" WHERE a = 1', 'SELECT * FROM "t2" WHERE a = 1')).toBe(false);
+    expect(sameKey('SELECT 1 -- a 1\n', 'SELECT 1 -- a 2\n')).toBe(false);
+    expect(sameKey('SELECT 1 /* meridian: node=a1 */', 'SELECT 1 /* meridian: node=a2 */')).toBe(false);
+    expect(sameKey('SELECT 1, 2', 'SELECT 1,2')).toBe(false);
+    expect(sameKey('SELECT 1, 2', 'SELECT 1, 2, 3')).toBe(false);
+  });
+
+  it('compares the texts, not only their hashes: a colliding candidate is refused', () => {
+    const m = new LiteralMask();
+    m.scan('SELECT a FROM t WHERE id = 1');
+    const spans = m.keepSpans();
+    m.scan('SELECT b FROM t WHERE id = 2');
+    expect(m.matches('SELECT b FROM t WHERE id = 2', 'SELECT a FROM t WHERE id = 1', spans)).toBe(false);
+    expect(m.matches('SELECT b FROM t WHERE id = 2', 'SELECT b FROM t WHERE id = 1', spans)).toBe(true);
+  });
+});
+
+/** The lexer's tokens, literal values blanked: what two texts of one key must share. */
+function tokensOf(sql: string): string[] {
+  const lexer = new Lexer();
+  lexer.lex(sql);
+  const out: string[] = [];
+  for (let k = 0; k < lexer.count; k++) {
+    const kind = lexer.kinds[k]!;
+    out.push(kind === TOK_STRING || kind === TOK_NUMBER ? `${kind}:?` : `${kind}:${sql.slice(lexer.starts[k], lexer.ends[k])}`);
+  }
+  for (let k = 0; k < lexer.commentStarts.length; k++) out.push(`comment:${sql.slice(lexer.commentStarts[k], lexer.commentEnds[k])}`);
+  return out;
+}
+
+const FRAGMENTS = [
+  'SELECT',
+  ' ',
+  '\n',
+  'a',
+  't1',
+  '1',
+  '42',
+  "'x'",
+  "''",
+  "'a''b'",
+  '"t1"',
+  '"t 2"',
+  '--c\n',
+  '/* c */',
+  '.',
+  ',',
+  '(',
+  ')',
+  'e',
+  'E',
+  '$1',
+  '\\',
+  ':',
+  ';',
+  '&',
+  'U',
+  '-',
+  '/',
+  '*',
+  "'",
+  '"',
+  'é',
+];
+const CHARS = ['1', '2', 'a', "'", '"', ' ', '.', '-', '/', '*', 'e', '$', '\\', '_', 'x'];
+
+describe('maskLiterals against the lexer', () => {
+  it('two texts of one key always lex to the same tokens but for literal values (texts and their mutations)', () => {
+    let equal = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 14 }),
+        fc.nat(200),
+        fc.constantFrom(...CHARS),
+        fc.constantFrom('insert', 'replace', 'delete'),
+        (parts, at, ch, how) => {
+          const a = parts.join('');
+          const p = a.length === 0 ? 0 : at % a.length;
+          const b =
+            how === 'insert' ? a.slice(0, p) + ch + a.slice(p) : how === 'replace' ? a.slice(0, p) + ch + a.slice(p + 1) : a.slice(0, p) + a.slice(p + 1);
+          if (!sameKey(a, b)) return;
+          equal++;
+          expect(tokensOf(b)).toEqual(tokensOf(a));
+        },
+      ),
+      { numRuns: 20_000, seed: 17 },
+    );
+    console.log(`maskLiterals fuzz: 20000 text/mutation pairs, ${equal} shared a key and lexed alike`);
+    expect(equal).toBeGreaterThan(100);
   });
 });
 
