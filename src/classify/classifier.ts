@@ -2,7 +2,9 @@
 // Three levels, cheapest first:
 //   1. exact cache (LRU by text) — only texts without literals, so prepared statements and
 //      parameterised queries stay cached while literal-heavy ad-hoc SQL cannot evict them;
-//   2. the lexer fast path (fast-path.ts) — common shapes, ~1 µs, not cached;
+//   2. the lexer fast path (fast-path.ts) — common shapes, ~1 µs; a result that no literal can
+//      change (no effects, no transaction modes) is cached by the text with its literals masked
+//      (literal-mask.ts), so pgbench-style SQL with fresh literals each time skips lexing;
 //   3. PostgreSQL's parser (full-path.ts) — cached by exact text, or by *shape* (literals
 //      replaced by ?) when the result cannot depend on a literal's value.
 // Caches are dropped when the catalog's version moves, and when a reload changes the function
@@ -17,6 +19,7 @@ import { findHint } from './find-hint.js';
 import { classifyFull } from './full-path.js';
 import { FunctionPolicy } from './function-policy.js';
 import { Lexer } from './lexer.js';
+import { LiteralMask } from './literal-mask.js';
 import { ensureParser, isParserReady } from './parser.js';
 import type { StatementInfo } from './statement-info.js';
 import type { Classification, VolatilityLookup } from './types.js';
@@ -40,6 +43,8 @@ export interface ClassifierSettings {
 export interface ClassifierStats {
   exactHits: number;
   shapeHits: number;
+  /** Literal-bearing texts answered by the masked-literal cache (no lexing). */
+  maskHits: number;
   fastPath: number;
   fullParse: number;
 }
@@ -50,7 +55,7 @@ export class Classifier {
     await ensureParser();
   }
 
-  readonly stats: ClassifierStats = { exactHits: 0, shapeHits: 0, fastPath: 0, fullParse: 0 };
+  readonly stats: ClassifierStats = { exactHits: 0, shapeHits: 0, maskHits: 0, fastPath: 0, fullParse: 0 };
   private readonly catalog: VolatilityLookup;
   /** routing.write_functions / read_functions over the catalog: replaced whole on reload. */
   private policy: FunctionPolicy;
@@ -59,6 +64,9 @@ export class Classifier {
   private readonly shapes: LRUCache<string, Classification>;
   /** Literal-bearing texts whose result depends on a literal (SET, lock keys): a small LRU of their own. */
   private readonly adhoc: LRUCache<string, Classification>;
+  /** Fast-path results no literal can change, by the hash of the text with its literals masked (literal-mask.ts). */
+  private readonly masked: LRUCache<number, MaskedEntry>;
+  private readonly mask = new LiteralMask();
   private readonly maxCachedLength: number;
   /** limits.max_parse_bytes: set again on reload. */
   private maxParseBytes: number;
@@ -73,6 +81,7 @@ export class Classifier {
     this.exact = new LRUCache({ max: size, maxSize: maxChars, sizeCalculation });
     this.shapes = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation });
     this.adhoc = new LRUCache({ max: Math.max(16, size >> 3), maxSize: maxChars >> 3, sizeCalculation });
+    this.masked = new LRUCache({ max: Math.max(16, size >> 1), maxSize: maxChars >> 1, sizeCalculation: (e: MaskedEntry) => e.sql.length + 64 });
     this.maxCachedLength = opts.maxCachedLength ?? 64 * 1024;
     this.maxParseBytes = opts.maxParseBytes ?? 1024 * 1024;
     this.catalogVersion = opts.catalog.version;
@@ -104,7 +113,17 @@ export class Classifier {
       this.stats.exactHits++;
       return cached;
     }
-    return this.classifyMiss(sql);
+    const mask = this.mask;
+    const isMaskable = sql.length <= this.maxCachedLength && mask.scan(sql);
+    if (isMaskable) {
+      const hit = this.masked.get(mask.hash);
+      // A hash collision is a miss (its entry is replaced): the texts themselves are compared.
+      if (hit !== undefined && mask.matches(sql, hit.sql, hit.spans)) {
+        this.stats.maskHits++;
+        return hit.cls;
+      }
+    }
+    return this.classifyMiss(sql, isMaskable);
   }
 
   /** Classifies without reading or filling any cache (fast path, then parser). */
@@ -130,15 +149,17 @@ export class Classifier {
     this.exact.clear();
     this.shapes.clear();
     this.adhoc.clear();
+    this.masked.clear();
     this.catalogVersion = version;
   }
 
-  /** Entries held: exact (literal-free texts), shapes, adhoc. */
-  cacheSizes(): { exact: number; shapes: number; adhoc: number } {
-    return { exact: this.exact.size, shapes: this.shapes.size, adhoc: this.adhoc.size };
+  /** Entries held: exact (literal-free texts), shapes, adhoc, masked (literal-bearing fast-path texts). */
+  cacheSizes(): { exact: number; shapes: number; adhoc: number; masked: number } {
+    return { exact: this.exact.size, shapes: this.shapes.size, adhoc: this.adhoc.size, masked: this.masked.size };
   }
 
-  private classifyMiss(sql: string): Classification {
+  /** `isMaskable`: this.mask holds the scan of `sql`, which has literals and may be cached by them. */
+  private classifyMiss(sql: string, isMaskable: boolean): Classification {
     const lexer = this.lexer;
     lexer.lex(sql);
     const hint = findHint(lexer);
@@ -148,6 +169,9 @@ export class Classifier {
       this.stats.fastPath++;
       const result = buildClassification(fast, hint);
       if (!lexer.hasLiterals && isCacheable) this.exact.set(sql, result);
+      else if (isMaskable && !lexer.hasBackslashQuote && fast.every(isLiteralFree)) {
+        this.masked.set(this.mask.hash, { sql, spans: this.mask.keepSpans(), cls: result });
+      }
       return this.settingsSafe(result);
     }
     if (!isParserReady()) return buildClassification(classifyFull(sql, this.policy), hint); // never cached
@@ -180,6 +204,21 @@ export class Classifier {
       ? asWrite(result, 'backslash before a closing quote (ambiguous if standard_conforming_strings is off) → write')
       : result;
   }
+}
+
+/** A masked-literal cache entry: the text it was classified from, its literal spans, the answer. */
+interface MaskedEntry {
+  readonly sql: string;
+  readonly spans: Int32Array;
+  readonly cls: Classification;
+}
+
+/**
+ * A fast-path statement whose classification no literal can change: no effects (a SET's value, a
+ * lock key …), no transaction modes, nothing literal-sensitive (masked-literal cache).
+ */
+function isLiteralFree(info: StatementInfo): boolean {
+  return info.effects.length === 0 && info.txAccess === null && !info.isLiteralSensitive && !info.isMeridianSetting && !info.isSerializable;
 }
 
 /**

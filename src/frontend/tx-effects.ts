@@ -55,6 +55,8 @@ export function timingOf(e: SessionEffect): EffectTiming {
   }
 }
 
+const NOTHING: readonly SessionEffect[] = Object.freeze([]);
+
 export class TxEffects {
   private pending: SessionEffect[] = [];
   private readonly savepoints: Savepoint[] = [];
@@ -114,18 +116,22 @@ export class TxEffects {
     return this.find(name) >= 0;
   }
 
-  /** COMMIT: the effects that survived, in statement order; the block is forgotten. */
-  commit(): SessionEffect[] {
+  /**
+   * COMMIT: the effects that survived, in statement order; the block is forgotten. A block with
+   * nothing pending (most: plain DML) allocates nothing.
+   */
+  commit(): readonly SessionEffect[] {
+    if (this.savepoints.length > 0) this.savepoints.length = 0;
     const out = this.pending;
+    if (out.length === 0) return NOTHING;
     this.pending = [];
-    this.savepoints.length = 0;
     return out;
   }
 
   /** ROLLBACK: everything pending is undone. */
   rollback(): void {
-    this.pending = [];
-    this.savepoints.length = 0;
+    if (this.pending.length > 0) this.pending = [];
+    if (this.savepoints.length > 0) this.savepoints.length = 0;
   }
 
   /** Index of the newest savepoint of that name, or -1. */
