@@ -46,7 +46,7 @@ export async function ensureMeridianBuild(repo: string, allowBuild: boolean): Pr
   return { ready: null, detail: `built with npm run build in ${((Date.now() - t0) / 1000).toFixed(1)} s` };
 }
 
-const MICRO = ['frame-decode.ts', 'classify.ts', 'route.ts'];
+const MICRO = ['frame-decode.ts', 'classify.ts', 'route.ts', 'session-path.ts'];
 
 /** Runs each microbenchmark that exists; prints and saves its output. */
 export async function runMicro(repo: string): Promise<number> {

@@ -63,7 +63,7 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
 
   --quick               ~3 min: 32 clients only, 1 s runs, 3 rounds, no pglogical phase, no PgBouncer
                         in the routing phase
-  --micro               run the microbenchmarks (frame decoding, classification, routing) only
+  --micro               run the microbenchmarks (frame decoding, classification, routing, the session path) only
   --duration S          seconds per pgbench run (default 2, quick 1; 100+ clients get 1 s more)
   --rounds N            interleaved rounds per cell (default 3, minimum 1)
   --clients 1,8,32,128  client counts for the single-node workloads
