@@ -4,51 +4,20 @@
 // connections for the user the refresher logs in as: the catalog loads only over TLS (verify-full
 // against the test CA). The health probes (own pg.Client) are checked the same way.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
-import { handCertToServer } from '../support/pg-bin.js';
+import { makeTestPki } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
-let dir: string;
 let mer: RunningMeridian;
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'ignore' });
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-catalog-tls-'));
-  const ca = join(dir, 'ca.crt');
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '1', '-subj', '/CN=test-ca']);
-  const key = join(dir, 'server.key');
-  const csr = join(dir, 'server.csr');
-  const cert = join(dir, 'server.crt');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    ca,
-    '-CAkey',
-    join(dir, 'ca.key'),
-    '-CAcreateserial',
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-extfile',
-    join(dir, 'san.ext'),
-  ]);
-  handCertToServer(dir, cert, key);
+  const pki = makeTestPki('meridian-catalog-tls-');
+  const { ca, cert, key } = pki;
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
   const node = cluster.nodes[0]!;
   // The node takes user app (the refresher's login: the first session's user) only over TLS.

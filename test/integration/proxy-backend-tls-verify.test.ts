@@ -3,58 +3,24 @@
 // certificate does not carry is refused with the TLS reason, verify-ca accepts any name its CA
 // signed, and tls_ca with a mode that checks nothing is a config error.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { connectServer } from '../../src/backend/server-connect.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { startSingleNode, TEST_USERS, type SingleCluster } from '../support/cluster.js';
-import { handCertToServer } from '../support/pg-bin.js';
+import { makeTestPki } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
 let dir: string;
 const running: RunningMeridian[] = [];
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'ignore' });
-}
-
-/** A CA (key + self-signed cert) in `dir` named `name`. */
-function makeCa(name: string): string {
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    join(dir, `${name}.key`),
-    '-out',
-    join(dir, `${name}.crt`),
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  return join(dir, `${name}.crt`);
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-node-tls-verify-'));
-  const ca = makeCa('test-ca');
-  makeCa('other-ca');
-  const key = join(dir, 'server.key');
-  const csr = join(dir, 'server.csr');
-  const cert = join(dir, 'server.crt');
-  const ext = join(dir, 'san.ext');
-  writeFileSync(ext, 'subjectAltName = IP:127.0.0.1\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', join(dir, 'test-ca.key'), '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', ext]);
-  handCertToServer(dir, cert, key);
+  const pki = makeTestPki('meridian-node-tls-verify-');
+  dir = pki.dir;
+  const { cert, key } = pki;
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
 }, 120_000);
 

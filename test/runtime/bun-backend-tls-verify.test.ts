@@ -4,69 +4,22 @@
 // "localhost" (a name the certificate does not carry), refuses the connection; verify-ca accepts
 // that name but not a wrong CA.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, TEST_USERS, type SingleCluster } from '../support/cluster.js';
-import { handCertToServer } from '../support/pg-bin.js';
+import { makeTestPki } from '../support/test-pki.js';
 import { startMeridianProcess, testRuntime, type MeridianProcess } from '../helpers/meridian-process.js';
 
 let cluster: SingleCluster;
 let dir: string;
 const running: MeridianProcess[] = [];
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'ignore' });
-}
-
-function makeCa(name: string): void {
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    join(dir, `${name}.key`),
-    '-out',
-    join(dir, `${name}.crt`),
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-  ]);
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-rt-tls-verify-'));
-  makeCa('test-ca');
-  makeCa('other-ca');
-  const key = join(dir, 'server.key');
-  const csr = join(dir, 'server.csr');
-  const cert = join(dir, 'server.crt');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=meridian-test-node']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    join(dir, 'test-ca.crt'),
-    '-CAkey',
-    join(dir, 'test-ca.key'),
-    '-CAcreateserial',
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-extfile',
-    join(dir, 'san.ext'),
-  ]);
-  handCertToServer(dir, cert, key);
+  const pki = makeTestPki('meridian-rt-tls-verify-');
+  dir = pki.dir;
+  const { cert, key } = pki;
   cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
 }, 120_000);
 
