@@ -274,9 +274,23 @@ describe('residency reload with pool.mode session', () => {
     await kept.connect();
     expect(await servedBy(kept, '/* meridian: node=n3 */ select inet_server_port() as port')).toBe('n3');
     expect(await servedBy(kept, '/* meridian: node=n1 */ select inet_server_port() as port')).toBe('n1'); // idle on n3 now
-    const euOnly = client('app', undefined, sess);
+    // Session pooling keeps the backend a login opens (on the nearest master): from eu-west, that is
+    // n1. Without a region the login could land on n3 (RTTs are alike on loopback), and a session
+    // holding n3 is rightly closed by the narrowing.
+    const euOnly = new pg.Client({
+      host: '127.0.0.1',
+      port: sess.port,
+      user: 'app',
+      password: TEST_USERS.app.password,
+      database: 'app',
+      options: '-c meridian.region=eu-west',
+    });
+    euOnly.on('error', () => {});
     await euOnly.connect();
     expect(await servedBy(euOnly, '/* meridian: node=n1 */ select inet_server_port() as port')).toBe('n1');
+    const pid = (euOnly as unknown as { processID: number }).processID;
+    const held = [...sess.m.sessions.values()].find((x) => x.cancelPid === pid)?.sessionBackends;
+    expect([...(held?.keys() ?? [])], 'nodes the eu-only session holds').toEqual(['n1']);
 
     writeConfig('eu-west', sessPath, 'mode: session, size: 5');
     reload(sess);
