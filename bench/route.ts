@@ -1,31 +1,14 @@
 // Route decisions per second on literal snapshots (no IO). Run: npx tsx bench/route.ts
 // Covers the common request mixes: writes, reads (3 and 12 nodes), residency, client region.
 import { route } from '../src/router/route.js';
+import { node } from '../test/unit/router/fixtures.js';
 import { buildSnapshot } from '../src/topology/snapshot.js';
 import type { NodeSnapshot } from '../src/topology/types.js';
 import type { RoutePolicy, RouteRequest, SessionRouteContext } from '../src/router/types.js';
 
 function mk(name: string, i: number, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return {
-    name,
-    host: '127.0.0.1',
-    port: 5500 + i,
-    region: ['eu', 'us', 'ap'][i % 3] as string,
-    location: { lat: 10 * i, lon: 20 * i },
-    priority: 0,
-    isUp: true,
-    role: 'master',
-    rttMs: 1 + i * 7,
-    lagMs: (i * 37) % 200,
-    lagBytes: 0,
-    state: 'active',
-    isSplitBrain: false,
-    lastError: null,
-    changedAtMs: 0,
-    failedProbes: 0,
-    lastProbeAtMs: 0,
-    ...over,
-  };
+  const region = ['eu', 'us', 'ap'][i % 3] as string;
+  return node(name, { port: 5500 + i, region, location: { lat: 10 * i, lon: 20 * i }, rttMs: 1 + i * 7, lagMs: (i * 37) % 200, ...over });
 }
 
 const three = buildSnapshot([mk('n1', 0), mk('n2', 1), mk('n3', 2)], 1, 0);

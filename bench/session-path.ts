@@ -18,10 +18,10 @@ import type { ProxyContext } from '../src/frontend/context.js';
 import { Session } from '../src/frontend/session.js';
 import { SessionState } from '../src/frontend/session-state.js';
 import { Metrics } from '../src/metrics/metrics.js';
+import { node } from '../test/unit/router/fixtures.js';
 import { route } from '../src/router/route.js';
 import type { RoutePolicy, SessionRouteContext } from '../src/router/types.js';
 import { buildSnapshot } from '../src/topology/snapshot.js';
-import type { NodeSnapshot } from '../src/topology/types.js';
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 3 : 7;
@@ -132,28 +132,6 @@ function selectOnly(): { client: Buffer[]; server: (Buffer | null)[] } {
 
 // ---- the proxy around one session ----
 
-function nodeSnapshot(name: string): NodeSnapshot {
-  return {
-    name,
-    host: '127.0.0.1',
-    port: 5432,
-    region: 'eu',
-    location: null,
-    priority: 0,
-    isUp: true,
-    role: 'master',
-    rttMs: 1,
-    lagMs: 0,
-    lagBytes: 0,
-    state: 'active',
-    isSplitBrain: false,
-    lastError: null,
-    changedAtMs: 0,
-    failedProbes: 0,
-    lastProbeAtMs: 0,
-  };
-}
-
 interface Driven {
   readonly session: Session;
   readonly client: NullSocket;
@@ -170,7 +148,7 @@ async function setup(n: number): Promise<Driven[]> {
     pool: { queueTimeoutMs: 1000, preparedStatementsPerBackend: 100, sessionReuse: true, mode: 'transaction' },
     cluster: { kind: 'physical', nodes: [] },
   } as unknown as MeridianConfig;
-  const snap = buildSnapshot([nodeSnapshot('m')], 1, 0);
+  const snap = buildSnapshot([node('m', { region: 'eu' })], 1, 0);
   const policy: RoutePolicy = {
     kind: 'physical',
     isMultiMaster: false,
