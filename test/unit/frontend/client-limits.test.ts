@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MeridianError } from '../../../src/errors.js';
 import { CANCEL_REPEAT_MS, CancelForwarder, MAX_CANCELS_IN_FLIGHT, type CancelResult } from '../../../src/frontend/cancel-limits.js';
 import { checkIdle, IdleKind, IdleVerdict, type IdleMark } from '../../../src/frontend/idle-timeouts.js';
@@ -114,10 +114,17 @@ describe('idle verdicts', () => {
 });
 
 describe('ClientJanitor', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('closes a connection not logged in by auth_timeout (08P01), and idle sessions with 25P03 / 57P05', () => {
     const cfg = cfgWith('limits: { auth_timeout: 1s, idle_transaction_timeout: 2s, client_idle_timeout: 3s }\n');
     const closes: string[] = [];
     const j = new ClientJanitor(() => cfg, { closed: (why) => closes.push(why) });
+    // The janitor stamps each connection with Date.now(): frozen, so a millisecond passing between
+    // t0 and track() cannot move the deadlines by one.
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_000_000 });
     const t0 = Date.now();
     const pending = fakeSession();
     const inTx = fakeSession();
