@@ -8,8 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSingleNode, waitFor, type SingleCluster } from '../support/cluster.js';
-import { makeTestPki } from '../support/test-pki.js';
+import { waitFor, type SingleCluster } from '../support/cluster.js';
+import { makeTestPki, startTlsNode } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
@@ -17,8 +17,8 @@ let mer: RunningMeridian;
 
 beforeAll(async () => {
   const pki = makeTestPki('meridian-catalog-tls-');
-  const { ca, cert, key } = pki;
-  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  const { ca } = pki;
+  cluster = await startTlsNode(pki);
   const node = cluster.nodes[0]!;
   // The node takes user app (the refresher's login: the first session's user) only over TLS.
   const hba = join(node.dataDir, 'pg_hba.conf');

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { connectServer } from '../../src/backend/server-connect.js';
 import { parseConfigText } from '../../src/config/load-config.js';
-import { startSingleNode, TEST_USERS, type SingleCluster } from '../support/cluster.js';
-import { makeTestPki } from '../support/test-pki.js';
+import { TEST_USERS, type SingleCluster } from '../support/cluster.js';
+import { makeTestPki, startTlsNode } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
@@ -20,8 +20,7 @@ const running: RunningMeridian[] = [];
 beforeAll(async () => {
   const pki = makeTestPki('meridian-node-tls-verify-');
   dir = pki.dir;
-  const { cert, key } = pki;
-  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  cluster = await startTlsNode(pki);
 }, 120_000);
 
 afterAll(async () => {

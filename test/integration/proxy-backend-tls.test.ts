@@ -2,29 +2,18 @@
 // SSL, and queries, large results both ways, COPY and pipelined extended-protocol batches pass through
 // a TLS backend socket (read through 'data' events, not a reusable read buffer).
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import postgres from 'postgres';
-import { startSingleNode, type SingleCluster } from '../support/cluster.js';
-import { handCertToServer } from '../support/pg-bin.js';
+import { type SingleCluster } from '../support/cluster.js';
+import { makeSelfSignedCert, startTlsNode } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: SingleCluster;
 let mer: RunningMeridian;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-node-tls-'));
-  const cert = join(dir, 'server.crt');
-  const key = join(dir, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
-    stdio: 'ignore',
-  });
-  handCertToServer(dir, cert, key);
-  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  cluster = await startTlsNode(makeSelfSignedCert('meridian-node-tls-'));
   await cluster.exec('create table if not exists tls_t (id int primary key, v text)');
   mer = await startMeridian(cluster, { clusterYaml: '  tls: require' });
 }, 120_000);

@@ -3,15 +3,12 @@
 // idle; Terminate and EOF in every login phase; the socket after a failed login; a shared prepared
 // statement whose plan DDL invalidated; PREPARE TRANSACTION after temporary objects.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import postgres from 'postgres';
 import { sharedCluster, TEST_USERS, uniqueName, waitFor, type SingleCluster } from '../support/cluster.js';
+import { makeSelfSignedCert } from '../support/test-pki.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 import { frame, startupPacket, Wire } from '../hostile/wire.js';
 
@@ -246,12 +243,7 @@ describe('item 5: Terminate and EOF in every login phase', () => {
 describe('item 6: a failed login closes the connection at once', () => {
   let tlsMer: RunningMeridian;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meridian-err-tls-'));
-    const cert = join(dir, 'server.crt');
-    const key = join(dir, 'server.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
-      stdio: 'ignore',
-    });
+    const { cert, key } = makeSelfSignedCert('meridian-err-tls-');
     tlsMer = await startMeridian(cluster, {
       pool: 'mode: session, size: 2, queue_timeout: 5s',
       extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }`,

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startSingleNode, TEST_USERS, type SingleCluster } from '../support/cluster.js';
-import { makeTestPki } from '../support/test-pki.js';
+import { TEST_USERS, type SingleCluster } from '../support/cluster.js';
+import { makeTestPki, startTlsNode } from '../support/test-pki.js';
 import { startMeridianProcess, testRuntime, type MeridianProcess } from '../helpers/meridian-process.js';
 
 let cluster: SingleCluster;
@@ -19,8 +19,7 @@ const running: MeridianProcess[] = [];
 beforeAll(async () => {
   const pki = makeTestPki('meridian-rt-tls-verify-');
   dir = pki.dir;
-  const { cert, key } = pki;
-  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  cluster = await startTlsNode(pki);
 }, 120_000);
 
 afterAll(async () => {

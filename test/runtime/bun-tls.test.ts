@@ -3,14 +3,10 @@
 // require). Checked with node-postgres and psql, a large result through both TLS sockets, and the
 // refusal of a plain client when TLS is required.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startSingleNode, type SingleCluster } from '../support/cluster.js';
-import { handCertToServer } from '../support/pg-bin.js';
+import { type SingleCluster } from '../support/cluster.js';
+import { makeSelfSignedCert, startTlsNode } from '../support/test-pki.js';
 import { runPsql } from '../support/proc.js';
 import { startMeridianProcess, testRuntime, type MeridianProcess } from '../helpers/meridian-process.js';
 
@@ -18,18 +14,12 @@ let cluster: SingleCluster;
 let mer: MeridianProcess;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-rt-tls-'));
-  const cert = join(dir, 'server.crt');
-  const key = join(dir, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
-    stdio: 'ignore',
-  });
-  handCertToServer(dir, cert, key);
-  cluster = await startSingleNode({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
+  const files = makeSelfSignedCert('meridian-rt-tls-');
+  cluster = await startTlsNode(files);
   mer = await startMeridianProcess(cluster, {
     runtime: testRuntime(),
     clusterYaml: '  tls: require',
-    extraYaml: `tls: { cert: ${cert}, key: ${key}, mode: require }`,
+    extraYaml: `tls: { cert: ${files.cert}, key: ${files.key}, mode: require }`,
     tlsClients: true,
   });
 }, 120_000);
