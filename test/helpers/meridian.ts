@@ -13,6 +13,17 @@ import { TEST_USERS } from '../support/cluster.js';
 /** The admin console user's password in test configs (a placeholder such as "admin-secret" is refused at load). */
 export const ADMIN_PASSWORD = 'admin-console-test-pw';
 
+/** Rows of one admin console command on the Meridian listening on `port`. */
+export async function adminRows(port: number, sql: string): Promise<Array<Record<string, unknown>>> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await c.end();
+  }
+}
+
 export interface RunningMeridian {
   readonly m: Meridian;
   readonly port: number;

@@ -13,11 +13,10 @@
 // at the moment writes move are resolved by pglogical's last_update_wins: no client sees an
 // error; balances may lose a concurrent update (that is active-active, not Meridian).
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startActiveActive, TEST_USERS, waitFor, type PglogicalCluster, type PgNode } from '../support/cluster.js';
 import { runPgbench } from '../support/proc.js';
-import { ADMIN_PASSWORD, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { adminRows, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 const PGBENCH_SECONDS = Number(process.env.MERIDIAN_DRAIN_BENCH_S ?? 45);
 let cluster: PglogicalCluster;
@@ -45,15 +44,7 @@ async function initPgbench(node: PgNode): Promise<void> {
   await node.query('GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app');
 }
 
-async function admin(sql: string): Promise<Array<Record<string, unknown>>> {
-  const c = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-  } finally {
-    await c.end();
-  }
-}
+const admin = (sql: string) => adminRows(mer.port, sql);
 
 async function routedTo(node: string): Promise<number> {
   const v = await mer.m.metrics.routedTotal.get();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, uniqueName, waitFor, type PhysicalCluster } from '../support/cluster.js';
-import { ADMIN_PASSWORD, meridianYaml, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { adminRows, meridianYaml, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
 let cluster: PhysicalCluster;
 let mer: RunningMeridian;
@@ -25,15 +25,7 @@ function writeConfig(routing: string): void {
   writeFileSync(configPath, meridianYaml(cluster, { kind: 'physical', extraYaml: `routing: { ${ROUTING}, ${routing} }` }));
 }
 
-async function admin(sql: string): Promise<Array<Record<string, unknown>>> {
-  const c = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-  } finally {
-    await c.end();
-  }
-}
+const admin = (sql: string) => adminRows(mer.port, sql);
 
 async function connect(): Promise<pg.Client> {
   const c = new pg.Client(mer.dsn());

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedCluster, waitFor, type PglogicalCluster } from '../support/cluster.js';
-import { ADMIN_PASSWORD, meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
+import { adminRows, meridianYaml, startMeridian, type RunningMeridian, type StartOptions } from '../helpers/meridian.js';
 
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
@@ -32,15 +32,7 @@ function writeConfig(opts: StartOptions): void {
   writeFileSync(configPath, meridianYaml(cluster, { ...base, ...opts, extraYaml: `${base.extraYaml}\n${opts.extraYaml ?? ''}` }));
 }
 
-async function admin(sql: string): Promise<Array<Record<string, unknown>>> {
-  const c = new pg.Client({ host: '127.0.0.1', port: mer.port, user: 'admin', password: ADMIN_PASSWORD, database: 'meridian' });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-  } finally {
-    await c.end();
-  }
-}
+const admin = (sql: string) => adminRows(mer.port, sql);
 
 async function configValue(key: string): Promise<unknown> {
   return (await admin('SHOW CONFIG')).find((r) => r.key === key)?.value;
