@@ -134,9 +134,9 @@ export class StartupHandler implements FrameSink {
         return;
       case 'cancel': {
         this.input.set(null);
-        this.socket.destroy();
         this.s.ctx.findSessionForCancel(p.pid, p.secret)?.cancelCurrent();
         this.s.close('cancel request');
+        this.socket.destroy();
         return;
       }
       case 'unsupported':

@@ -12,6 +12,8 @@ import type { ChunkHandler, Conn, Input } from './conn.js';
 /** Queued bytes past which write() asks the caller to wait for 'drain' (Node's default). */
 const HIGH_WATER_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** How long a destroyed connection may take to close before it is reset. */
+const DESTROY_GRACE_MS = 1000;
 
 export class BunConn extends EventEmitter implements Conn, Input {
   /** The socket carrying this connection (the TLS one after an upgrade); null while connecting. */
@@ -157,8 +159,18 @@ export class BunConn extends EventEmitter implements Conn, Input {
     this.destroyed = true;
     this.queue = [];
     this.writableLength = 0;
-    if (this.sock !== null) this.sock.terminate();
-    else process.nextTick(() => this.onClose());
+    const sock = this.sock;
+    if (sock === null) {
+      process.nextTick(() => this.onClose());
+      return this;
+    }
+    // As destroy() on Node.js: what is queued is dropped and the socket closed, with a FIN (Bun's
+    // terminate() resets the connection, which a client reading its cancel request's answer sees
+    // as ECONNRESET). A peer that keeps the socket open (TLS) is reset a second later.
+    sock.end();
+    setTimeout(() => {
+      if (!this.isClosed) sock.terminate();
+    }, DESTROY_GRACE_MS).unref();
     return this;
   }
 

@@ -1,5 +1,6 @@
-// COPY of ≥ 200 MB in both directions streams through Meridian without its memory growing with
-// the data: Meridian runs as its own process (node + tsx on src/cli.ts) so its peak RSS is its own.
+// COPY of ≥ 200 MB in both directions, twice, streams through Meridian without its memory growing
+// with the data: Meridian runs as its own process (src/cli.ts, on the runtime running this test) so
+// its peak RSS is its own.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { freePort } from '../support/ports.js';
 import { meridianYaml } from '../helpers/meridian.js';
 
 const TOTAL = 200 * 1024 * 1024;
+/** The runtime Meridian runs on here: the one running this test (Bun when vitest runs under Bun). */
+const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
 let cluster: Cluster;
 let proc: ChildProcess;
 let port: number;
@@ -63,39 +66,53 @@ describe('COPY streaming memory', () => {
       const pid = proc.pid!;
       const before = rssKb(pid, 'VmRSS');
       const line = Buffer.from('x'.repeat(1019) + '\n');
-      let sent = 0;
-      const w = await sql`copy ${sql(t)} from stdin`.writable();
-      await pipeline(
-        new Readable({
-          read() {
-            if (sent >= TOTAL) return this.push(null);
-            const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
-            sent += chunk.length;
-            this.push(chunk);
-          },
-        }),
-        w,
+      /** COPY ≥ TOTAL bytes in, then all of it out to a slow reader; returns Meridian's peak RSS in KiB. */
+      const pass = async (): Promise<number> => {
+        let sent = 0;
+        const w = await sql`copy ${sql(t)} from stdin`.writable();
+        await pipeline(
+          new Readable({
+            read() {
+              if (sent >= TOTAL) return this.push(null);
+              const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
+              sent += chunk.length;
+              this.push(chunk);
+            },
+          }),
+          w,
+        );
+        let received = 0;
+        const r = await sql`copy ${sql(t)} to stdout`.readable();
+        await pipeline(
+          r,
+          new Writable({
+            write(chunk: Buffer, _e, cb) {
+              received += chunk.length;
+              // A slow reader: Meridian must stop reading the server, not buffer for us.
+              if (received % (16 << 20) < chunk.length) setTimeout(cb, 20);
+              else cb();
+            },
+          }),
+        );
+        expect(sent).toBeGreaterThanOrEqual(TOTAL);
+        expect(received).toBeGreaterThanOrEqual(TOTAL);
+        await sql`truncate ${sql(t)}`;
+        return rssKb(pid, 'VmHWM');
+      };
+      const first = await pass();
+      const second = await pass();
+      const grewMb = (first - before) / 1024;
+      const againMb = (second - first) / 1024;
+      console.log(
+        `COPY 200 MB in + out, twice (${runtime}): Meridian RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(first / 1024)} MB ` +
+          `after the first pass (+${grewMb.toFixed(1)} MB), ${Math.round(second / 1024)} MB after the second (+${againMb.toFixed(1)} MB)`,
       );
-      let received = 0;
-      const r = await sql`copy ${sql(t)} to stdout`.readable();
-      await pipeline(
-        r,
-        new Writable({
-          write(chunk: Buffer, _e, cb) {
-            received += chunk.length;
-            // A slow reader: Meridian must stop reading the server, not buffer for us.
-            if (received % (16 << 20) < chunk.length) setTimeout(cb, 20);
-            else cb();
-          },
-        }),
-      );
-      const peak = rssKb(pid, 'VmHWM');
-      expect(sent).toBeGreaterThanOrEqual(TOTAL);
-      expect(received).toBeGreaterThanOrEqual(TOTAL);
-      const grewMb = (peak - before) / 1024;
-      console.log(`COPY 200 MB in + out: Meridian RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(peak / 1024)} MB (+${grewMb.toFixed(1)} MB)`);
-      // Bounded by socket buffers and the V8 heap, not by the 400 MB that went through.
-      expect(grewMb).toBeLessThan(100);
+      // Bounded by socket buffers and the heap's slack, not by the 800 MB that went through: the
+      // second pass must not raise the peak. Bun hands out a fresh buffer per read and its collector
+      // runs later than V8's: measured +145 to +260 MB after the first pass (the same after 200 or
+      // 400 MB, and flat on the second pass), so its slack is larger; `bun --smol` did not change it.
+      expect(grewMb).toBeLessThan(runtime === 'bun' ? 320 : 100);
+      expect(againMb).toBeLessThan(32);
     } finally {
       await sql.end();
       await cluster.exec(`drop table ${t}`);

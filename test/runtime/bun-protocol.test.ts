@@ -1,10 +1,12 @@
 // Meridian run by Bun (a child process: `bun src/cli.ts`, the Bun transport on native sockets),
 // checked from the outside like any server: simple and extended queries with node-postgres and
 // psql, a transaction kept on one backend, a large result, pipelined queries, a client that goes
-// away mid-result, and SHOW VERSION naming the runtime. MERIDIAN_TEST_RUNTIME=node runs the same
+// away mid-result, a cancel request answered by a clean close (no reset), and SHOW VERSION
+// naming the runtime. MERIDIAN_TEST_RUNTIME=node runs the same
 // checks against a Node.js child process.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect as connectTcp } from 'node:net';
 import pg from 'pg';
 import { sharedCluster, type Cluster } from '../support/cluster.js';
 import { runPsql } from '../support/proc.js';
@@ -117,6 +119,40 @@ describe(`Meridian under ${testRuntime()}`, () => {
       expect(r.rows[0].seven).toBe(7);
     } finally {
       await d.end();
+    }
+  });
+
+  it('a cancel request cancels the query, and its connection is closed cleanly (FIN, not a reset)', async () => {
+    const c = await client();
+    try {
+      const pid = (c as unknown as { processID: number }).processID;
+      const secret = (c as unknown as { secretKey: number }).secretKey;
+      const outcome = c.query('select pg_sleep(10)').then(
+        () => 'finished',
+        (e: { code?: string }) => e.code,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      // A raw connection, as libpq's PQcancel opens one: send the 16 bytes, read until the server closes.
+      const how = await new Promise<string>((resolve) => {
+        const s = connectTcp(mer.port, '127.0.0.1');
+        const packet = Buffer.alloc(16);
+        packet.writeInt32BE(16, 0);
+        packet.writeInt32BE(80877102, 4);
+        packet.writeInt32BE(pid, 8);
+        packet.writeInt32BE(secret, 12);
+        let ended = false;
+        s.on('connect', () => s.write(packet));
+        s.on('end', () => (ended = true));
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+        s.on('close', () => resolve(ended ? 'closed by FIN' : 'closed without FIN'));
+        setTimeout(() => (s.destroy(), resolve('still open after 3 s')), 3000).unref();
+      });
+      console.log(`cancel connection under ${mer.runtime}: ${how}`);
+      expect(how).toBe('closed by FIN');
+      expect(await outcome).toBe('57014');
+      expect((await c.query('select 1 as x')).rows[0].x).toBe(1);
+    } finally {
+      await c.end();
     }
   });
 
