@@ -5,6 +5,11 @@ import { defineConfig } from 'vitest/config';
 // seconds, and shared clusters come from the broker started by the global setup (test/support/README.md).
 const workers = Number(process.env.MERIDIAN_TEST_WORKERS ?? 2);
 
+// Meridian processes the tests start (`src/cli.ts --config …`) run on the runtime running the
+// tests, unless a test names another: vitest on Node.js tests the Node.js data path, vitest run by
+// Bun (npm run test:bun) the Bun one. Without this, the CLI would pick its default runtime.
+process.env.MERIDIAN_RUNTIME ||= typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
+
 export default defineConfig({
   test: {
     include: [

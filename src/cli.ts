@@ -7,7 +7,7 @@ import { runCheckConfig } from './config/check-config-command.js';
 import { loadConfigFile } from './config/load-config.js';
 import { createLogger } from './logger.js';
 import { detectRuntime } from './net/runtime.js';
-import { chooseRuntime, runUnder } from './net/runtime-exec.js';
+import { chooseRuntime, DEFAULT_RUNTIME, findBun, REEXEC_MARK, runUnder } from './net/runtime-exec.js';
 import { Meridian } from './server.js';
 
 const HELP = `meridian — a query-routing proxy for replicated PostgreSQL
@@ -24,8 +24,9 @@ Usage:
   meridian --help                     this text
 
 Options:
-  --runtime node|bun                  run on this runtime (default: the one that started meridian;
-                                      also MERIDIAN_RUNTIME); bun uses its native sockets
+  --runtime node|bun                  run on this runtime (also MERIDIAN_RUNTIME). Default: the proxy
+                                      and the demo run on Bun (its native sockets; the bun package,
+                                      else bun on PATH, else Node.js), other commands where started
 `;
 
 async function runProxy(configPath: string): Promise<number> {
@@ -114,6 +115,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Subcommands that serve no client: they run on the runtime that started them. */
+const SUBCOMMANDS = new Set(['check-config', 'classify', 'init-heartbeat', 'help', '--help', '-h']);
+
+/** Whether the command line runs the proxy or the demo (the commands with a data path). */
+function servesClients(args: readonly string[]): boolean {
+  const cmd = args[0];
+  if (cmd === 'demo') return true;
+  if (cmd === undefined || SUBCOMMANDS.has(cmd)) return false;
+  return args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+}
+
 /** The command line on the runtime it asks for (--runtime, MERIDIAN_RUNTIME): here, or in a child. */
 async function start(argv: string[]): Promise<number> {
   const choice = chooseRuntime(argv, process.env);
@@ -121,7 +133,20 @@ async function start(argv: string[]): Promise<number> {
     process.stderr.write(`meridian: ${choice.error}\n`);
     return 2;
   }
-  if (choice.runtime !== null && choice.runtime !== detectRuntime()) return runUnder(choice.runtime, choice.args);
+  let runtime = choice.runtime;
+  if (runtime === null && servesClients(choice.args)) {
+    // No runtime named: the proxy and the demo run on the default one, if it is installed.
+    if (DEFAULT_RUNTIME !== 'bun' || findBun() !== null) runtime = DEFAULT_RUNTIME;
+    else if (detectRuntime() !== 'bun') process.stderr.write('meridian: bun is not installed (npm ci installs it): running on Node.js\n');
+  }
+  if (runtime !== null && runtime !== detectRuntime()) {
+    // Started by runUnder for `runtime`, yet on the other one: starting another child would loop.
+    if (process.env[REEXEC_MARK] === '1') {
+      process.stderr.write(`meridian: asked to run on ${runtime}, but the executable started for it runs ${detectRuntime()}\n`);
+      return 1;
+    }
+    return runUnder(runtime, choice.args);
+  }
   return main(choice.args);
 }
 

@@ -1,12 +1,14 @@
-// Which runtime the process should run on (--runtime node|bun, else MERIDIAN_RUNTIME, else the one
-// it was started with), and starting it there when it is not: the same command line, without
-// --runtime, as a child process under the other runtime, with signals passed on and its exit code
-// returned. The child gets MERIDIAN_RUNTIME set to where it runs, so it never starts another.
+// Which runtime the process should run on (--runtime node|bun, else MERIDIAN_RUNTIME, else the
+// default for commands that serve clients: Bun, when its binary is there), and starting it there
+// when it is not: the same command line, without --runtime, as a child process under the other
+// runtime, with signals passed on and its exit code returned. The child gets MERIDIAN_RUNTIME set
+// to where it runs, so it never starts another.
 
 import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { detectRuntime } from './runtime.js';
 import type { RuntimeName } from './transport.js';
 
@@ -40,14 +42,55 @@ export function chooseRuntime(argv: readonly string[], env: NodeJS.ProcessEnv): 
   return { runtime: picked, args, error: null };
 }
 
-/** The bun executable installed with the package (npm ci), else `bun` from PATH. */
-function bunBinary(): string {
+/**
+ * The runtime of the commands that serve clients (the proxy, the demo) when neither --runtime nor
+ * MERIDIAN_RUNTIME names one: Bun, whose native sockets cost less per request (bench/RESULTS.md).
+ */
+export const DEFAULT_RUNTIME: RuntimeName = 'bun';
+
+function isExecutable(path: string): boolean {
   try {
-    return join(dirname(createRequire(import.meta.url).resolve('bun/package.json')), 'bin', 'bun.exe');
+    accessSync(path, fsConstants.X_OK);
+    return true;
   } catch {
-    return 'bun';
+    return false;
   }
 }
+
+/** The bun executable installed with the package (npm ci), else `bun` on PATH; null when neither is there. */
+export function findBun(env: NodeJS.ProcessEnv = process.env): string | null {
+  try {
+    const packaged = join(dirname(createRequire(import.meta.url).resolve('bun/package.json')), 'bin', 'bun.exe');
+    if (isExecutable(packaged)) return packaged;
+  } catch {
+    /* the bun package is not installed (its platform binary is an optional dependency) */
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && isExecutable(join(dir, 'bun'))) return join(dir, 'bun');
+  }
+  return null;
+}
+
+/**
+ * Node.js: this process's executable under Node.js, else the first `node` on PATH that is not Bun
+ * (`bun --bun` puts a `node` that is Bun first on PATH); null when there is none.
+ */
+export function findNode(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (detectRuntime() === 'node') return process.execPath;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'node');
+    if (dir === '' || !isExecutable(candidate)) continue;
+    try {
+      if (!/^bun/.test(basename(realpathSync(candidate)))) return candidate;
+    } catch {
+      /* a dangling link */
+    }
+  }
+  return null;
+}
+
+/** Set in the child runUnder starts: a child that is not on the runtime asked for stops there. */
+export const REEXEC_MARK = 'MERIDIAN_RUNTIME_REEXEC';
 
 /** Runs this command line under `runtime` and resolves with the child's exit code. */
 export function runUnder(runtime: RuntimeName, args: readonly string[]): Promise<number> {
@@ -55,13 +98,18 @@ export function runUnder(runtime: RuntimeName, args: readonly string[]): Promise
   let cmd: string;
   let cmdArgs: string[];
   if (runtime === 'bun') {
-    cmd = bunBinary();
+    cmd = findBun() ?? 'bun'; // not found: the spawn fails with a clear message below
     cmdArgs = [script, ...args]; // Bun runs src/cli.ts and dist/cli.js alike
   } else {
-    cmd = detectRuntime() === 'node' ? process.execPath : 'node';
+    const node = findNode();
+    if (node === null) {
+      process.stderr.write('meridian: cannot start node: no Node.js executable on PATH\n');
+      return Promise.resolve(1);
+    }
+    cmd = node;
     cmdArgs = script.endsWith('.ts') ? ['--import', 'tsx', script, ...args] : [script, ...args];
   }
-  const child = spawn(cmd, cmdArgs, { stdio: 'inherit', env: { ...process.env, MERIDIAN_RUNTIME: runtime } });
+  const child = spawn(cmd, cmdArgs, { stdio: 'inherit', env: { ...process.env, MERIDIAN_RUNTIME: runtime, [REEXEC_MARK]: '1' } });
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   const handlers = signals.map((sig) => [sig, forward(sig)] as const);

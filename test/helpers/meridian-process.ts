@@ -13,18 +13,23 @@ import type { Cluster } from '../support/cluster.js';
 import { TEST_USERS } from '../support/cluster.js';
 import { freePort } from '../support/ports.js';
 import { meridianYaml, type StartOptions } from './meridian.js';
+import { findNode } from '../../src/net/runtime-exec.js';
 
 export type TestRuntime = 'bun' | 'node';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BUN = join(ROOT, 'node_modules/.bin/bun');
 const TSX = 'tsx';
+/** Node.js: this process's executable when vitest runs on Node.js, else the real `node` on PATH. */
+const NODE = findNode() ?? 'node';
 
 export interface ProcessOptions extends StartOptions {
   runtime: TestRuntime;
   startTimeoutMs?: number;
   /** Start through `node src/cli.ts --runtime <runtime>` (the re-exec path) instead of directly. */
   viaRuntimeFlag?: boolean;
+  /** Start through `node src/cli.ts` with neither --runtime nor MERIDIAN_RUNTIME: the default runtime. */
+  viaDefault?: boolean;
   /** Clients must use TLS (tls.mode: require): the readiness check connects with TLS. */
   tlsClients?: boolean;
   /** false: wait only for the "listening" line, not for a query to pass (nodes Meridian must refuse). */
@@ -46,16 +51,19 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** The runtime named by MERIDIAN_TEST_RUNTIME (default bun: the one vitest does not run on). */
+/** The runtime named by MERIDIAN_TEST_RUNTIME, by default the one vitest does not run on. */
 export function testRuntime(): TestRuntime {
-  return process.env.MERIDIAN_TEST_RUNTIME === 'node' ? 'node' : 'bun';
+  const named = process.env.MERIDIAN_TEST_RUNTIME;
+  if (named === 'node' || named === 'bun') return named;
+  return typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'node' : 'bun';
 }
 
-function command(runtime: TestRuntime, configPath: string, viaFlag: boolean): [string, string[]] {
+function command(runtime: TestRuntime, configPath: string, viaFlag: boolean, viaDefault: boolean): [string, string[]] {
   const cli = join(ROOT, 'src/cli.ts');
-  if (viaFlag) return [process.execPath, ['--import', TSX, cli, '--runtime', runtime, '--config', configPath]];
+  if (viaDefault) return [NODE, ['--import', TSX, cli, '--config', configPath]];
+  if (viaFlag) return [NODE, ['--import', TSX, cli, '--runtime', runtime, '--config', configPath]];
   if (runtime === 'bun') return [BUN, [cli, '--config', configPath]];
-  return [process.execPath, ['--import', TSX, cli, '--config', configPath]];
+  return [NODE, ['--import', TSX, cli, '--config', configPath]];
 }
 
 async function firstQuery(dsn: string, isTls: boolean, deadlineMs: number, exited: () => boolean): Promise<void> {
@@ -93,8 +101,11 @@ export async function startMeridianProcess(cluster: Cluster | null, opts: Proces
     .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${port} }`)
     .replace(/log: \{ level: \w+ \}/, 'log: { level: info }');
   writeFileSync(configPath, yaml);
-  const [cmd, args] = command(opts.runtime, configPath, opts.viaRuntimeFlag === true);
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MERIDIAN_RUNTIME: '' } });
+  const [cmd, args] = command(opts.runtime, configPath, opts.viaRuntimeFlag === true, opts.viaDefault === true);
+  // The runtime is named (MERIDIAN_RUNTIME) unless the flag or the default is what is tested.
+  const env: NodeJS.ProcessEnv = { ...process.env, MERIDIAN_RUNTIME: opts.viaRuntimeFlag === true ? '' : opts.runtime };
+  if (opts.viaDefault === true) delete env.MERIDIAN_RUNTIME;
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   let out = '';
   let hasExited = false;
