@@ -15,8 +15,10 @@ import type { MeridianConfig } from '../config/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
+import { detectRuntime } from '../net/runtime.js';
 import { IpcChannel } from './ipc-channel.js';
 import type { PeerAnswer, WireTable } from './link.js';
+import { sharedPortsProblem } from './port-check.js';
 import {
   FleetOp,
   HEALTHY_LIFETIME_MS,
@@ -278,7 +280,16 @@ export class FleetPrimary {
 }
 
 /** The `meridian --config FILE` process when `workers` > 1 and this is the primary: runs until a signal. */
-export function runPrimary(cfg: MeridianConfig, configPath: string, logger: Logger): Promise<number> {
+export async function runPrimary(cfg: MeridianConfig, configPath: string, logger: Logger): Promise<number> {
+  if (detectRuntime() === 'bun') {
+    // Bun's workers bind the ports with SO_REUSEPORT: make sure nobody else holds them first.
+    const problem = await sharedPortsProblem(cfg);
+    if (problem !== null) {
+      logger.error({ err: problem }, 'workers cannot share the ports; stopping');
+      return 1;
+    }
+  }
+  // Under Bun, process.execPath is bun and execArgv is empty: the workers run `bun <script>` too.
   cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
   return new Promise((resolve) => {
     const p: FleetPrimary = new FleetPrimary(cfg, logger, configPath, () => resolve(p.exitCode));

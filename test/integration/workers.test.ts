@@ -56,6 +56,36 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** MERIDIAN_TEST_RUNTIME=bun: the instance run by Bun (its node:cluster, SO_REUSEPORT listeners), as `bun src/cli.ts`. */
+const BUN = process.env.MERIDIAN_TEST_RUNTIME === 'bun';
+
+function spawnCli(file: string): ChildProcess {
+  const [cmd, ...args] = BUN ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
+  return spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs an instance expected to stop by itself: its exit code (or a note that it still ran) and output. */
+async function runToExit(file: string, timeoutMs: number): Promise<{ code: number | null | string; text: string }> {
+  const child = spawnCli(file);
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await Promise.race([
+    new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+    new Promise<string>((r) => setTimeout(() => r(`still running after ${timeoutMs} ms`), timeoutMs)),
+  ]);
+  if (child.exitCode === null) {
+    for (const p of [...childrenOf(child.pid!), child.pid!]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return { code, text };
+}
+
 async function connect(user: 'app' | 'admin' = 'app'): Promise<pg.Client> {
   const password = user === 'admin' ? ADMIN_PASSWORD : TEST_USERS.app.password;
   const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: user === 'admin' ? 'meridian' : 'app', connectionTimeoutMillis: 5_000 });
@@ -115,10 +145,7 @@ beforeAll(async () => {
     .replace(/log: \{ level: \S+ \}/, 'log: { level: info }');
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, yaml);
-  // MERIDIAN_TEST_RUNTIME=bun: the same instance run by Bun (its node:cluster), as `bun src/cli.ts`.
-  const [cmd, ...args] =
-    process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
-  cli = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cli = spawnCli(file);
   cli.stdout!.on('data', onOutput);
   cli.stderr!.on('data', onOutput);
   await waitFor(
@@ -376,23 +403,48 @@ describe('workers: 2, a worker that cannot start', () => {
       file,
       readFileSync(join(dir, 'meridian.yaml'), 'utf8')
         .replace(`port: ${port} }`, `port: ${takenPort} }`)
-        .replace(/http: \{ port: \d+/, 'http: { port: 0'),
+        .replace(/http: \{ port: \d+/, `http: { port: ${await freePort()}`),
     );
-    const [cmd, ...args] =
-      process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
-    const child = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const t0 = Date.now();
-    const code = await Promise.race([
-      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-      new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000)),
-    ]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    const { code, text } = await runToExit(file, 30_000);
     taken.close();
     console.log(`port in use: the instance exited with ${code} after ${Date.now() - t0} ms`);
     expect(code, text.slice(-3000)).toBe(1);
-    expect(text).toContain('worker failed to start');
+    // Bun: the primary's own check of the ports, before any worker; Node.js: the first worker's bind.
+    expect(text).toContain(BUN ? 'workers cannot share the ports' : 'worker failed to start');
   }, 40_000);
+
+  it('a second instance started on the ports of a running one is refused (no silent SO_REUSEPORT split on Bun)', async () => {
+    // A file of its own (fresh ports), whether or not the instance above still runs.
+    const file = join(dir, 'twice.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(dir, 'meridian.yaml'), 'utf8')
+        .replace(`port: ${port} }`, `port: ${await freePort()} }`)
+        .replace(/http: \{ port: \d+/, `http: { port: ${await freePort()}`),
+    );
+    const first = spawnCli(file);
+    let firstOut = '';
+    first.stdout!.on('data', (d: Buffer) => (firstOut += d.toString()));
+    first.stderr!.on('data', (d: Buffer) => (firstOut += d.toString()));
+    try {
+      await waitFor(() => (firstOut.match(/"msg":"listening"/g) ?? []).length >= 2, {
+        timeoutMs: 30_000,
+        what: () => `first instance listening:\n${firstOut.slice(-3000)}`,
+      });
+      const t0 = Date.now();
+      const { code, text } = await runToExit(file, 30_000);
+      console.log(`second instance on the same ports: exited with ${code} after ${Date.now() - t0} ms`);
+      expect(code, text.slice(-3000)).toBe(1);
+      expect(first.exitCode).toBeNull();
+    } finally {
+      for (const p of [...childrenOf(first.pid!), first.pid!]) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }, 80_000);
 });
