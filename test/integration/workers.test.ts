@@ -142,7 +142,9 @@ beforeAll(async () => {
     .replace('listen: { host: 127.0.0.1, port: 0 }', `workers: 2\nlisten: { host: 127.0.0.1, port: ${port} }`)
     .replace('user: postgres, database: app }', 'user: postgres, database: postgres }')
     .replace('admin: { users: [admin] }', `admin: { users: [admin], http: { port: ${httpPort}, token: ${TOKEN} } }`)
-    .replace(/log: \{ level: \S+ \}/, 'log: { level: info }');
+    .replace(/log: \{ level: \S+ \}/, 'log: { level: info }')
+    // A rule over every region, matched by application_name only: SHOW RESIDENCY counts its sessions.
+    .concat('residency: { rules: [{ name: everywhere, match: { application_name: resid-test }, regions: [r1, r2, r3] }] }\n');
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, yaml);
   cli = spawnCli(file);
@@ -205,9 +207,16 @@ describe('workers: 2', () => {
     const stats = async () => (await admin.query('SHOW STATS')).rows.find((r: { node: string }) => r.node === '*') as Record<string, string>;
     const routedOnNodes = async () =>
       (await admin.query('SHOW NODES')).rows.reduce((n: number, r: Record<string, string>) => n + Number(r.routed_reads) + Number(r.routed_writes), 0);
+    const routedOnHttp = async () => {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { nodes: { routed_reads: number; routed_writes: number }[] };
+      return body.nodes.reduce((n, x) => n + Number(x.routed_reads) + Number(x.routed_writes), 0);
+    };
     const before = routedTotal(await metricsText());
     const statsBefore = Number((await stats()).requests);
     const nodesBefore = await routedOnNodes();
+    const httpBefore = await routedOnHttp();
     const n = 6;
     const each = 20;
     for (let i = 0; i < n; i++) {
@@ -218,13 +227,44 @@ describe('workers: 2', () => {
     const after = routedTotal(await metricsText());
     const statsAfter = await stats();
     const nodesAfter = await routedOnNodes();
+    const httpAfter = await routedOnHttp();
     console.log(
-      `requests counted for ${n * each} sent over ${n} connections: /metrics ${after - before}, SHOW STATS ${Number(statsAfter.requests) - statsBefore} (avg ${statsAfter.avg_request_ms} ms), SHOW NODES ${nodesAfter - nodesBefore}`,
+      `requests counted for ${n * each} sent over ${n} connections: /metrics ${after - before}, SHOW STATS ${Number(statsAfter.requests) - statsBefore} (avg ${statsAfter.avg_request_ms} ms), SHOW NODES ${nodesAfter - nodesBefore}, GET /nodes ${httpAfter - httpBefore}`,
     );
+    expect(httpAfter - httpBefore).toBeGreaterThanOrEqual(n * each);
     expect(after - before).toBeGreaterThanOrEqual(n * each);
     expect(Number(statsAfter.requests) - statsBefore).toBeGreaterThanOrEqual(n * each);
     expect(nodesAfter - nodesBefore).toBeGreaterThanOrEqual(n * each);
     await close(admin);
+  });
+
+  it('SHOW RESIDENCY counts the sessions of every worker; SHOW ROUTES answers for every worker', async () => {
+    // Opened together, so they land on both workers.
+    const held = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', application_name: 'resid-test' });
+        c.on('error', () => {});
+        await c.connect();
+        clients.push(c);
+        return c;
+      }),
+    );
+    const admin = await connect('admin');
+    const workersOf = async () =>
+      new Set(
+        (await admin.query('SHOW SESSIONS')).rows
+          .filter((r: { application_name?: string }) => r.application_name === 'resid-test')
+          .map((r: { worker: number }) => Number(r.worker)),
+      );
+    const residency = (await admin.query('SHOW RESIDENCY')).rows.find((r: { rule: string }) => r.rule === 'everywhere') as { sessions: string };
+    const routes = (await admin.query('SHOW ROUTES')).rows as { residency: string; class: string; worker: number }[];
+    const routeWorkers = new Set(routes.map((r) => Number(r.worker)));
+    console.log(
+      `SHOW RESIDENCY sessions of rule everywhere: ${residency.sessions} of ${held.length} (on workers ${[...(await workersOf())].sort().join(',')}); SHOW ROUTES: ${routes.length} rows over workers ${[...routeWorkers].sort().join(',')}`,
+    );
+    expect(Number(residency.sessions)).toBe(held.length);
+    expect([...routeWorkers].sort()).toEqual([0, 1]);
+    for (const c of [...held, admin]) await close(c);
   });
 
   it('a DRAIN issued through one worker stops new work on every worker; UNDRAIN readmits on every worker', async () => {
