@@ -8,7 +8,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import { normalizeCommand } from '../admin/console.js';
-import { parseDrainArgs } from '../admin/drain-command.js';
 import { showStats } from '../admin/show-stats.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { MeridianConfig } from '../config/types.js';
@@ -16,6 +15,7 @@ import { HealthMonitor } from '../health/health-monitor.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { detectRuntime } from '../net/runtime.js';
+import { followDrains } from './drained-nodes.js';
 import { IpcChannel } from './ipc-channel.js';
 import type { PeerAnswer, WireTable } from './link.js';
 import { sharedPortsProblem } from './port-check.js';
@@ -203,7 +203,7 @@ export class FleetPrimary {
         }
       }),
     );
-    if (answers.every((a) => a.ok)) this.noteAdminState(command);
+    this.noteAdminState(command, answers);
     // The probe counters (probe failures, evictions, failovers) are the primary's: its own row set joins the sum.
     if (/^show stats$/i.test(normalizeCommand(command))) {
       answers.push({ worker: -1, ok: true, table: await showStats({ metrics: this.metrics, topology: this.health.store }) });
@@ -212,14 +212,9 @@ export class FleetPrimary {
   }
 
   /** Follows DRAIN / UNDRAIN (for workers started later) and RELOAD (the probes' config) of the instance. */
-  private noteAdminState(command: string): void {
-    const cmd = normalizeCommand(command);
+  private noteAdminState(command: string, answers: readonly PeerAnswer[]): void {
     try {
-      const drain = /^drain\b(.*)$/i.exec(cmd);
-      if (drain !== null) this.drained.add(parseDrainArgs(drain[1] ?? '').node);
-      const undrain = /^undrain\s+(\S+)$/i.exec(cmd);
-      if (undrain !== null) this.drained.delete(undrain[1]!.replace(/^["']|["']$/g, ''));
-      if (/^reload$/i.test(cmd)) this.reloadOwn();
+      if (followDrains(this.drained, command, answers)) this.reloadOwn();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'admin command not followed');
     }
