@@ -223,10 +223,13 @@ export class Meridian implements ProxyContext {
     if (this.fleet === null) this.health.start();
     this.catalog.start();
     const { host, port } = this.config.listen;
-    const listener = await transport.listen(host, port, {
-      refuse: () => this.refuseFrame(),
-      accept: (conn, input) => this.accept(conn, input),
-    });
+    const listener = await transport.listen(
+      host,
+      port,
+      { refuse: () => this.refuseFrame(), accept: (conn, input) => this.accept(conn, input) },
+      // A worker of several: the other workers listen on the same port.
+      { shared: this.fleet !== null },
+    );
     this.listener = listener;
     this.logger.info(
       { host: listener.host, port: listener.port, nodes: this.config.cluster.nodes.length, kind: this.config.cluster.kind, runtime: transport.runtime },

@@ -5,9 +5,11 @@
 // shutdown handlers) over the AdminHost the process gives it. Keywords are case-insensitive; a
 // trailing semicolon is fine.
 // In a worker of a multi-process instance (`workers` > 1, host.fleet set), the commands that change
-// state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, SHOW POOLS / SHOW SESSIONS
-// list every worker's rows, and SHOW NODES / SHOW STATS add up every worker's counts
-// (fleet-admin.ts combines the answers).
+// state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, SHOW POOLS / SHOW SESSIONS /
+// SHOW ROUTES list every worker's rows, and SHOW NODES / SHOW STATS / SHOW RESIDENCY add up every
+// worker's counts (fleet-admin.ts combines the answers). SHOW CONFIG and SHOW VERSION are the same
+// on every worker (one file, RELOAD runs everywhere); EXPLAIN ROUTE FOR SESSION sees this worker's
+// sessions only.
 
 import { Errors } from '../errors.js';
 import type { AdminReply } from '../frontend/context.js';
@@ -15,7 +17,7 @@ import { EMPTY_QUERY } from '../protocol/encode.js';
 import { drainCommand, undrainCommand } from './drain-command.js';
 import { Drains } from './drain.js';
 import { explainRouteCommand } from './explain-route.js';
-import { combineAnswers, fanoutTimeoutMs, NODES_SUM, STATS_SUM, type FanoutKind } from './fleet-admin.js';
+import { combineAnswers, fanoutTimeoutMs, NODES_SUM, RESIDENCY_SUM, STATS_SUM, type FanoutKind } from './fleet-admin.js';
 import { installMetricsSources } from './metrics-sources.js';
 import { reloadCommand, Reloads } from './reload-command.js';
 import { showConfig } from './show-config.js';
@@ -46,9 +48,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   { pattern: /^show pools$/i, usage: 'SHOW POOLS', run: (_a, _s, a) => showPools(a.host.pools), fleet: 'concat' },
   { pattern: /^show (?:sessions|clients)$/i, usage: 'SHOW SESSIONS', run: (_a, _s, a) => showSessions(a.host), fleet: 'concat' },
   { pattern: /^show config$/i, usage: 'SHOW CONFIG', run: (_a, _s, a) => showConfig(a.host.config) },
-  { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host) },
+  { pattern: /^show residency$/i, usage: 'SHOW RESIDENCY', run: (_a, _s, a) => showResidency(a.host), fleet: RESIDENCY_SUM },
   { pattern: /^show stats$/i, usage: 'SHOW STATS', run: (_a, _s, a) => showStats(a.host), fleet: STATS_SUM },
-  { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host) },
+  // Each worker routes on its own backends' counts and round-robin turn: one row set per worker.
+  { pattern: /^show routes$/i, usage: 'SHOW ROUTES', run: (_a, _s, a) => showRoutes(a.host), fleet: 'concat' },
   { pattern: /^show version$/i, usage: 'SHOW VERSION', run: () => showVersion() },
   { pattern: /^show (?:help|commands)$/i, usage: 'SHOW HELP', run: () => helpTable() },
   {
@@ -63,7 +66,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, a) => a.shutdown.command() },
 ];
 
-/** Fanned-out commands (DRAIN, UNDRAIN, RELOAD, SHOW POOLS/SESSIONS) read no session: none is passed. */
+/** Fanned-out commands (DRAIN, UNDRAIN, RELOAD, the SHOWs with a fleet kind) read no session: none is passed. */
 const NO_SESSION = null as unknown as AdminSession;
 
 /** The commands' keywords without their arguments ("DRAIN <node> …" → "DRAIN"), for the unknown-command hint. */
@@ -123,6 +126,17 @@ export class AdminConsole {
     const local = spec.run(args, session, this); // a bad argument throws here, before any peer is asked
     const [table, answers] = await Promise.all([local, fleet.runOnPeers(cmd, fanoutTimeoutMs(kind, args, this.host.config))]);
     return combineAnswers(kind, fleet.workerIndex, table, answers);
+  }
+
+  /**
+   * A reading command for the HTTP API (GET /nodes: SHOW NODES), over the whole instance as the
+   * console would answer it. Only commands that read no session.
+   */
+  async instanceTable(command: string): Promise<AdminTable> {
+    const cmd = normalizeCommand(command);
+    const spec = COMMANDS.find((c) => c.fleet !== undefined && c.pattern.test(cmd));
+    if (spec === undefined) throw Errors.adminFailed(`not a command the HTTP API runs: ${cmd.slice(0, 80)}`);
+    return this.everywhere(spec, spec.pattern.exec(cmd)?.[1] ?? '', cmd, NO_SESSION);
   }
 
   /**

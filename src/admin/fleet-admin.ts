@@ -1,7 +1,7 @@
 // Admin commands across the workers of a multi-process instance: how long a fanned-out command
 // may take, and how the workers' answers make one reply. A state change (DRAIN, UNDRAIN, RELOAD)
 // succeeds only when every worker applied it; a worker that failed or did not answer makes the
-// command fail (55000) naming it. SHOW POOLS / SHOW SESSIONS gain a `worker` column.
+// command fail (55000) naming it. SHOW POOLS / SHOW SESSIONS / SHOW ROUTES gain a `worker` column.
 
 import type { MeridianConfig } from '../config/types.js';
 import { Errors } from '../errors.js';
@@ -14,6 +14,8 @@ export interface SumSpec {
   readonly sum: readonly string[];
   /** Mean column → the count column that weighs it. */
   readonly mean?: Readonly<Record<string, string>>;
+  /** A peer row whose key this worker does not have: added as it is (true), or left out (absent). */
+  readonly addMissing?: boolean;
 }
 
 /** concat: every worker's rows; all: every worker applies it, this worker's reply; drain: counts summed; SumSpec: per-row sums. */
@@ -38,6 +40,9 @@ export const STATS_SUM: SumSpec = {
   ],
   mean: { avg_request_ms: 'requests', avg_pool_wait_ms: 'pool_waits' },
 };
+
+/** SHOW RESIDENCY: sessions and refusals are each worker's; a rule combination only some workers' sessions match still shows. */
+export const RESIDENCY_SUM: SumSpec = { sum: ['sessions', 'refusals'], addMissing: true };
 
 /** Beyond the drain's own timeout: the cancel grace and the IPC round trip. */
 const DRAIN_MARGIN_MS = 15_000;
@@ -76,7 +81,7 @@ function combineDrain(local: AdminTable, peers: readonly WireTable[]): AdminTabl
   return { ...local, rows: [out] };
 }
 
-/** Rows keyed by their first column; a peer row whose key this worker does not have is left out. */
+/** Rows keyed by their first column; a peer row whose key this worker does not have is left out, or added after this worker's rows (addMissing). */
 function combineSum(spec: SumSpec, local: AdminTable, peers: readonly WireTable[]): AdminTable {
   const col = (name: string) => local.columns.findIndex((c) => c.name === name);
   const sums = spec.sum.map(col).filter((i) => i >= 0);
@@ -90,7 +95,18 @@ function combineSum(spec: SumSpec, local: AdminTable, peers: readonly WireTable[
   for (const t of peers) {
     for (const pr of t.rows) {
       const r = byKey.get(String(pr[0]));
-      if (r === undefined) continue;
+      if (r === undefined) {
+        if (spec.addMissing !== true) continue;
+        // Only some workers have it (a residency rule combination their sessions match): its own sums.
+        const added = [...pr] as Cell[];
+        rows.push(added);
+        byKey.set(String(pr[0]), added);
+        weighted.set(
+          added,
+          means.map(([m, w]) => (typeof pr[m] === 'number' ? (pr[m] as number) * num(pr[w]) : 0)),
+        );
+        continue;
+      }
       const acc = weighted.get(r)!;
       means.forEach(([m, w], k) => (acc[k] = acc[k]! + (typeof pr[m] === 'number' ? (pr[m] as number) * num(pr[w]) : 0)));
       for (const i of sums) if (typeof r[i] === 'number' || typeof pr[i] === 'number') r[i] = num(r[i]) + num(pr[i]);

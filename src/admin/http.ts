@@ -15,7 +15,6 @@ import { runtimeInfo } from '../net/runtime.js';
 import type { AdminConsole } from './console.js';
 import { httpDrain, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
-import { showNodes } from './show-nodes.js';
 import { tableObjects } from './table.js';
 
 export interface RunningHttp {
@@ -110,7 +109,8 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
   }
   if (path === '/nodes') {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    return send(res, 200, { nodes: tableObjects(await showNodes(m, a.drains)) });
+    // The console's SHOW NODES: in a multi-process instance, every worker's backends and routed counts.
+    return send(res, 200, { nodes: tableObjects(await a.instanceTable('SHOW NODES')) });
   }
   const action = /^\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
   if (action !== null) {

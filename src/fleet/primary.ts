@@ -8,15 +8,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import { normalizeCommand } from '../admin/console.js';
-import { parseDrainArgs } from '../admin/drain-command.js';
 import { showStats } from '../admin/show-stats.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { MeridianConfig } from '../config/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
+import { detectRuntime } from '../net/runtime.js';
+import { followDrains } from './drained-nodes.js';
 import { IpcChannel } from './ipc-channel.js';
 import type { PeerAnswer, WireTable } from './link.js';
+import { sharedPortsProblem } from './port-check.js';
 import {
   FleetOp,
   HEALTHY_LIFETIME_MS,
@@ -201,7 +203,7 @@ export class FleetPrimary {
         }
       }),
     );
-    if (answers.every((a) => a.ok)) this.noteAdminState(command);
+    this.noteAdminState(command, answers);
     // The probe counters (probe failures, evictions, failovers) are the primary's: its own row set joins the sum.
     if (/^show stats$/i.test(normalizeCommand(command))) {
       answers.push({ worker: -1, ok: true, table: await showStats({ metrics: this.metrics, topology: this.health.store }) });
@@ -210,14 +212,9 @@ export class FleetPrimary {
   }
 
   /** Follows DRAIN / UNDRAIN (for workers started later) and RELOAD (the probes' config) of the instance. */
-  private noteAdminState(command: string): void {
-    const cmd = normalizeCommand(command);
+  private noteAdminState(command: string, answers: readonly PeerAnswer[]): void {
     try {
-      const drain = /^drain\b(.*)$/i.exec(cmd);
-      if (drain !== null) this.drained.add(parseDrainArgs(drain[1] ?? '').node);
-      const undrain = /^undrain\s+(\S+)$/i.exec(cmd);
-      if (undrain !== null) this.drained.delete(undrain[1]!.replace(/^["']|["']$/g, ''));
-      if (/^reload$/i.test(cmd)) this.reloadOwn();
+      if (followDrains(this.drained, command, answers)) this.reloadOwn();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'admin command not followed');
     }
@@ -278,7 +275,16 @@ export class FleetPrimary {
 }
 
 /** The `meridian --config FILE` process when `workers` > 1 and this is the primary: runs until a signal. */
-export function runPrimary(cfg: MeridianConfig, configPath: string, logger: Logger): Promise<number> {
+export async function runPrimary(cfg: MeridianConfig, configPath: string, logger: Logger): Promise<number> {
+  if (detectRuntime() === 'bun') {
+    // Bun's workers bind the ports with SO_REUSEPORT: make sure nobody else holds them first.
+    const problem = await sharedPortsProblem(cfg);
+    if (problem !== null) {
+      logger.error({ err: problem }, 'workers cannot share the ports; stopping');
+      return 1;
+    }
+  }
+  // Under Bun, process.execPath is bun and execArgv is empty: the workers run `bun <script>` too.
   cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
   return new Promise((resolve) => {
     const p: FleetPrimary = new FleetPrimary(cfg, logger, configPath, () => resolve(p.exitCode));

@@ -1,7 +1,9 @@
 // The topology as it travels from the primary (the only process that probes) to the workers: the
 // probed facts of every node, plain data for IPC. A worker folds them into its own TopologyStore
 // with the store's own probe mutation, so routing, events and listeners work as with local probes;
-// what is not probed (drain state) stays each worker's own and is set by the admin fan-out. After
+// the split-brain judgement is the primary's (it remembers which master held writes; a worker
+// started later does not, and on its own could prefer the other claimant). What is not probed
+// (drain state) stays each worker's own and is set by the admin fan-out. After
 // each fold, a catching-up node that is up with little enough lag is readmitted, as the health
 // monitor does after a probe in a single process.
 
@@ -21,6 +23,8 @@ export interface WireNode {
   readonly lastError: string | null;
   readonly lastProbeAtMs: number | null;
   readonly lagStatus: LagStatus | null;
+  /** The primary judged it a split-brain loser (it claims master while another is preferred). */
+  readonly isSplitBrain: boolean;
 }
 
 export interface WireTopology {
@@ -44,6 +48,7 @@ export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: strin
       lastError: n.lastError,
       lastProbeAtMs: n.lastProbeAtMs,
       lagStatus: lagStatusOf(n.name),
+      isSplitBrain: n.isSplitBrain,
     })),
   };
 }
@@ -82,7 +87,8 @@ export class TopologyFollower {
       });
     }
     if (updates.length === 0) return;
-    const snap = this.store.applyProbes(updates);
+    const splitBrain = new Set(wire.nodes.filter((n) => n.isSplitBrain === true).map((n) => n.name));
+    const snap = this.store.applyProbes(updates, splitBrain);
     const max = this.readmitMaxLagMs();
     for (const n of snap.nodes) {
       if (n.state === 'catching-up' && n.isUp && n.lagMs !== null && n.lagMs <= max) {

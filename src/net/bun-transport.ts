@@ -10,7 +10,7 @@ import type { BackendTls } from '../backend/backend-tls.js';
 import { bunApi, type BunApi, type BunHandlers, type BunSocket, type BunTlsOptions } from './bun-api.js';
 import { BunConn } from './bun-conn.js';
 import type { Conn, Input } from './conn.js';
-import type { AcceptHandlers, ConnectHandlers, Listener, ServerTls, Transport } from './transport.js';
+import type { AcceptHandlers, ConnectHandlers, Listener, ListenOptions, ServerTls, Transport } from './transport.js';
 
 /** Largest TLS record sent to clients (PostgreSQL's output buffer size; see node-transport.ts). */
 const TLS_RECORD_BYTES = 8192;
@@ -52,7 +52,7 @@ function refuseSocket(s: Sock, frame: Buffer): void {
   setTimeout(() => s.terminate(), 1000).unref();
 }
 
-function listen(bun: BunApi, host: string, port: number, h: AcceptHandlers): Promise<Listener> {
+function listen(bun: BunApi, host: string, port: number, h: AcceptHandlers, options: ListenOptions): Promise<Listener> {
   const handlers: BunHandlers<BunConn | null> = {
     ...CONN_HANDLERS,
     open(s) {
@@ -63,7 +63,9 @@ function listen(bun: BunApi, host: string, port: number, h: AcceptHandlers): Pro
       h.accept(c, c);
     },
   };
-  const server = bun.listen<BunConn | null>({ hostname: host, port, socket: handlers });
+  // Shared (a worker of several): SO_REUSEPORT, so every worker binds the port and the kernel
+  // balances new connections over them. Alone: an exclusive bind, so a port in use is an error.
+  const server = bun.listen<BunConn | null>({ hostname: host, port, socket: handlers, reusePort: options.shared === true });
   return Promise.resolve({
     host: server.hostname,
     port: server.port,
@@ -159,7 +161,7 @@ export function bunTransport(): Transport {
   return {
     runtime: 'bun',
     version: bun.version,
-    listen: (host, port, h) => listen(bun, host, port, h),
+    listen: (host, port, h, options) => listen(bun, host, port, h, options ?? {}),
     connect: (host, port, h) => connect(bun, host, port, h),
     serverTls,
     upgradeClient,

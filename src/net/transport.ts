@@ -16,6 +16,16 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** How a listener binds. */
+export interface ListenOptions {
+  /**
+   * Other processes of the same instance listen on this address too (the workers of `workers` > 1).
+   * On Bun each binds it with SO_REUSEPORT and the kernel spreads new connections over them; on
+   * Node.js the cluster module already shares one socket, so nothing changes.
+   */
+  readonly shared?: boolean;
+}
+
 export interface AcceptHandlers {
   /**
    * Asked first, for every connection: a frame to answer it with instead of a session (the
@@ -44,7 +54,7 @@ export interface Transport {
   readonly runtime: RuntimeName;
   /** The runtime's version (process.versions.node or Bun.version). */
   readonly version: string;
-  listen(host: string, port: number, handlers: AcceptHandlers): Promise<Listener>;
+  listen(host: string, port: number, handlers: AcceptHandlers, options?: ListenOptions): Promise<Listener>;
   /** Opens a connection; failures arrive as 'error' and 'close' on the Conn. */
   connect(host: string, port: number, handlers: ConnectHandlers): { conn: Conn; input: Input };
   /** PEM certificate chain and key; throws (at start-up) when they do not load. */

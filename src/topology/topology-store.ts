@@ -75,8 +75,13 @@ export class TopologyStore {
     return this.applyProbes([update]);
   }
 
-  /** Apply several nodes' probe results as one new snapshot (lag of one node depends on others). */
-  applyProbes(updates: readonly NodeHealthUpdate[]): TopologySnapshot {
+  /**
+   * Apply several nodes' probe results as one new snapshot (lag of one node depends on others).
+   * `splitBrain`: the split-brain losers as another store judged them (a worker of several follows
+   * its primary, which remembers the incumbent master a worker started later does not know); absent:
+   * derived here by the kind's rule.
+   */
+  applyProbes(updates: readonly NodeHealthUpdate[], splitBrain?: ReadonlySet<string>): TopologySnapshot {
     const events: TopologyEvent[] = [];
     const t = this.now();
     const byName = new Map(updates.map((u) => [u.node, u]));
@@ -84,7 +89,7 @@ export class TopologyStore {
       const u = byName.get(n.name);
       return u === undefined ? n : this.merge(n, u, t, events);
     });
-    return this.publish(nodes, events, t);
+    return this.publish(nodes, events, t, splitBrain);
   }
 
   /** Passive health: evict a node at once (connection refused on live traffic, 57P01…). */
@@ -213,8 +218,8 @@ export class TopologyStore {
   }
 
   /** Derive split-brain flags (kinds with one master), detect master changes, publish, notify. */
-  private publish(nodes: NodeSnapshot[], events: TopologyEvent[], t: number): TopologySnapshot {
-    const derived = this.splitBrain !== null ? this.deriveSplitBrain(this.splitBrain, nodes, events) : nodes;
+  private publish(nodes: NodeSnapshot[], events: TopologyEvent[], t: number, judged?: ReadonlySet<string>): TopologySnapshot {
+    const derived = this.splitBrain !== null ? this.deriveSplitBrain(this.splitBrain, nodes, events, judged) : nodes;
     this.trackMasters(derived, events);
     const prev = this.current;
     this.current = buildSnapshot(derived, prev.version + 1, t);
@@ -239,8 +244,15 @@ export class TopologyStore {
     return this.current;
   }
 
-  private deriveSplitBrain(rule: SplitBrainRule, nodes: NodeSnapshot[], events: TopologyEvent[]): NodeSnapshot[] {
-    const preferred = rule.preferred(nodes, this.incumbent);
+  private deriveSplitBrain(rule: SplitBrainRule, nodes: NodeSnapshot[], events: TopologyEvent[], judged?: ReadonlySet<string>): NodeSnapshot[] {
+    const claimants = nodes.filter((n) => n.isUp && n.role === 'master');
+    // Judged elsewhere: the preferred master is the claimant not flagged (and becomes the incumbent here too).
+    const preferred =
+      judged === undefined
+        ? rule.preferred(nodes, this.incumbent)
+        : claimants.some((n) => judged.has(n.name))
+          ? (claimants.find((n) => !judged.has(n.name))?.name ?? null)
+          : null;
     if (preferred !== null) this.incumbent = preferred;
     else {
       const sole = nodes.find((n) => n.isUp && n.role === 'master');

@@ -56,6 +56,36 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** MERIDIAN_TEST_RUNTIME=bun: the instance run by Bun (its node:cluster, SO_REUSEPORT listeners), as `bun src/cli.ts`. */
+const BUN = process.env.MERIDIAN_TEST_RUNTIME === 'bun';
+
+function spawnCli(file: string): ChildProcess {
+  const [cmd, ...args] = BUN ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
+  return spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs an instance expected to stop by itself: its exit code (or a note that it still ran) and output. */
+async function runToExit(file: string, timeoutMs: number): Promise<{ code: number | null | string; text: string }> {
+  const child = spawnCli(file);
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await Promise.race([
+    new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+    new Promise<string>((r) => setTimeout(() => r(`still running after ${timeoutMs} ms`), timeoutMs)),
+  ]);
+  if (child.exitCode === null) {
+    for (const p of [...childrenOf(child.pid!), child.pid!]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return { code, text };
+}
+
 async function connect(user: 'app' | 'admin' = 'app'): Promise<pg.Client> {
   const password = user === 'admin' ? ADMIN_PASSWORD : TEST_USERS.app.password;
   const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: user === 'admin' ? 'meridian' : 'app', connectionTimeoutMillis: 5_000 });
@@ -112,13 +142,12 @@ beforeAll(async () => {
     .replace('listen: { host: 127.0.0.1, port: 0 }', `workers: 2\nlisten: { host: 127.0.0.1, port: ${port} }`)
     .replace('user: postgres, database: app }', 'user: postgres, database: postgres }')
     .replace('admin: { users: [admin] }', `admin: { users: [admin], http: { port: ${httpPort}, token: ${TOKEN} } }`)
-    .replace(/log: \{ level: \S+ \}/, 'log: { level: info }');
+    .replace(/log: \{ level: \S+ \}/, 'log: { level: info }')
+    // A rule over every region, matched by application_name only: SHOW RESIDENCY counts its sessions.
+    .concat('residency: { rules: [{ name: everywhere, match: { application_name: resid-test }, regions: [r1, r2, r3] }] }\n');
   const file = join(dir, 'meridian.yaml');
   writeFileSync(file, yaml);
-  // MERIDIAN_TEST_RUNTIME=bun: the same instance run by Bun (its node:cluster), as `bun src/cli.ts`.
-  const [cmd, ...args] =
-    process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
-  cli = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cli = spawnCli(file);
   cli.stdout!.on('data', onOutput);
   cli.stderr!.on('data', onOutput);
   await waitFor(
@@ -178,9 +207,16 @@ describe('workers: 2', () => {
     const stats = async () => (await admin.query('SHOW STATS')).rows.find((r: { node: string }) => r.node === '*') as Record<string, string>;
     const routedOnNodes = async () =>
       (await admin.query('SHOW NODES')).rows.reduce((n: number, r: Record<string, string>) => n + Number(r.routed_reads) + Number(r.routed_writes), 0);
+    const routedOnHttp = async () => {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { nodes: { routed_reads: number; routed_writes: number }[] };
+      return body.nodes.reduce((n, x) => n + Number(x.routed_reads) + Number(x.routed_writes), 0);
+    };
     const before = routedTotal(await metricsText());
     const statsBefore = Number((await stats()).requests);
     const nodesBefore = await routedOnNodes();
+    const httpBefore = await routedOnHttp();
     const n = 6;
     const each = 20;
     for (let i = 0; i < n; i++) {
@@ -191,13 +227,44 @@ describe('workers: 2', () => {
     const after = routedTotal(await metricsText());
     const statsAfter = await stats();
     const nodesAfter = await routedOnNodes();
+    const httpAfter = await routedOnHttp();
     console.log(
-      `requests counted for ${n * each} sent over ${n} connections: /metrics ${after - before}, SHOW STATS ${Number(statsAfter.requests) - statsBefore} (avg ${statsAfter.avg_request_ms} ms), SHOW NODES ${nodesAfter - nodesBefore}`,
+      `requests counted for ${n * each} sent over ${n} connections: /metrics ${after - before}, SHOW STATS ${Number(statsAfter.requests) - statsBefore} (avg ${statsAfter.avg_request_ms} ms), SHOW NODES ${nodesAfter - nodesBefore}, GET /nodes ${httpAfter - httpBefore}`,
     );
+    expect(httpAfter - httpBefore).toBeGreaterThanOrEqual(n * each);
     expect(after - before).toBeGreaterThanOrEqual(n * each);
     expect(Number(statsAfter.requests) - statsBefore).toBeGreaterThanOrEqual(n * each);
     expect(nodesAfter - nodesBefore).toBeGreaterThanOrEqual(n * each);
     await close(admin);
+  });
+
+  it('SHOW RESIDENCY counts the sessions of every worker; SHOW ROUTES answers for every worker', async () => {
+    // Opened together, so they land on both workers.
+    const held = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', application_name: 'resid-test' });
+        c.on('error', () => {});
+        await c.connect();
+        clients.push(c);
+        return c;
+      }),
+    );
+    const admin = await connect('admin');
+    const workersOf = async () =>
+      new Set(
+        (await admin.query('SHOW SESSIONS')).rows
+          .filter((r: { application_name?: string }) => r.application_name === 'resid-test')
+          .map((r: { worker: number }) => Number(r.worker)),
+      );
+    const residency = (await admin.query('SHOW RESIDENCY')).rows.find((r: { rule: string }) => r.rule === 'everywhere') as { sessions: string };
+    const routes = (await admin.query('SHOW ROUTES')).rows as { residency: string; class: string; worker: number }[];
+    const routeWorkers = new Set(routes.map((r) => Number(r.worker)));
+    console.log(
+      `SHOW RESIDENCY sessions of rule everywhere: ${residency.sessions} of ${held.length} (on workers ${[...(await workersOf())].sort().join(',')}); SHOW ROUTES: ${routes.length} rows over workers ${[...routeWorkers].sort().join(',')}`,
+    );
+    expect(Number(residency.sessions)).toBe(held.length);
+    expect([...routeWorkers].sort()).toEqual([0, 1]);
+    for (const c of [...held, admin]) await close(c);
   });
 
   it('a DRAIN issued through one worker stops new work on every worker; UNDRAIN readmits on every worker', async () => {
@@ -376,23 +443,48 @@ describe('workers: 2, a worker that cannot start', () => {
       file,
       readFileSync(join(dir, 'meridian.yaml'), 'utf8')
         .replace(`port: ${port} }`, `port: ${takenPort} }`)
-        .replace(/http: \{ port: \d+/, 'http: { port: 0'),
+        .replace(/http: \{ port: \d+/, `http: { port: ${await freePort()}`),
     );
-    const [cmd, ...args] =
-      process.env.MERIDIAN_TEST_RUNTIME === 'bun' ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
-    const child = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const t0 = Date.now();
-    const code = await Promise.race([
-      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-      new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000)),
-    ]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    const { code, text } = await runToExit(file, 30_000);
     taken.close();
     console.log(`port in use: the instance exited with ${code} after ${Date.now() - t0} ms`);
     expect(code, text.slice(-3000)).toBe(1);
-    expect(text).toContain('worker failed to start');
+    // Bun: the primary's own check of the ports, before any worker; Node.js: the first worker's bind.
+    expect(text).toContain(BUN ? 'workers cannot share the ports' : 'worker failed to start');
   }, 40_000);
+
+  it('a second instance started on the ports of a running one is refused (no silent SO_REUSEPORT split on Bun)', async () => {
+    // A file of its own (fresh ports), whether or not the instance above still runs.
+    const file = join(dir, 'twice.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(dir, 'meridian.yaml'), 'utf8')
+        .replace(`port: ${port} }`, `port: ${await freePort()} }`)
+        .replace(/http: \{ port: \d+/, `http: { port: ${await freePort()}`),
+    );
+    const first = spawnCli(file);
+    let firstOut = '';
+    first.stdout!.on('data', (d: Buffer) => (firstOut += d.toString()));
+    first.stderr!.on('data', (d: Buffer) => (firstOut += d.toString()));
+    try {
+      await waitFor(() => (firstOut.match(/"msg":"listening"/g) ?? []).length >= 2, {
+        timeoutMs: 30_000,
+        what: () => `first instance listening:\n${firstOut.slice(-3000)}`,
+      });
+      const t0 = Date.now();
+      const { code, text } = await runToExit(file, 30_000);
+      console.log(`second instance on the same ports: exited with ${code} after ${Date.now() - t0} ms`);
+      expect(code, text.slice(-3000)).toBe(1);
+      expect(first.exitCode).toBeNull();
+    } finally {
+      for (const p of [...childrenOf(first.pid!), first.pid!]) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }, 80_000);
 });

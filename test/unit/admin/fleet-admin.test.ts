@@ -2,7 +2,7 @@
 // worker column, and a worker that failed makes the command fail naming it.
 
 import { describe, expect, it } from 'vitest';
-import { combineAnswers, fanoutTimeoutMs, NODES_SUM, STATS_SUM } from '../../../src/admin/fleet-admin.js';
+import { combineAnswers, fanoutTimeoutMs, NODES_SUM, RESIDENCY_SUM, STATS_SUM } from '../../../src/admin/fleet-admin.js';
 import { float, int, text, type AdminTable } from '../../../src/admin/table.js';
 import type { PeerAnswer } from '../../../src/fleet/link.js';
 
@@ -71,6 +71,27 @@ describe('combineAnswers', () => {
       { worker: 1, ok: true, table: { columns: cols, rows: [['n1', 5, 2, 7]] } },
     ]);
     expect(out.rows).toEqual([['n1', 5, 3, 17]]);
+  });
+
+  it('SHOW RESIDENCY: sessions and refusals summed per rule; a rule combination only a peer’s sessions match still shows', () => {
+    const cols = [text('rule'), text('status'), int('sessions'), int('refusals')];
+    const out = combineAnswers(RESIDENCY_SUM, 0, { columns: cols, rows: [['eu', 'ok', 2, 1]] }, [
+      {
+        worker: 1,
+        ok: true,
+        table: {
+          columns: cols,
+          rows: [
+            ['eu', 'ok', 3, 0],
+            ['eu+us', 'ok', 1, 4],
+          ],
+        },
+      },
+    ]);
+    expect(out.rows).toEqual([
+      ['eu', 'ok', 5, 1],
+      ['eu+us', 'ok', 1, 4],
+    ]);
   });
 
   it('a worker that failed or did not answer fails the command (55000) naming it', () => {

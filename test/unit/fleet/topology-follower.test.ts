@@ -21,6 +21,29 @@ function primaryStore(): TopologyStore {
 }
 
 describe('TopologyFollower', () => {
+  it('a worker started late takes the primary’s split-brain judgement, not its own (the primary remembers the incumbent master)', () => {
+    // s1 was promoted while p was down (s1 holds writes: the incumbent); p comes back still claiming master.
+    const primary = new TopologyStore(nodes, { kind: 'physical', now: () => 1000 });
+    primary.applyProbes([
+      { node: 'p', isUp: false, role: 'master', lastProbeAtMs: 1000 },
+      { node: 's1', isUp: true, role: 'master', lastProbeAtMs: 1000 },
+    ]);
+    primary.applyProbe({ node: 'p', isUp: true, role: 'master' });
+    expect(primary.snapshot.byName.get('p')!.isSplitBrain).toBe(true);
+    // A worker (re)started now has no history: on its own it would prefer p (first of equal priority).
+    const worker = new TopologyStore(nodes, { kind: 'physical' });
+    new TopologyFollower(worker, () => 1000).apply(structuredClone(topologyToWire(primary.snapshot, () => null)));
+    const flags = worker.snapshot.nodes.map((n) => [n.name, n.isSplitBrain]);
+    console.log(`split-brain flags of a worker started late: ${JSON.stringify(flags)} (primary: p flagged)`);
+    expect(flags).toEqual([
+      ['p', true],
+      ['s1', false],
+    ]);
+    // Its own later change (a drain) keeps the primary's preferred master.
+    worker.setAdminState('s1', 'drained', 'test');
+    expect(worker.snapshot.byName.get('p')!.isSplitBrain).toBe(true);
+  });
+
   it('applies the primary snapshot (through structured clone, as IPC does) to the worker store', () => {
     const primary = primaryStore();
     const worker = new TopologyStore(nodes, { kind: 'physical' });
