@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   }
   const ctx: Ctx = { opts, root, factory: new PgFactory(root), meridianReady: build.ready, primary: null, profiles: [], syscalls: [], deadlineMs, baseline };
   if (opts.quickClientsNote) notes.push(opts.quickClientsNote);
-  if (opts.profile) notes.push("Meridian ran under node --cpu-prof (--profile): its numbers include the profiler's overhead.");
+  if (opts.profile) notes.push("Meridian ran under node --cpu-prof and bun --cpu-prof (--profile): its numbers include the profilers' overhead.");
   try {
     const t0 = Date.now();
     const primary = await ctx.factory.createNode({ name: 'primary' });

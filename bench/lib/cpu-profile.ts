@@ -1,4 +1,4 @@
-// Bench support: summarises a V8 .cpuprofile (node --cpu-prof) of Meridian under load: self time per
+// Bench support: summarises a .cpuprofile (node --cpu-prof or bun --cpu-prof) of Meridian under load: self time per
 // function and per area (Meridian's files, Node internals by module, GC, native), idle excluded, so
 // the report can say what dominates the hot path.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -48,13 +48,23 @@ function areaOf(url: string, fn: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
+function medianOf(values: readonly number[]): number {
+  const v = values.filter((x) => x > 0).sort((a, b) => a - b);
+  return v.length === 0 ? 0 : v[Math.floor(v.length / 2)]!;
+}
+
 export function summarizeProfile(file: string, phase: string, top = 25): ProfileSummary {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfileJson;
   const selfUs = new Map<number, number>();
   if (prof.samples && prof.timeDeltas && prof.samples.length === prof.timeDeltas.length) {
+    // V8 (node --cpu-prof) samples idle time too, as an "(idle)" node: each sample weighs the time
+    // since the one before. Bun's profiler samples only while the thread runs, so a delta there
+    // also spans the idle gap before the sample: each sample weighs one interval (the median delta).
+    const hasIdle = prof.nodes.some((n) => n.callFrame.functionName === '(idle)');
+    const interval = hasIdle ? 0 : medianOf(prof.timeDeltas);
     for (let i = 0; i < prof.samples.length; i++) {
       const id = prof.samples[i]!;
-      selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, prof.timeDeltas[i]!));
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (hasIdle ? Math.max(0, prof.timeDeltas[i]!) : interval));
     }
   } else {
     const total = prof.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0) || 1;

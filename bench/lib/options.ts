@@ -82,7 +82,7 @@ export const HELP = `bench/run.ts — Meridian vs direct, PgBouncer and Pgpool-I
                         The plan fits 15 min (quick 3) on an idle 2-core machine; a loaded one is slower
   --no-build            do not run \`npm run build\` when dist/ is stale
   --keep                keep the temp dir (data dirs, logs, generated configs, profiles)
-  --profile             run Meridian under node --cpu-prof; the report gets its hottest functions
+  --profile             run Meridian under node --cpu-prof / bun --cpu-prof; the report gets its hottest functions
                         (profiling costs Meridian some throughput: its numbers are marked)
   --out DIR             write results there instead of bench/results (RESULTS.md is not touched)
   --baseline REV        also build Meridian at commit REV and run it as one more target, interleaved with

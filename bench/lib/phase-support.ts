@@ -119,21 +119,32 @@ export function profiling(ctx: Ctx, phase: PhaseResult): { profileDir?: string }
   return ctx.opts.profile ? { profileDir: join(ctx.root, `cpu-profile-${phase.id}`) } : {};
 }
 
-/** Stops the phase's proxies; with --profile, then summarises the profile Meridian wrote at exit. */
+/** Where the Bun target writes its profile: the phase's directory with a suffix. */
+function bunProfileDir(dir: string | undefined): string | undefined {
+  return dir === undefined ? undefined : `${dir}-bun`;
+}
+
+/** Stops the phase's proxies; with --profile, then summarises the profiles Meridian wrote at exit (each runtime). */
 export async function stopDaemons(ctx: Ctx, phase: PhaseResult, targets: readonly (LiveTarget | null)[]): Promise<void> {
   for (const t of targets) await t?.daemon?.stop();
   const dir = profiling(ctx, phase).profileDir;
-  const file = dir ? findProfile(dir) : null;
-  if (!dir || !targets.some((t) => t?.info.id === 'meridian')) return;
-  if (!file) {
-    phase.notes.push('--profile: Meridian wrote no CPU profile (it did not run, or did not exit cleanly).');
-    return;
-  }
-  try {
-    ctx.profiles.push(summarizeProfile(file, phase.id));
-    console.log(`[${phase.id}] meridian CPU profile: ${file}`);
-  } catch (e) {
-    phase.notes.push(`--profile: could not read ${file}: ${(e as Error).message}`);
+  if (!dir) return;
+  for (const [id, label, where] of [
+    ['meridian', 'Node.js', dir],
+    ['meridian-bun', 'Bun', bunProfileDir(dir)!],
+  ] as const) {
+    if (!targets.some((t) => t?.info.id === id)) continue;
+    const file = findProfile(where);
+    if (!file) {
+      phase.notes.push(`--profile: Meridian on ${label} wrote no CPU profile (it did not run, or did not exit cleanly).`);
+      continue;
+    }
+    try {
+      ctx.profiles.push(summarizeProfile(file, `${phase.id}, Meridian on ${label}`));
+      console.log(`[${phase.id}] ${id} CPU profile: ${file}`);
+    } catch (e) {
+      phase.notes.push(`--profile: could not read ${file}: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -168,14 +179,16 @@ export function meridianTarget(ctx: Ctx, phase: PhaseResult, dirId: string, opts
 }
 
 /**
- * The same build on Bun (`meridian-bun`: today through Bun's node:net compatibility layer, or
- * whatever transport the build picks on Bun) and on Node.js with `workers: 2` (`meridian-w2`, only
- * when the build's config accepts the key). Neither is profiled.
+ * The same build on Bun (`meridian-bun`: the default runtime, Bun's native sockets; profiled with
+ * --profile like `meridian`) and on Node.js with `workers: 2` (`meridian-w2`, only when the build's
+ * config accepts the key; not profiled).
  */
 export function meridianVariants(ctx: Ctx, phase: PhaseResult, dirId: string, opts: MeridianOptions): Promise<LiveTarget | null>[] {
   const base: MeridianOptions = { ...opts, profileDir: undefined };
   return [
-    tryStart(ctx, phase, 'meridian-bun', 'Meridian on Bun', () => startMeridian(ctx.root, `${dirId}-bun`, { ...base, runtime: 'bun' })),
+    tryStart(ctx, phase, 'meridian-bun', 'Meridian on Bun', () =>
+      startMeridian(ctx.root, `${dirId}-bun`, { ...base, runtime: 'bun', profileDir: bunProfileDir(opts.profileDir) }),
+    ),
     tryStart(ctx, phase, 'meridian-w2', 'Meridian on Node.js, 2 workers', async () => {
       const w2: MeridianOptions = { ...base, runtime: 'node', workers: 2 };
       const why = await workersSupported(w2, join(ctx.root, `${dirId}-w2`));

@@ -38,8 +38,8 @@ const FLOOR_NOTE =
   'behind them, as with direct.';
 
 const VARIANTS_NOTE =
-  'Meridian runs as three targets, interleaved with the rest: on Node.js (`node dist/cli.js`, the reference for the goals), on Bun ' +
-  '(`bun dist/cli.js`: the same build, through whatever transport it picks on Bun) and on Node.js with `workers: 2` in its config ' +
+  'Meridian runs as three targets, interleaved with the rest: on Bun (`bun dist/cli.js --runtime bun`: the default runtime, ' +
+  "Bun's native sockets), on Node.js (`node dist/cli.js --runtime node`) and on Node.js with `workers: 2` in its config " +
   '(when the build accepts the key; CPU and RSS are summed over its whole process tree).';
 
 // ------------------------------------------------------------------------------------------ phase 1

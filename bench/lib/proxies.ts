@@ -200,7 +200,7 @@ export interface MeridianOptions {
   readsOnMasters: 'always' | 'fallback' | 'never';
   /** Where probes (and the heartbeat table) live; default postgres. */
   healthDatabase?: string;
-  /** Run under `node --cpu-prof`, writing the profile here when it stops (Node.js only). */
+  /** Run under `node --cpu-prof` / `bun --cpu-prof`, writing the profile here when it stops. */
   profileDir?: string;
   /** What runs dist/cli.js (default node: the Node.js running the bench). */
   runtime?: Runtime;
@@ -280,7 +280,8 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
   if (runtime === 'bun') {
     cmd = bunPath(BENCH_REPO); // a --baseline checkout shares this repo's node_modules
     if (!existsSync(cmd)) throw new Error(`bun is not installed (${cmd}); npm ci installs it`);
-    args = [cli, '--config', conf, ...flag];
+    const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    args = [...prof, cli, '--config', conf, ...flag];
   } else {
     const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
     // MERIDIAN_NODE_ARGS: extra node flags for experiments (e.g. --max-semi-space-size=16, --trace-deopt).
@@ -292,7 +293,7 @@ export async function startMeridian(root: string, id: string, opts: MeridianOpti
     logFile: join(dir, 'meridian.log'),
     env: { ...process.env, NODE_ENV: 'production' },
     stopSignal: 'SIGTERM',
-    stopGraceMs: opts.profileDir && runtime === 'node' ? 30_000 : 5000, // the profile is written at exit
+    stopGraceMs: opts.profileDir ? 30_000 : 5000, // the profile is written at exit
   });
   await waitUsable(d, port, 20_000);
   return { id, label: 'Meridian', port, daemon: d };

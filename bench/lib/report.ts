@@ -295,7 +295,8 @@ function profileSection(result: BenchResult): string[] {
   const out = [
     '## Meridian CPU profile (--profile)',
     '',
-    'Self time from `node --cpu-prof` over each phase (warm-up and idle gaps included; idle excluded from the shares).',
+    'Self time from `node --cpu-prof` (Meridian on Node.js) and `bun --cpu-prof` (on Bun) over each phase (idle excluded from the shares). ' +
+      "Bun's profiler samples only while the thread runs and puts a socket write's kernel time under the native `write`.",
     '',
   ];
   for (const p of result.profiles) {
