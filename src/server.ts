@@ -14,7 +14,8 @@ import type { AdminHost, ConfigRead } from './admin/types.js';
 import { Backend } from './backend/backend.js';
 import { checkStartupSettings } from './backend/backend-settings-check.js';
 import { REPORTED_SETTINGS, type BackendStartup } from './backend/backend-startup.js';
-import { Pool } from './backend/pool.js';
+import { isNodeUnavailable, isUnavailableCode } from './backend/connect-failure.js';
+import { Pool, RouteAgainError } from './backend/pool.js';
 import { PoolManager } from './backend/pool-manager.js';
 import { Classifier } from './classify/classifier.js';
 import type { RouteHint } from './classify/types.js';
@@ -79,6 +80,11 @@ function withSettings(shown: ReadonlyMap<string, string>, settings: ReadonlyMap<
   return out;
 }
 
+/** Nodes a login tries for its startup parameters when the first cannot be connected to. */
+const MAX_STARTUP_ROUTES = 3;
+/** Errors of takeBackend that mean "this node, not the login, failed": the login may pick another. */
+const unavailableNodeErrors = new WeakSet<MeridianError>();
+
 /** A cancel key (BackendKeyData's pid and secret) as a map key. */
 function cancelKey(pid: number, secret: number): string {
   return `${pid}:${secret}`;
@@ -128,7 +134,8 @@ export class Meridian implements ProxyContext {
     if (fleet !== null) this.metrics.instanceText = () => fleet.instanceMetrics();
     this.pools = new PoolManager(cfg, {
       onConnectError: (node, err) => {
-        if (err.isRefused) this.reportNodeFailure(node, `connection failed: ${err.message}`);
+        // Refused, reset, timed out, or the node said it is shutting down or starting: not usable now.
+        if (err.isRefused || isUnavailableCode(err.serverError?.code)) this.reportNodeFailure(node, `connection failed: ${err.message}`);
       },
       // Out of descriptors, memory or ports here: says nothing about the node (no eviction).
       onLocalConnectError: (node, err) => this.logger.warn({ node, err: err.message }, 'local connect failure'),
@@ -139,6 +146,7 @@ export class Meridian implements ProxyContext {
         return n !== undefined && n.isUp && n.state === 'active';
       },
     });
+    this.followNodesDown();
     this.catalog = new CatalogRefresher({
       logger: this.logger,
       config: () => this.config,
@@ -176,6 +184,20 @@ export class Meridian implements ProxyContext {
       this.catalog,
       { applyConfig: (next) => prepareVerifiers(next) },
     ];
+  }
+
+  /**
+   * A node that goes down (probes, or evicted on live traffic) fails the sessions queued for its
+   * backends with NodeDownError: they sent nothing, so they route again (frontend/session.ts).
+   */
+  private followNodesDown(): void {
+    let up = new Set<string>();
+    this.health.store.onChange((snap) => {
+      const now = new Set<string>();
+      for (const n of snap.nodes) if (n.isUp) now.add(n.name);
+      for (const name of up) if (!now.has(name)) this.pools.nodeDown(name);
+      up = now;
+    });
   }
 
   /** The server's own runtime settings: the config sessions read, and the router's policy. */
@@ -380,6 +402,16 @@ export class Meridian implements ProxyContext {
    * (checkStartupSettings); a value the server refuses refuses the login, as a server would.
    */
   async serverParamsFor(s: Session): Promise<Map<string, string> | MeridianError> {
+    // A node that cannot be connected to is out of routing once its pool said so: pick again
+    // (at most MAX_STARTUP_ROUTES nodes), as a request does (frontend/session.ts, routeAgain).
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.serverParamsOnce(s);
+      if (!(r instanceof MeridianError) || !unavailableNodeErrors.has(r) || attempt >= MAX_STARTUP_ROUTES) return r;
+      this.logger.info({ sid: s.id, err: r.message }, 'backend connect failed at login: picking a node again');
+    }
+  }
+
+  private async serverParamsOnce(s: Session): Promise<Map<string, string> | MeridianError> {
     const key = `${s.ident.user}\0${s.ident.database}`;
     const isSessionPooled = s.sessionBackends !== null;
     const cached = this.pools.serverParams.get(key);
@@ -457,6 +489,11 @@ export class Meridian implements ProxyContext {
         this.config.pool.queueTimeoutMs,
         (err, b) => {
           if (b !== null) return resolve(b);
+          if (err instanceof RouteAgainError || isNodeUnavailable(err)) {
+            const e = Errors.cannotConnect(pool.node, err?.message ?? 'unavailable');
+            unavailableNodeErrors.add(e);
+            return resolve(e);
+          }
           const se = (err as { serverError?: { code: string; message: string } } | null)?.serverError;
           // A startup setting the server refused (22023 invalid value, 42501 not allowed): its own words, as directly.
           if (se && startup !== null && (se.code.startsWith('22') || se.code.startsWith('42'))) {

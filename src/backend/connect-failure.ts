@@ -24,3 +24,23 @@ export function isLocalConnectFailure(err: unknown): boolean {
   for (const m of e.message.matchAll(CODE_IN_MESSAGE)) if (LOCAL_CODES.has(m[1]!)) return true;
   return false;
 }
+
+/**
+ * SQLSTATEs a node answers a new connection with when it cannot take one now: shutting down
+ * (57P01 admin_shutdown, 57P02 crash_shutdown) or starting up / in recovery (57P03).
+ */
+export function isUnavailableCode(code: string | undefined): boolean {
+  return code === '57P01' || code === '57P02' || code === '57P03';
+}
+
+/**
+ * A failed connect that says the node is unusable now and that nothing ran on it: refused,
+ * reset, timed out or closed during startup, or the node's own "shutting down / starting up".
+ * A request that got it may go to another node. Not a local failure (out of descriptors or
+ * ports here: another node would fail the same way), not authentication or a full node.
+ */
+export function isNodeUnavailable(err: unknown): boolean {
+  if (err === null || typeof err !== 'object' || isLocalConnectFailure(err)) return false;
+  const e = err as { isRefused?: unknown; serverError?: { code?: string } | null };
+  return e.isRefused === true || isUnavailableCode(e.serverError?.code);
+}

@@ -9,7 +9,7 @@ import type { Backend } from './backend.js';
 import { backendTls } from './backend-tls.js';
 import { LearnedLogins } from '../auth/learned-logins.js';
 import { isLocalConnectFailure } from './connect-failure.js';
-import { NodeDrainingError, Pool, PoolClosedError, type PoolHooks } from './pool.js';
+import { NodeDownError, NodeDrainingError, Pool, PoolClosedError, type PoolHooks } from './pool.js';
 import type { ConnectError, ConnectOptions } from './server-connect.js';
 
 /** SQLSTATE of a session ended because a reload removed its user (admin_shutdown, as PgBouncer's and PostgreSQL's terminations). */
@@ -233,6 +233,14 @@ export class PoolManager {
       // Sessions queued for this node sent nothing yet: they route again, to another node.
       p.failWaiters(new NodeDrainingError(`node "${node}" is draining`));
     }
+  }
+
+  /**
+   * The node went down (failed probes, or evicted on live traffic): sessions queued for it sent
+   * nothing yet, so they route again (to another node, or wait routing.write_wait for one).
+   */
+  nodeDown(node: string): void {
+    for (const p of this.poolsOfNode(node)) p.failWaiters(new NodeDownError(`node "${node}" is down`));
   }
 
   /** Drops the pools of a node removed from the config (their backends close as they come back). */

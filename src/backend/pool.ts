@@ -11,7 +11,7 @@ import { BackendReset, DISCARD_ALL, isDiscardAll } from './backend-reset.js';
 import { NO_STARTUP, startupBooks, type BackendStartup } from './backend-startup.js';
 import { ConnectError, connectServer, type ConnectedServer, type ConnectOptions } from './server-connect.js';
 
-export type AcquireCallback = (err: ConnectError | PoolTimeoutError | NodeDrainingError | PoolClosedError | null, backend: Backend | null) => void;
+export type AcquireCallback = (err: ConnectError | PoolTimeoutError | RouteAgainError | PoolClosedError | null, backend: Backend | null) => void;
 
 /** Opens one logged-in server connection (connectServer; unit tests pass in-memory connections). Rejects with a ConnectError. */
 export type ServerConnector = (opts: ConnectOptions) => Promise<ConnectedServer>;
@@ -34,8 +34,14 @@ export class PoolClosedError extends Error {
 /** After a failed min_idle connect, the pool waits this long before opening more by itself. */
 const FILL_RETRY_MS = 10_000;
 
+/** No backend was handed out and nothing was sent: the session routes the request again. */
+export class RouteAgainError extends Error {}
+
 /** The node started draining before a backend could be handed out: nothing was sent, route again. */
-export class NodeDrainingError extends Error {}
+export class NodeDrainingError extends RouteAgainError {}
+
+/** The node went down (probes or live traffic) while the session waited in its queue: route again. */
+export class NodeDownError extends RouteAgainError {}
 
 interface Waiter {
   cb: AcquireCallback;
@@ -387,8 +393,8 @@ export class Pool {
     for (const b of this.idle.splice(0)) b.close(reason);
   }
 
-  /** Fails every waiter (node removed / drained). */
-  failWaiters(err: NodeDrainingError | PoolClosedError): void {
+  /** Fails every waiter (node removed / drained / down). */
+  failWaiters(err: RouteAgainError | PoolClosedError): void {
     for (const w of this.waiters.splice(0)) this.callBack(w.cb, err, null);
   }
 

@@ -28,6 +28,9 @@ export interface Replan {
   readonly error: Buffer;
 }
 
+/** Connect failures one request may route past (each takes the failed node out of routing). */
+const MAX_ROUTE_AGAIN = 3;
+
 export type RetryKind = 'backend-lost' | 'refused-read' | 'refused-write';
 
 export class Request {
@@ -47,6 +50,8 @@ export class Request {
   pendingCls: Classification | null = null;
   /** Something of the answer was relayed (maybe still in the client's writer). */
   responseStarted = false;
+  /** Times it routed again after a failed connect (mayRouteAgain). */
+  routedAgain = 0;
   /** Its one retry is used. */
   hasRetried = false;
   /** The next dispatch routes as a write whatever the classification (a retry after a refusal). */
@@ -87,6 +92,7 @@ export class Request {
    */
   reset(status: number): void {
     this.sent.clear();
+    this.routedAgain = 0;
     this.pendingCls = null;
     this.responseStarted = false;
     this.hasRetried = false;
@@ -127,6 +133,17 @@ export class Request {
    * collected frames (a request lost before it was sent is still there), its answer so far is
    * forgotten, and a refused one routes as a write.
    */
+  /**
+   * Whether the request may route again after a node could not be connected to (nothing ran):
+   * at most MAX_ROUTE_AGAIN times, so a node that keeps failing without leaving routing cannot
+   * hold the request in a loop (routing.write_wait bounds the waiting in between).
+   */
+  mayRouteAgain(): boolean {
+    if (this.routedAgain >= MAX_ROUTE_AGAIN) return false;
+    this.routedAgain++;
+    return true;
+  }
+
   retry(kind: RetryKind): void {
     this.hasRetried = true;
     if (this.sent.length > 0) {

@@ -12,7 +12,8 @@
 
 import { serialize } from 'pg-protocol';
 import type { Backend, BackendOwner } from '../backend/backend.js';
-import { NodeDrainingError, PoolTimeoutError, type Pool } from '../backend/pool.js';
+import { isNodeUnavailable } from '../backend/connect-failure.js';
+import { PoolTimeoutError, RouteAgainError, type Pool } from '../backend/pool.js';
 import type { ConnectError } from '../backend/server-connect.js';
 import { SpanWriter } from '../backend/span-writer.js';
 import type { Classification, RouteHint } from '../classify/types.js';
@@ -507,13 +508,26 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
             return;
           }
           if (got !== null) this.attach(got);
-          else if (err instanceof NodeDrainingError) this.routeAndAttach(intent, hint, startedMs);
+          else if (err instanceof RouteAgainError) this.routeAndAttach(intent, hint, startedMs);
+          else if (isNodeUnavailable(err) && this.req.mayRouteAgain()) this.routeAgain(node, err, intent, hint, startedMs);
           else this.failBatch(this.acquireError(node, err), null);
           this.afterAsync();
         }),
       this.id,
       startup,
     );
+  }
+
+  /**
+   * The node could not be connected to and nothing of the request ran there (refused, reset,
+   * closed during startup, shutting down): the node is out of routing now (the pool reported it),
+   * so the request routes again, to another eligible node or, within routing.write_wait from its
+   * start, to one that appears (a failover). The client sees an error only when none does.
+   */
+  private routeAgain(node: string, err: Error | null, intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
+    this.log.info({ node, err: err?.message ?? 'unknown error', intent }, 'backend connect failed: routing the request again');
+    this.ctx.metrics.routedAgain(intent);
+    this.routeAndAttach(intent, hint, startedMs);
   }
 
   private acquireError(node: string, err: Error | null): MeridianError {

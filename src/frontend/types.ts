@@ -47,6 +47,8 @@ export interface SessionMetrics {
   error(sqlstate: string): void;
   poolWait(seconds: number): void;
   retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
+  /** A request routed again: its node could not be connected to and nothing of it had run. */
+  routedAgain(intent: RouteIntent): void;
   residencyRefused(rule: string): void;
   /** A session handler threw (a bug): the session was closed, the process kept running. */
   sessionCrash(): void;

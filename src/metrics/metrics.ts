@@ -38,6 +38,7 @@ export class Metrics implements SessionMetrics {
   readonly failovers: client.Counter<never>;
   readonly readsFollowWrites: client.Gauge<never>;
   readonly readFallbacks: client.Counter<never>;
+  readonly reroutes: client.Counter<'class'>;
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
@@ -194,6 +195,12 @@ export class Metrics implements SessionMetrics {
       help: 'Times reads started following writes because lag became unknown on every node of a multi-master cluster',
       registers: [r],
     });
+    this.reroutes = new client.Counter({
+      name: 'meridian_reroutes_total',
+      help: 'Requests routed again because their node could not be connected to (nothing of them had run)',
+      labelNames: ['class'],
+      registers: [r],
+    });
     this.drainState = new client.Gauge({
       name: 'meridian_node_draining',
       help: '1 while the node is draining or drained',
@@ -266,6 +273,10 @@ export class Metrics implements SessionMetrics {
     let c = this.errorChildren.get(cls);
     if (c === undefined) this.errorChildren.set(cls, (c = this.errorsTotal.labels(cls)));
     c.inc();
+  }
+
+  routedAgain(intent: RouteIntent): void {
+    this.reroutes.labels(intent).inc();
   }
 
   retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void {

@@ -152,6 +152,7 @@ export function fakeProxy(classify: (sql: string) => Classification, cfgOver: Re
     error() {},
     poolWait() {},
     retried() {},
+    routedAgain() {},
     residencyRefused() {},
     sessionCrash() {},
     residencyDenied() {},
