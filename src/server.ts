@@ -80,6 +80,11 @@ function withSettings(shown: ReadonlyMap<string, string>, settings: ReadonlyMap<
   return out;
 }
 
+/** A node's last probe error that says it stopped answering (rather than refusing). */
+function isHangReason(lastError: string | null): boolean {
+  return lastError !== null && /timed out/.test(lastError);
+}
+
 /** Nodes a login tries for its startup parameters when the first cannot be connected to. */
 const MAX_STARTUP_ROUTES = 3;
 /** Errors of takeBackend that mean "this node, not the login, failed": the login may pick another. */
@@ -189,15 +194,41 @@ export class Meridian implements ProxyContext {
   /**
    * A node that goes down (probes, or evicted on live traffic) fails the sessions queued for its
    * backends with NodeDownError: they sent nothing, so they route again (frontend/session.ts).
+   * A node that went down because it stopped answering (probes timed out: a hung postmaster, a
+   * network that drops packets) has its backends discarded too, idle and busy: a request waiting
+   * on one gets what a lost backend gives (08006, or a read sent again) instead of hanging until
+   * the node wakes up. A node that answers but refuses (max_connections) keeps its backends.
    */
   private followNodesDown(): void {
     let up = new Set<string>();
     this.health.store.onChange((snap) => {
       const now = new Set<string>();
       for (const n of snap.nodes) if (n.isUp) now.add(n.name);
-      for (const name of up) if (!now.has(name)) this.pools.nodeDown(name);
+      for (const name of up) {
+        if (now.has(name)) continue;
+        this.pools.nodeDown(name);
+        const why = snap.byName.get(name)?.lastError ?? null;
+        if (isHangReason(why)) this.discardBackendsOf(name, `node "${name}" stopped answering (${why})`);
+      }
       up = now;
     });
+  }
+
+  /** Closes every backend on `node`: idle ones in the pools, and those sessions hold. */
+  private discardBackendsOf(node: string, reason: string): void {
+    for (const p of this.pools.poolsOfNode(node)) p.closeIdle(reason);
+    // Busy ones: lost, so the session holding each hears it (closing would leave it waiting).
+    let closed = 0;
+    for (const s of this.sessions.values()) {
+      const held = s.attached;
+      const kept = s.sessionBackends?.get(node);
+      for (const b of [held, kept]) {
+        if (b === null || b === undefined || b.node !== node || b.isClosed) continue;
+        b.discard(reason);
+        closed++;
+      }
+    }
+    this.logger.warn({ node, backends: closed, reason }, 'backends of a hung node discarded');
   }
 
   /** The server's own runtime settings: the config sessions read, and the router's policy. */

@@ -118,6 +118,14 @@ export class Backend implements FrameSink {
     if (now !== null && now !== first) now.onServerChunkEnd(this);
   }
 
+  /**
+   * The node stopped answering (a hang the probes saw): the connection counts as lost now, as if it
+   * had died, so the session holding it hears it (08006, or a read sent again) rather than wait.
+   */
+  discard(reason: string): void {
+    this.lost(reason);
+  }
+
   private lost(reason: string): void {
     if (this.isClosed) return;
     if (this.fatalMessage !== null) reason = `server said ${this.fatalMessage}`;

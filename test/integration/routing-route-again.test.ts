@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPrimaryStandby, waitFor, type PhysicalCluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { signalNode } from '../fault/helpers/node-signals.js';
 
 let cluster: PhysicalCluster;
 let mer: RunningMeridian;
@@ -104,4 +105,48 @@ describe('requests that have not run are routed again', () => {
       await c.end();
     }
   });
+});
+
+describe('a hung node is a failed node (issue 18, item 2)', () => {
+  it('a request waiting on a backend of a node that stops answering (SIGSTOP) gets 08006 once probes evict it, not a hang', async () => {
+    // Probes every 500 ms with a 500 ms timeout, 2 failures to evict: out of routing in about 1.5–2 s.
+    const fast = await startMeridian(cluster, {
+      kind: 'physical',
+      pool: 'mode: transaction, size: 5, queue_timeout: 5s',
+      health: 'interval: 500ms, timeout: 500ms, rise: 1, fall: 2',
+      extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 1s }',
+    });
+    const c = new pg.Client(fast.dsn());
+    c.on('error', () => {});
+    await c.connect();
+    let pids: number[] = [];
+    try {
+      await cluster.primary.query('create table if not exists hung_node(id int); grant all on hung_node to public');
+      await c.query('begin');
+      await c.query('insert into hung_node values (2)'); // the transaction holds a backend on the primary
+      pids = signalNode(cluster.primary, 'SIGSTOP');
+      const t0 = performance.now();
+      const outcome = await Promise.race([
+        c.query('select 1').then(
+          () => 'answered',
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+        new Promise<string>((r) => setTimeout(() => r('hang'), 8000)),
+      ]);
+      const ms = performance.now() - t0;
+      console.log(`[hung-node] a request on the stopped primary's backend: ${outcome} after ${ms.toFixed(0)} ms`);
+      expect(outcome).toBe('08006');
+      expect(ms).toBeLessThan(6000);
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+      await c.end().catch(() => {});
+      await fast.stop();
+    }
+  }, 60_000);
 });

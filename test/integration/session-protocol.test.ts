@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
-import { sharedCluster, TEST_USERS, uniqueName, type Cluster, type PhysicalCluster } from '../support/cluster.js';
+import { sharedCluster, TEST_USERS, uniqueName, waitFor, type Cluster, type PhysicalCluster } from '../support/cluster.js';
 import type { RunningMeridian } from '../helpers/meridian.js';
 import { RawClient } from '../drivers/raw-client.js';
 import { allowDropOnPglogical, nodeNameOfPort, startSessionMeridian } from '../drivers/workload.js';
@@ -72,6 +72,12 @@ describe.each<Kind>(['physical', 'pglogical'])('session protocol edge cases on %
     const c = new pg.Client(mer.dsn());
     await c.connect();
     try {
+      // A replica is eligible for reads (its lag, as the probes last saw it, within bounds) before the first EXECUTE.
+      if (primaryPort !== null)
+        await waitFor(async () => (await c.query<{ port: number }>('select inet_server_port() as port')).rows[0]!.port !== primaryPort, {
+          timeoutMs: 20_000,
+          what: 'a read served by a replica',
+        });
       await c.query('prepare r(int) as select $1 + 1 as x, inet_server_port() as port');
       await c.query(`prepare w(int) as insert into ${t} values ($1, inet_server_port()) returning inet_server_port() as port`);
       await withChurn('app', async () => {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, meridianYaml } from '../helpers/meridian.js';
 import { sharedCluster, TEST_USERS, waitFor, type PhysicalCluster } from '../support/cluster.js';
 import { freePort } from '../support/ports.js';
+import { findNode } from '../../src/net/runtime-exec.js';
 
 const TOKEN = 'workers-test-token-9f3b';
 let cluster: PhysicalCluster;
@@ -56,11 +57,16 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
-/** MERIDIAN_TEST_RUNTIME=bun: the instance run by Bun (its node:cluster, SO_REUSEPORT listeners), as `bun src/cli.ts`. */
-const BUN = process.env.MERIDIAN_TEST_RUNTIME === 'bun';
+/**
+ * The instance runs on Bun (its node:cluster, SO_REUSEPORT listeners), as `bun src/cli.ts`, with
+ * MERIDIAN_TEST_RUNTIME=bun, or when vitest itself runs on Bun and no runtime is named; else on
+ * Node.js (the real one: under `bun --bun`, `node` on PATH is Bun).
+ */
+const BUN =
+  process.env.MERIDIAN_TEST_RUNTIME === 'bun' || (process.env.MERIDIAN_TEST_RUNTIME !== 'node' && typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined');
 
 function spawnCli(file: string): ChildProcess {
-  const [cmd, ...args] = BUN ? ['node_modules/.bin/bun', 'src/cli.ts'] : [process.execPath, '--import', 'tsx', 'src/cli.ts'];
+  const [cmd, ...args] = BUN ? ['node_modules/.bin/bun', 'src/cli.ts'] : [findNode() ?? 'node', '--import', 'tsx', 'src/cli.ts'];
   return spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
