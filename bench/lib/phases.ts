@@ -192,8 +192,13 @@ export async function phaseStandby(ctx: Ctx, phase: PhaseResult): Promise<void> 
 
 // ------------------------------------------------------------------------------------------ phase 3
 
-async function meridianHeartbeat(ctx: Ctx, nodes: readonly PgNode[], opts: MeridianOptions): Promise<void> {
-  const conf = join(ctx.root, 'meridian-heartbeat.yaml');
+async function meridianHeartbeat(ctx: Ctx, _nodes: readonly PgNode[], opts: MeridianOptions): Promise<void> {
+  await initMeridianHeartbeat(ctx.root, opts);
+}
+
+/** `meridian init-heartbeat` with the config the bench would run (the heartbeat table on every master). */
+export async function initMeridianHeartbeat(root: string, opts: MeridianOptions): Promise<void> {
+  const conf = join(root, 'meridian-heartbeat.yaml');
   writeFileSync(conf, meridianYaml(1, opts));
   const r = await run(process.execPath, [join(REPO, 'dist', 'cli.js'), 'init-heartbeat', '--config', conf], { cwd: REPO, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`meridian init-heartbeat failed: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);

@@ -206,6 +206,8 @@ export interface MeridianOptions {
   runtime?: Runtime;
   /** Written as `workers: N` into the config when given (see workersSupported). */
   workers?: number;
+  /** More top-level YAML appended to the config (bench/failover-matrix.ts: health, admin users). */
+  extraYaml?: readonly string[];
 }
 
 export function meridianYaml(port: number, opts: MeridianOptions): string {
@@ -231,6 +233,7 @@ export function meridianYaml(port: number, opts: MeridianOptions): string {
     `  reads_on_masters: ${opts.readsOnMasters}`,
     'log: { level: warn }',
     ...(opts.workers !== undefined ? [`workers: ${opts.workers}`] : []),
+    ...(opts.extraYaml ?? []),
     '',
   ].join('\n');
 }

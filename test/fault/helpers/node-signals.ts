@@ -5,8 +5,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgNode } from '../../support/cluster.js';
 
+/** What is needed of a node: its name and data directory (a test or a bench node). */
+type NodeDir = Pick<PgNode, 'name' | 'dataDir'>;
+
 /** The running postmaster of a node (first line of postmaster.pid). */
-export function postmasterPid(node: PgNode): number {
+export function postmasterPid(node: NodeDir): number {
   const pid = Number(readFileSync(join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${node.name}: no postmaster pid`);
   return pid;
@@ -42,7 +45,7 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Sends `sig` to the postmaster and every process it forked; returns the pids signalled. */
-export function signalNode(node: PgNode, sig: NodeJS.Signals): number[] {
+export function signalNode(node: NodeDir, sig: NodeJS.Signals): number[] {
   const pm = postmasterPid(node);
   // Children first for SIGSTOP (a stopped postmaster cannot fork new ones meanwhile either way).
   const pids = [...childrenOf(pm), pm];
