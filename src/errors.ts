@@ -67,6 +67,19 @@ export const Errors = {
     const [shown, internal] = safe(why);
     return new MeridianError('BACKEND_LOST', '08006', 'FATAL', `server connection to node "${node}" was lost: ${shown}`, null, null, internal);
   },
+  /** The backend was lost after a COMMIT (or PREPARE TRANSACTION) was sent: whether it committed is not known. */
+  commitOutcomeUnknown: (node: string, why: string) => {
+    const [shown, internal] = safe(why);
+    return new MeridianError(
+      'COMMIT_OUTCOME_UNKNOWN',
+      '08007',
+      'FATAL',
+      `server connection to node "${node}" was lost after COMMIT was sent: the transaction may or may not have committed`,
+      shown,
+      'Check whether its changes are there before running it again.',
+      internal,
+    );
+  },
   backendLostInRequest: (node: string, why: string) => {
     const [shown, internal] = safe(why);
     return new MeridianError(

@@ -162,6 +162,16 @@ export class OpQueue {
     return n;
   }
 
+  /** Whether a queued Query or Execute (not answered yet) ends a transaction with COMMIT or PREPARE TRANSACTION. */
+  hasPendingCommit(): boolean {
+    for (let k = 0; k < this.count; k++) {
+      const c = this.classes[(this.head + k) % this.kinds.length];
+      if (c === null || c === undefined) continue;
+      for (const e of c.effects) if (e.type === 'tx-end' && e.end !== 'rollback') return true;
+    }
+    return false;
+  }
+
   /** Drops every op (their payloads released). */
   clear(): void {
     for (let k = 0; k < this.count; k++) this.clearSlot((this.head + k) % this.kinds.length);

@@ -773,6 +773,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.flow.forgetBackend(b.socket);
     const req = this.req;
     const syncPoints = b.ops.countSyncPoints() - b.ops.countInternal();
+    const commitInFlight = b.ops.hasPendingCommit();
     const isUnsent = st.kind === 'waiting' && (st.for === 'sync' || st.for === 'begin') && req.frames.length > 0;
     const action = lostBackendAction({
       hasFatal: fatal !== null,
@@ -788,6 +789,11 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       syncPoints,
     });
     b.ops.clear();
+    // A transaction lost with its COMMIT in flight: the server may have committed it or not.
+    if ((action === 'close-in-tx' || (action === 'end-as-server' && !isSessionPooled)) && !isUnsent && commitInFlight) {
+      this.log.warn({ node: b.node, reason }, 'backend lost after COMMIT was sent: outcome unknown');
+      return this.close('backend lost after COMMIT', Errors.commitOutcomeUnknown(b.node, fatal !== null ? (b.fatalMessage ?? reason) : reason));
+    }
     switch (action) {
       case 'end-as-server':
         return this.endAsServerDid(b, fatal!);

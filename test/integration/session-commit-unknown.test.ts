@@ -1,0 +1,98 @@
+// A transaction whose backend is lost after its COMMIT was sent (issue 18, item 3): whether it
+// committed is unknown, so the client gets 08007 (transaction_resolution_unknown), never 08006 or
+// the server's 57P01 as if it had surely failed. The COMMIT is made slow by a deferred constraint
+// trigger that sleeps; the backend is then ended by the server (pg_terminate_backend: a FATAL) or
+// killed (SIGKILL: no FATAL; the node restarts its processes). A node of its own.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { startSingleNode, waitFor, type Cluster } from '../support/cluster.js';
+import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+
+let cluster: Cluster;
+let mer: RunningMeridian;
+
+beforeAll(async () => {
+  cluster = await startSingleNode();
+  await cluster.exec(`
+    create table slow_commit(id int);
+    create function slow_commit_sleep() returns trigger language plpgsql as $$ begin perform pg_sleep(5); return null; end $$;
+    create constraint trigger slow_commit_t after insert on slow_commit deferrable initially deferred
+      for each row execute function slow_commit_sleep();
+    grant all on slow_commit to public;`);
+  mer = await startMeridian(cluster, { pool: 'mode: transaction, size: 5, queue_timeout: 5s' });
+});
+
+afterAll(async () => {
+  await mer?.stop();
+  await cluster?.stop();
+});
+
+/** The pid of the server backend running the slow COMMIT (its trigger's pg_sleep). */
+async function committingPid(): Promise<number> {
+  let pid = 0;
+  await waitFor(
+    async () => {
+      const rows = await cluster.nodes[0]!.query<{ pid: number }>(
+        "select pid from pg_stat_activity where state = 'active' and query ilike 'commit%' and pid <> pg_backend_pid()",
+      );
+      pid = rows[0]?.pid ?? 0;
+      return pid !== 0;
+    },
+    { timeoutMs: 10_000, what: 'the COMMIT running' },
+  );
+  return pid;
+}
+
+async function commitLost(end: (pid: number) => Promise<void>): Promise<{ code: string | undefined; message: string }> {
+  const c = new pg.Client(mer.dsn());
+  c.on('error', () => {});
+  await c.connect();
+  try {
+    await c.query('begin');
+    await c.query('insert into slow_commit values (1)');
+    const commit = c.query('commit').then(
+      () => ({ code: 'committed', message: '' }),
+      (e: { code?: string; message: string }) => ({ code: e.code, message: e.message }),
+    );
+    await end(await committingPid());
+    return await commit;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+describe('the backend lost after COMMIT was sent', () => {
+  it('ended by the server (pg_terminate_backend, a FATAL): 08007, not 57P01', async () => {
+    const r = await commitLost(async (pid) => {
+      await cluster.nodes[0]!.query('select pg_terminate_backend($1)', [pid]);
+    });
+    console.log(`[commit-unknown] terminated during COMMIT: ${r.code} ${r.message}`);
+    expect(r.code).toBe('08007');
+  });
+
+  it('cut without a word (SIGKILL of the backend): 08007, not 08006', async () => {
+    const r = await commitLost(async (pid) => {
+      process.kill(pid, 'SIGKILL');
+    });
+    console.log(`[commit-unknown] killed during COMMIT: ${r.code} ${r.message}`);
+    expect(r.code).toBe('08007');
+    // The node restarts its processes after a backend is killed; Meridian serves again.
+    await waitFor(
+      async () => {
+        const c = new pg.Client(mer.dsn());
+        c.on('error', () => {});
+        try {
+          await c.connect();
+          await c.query('select 1');
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await c.end().catch(() => {});
+        }
+      },
+      { timeoutMs: 30_000, what: 'Meridian serving again' },
+    );
+  });
+});
