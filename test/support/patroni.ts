@@ -102,7 +102,7 @@ if child == 0:
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with this process
     if os.getppid() != me:
         os._exit(1)
-    os.execv(argv[0], argv)
+    os.execvp(argv[0], argv)
 with open(pidfile + '.tmp', 'w') as f:
     f.write(str(child))
 os.rename(pidfile + '.tmp', pidfile)
@@ -137,6 +137,8 @@ async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T> {
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }
+
+const EXITED = Symbol('exited');
 
 class PatroniMemberNode extends BasePgNode implements PatroniNode {
   readonly host = '127.0.0.1';
@@ -182,25 +184,30 @@ class PatroniMemberNode extends BasePgNode implements PatroniNode {
     const argv = ['-I', '-c', REAPER_PY, this.pidFile, this.commands.patroni, this.configFile];
     const daemon = spawnDaemon(this.commands.python, argv, this.logFile, { asPgUser: true, env: patroniEnv(serverToolEnv()) });
     this.daemon = daemon;
-    this.patroniPid = await waitFor(
+    // a throwing check only counts as "not yet" for waitFor: an exit is reported through a sentinel
+    const exited = (): Error => new Error(`patroni ${this.name} exited during start-up; log tail:\n${this.logTail()}`);
+    const pid = await waitFor(
       () => {
-        if (daemon.hasExited()) throw new Error(`patroni ${this.name} exited`);
+        if (daemon.hasExited()) return EXITED;
         try {
-          const pid = Number(readFileSync(this.pidFile, 'utf8'));
-          return pid > 0 ? pid : false;
+          const n = Number(readFileSync(this.pidFile, 'utf8'));
+          return n > 0 ? n : false;
         } catch {
           return false;
         }
       },
       { timeoutMs: 30_000, what: () => `patroni ${this.name} to start; log tail:\n${this.logTail()}` },
     );
-    await waitFor(
+    if (pid === EXITED) throw exited();
+    this.patroniPid = pid;
+    const api = await waitFor(
       async () => {
-        if (daemon.hasExited()) throw new Error(`patroni ${this.name} exited; log tail:\n${this.logTail()}`);
+        if (daemon.hasExited()) return EXITED;
         return (await getJson<{ state?: string }>(`${this.restApiUrl}/patroni`)).state !== undefined;
       },
       { timeoutMs: 60_000, intervalMs: 100, what: () => `the REST API of patroni ${this.name}; log tail:\n${this.logTail()}` },
     );
+    if (api === EXITED) throw exited();
   }
 
   /**
