@@ -26,17 +26,19 @@ export interface DaemonOptions {
   cwd?: string;
 }
 
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Absolute path of an executable found on PATH or in the extra directories, or null. */
 export function findExecutable(name: string, extraDirs: readonly string[] = []): string | null {
   for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...extraDirs]) {
-    if (!dir) continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return null;
 }

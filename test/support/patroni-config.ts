@@ -60,6 +60,8 @@ export function clusterParameters(settings: ConfSettings = {}): Record<string, s
     wal_keep_size: '128MB',
     hot_standby_feedback: true,
     wal_receiver_status_interval: '1s',
+    // a standby retries a failed stream after this (default 5 s): its slot is created by the leader's next HA loop
+    wal_retrieve_retry_interval: '500ms',
     track_commit_timestamp: true,
     ...settings,
   });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createFixtureTables } from './cluster-base.js';
 import { findPostmastersUnder, killPostmastersSync, trackDir, untrackDir } from './cleanup.js';
-import { findExecutable, spawnDaemon, stopDaemon, type Daemon } from './daemon.js';
+import { findExecutable, isExecutable, spawnDaemon, stopDaemon, type Daemon } from './daemon.js';
 import { findEtcd, startEtcd, type EtcdServer } from './etcd.js';
 import { findPgBin, isPidAlive, serverToolEnv } from './pg-bin.js';
 import { BasePgNode } from './pg-node.js';
@@ -81,12 +81,26 @@ export interface PatroniClusterOptions extends PatroniTimings {
   timeoutMs?: number;
 }
 
+/**
+ * The interpreter Patroni runs on (its script's #! line), for the reaper: a python3 earlier on PATH (a
+ * version manager's shim, say) may not even be reachable by the postgres OS user.
+ */
+function patroniPython(patroni: string): string | null {
+  try {
+    const m = /^#!\s*(\/\S*python3[.\d]*)\s*$/.exec(readFileSync(patroni, 'utf8').split('\n', 1)[0] ?? '');
+    if (m?.[1] && isExecutable(m[1])) return m[1];
+  } catch {
+    // not a script
+  }
+  return isExecutable('/usr/bin/python3') ? '/usr/bin/python3' : null;
+}
+
 /** What running Patroni clusters needs here: the patroni and etcd commands and python3 (or why not). */
 export function findPatroni(): { patroni: string; etcd: string; python: string } | { missing: string } {
   const patroni = findExecutable('patroni', ['/usr/bin', '/usr/local/bin']);
   const etcd = findEtcd();
-  const python = findExecutable('python3', ['/usr/bin']);
-  const missing = [!patroni && 'patroni', !etcd && 'etcd (etcd-server)', !python && 'python3'].filter(Boolean);
+  const python = patroni ? patroniPython(patroni) : null;
+  const missing = [!patroni && 'patroni', !etcd && 'etcd (etcd-server)', patroni && !python && 'python3'].filter(Boolean);
   if (!patroni || !etcd || !python) return { missing: `not installed: ${missing.join(', ')} (Debian: apt-get install patroni etcd-server)` };
   return { patroni, etcd, python };
 }
@@ -304,15 +318,22 @@ class PatroniClusterImpl implements PatroniCluster {
     let streaming = 0;
     await waitFor(
       async () => {
-        leader = await this.waitForLeader({ timeoutMs: opts.timeoutMs ?? 90_000 });
-        const [r] = await leader.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'");
+        const name = await this.leader();
+        leader = name === null ? undefined : this.node(name);
+        if (!leader) return false;
+        // by member name: pg_basebackup's WAL stream of a replica being cloned is 'streaming' too
+        const others = this.nodes.filter((n) => n !== leader).map((n) => n.name);
+        const [r] = await leader.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming' AND application_name = ANY($1)",
+          [others],
+        );
         streaming = r?.n ?? 0;
         return streaming >= count;
       },
       {
         timeoutMs: opts.timeoutMs ?? 90_000,
         intervalMs: 100,
-        what: () => `${count} replicas streaming from ${leader?.name ?? '?'} (${streaming} are)\n${this.logTails()}`,
+        what: () => `${count} replicas streaming from the leader ${leader?.name ?? '(none)'} (${streaming} are)\n${this.logTails()}`,
       },
     );
     return leader!;
