@@ -1,7 +1,8 @@
 // Issue 18: self-test of the Patroni harness (test/support/patroni.ts, etcd.ts): a real etcd and three
 // PostgreSQL nodes managed by Debian's Patroni on loopback ports. The cluster comes up with one leader and
 // two streaming replicas, a write on the leader is read on the replicas, a switchover moves the leader,
-// kill -9 of the leader's postmaster makes Patroni promote another member, and stop() leaves no process.
+// kill -9 of the leader's postmaster makes Patroni promote another member, a replica stopped and started
+// rejoins, and stop() leaves no process.
 // Prints its figures (start, replication, switchover, failover, rejoin, stop times). Without patroni or
 // etcd the file is skipped with the reason printed, except in CI (CI=true), where that is a failure.
 import pg from 'pg';
@@ -125,6 +126,22 @@ describe.skipIf(missing !== null && !inCi)('Patroni harness: etcd + 3 Patroni-ma
     await c().waitStreaming({ timeoutMs: 120_000 });
     log(`${name} streams again from ${leader.name} ${Math.round(performance.now() - t0)} ms after the promotion`);
   }, 240_000);
+
+  it('a replica stopped (Patroni and its PostgreSQL) and started again rejoins and streams', async () => {
+    const leader = await c().waitForLeader();
+    const replica = c().nodes.find((n) => n.name !== leader.name)!;
+    let t0 = performance.now();
+    await replica.stop('fast');
+    expect(replica.isRunning()).toBe(false);
+    expect(replica.postmasterPid()).toBeNull();
+    log(`${replica.name} (Patroni + PostgreSQL) stopped in ${Math.round(performance.now() - t0)} ms`);
+    t0 = performance.now();
+    await replica.start();
+    await c().waitStreaming({ timeoutMs: 90_000 });
+    const [r] = await replica.query<{ inRecovery: boolean }>('SELECT pg_is_in_recovery() AS "inRecovery"');
+    expect(r?.inRecovery).toBe(true);
+    log(`${replica.name} started again and streams from ${leader.name} after ${Math.round(performance.now() - t0)} ms`);
+  }, 180_000);
 
   it('stop() ends every Patroni, postmaster and etcd process it started', async () => {
     const cl = c();
