@@ -2,13 +2,15 @@
 // PostgreSQL nodes managed by Debian's Patroni on loopback ports. The cluster comes up with one leader and
 // two streaming replicas, a write on the leader is read on the replicas, a switchover moves the leader,
 // kill -9 of the leader's postmaster makes Patroni promote another member, a replica stopped and started
-// rejoins, and stop() leaves no process.
+// rejoins, and stop() leaves no process. And etcd alone (startEtcd): its v3 API on a port of its own.
 // Prints its figures (start, replication, switchover, failover, rejoin, stop times). Without patroni or
 // etcd the file is skipped with the reason printed, except in CI (CI=true), where that is a failure.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE, TEST_USERS, uniqueName, waitFor } from '../support/cluster.js';
 import { pidState } from '../support/pg-bin.js';
+import { existsSync } from 'node:fs';
+import { startEtcd } from '../support/etcd.js';
 import { findPatroni, startPatroniCluster, type PatroniCluster } from '../support/patroni.js';
 
 const found = findPatroni();
@@ -152,4 +154,31 @@ describe.skipIf(missing !== null && !inCi)('Patroni harness: etcd + 3 Patroni-ma
     log(`stop: ${Math.round(performance.now() - t0)} ms`);
     expect(pids.filter((p) => pidState(p) === 'alive')).toEqual([]);
   }, 120_000);
+});
+
+describe.skipIf(missing !== null && !inCi)('etcd harness: one etcd on its own', () => {
+  it('serves the v3 API on a loopback port of its own, and stop() ends it and removes its dir', async () => {
+    if (missing !== null) throw new Error(`CI=true and Patroni's prerequisites are missing: ${missing}`);
+    const t0 = performance.now();
+    const etcd = await startEtcd();
+    const startedMs = Math.round(performance.now() - t0);
+    try {
+      expect([2379, 2380]).not.toContain(etcd.clientPort);
+      const b64 = (t: string): string => Buffer.from(t).toString('base64');
+      const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+        const res = await fetch(`${etcd.clientUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+        expect(res.status).toBe(200);
+        return (await res.json()) as Record<string, unknown>;
+      };
+      await post('/v3/kv/put', { key: b64('meridian/test'), value: b64('hello') });
+      const got = (await post('/v3/kv/range', { key: b64('meridian/test') })) as { kvs?: Array<{ value: string }> };
+      expect(Buffer.from(got.kvs?.[0]?.value ?? '', 'base64').toString()).toBe('hello');
+    } finally {
+      const t1 = performance.now();
+      await etcd.stop();
+      log(`etcd alone: healthy after ${startedMs} ms on :${etcd.clientPort} (peer :${etcd.peerPort}), stopped in ${Math.round(performance.now() - t1)} ms`);
+    }
+    expect(pidState(etcd.pid)).not.toBe('alive');
+    expect(existsSync(etcd.dataDir)).toBe(false);
+  });
 });
