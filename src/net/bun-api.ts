@@ -51,6 +51,8 @@ export interface BunServer {
 
 export interface BunApi {
   readonly version: string;
+  /** Runs the garbage collector: at once (true) or soon (false). */
+  gc(force: boolean): void;
   listen<D>(opts: { hostname: string; port: number; socket: BunHandlers<D>; reusePort?: boolean }): BunServer;
   connect<D>(opts: { hostname: string; port: number; socket: BunHandlers<D>; data?: D }): Promise<BunSocket<D>>;
 }

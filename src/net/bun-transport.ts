@@ -23,10 +23,26 @@ function current(s: Sock): BunConn | null {
   return c !== null && c !== undefined && c.sock === s ? c : null;
 }
 
+/**
+ * Bytes read since the collector was last asked to run. Each read is a fresh buffer that Bun does
+ * not count toward its collector's pressure, so a large COPY could grow the heap by hundreds of MB
+ * of dead buffers before a collection: every GC_HINT_BYTES read, the collector is asked to run soon.
+ */
+let readSinceGcHint = 0;
+const GC_HINT_BYTES = 64 * 1024 * 1024;
+
+function noteRead(bytes: number): void {
+  readSinceGcHint += bytes;
+  if (readSinceGcHint < GC_HINT_BYTES) return;
+  readSinceGcHint = 0;
+  bunApi()?.gc(false);
+}
+
 /** Callbacks every connection shares once it has a BunConn. */
 const CONN_HANDLERS: BunHandlers<BunConn | null> = {
   binaryType: 'buffer',
   data(s, chunk) {
+    noteRead(chunk.length);
     current(s)?.onData(chunk);
   },
   drain(s) {
