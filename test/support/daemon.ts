@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { trackPid, untrackPid } from './cleanup.js';
 import { asPgUserOptions, pidState, serverToolEnv } from './pg-bin.js';
+import { exitedWithin, kill } from './postmaster.js';
 
 export interface Daemon {
   readonly pid: number;
@@ -83,29 +84,11 @@ export function spawnDaemon(cmd: string, args: readonly string[], logFile: strin
   return { pid, exited, hasExited: () => done || pidState(pid) !== 'alive' };
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // gone already
-  }
-}
-
-async function exitedWithin(d: Daemon, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  const ok = await Promise.race([d.exited.then(() => true), timeout]);
-  clearTimeout(timer);
-  return ok || d.hasExited();
-}
-
 /** Sends `sig` (default SIGTERM), waits up to `timeoutMs`, then SIGKILL. Resolves once it is gone. */
 export async function stopDaemon(d: Daemon, sig: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
   if (d.hasExited()) return;
-  signal(d.pid, sig);
+  kill(d.pid, sig);
   if (await exitedWithin(d, timeoutMs)) return;
-  signal(d.pid, 'SIGKILL');
+  kill(d.pid, 'SIGKILL');
   if (!(await exitedWithin(d, 10_000))) throw new Error(`pid ${d.pid} survived SIGKILL`);
 }

@@ -107,7 +107,8 @@ export async function waitReady(pm: Postmaster, dataDir: string, logFile: string
   }
 }
 
-function kill(pid: number, sig: NodeJS.Signals): void {
+/** `sig` to `pid`; a process already gone is no error. */
+export function kill(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {
@@ -115,14 +116,15 @@ function kill(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-async function exitedWithin(pm: Postmaster, ms: number): Promise<boolean> {
+/** Whether a started process (a postmaster, a daemon) exits within `ms`. */
+export async function exitedWithin(p: { readonly exited: Promise<unknown>; hasExited(): boolean }, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((r) => {
     timer = setTimeout(() => r(false), ms);
   });
-  const ok = await Promise.race([pm.exited.then(() => true), timeout]);
+  const ok = await Promise.race([p.exited.then(() => true), timeout]);
   clearTimeout(timer);
-  return ok || pm.hasExited();
+  return ok || p.hasExited();
 }
 
 /**
