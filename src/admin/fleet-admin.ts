@@ -91,7 +91,8 @@ function combineSum(spec: SumSpec, local: AdminTable, peers: readonly WireTable[
   const rows = local.rows.map((r) => [...r]);
   const byKey = new Map(rows.map((r) => [String(r[0]), r]));
   // Weighted sums of the means, per row: mean × count, over every table.
-  const weighted = new Map(rows.map((r) => [r, means.map(([m, w]) => (typeof r[m] === 'number' ? (r[m] as number) * num(r[w]) : 0))]));
+  const weightOf = (row: readonly Cell[], m: number, w: number): number => (typeof row[m] === 'number' ? (row[m] as number) * num(row[w]) : 0);
+  const weighted = new Map(rows.map((r) => [r, means.map(([m, w]) => weightOf(r, m, w))]));
   for (const t of peers) {
     for (const pr of t.rows) {
       const r = byKey.get(String(pr[0]));
@@ -103,12 +104,12 @@ function combineSum(spec: SumSpec, local: AdminTable, peers: readonly WireTable[
         byKey.set(String(pr[0]), added);
         weighted.set(
           added,
-          means.map(([m, w]) => (typeof pr[m] === 'number' ? (pr[m] as number) * num(pr[w]) : 0)),
+          means.map(([m, w]) => weightOf(pr, m, w)),
         );
         continue;
       }
       const acc = weighted.get(r)!;
-      means.forEach(([m, w], k) => (acc[k] = acc[k]! + (typeof pr[m] === 'number' ? (pr[m] as number) * num(pr[w]) : 0)));
+      means.forEach(([m, w], k) => (acc[k] = acc[k]! + weightOf(pr, m, w)));
       for (const i of sums) if (typeof r[i] === 'number' || typeof pr[i] === 'number') r[i] = num(r[i]) + num(pr[i]);
     }
   }

@@ -8,6 +8,7 @@
 // (refused-retry.ts decides) and the session sends the request again. Works on the session
 // through RelayHost (types.ts) only.
 
+import { isUnavailableCode } from '../backend/connect-failure.js';
 import { serialize } from 'pg-protocol';
 import type { Backend } from '../backend/backend.js';
 import { Op, OpMode } from '../backend/op-queue.js';
@@ -320,7 +321,7 @@ export function handleServerFrame(s: RelayHost, b: Backend, code: number, buf: B
 function onError(s: RelayHost, b: Backend, head: number, buf: Buffer, start: number, end: number): void {
   const e = readErrorFields(buf, start, end);
   s.ctx.metrics.error(e.code);
-  if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03') s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
+  if (isUnavailableCode(e.code)) s.ctx.reportNodeFailure(b.node, `server said ${e.code}: ${e.message}`);
   if (e.severity === 'FATAL' || e.severity === 'PANIC') {
     // The server is about to close this connection. Kept, as sent, until the socket closes:
     // what the client then sees of it depends on the pooling mode (session-failure.ts).

@@ -65,10 +65,25 @@ export function findBun(env: NodeJS.ProcessEnv = process.env): string | null {
   } catch {
     /* the bun package is not installed (its platform binary is an optional dependency) */
   }
+  return firstOnPath(env, 'bun', () => true);
+}
+
+/** The first executable `name` in PATH's directories that `accept` takes, or null. */
+function firstOnPath(env: NodeJS.ProcessEnv, name: string, accept: (path: string) => boolean): string | null {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir !== '' && isExecutable(join(dir, 'bun'))) return join(dir, 'bun');
+    const candidate = join(dir, name);
+    if (dir !== '' && isExecutable(candidate) && accept(candidate)) return candidate;
   }
   return null;
+}
+
+/** Whether `path` resolves to a Bun executable (a `node` that bun --bun put on PATH). */
+function isBunBinary(path: string): boolean {
+  try {
+    return /^bun/.test(basename(realpathSync(path)));
+  } catch {
+    return true; // a dangling link: not a usable node either
+  }
 }
 
 /**
@@ -77,16 +92,7 @@ export function findBun(env: NodeJS.ProcessEnv = process.env): string | null {
  */
 export function findNode(env: NodeJS.ProcessEnv = process.env): string | null {
   if (detectRuntime() === 'node') return process.execPath;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'node');
-    if (dir === '' || !isExecutable(candidate)) continue;
-    try {
-      if (!/^bun/.test(basename(realpathSync(candidate)))) return candidate;
-    } catch {
-      /* a dangling link */
-    }
-  }
-  return null;
+  return firstOnPath(env, 'node', (p) => !isBunBinary(p));
 }
 
 /** Set in the child runUnder starts: a child that is not on the runtime asked for stops there. */
