@@ -67,6 +67,17 @@ export const Errors = {
     const [shown, internal] = safe(why);
     return new MeridianError('BACKEND_LOST', '08006', 'FATAL', `server connection to node "${node}" was lost: ${shown}`, null, null, internal);
   },
+  /** A transaction replayed after its backend was lost (routing.transaction_replay) did not give the client's results again. */
+  replayMismatch: (node: string, why: string) =>
+    new MeridianError(
+      'REPLAY_MISMATCH',
+      '08006',
+      'FATAL',
+      `server connection to node "${node}" was lost in a transaction, and replaying it gave different results: the transaction was rolled back`,
+      why,
+      null,
+      null,
+    ),
   /** The backend was lost after a COMMIT (or PREPARE TRANSACTION) was sent: whether it committed is not known. */
   commitOutcomeUnknown: (node: string, why: string) => {
     const [shown, internal] = safe(why);

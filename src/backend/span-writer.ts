@@ -7,6 +7,11 @@
 import type { Conn } from '../net/conn.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 
+/** Sees every frame before it is queued (transaction replay's digest); returns the offset from which the range is written. */
+export interface WriteTap {
+  pass(buf: Buffer, start: number, end: number): number;
+}
+
 export class SpanWriter {
   socket: Conn | null = null;
   private spanBuf: Buffer | null = null;
@@ -19,9 +24,15 @@ export class SpanWriter {
   bytesOut = 0;
   /** Flushes that wrote something: nothing pending was sent while this stays the same. */
   flushes = 0;
+  /** Null unless the session records its transactions for replay. */
+  tap: WriteTap | null = null;
 
   /** Adds buf[start, end) — merged with the previous span when contiguous. */
   span(buf: Buffer, start: number, end: number): void {
+    if (this.tap !== null) {
+      start = this.tap.pass(buf, start, end);
+      if (start >= end) return;
+    }
     if (this.spanBuf === buf && this.spanEnd === start) {
       this.spanEnd = end;
       return;
@@ -34,6 +45,11 @@ export class SpanWriter {
 
   /** Adds a frame Meridian composed (or a copy); keeps order with spans. */
   frame(buf: Buffer): void {
+    if (this.tap !== null) {
+      const from = this.tap.pass(buf, 0, buf.length);
+      if (from >= buf.length) return;
+      if (from > 0) buf = buf.subarray(from);
+    }
     this.closeSpan();
     this.add(buf);
   }

@@ -206,6 +206,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
       retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,
       retryRefusedWrites: parsed.routing.retry_refused_writes, deferBegin: parsed.routing.defer_begin,
+      transactionReplay: parsed.routing.transaction_replay, transactionReplayMaxBytes: parsed.routing.transaction_replay_max_bytes,
     },
     residency,
     drain: parsed.drain,

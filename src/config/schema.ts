@@ -145,6 +145,8 @@ const routing = section({
   read_your_writes: field('true or false', bool, false),
   retry_refused_writes: field('true or false', bool, true),
   defer_begin: field('true or false', bool, true),
+  transaction_replay: field('true or false', bool, false),
+  transaction_replay_max_bytes: field('a size from 1kB to 1GB such as 1MB (or a number of bytes)', byteSize(1024, 1024 ** 3), 1024 * 1024),
 });
 
 const cidrText = 'a CIDR such as 10.0.0.0/8, 2001:db8::/32 or a single address';

@@ -117,6 +117,10 @@ export interface RoutingConfig {
   readonly retryRefusedWrites: boolean;
   /** A lone BEGIN is answered by Meridian and sent with the transaction's first statement; default true. */
   readonly deferBegin: boolean;
+  /** A transaction whose backend is lost before COMMIT is replayed on the master routing picks then, if every result is the same; default false. */
+  readonly transactionReplay: boolean;
+  /** What one transaction may send before replay is off for it (its statements are kept until it ends); default 1 MiB. */
+  readonly transactionReplayMaxBytes: number;
 }
 
 export interface ResidencyMatch {

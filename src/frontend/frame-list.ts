@@ -48,6 +48,22 @@ export class FrameList {
     this.isOwned = false;
   }
 
+  /** Puts whole frames (each its own buffer) ahead of those in the list, in order. */
+  prepend(codes: readonly number[], frames: readonly Buffer[]): void {
+    const n = this.length;
+    const old = {
+      codes: this.codes.slice(this.head, this.tail),
+      bufs: this.bufs.slice(this.head, this.tail),
+      starts: this.starts.slice(this.head, this.tail),
+      ends: this.ends.slice(this.head, this.tail),
+    };
+    const wasOwned = this.isOwned;
+    this.clear();
+    for (let i = 0; i < codes.length; i++) this.push(codes[i]!, frames[i]!, 0, frames[i]!.length);
+    for (let i = 0; i < n; i++) this.push(old.codes[i]!, old.bufs[i]!, old.starts[i]!, old.ends[i]!);
+    this.isOwned = wasOwned;
+  }
+
   /** Drops the oldest frame. */
   shift(): void {
     if (this.head >= this.tail) return;

@@ -38,6 +38,7 @@ import { isRetryableWriteRequest } from './refused-retry.js';
 import { settleRequest } from './request-end.js';
 import { answerMeridianSettings, planRequest } from './request-plan.js';
 import { Request } from './request.js';
+import { TxRecording } from './tx-replay.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
@@ -128,6 +129,10 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   writeMark: WriteMark | null = null;
   /** A BEGIN Meridian answered, not yet sent to a server (deferred-begin.ts). */
   deferredBegin: DeferredBegin | null = null;
+  /** Transaction replay's recording of the open transaction (routing.transaction_replay), else null. */
+  private rec: TxRecording | null = null;
+  /** The node whose loss the transaction being replayed follows (for its error). */
+  private replayLostNode = '';
   /** Why reading from the client is paused (each reason its own bit). */
   private readonly flow: ClientFlow;
   private readonly onClientDrain = () => {
@@ -222,6 +227,29 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.moveTo(IDLE);
     this.decoder.maxFrameBytes = this.ctx.cfg().limits.maxFrameBytes;
     socket.on('drain', this.onClientDrain);
+    this.setUpReplay();
+  }
+
+  /**
+   * routing.transaction_replay, at login and after a reload: transaction pooling records its
+   * transactions (session pooling's state lives on its backend; the admin console has none).
+   * A replay in progress finishes under the settings it began with.
+   */
+  private setUpReplay(): void {
+    const r = this.ctx.cfg().routing;
+    if (r.transactionReplay && !this.isAdmin && this.sessionBackends === null) {
+      if (this.rec === null) {
+        this.rec = new TxRecording(r.transactionReplayMaxBytes, {
+          caughtUp: () => this.onReplayCaughtUp(),
+          mismatch: (why) => this.onReplayMismatch(why),
+        });
+      }
+      this.rec.maxBytes = r.transactionReplayMaxBytes;
+      this.out.tap = this.rec;
+    } else if (this.rec !== null && !this.rec.isCatchingUp) {
+      this.rec = null;
+      this.out.tap = null;
+    }
   }
 
   // ---- frames in ----
@@ -328,8 +356,21 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     if (held.bytes <= MAX_HELD_BYTES) this.flow.release(PauseReason.HeldFull);
   }
 
-  /** One frame, by state. Returns false when it must wait (it needs a different node). */
+  /**
+   * One frame, by state. Returns false when it must wait (it needs a different node). With
+   * transaction replay on, a frame taken is recorded; one taken outside a transaction starts a
+   * new recording.
+   */
   private takeFrame(code: number, buf: Buffer, start: number, end: number): boolean {
+    const rec = this.rec;
+    if (rec === null) return this.takeFrameNow(code, buf, start, end);
+    if (this.st.kind === 'idle' && this.req.frames.length === 0 && this.deferredBegin === null) rec.restart();
+    if (!this.takeFrameNow(code, buf, start, end)) return false;
+    rec.recordInput(code, buf, start, end);
+    return true;
+  }
+
+  private takeFrameNow(code: number, buf: Buffer, start: number, end: number): boolean {
     if (code === FrontendCode.Terminate) {
       this.close('client terminated');
       return true;
@@ -789,10 +830,16 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       syncPoints,
     });
     b.ops.clear();
+    const isLostInTx = (action === 'close-in-tx' || (action === 'end-as-server' && !isSessionPooled)) && !isUnsent;
     // A transaction lost with its COMMIT in flight: the server may have committed it or not.
-    if ((action === 'close-in-tx' || (action === 'end-as-server' && !isSessionPooled)) && !isUnsent && commitInFlight) {
+    if (isLostInTx && commitInFlight) {
       this.log.warn({ node: b.node, reason }, 'backend lost after COMMIT was sent: outcome unknown');
       return this.close('backend lost after COMMIT', Errors.commitOutcomeUnknown(b.node, fatal !== null ? (b.fatalMessage ?? reason) : reason));
+    }
+    // Transaction replay: a transaction lost before its COMMIT was sent (or its replay lost again).
+    const rec = this.rec;
+    if (rec !== null && !commitInFlight && !this.state.isPinned && (isLostInTx || rec.isCatchingUp)) {
+      if (this.replayTransaction(b, fatal !== null ? (b.fatalMessage ?? reason) : reason)) return this.afterAsync();
     }
     switch (action) {
       case 'end-as-server':
@@ -816,6 +863,50 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
         break;
     }
     this.afterAsync();
+  }
+
+  /**
+   * The transaction's backend was lost before COMMIT: its recorded frames go through the session
+   * again, ahead of anything the client sent meanwhile, to the node routing picks now, while the
+   * recording's tap swallows and compares what they produce (tx-replay.ts). Returns false when it
+   * cannot be replayed (too large): the loss is handled as without replay. A replay lost too
+   * often closes the session with 08006, the transaction rolled back.
+   */
+  private replayTransaction(b: Backend, reason: string): boolean {
+    const rec = this.rec!;
+    const wasReplaying = rec.isCatchingUp;
+    const r = rec.beginReplay();
+    if (typeof r === 'string') {
+      this.ctx.metrics.txReplay('refused');
+      this.log.warn({ node: b.node, reason, why: r }, 'backend lost in a transaction: not replayed');
+      if (!wasReplaying) return false; // the client sees the loss as without replay
+      this.close('transaction replay lost its backend too often', Errors.backendLost(b.node, reason));
+      return true;
+    }
+    this.ctx.metrics.txReplay('started');
+    this.log.info({ node: b.node, reason, frames: r.frames.length, received: rec.expectedFrames }, 'backend lost in a transaction: replaying it');
+    if (!wasReplaying) this.replayLostNode = b.node;
+    const req = this.req;
+    req.frames.clear();
+    req.reset(TxStatus.Idle);
+    this.deferredBegin = null;
+    this.portalCls = null;
+    this.state.tx.rollback(); // the block is gone with the backend; the replay records its effects again
+    this.held.prepend(r.codes, r.frames);
+    if (this.moveTo(IDLE)) this.needsPump = true;
+    return true;
+  }
+
+  private onReplayCaughtUp(): void {
+    this.ctx.metrics.txReplay('succeeded');
+    this.log.info({ lost: this.replayLostNode, node: this.attached?.node }, 'transaction replayed: every result the same, it goes on');
+  }
+
+  /** Called from the client writer's tap: the session closes once the current callback returns. */
+  private onReplayMismatch(why: string): void {
+    this.ctx.metrics.txReplay('mismatched');
+    this.log.warn({ lost: this.replayLostNode, node: this.attached?.node, why }, 'transaction replay gave different results: rolled back');
+    queueMicrotask(() => this.guard('replay mismatch', () => this.close('transaction replay mismatch', Errors.replayMismatch(this.replayLostNode, why))));
   }
 
   /** The request in flight on a lost backend gets the server's error (or 08006) and its ReadyForQuery. */
@@ -892,7 +983,10 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       if (node !== null && verdict.residency !== null) err = Errors.residencyNarrowed(node, verdict.residency.name);
       else this.routing = sessionRouting(verdict.residency, i.clientRegion);
     }
-    if (err === null) return false;
+    if (err === null) {
+      this.setUpReplay();
+      return false;
+    }
     this.ctx.metrics.residencyDenied('reload');
     this.log.warn({ reason: err.message }, 'residency narrowed by reload: session closed');
     this.close('residency narrowed by reload', err);

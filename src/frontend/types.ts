@@ -49,6 +49,8 @@ export interface SessionMetrics {
   retried(reason: 'backend-lost' | 'read-only' | 'standby-refused'): void;
   /** A request routed again: its node could not be connected to and nothing of it had run. */
   routedAgain(intent: RouteIntent): void;
+  /** Transaction replay (routing.transaction_replay): one began, caught up, differed, or could not be done. */
+  txReplay(result: 'started' | 'succeeded' | 'mismatched' | 'refused'): void;
   residencyRefused(rule: string): void;
   /** A session handler threw (a bug): the session was closed, the process kept running. */
   sessionCrash(): void;

@@ -39,6 +39,7 @@ export class Metrics implements SessionMetrics {
   readonly readsFollowWrites: client.Gauge<never>;
   readonly readFallbacks: client.Counter<never>;
   readonly reroutes: client.Counter<'class'>;
+  readonly txReplays: client.Counter<'result'>;
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
@@ -201,6 +202,12 @@ export class Metrics implements SessionMetrics {
       labelNames: ['class'],
       registers: [r],
     });
+    this.txReplays = new client.Counter({
+      name: 'meridian_transaction_replays_total',
+      help: 'Transactions whose backend was lost before COMMIT (routing.transaction_replay), by result: started (a replay began), succeeded (every result the same: the transaction went on), mismatched (a result differed: 08006), refused (not replayable: too large, lost again too often, pinned)',
+      labelNames: ['result'],
+      registers: [r],
+    });
     this.drainState = new client.Gauge({
       name: 'meridian_node_draining',
       help: '1 while the node is draining or drained',
@@ -273,6 +280,10 @@ export class Metrics implements SessionMetrics {
     let c = this.errorChildren.get(cls);
     if (c === undefined) this.errorChildren.set(cls, (c = this.errorsTotal.labels(cls)));
     c.inc();
+  }
+
+  txReplay(result: 'started' | 'succeeded' | 'mismatched' | 'refused'): void {
+    this.txReplays.labels(result).inc();
   }
 
   routedAgain(intent: RouteIntent): void {

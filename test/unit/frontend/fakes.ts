@@ -153,6 +153,7 @@ export function fakeProxy(classify: (sql: string) => Classification, cfgOver: Re
     poolWait() {},
     retried() {},
     routedAgain() {},
+    txReplay() {},
     residencyRefused() {},
     sessionCrash() {},
     residencyDenied() {},

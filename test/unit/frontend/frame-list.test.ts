@@ -83,4 +83,19 @@ describe('FrameList', () => {
     expect(list.copyIn()).toBe(false);
     expect(list.bufs[0]).toBe(big);
   });
+
+  it('prepend puts whole frames ahead of those held, in order, after a shift moved the head', () => {
+    const list = new FrameList();
+    const a = Buffer.from('aaaaabbbbbccccc');
+    list.push(0x50, a, 0, 5);
+    list.push(0x42, a, 5, 10);
+    list.push(0x53, a, 10, 15);
+    list.shift();
+    list.prepend([0x51, 0x51], [Buffer.from('xx'), Buffer.from('yyy')]);
+    const got: string[] = [];
+    for (let i = list.head; i < list.tail; i++)
+      got.push(`${String.fromCharCode(list.codes[i]!)}:${list.bufs[i]!.toString('latin1', list.starts[i], list.ends[i])}`);
+    expect(got).toEqual(['Q:xx', 'Q:yyy', 'B:bbbbb', 'S:ccccc']);
+    expect(list.bytes).toBe(15);
+  });
 });
