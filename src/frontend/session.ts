@@ -796,6 +796,9 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     if (this.attached !== b || !this.mayRelease(b)) return;
     this.release(b);
     this.moveTo(IDLE);
+    // Everything taken so far was answered outside a transaction: nothing to keep for a replay
+    // (an idle session must not hold a copy of its last request).
+    if (this.rec !== null && this.deferredBegin === null) this.rec.restart();
     if (this.held.length > 0) this.needsPump = true;
   }
 
