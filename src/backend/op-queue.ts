@@ -172,6 +172,19 @@ export class OpQueue {
     return false;
   }
 
+  /**
+   * Whether each queued op that commits (see hasPendingCommit) is that one statement alone, not one
+   * of several in a simple Query: then no statement of its op has completed while it is queued.
+   */
+  pendingCommitsStandAlone(): boolean {
+    for (let k = 0; k < this.count; k++) {
+      const c = this.classes[(this.head + k) % this.kinds.length];
+      if (c === null || c === undefined) continue;
+      for (const e of c.effects) if (e.type === 'tx-end' && e.end !== 'rollback' && c.statements !== 1) return false;
+    }
+    return true;
+  }
+
   /** Drops every op (their payloads released). */
   clear(): void {
     for (let k = 0; k < this.count; k++) this.clearSlot((this.head + k) % this.kinds.length);

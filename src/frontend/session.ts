@@ -82,6 +82,20 @@ const FRAME_OVERHEAD_BYTES = 64;
 /** While waiting (write_wait), routing is decided again at least this often, change or not. */
 const ROUTE_POLL_MS = 250;
 
+/**
+ * The backend was lost with a COMMIT in flight, but the server ended it with FATAL 57P01 (its
+ * SIGTERM: pg_terminate_backend, a fast shutdown, a switchover's demotion) before answering that
+ * COMMIT, a statement of its own. PostgreSQL acts on SIGTERM only between interrupt checks, and
+ * there is none between writing a commit record and sending the COMMIT's CommandComplete and
+ * ReadyForQuery (one write; a synchronous-replication wait it cuts short says so in a WARNING and
+ * sends no FATAL): so the COMMIT had not run and the transaction is rolled back, not of unknown
+ * outcome. A crash or immediate shutdown (SIGQUIT: a WARNING, no FATAL) or a cut connection
+ * stays unknown (08007).
+ */
+function isCommitSurelyNotRun(b: Backend): boolean {
+  return b.fatalFrame !== null && b.fatalMessage !== null && b.fatalMessage.startsWith('57P01:') && b.ops.pendingCommitsStandAlone();
+}
+
 /** Refusals write_wait may cure: a failover, a node readmitted. */
 const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean => d.refusal === 'no-master' || d.refusal === 'no-read-node';
 
@@ -817,7 +831,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.flow.forgetBackend(b.socket);
     const req = this.req;
     const syncPoints = b.ops.countSyncPoints() - b.ops.countInternal();
-    const commitInFlight = b.ops.hasPendingCommit();
+    const commitInFlight = b.ops.hasPendingCommit() && !isCommitSurelyNotRun(b);
     const isUnsent = st.kind === 'waiting' && (st.for === 'sync' || st.for === 'begin') && req.frames.length > 0;
     const action = lostBackendAction({
       hasFatal: fatal !== null,

@@ -1,8 +1,11 @@
 // A transaction whose backend is lost after its COMMIT was sent (issue 18, item 3): whether it
-// committed is unknown, so the client gets 08007 (transaction_resolution_unknown), never 08006 or
-// the server's 57P01 as if it had surely failed. The COMMIT is made slow by a deferred constraint
-// trigger that sleeps; the backend is then ended by the server (pg_terminate_backend: a FATAL) or
-// killed (SIGKILL: no FATAL; the node restarts its processes). A node of its own.
+// committed is unknown, so the client gets 08007 (transaction_resolution_unknown), never 08006 as
+// if it had surely failed. The COMMIT is made slow by a deferred constraint trigger that sleeps;
+// the backend is then killed (SIGKILL: no word from the server; the node restarts its processes):
+// 08007. Ended by the server's FATAL 57P01 (pg_terminate_backend) before the COMMIT's answer, the
+// COMMIT cannot have run (PostgreSQL acts on SIGTERM only where it checks for interrupts, never
+// between the commit record and the answer): the client gets the server's 57P01 and nothing was
+// committed. A node of its own.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -63,12 +66,15 @@ async function commitLost(end: (pid: number) => Promise<void>): Promise<{ code: 
 }
 
 describe('the backend lost after COMMIT was sent', () => {
-  it('ended by the server (pg_terminate_backend, a FATAL): 08007, not 57P01', async () => {
+  it("ended by the server's FATAL before it answered the COMMIT (pg_terminate_backend): that COMMIT did not run, the client gets the server's 57P01", async () => {
+    const count = async () => Number((await cluster.nodes[0]!.query<{ n: string }>('select count(*) n from slow_commit'))[0]!.n);
+    const before = await count();
     const r = await commitLost(async (pid) => {
       await cluster.nodes[0]!.query('select pg_terminate_backend($1)', [pid]);
     });
     console.log(`[commit-unknown] terminated during COMMIT: ${r.code} ${r.message}`);
-    expect(r.code).toBe('08007');
+    expect(r.code).toBe('57P01');
+    expect(await count()).toBe(before); // rolled back, as the client was told
   });
 
   it('cut without a word (SIGKILL of the backend): 08007, not 08006', async () => {

@@ -24,6 +24,9 @@ beforeAll(async () => {
   await cluster.exec(`
     create table replay_t(id int primary key, v int, note text);
     create table replay_log(id serial primary key, tx text, at int);
+    create function replay_slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(1); return null; end $$;
+    create constraint trigger replay_slow_commit_t after insert on replay_log deferrable initially deferred
+      for each row when (new.tx = 'slow') execute function replay_slow_commit();
     grant all on replay_t, replay_log to public;
     grant usage on sequence replay_log_id_seq to public;`);
   const routing = (more = '') => `routing: { transaction_replay: true, write_wait: 5s${more} }`;
@@ -135,6 +138,31 @@ describe('transaction replay', () => {
       await c.end().catch(() => {});
     }
     expect(await logged('b')).toBe(2);
+  });
+
+  it('a COMMIT the server ended with FATAL 57P01 before answering had not run: replayed with the transaction, committed once', async () => {
+    const c = await client(mer);
+    try {
+      await c.query('begin');
+      await c.query("insert into replay_log(tx, at) values ('slow', 1)");
+      const commit = c.query('commit'); // its deferred trigger sleeps 1 s
+      let pid = 0;
+      await waitFor(
+        async () => {
+          const rows = await cluster.nodes[0]!.query<{ pid: number }>(
+            "select pid from pg_stat_activity where state = 'active' and query ilike 'commit%' and pid <> pg_backend_pid()",
+          );
+          pid = rows[0]?.pid ?? 0;
+          return pid !== 0;
+        },
+        { timeoutMs: 10_000, what: 'the COMMIT running' },
+      );
+      await terminate(pid);
+      await commit;
+    } finally {
+      await c.end().catch(() => {});
+    }
+    expect(await logged('slow')).toBe(1);
   });
 
   it('a result that differs on replay: 08006, the transaction rolled back, nothing of it committed', async () => {
