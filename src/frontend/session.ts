@@ -909,6 +909,8 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.deferredBegin = null;
     this.portalCls = null;
     this.state.tx.rollback(); // the block is gone with the backend; the replay records its effects again
+    // A replay lost again: what it had not fed through yet is dropped, or it would run twice.
+    for (let i = 0; i < r.untaken && this.held.length > 0; i++) this.held.shift();
     this.held.prepend(r.codes, r.frames);
     if (this.moveTo(IDLE)) this.needsPump = true;
     return true;

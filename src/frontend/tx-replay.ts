@@ -130,9 +130,13 @@ export class TxRecording {
    * (the caller clears its request state first), or why it cannot be replayed. The recording
    * starts over (the replayed frames are recorded again) and the tap swallows until caught up.
    */
-  beginReplay(): { codes: readonly number[]; frames: readonly Buffer[] } | ReplayRefusal {
+  beginReplay(): { codes: readonly number[]; frames: readonly Buffer[]; untaken: number } | ReplayRefusal {
     let exp = this.expect;
-    if (exp === null || this.mode !== Mode.CatchUp) {
+    // A replay lost before it caught up: the frames it had not fed through yet still wait at the
+    // head of the session's queue (each one it took was recorded again); the caller drops them.
+    let untaken = 0;
+    if (exp !== null && this.mode === Mode.CatchUp) untaken = exp.codes.length - this.codes.length;
+    else {
       if (this.isTooLarge) return 'too-large';
       if (this.count === 0 || this.codes.length === 0) return 'nothing-recorded';
       exp = {
@@ -144,6 +148,7 @@ export class TxRecording {
         attempts: 0,
       };
     }
+    if (untaken < 0) untaken = 0;
     if (exp.attempts >= MAX_REPLAY_ATTEMPTS) return 'attempts';
     exp.attempts++;
     this.expect = exp;
@@ -155,7 +160,7 @@ export class TxRecording {
     this.hash = createHash('sha256');
     this.count = 0;
     this.checkpoints = [];
-    return { codes: exp.codes, frames: exp.frames };
+    return { codes: exp.codes, frames: exp.frames, untaken };
   }
 
   /** Frames the original had sent to the client when it was lost. */

@@ -34,6 +34,8 @@ interface Storm {
   terminated: number;
   replays: Record<string, number>;
   history: number;
+  /** sum(delta) of pgbench_history and the sums of the three balances: equal when every transaction ran once, whole. */
+  sums: number[];
 }
 
 async function storm(replay: boolean): Promise<Storm> {
@@ -71,6 +73,9 @@ async function storm(replay: boolean): Promise<Storm> {
     const replays: Record<string, number> = {};
     for (const v of metric?.values ?? []) replays[String(v.labels.result)] = v.value;
     const h = await node.query<{ n: number }>('select count(*)::int n from pgbench_history');
+    const sums = await node.query<{ h: string; a: string; t: string; b: string }>(
+      'select (select coalesce(sum(delta), 0) from pgbench_history) h, (select sum(abalance) from pgbench_accounts) a, (select sum(tbalance) from pgbench_tellers) t, (select sum(bbalance) from pgbench_branches) b',
+    );
     return {
       processed: Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0),
       abortedClients: errors.filter((l) => /client \d+ .*aborted/.test(l)).length,
@@ -78,6 +83,7 @@ async function storm(replay: boolean): Promise<Storm> {
       terminated,
       replays,
       history: h[0]!.n,
+      sums: [Number(sums[0]!.h), Number(sums[0]!.a), Number(sums[0]!.t), Number(sums[0]!.b)],
     };
   } finally {
     stop = true;
@@ -101,6 +107,9 @@ describe('transaction replay under a storm of terminated backends', () => {
     // The history rows are the committed transactions: pgbench's count, plus COMMITs whose outcome was unknown.
     expect(on.history).toBeGreaterThanOrEqual(on.processed);
     expect(on.history - on.processed).toBeLessThanOrEqual(on.abortedClients);
+    // No statement ran twice (a replay lost again must not feed its frames through twice): the
+    // balances each add up to the history's deltas.
+    expect(on.sums).toEqual([on.sums[0], on.sums[0], on.sums[0], on.sums[0]]);
 
     const off = await storm(false);
     console.log(`[replay-storm] replay off: ${off.processed} transactions, ${off.terminated} backends terminated, ${off.abortedClients} clients aborted`);

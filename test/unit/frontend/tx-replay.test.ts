@@ -124,6 +124,20 @@ describe('transaction replay recording', () => {
     expect(rec.beginReplay()).toBe('attempts');
   });
 
+  it('a replay lost again says how many of its frames it had not fed through yet (they must not run twice)', () => {
+    const { rec, out } = original();
+    const first = rec.beginReplay();
+    if (typeof first === 'string') throw new Error(first);
+    expect(first.untaken).toBe(0); // a first replay: every recorded frame had been taken
+    // The replay feeds BEGIN through (recorded again, answered), then its backend is lost too.
+    rec.recordInput(Q, q('begin'), 0, q('begin').length);
+    for (const f of begin) out(f);
+    const second = rec.beginReplay();
+    if (typeof second === 'string') throw new Error(second);
+    expect(second.codes).toEqual([Q, Q]);
+    expect(second.untaken).toBe(1); // `select v` still waits in the session's queue
+  });
+
   it('input frames are copies: the read buffer may be reused', () => {
     const { rec } = recording();
     rec.restart();
