@@ -107,6 +107,19 @@ export const Errors = {
     const [shown, internal] = safe(why);
     return new MeridianError('CANNOT_CONNECT', '08001', 'ERROR', `could not connect to node "${node}": ${shown}`, null, null, internal);
   },
+  /** A causal token's write is on no node that can serve the read (within routing.causal_wait). */
+  causalUnavailable: (why: string) => {
+    const [shown, internal] = safe(why, redactAddresses);
+    return new MeridianError(
+      'CAUSAL_UNAVAILABLE',
+      '57M02',
+      'ERROR',
+      shown,
+      null,
+      'the node that took the write is down or out of routing, and no other node is known to have it yet',
+      internal,
+    );
+  },
   /** `why` names nodes and their probe failures: addresses in it are cut, not its other words. */
   noRoute: (why: string) => {
     const [shown, internal] = safe(why, redactAddresses);

@@ -342,17 +342,26 @@ export class Meridian implements ProxyContext {
    * A session's routing decision. Each one is recorded, so the next read among equal nodes goes
    * to the one routed to least recently: idle sessions spread over equal standbys.
    */
-  route(intent: RouteIntent, hint: RouteHint | null, s: Session): RouteDecision {
-    let mark = intent === 'read' ? s.writeMark : null;
+  route(intent: RouteIntent, hint: RouteHint | null, s: Session, isBound = true): RouteDecision {
+    let mark = isBound && intent === 'read' ? s.writeMark : null;
     // A node still without a write older than max_read_lag lags past it (no reads there anyway);
     // without a watermark (native logical, no heartbeat table) this is when the mark ends.
     // Turned off since (SET meridian.read_your_writes, a reload): the mark goes with it.
-    if (mark !== null && (Date.now() - mark.atMs > this.config.routing.maxReadLagMs || !s.isReadYourWrites())) s.writeMark = mark = null;
-    const req = mark !== null ? { intent, hint, after: mark } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
+    const nowMs = Date.now();
+    if (mark !== null && (nowMs - mark.atMs > this.config.routing.maxReadLagMs || !s.isReadYourWrites())) s.writeMark = mark = null;
+    // A causal token the client presented binds its reads the same way, and more strictly (causal-token.ts).
+    let causal = isBound && intent === 'read' && s.state.causalToken !== null ? s.causalMark() : null;
+    if (causal !== null && nowMs - causal.atMs > this.config.routing.maxReadLagMs) {
+      s.causal.satisfied();
+      causal = null;
+    }
+    const after = causal ?? mark;
+    const req = after !== null ? { intent, hint, after } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
     const snap = this.health.snapshot;
     const d = route(req, snap, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
     if (d.ok) this.routeRecency.note(d.node);
     if (mark !== null && isWriteSeenEverywhere(snap, mark)) s.writeMark = null;
+    if (causal !== null && isWriteSeenEverywhere(snap, causal)) s.causal.satisfied();
     return d;
   }
 
@@ -495,12 +504,13 @@ export class Meridian implements ProxyContext {
    * NOTIFY go, so the pid it is given is the one it sees there).
    */
   private async poolForStartup(s: Session, first: 'read' | 'write'): Promise<Pool | MeridianError> {
-    // Any node the session may use will do for the startup parameters. Right after start the
-    // probes may not have finished: wait for them (write_wait), then try a node not yet probed.
+    // Any node the session may use will do for the startup parameters (a causal token's write
+    // need not be there). Right after start the probes may not have finished: wait for them
+    // (write_wait), then try a node not yet probed.
     const other = first === 'read' ? 'write' : 'read';
     const decide = (): RouteDecision => {
-      const d = this.route(first, null, s);
-      return d.ok ? d : this.route(other, null, s);
+      const d = this.route(first, null, s, false);
+      return d.ok ? d : this.route(other, null, s, false);
     };
     let decision = await waitForRoute(this.health, decide, this.config.routing.writeWaitMs, { isCurable: () => true });
     if (!decision.ok) {

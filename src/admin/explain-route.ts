@@ -31,7 +31,7 @@ export function explainRouteCommand(args: string, session: AdminSession, m: Admi
   const cls = m.classify(sql);
   const intent = cls.isWrite ? 'write' : 'read';
   const ctx = routeContextOf(m.config.residency.rules, target);
-  const mark = intent === 'read' && !target.isAdmin ? target.writeMark : null;
+  const mark = intent === 'read' && !target.isAdmin ? (target.causalMark() ?? target.writeMark) : null;
   const snap = m.topology.snapshot;
   const r = m.routeInputs();
   const ex = explainRoute({ intent, hint: cls.hint, after: mark }, snap, ctx, r.policy, r.activeBackends, r.lastRouted);

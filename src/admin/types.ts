@@ -27,6 +27,7 @@ export type AdminSession = Pick<
   | 'attached'
   | 'sessionBackends'
   | 'writeMark'
+  | 'causalMark'
   | 'routedReads'
   | 'routedWrites'
   | 'connectedAtMs'

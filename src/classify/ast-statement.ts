@@ -4,6 +4,7 @@
 import { asArray, asObject, asString, booleanValue, constantText, dottedName, unwrap, type AstObject } from './ast-node.js';
 import { classifySessionStatement, isHoldCursor } from './ast-session.js';
 import { classifySet } from './ast-set.js';
+import { isMeridianSetting, meridianShowInfo } from './meridian-setting.js';
 import { isTempRelation, pushEffect, visitCall, walkExecuted } from './ast-walk.js';
 import type { StatementContext } from './statement-context.js';
 import { dmlInfo, statementInfo, type StatementInfo } from './statement-info.js';
@@ -63,8 +64,10 @@ export function classifyParsed(node: unknown, ctx: StatementContext): StatementI
       return explain(body, ctx);
     case 'CopyStmt':
       return copy(body, ctx);
-    case 'VariableShowStmt':
-      return statementInfo('read', false, 'show');
+    case 'VariableShowStmt': {
+      const name = (asString(body['name']) ?? '').toLowerCase();
+      return isMeridianSetting(name) ? meridianShowInfo(name) : statementInfo('read', false, 'show');
+    }
     case 'FetchStmt':
       return statementInfo('read', false, body['ismove'] === true ? 'move' : 'fetch');
     case 'TransactionStmt':

@@ -2,7 +2,7 @@
 // forms; SET ROLE, SET TIME ZONE, SET SESSION AUTHORIZATION, COMMIT PREPARED … go to the parser.
 
 import { TOK_COMMA, TOK_DOT, TOK_NUMBER, TOK_OP, TOK_QIDENT, TOK_STRING, TOK_WORD, type Lexer } from './lexer.js';
-import { isMeridianSetting, meridianSettingInfo } from './meridian-setting.js';
+import { isMeridianSetting, meridianSettingInfo, meridianShowInfo } from './meridian-setting.js';
 import { statementInfo, type StatementInfo, type TxAccess } from './statement-info.js';
 import { beginInfo, TX_SETTINGS, txEndInfo } from './tx-modes.js';
 
@@ -56,7 +56,7 @@ export function classifyFastSession(lexer: Lexer, keyword: string, a: number, b:
     case 'release':
       return savepointStatement(lexer, a + 1, b, 'release', 'release savepoint');
     case 'show':
-      return statementInfo('read', false, 'show');
+      return show(lexer, a, b);
     case 'set':
       return set(lexer, a, b);
     case 'reset':
@@ -193,6 +193,14 @@ function valueText(lexer: Lexer, k: number): string {
   if (lexer.kinds[k] === TOK_STRING && lexer.sql.charCodeAt(s) === 39) return lexer.sql.slice(s + 1, e - 1).replace(/''/g, "'");
   if (lexer.kinds[k] === TOK_WORD || lexer.kinds[k] === TOK_QIDENT) return lexer.text(k);
   return lexer.sql.slice(s, e);
+}
+
+/** SHOW name: Meridian answers SHOW of its own settings. */
+function show(lexer: Lexer, a: number, b: number): StatementInfo {
+  const out: string[] = [''];
+  const k = settingName(lexer, a + 1, b, out);
+  if (k === b && isMeridianSetting(out[0] ?? '')) return meridianShowInfo(out[0]!);
+  return statementInfo('read', false, 'show');
 }
 
 /** RESET name | RESET ALL. */

@@ -25,6 +25,8 @@ export type SessionEffect =
   | { readonly type: 'discard-all' } // DISCARD ALL
   | { readonly type: 'route-hint'; readonly hint: RouteHint | null; readonly isLocal: boolean; readonly invalidValue?: string } // SET [LOCAL] meridian.route = … / RESET meridian.route (consumed, never sent); invalidValue: not master|replica|node=NAME|default → answer 22023, keep the old hint
   | { readonly type: 'read-your-writes'; readonly on: boolean | null; readonly isLocal: boolean; readonly invalidValue?: string } // SET meridian.read_your_writes = on|off / RESET (null: back to the startup option or routing.read_your_writes; consumed, never sent); LOCAL is refused
+  | { readonly type: 'causal-token'; readonly token: string | null; readonly isLocal: boolean } // SET meridian.causal_token = '…' / RESET (consumed, never sent; the token is checked when applied: 22023); LOCAL is refused
+  | { readonly type: 'show-meridian'; readonly name: string } // SHOW meridian.route | meridian.read_your_writes | meridian.causal_token: answered by Meridian
   | { readonly type: 'prepare'; readonly name: string; readonly sql: string; readonly bodyIsWrite?: boolean; readonly bodyEffects?: readonly SessionEffect[] } // SQL-level PREPARE name AS …; sql is the whole PREPARE statement; bodyIsWrite: class of the body (EXECUTE routes by it); bodyEffects: effects each EXECUTE has (e.g. advisory-lock pin), absent when none
   | { readonly type: 'deallocate'; readonly name: string | null } // DEALLOCATE name | ALL (null)
   | { readonly type: 'execute'; readonly name: string } // SQL-level EXECUTE name

@@ -143,6 +143,8 @@ const routing = section({
   catalog_refresh: durationField(60_000, 1000),
   retry_reads: field('true or false', bool, true),
   read_your_writes: field('true or false', bool, false),
+  causal_wait: durationField(2000),
+  report_causal_token: field('true or false', bool, false),
   retry_refused_writes: field('true or false', bool, true),
   defer_begin: field('true or false', bool, true),
   transaction_replay: field('true or false', bool, false),

@@ -113,6 +113,10 @@ export interface RoutingConfig {
   readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
   /** After a session's write, its reads go only to nodes that replayed it (or the writer); default false. */
   readonly readYourWrites: boolean;
+  /** A read bound by a causal token waits this long for a node known to have the write; default 2000. */
+  readonly causalWaitMs: number;
+  /** Each committed write's causal token goes to the client as ParameterStatus meridian.causal_token; default false. */
+  readonly reportCausalToken: boolean;
   /** Retry once elsewhere an autocommit DML a node refused as read-only (25006) before running it; default true. */
   readonly retryRefusedWrites: boolean;
   /** A lone BEGIN is answered by Meridian and sent with the transaction's first statement; default true. */

@@ -7,7 +7,7 @@
 import type { Classification, RouteHint, SessionEffect } from '../classify/types.js';
 import { Errors, type MeridianError } from '../errors.js';
 import { FrontendCode } from '../protocol/codes.js';
-import { commandComplete } from '../protocol/encode.js';
+import { commandComplete, dataRow, rowDescription } from '../protocol/encode.js';
 import { querySql, readBindStatement, readParse } from '../protocol/messages.js';
 import type { FrameList } from './frame-list.js';
 import type { RequestPlan } from './request.js';
@@ -83,18 +83,34 @@ export function planRequest(
  */
 export function answerMeridianSettings(s: MeridianSettingsHost, list: FrameList): MeridianError | null {
   const c = s.ctx.classify(querySql(list.bufs[0]!, list.starts[0]!, list.ends[0]!));
-  const err = refusalOf(c.effects);
+  const err = refusalOf(s, c.effects);
   if (err !== null) return err; // inside a block Meridian opened, this fails it
   list.clear();
   let n = 0;
-  for (const e of c.effects) if (s.state.applyMeridianSetting(e)) n++;
-  for (let i = 0; i < Math.max(n, 1); i++) s.out.frame(commandComplete('SET'));
+  for (const e of c.effects) {
+    if (e.type === 'show-meridian') {
+      s.out.frame(rowDescription([{ name: e.name.slice('meridian.'.length) }]));
+      s.out.frame(dataRow([s.meridianSettingText(e.name)]));
+      s.out.frame(commandComplete('SHOW'));
+      n++;
+    } else if (s.state.applyMeridianSetting(e)) {
+      s.out.frame(commandComplete('SET'));
+      n++;
+    }
+  }
+  if (n === 0) s.out.frame(commandComplete('SET'));
   s.out.frame(s.readyForQueryNow());
   return null;
 }
 
-function refusalOf(effects: readonly SessionEffect[]): MeridianError | null {
+function refusalOf(s: MeridianSettingsHost, effects: readonly SessionEffect[]): MeridianError | null {
   for (const e of effects) {
+    if (e.type === 'causal-token') {
+      if (e.isLocal) return Errors.featureNotSupported('SET LOCAL meridian.causal_token is not supported: use SET (for the session)');
+      const problem = e.token === null || e.token.trim() === '' ? null : s.causalTokenProblem(e.token);
+      if (problem !== null) return Errors.invalidParameter(`invalid value for parameter "meridian.causal_token": ${problem}`);
+      continue;
+    }
     if (e.type === 'route-hint' && e.invalidValue !== undefined) {
       return Errors.invalidParameter(`invalid value for parameter "meridian.route": "${e.invalidValue}" (expected master, replica, node=NAME or default)`);
     }

@@ -455,6 +455,7 @@ function onReady(s: RelayHost, b: Backend, buf: Buffer, start: number, end: numb
     query = b.ops.headCls();
     if (query !== null && query.effects.length > 0) req.doneEffects.push(query);
   }
+  if (status === TxStatus.Idle && req.intent === 'write') s.writeAcknowledged(b);
   s.out.span(buf, start, end);
   popAndEmitSynth(s, b);
   s.endRequest(b, status, query);

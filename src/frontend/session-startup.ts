@@ -332,6 +332,12 @@ export class StartupHandler implements FrameSink {
         return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.read_your_writes": "${ryw}" (expected on or off)`));
       s.state.readYourWrites = s.state.startupReadYourWrites = on;
     }
+    const token = meridian.get('causal_token');
+    if (token !== undefined && token !== '') {
+      const problem = s.causalTokenProblem(token);
+      if (problem !== null) return this.fail('startup refused', Errors.invalidParameter(`invalid value for parameter "meridian.causal_token": ${problem}`));
+      s.state.causalToken = s.state.startupCausalToken = token.trim();
+    }
     if (cfg.pool.mode === 'session') {
       s.sessionBackends = new Map();
       s.state.isSessionPooled = true;

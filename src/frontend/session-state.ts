@@ -75,6 +75,13 @@ export class SessionState {
   readYourWrites: boolean | null = null;
   /** The startup option's value, which RESET meridian.read_your_writes returns to. */
   startupReadYourWrites: boolean | null = null;
+  /**
+   * A causal token the client presented (SET meridian.causal_token, the startup option): its
+   * reads go to nodes known to have that write (the session checks and decodes it). Null: none.
+   */
+  causalToken: string | null = null;
+  /** The startup option's token, which RESET meridian.causal_token returns to. */
+  startupCausalToken: string | null = null;
   readonly tempTables = new Set<string>();
   readonly advisoryLocks = new Map<string, number>();
   readonly listens = new Set<string>();
@@ -260,8 +267,8 @@ export class SessionState {
   }
 
   /**
-   * SET / RESET of one of Meridian's own settings (meridian.route, meridian.read_your_writes);
-   * false for any other effect. A refused value (22023, SET LOCAL meridian.read_your_writes)
+   * SET / RESET of one of Meridian's own settings (meridian.route, meridian.read_your_writes,
+   * meridian.causal_token), or SHOW of one (nothing to change); false for any other effect. A refused value (22023, SET LOCAL meridian.read_your_writes)
    * changes nothing.
    */
   applyMeridianSetting(e: SessionEffect): boolean {
@@ -271,6 +278,11 @@ export class SessionState {
       else this.routeHint = e.hint;
       return true;
     }
+    if (e.type === 'causal-token') {
+      if (!e.isLocal) this.causalToken = e.token === null ? this.startupCausalToken : e.token.trim() === '' ? null : e.token.trim();
+      return true;
+    }
+    if (e.type === 'show-meridian') return true;
     if (e.type !== 'read-your-writes') return false;
     if (e.invalidValue === undefined && !e.isLocal) this.readYourWrites = e.on ?? this.startupReadYourWrites;
     return true;
@@ -446,6 +458,7 @@ export class SessionState {
           break;
         case 'route-hint':
         case 'read-your-writes':
+        case 'causal-token':
           this.applyMeridianSetting(e);
           break;
         case 'prepare':

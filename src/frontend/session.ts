@@ -23,11 +23,13 @@ import type { Logger } from '../logger.js';
 import type { Conn } from '../net/conn.js';
 import { keepReadBuffer } from '../net/read-slot.js';
 import { FrontendCode, TxStatus } from '../protocol/codes.js';
-import { errorResponse, readyForQuery } from '../protocol/encode.js';
+import { errorResponse, parameterStatus, readyForQuery } from '../protocol/encode.js';
 import { DecodeResult, FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { checkFrontendFrame } from '../protocol/frontend-check.js';
 import { querySql } from '../protocol/messages.js';
 import { serializableReadsNeedMaster } from '../router/reads-need-master.js';
+import { MERIDIAN_CAUSAL_TOKEN, MERIDIAN_READ_YOUR_WRITES } from '../classify/meridian-setting.js';
+import { decodeCausalToken } from '../router/causal-token.js';
 import type { RouteDecision, RouteIntent, WriteMark } from '../router/types.js';
 import { waitForRoute } from '../topology/wait-for-route.js';
 import { ClientFlow, PauseReason } from './client-flow.js';
@@ -39,6 +41,7 @@ import { settleRequest } from './request-end.js';
 import { answerMeridianSettings, planRequest } from './request-plan.js';
 import { Request } from './request.js';
 import { TxRecording } from './tx-replay.js';
+import { SessionCausal } from './session-causal.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
@@ -96,8 +99,15 @@ function isCommitSurelyNotRun(b: Backend): boolean {
   return b.fatalFrame !== null && b.fatalMessage !== null && b.fatalMessage.startsWith('57P01:') && b.ops.pendingCommitsStandAlone();
 }
 
-/** Refusals write_wait may cure: a failover, a node readmitted. */
-const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean => d.refusal === 'no-master' || d.refusal === 'no-read-node';
+/** Refusals a wait may cure: a failover, a node readmitted (write_wait); a node catching up with a causal token's write (causal_wait). */
+const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean =>
+  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'causal';
+
+/** How long a refused route may wait for a cure (0: not worth waiting). */
+function waitBudgetMs(d: Extract<RouteDecision, { ok: false }>, routing: { readonly writeWaitMs: number; readonly causalWaitMs: number }): number {
+  if (!isWorthWaiting(d)) return 0;
+  return d.refusal === 'causal' ? routing.causalWaitMs : routing.writeWaitMs;
+}
 
 export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, MeridianSettingsHost, SessionRef {
   readonly id: number;
@@ -141,6 +151,8 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   routedWrites = 0;
   /** The session's last write while some node may still lack it (read-your-writes). */
   writeMark: WriteMark | null = null;
+  /** Causal tokens: the last write's, and the mark of the one presented. */
+  readonly causal = new SessionCausal();
   /** A BEGIN Meridian answered, not yet sent to a server (deferred-begin.ts). */
   deferredBegin: DeferredBegin | null = null;
   /** Transaction replay's recording of the open transaction (routing.transaction_replay), else null. */
@@ -483,6 +495,45 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     this.routeAndAttach(intent, hint, Date.now());
   }
 
+  /**
+   * A write request ended outside a transaction (committed) on `b`, its ReadyForQuery not yet
+   * relayed: its causal token is known, and goes to the client as a ParameterStatus first when
+   * routing.report_causal_token is on.
+   */
+  writeAcknowledged(b: Backend): void {
+    const token = this.causal.wrote(b.node, Date.now());
+    if (this.ctx.cfg().routing.reportCausalToken) this.out.frame(parameterStatus(MERIDIAN_CAUSAL_TOKEN, token));
+  }
+
+  /** The write the presented causal token names (SET meridian.causal_token, the startup option), or null. */
+  causalMark(): WriteMark | null {
+    return this.causal.markFor(this.state.causalToken, () => this.nodeNames(), Date.now());
+  }
+
+  /** Why `token` cannot be presented here (22023's words), or null. */
+  causalTokenProblem(token: string): string | null {
+    const d = decodeCausalToken(token, this.nodeNames(), Date.now());
+    return d.ok ? null : d.reason;
+  }
+
+  private nodeNames(): string[] {
+    return this.ctx.cfg().cluster.nodes.map((n) => n.name);
+  }
+
+  /** SHOW meridian.<name>. */
+  meridianSettingText(name: string): string {
+    switch (name) {
+      case MERIDIAN_CAUSAL_TOKEN:
+        return this.causal.shown(this.state.causalToken);
+      case MERIDIAN_READ_YOUR_WRITES:
+        return this.isReadYourWrites() ? 'on' : 'off';
+      default: {
+        const h = this.state.routeHint;
+        return h === null ? 'default' : 'node' in h ? `node=${h.node}` : h.route;
+      }
+    }
+  }
+
   /** Read-your-writes is on: the session's SET or startup option, else routing.read_your_writes. */
   isReadYourWrites(): boolean {
     return this.state.readYourWrites ?? this.ctx.cfg().routing.readYourWrites;
@@ -496,19 +547,20 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
 
   private routeAndAttach(intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
     const decision = this.ctx.route(intent, hint, this);
-    if (!decision.ok && isWorthWaiting(decision) && this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs) > 0) {
-      return this.waitForNode(intent, hint, startedMs);
+    if (!decision.ok) {
+      const waitMs = waitBudgetMs(decision, this.ctx.cfg().routing) - (Date.now() - startedMs);
+      if (waitMs > 0) return this.waitForNode(intent, hint, startedMs, waitMs);
     }
     this.onRouted(decision, intent, hint, startedMs);
   }
 
   /**
-   * Bounded wait (routing.write_wait) for an eligible node to appear — a failover or a
-   * readmission in progress — instead of an instant error (topology/wait-for-route.ts).
+   * Bounded wait (routing.write_wait; routing.causal_wait for a causal token's write) for an
+   * eligible node to appear — a failover, a readmission, a standby catching up — instead of an
+   * instant error (topology/wait-for-route.ts).
    */
-  private waitForNode(intent: RouteIntent, hint: RouteHint | null, startedMs: number): void {
+  private waitForNode(intent: RouteIntent, hint: RouteHint | null, startedMs: number, waitMs: number): void {
     if (!this.moveTo(waiting('route'))) return;
-    const waitMs = this.ctx.cfg().routing.writeWaitMs - (Date.now() - startedMs);
     const decide = (): RouteDecision => this.ctx.route(intent, hint, this);
     const isCancelled = (): boolean => !this.isWaiting('route');
     waitForRoute(this.ctx.health, decide, waitMs, { isCurable: isWorthWaiting, pollMs: ROUTE_POLL_MS, isCancelled }).then(
@@ -530,6 +582,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
         this.log.warn({ rule: rule.name, reason: decision.reason }, 'residency refusal');
         return this.failBatch(Errors.residencyRefused(rule.name, decision.reason), null);
       }
+      if (decision.refusal === 'causal') return this.failBatch(Errors.causalUnavailable(decision.reason), null);
       return this.failBatch(Errors.noRoute(decision.reason), null);
     }
     const node = decision.node;

@@ -34,6 +34,7 @@ export function timingOf(e: SessionEffect): EffectTiming {
     case 'discard-all': // cannot run in a transaction block; alone, it commits at once
     case 'route-hint':
     case 'read-your-writes':
+    case 'causal-token':
     case 'state-unknown':
     case 'savepoint':
     case 'release':
@@ -47,6 +48,7 @@ export function timingOf(e: SessionEffect): EffectTiming {
     case 'deallocate':
     case 'execute':
     case 'catalog-changed':
+    case 'show-meridian':
       return 'now';
     case 'tx-begin':
     case 'tx-end':

@@ -106,6 +106,8 @@ export interface RelayHost {
   waitBackendDrain(b: Backend): void;
   /** Frames held meanwhile are to be taken once the current callback returns. */
   requestPump(): void;
+  /** A write request (or transaction) ended outside a transaction on `b`: its causal token is known. */
+  writeAcknowledged(b: Backend): void;
 }
 
 /** What answering SET meridian.* needs (request-plan.ts). */
@@ -115,6 +117,10 @@ export interface MeridianSettingsHost {
   readonly out: SpanWriter;
   /** ReadyForQuery for a request Meridian answered itself. */
   readyForQueryNow(): Buffer;
+  /** Why a causal token cannot be used here (22023's words), or null when it can. */
+  causalTokenProblem(token: string): string | null;
+  /** SHOW meridian.<name>: the value as text. */
+  meridianSettingText(name: string): string;
 }
 
 /** What deferred BEGIN decides on (deferred-begin.ts). */

@@ -80,6 +80,9 @@ function routeRead(
   if (after !== null) {
     const d = routeReadAfterWrite(snap, policy, index, activeBackends, lastRouted, order, client, mask, after);
     if (d !== null) return d;
+    if (after.isCausal === true) {
+      return { ok: false, refusal: 'causal', reason: `no node known to have the causal token's write (taken on node "${after.node}") can serve a read` };
+    }
     // The node that took the write cannot serve (down, draining, removed): the guarantee
     // lapses with it, as a failover may lose the write itself. A plain read follows.
   }

@@ -48,6 +48,11 @@ export interface RouteRequest {
 export interface WriteMark {
   readonly node: string;
   readonly atMs: number;
+  /**
+   * From a causal token the client presented (causal-token.ts): a read goes only to a node known to
+   * have the write, or fails ('causal'); a session's own mark lapses when its node cannot serve.
+   */
+  readonly isCausal?: boolean;
 }
 
 /** Busy-ness of nodes for read tie-breaks: active backends per node name. */
@@ -64,7 +69,8 @@ export type RouteRefusal =
   | 'no-read-node' // no eligible node for a read
   | 'node-down' // hint node=NAME names a down/drained node
   | 'unknown-node' // hint node=NAME names no node
-  | 'residency'; // nodes exist but the session's residency rules forbid every one of them
+  | 'residency' // nodes exist but the session's residency rules forbid every one of them
+  | 'causal'; // a causal token's write: no node known to have it can serve (→ wait routing.causal_wait, then 57M02)
 
 export type RouteDecision =
   { readonly ok: true; readonly node: string; readonly reason: string } | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };

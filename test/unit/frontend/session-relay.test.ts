@@ -53,6 +53,7 @@ function rig(nodeName = 'm'): Rig {
     detachIfIdle: () => events.push('detach'),
     waitBackendDrain: () => events.push('drain-wait'),
     requestPump: () => events.push('pump'),
+    writeAcknowledged: () => events.push('write-ack'),
   };
   const fb = fakeBackend(nodeName);
   fb.b.owner = {
