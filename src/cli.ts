@@ -62,7 +62,7 @@ async function runProxy(configPath: string): Promise<number> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal: sig }, 'stopping');
-    void m.stop(10_000).then(async () => {
+    void m.stop().then(async () => {
       await http?.close();
       process.exit(0);
     });

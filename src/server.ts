@@ -117,6 +117,8 @@ export class Meridian implements ProxyContext {
   private listener: Listener | null = null;
   private clientTls: ServerTls | null = null;
   private shuttingDown = false;
+  /** A stop began and waits shutdown.unready_delay before refusing clients. */
+  private unready = false;
   private nextSessionId = 1;
   /** The admin console (database admin.database) and the state behind it and the HTTP API. */
   readonly admin: AdminConsole;
@@ -258,7 +260,7 @@ export class Meridian implements ProxyContext {
         const s = m.sessions.get(id);
         return s === undefined ? null : m.janitor.idleMs(s);
       },
-      isShuttingDown: () => m.isShuttingDown(),
+      isShuttingDown: () => m.isUnready(),
       stop: (graceMs) => m.stop(graceMs),
       readConfig: () => m.readConfig(),
       applyConfig: (next) => m.applyConfig(next),
@@ -387,6 +389,11 @@ export class Meridian implements ProxyContext {
 
   isShuttingDown(): boolean {
     return this.shuttingDown;
+  }
+
+  /** A stop has begun (/readyz: 503), its unready delay included. */
+  isUnready(): boolean {
+    return this.unready || this.shuttingDown;
   }
 
   registerSession(s: Session): void {
@@ -581,11 +588,21 @@ export class Meridian implements ProxyContext {
     return result;
   }
 
-  /** Stop accepting, let sessions finish their transactions (bounded), then close everything. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (this.shuttingDown) return;
+  /**
+   * Unready at once (/readyz 503); after shutdown.unready_delay, stop accepting; let sessions
+   * finish their transactions (bounded by `graceMs`, shutdown.grace by default: each session
+   * closes as its transaction ends, an idle one at once), then close everything.
+   */
+  async stop(graceMs = this.config.shutdown.graceMs): Promise<void> {
+    if (this.shuttingDown || this.unready) return;
+    this.unready = true;
+    const delayMs = this.config.shutdown.unreadyDelayMs;
+    if (delayMs > 0) {
+      this.logger.info({ sessions: this.sessions.size, delayMs }, 'stopping: unready, still serving');
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
     this.shuttingDown = true;
-    this.logger.info({ sessions: this.sessions.size }, 'shutting down');
+    this.logger.info({ sessions: this.sessions.size, graceMs }, 'shutting down');
     // Stop accepting now; close() only calls back once every connection has ended, so it is
     // awaited after the sessions are closed below, not before.
     const listener = this.listener;
@@ -594,9 +611,9 @@ export class Meridian implements ProxyContext {
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       let busy = 0;
+      // A session closes as its transaction ends (Session.closeOnceAnswered); the idle ones now.
       for (const s of this.sessions.values()) {
-        if (s.attached !== null && !s.attached.ops.isEmpty) busy++;
-        else if (s.attached !== null && s.attached.txStatus !== 0x49) busy++;
+        if (s.hasWorkInFlight) busy++;
         else s.close('shutting down', Errors.shuttingDown());
       }
       if (busy === 0) break;

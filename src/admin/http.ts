@@ -1,7 +1,7 @@
 // The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
-// /readyz (200 only while a write target exists), GET /nodes (JSON, as SHOW NODES), POST
-// /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz and /metrics needs
-// `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
+// /readyz (200 only while a write target exists and no stop has begun), GET /nodes (JSON, as SHOW
+// NODES), POST /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz, /metrics and
+// /readyz's status needs `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
 // cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
@@ -98,14 +98,23 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     return send(res, 200, await m.metrics.text(), m.metrics.registry.contentType);
   }
   const token = m.config.admin.http?.token ?? null;
+  if (path === '/readyz') {
+    // Open, for load balancers and orchestrators' probes: the status code says it; the write
+    // target's name or the reason only with the token.
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    const t = writeTarget(m);
+    const ready = t.ok && !m.isShuttingDown();
+    if (!isAuthorized(req.headers.authorization, token))
+      return send(res, ready ? 200 : 503, { ready, ...(m.isShuttingDown() ? { reason: 'shutting down' } : {}) });
+    return send(
+      res,
+      ready ? 200 : 503,
+      t.ok ? { ready, writeTarget: t.node, ...(m.isShuttingDown() ? { reason: 'shutting down' } : {}) } : { ready: false, reason: t.reason },
+    );
+  }
   if (!isAuthorized(req.headers.authorization, token)) {
     res.setHeader('www-authenticate', 'Bearer realm="meridian"');
     return send(res, 401, { error: 'unauthorized' });
-  }
-  if (path === '/readyz') {
-    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    const t = writeTarget(m);
-    return send(res, t.ok && !m.isShuttingDown() ? 200 : 503, t.ok ? { ready: !m.isShuttingDown(), writeTarget: t.node } : { ready: false, reason: t.reason });
   }
   if (path === '/nodes') {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });

@@ -1,5 +1,5 @@
 // SHUTDOWN: stop accepting clients, let sessions finish their transactions (bounded by
-// drain.timeout), close everything. The console reply goes out first. The process owner (cli.ts)
+// shutdown.grace), close everything. The console reply goes out first. The process owner (cli.ts)
 // registers what to do once Meridian stopped (close HTTP, exit) with onDone.
 
 import type { Drains } from './drain.js';
@@ -23,7 +23,7 @@ export class Shutdown {
 
   command(): AdminTable {
     const h = this.host;
-    const graceMs = h.config.drain.timeoutMs;
+    const graceMs = h.config.shutdown.graceMs;
     h.logger.info({ sessions: h.sessions.size, graceMs }, 'shutdown requested');
     // Let the reply reach the client before the admin session itself is closed.
     setTimeout(() => {

@@ -190,6 +190,11 @@ const drain = section({
   on_timeout: enumField(['cancel', 'leave'] as const, 'cancel'),
 }).transform((d) => ({ timeoutMs: d.timeout, onTimeout: d.on_timeout }));
 
+const shutdown = section({
+  grace: durationField(20_000),
+  unready_delay: durationField(0),
+}).transform((d) => ({ graceMs: d.grace, unreadyDelayMs: d.unready_delay }));
+
 const admin = section({
   database: field('a database name', str(), 'meridian'),
   users: stringList('user name'),
@@ -241,6 +246,7 @@ export const configSchema = section({
   routing,
   residency,
   drain,
+  shutdown,
   admin,
   log,
   limits,

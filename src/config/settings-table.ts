@@ -116,6 +116,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('residency[].match.cidr', 'CIDR (v4/v6)', 'any', 'runtime', 'client address block'),
   s('residency[].regions', 'list of regions', 'required', 'runtime', 'regions the session may use (list form: as residency.rules[])'),
   s('drain.timeout', DUR, '30s', 'runtime', 'how long DRAIN waits for transactions'),
+  s('shutdown.grace', DUR, '20s', 'runtime', 'SIGTERM, SIGINT or SHUTDOWN: transactions in progress get this long to finish (each session closes as its transaction ends), then every session closes (57P01)'),
+  s('shutdown.unready_delay', DUR, '0s', 'runtime', 'SIGTERM, SIGINT or SHUTDOWN: /readyz answers 503 this long before new connections are refused (clients are served as usual meanwhile): time for a load balancer to stop sending new ones'),
   s('drain.on_timeout', 'cancel | leave', 'cancel', 'runtime', 'what happens to transactions still running'),
   s('admin.database', 'string', 'meridian', 'runtime', 'database name of the admin console'),
   s('admin.users', 'list of user names', '[]', 'runtime', 'users allowed on the admin console'),

@@ -161,6 +161,14 @@ export interface DrainConfig {
   readonly onTimeout: 'cancel' | 'leave'; // default cancel
 }
 
+/** SIGTERM, SIGINT and SHUTDOWN (server.ts stop). */
+export interface ShutdownConfig {
+  /** Transactions in progress get this long to finish; default 20000. */
+  readonly graceMs: number;
+  /** /readyz answers 503 this long before the listener closes (clients keep being served meanwhile); default 0. */
+  readonly unreadyDelayMs: number;
+}
+
 export interface AdminHttpConfig {
   readonly host: string;
   readonly port: number;
@@ -205,6 +213,7 @@ export interface MeridianConfig {
   readonly routing: RoutingConfig;
   readonly residency: ResidencyConfig;
   readonly drain: DrainConfig;
+  readonly shutdown: ShutdownConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
   readonly limits: LimitsConfig;

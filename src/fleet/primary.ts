@@ -260,7 +260,7 @@ export class FleetPrimary {
         (w) =>
           new Promise<void>((resolve) => {
             if (w.isDead()) return resolve();
-            const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_GRACE_MS);
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), this.cfg.shutdown.unreadyDelayMs + this.cfg.shutdown.graceMs + STOP_GRACE_MS);
             w.once('exit', () => {
               clearTimeout(kill);
               resolve();

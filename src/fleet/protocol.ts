@@ -57,5 +57,5 @@ export const RESTART_DELAY_MS = 200;
 export const RESTART_DELAY_MAX_MS = 10_000;
 /** A worker that lived this long before dying restarts after the first delay again. */
 export const HEALTHY_LIFETIME_MS = 30_000;
-/** How long the primary's stop waits for its workers to exit before it kills them. */
-export const STOP_GRACE_MS = 15_000;
+/** Beyond shutdown.unready_delay + shutdown.grace, how long the primary's stop waits for its workers to exit before it kills them. */
+export const STOP_GRACE_MS = 5_000;

@@ -867,6 +867,30 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     // (an idle session must not hold a copy of its last request).
     if (this.rec !== null && this.deferredBegin === null) this.rec.restart();
     if (this.held.length > 0) this.needsPump = true;
+    else if (this.ctx.isShuttingDown()) this.closeOnceAnswered();
+  }
+
+  /**
+   * Meridian is shutting down and this session's transaction (or request) has just ended: it
+   * closes (57P01) once the answer is out, before the client can start another transaction.
+   */
+  private closeOnceAnswered(): void {
+    queueMicrotask(() =>
+      this.guard('shutdown', () => {
+        if (this.hasWorkInFlight || this.attached !== null || !this.isReady) return;
+        this.out.flush();
+        this.close('shutting down', Errors.shuttingDown());
+      }),
+    );
+  }
+
+  /**
+   * What a shutdown lets finish: a request in flight or waiting, frames held, an open
+   * transaction (one whose BEGIN Meridian answered included).
+   */
+  get hasWorkInFlight(): boolean {
+    const b = this.st.backend;
+    return this.isBusy || this.held.length > 0 || this.deferredBegin !== null || (b !== null && (!b.ops.isEmpty || b.txStatus !== TxStatus.Idle));
   }
 
   // ---- a lost backend (session-failure.ts decides) ----

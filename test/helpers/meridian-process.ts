@@ -34,6 +34,8 @@ export interface ProcessOptions extends StartOptions {
   tlsClients?: boolean;
   /** false: wait only for the "listening" line, not for a query to pass (nodes Meridian must refuse). */
   waitForQuery?: boolean;
+  /** Serve the admin HTTP API (no token) on this loopback port. */
+  adminHttpPort?: number;
 }
 
 export interface MeridianProcess {
@@ -99,7 +101,11 @@ export async function startMeridianProcess(cluster: Cluster | null, opts: Proces
   const configPath = join(dir, 'meridian.yaml');
   const yaml = meridianYaml(cluster, opts)
     .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${port} }`)
-    .replace(/log: \{ level: \w+ \}/, 'log: { level: info }');
+    .replace(/log: \{ level: \w+ \}/, 'log: { level: info }')
+    .replace(
+      'admin: { users: [admin] }',
+      opts.adminHttpPort === undefined ? 'admin: { users: [admin] }' : `admin: { users: [admin], http: { host: 127.0.0.1, port: ${opts.adminHttpPort} } }`,
+    );
   writeFileSync(configPath, yaml);
   const [cmd, args] = command(opts.runtime, configPath, opts.viaRuntimeFlag === true, opts.viaDefault === true);
   // The runtime is named (MERIDIAN_RUNTIME) unless the flag or the default is what is tested.

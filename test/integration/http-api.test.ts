@@ -1,6 +1,7 @@
 // Issue 6 acceptance: the admin HTTP API against a real 3-node pglogical cluster — /metrics and
-// /healthz are public; /readyz, /nodes and POST /nodes/:name/drain|undrain need the bearer token
-// (401 without it or with a wrong one); /readyz follows the existence of a write target.
+// /healthz are public, and so is /readyz's status (its write target's name needs the token); /nodes
+// and POST /nodes/:name/drain|undrain need the bearer token (401 without it or with a wrong one);
+// /readyz follows the existence of a write target.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHttp, type RunningHttp } from '../../src/admin/http.js';
@@ -111,7 +112,15 @@ describe('public endpoints', () => {
 });
 
 describe('protected endpoints', () => {
-  it.each(['/readyz', '/nodes'])('GET %s: 401 without a token or with a wrong one', async (path) => {
+  it('GET /readyz without the token: the status only (for probes), no node names', async () => {
+    for (const headers of [{}, { authorization: 'Bearer nope' }] as Record<string, string>[]) {
+      const r = await fetch(url('/readyz'), { headers });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ ready: true });
+    }
+  });
+
+  it.each(['/nodes'])('GET %s: 401 without a token or with a wrong one', async (path) => {
     expect((await fetch(url(path))).status).toBe(401);
     expect((await fetch(url(path), { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     expect((await fetch(url(path), { headers: { authorization: TOKEN } })).status).toBe(401);
