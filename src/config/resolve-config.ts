@@ -205,7 +205,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
       readmitMaxLagMs: parsed.routing.readmit_max_lag, writeFunctions: parsed.routing.write_functions,
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
       retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,
-      causalWaitMs: parsed.routing.causal_wait, reportCausalToken: parsed.routing.report_causal_token,
+      causalWaitMs: parsed.routing.causal_wait, trustSyncStandbys: parsed.routing.trust_sync_standbys, reportCausalToken: parsed.routing.report_causal_token,
       retryRefusedWrites: parsed.routing.retry_refused_writes, deferBegin: parsed.routing.defer_begin,
       transactionReplay: parsed.routing.transaction_replay, transactionReplayMaxBytes: parsed.routing.transaction_replay_max_bytes,
     },

@@ -144,6 +144,7 @@ const routing = section({
   retry_reads: field('true or false', bool, true),
   read_your_writes: field('true or false', bool, false),
   causal_wait: durationField(2000),
+  trust_sync_standbys: field('true or false', bool, true),
   report_causal_token: field('true or false', bool, false),
   retry_refused_writes: field('true or false', bool, true),
   defer_begin: field('true or false', bool, true),

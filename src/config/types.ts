@@ -113,6 +113,8 @@ export interface RoutingConfig {
   readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
   /** After a session's write, its reads go only to nodes that replayed it (or the writer); default false. */
   readonly readYourWrites: boolean;
+  /** Read-your-writes may read at once from a standby the primary waits for (remote_apply, sync); default true. */
+  readonly trustSyncStandbys: boolean;
   /** A read bound by a causal token waits this long for a node known to have the write; default 2000. */
   readonly causalWaitMs: number;
   /** Each committed write's causal token goes to the client as ParameterStatus meridian.causal_token; default false. */

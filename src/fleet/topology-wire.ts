@@ -19,6 +19,7 @@ export interface WireNode {
   readonly lagMs: number | null;
   readonly lagBytes: number | null;
   readonly seenWrites: readonly (readonly [string, number])[] | null;
+  readonly syncAppliedFrom: string | null;
   readonly failedProbes: number;
   readonly lastError: string | null;
   readonly lastProbeAtMs: number | null;
@@ -44,6 +45,7 @@ export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: strin
       lagMs: n.lagMs,
       lagBytes: n.lagBytes,
       seenWrites: n.seenWrites == null ? null : [...n.seenWrites],
+      syncAppliedFrom: n.syncAppliedFrom ?? null,
       failedProbes: n.failedProbes,
       lastError: n.lastError,
       lastProbeAtMs: n.lastProbeAtMs,
@@ -80,6 +82,7 @@ export class TopologyFollower {
         lagMs: n.lagMs,
         lagBytes: n.lagBytes,
         seenWrites: n.seenWrites === null ? null : new Map(n.seenWrites),
+        syncAppliedFrom: n.syncAppliedFrom ?? null,
         failedProbes: n.failedProbes,
         lastError: n.lastError,
         lastProbeAtMs: n.lastProbeAtMs,

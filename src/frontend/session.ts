@@ -774,7 +774,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     // Read-your-writes: a request routed as a write finished on this node (failed ones too: some
     // of it may have been written). The mark's time is taken after the server's acknowledgement.
-    if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now() };
+    if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now(), isSyncApplied: !this.state.lowersSyncCommit() };
     this.ctx.metrics.requestDone((this.ctx.pools.nowMs - req.startMs) / 1000);
     req.reset(status);
     if (!inTx) this.detachIfIdle(b);

@@ -284,6 +284,7 @@ export class HealthMonitor {
     rt.lag = lag;
     if (nowUp && raw !== null) this.noteLagStatus(rt, raw, lag.lagMs);
     const seenWrites = nowUp && raw !== null ? this.seenWritesOf(raw) : undefined;
+    const syncAppliedFrom = !nowUp ? null : raw !== null ? this.syncAppliedFromOf(raw) : undefined;
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
       isUp: nowUp,
@@ -292,6 +293,7 @@ export class HealthMonitor {
       lagMs: lag.lagMs,
       lagBytes: lag.lagBytes,
       seenWrites,
+      syncAppliedFrom,
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
@@ -395,6 +397,21 @@ export class HealthMonitor {
         .map((o) => ({ name: o.cfg.name, marks: o.lsnMarks }));
     }
     return kind.seenWrites(raw, masters);
+  }
+
+  /**
+   * The primary that waits for this standby to apply its commits (its last probe named the
+   * standby among its remote_apply synchronous standbys), or null.
+   */
+  private syncAppliedFromOf(raw: RawProbe): string | null {
+    const name = raw.walAppName;
+    if (name === null || !this.cfg.routing.trustSyncStandbys) return null;
+    const snap = this.store.snapshot;
+    for (const o of this.nodes.values()) {
+      if (o.role !== 'master' || o.raw === null || snap.byName.get(o.cfg.name)?.isSplitBrain !== false) continue;
+      if (o.raw.syncApplyNames?.includes(name) === true) return o.cfg.name;
+    }
+    return null;
   }
 
   private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {

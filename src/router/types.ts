@@ -53,6 +53,12 @@ export interface WriteMark {
    * have the write, or fails ('causal'); a session's own mark lapses when its node cannot serve.
    */
   readonly isCausal?: boolean;
+  /**
+   * The write waited for the primary's synchronous standbys where it waits for them to apply
+   * (synchronous_commit = remote_apply on the server, not lowered by the session): such a
+   * standby (NodeSnapshot.syncAppliedFrom) has it at once.
+   */
+  readonly isSyncApplied?: boolean;
 }
 
 /** Busy-ness of nodes for read tie-breaks: active backends per node name. */

@@ -20,6 +20,7 @@ export function initialNode(cfg: NodeConfig, nowMs: number): NodeSnapshot {
     lagMs: null,
     lagBytes: null,
     seenWrites: null,
+    syncAppliedFrom: null,
     state: 'active',
     isSplitBrain: false,
     lastError: null,

@@ -22,6 +22,8 @@ export interface NodeHealthUpdate {
   readonly lagBytes?: number | null;
   /** Read-your-writes watermarks (undefined: unchanged). */
   readonly seenWrites?: ReadonlyMap<string, number> | null;
+  /** The primary that waits for this standby to apply its commits (undefined: unchanged). */
+  readonly syncAppliedFrom?: string | null;
   readonly failedProbes?: number;
   readonly lastError?: string | null;
   readonly lastProbeAtMs?: number | null;
@@ -210,6 +212,7 @@ export class TopologyStore {
       lagMs: u.lagMs !== undefined ? u.lagMs : n.lagMs,
       lagBytes: u.lagBytes !== undefined ? u.lagBytes : n.lagBytes,
       seenWrites: u.seenWrites !== undefined ? u.seenWrites : n.seenWrites,
+      syncAppliedFrom: u.syncAppliedFrom !== undefined ? u.syncAppliedFrom : n.syncAppliedFrom,
       failedProbes: u.failedProbes ?? n.failedProbes,
       lastError: u.lastError !== undefined ? u.lastError : n.lastError,
       lastProbeAtMs: u.lastProbeAtMs !== undefined ? u.lastProbeAtMs : n.lastProbeAtMs,

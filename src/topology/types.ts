@@ -31,6 +31,12 @@ export interface NodeSnapshot {
    * writes are visible on this node (health/seen-writes.ts); null/absent = nothing known.
    */
   readonly seenWrites?: ReadonlyMap<string, number> | null;
+  /**
+   * A standby its primary waits for before acknowledging a commit (synchronous_commit =
+   * remote_apply, sync_state = sync): the primary's name; it has every write the primary
+   * acknowledged. Null/absent: none known.
+   */
+  readonly syncAppliedFrom?: string | null;
   readonly state: AdminState;
   readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
   readonly lastError: string | null;

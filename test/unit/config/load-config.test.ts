@@ -26,7 +26,7 @@ describe('defaults', () => {
     });
     expect(cfg.routing).toEqual({
       writeWaitMs: 2000, maxReadLagMs: 5000, lagToleranceMs: 100, readsOnMasters: 'always', readmitMaxLagMs: 1000,
-      writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, causalWaitMs: 2000, reportCausalToken: false, retryRefusedWrites: true,
+      writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, causalWaitMs: 2000, trustSyncStandbys: true, reportCausalToken: false, retryRefusedWrites: true,
       deferBegin: true, transactionReplay: false, transactionReplayMaxBytes: 1024 * 1024,
     });
     expect(cfg.residency).toEqual({ requireMatch: false, bindTenants: false, rules: [] });

@@ -53,6 +53,8 @@ export function raw(over: Partial<RawProbe> = {}): RawProbe {
     receiveLsn: null,
     replayLsn: null,
     replayAgeMs: null,
+    syncApplyNames: null,
+    walAppName: null,
     subscriptions: null,
     replication: null,
     slots: null,
