@@ -18,6 +18,7 @@ import { isNodeUnavailable, isUnavailableCode } from './backend/connect-failure.
 import { Pool, RouteAgainError } from './backend/pool.js';
 import { PoolManager } from './backend/pool-manager.js';
 import { Classifier } from './classify/classifier.js';
+import { RelationsCache } from './classify/relations.js';
 import type { RouteHint } from './classify/types.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
@@ -116,6 +117,8 @@ export class Meridian implements ProxyContext {
   policy: RoutePolicy;
   private listener: Listener | null = null;
   private clientTls: ServerTls | null = null;
+  /** The relations of read statements, by text (logical subscribers with partial publications). */
+  private readonly relations = new RelationsCache();
   private shuttingDown = false;
   /** A stop began and waits shutdown.unready_delay before refusing clients. */
   private unready = false;
@@ -358,8 +361,17 @@ export class Meridian implements ProxyContext {
       causal = null;
     }
     const after = causal ?? mark;
-    const req = after !== null ? { intent, hint, after } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
     const snap = this.health.snapshot;
+    // Native logical replication with partial publications: what the read names.
+    const relations = isBound && intent === 'read' && hasUnreplicated(snap) ? s.readRelations((sql) => this.relations.of(sql)) : null;
+    const req =
+      after !== null || relations !== null
+        ? { intent, hint, after, relations }
+        : hint !== null
+          ? { intent, hint }
+          : intent === 'read'
+            ? READ_REQUEST
+            : WRITE_REQUEST;
     const d = route(req, snap, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
     if (d.ok) this.routeRecency.note(d.node);
     if (mark !== null && isWriteSeenEverywhere(snap, mark)) s.writeMark = null;
@@ -627,4 +639,11 @@ export class Meridian implements ProxyContext {
     this.pools.stop();
     this.pools.closeAllIdle('shutting down');
   }
+}
+
+/** Some node holds tables it does not replicate (a logical subscriber of partial publications). */
+function hasUnreplicated(snap: TopologySnapshot): boolean {
+  const nodes = snap.nodes;
+  for (let i = 0; i < nodes.length; i++) if (nodes[i]!.unreplicated != null) return true;
+  return false;
 }

@@ -20,6 +20,7 @@ export interface WireNode {
   readonly lagBytes: number | null;
   readonly seenWrites: readonly (readonly [string, number])[] | null;
   readonly syncAppliedFrom: string | null;
+  readonly unreplicated: readonly string[] | null;
   readonly failedProbes: number;
   readonly lastError: string | null;
   readonly lastProbeAtMs: number | null;
@@ -46,6 +47,7 @@ export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: strin
       lagBytes: n.lagBytes,
       seenWrites: n.seenWrites == null ? null : [...n.seenWrites],
       syncAppliedFrom: n.syncAppliedFrom ?? null,
+      unreplicated: n.unreplicated == null ? null : [...n.unreplicated],
       failedProbes: n.failedProbes,
       lastError: n.lastError,
       lastProbeAtMs: n.lastProbeAtMs,
@@ -83,6 +85,7 @@ export class TopologyFollower {
         lagBytes: n.lagBytes,
         seenWrites: n.seenWrites === null ? null : new Map(n.seenWrites),
         syncAppliedFrom: n.syncAppliedFrom ?? null,
+        unreplicated: n.unreplicated == null ? null : new Set(n.unreplicated),
         failedProbes: n.failedProbes,
         lastError: n.lastError,
         lastProbeAtMs: n.lastProbeAtMs,

@@ -42,6 +42,7 @@ import { answerMeridianSettings, planRequest } from './request-plan.js';
 import { Request } from './request.js';
 import { TxRecording } from './tx-replay.js';
 import { SessionCausal } from './session-causal.js';
+import { requestRelations } from './read-relations.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
@@ -503,6 +504,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   writeAcknowledged(b: Backend): void {
     const token = this.causal.wrote(b.node, Date.now());
     if (this.ctx.cfg().routing.reportCausalToken) this.out.frame(parameterStatus(MERIDIAN_CAUSAL_TOKEN, token));
+  }
+
+  /** What this request reads, as qualified names (frontend/read-relations.ts). */
+  readRelations(relationsOf: (sql: string) => readonly string[] | null): readonly string[] {
+    const users = [this.ident.user];
+    const backendUser = this.ctx.cfg().users.find((u) => u.name === this.ident.user)?.backendUser;
+    if (backendUser !== undefined && backendUser !== this.ident.user) users.push(backendUser);
+    return requestRelations(this.req.frames, this.req.cls, this.state, users, relationsOf);
   }
 
   /** The write the presented causal token names (SET meridian.causal_token, the startup option), or null. */

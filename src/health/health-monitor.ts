@@ -285,6 +285,7 @@ export class HealthMonitor {
     if (nowUp && raw !== null) this.noteLagStatus(rt, raw, lag.lagMs);
     const seenWrites = nowUp && raw !== null ? this.seenWritesOf(raw) : undefined;
     const syncAppliedFrom = !nowUp ? null : raw !== null ? this.syncAppliedFromOf(raw) : undefined;
+    const unreplicated = raw === null ? undefined : unreplicatedOf(raw, this.store.snapshot.byName.get(rt.cfg.name)?.unreplicated ?? null);
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
       isUp: nowUp,
@@ -294,6 +295,7 @@ export class HealthMonitor {
       lagBytes: lag.lagBytes,
       seenWrites,
       syncAppliedFrom,
+      unreplicated,
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
@@ -471,4 +473,12 @@ function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
 
 function sameProbeSettings(a: HealthConfig, b: HealthConfig): boolean {
   return a.user === b.user && a.password === b.password && a.database === b.database && a.heartbeatTable === b.heartbeatTable;
+}
+
+/** A subscriber's unreplicated tables from its probe; the previous set when unchanged (snapshots stay stable). */
+function unreplicatedOf(raw: RawProbe, prev: ReadonlySet<string> | null): ReadonlySet<string> | null {
+  const list = raw.unreplicated;
+  if (list === null || list.length === 0) return null;
+  if (prev !== null && prev.size === list.length && list.every((t) => prev.has(t))) return prev;
+  return new Set(list);
 }

@@ -38,6 +38,8 @@ export interface RawProbe {
   readonly walAppName: string | null;
   // logical
   readonly subscriptions: readonly string[] | null; // subscriptions on this node's database, enabled or not
+  /** On a logical subscriber: its tables not (fully) replicated into it, "schema.name"; else null. */
+  readonly unreplicated: readonly string[] | null;
   readonly replication: readonly ReplicationRow[] | null; // pg_stat_replication on a provider
   // pglogical
   readonly slots: readonly SlotRow[] | null; // logical slots on a provider with byte lag
@@ -122,6 +124,7 @@ export function parseProbeRow(
     syncApplyNames: strings(row.sync_apply),
     walAppName: str(row.wal_app_name),
     subscriptions: strings(row.subscriptions),
+    unreplicated: strings(row.unreplicated),
     replication: tuples(row.replication, (t) => {
       const name = str(t[0]);
       return name === null ? null : { name, replayLagMs: num(t[1]), bytes: num(t[2]) };

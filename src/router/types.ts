@@ -42,6 +42,12 @@ export interface RouteRequest {
   readonly hint: RouteHint | null; // statement hint; wins over sessionHint
   /** Read-your-writes: the session's last write, for an unhinted read (absent/null: none). */
   readonly after?: WriteMark | null;
+  /**
+   * A read's relations, as every qualified name each may resolve to (classify/relations.ts): a
+   * node that has one of them without replicating it (NodeSnapshot.unreplicated) is skipped.
+   * Absent/null: not known, no node is skipped for it.
+   */
+  readonly relations?: readonly string[] | null;
 }
 
 /** A session's last write: the node that took it and when it was acknowledged (Meridian clock, ms). */

@@ -21,6 +21,7 @@ export function initialNode(cfg: NodeConfig, nowMs: number): NodeSnapshot {
     lagBytes: null,
     seenWrites: null,
     syncAppliedFrom: null,
+    unreplicated: null,
     state: 'active',
     isSplitBrain: false,
     lastError: null,

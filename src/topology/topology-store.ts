@@ -24,6 +24,8 @@ export interface NodeHealthUpdate {
   readonly seenWrites?: ReadonlyMap<string, number> | null;
   /** The primary that waits for this standby to apply its commits (undefined: unchanged). */
   readonly syncAppliedFrom?: string | null;
+  /** A subscriber's tables not replicated into it (undefined: unchanged). */
+  readonly unreplicated?: ReadonlySet<string> | null;
   readonly failedProbes?: number;
   readonly lastError?: string | null;
   readonly lastProbeAtMs?: number | null;
@@ -213,6 +215,7 @@ export class TopologyStore {
       lagBytes: u.lagBytes !== undefined ? u.lagBytes : n.lagBytes,
       seenWrites: u.seenWrites !== undefined ? u.seenWrites : n.seenWrites,
       syncAppliedFrom: u.syncAppliedFrom !== undefined ? u.syncAppliedFrom : n.syncAppliedFrom,
+      unreplicated: u.unreplicated !== undefined ? u.unreplicated : n.unreplicated,
       failedProbes: u.failedProbes ?? n.failedProbes,
       lastError: u.lastError !== undefined ? u.lastError : n.lastError,
       lastProbeAtMs: u.lastProbeAtMs !== undefined ? u.lastProbeAtMs : n.lastProbeAtMs,

@@ -37,6 +37,8 @@ export interface NodeSnapshot {
    * acknowledged. Null/absent: none known.
    */
   readonly syncAppliedFrom?: string | null;
+  /** A logical subscriber's tables that are not (fully) replicated into it ("schema.name"); null/absent: none. */
+  readonly unreplicated?: ReadonlySet<string> | null;
   readonly state: AdminState;
   readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
   readonly lastError: string | null;

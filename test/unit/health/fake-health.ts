@@ -56,6 +56,7 @@ export function raw(over: Partial<RawProbe> = {}): RawProbe {
     syncApplyNames: null,
     walAppName: null,
     subscriptions: null,
+    unreplicated: null,
     replication: null,
     slots: null,
     mySlots: null,
