@@ -19,6 +19,8 @@ import { Pool, RouteAgainError } from './backend/pool.js';
 import { PoolManager } from './backend/pool-manager.js';
 import { Classifier } from './classify/classifier.js';
 import { RelationsCache } from './classify/relations.js';
+import { NO_TRACING, type RequestTracer } from './tracing/request-trace.js';
+import { startTracer } from './tracing/tracer.js';
 import type { RouteHint } from './classify/types.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
@@ -56,6 +58,8 @@ export interface MeridianOptions {
    * failures and probe requests go to it, admin commands reach the other workers. Null: one process.
    */
   fleet?: FleetLink | null;
+  /** Tests: a span exporter (@opentelemetry/sdk-trace's in-memory one) when tracing.enabled. */
+  tracingExporter?: unknown;
 }
 
 /** Unhinted requests (almost all) reuse these: no object per routed request. */
@@ -120,6 +124,9 @@ export class Meridian implements ProxyContext {
   /** The relations of read statements, by text (logical subscribers with partial publications). */
   private readonly relations = new RelationsCache();
   private shuttingDown = false;
+  /** Spans per request (tracing.enabled), else a no-op. */
+  tracer: RequestTracer = NO_TRACING;
+  private readonly tracingExporter: unknown;
   /** A stop began and waits shutdown.unready_delay before refusing clients. */
   private unready = false;
   private nextSessionId = 1;
@@ -136,6 +143,7 @@ export class Meridian implements ProxyContext {
     this.logger = opts.logger;
     this.configPath = opts.configPath ?? null;
     this.fleet = opts.fleet ?? null;
+    this.tracingExporter = opts.tracingExporter;
     this.policy = routePolicyFromConfig(cfg);
     this.metrics.buildInfo.labels(runtimeInfo.runtime, runtimeInfo.version).set(1);
     // A worker does not probe (the primary does, and counts probe failures, evictions, failovers).
@@ -274,6 +282,7 @@ export class Meridian implements ProxyContext {
 
   async start(): Promise<{ host: string; port: number }> {
     await Classifier.init();
+    this.tracer = await startTracer(this.config.tracing, this.logger, { exporter: this.tracingExporter });
     prepareVerifiers(this.config); // client SCRAM verifiers derive on the thread pool, not at the first login
     this.loadTls();
     this.pools.start();
@@ -638,6 +647,7 @@ export class Meridian implements ProxyContext {
     void this.health.stop(); // cannot reject; probe connections close in the background
     this.pools.stop();
     this.pools.closeAllIdle('shutting down');
+    await this.tracer.shutdown().catch(() => undefined); // the last spans go out (bounded by the exporter's timeout)
   }
 }
 

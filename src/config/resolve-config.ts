@@ -212,6 +212,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     residency,
     drain: parsed.drain,
     shutdown: parsed.shutdown,
+    tracing: parsed.tracing,
     admin: { database: parsed.admin.database, users: parsed.admin.users, http: http === null ? null : { host: http.host, port: http.port, token, allowedHosts: http.allowed_hosts.map((h) => h.toLowerCase()) } },
     log: parsed.log,
     limits: parsed.limits,

@@ -191,6 +191,13 @@ const drain = section({
   on_timeout: enumField(['cancel', 'leave'] as const, 'cancel'),
 }).transform((d) => ({ timeoutMs: d.timeout, onTimeout: d.on_timeout }));
 
+const tracing = section({
+  enabled: field('true or false', bool, false),
+  otlp_endpoint: optional('an http(s) URL such as http://127.0.0.1:4318/v1/traces', str()),
+  sample_ratio: field('a number from 0 to 1', num(0, 1), 1),
+  service_name: field('a name', str(), 'meridian'),
+}).transform((t) => ({ enabled: t.enabled, otlpEndpoint: t.otlp_endpoint ?? null, sampleRatio: t.sample_ratio, serviceName: t.service_name }));
+
 const shutdown = section({
   grace: durationField(20_000),
   unready_delay: durationField(0),
@@ -248,6 +255,7 @@ export const configSchema = section({
   residency,
   drain,
   shutdown,
+  tracing,
   admin,
   log,
   limits,

@@ -163,6 +163,16 @@ export interface DrainConfig {
   readonly onTimeout: 'cancel' | 'leave'; // default cancel
 }
 
+/** OpenTelemetry spans per request (tracing/tracer.ts); off by default. */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  /** OTLP/HTTP traces endpoint; null: spans are made and dropped. */
+  readonly otlpEndpoint: string | null;
+  /** Fraction of requests traced, 0..1; default 1. */
+  readonly sampleRatio: number;
+  readonly serviceName: string;
+}
+
 /** SIGTERM, SIGINT and SHUTDOWN (server.ts stop). */
 export interface ShutdownConfig {
   /** Transactions in progress get this long to finish; default 20000. */
@@ -216,6 +226,7 @@ export interface MeridianConfig {
   readonly residency: ResidencyConfig;
   readonly drain: DrainConfig;
   readonly shutdown: ShutdownConfig;
+  readonly tracing: TracingConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
   readonly limits: LimitsConfig;

@@ -42,6 +42,7 @@ import { answerMeridianSettings, planRequest } from './request-plan.js';
 import { Request } from './request.js';
 import { TxRecording } from './tx-replay.js';
 import { SessionCausal } from './session-causal.js';
+import { traceNowMs } from '../tracing/request-trace.js';
 import { requestRelations } from './read-relations.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
@@ -419,6 +420,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
           syncToRelease(this, st.backend);
           return false;
         }
+        if (this.req.trace === null) this.traceAttached();
         forwardClientFrame(this, st.backend, code, buf, start, end);
         return true;
       case 'idle':
@@ -476,16 +478,26 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const req = this.req;
     const list = req.frames;
     const plan = req.plan;
+    const trace = (req.trace ??= this.ctx.tracer.begin(this.id));
     planRequest(this.ctx, this.state, list, req.cls, plan);
+    if (trace !== null) {
+      trace.classifiedMs = traceNowMs();
+      trace.statementClass = req.cls[0]?.class ?? null;
+      trace.classReason = req.cls[0]?.reason ?? null;
+    }
     if (plan.onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
       const err = answerMeridianSettings(this, list);
       if (err !== null) this.failBatch(err, null);
-      else req.reset(TxStatus.Idle);
+      else {
+        this.endTrace(TxStatus.Idle, null);
+        req.reset(TxStatus.Idle);
+      }
       return;
     }
     // A transaction whose BEGIN Meridian answered routes by the BEGIN's modes and hint too.
     const begin = this.deferredBegin?.cls ?? null;
     if (begin === null ? tryDeferBegin(this, list, req.cls[0] ?? null) : tryEndDeferred(this, list, req.cls[0] ?? null)) {
+      this.endTrace(this.readyForQueryNow()[5]!, null);
       req.reset(TxStatus.Idle);
       return;
     }
@@ -543,6 +555,24 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
   }
 
+  /** A request that goes to the backend the session holds (no routing): traced from its first frame. */
+  private traceAttached(): void {
+    const t = this.ctx.tracer.begin(this.id);
+    if (t === null) return;
+    t.sentMs = t.startMs;
+    t.node = this.attached?.node ?? null;
+    t.routeReason = 'the backend the session holds (transaction, pin or pipeline)';
+    this.req.trace = t;
+  }
+
+  /** The request's trace ends (tracing.enabled): its spans go to the tracer. */
+  private endTrace(txStatus: number, error: string | null, sqlstate: string | null = null): void {
+    const t = this.req.trace;
+    if (t === null) return;
+    this.req.trace = null;
+    this.ctx.tracer.end(t, { endMs: traceNowMs(), txStatus: String.fromCharCode(txStatus), sqlstate, error });
+  }
+
   /** Read-your-writes is on: the session's SET or startup option, else routing.read_your_writes. */
   isReadYourWrites(): boolean {
     return this.state.readYourWrites ?? this.ctx.cfg().routing.readYourWrites;
@@ -596,6 +626,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     const node = decision.node;
     if (this.log.isLevelEnabled('debug')) this.log.debug({ node, intent, reason: decision.reason }, 'route');
+    const trace = this.req.trace;
+    if (trace !== null) {
+      trace.routedMs = traceNowMs();
+      trace.node = node;
+      trace.intent = intent;
+      trace.routeReason = decision.reason;
+      trace.routes++;
+    }
     this.ctx.metrics.routed(node, intent);
     if (intent === 'write') this.routedWrites++;
     else this.routedReads++;
@@ -667,6 +705,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   /** Binds a backend to this session and sends the collected request, after a state sync if needed. */
   private attach(b: Backend): void {
     b.owner = this;
+    if (this.req.trace !== null) this.req.trace.attachedMs = traceNowMs();
     if (this.sessionBackends !== null) this.sessionBackends.set(b.node, b);
     const plan = this.req.plan;
     const sql = this.state.planSync(b, plan.needSql, plan.willPrepare);
@@ -762,6 +801,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const keep = req.boundShared || req.isRetryableWrite || (req.intent === 'read' && routing.retryReads);
     if (keep && !batch.copyIn()) keepReadBuffer();
     req.markSent(this.ctx.pools.nowMs, outWasEmpty, outFlushes, keep);
+    if (req.trace !== null) req.trace.sentMs = traceNowMs();
   }
 
   // ---- the relay's callbacks: ReadyForQuery out, retries ----
@@ -785,6 +825,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     // of it may have been written). The mark's time is taken after the server's acknowledgement.
     if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now(), isSyncApplied: !this.state.lowersSyncCommit() };
     this.ctx.metrics.requestDone((this.ctx.pools.nowMs - req.startMs) / 1000);
+    if (req.trace !== null) this.endTrace(status, req.isFailed ? 'the server answered an error' : null);
     req.reset(status);
     if (!inTx) this.detachIfIdle(b);
   }
@@ -837,6 +878,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     list.clear();
     this.ctx.metrics.error(err.sqlstate);
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+    if (this.req.trace !== null) this.endTrace(b?.txStatus ?? TxStatus.Idle, err.message, err.sqlstate);
     // Inside a transaction whose BEGIN Meridian answered, the error fails the block, as on a server.
     if (this.deferredBegin !== null) this.deferredBegin.failed = true;
     const ready = this.readyForQueryNow();

@@ -32,6 +32,7 @@ describe('defaults', () => {
     expect(cfg.residency).toEqual({ requireMatch: false, bindTenants: false, rules: [] });
     expect(cfg.drain).toEqual({ timeoutMs: 30_000, onTimeout: 'cancel' });
     expect(cfg.shutdown).toEqual({ graceMs: 20_000, unreadyDelayMs: 0 });
+    expect(cfg.tracing).toEqual({ enabled: false, otlpEndpoint: null, sampleRatio: 1, serviceName: 'meridian' });
     expect(cfg.admin).toEqual({ database: 'meridian', users: [], http: null });
     expect(cfg.log).toEqual({ level: 'info' });
     expect(cfg.limits).toEqual({
