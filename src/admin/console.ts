@@ -29,6 +29,7 @@ import { showSessions } from './show-sessions.js';
 import { showStats } from './show-stats.js';
 import { showVersion } from './show-version.js';
 import { Shutdown } from './shutdown.js';
+import { switchoverCommand } from './switchover-command.js';
 import { tableFrames, text, type AdminTable } from './table.js';
 import type { AdminHost, AdminSession } from './types.js';
 
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     fleet: 'drain',
   },
   { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains), fleet: 'all' },
+  { pattern: /^switchover\b(.*)$/i, usage: 'SWITCHOVER TO <node> [<timeout>]', run: (args, _s, a) => switchoverCommand(args, a.host) },
   { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads), fleet: 'all' },
   { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (args, s, a) => explainRouteCommand(args.trim(), s, a.host) },
   { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, a) => a.shutdown.command() },

@@ -96,8 +96,9 @@ function isCommitSurelyNotRun(b: Backend): boolean {
   return b.fatalFrame !== null && b.fatalMessage !== null && b.fatalMessage.startsWith('57P01:') && b.ops.pendingCommitsStandAlone();
 }
 
-/** Refusals write_wait may cure: a failover, a node readmitted. */
-const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean => d.refusal === 'no-master' || d.refusal === 'no-read-node';
+/** Refusals write_wait may cure: a failover, a node readmitted, a switchover's hold released. */
+const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean =>
+  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'writes-held';
 
 export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, MeridianSettingsHost, SessionRef {
   readonly id: number;

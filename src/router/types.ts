@@ -64,7 +64,8 @@ export type RouteRefusal =
   | 'no-read-node' // no eligible node for a read
   | 'node-down' // hint node=NAME names a down/drained node
   | 'unknown-node' // hint node=NAME names no node
-  | 'residency'; // nodes exist but the session's residency rules forbid every one of them
+  | 'residency' // nodes exist but the session's residency rules forbid every one of them
+  | 'writes-held'; // a switchover is under way: new writes wait (write_wait) for the new primary
 
 export type RouteDecision =
   { readonly ok: true; readonly node: string; readonly reason: string } | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };
