@@ -4,12 +4,14 @@
 // switchover done by Patroni alone, writes follow the new leader. A hostile Patroni API (a local HTTP
 // server that answers garbage, a huge body, HTTP 500, or nothing at all) never crashes or hangs
 // Meridian: it keeps the last known topology and counts the failed polls. And SWITCHOVER TO is
-// refused without Patroni (0A000) and for a node that does not exist (22023) or is no member (55000).
+// refused without Patroni (0A000; HTTP 501) and for a node that does not exist (22023; HTTP 404) or is
+// no member (55000).
 // Without patroni or etcd the file is skipped with the reason printed, except in CI (CI=true).
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName, waitFor } from '../support/cluster.js';
+import { httpSwitchover } from '../../src/admin/http-actions.js';
 import { findPatroni, startPatroniCluster, type PatroniCluster } from '../support/patroni.js';
 import { adminRows, connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
 
@@ -207,6 +209,8 @@ describe.skipIf(missing !== null && !inCi)('Patroni as the topology source (clus
       log(`without Patroni: ${e.code} ${e.message}`);
       expect(e.code).toBe('0A000');
       expect(e.message).toContain('cluster.patroni');
+      // POST /nodes/n2/switchover, the HTTP API's SWITCHOVER TO
+      expect((await httpSwitchover(plain.m.admin.switchovers, 'n2', '', new URLSearchParams())).status).toBe(501);
     } finally {
       await plain.stop();
     }
@@ -219,7 +223,9 @@ describe.skipIf(missing !== null && !inCi)('Patroni as the topology source (clus
     try {
       const unknown = await adminError(mer.port, 'SWITCHOVER TO nowhere');
       expect(unknown.code).toBe('22023');
-      expect(unknown.message).toContain('no node named "nowhere"');
+      expect(unknown.message).toBe('SWITCHOVER TO: unknown node "nowhere" (nodes: n1, n2, n3, n9)');
+      expect(await httpSwitchover(mer.m.admin.switchovers, 'nowhere', '', new URLSearchParams())).toMatchObject({ status: 404 });
+      expect(await httpSwitchover(mer.m.admin.switchovers, 'n2', '{"timeout": "soon"}', new URLSearchParams())).toMatchObject({ status: 400 });
       const stranger = await adminError(mer.port, 'SWITCHOVER TO n9');
       expect(stranger.code).toBe('55000');
       expect(stranger.message).toContain('not a member of the Patroni cluster');
