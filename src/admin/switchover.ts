@@ -10,6 +10,7 @@
 // whatever happens.
 
 import { Errors } from '../errors.js';
+import type { HttpResult } from '../patroni/patroni-client.js';
 import type { PatroniSource } from '../patroni/patroni-source.js';
 import type { AdminHost } from './types.js';
 
@@ -83,14 +84,25 @@ export class Switchovers {
       }
       const waitedMs = Date.now() - t0;
       if (left > 0) log.warn({ node: from, left }, 'switchover: transactions still running on the old primary at the timeout');
-      const res = await patroni.switchover(leader.name, target.name, timeoutMs);
-      if (!res.ok || res.status !== 200) {
+      // Patroni answers POST /switchover only after polling its DCS once a second: the promotion is
+      // followed meanwhile, so the held writes go to the new primary as soon as it takes them (the
+      // request ends on its own, within the timeout, if it is still pending then).
+      let answer: HttpResult | null = null;
+      void patroni.switchover(leader.name, target.name, timeoutMs).then((r) => (answer = r));
+      const refused = (): string | null => {
+        const r = answer as HttpResult | null;
+        if (r === null || (r.ok && r.status === 200)) return null;
+        return r.ok ? `HTTP ${r.status}: ${r.body.slice(0, 200)}` : r.error;
+      };
+      const isPromoted = await this.followPromotion(node, patroni, Date.now() + timeoutMs, () => refused() !== null);
+      const why = refused();
+      if (why !== null) {
         host.metrics.switchovers.inc({ result: 'failed' });
-        throw Errors.adminFailed(`Patroni did not switch over to "${node}": ${res.ok ? `HTTP ${res.status}: ${res.body.slice(0, 200)}` : res.error}`);
+        throw Errors.adminFailed(`Patroni did not switch over to "${node}": ${why}`);
       }
-      if (!(await this.followPromotion(node, patroni, Date.now() + timeoutMs))) {
+      if (!isPromoted) {
         host.metrics.switchovers.inc({ result: 'failed' });
-        throw Errors.adminFailed(`Patroni switched over, but "${node}" did not take writes within ${timeoutMs} ms (Patroni: ${res.body.slice(0, 200)})`);
+        throw Errors.adminFailed(`"${node}" did not take writes within ${timeoutMs} ms of asking Patroni for the switchover`);
       }
       host.metrics.switchovers.inc({ result: 'done' });
       const heldMs = Date.now() - t0;
@@ -101,12 +113,12 @@ export class Switchovers {
     }
   }
 
-  /** Until the node is up and a master in the topology (Patroni's leader, its probe out of recovery), or the deadline. */
-  private async followPromotion(node: string, patroni: PatroniSource, deadlineMs: number): Promise<boolean> {
+  /** Until the node is up and a master in the topology (Patroni's leader, its probe out of recovery), Patroni refused, or the deadline. */
+  private async followPromotion(node: string, patroni: PatroniSource, deadlineMs: number, isRefused: () => boolean): Promise<boolean> {
     for (;;) {
       const n = this.host.topology.snapshot.byName.get(node);
       if (n !== undefined && n.isUp && n.role === 'master' && !n.isSplitBrain) return true;
-      if (Date.now() >= deadlineMs) return false;
+      if (Date.now() >= deadlineMs || isRefused()) return false;
       await patroni.pollNow();
       await sleep(50);
     }
