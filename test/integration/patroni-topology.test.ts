@@ -7,13 +7,21 @@
 // refused without Patroni (0A000; HTTP 501) and for a node that does not exist (22023; HTTP 404) or is
 // no member (55000).
 // Without patroni or etcd the file is skipped with the reason printed, except in CI (CI=true).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName, waitFor } from '../support/cluster.js';
 import { httpSwitchover } from '../../src/admin/http-actions.js';
 import { findPatroni, startPatroniCluster, type PatroniCluster } from '../support/patroni.js';
-import { adminRows, connectClient, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { adminRows, connectClient, meridianYaml, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { freePort } from '../support/ports.js';
+import { TEST_USERS } from '../support/cluster.js';
+import { findNode } from '../../src/net/runtime-exec.js';
+import pg from 'pg';
 
 const found = findPatroni();
 const missing = 'missing' in found ? found.missing : null;
@@ -241,4 +249,57 @@ describe.skipIf(missing !== null && !inCi)('Patroni as the topology source (clus
       await mer.stop();
     }
   }, 60_000);
+
+  it('workers: 2: the primary reads Patroni and every worker routes by its view (writes follow a switchover); SWITCHOVER TO is 0A000 there', async () => {
+    const leader = await c().waitStreaming({ timeoutMs: 60_000 });
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-patroni-workers-'));
+    const file = join(dir, 'meridian.yaml');
+    const yaml = meridianYaml(c(), { health: HEALTH, clusterYaml: patroniYaml(c().nodes.map((n) => n.restApiUrl)) }).replace('port: 0 }', `port: ${port} }`);
+    writeFileSync(file, `workers: 2\n${yaml}`);
+    // as test/integration/workers.test.ts: the instance on Bun when vitest runs on Bun, else on Node.js
+    const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
+    const [cmd, ...args] = isBun ? ['node_modules/.bin/bun', 'src/cli.ts'] : [findNode() ?? 'node', '--import', 'tsx', 'src/cli.ts'];
+    const child: ChildProcess = spawn(cmd!, [...args, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const writePort = async (): Promise<number> => {
+      const cl = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: TEST_USERS.app.password, database: 'app', connectionTimeoutMillis: 5_000 });
+      cl.on('error', () => {});
+      await cl.connect();
+      try {
+        return (await cl.query<{ p: number }>(`INSERT INTO ${table} VALUES (default) RETURNING inet_server_port() AS p`)).rows[0]!.p;
+      } finally {
+        await cl.end();
+      }
+    };
+    try {
+      await waitFor(async () => (await adminRows(port, 'SHOW NODES').catch(() => [])).filter((r) => r.patroni !== null && r.role !== 'unknown').length === 3, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: () => `SHOW NODES with Patroni's roles from the workers' instance\n${stderr}`,
+      });
+      // several connections: they land on both workers
+      for (let i = 0; i < 6; i++) expect(await writePort()).toBe(leader.port);
+      const refused = await adminError(port, 'SWITCHOVER TO n2');
+      expect(refused.code).toBe('0A000');
+      expect(refused.message).toContain('workers > 1');
+      const to = c().nodes.find((n) => n.name !== leader.name)!;
+      await c().switchover(to.name);
+      const t0 = performance.now();
+      await waitFor(
+        async () => {
+          for (let i = 0; i < 4; i++) if ((await writePort().catch(() => 0)) !== to.port) return false;
+          return true;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `writes on ${to.name} through every worker` },
+      );
+      log(`workers: 2: writes on the new leader ${to.name} through both workers ${Math.round(performance.now() - t0)} ms after Patroni's answer`);
+    } finally {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
