@@ -75,7 +75,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('cluster.patroni.urls', 'list of http(s)://host:port', 'required', 'runtime', "Patroni REST API addresses (any members'); tried in turn, the last one that answered first"),
   s('cluster.patroni.interval', DUR, '1s', 'runtime', 'how often GET /cluster is read (4× as often while a switchover is under way)'),
   s('cluster.patroni.timeout', DUR, '1s', 'runtime', 'deadline of one Patroni request (a hanging API: the next URL is tried)'),
-  s('cluster.patroni.switchover_timeout', DUR, '30s', 'runtime', 'SWITCHOVER TO: how long in-flight writes on the old primary may take, and then the promotion'),
+  s('cluster.patroni.switchover_timeout', DUR, '30s', 'runtime', 'SWITCHOVER TO: how long in-flight writes on the old primary may take, and then the promotion; also the longest a switchover Patroni reports holds writes'),
   s('health.interval', DUR, '1s', 'runtime', 'probe interval (jittered)'),
   s('health.timeout', DUR, '1s', 'runtime', 'probe timeout'),
   s('health.rise', 'int ≥ 1', '2', 'runtime', 'good probes to readmit'),

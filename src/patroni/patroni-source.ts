@@ -4,8 +4,9 @@
 // (roles combine with probes there, patroni-policy.ts), and a switchover Patroni reports holds new
 // writes in the topology store. When no URL answers, or an answer is not a cluster view, the last
 // view stays (roles as last known; probes still decide reachability) and a hold Patroni's view had
-// set is released, so writes are never held on a view that can no longer change. Logged once per
-// change ("patroni unreachable", "patroni answers again"). Also POST /switchover for SWITCHOVER TO.
+// set is released, so writes are never held on a view that can no longer change; so is a hold that
+// outlasts cluster.patroni.switchover_timeout. Logged once per change ("patroni unreachable",
+// "patroni answers again"). Also POST /switchover for SWITCHOVER TO.
 
 import type { NodeConfig, PatroniConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -34,6 +35,8 @@ export class PatroniSource {
   private preferred = 0;
   private leader: string | null = null;
   private isHolding = false;
+  /** When the view's switchover signal began (ms), for the bound on its hold; null while none. */
+  private signalSinceMs: number | null = null;
   /** The last good view and when it came; null until one did. */
   view: PatroniView | null = null;
   viewAtMs: number | null = null;
@@ -168,8 +171,19 @@ export class PatroniSource {
     const now = Date.now();
     const leader = view.members.find((m) => m.role === 'leader')?.name ?? null;
     if (leader !== this.leader && this.view !== null) this.log.warn({ from: this.leader, to: leader }, 'patroni leader changed');
-    const hold = switchoverUnderWay(view, leader ?? this.leader, now, 2 * this.cfg.intervalMs);
+    const signal = switchoverUnderWay(view, leader ?? this.leader, now, 2 * this.cfg.intervalMs);
+    if (signal === null) this.signalSinceMs = null;
+    else if (this.signalSinceMs === null) this.signalSinceMs = now;
+    // A switchover that does not end within switchover_timeout (a scheduled one Patroni cannot carry
+    // out, a cluster left without a leader) holds writes no longer: they route as the roles allow.
+    const isOverdue = signal !== null && now - (this.signalSinceMs ?? now) > this.cfg.switchoverTimeoutMs;
+    const hold = isOverdue ? null : signal;
     if (hold !== null && !this.isHolding) this.log.warn({ reason: hold, members: membersInTransition(view) }, 'patroni switchover under way');
+    if (isOverdue && this.isHolding)
+      this.log.warn(
+        { reason: signal, timeoutMs: this.cfg.switchoverTimeoutMs },
+        'patroni switchover not over within switchover_timeout: writes no longer held',
+      );
     this.isHolding = hold !== null;
     if (leader !== null) this.leader = leader;
     this.view = view;

@@ -113,6 +113,25 @@ describe('PatroniSource', () => {
     await src.stop();
   });
 
+  it('a switchover signal that outlasts switchover_timeout holds writes no longer (until the view settles and a new one comes)', async () => {
+    let body = stopping;
+    const api = await serve((_q, res) => res.writeHead(200).end(body));
+    const out = sink();
+    const src = new PatroniSource({ urls: [api.url], intervalMs: 60_000, timeoutMs: 1000, switchoverTimeoutMs: 100 }, NODES, out);
+    src.start();
+    await src.pollNow();
+    expect(out.held).toBe('Patroni leader n1 is stopping');
+    await new Promise((r) => setTimeout(r, 150));
+    await src.pollNow();
+    expect(out.held).toBeNull();
+    body = settled;
+    await src.pollNow();
+    body = stopping;
+    await src.pollNow();
+    expect(out.held).toBe('Patroni leader n1 is stopping');
+    await src.stop();
+  });
+
   it('a server that never answers costs one timeout, not a hang', async () => {
     const api = await serve((_q, res) => {
       hung.push(res);
