@@ -845,6 +845,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       // pipelined behind it would be lost: it gets 08006).
       isRetryableRead:
         !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads && req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
+      isTerminatedWrite:
+        fatal !== null &&
+        b.fatalMessage?.startsWith('57P01:') === true &&
+        req.isRetryableWrite &&
+        this.ctx.cfg().routing.transactionReplay &&
+        !req.responseStarted &&
+        req.sent.length > 0 &&
+        syncPoints === req.sent.syncPoints(),
       syncPoints,
     });
     b.ops.clear();
@@ -867,7 +875,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       case 'close-in-tx':
         return this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
       case 'retry':
-        this.log.info({ node: b.node, reason }, isUnsent ? 'request resent: backend lost before it was sent' : 'read retried on another node');
+        this.log.info(
+          { node: b.node, reason },
+          isUnsent
+            ? 'request resent: backend lost before it was sent'
+            : req.intent === 'write'
+              ? 'write sent again: the server ended its backend before it ran'
+              : 'read retried on another node',
+        );
         this.ctx.metrics.retried('backend-lost');
         if (!this.moveTo(IDLE)) return;
         req.retry('backend-lost');

@@ -41,11 +41,13 @@ interface Writes {
   longestMs: number;
   /** When that longest write started and ended (ms since the run began). */
   longestStartMs: number;
+  /** Each successful write: when it ended (ms since the run began) and the port of the server that ran it. */
+  done: Array<{ atMs: number; port: number }>;
 }
 
 /** Autocommit writes through Meridian every 50 ms on one connection (a new one after an error) until stopped. */
 function writeEvery50ms(mer: RunningMeridian, t0: number): { stop: () => Promise<Writes> } {
-  const w: Writes = { ok: 0, failures: [], longestMs: 0, longestStartMs: 0 };
+  const w: Writes = { ok: 0, failures: [], longestMs: 0, longestStartMs: 0, done: [] };
   let stopped = false;
   const loop = (async () => {
     let client: pg.Client | null = null;
@@ -57,8 +59,9 @@ function writeEvery50ms(mer: RunningMeridian, t0: number): { stop: () => Promise
           client.on('error', () => {});
           await client.connect();
         }
-        await client.query(`UPDATE ${PROBE_TABLE} SET n = n + 1 WHERE id = 1`);
+        const res = await client.query<{ p: number }>(`UPDATE ${PROBE_TABLE} SET n = n + 1 WHERE id = 1 RETURNING inet_server_port() AS p`);
         w.ok++;
+        w.done.push({ atMs: performance.now() - t0, port: res.rows[0]!.p });
         const ms = performance.now() - start;
         if (ms > w.longestMs) {
           w.longestMs = ms;
@@ -94,6 +97,8 @@ interface Run {
   faultAtMs: number;
   /** Write holds seen (SWITCHOVER TO, or a switchover Patroni reported): reason and how long each lasted. */
   holds: Array<{ reason: string; ms: number }>;
+  /** The first autocommit write the new primary ran, in ms after the fault; null: none did. */
+  firstNewWriteMs: number | null;
 }
 
 /** Records every write hold of the Meridian's topology until stopped. */
@@ -142,6 +147,7 @@ describe.skipIf(missing !== null && !inCi)('Patroni switchover and failover unde
   async function underLoad(fault: (mer: RunningMeridian) => Promise<unknown>): Promise<Run> {
     const leader = await c().waitStreaming({ timeoutMs: 90_000 });
     await leader.query('TRUNCATE pgbench_history');
+    const oldPort = leader.port;
     const mer = await startMeridian(c(), {
       health: HEALTH,
       clusterYaml: `  patroni: { urls: [${c()
@@ -176,6 +182,7 @@ describe.skipIf(missing !== null && !inCi)('Patroni switchover and failover unde
         fault: faultResult,
         faultAtMs,
         holds: stopWatching(),
+        firstNewWriteMs: ((d) => (d === undefined ? null : Math.round(d.atMs - faultAtMs)))(w.done.find((d) => d.atMs > faultAtMs && d.port !== oldPort)),
       };
     } finally {
       await mer.stop();
@@ -186,7 +193,7 @@ describe.skipIf(missing !== null && !inCi)('Patroni switchover and failover unde
     log(
       `${what}: ${r.processed} transactions, ${r.abortedLines.length} clients aborted, history rows ${r.history}, replays ${JSON.stringify(r.replays)}; ` +
         `autocommit writes ${r.writes.ok} ok / ${r.writes.failures.length} failed, longest ${Math.round(r.writes.longestMs)} ms (started ${Math.round(r.writes.longestStartMs - r.faultAtMs)} ms after the fault); ` +
-        `writes held: ${JSON.stringify(r.holds)}; fault: ${JSON.stringify(r.fault)}`,
+        `first write on the new primary ${r.firstNewWriteMs} ms after the fault; writes held: ${JSON.stringify(r.holds)}; fault: ${JSON.stringify(r.fault)}`,
     );
     for (const e of r.errorLines.slice(0, 5)) log(`  ${e.slice(0, 240)}`);
     for (const f of r.writes.failures.slice(0, 5))
@@ -203,6 +210,7 @@ describe.skipIf(missing !== null && !inCi)('Patroni switchover and failover unde
     expect(r.abortedLines).toEqual([]);
     expect(r.writes.failures).toEqual([]);
     expect(r.history).toBe(r.processed);
+    expect(r.firstNewWriteMs).not.toBeNull();
   }, 90_000);
 
   it("physical + Patroni, Meridian's SWITCHOVER TO: writes held, in-flight ones finish, 0 client-visible failures", async () => {
