@@ -3,6 +3,7 @@
 // PostgreSQL nodes run by Debian's Patroni with a real etcd (test/support/patroni.ts), while:
 //  - Patroni switches over by itself (POST /switchover, what `patronictl switchover` sends): 0 clients
 //    aborted, and pgbench_history holds exactly the transactions pgbench counted;
+//  - a switchover Patroni scheduled (scheduled_at): writes held as it comes due, the same 0 and count;
 //  - Meridian's own `SWITCHOVER TO <node>` (admin console) does it: writes held, in-flight ones
 //    finished, Patroni asked, the promotion followed, the held writes released: the same 0 and the same count;
 //  - the primary's postmaster is killed (kill -9) and Patroni promotes another member: autocommit
@@ -211,6 +212,31 @@ describe.skipIf(missing !== null && !inCi)('Patroni switchover and failover unde
     expect(r.writes.failures).toEqual([]);
     expect(r.history).toBe(r.processed);
     expect(r.firstNewWriteMs).not.toBeNull();
+  }, 90_000);
+
+  it('physical + Patroni, a switchover Patroni scheduled (POST /switchover with scheduled_at): writes held as it comes due, 0 client-visible failures', async () => {
+    const from = await c().waitForLeader();
+    const to = c().nodes.find((n) => n.name !== from.name)!.name;
+    const r = await underLoad(async () => {
+      // due 2 s from now: Meridian holds writes once it is within two poll intervals (500 ms)
+      const at = new Date(Date.now() + 2_000).toISOString();
+      const res = await fetch(`${from.restApiUrl}/switchover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ leader: from.name, candidate: to, scheduled_at: at }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const answer = `${res.status} ${await res.text()}`;
+      const leader = await c().waitForLeader({ not: from.name, timeoutMs: 30_000 });
+      return { answer, to: leader.name };
+    });
+    report(`Patroni scheduled switchover ${from.name} -> ${to}`, r);
+    expect(r.fault).toMatchObject({ answer: '202 Switchover scheduled', to });
+    expect(r.holds.some((h) => h.reason.startsWith('Patroni switchover scheduled'))).toBe(true);
+    expect(r.processed).toBeGreaterThan(0);
+    expect(r.abortedLines).toEqual([]);
+    expect(r.writes.failures).toEqual([]);
+    expect(r.history).toBe(r.processed);
   }, 90_000);
 
   it("physical + Patroni, Meridian's SWITCHOVER TO: writes held, in-flight ones finish, 0 client-visible failures", async () => {
