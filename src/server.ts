@@ -271,6 +271,7 @@ export class Meridian implements ProxyContext {
         const s = m.sessions.get(id);
         return s === undefined ? null : m.janitor.idleMs(s);
       },
+      patroni: () => (m.fleet === null ? m.health.patroni : null),
       isShuttingDown: () => m.isUnready(),
       stop: (graceMs) => m.stop(graceMs),
       readConfig: () => m.readConfig(),

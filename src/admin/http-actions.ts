@@ -2,12 +2,14 @@
 // JSON body: timeout ("30s", or seconds), force (bool), wait (bool, default true: answer when the
 // node is drained; false: 202 at once). In a multi-process instance every worker drains (or
 // undrains) the node before the answer, through the same admin command the console fans out.
+// POST /nodes/:name/switchover: SWITCHOVER TO (single process only).
 
 import type { MeridianConfig } from '../config/types.js';
 import { MeridianError } from '../errors.js';
 import type { FleetLink, PeerAnswer } from '../fleet/link.js';
 import { parseTimeout } from './drain-command.js';
 import type { DrainResult, Drains } from './drain.js';
+import type { Switchovers } from './switchover.js';
 import { combineAnswers, fanoutTimeoutMs, peerTables } from './fleet-admin.js';
 import type { AdminTopology } from './types.js';
 
@@ -79,6 +81,24 @@ export async function httpDrain(
     const [local, answers] = await Promise.all([done, onPeers(fleet, cfg, peerCommand)]);
     return { status: 200, body: withPeers(local, answers) };
   } catch (err) {
+    return errorResult(err);
+  }
+}
+
+/** POST /nodes/:name/switchover (timeout in the query string or a JSON body): SWITCHOVER TO's result as JSON. */
+export async function httpSwitchover(switchovers: Switchovers, node: string, body: string, q: URLSearchParams): Promise<HttpResult> {
+  let timeout: unknown = q.get('timeout') ?? undefined;
+  if (timeout === undefined && body.trim() !== '') {
+    try {
+      timeout = (JSON.parse(body) as { timeout?: unknown } | null)?.timeout;
+    } catch {
+      return { status: 400, body: { error: 'body is not JSON' } };
+    }
+  }
+  try {
+    return { status: 200, body: await switchovers.switchTo(node, timeout === undefined ? undefined : parseTimeout(String(timeout))) };
+  } catch (err) {
+    if (err instanceof MeridianError && err.code === 'NOT_SUPPORTED') return { status: 501, body: { error: err.message, code: err.code } };
     return errorResult(err);
   }
 }

@@ -175,6 +175,10 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
 
   const residency = resolveResidency(parsed, users, new Set(nodes.map((n) => n.region)), issues);
 
+  if (parsed.cluster.patroni !== null && parsed.cluster.kind !== 'physical') {
+    issues.push({ path: ['cluster', 'patroni'], message: `only applies to cluster.kind physical (cluster.kind is ${parsed.cluster.kind})` });
+  }
+
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolvePath(ctx.baseDir, p));
   const { tls_ca: tlsCaPath, ...clusterRest } = parsed.cluster;
   const { auth_methods: authMethods, ...clusterFields } = clusterRest;

@@ -97,9 +97,22 @@ const node = section({
   priority: intField(-1_000_000, 1_000_000, 0),
 });
 
+/** A Patroni REST API address: http(s)://host:port with no path, query or credentials. */
+const PATRONI_URL = /^https?:\/\/[A-Za-z0-9._\-[\]:]+\/?$/;
+
+const patroni = optionalSection({
+  urls: list(required('a Patroni REST API URL such as http://10.0.0.1:8008', str(PATRONI_URL)), 1, 'URL'),
+  interval: durationField(1000, 50),
+  timeout: durationField(1000, 10),
+  switchover_timeout: durationField(30_000, 100),
+}).transform((p) =>
+  p === null ? null : { urls: p.urls.map((u) => u.replace(/\/$/, '')), intervalMs: p.interval, timeoutMs: p.timeout, switchoverTimeoutMs: p.switchover_timeout },
+);
+
 const cluster = requiredSection({
   kind: required(enumText(CLUSTER_KINDS), oneOf(CLUSTER_KINDS)),
   nodes: list(node, 1, 'node'),
+  patroni,
   tls: enumField(BACKEND_TLS, 'disable'),
   tls_ca: optional('a path to a PEM CA certificate', str()),
   auth_methods: list(required(enumText(BACKEND_AUTH), oneOf(BACKEND_AUTH)), 0, 'method'),

@@ -70,6 +70,15 @@ export interface ClusterConfig {
   readonly tls: BackendTlsMode; // TLS from Meridian to the nodes
   readonly tlsCa: string | null; // PEM read from cluster.tls_ca (required by verify-ca / verify-full)
   readonly authMethods: readonly BackendAuthMethod[]; // default scram-sha-256, md5, password, trust
+  /** Patroni as the topology source (physical kind only); null: roles from probes alone. */
+  readonly patroni: PatroniConfig | null;
+}
+
+export interface PatroniConfig {
+  readonly urls: readonly string[]; // REST API base URLs (any member's), tried in turn
+  readonly intervalMs: number; // GET /cluster this often; default 1000
+  readonly timeoutMs: number; // per request; default 1000
+  readonly switchoverTimeoutMs: number; // SWITCHOVER TO: in-flight wait + promotion; default 30 s
 }
 
 export interface AuthQueryConfig {

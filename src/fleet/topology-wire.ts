@@ -27,12 +27,16 @@ export interface WireNode {
   readonly lagStatus: LagStatus | null;
   /** The primary judged it a split-brain loser (it claims master while another is preferred). */
   readonly isSplitBrain: boolean;
+  /** What Patroni says of it (cluster.patroni), or null. */
+  readonly patroni: string | null;
 }
 
 export interface WireTopology {
   /** The primary's snapshot version (workers' stores count their own versions). */
   readonly version: number;
   readonly nodes: readonly WireNode[];
+  /** Why writes are held (a switchover under way), or null. */
+  readonly writesHeld: string | null;
 }
 
 export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: string) => LagStatus | null): WireTopology {
@@ -53,7 +57,9 @@ export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: strin
       lastProbeAtMs: n.lastProbeAtMs,
       lagStatus: lagStatusOf(n.name),
       isSplitBrain: n.isSplitBrain,
+      patroni: n.patroni ?? null,
     })),
+    writesHeld: snap.writesHeld,
   };
 }
 
@@ -64,7 +70,7 @@ export class TopologyFollower {
   version = 0;
 
   constructor(
-    private readonly store: Pick<TopologyStore, 'snapshot' | 'applyProbes' | 'setAdminState'>,
+    private readonly store: Pick<TopologyStore, 'snapshot' | 'applyProbes' | 'setAdminState' | 'holdWrites'>,
     private readonly readmitMaxLagMs: () => number,
   ) {}
 
@@ -89,9 +95,12 @@ export class TopologyFollower {
         failedProbes: n.failedProbes,
         lastError: n.lastError,
         lastProbeAtMs: n.lastProbeAtMs,
+        patroni: n.patroni ?? null,
         reason: n.isUp ? 'probes passed (primary)' : (n.lastError ?? 'probes failed (primary)'),
       });
     }
+    // The primary's hold, whichever source set it there (an older primary sends none: nothing held).
+    this.store.holdWrites('patroni', wire.writesHeld ?? null);
     if (updates.length === 0) return;
     const splitBrain = new Set(wire.nodes.filter((n) => n.isSplitBrain === true).map((n) => n.name));
     const snap = this.store.applyProbes(updates, splitBrain);

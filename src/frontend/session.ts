@@ -101,9 +101,9 @@ function isCommitSurelyNotRun(b: Backend): boolean {
   return b.fatalFrame !== null && b.fatalMessage !== null && b.fatalMessage.startsWith('57P01:') && b.ops.pendingCommitsStandAlone();
 }
 
-/** Refusals a wait may cure: a failover, a node readmitted (write_wait); a node catching up with a causal token's write (causal_wait). */
+/** Refusals a wait may cure: a failover, a node readmitted, a switchover's hold released (write_wait); a node catching up with a causal token's write (causal_wait). */
 const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean =>
-  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'causal';
+  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'writes-held' || d.refusal === 'causal';
 
 /** How long a refused route may wait for a cure (0: not worth waiting). */
 function waitBudgetMs(d: Extract<RouteDecision, { ok: false }>, routing: { readonly writeWaitMs: number; readonly causalWaitMs: number }): number {
@@ -972,6 +972,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       // pipelined behind it would be lost: it gets 08006).
       isRetryableRead:
         !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads && req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
+      isTerminatedWrite:
+        fatal !== null &&
+        b.fatalMessage?.startsWith('57P01:') === true &&
+        req.isRetryableWrite &&
+        this.ctx.cfg().routing.transactionReplay &&
+        !req.responseStarted &&
+        req.sent.length > 0 &&
+        syncPoints === req.sent.syncPoints(),
       syncPoints,
     });
     b.ops.clear();
@@ -994,7 +1002,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       case 'close-in-tx':
         return this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
       case 'retry':
-        this.log.info({ node: b.node, reason }, isUnsent ? 'request resent: backend lost before it was sent' : 'read retried on another node');
+        this.log.info(
+          { node: b.node, reason },
+          isUnsent
+            ? 'request resent: backend lost before it was sent'
+            : req.intent === 'write'
+              ? 'write sent again: the server ended its backend before it ran'
+              : 'read retried on another node',
+        );
         this.ctx.metrics.retried('backend-lost');
         if (!this.moveTo(IDLE)) return;
         req.retry('backend-lost');

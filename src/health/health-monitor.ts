@@ -24,6 +24,9 @@ import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } 
 
 export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
 import type { LagValue } from './lag.js';
+import type { PatroniMember } from '../patroni/cluster-view.js';
+import { combineRole, describeMember, patroniRole } from '../patroni/patroni-policy.js';
+import { PatroniSource } from '../patroni/patroni-source.js';
 import { recordLsnMark, type LsnMark, type MasterMarks, type SeenWrites } from './seen-writes.js';
 
 /** Per-node probe state the snapshot does not carry. */
@@ -66,6 +69,10 @@ export class HealthMonitor {
   private unsubscribe: (() => void) | null = null;
   /** Reads follow writes: lag unknown on every node of a multi-master cluster past start-up. */
   private isReadFollowingWrites = false;
+  /** cluster.patroni: the poller of Patroni's view; null without it. */
+  private patroniSource: PatroniSource | null = null;
+  /** What Patroni's last view says of each configured node (matched members); null: no view (yet). */
+  private patroniMembers: ReadonlyMap<string, PatroniMember> | null = null;
 
   constructor(cfg: MeridianConfig, logger: Logger = silentLogger, counters: HealthCounters | null = null, extras: HealthMonitorExtras = {}) {
     this.cfg = cfg;
@@ -128,17 +135,75 @@ export class HealthMonitor {
     if (ev.type === 'master-changed') c.failovers?.inc();
   }
 
-  /** Start probing every node now (first probes spread over a few ms). */
+  /** Start probing every node now (first probes spread over a few ms), and reading Patroni's view if configured. */
   start(): void {
     if (this.isRunning) return;
     this.isRunning = true;
     this.unsubscribe = this.store.onChange((snap) => this.syncNodes(snap));
     this.syncNodes(this.store.snapshot);
+    this.followPatroni();
+  }
+
+  /** The Patroni poller (cluster.patroni), for SWITCHOVER TO; null without Patroni or before start(). */
+  get patroni(): PatroniSource | null {
+    return this.patroniSource;
+  }
+
+  /** Starts, reconfigures or stops the Patroni poller as cluster.patroni says. */
+  private followPatroni(): void {
+    const pc = this.cfg.cluster.patroni;
+    const src = this.patroniSource;
+    if (pc === null) {
+      if (src !== null) {
+        this.patroniSource = null;
+        void src.stop();
+        this.store.holdWrites('patroni', null);
+        this.setPatroniMembers(null);
+      }
+      return;
+    }
+    if (src !== null) return src.applyConfig(pc, this.cfg.cluster.nodes);
+    const sink = {
+      setPatroniMembers: (m: ReadonlyMap<string, PatroniMember> | null) => this.setPatroniMembers(m),
+      holdWrites: this.store.holdWrites.bind(this.store),
+    };
+    this.patroniSource = new PatroniSource(pc, this.cfg.cluster.nodes, sink, this.log.child({ component: 'patroni' }), this.counters);
+    this.patroniSource.start();
+  }
+
+  /**
+   * Patroni's view of the nodes: each node's role becomes what probe and Patroni agree on
+   * (patroni-policy.ts combineRole), published at once; a node Patroni calls the leader that its
+   * probe still finds in recovery (a promotion) is probed now, so writes follow within a probe.
+   */
+  setPatroniMembers(members: ReadonlyMap<string, PatroniMember> | null): void {
+    this.patroniMembers = members;
+    const snap = this.store.snapshot;
+    const updates: NodeHealthUpdate[] = [];
+    for (const rt of this.nodes.values()) {
+      const n = snap.byName.get(rt.cfg.name);
+      if (n === undefined) continue;
+      const m = members?.get(rt.cfg.name);
+      const role = this.effectiveRole(rt);
+      const patroni = m === undefined ? null : describeMember(m);
+      if (role !== n.role || patroni !== (n.patroni ?? null)) updates.push({ node: rt.cfg.name, role, patroni });
+      if (m !== undefined && patroniRole(m) !== rt.role && rt.probes > 0) void this.probeNow(rt.cfg.name);
+    }
+    if (updates.length > 0) this.store.applyProbes(updates);
+  }
+
+  /** The role routing sees: the probe's, combined with Patroni's when a view names the node. */
+  private effectiveRole(rt: NodeRuntime): NodeRole {
+    const m = this.patroniMembers?.get(rt.cfg.name);
+    return combineRole(rt.role, m === undefined ? undefined : patroniRole(m));
   }
 
   /** Stop probing; closes every probe connection. */
   async stop(): Promise<void> {
     this.isRunning = false;
+    const src = this.patroniSource;
+    this.patroniSource = null;
+    await src?.stop();
     this.unsubscribe?.();
     this.unsubscribe = null;
     const all = [...this.nodes.values()];
@@ -196,6 +261,7 @@ export class HealthMonitor {
     }
     this.store.setNodes(cfg.cluster.nodes);
     if (connChanged) this.syncNodes(this.store.snapshot);
+    if (this.isRunning) this.followPatroni();
   }
 
   /** Follow the snapshot's node list: start probing new nodes, stop removed ones. */
@@ -289,7 +355,7 @@ export class HealthMonitor {
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
       isUp: nowUp,
-      role: rt.role,
+      role: this.effectiveRole(rt),
       rttMs: rt.rttMs,
       lagMs: lag.lagMs,
       lagBytes: lag.lagBytes,

@@ -10,7 +10,7 @@ import { pickMaster } from './pick-master.js';
 import { Check, checkRead } from './node-checks.js';
 import { isLagUnknownEverywhere, pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
 import { clientTable } from './proximity.js';
-import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
+import { refuseHeldWrite, refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
 import { allowedMask, okDecision, OkReason, routeIndex, withoutUnreplicated, type OkReasonCode, type RouteIndex } from './route-index.js';
 import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext, WriteMark } from './types.js';
 
@@ -59,6 +59,8 @@ const ROLES_REPLICAS: readonly ReadRolesCode[] = [ReadRoles.replicas];
 const ROLES_FALLBACK: readonly ReadRolesCode[] = [ReadRoles.replicas, ReadRoles.masters];
 
 function routeWrite(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, index: RouteIndex, kind: OkReasonCode): RouteDecision {
+  // A switchover is under way: the old primary finishes what it runs, new writes wait for the new one.
+  if (snap.writesHeld !== null) return refuseHeldWrite(snap.writesHeld);
   const mask = allowedMask(index, ctx.allowedRegions);
   const i = pickMaster(snap, mask, index, clientTable(index.proximity, snap, ctx.clientRegion));
   return i >= 0 ? okDecision(index, i, kind) : refuseWrite(snap, ctx, policy);

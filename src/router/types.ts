@@ -82,7 +82,8 @@ export type RouteRefusal =
   | 'node-down' // hint node=NAME names a down/drained node
   | 'unknown-node' // hint node=NAME names no node
   | 'residency' // nodes exist but the session's residency rules forbid every one of them
-  | 'causal'; // a causal token's write: no node known to have it can serve (→ wait routing.causal_wait, then 57M02)
+  | 'causal' // a causal token's write: no node known to have it can serve (→ wait routing.causal_wait, then 57M02)
+  | 'writes-held'; // a switchover is under way: new writes wait (write_wait) for the new primary
 
 export type RouteDecision =
   { readonly ok: true; readonly node: string; readonly reason: string } | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };

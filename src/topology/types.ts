@@ -45,6 +45,8 @@ export interface NodeSnapshot {
   readonly changedAtMs: number; // when isUp/role/state last changed
   readonly failedProbes: number; // consecutive failed probes (0 while passing)
   readonly lastProbeAtMs: number | null; // when the last probe finished; null = never probed
+  /** What Patroni's GET /cluster says of the node ("replica streaming, lag 0 B"); null/absent: not a Patroni member or no Patroni. */
+  readonly patroni?: string | null;
 }
 
 export interface TopologySnapshot {
@@ -52,4 +54,9 @@ export interface TopologySnapshot {
   readonly nodes: readonly NodeSnapshot[]; // config order
   readonly byName: ReadonlyMap<string, NodeSnapshot>;
   readonly takenAtMs: number;
+  /**
+   * Why new writes are held (a switchover under way: SWITCHOVER TO, or one Patroni reports), or
+   * null. While set, a write is refused with 'writes-held', which routing.write_wait waits out.
+   */
+  readonly writesHeld: string | null;
 }
