@@ -6,8 +6,8 @@
 
 import type { TopologyEvent } from '../topology/events.js';
 
-/** failover: health and role (up, down, evicted, masters, split brain); drain: operator states; config: reload. */
-export type EventKind = 'failover' | 'drain' | 'config';
+/** health: a node up, down, evicted, its role; failover: the set of masters, split brain; drain: operator states; config: a reload. */
+export type EventKind = 'health' | 'failover' | 'drain' | 'config';
 
 export interface LoggedEvent {
   /** Increases by one per event recorded since start (the page can tell new entries). */
@@ -28,13 +28,13 @@ const list = (names: readonly string[]): string => (names.length === 0 ? 'none' 
 export function describeEvent(ev: TopologyEvent): { kind: EventKind; node: string | null; text: string } {
   switch (ev.type) {
     case 'node-up':
-      return { kind: 'failover', node: ev.node, text: `${ev.node} up (${ev.reason})` };
+      return { kind: 'health', node: ev.node, text: `${ev.node} up (${ev.reason})` };
     case 'node-down':
-      return { kind: 'failover', node: ev.node, text: `${ev.node} down: ${ev.reason}` };
+      return { kind: 'health', node: ev.node, text: `${ev.node} down: ${ev.reason}` };
     case 'node-evicted':
-      return { kind: 'failover', node: ev.node, text: `${ev.node} evicted on live traffic: ${ev.reason}` };
+      return { kind: 'health', node: ev.node, text: `${ev.node} evicted on live traffic: ${ev.reason}` };
     case 'role-changed':
-      return { kind: 'failover', node: ev.node, text: `${ev.node} role ${ev.from} → ${ev.to}` };
+      return { kind: 'health', node: ev.node, text: `${ev.node} role ${ev.from} → ${ev.to}` };
     case 'master-changed':
       return { kind: 'failover', node: null, text: `masters ${list(ev.before)} → ${list(ev.after)}` };
     case 'split-brain':

@@ -17,8 +17,15 @@ h3 { font-size: 13px; margin: 14px 0 6px; text-transform: uppercase; letter-spac
 table.grid { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
 .grid th, .grid td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 .grid th { font-weight: 600; font-size: 12px; color: var(--muted); background: #fafbfc; }
+.region table { table-layout: fixed; }
+.region th:nth-child(1) { width: 13%; }
+.region th:nth-child(2), .region th:nth-child(4) { width: 8%; }
+.region th:nth-child(3) { width: 10%; }
+.region th:nth-child(n+5):nth-child(-n+10) { width: 6.5%; }
+.region th:nth-child(12) { width: 110px; }
+.region td { overflow: hidden; text-overflow: ellipsis; }
 .grid td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.grid td.wrap { white-space: normal; max-width: 320px; color: var(--muted); font-size: 12px; }
+.grid td.wrap { white-space: normal; color: var(--muted); font-size: 12px; }
 .badge { display: inline-block; min-width: 74px; text-align: center; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .status-up { background: #dcfce7; color: #166534; }
 .status-down { background: #fee2e2; color: #991b1b; }
@@ -37,6 +44,7 @@ table.grid { border-collapse: collapse; width: 100%; background: #fff; border: 1
 .events .kind { display: inline-block; width: 64px; color: var(--muted); font-size: 12px; }
 .events li.kind-failover .kind { color: #b91c1c; }
 .events li.kind-drain .kind { color: #92400e; }
+.events li.kind-health .kind { color: #1e40af; }
 .login form { display: flex; flex-direction: column; gap: 8px; max-width: 360px; margin-top: 24px; }
 .login input { padding: 6px 8px; font: inherit; }
 button { font: inherit; padding: 3px 10px; cursor: pointer; }
