@@ -72,7 +72,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     if (token === null) return;
     var started = Date.now();
     timedFetch('/ui/state', { method: 'GET' }).then(function (r) {
-      if (r.status === 401) { showLogin('The token was refused (401).'); return null; }
+      if (r.status === 401) { showLogin('The token was refused (401): it is wrong, or admin.http.token is not set.'); return null; }
       if (!r.ok) throw new Error('HTTP ' + r.status);
       return r.json();
     }).then(function (state) {
@@ -101,7 +101,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
           var j = JSON.parse(body);
           answer = j.error || j.message || [j.outcome, j.state].filter(Boolean).join(', ') || body;
         } catch (e) { /* not JSON: shown as it came */ }
-        if (r.status === 401) { showLogin('The token was refused (401).'); return; }
+        if (r.status === 401) { showLogin('The token was refused (401): it is wrong, or admin.http.token is not set.'); return; }
         result.className = 'action ' + (r.ok ? 'ok' : 'failed');
         result.textContent = verb.toUpperCase() + ' ' + name + ': ' + r.status + ' ' + answer;
         schedule(0);
