@@ -16,9 +16,11 @@ import type { AdminReply } from '../frontend/context.js';
 import { EMPTY_QUERY } from '../protocol/encode.js';
 import { drainCommand, undrainCommand } from './drain-command.js';
 import { Drains } from './drain.js';
+import { EventLog } from './event-log.js';
 import { explainRouteCommand } from './explain-route.js';
 import { combineAnswers, fanoutTimeoutMs, NODES_SUM, RESIDENCY_SUM, STATS_SUM, type FanoutKind } from './fleet-admin.js';
 import { installMetricsSources } from './metrics-sources.js';
+import { RoutedRates } from './page-rates.js';
 import { reloadCommand, Reloads } from './reload-command.js';
 import { showConfig } from './show-config.js';
 import { showNodes } from './show-nodes.js';
@@ -102,6 +104,10 @@ export class AdminConsole {
   readonly reloads: Reloads;
   readonly shutdown: Shutdown;
   readonly switchovers: Switchovers;
+  /** The operator page's last failovers and drains: the topology store's change events, bounded. */
+  readonly events = new EventLog();
+  /** The operator page's routed requests per second (samples of the routed counters). */
+  readonly pageRates = new RoutedRates();
 
   constructor(readonly host: AdminHost) {
     this.drains = new Drains(host);
@@ -109,6 +115,7 @@ export class AdminConsole {
     this.reloads = new Reloads(host, this.drains);
     this.shutdown = new Shutdown(host, this.drains);
     installMetricsSources(host);
+    host.topology.onEvent((ev) => this.events.record(ev, Date.now()));
   }
 
   async query(sql: string, session: AdminSession): Promise<AdminReply> {

@@ -1,8 +1,10 @@
 // The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
 // /readyz (200 only while a write target exists and no stop has begun), GET /nodes (JSON, as SHOW
-// NODES), POST /nodes/:name/drain, /nodes/:name/undrain and /nodes/:name/switchover (SWITCHOVER TO).
-// Everything but /healthz, /metrics and /readyz's status needs `Authorization: Bearer
-// <admin.http.token>`; a missing or wrong token is 401, and with no token
+// NODES), POST /nodes/:name/drain, /nodes/:name/undrain and /nodes/:name/switchover (SWITCHOVER TO),
+// and the operator's page: GET /ui (a static shell), /ui/app.js and /ui/app.css (no data, no
+// token), GET /ui/state (its data, JSON). Everything but /healthz, /metrics, the page's static
+// files and /readyz's status needs `Authorization: Bearer <admin.http.token>`; a missing or wrong
+// token is 401, and with no token
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
 // cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
@@ -15,6 +17,8 @@ import { MeridianError } from '../errors.js';
 import { runtimeInfo } from '../net/runtime.js';
 import type { AdminConsole } from './console.js';
 import { httpDrain, httpSwitchover, httpUndrain } from './http-actions.js';
+import { PAGE_HEADERS, pageAsset } from './page/assets.js';
+import { gatherPageState } from './page-source.js';
 import { writeTarget } from './readiness.js';
 import { tableObjects } from './table.js';
 
@@ -23,9 +27,9 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Readonly<Record<string, string>> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
   res.end(text);
 }
 
@@ -98,6 +102,12 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     return send(res, 200, await m.metrics.text(), m.metrics.registry.contentType);
   }
+  const asset = pageAsset(path);
+  if (asset !== undefined) {
+    // The operator page's shell, script and stylesheet: static, no data, so no token (the shell asks for it).
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, asset.body, asset.contentType, PAGE_HEADERS);
+  }
   const token = m.config.admin.http?.token ?? null;
   if (path === '/readyz') {
     // Open, for load balancers and orchestrators' probes: the status code says it; the write
@@ -121,6 +131,10 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     // The console's SHOW NODES: in a multi-process instance, every worker's backends and routed counts.
     return send(res, 200, { nodes: tableObjects(await a.instanceTable('SHOW NODES')) });
+  }
+  if (path === '/ui/state') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, await gatherPageState(a), 'application/json', PAGE_HEADERS);
   }
   const action = /^\/nodes\/([^/]+)\/(drain|undrain|switchover)$/.exec(path);
   if (action !== null) {

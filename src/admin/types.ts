@@ -38,7 +38,7 @@ export type AdminSession = Pick<
 
 export type AdminPools = Pick<PoolManager, 'poolsOfNode' | 'allPools' | 'setNodeDraining' | 'activeBackends'>;
 
-export type AdminTopology = Pick<TopologyStore, 'snapshot' | 'setAdminState' | 'holdWrites'>;
+export type AdminTopology = Pick<TopologyStore, 'snapshot' | 'setAdminState' | 'holdWrites' | 'onEvent'>;
 
 /** What the router needs besides the request, the snapshot and the session context. */
 export interface RouteInputs {

@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('drain.on_timeout', 'cancel | leave', 'cancel', 'runtime', 'what happens to transactions still running'),
   s('admin.database', 'string', 'meridian', 'runtime', 'database name of the admin console'),
   s('admin.users', 'list of user names', '[]', 'runtime', 'users allowed on the admin console'),
-  s('admin.http', 'mapping', 'none (off)', 'restart', 'HTTP API: metrics, health, nodes, drain'),
+  s('admin.http', 'mapping', 'none (off)', 'restart', 'HTTP API: metrics, health, nodes, drain, the operator page (/ui)'),
   s('admin.http.host', 'string', '127.0.0.1', 'restart', 'HTTP listen address'),
   s('admin.http.port', 'int 0–65535', '9187', 'restart', 'HTTP listen port'),
   s('admin.http.token', 'string', 'none (401)', 'restart', 'bearer token for protected endpoints'),

@@ -40,6 +40,9 @@ export type WriteHoldSource = 'switchover' | 'patroni';
 
 export type TopologyListener = (snap: TopologySnapshot, prev: TopologySnapshot) => void;
 
+/** Told each change event as the store publishes it (admin's event log for the operator's page). */
+export type TopologyEventListener = (ev: TopologyEvent) => void;
+
 export interface TopologyStoreOptions {
   readonly kind: ClusterKind;
   readonly logger?: Logger;
@@ -55,6 +58,7 @@ export class TopologyStore {
   private readonly hooks: TopologyHooks | null;
   private readonly now: () => number;
   private readonly listeners = new Set<TopologyListener>();
+  private readonly eventListeners = new Set<TopologyEventListener>();
   private readonly waiters = new Set<(snap: TopologySnapshot) => void>();
   /** The master that held writes last (kinds with a split-brain rule); wins split-brain ties on equal priority. */
   private incumbent: string | null = null;
@@ -205,6 +209,14 @@ export class TopologyStore {
     };
   }
 
+  /** Listen to every change event (node up/down, role, masters, split brain, drain states); returns the unsubscribe function. */
+  onEvent(listener: TopologyEventListener): () => void {
+    this.eventListeners.add(listener);
+    return () => {
+      this.eventListeners.delete(listener);
+    };
+  }
+
   /** The next snapshot, or null after timeoutMs (used by routing.write_wait). */
   waitForChange(timeoutMs: number): Promise<TopologySnapshot | null> {
     return new Promise((resolve) => {
@@ -264,6 +276,13 @@ export class TopologyStore {
           this.hooks.onEvent(ev);
         } catch (err) {
           this.log.error({ err }, 'topology hook failed');
+        }
+      }
+      for (const l of this.eventListeners) {
+        try {
+          l(ev);
+        } catch (err) {
+          this.log.error({ err }, 'topology event listener failed');
         }
       }
     }

@@ -2,6 +2,7 @@
 // loopback port. Config is real YAML through the real loader, so tests exercise the same path.
 
 import pg from 'pg';
+import { startHttp, type RunningHttp } from '../../src/admin/http.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { MeridianConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/logger.js';
@@ -27,6 +28,8 @@ export async function adminRows(port: number, sql: string): Promise<Array<Record
 export interface RunningMeridian {
   readonly m: Meridian;
   readonly port: number;
+  /** The admin HTTP API, when started with `adminHttp`; closed by stop(). */
+  readonly http: RunningHttp | null;
   /** postgres://… DSN for a test user through Meridian */
   dsn(user?: 'app' | 'md5user' | 'plainuser', database?: string): string;
   stop(): Promise<void>;
@@ -53,6 +56,8 @@ export interface StartOptions {
   health?: string; // YAML flow mapping body replacing the default health settings
   nodes?: TestNodeSpec[];
   configPath?: string;
+  /** Turn on the admin HTTP API (admin.http on 127.0.0.1, a free port) with this bearer token, and start it. */
+  adminHttp?: { token: string };
   /** Run `meridian init-heartbeat` before starting, as an operator would (default: for pglogical/heartbeat kinds). */
   initHeartbeat?: boolean;
   /** With `tracing: { enabled: true }` in extraYaml: the span exporter (the SDK's in-memory one). */
@@ -83,7 +88,7 @@ ${nodeYaml}
 ${opts.clusterYaml?.includes('auth_methods') ? '' : '  auth_methods: [scram-sha-256, md5, insecure-password, trust] # plainuser: the nodes ask for cleartext over TCP'}
 ${opts.clusterYaml ?? ''}
 health: { ${opts.health ?? 'interval: 200ms, timeout: 1s, rise: 2, fall: 2'}, user: postgres, database: app }
-admin: { users: [admin] }
+admin: { users: [admin]${opts.adminHttp !== undefined ? `, http: { host: 127.0.0.1, port: 0, token: ${JSON.stringify(opts.adminHttp.token)} }` : ''} }
 log: { level: ${process.env.MERIDIAN_TEST_LOG ?? 'silent'} }
 ${opts.extraYaml ?? ''}
 `;
@@ -106,6 +111,7 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
   const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, tracingExporter: opts.tracingExporter });
   const { port } = await m.start();
   await m.health.waitReady(60_000);
+  const http = cfg.admin.http !== null ? await startHttp(m.admin) : null;
   const passwords: Record<string, string> = {
     app: TEST_USERS.app.password,
     md5user: TEST_USERS.md5user.password,
@@ -114,8 +120,12 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
   return {
     m,
     port,
+    http,
     dsn: (user = 'app', database = 'app') => `postgres://${user}:${passwords[user]}@127.0.0.1:${port}/${database}`,
-    stop: () => m.stop(2000),
+    stop: async () => {
+      await http?.close();
+      await m.stop(2000);
+    },
   };
 }
 

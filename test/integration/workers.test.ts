@@ -306,6 +306,13 @@ describe('workers: 2', () => {
     const during = await readPorts(6, 10);
     console.log(`reads by node port while s1 (${s1}) is drained over HTTP: ${JSON.stringify([...during])}`);
     expect(during.get(s1) ?? 0).toBe(0);
+    // The operator page's data, from whichever worker answers: s1 drained (SHOW NODES over the
+    // instance), and the drain among that worker's events (every worker drained it).
+    const page = await fetch(`http://127.0.0.1:${httpPort}/ui/state`, { headers: auth });
+    expect(page.status).toBe(200);
+    const state = (await page.json()) as { regions: { nodes: { name: string; status: string }[] }[]; events: { text: string }[] };
+    expect(state.regions.flatMap((g) => g.nodes).find((n) => n.name === 's1')?.status).toBe('drained');
+    expect(state.events.some((e) => e.text.startsWith('drain of s1 started'))).toBe(true);
     const u = await fetch(`http://127.0.0.1:${httpPort}/nodes/s1/undrain`, { method: 'POST', headers: auth });
     expect(u.status).toBe(200);
     await waitFor(async () => ((await readPorts(6, 10)).get(s1) ?? 0) > 0, { timeoutMs: 20_000, what: 'reads on s1 again' });

@@ -10,7 +10,7 @@ const keywords = (usage: string) => usage.split(/\s+[<[]/)[0]!;
 
 describe('unknown admin command', () => {
   it('the hint names every command of the table', async () => {
-    const host = { metrics: { setSources() {} } } as unknown as AdminHost;
+    const host = { metrics: { setSources() {} }, topology: { onEvent: () => () => {} } } as unknown as AdminHost;
     const err = await new AdminConsole(host).query('frobnicate the nodes', {} as AdminSession).then(
       () => null,
       (e: unknown) => e,

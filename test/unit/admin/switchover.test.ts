@@ -76,7 +76,8 @@ describe('Switchovers', () => {
   it('holds writes, waits for the old primary’s busy backends, asks Patroni, follows the promotion, releases', async () => {
     const f = await setup({ status: 200, text: 'Successfully switched over to "n2"', promote: true });
     const done = f.switchovers.switchTo('n2', 5000);
-    await new Promise((r) => setTimeout(r, 100));
+    // The hold comes first (bounded wait: a loaded machine may take a while to get there).
+    for (let i = 0; i < 100 && f.store.snapshot.writesHeld === null; i++) await new Promise((r) => setTimeout(r, 20));
     expect(f.store.snapshot.writesHeld).toBe('switchover to n2 under way (SWITCHOVER TO)');
     expect(f.posts).toEqual([]); // two transactions still run on n1
     f.finish();
