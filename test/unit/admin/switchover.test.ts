@@ -10,6 +10,7 @@ import type { AdminHost } from '../../../src/admin/types.js';
 import { MeridianError } from '../../../src/errors.js';
 import { PatroniSource } from '../../../src/patroni/patroni-source.js';
 import { TopologyStore } from '../../../src/topology/topology-store.js';
+import { waitFor } from '../../support/wait.js';
 
 const servers: Server[] = [];
 const sources: PatroniSource[] = [];
@@ -75,10 +76,11 @@ async function setup(answer: { status: number; text: string; promote: boolean })
 describe('Switchovers', () => {
   it('holds writes, waits for the old primary’s busy backends, asks Patroni, follows the promotion, releases', async () => {
     const f = await setup({ status: 200, text: 'Successfully switched over to "n2"', promote: true });
-    const done = f.switchovers.switchTo('n2', 5000);
-    // The hold comes first (bounded wait: a loaded machine may take a while to get there).
-    for (let i = 0; i < 100 && f.store.snapshot.writesHeld === null; i++) await new Promise((r) => setTimeout(r, 20));
+    const done = f.switchovers.switchTo('n2', 10_000);
+    // held once Patroni's view is read (no fixed delay: the machine may be busy)
+    await waitFor(() => f.store.snapshot.writesHeld !== null, { timeoutMs: 5_000, intervalMs: 5, what: 'writes held' });
     expect(f.store.snapshot.writesHeld).toBe('switchover to n2 under way (SWITCHOVER TO)');
+    await new Promise((r) => setTimeout(r, 100));
     expect(f.posts).toEqual([]); // two transactions still run on n1
     f.finish();
     const r = await done;
@@ -111,8 +113,8 @@ describe('Switchovers', () => {
 
   it('one at a time; the running transactions past the timeout are left (counted) and Patroni asked anyway', async () => {
     const f = await setup({ status: 200, text: 'ok', promote: true });
-    const first = f.switchovers.switchTo('n2', 200);
-    const second = await f.switchovers.switchTo('n2', 200).catch((e: unknown) => e);
+    const first = f.switchovers.switchTo('n2', 1000);
+    const second = await f.switchovers.switchTo('n2', 1000).catch((e: unknown) => e);
     expect((second as MeridianError).message).toBe('a switchover is already under way');
     const r = await first;
     expect(r.left).toBe(2);
