@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TEST_USERS } from '../../support/cluster.js';
 import { runPgbench } from '../../support/proc.js';
 import type { RunningMeridian } from '../../helpers/meridian.js';
+import { probeOnce, WRITE_PROBE } from '../../fault/helpers/fault-load.js';
 
 /** What one pgbench run saw. */
 export interface BenchOutcome {
@@ -99,4 +100,35 @@ export function describeLoad(l: MatrixLoad): string {
   const one = (b: BenchOutcome) =>
     `${b.processed} tx, ${b.abortedClients} aborted (${b.commitUnknown} COMMIT unknown, ${b.replayMismatch} replay mismatch, ${b.otherErrors.length} other), longest ${b.maxLatencyMs ?? '–'} ms`;
   return `tpcb-like ×${TPCB_CLIENTS}: ${one(l.tpcb)}; select-only ×${READ_CLIENTS}: ${one(l.reads)}`;
+}
+
+/** What a fresh client writing again and again since the fault saw. */
+export interface SideWrites {
+  /** From the fault to the first write that ran (null: none within the window). */
+  firstWriteMs: number | null;
+  /** The longest any one attempt (connect, login, write) took, answered or not. */
+  longestMs: number;
+  attempts: number;
+  /** Attempts answered with an error (an autocommit write in flight when its node failed may get 08006). */
+  errors: number;
+  /** Attempts that got no answer within their bound. */
+  hangs: number;
+}
+
+/**
+ * A fresh client's write (connect, log in, UPDATE the probe row, disconnect) every 100 ms from
+ * `sinceMs` for `windowMs`, each attempt bounded by `attemptTimeoutMs`.
+ */
+export async function sideWrites(port: number, sinceMs: number, windowMs: number, attemptTimeoutMs: number): Promise<SideWrites> {
+  const out: SideWrites = { firstWriteMs: null, longestMs: 0, attempts: 0, errors: 0, hangs: 0 };
+  while (Date.now() < sinceMs + windowMs) {
+    const p = await probeOnce(port, WRITE_PROBE, attemptTimeoutMs);
+    out.attempts++;
+    out.longestMs = Math.max(out.longestMs, p.ms);
+    if (p.kind === 'ok' && out.firstWriteMs === null) out.firstWriteMs = Date.now() - sinceMs;
+    if (p.kind === 'error') out.errors++;
+    if (p.kind === 'hang') out.hangs++;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return out;
 }

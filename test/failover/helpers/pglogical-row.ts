@@ -7,9 +7,8 @@
 // replicating) before it returns, so the next row starts from a healthy cluster.
 import { sleep, waitFor, type PglogicalCluster, type PgNode } from '../../support/cluster.js';
 import { adminRows, startMeridian, type RunningMeridian } from '../../helpers/meridian.js';
-import { waitRecovered } from '../../fault/helpers/fault-load.js';
 import { settledHistory } from './bench-tables.js';
-import { describeLoad, replayCounts, runMatrixLoad, type MatrixLoad } from './matrix-load.js';
+import { describeLoad, replayCounts, runMatrixLoad, sideWrites, type MatrixLoad, type SideWrites } from './matrix-load.js';
 
 /** Health settings of every row: a hung node is evicted within fall × interval + timeout = 2 s. */
 export const HEALTH = { intervalMs: 500, timeoutMs: 1000, fall: 2 };
@@ -26,6 +25,8 @@ export interface RowResult {
   victim: string;
   busyAtFault: number;
   firstWriteMs: number | null;
+  /** A fresh client writing every 100 ms from the fault to the end of the load. */
+  side: SideWrites;
   /** pgbench_history rows added during the row. */
   historyAdded: number;
 }
@@ -41,7 +42,8 @@ export interface RowSpec {
 export function startRowMeridian(cluster: PglogicalCluster, replay: boolean, routing = ''): Promise<RunningMeridian> {
   return startMeridian(cluster, {
     nodes: cluster.nodes.map((n, i) => ({ name: n.name, host: n.host, port: n.port, region: `r${i + 1}`, priority: cluster.nodes.length - i })),
-    pool: 'mode: transaction, size: 20, queue_timeout: 10s',
+    // connect_timeout above the wait bound: a request must not wait for a connect to a hung node to give up.
+    pool: 'mode: transaction, size: 20, queue_timeout: 10s, connect_timeout: 10s',
     health: `interval: ${HEALTH.intervalMs}ms, timeout: ${HEALTH.timeoutMs}ms, rise: 2, fall: ${HEALTH.fall}`,
     extraYaml: `routing: { transaction_replay: ${replay}, write_wait: ${WRITE_WAIT_MS}ms, readmit_max_lag: 2s${routing} }\ndrain: { timeout: 20s }`,
   });
@@ -78,9 +80,9 @@ export async function runPglogicalRow(cluster: PglogicalCluster, spec: RowSpec, 
     await sleep(FAULT_AFTER_MS);
     const busy = await busiestNode(mer);
     const faultAt = Date.now();
-    const firstWrite = waitRecovered(mer.port, faultAt, LOAD_S * 1000, undefined, 2 * WAIT_BOUND_MS);
+    const side = sideWrites(mer.port, faultAt, LOAD_S * 1000 - FAULT_AFTER_MS, 2 * WAIT_BOUND_MS);
     await spec.fault(victim);
-    const [load, rec] = await Promise.all([loading, firstWrite]);
+    const [load, sw] = await Promise.all([loading, side]);
     const replays = await replayCounts(mer);
     await restoreNode(cluster, victim);
     const after = await settledHistory(cluster);
@@ -89,12 +91,13 @@ export async function runPglogicalRow(cluster: PglogicalCluster, spec: RowSpec, 
       replays,
       victim: busy.name,
       busyAtFault: busy.busy,
-      firstWriteMs: rec.recoveredMs,
+      firstWriteMs: sw.firstWriteMs,
+      side: sw,
       historyAdded: after - before,
     };
     console.log(
       `[failover] ${label}, replay ${spec.replay ? 'on' : 'off'}: ${describeLoad(load)}; replays ${JSON.stringify(replays)}; ` +
-        `${r.busyAtFault} backends busy on ${r.victim} at the fault; first write after ${r.firstWriteMs ?? 'never'} ms; history +${r.historyAdded}`,
+        `${r.busyAtFault} backends busy on ${r.victim} at the fault; a fresh client's first write after ${r.firstWriteMs ?? 'never'} ms (${sw.attempts} attempts, ${sw.errors} errors, ${sw.hangs} unanswered, longest ${sw.longestMs} ms); history +${r.historyAdded}`,
     );
     for (const e of [...load.tpcb.otherErrors, ...load.reads.otherErrors]) console.log(`[failover]   ${e}`);
     return r;
