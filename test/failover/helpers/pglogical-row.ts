@@ -34,7 +34,7 @@ export interface RowResult {
 export interface RowSpec {
   replay: boolean;
   /** Applies the fault to the write node; resolves when it is over (the node may still be down). */
-  fault: (victim: PgNode) => Promise<void>;
+  fault: (victim: PgNode, mer: RunningMeridian) => Promise<void>;
   /** Extra routing settings (YAML flow body). */
   routing?: string;
 }
@@ -81,7 +81,7 @@ export async function runPglogicalRow(cluster: PglogicalCluster, spec: RowSpec, 
     const busy = await busiestNode(mer);
     const faultAt = Date.now();
     const side = sideWrites(mer.port, faultAt, LOAD_S * 1000 - FAULT_AFTER_MS, 2 * WAIT_BOUND_MS);
-    await spec.fault(victim);
+    await spec.fault(victim, mer);
     const [load, sw] = await Promise.all([loading, side]);
     const replays = await replayCounts(mer);
     await restoreNode(cluster, victim);
