@@ -98,7 +98,7 @@ export async function replayCounts(mer: RunningMeridian): Promise<Record<string,
 /** One line of figures for a load, for the test output. */
 export function describeLoad(l: MatrixLoad): string {
   const one = (b: BenchOutcome) =>
-    `${b.processed} tx, ${b.abortedClients} aborted (${b.commitUnknown} COMMIT unknown, ${b.replayMismatch} replay mismatch, ${b.otherErrors.length} other), longest ${b.maxLatencyMs ?? '–'} ms`;
+    `${b.processed} tx, ${b.abortedClients} aborted (${b.commitUnknown} COMMIT unknown, ${b.replayMismatch} replay mismatch, ${b.abortedClients - b.commitUnknown - b.replayMismatch} other), longest ${b.maxLatencyMs ?? '–'} ms`;
   return `tpcb-like ×${TPCB_CLIENTS}: ${one(l.tpcb)}; select-only ×${READ_CLIENTS}: ${one(l.reads)}`;
 }
 
