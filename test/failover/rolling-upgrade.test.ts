@@ -42,7 +42,7 @@ describe('failover matrix: rolling upgrade (DRAIN, stop, start, UNDRAIN) of the 
   it('0 failures; every transaction pgbench counts is in pgbench_history once', async () => {
     const r = await runPglogicalRow(cluster, { replay: false, fault: rollingUpgrade }, 'rolling upgrade of the nearest master');
     console.log(`[failover]   ${steps.join(', ')}`);
-    expect(r.victim).toBe('n1');
+    expect(r.busyAtFault, 'the load ran on the node at the fault').toBeGreaterThan(0);
     expect(r.load.tpcb.timedOut || r.load.reads.timedOut, 'pgbench ended by itself').toBe(false);
     expect(r.load.tpcb.processed).toBeGreaterThan(0);
     expect(r.load.tpcb.abortedClients, r.load.tpcb.otherErrors.join('\n')).toBe(0);

@@ -1,7 +1,9 @@
 // Failover matrix support: one row on a 3-node pglogical cluster of the test's own. Meridian runs
-// in-process in front of it (n1 the nearest master: every node is on loopback, so proximity ties
-// and priority decides), the matrix load runs through it, and the row's fault hits the node taking
-// the writes 3 s in. Measured: what pgbench saw, the replays Meridian counted, the backends busy on
+// in-process in front of it, the matrix load runs through it, and the row's fault hits the nearest
+// master 3 s in: the node with the most busy backends then, where Meridian sends the writes. (Every
+// node is on loopback, so which one is nearest is decided by probe round trips that differ by
+// less than a millisecond: n1 is preferred on a tie, by priority, but a loaded host may move the
+// writes to another.) Measured: what pgbench saw, the replays Meridian counted, the backends busy on
 // the node at the fault, the first write a fresh client made after it, and pgbench_history before
 // and after (settled on every node once the node is back). Restores the node (started again,
 // replicating) before it returns, so the next row starts from a healthy cluster.
@@ -72,13 +74,14 @@ export async function restoreNode(cluster: PglogicalCluster, node: PgNode): Prom
 
 export async function runPglogicalRow(cluster: PglogicalCluster, spec: RowSpec, label: string): Promise<RowResult> {
   const mer = await startRowMeridian(cluster, spec.replay, spec.routing);
-  const victim = cluster.nodes[0]!;
+  let victim: PgNode | null = null;
   try {
     await allNodesRouting(mer);
     const before = await settledHistory(cluster);
     const loading = runMatrixLoad(mer.port, LOAD_S);
     await sleep(FAULT_AFTER_MS);
     const busy = await busiestNode(mer);
+    victim = cluster.node(busy.name);
     const faultAt = Date.now();
     const side = sideWrites(mer.port, faultAt, LOAD_S * 1000 - FAULT_AFTER_MS, 2 * WAIT_BOUND_MS);
     await spec.fault(victim, mer);
@@ -103,6 +106,6 @@ export async function runPglogicalRow(cluster: PglogicalCluster, spec: RowSpec, 
     return r;
   } finally {
     await mer.stop();
-    await restoreNode(cluster, victim).catch(() => {});
+    if (victim !== null) await restoreNode(cluster, victim).catch(() => {});
   }
 }
