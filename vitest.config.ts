@@ -17,6 +17,7 @@ export default defineConfig({
       'test/integration/**/*.test.ts',
       'test/hostile/**/*.test.ts',
       'test/fault/**/*.test.ts',
+      'test/failover/**/*.test.ts',
       'test/regress/**/*.test.ts',
       'test/runtime/**/*.test.ts',
     ],

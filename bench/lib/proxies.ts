@@ -206,6 +206,8 @@ export interface MeridianOptions {
   runtime?: Runtime;
   /** Written as `workers: N` into the config when given (see workersSupported). */
   workers?: number;
+  /** routing.transaction_replay (unset: the default, off). */
+  transactionReplay?: boolean;
   /** More top-level YAML appended to the config (bench/failover-matrix.ts: health, admin users). */
   extraYaml?: readonly string[];
 }
@@ -231,6 +233,7 @@ export function meridianYaml(port: number, opts: MeridianOptions): string {
     `  database: ${opts.healthDatabase ?? 'postgres'}`,
     'routing:',
     `  reads_on_masters: ${opts.readsOnMasters}`,
+    ...(opts.transactionReplay !== undefined ? [`  transaction_replay: ${opts.transactionReplay}`] : []),
     'log: { level: warn }',
     ...(opts.workers !== undefined ? [`workers: ${opts.workers}`] : []),
     ...(opts.extraYaml ?? []),

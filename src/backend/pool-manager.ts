@@ -236,11 +236,16 @@ export class PoolManager {
   }
 
   /**
-   * The node went down (failed probes, or evicted on live traffic): sessions queued for it sent
-   * nothing yet, so they route again (to another node, or wait routing.write_wait for one).
+   * The node went down (failed probes, or evicted on live traffic): sessions queued for it, or
+   * waiting for a connect to it, sent nothing yet, so they route again (to another node, or wait
+   * routing.write_wait for one).
    */
   nodeDown(node: string): void {
-    for (const p of this.poolsOfNode(node)) p.failWaiters(new NodeDownError(`node "${node}" is down`));
+    for (const p of this.poolsOfNode(node)) {
+      const err = new NodeDownError(`node "${node}" is down`);
+      p.failWaiters(err);
+      p.abandonConnects(err);
+    }
   }
 
   /** Drops the pools of a node removed from the config (their backends close as they come back). */

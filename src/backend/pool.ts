@@ -43,6 +43,14 @@ export class NodeDrainingError extends RouteAgainError {}
 /** The node went down (probes or live traffic) while the session waited in its queue: route again. */
 export class NodeDownError extends RouteAgainError {}
 
+/**
+ * A connect in progress and whom it is for. `cb` becomes null when the node went down meanwhile:
+ * the caller was sent to route again, and the connection, if it ever completes, is closed.
+ */
+interface Opening {
+  cb: AcquireCallback | null;
+}
+
 interface Waiter {
   cb: AcquireCallback;
   deadlineMs: number;
@@ -73,6 +81,8 @@ export class Pool {
   maxSize: number;
   private readonly idle: Backend[] = [];
   private readonly waiters: Waiter[] = [];
+  /** Connects in progress (counted in `connecting`). */
+  private readonly openings = new Set<Opening>();
   /** Open + connecting backends. */
   total = 0;
   connecting = 0;
@@ -206,9 +216,12 @@ export class Pool {
     this.connecting++;
     this.emptySinceMs = 0;
     const generation = this.generation;
+    const opening: Opening = { cb };
+    this.openings.add(opening);
     this.connect(opts).then(
       (conn) => {
         this.connecting--;
+        this.openings.delete(opening);
         const b = new Backend(this.node, this.user, this.database, conn, this.hooks.nowMs());
         b.onLost = (lostB, reason) => this.onClosed(lostB, reason);
         b.pool = this;
@@ -218,13 +231,15 @@ export class Pool {
         b.lastSessionId = sessionId; // 0 for a fresh one: nothing to reset
         this.hasConnected = true;
         this.hooks.onBackendOpened(b);
-        this.callBack(cb, null, b);
+        if (opening.cb === null) b.close('node went down while it was connecting');
+        else this.callBack(opening.cb, null, b);
       },
       (err: ConnectError) => {
         this.connecting--;
         this.total--;
+        this.openings.delete(opening);
         this.hooks.onConnectError(this.node, err);
-        this.callBack(cb, err, null);
+        if (opening.cb !== null) this.callBack(opening.cb, err, null);
         // The slot is free again: let the next waiter try (it will likely fail fast too).
         this.serveWaiter();
         this.noteIfEmpty();
@@ -396,6 +411,20 @@ export class Pool {
   /** Fails every waiter (node removed / drained / down). */
   failWaiters(err: RouteAgainError | PoolClosedError): void {
     for (const w of this.waiters.splice(0)) this.callBack(w.cb, err, null);
+  }
+
+  /**
+   * The node went down: whoever waits for a connect in progress is sent to route again now, not
+   * when the connect gives up (a hung node accepts TCP and never answers the startup, so that
+   * would be pool.connect_timeout). The connects go on; one that completes is closed.
+   */
+  abandonConnects(err: RouteAgainError): void {
+    for (const o of this.openings) {
+      const cb = o.cb;
+      if (cb === null) continue;
+      o.cb = null;
+      this.callBack(cb, err, null);
+    }
   }
 
   /**

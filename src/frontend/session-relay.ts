@@ -314,7 +314,10 @@ export function handleServerFrame(s: RelayHost, b: Backend, code: number, buf: B
       // FunctionCallResponse: part of the current op's answer (or asynchronous).
       if (head === Op.Internal) return;
       s.out.span(buf, start, end);
-      s.req.responseStarted = true;
+      // A notice or a notification is not the answer: a read whose backend is lost after one may
+      // still be sent again. An immediate shutdown or a crash restart warns every backend's client
+      // ("terminating connection because of …", a WARNING) just before closing it.
+      if (code !== BackendCode.NoticeResponse && code !== BackendCode.NotificationResponse) s.req.responseStarted = true;
   }
 }
 

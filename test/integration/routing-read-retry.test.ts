@@ -17,12 +17,18 @@ let mer: RunningMeridian;
 beforeAll(async () => {
   cluster = await sharedCluster('physical');
   await cluster.exec('create table if not exists rr_lock(id int); grant select on rr_lock to public');
+  // A read that sends a notice before any of its answer, as a backend in an immediate shutdown or
+  // a crash restart warns its client just before it closes: IMMUTABLE with a constant argument, so
+  // the planner runs it, before the RowDescription.
+  await cluster.exec(
+    "create or replace function rr_notice_wait(s float8) returns int language plpgsql immutable as $$ begin raise notice 'rr_notice_wait starts'; perform pg_sleep(s); return 1; end $$",
+  );
   // min_idle: every node keeps idle backends, so a request never waits for one (a waiting request
   // is copied at the end of its read, which would hide a missing retry copy).
   mer = await startMeridian(cluster, {
     kind: 'physical',
     pool: 'mode: transaction, size: 5, min_idle: 2, queue_timeout: 5s',
-    extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 3s }',
+    extraYaml: 'routing: { reads_on_masters: fallback, write_wait: 3s, read_functions: [rr_notice_wait] }',
   });
 });
 
@@ -133,6 +139,29 @@ describe('read retry', () => {
     const [row] = dataRows(msgs);
     expect(row).toBe(`${marker}|0`);
     raw.socket.end();
+  });
+
+  it('regression: a read whose backend sent a notice and then died is still retried (an immediate shutdown warns every client before it closes)', async () => {
+    const c = new pg.Client(mer.dsn());
+    c.on('error', () => {});
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    await c.connect();
+    try {
+      const marker = `notice_${Date.now()}`;
+      const q = c.query<{ v: number; port: number }>(`select rr_notice_wait(1.5) as v, inet_server_port() as port, '${marker}' as m`);
+      await waitRunning(marker);
+      await new Promise((r) => setTimeout(r, 200)); // the notice has reached Meridian
+      const victim = await killRunning(marker);
+      expect(victim).not.toBe('');
+      // It used to get the server's 57P01 as an ERROR: the notice counted as the answer begun.
+      const r = await q;
+      expect(r.rows[0]!.v).toBe(1);
+      expect(r.rows[0]!.port).not.toBe(cluster.node(victim).port);
+      expect(notices.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await c.end().catch(() => {});
+    }
   });
 
   it("a request pipelined behind the lost one: no retry, the pending requests get the server's 57P01 as an ERROR, the session goes on", async () => {

@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
-import { NodeDrainingError, Pool, PoolTimeoutError, type AcquireCallback, type PoolHooks } from '../../../src/backend/pool.js';
+import { NodeDownError, NodeDrainingError, Pool, PoolTimeoutError, type AcquireCallback, type PoolHooks } from '../../../src/backend/pool.js';
 import { ConnectError, type ConnectedServer, type ConnectOptions } from '../../../src/backend/server-connect.js';
 import { Input } from '../../../src/net/read-slot.js';
 
@@ -221,6 +221,32 @@ describe('Pool', () => {
     waiter.pool.failWaiters(new NodeDrainingError('node "n1" is draining'));
     expect(w1.isDone).toBe(false); // still connecting: not a waiter
     expect(w2.err).toBeInstanceOf(NodeDrainingError);
+  });
+
+  it('regression: a session waiting for a connect to a node that went down (hung: TCP accepted, startup never answered) routes again at once, not after connect_timeout', async () => {
+    const h = harness(2);
+    const hung = h.acquire(1);
+    const refusedLater = h.acquire(2);
+    expect(h.pool.connecting).toBe(2);
+    h.pool.abandonConnects(new NodeDownError('node "n1" is down'));
+    expect(hung.err).toBeInstanceOf(NodeDownError);
+    expect(refusedLater.err).toBeInstanceOf(NodeDownError);
+    // The connects still run: one completes when the node wakes up and is closed, not handed out
+    // or kept idle; the other fails and only frees its slot.
+    h.node.attempts[0]!.accept();
+    h.node.attempts[1]!.refuse('connect timeout');
+    await settle();
+    expect(hung.backend).toBeNull();
+    expect(h.closed).toEqual(['100: node went down while it was connecting']);
+    expect(h.connectErrors).toEqual(['connect timeout']);
+    expect(h.pool.connecting).toBe(0);
+    expect(h.pool.total).toBe(0);
+    expect(h.pool.idleCount).toBe(0);
+    // A later acquire opens a new backend as usual.
+    const next = h.acquire(3);
+    h.node.attempts[2]!.accept();
+    await settle();
+    expect(next.backend).not.toBeNull();
   });
 
   it('max lifetime closes an idle backend older than it; idle timeout closes the least recently used first, keeping min_idle', async () => {
