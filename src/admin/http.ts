@@ -1,6 +1,6 @@
 // The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
 // /readyz (200 only while a write target exists and no stop has begun), GET /nodes (JSON, as SHOW
-// NODES), POST /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz, /metrics and
+// NODES), GET /fleet (JSON, as SHOW FLEET), POST /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz, /metrics and
 // /readyz's status needs `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
@@ -15,6 +15,7 @@ import { runtimeInfo } from '../net/runtime.js';
 import type { AdminConsole } from './console.js';
 import { httpDrain, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
+import { fleetJson } from './show-fleet.js';
 import { tableObjects } from './table.js';
 
 export interface RunningHttp {
@@ -121,6 +122,10 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     // The console's SHOW NODES: in a multi-process instance, every worker's backends and routed counts.
     return send(res, 200, { nodes: tableObjects(await a.instanceTable('SHOW NODES')) });
   }
+  if (path === '/fleet') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, fleetJson(a.instances));
+  }
   const action = /^\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
   if (action !== null) {
     if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
@@ -128,8 +133,8 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     const body = await readBody(req);
     const r =
       action[2] === 'drain'
-        ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config)
-        : await httpUndrain(a.drains, node, m.fleet, m.config);
+        ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config, a.instances)
+        : await httpUndrain(a.drains, node, m.fleet, m.config, a.instances);
     return send(res, r.status, r.body);
   }
   return send(res, 404, { error: 'not found' });
