@@ -189,7 +189,10 @@ describe('a fleet of three Meridian instances sharing drains in etcd', () => {
     const [r] = await adminRows(B().port, 'DRAIN n1 NOWAIT');
     expect(r).toMatchObject({ node: 'n1', outcome: 'started' });
     for (const m of mers) expect(['draining', 'drained']).toContain(m.m.snapshot().byName.get('n1')?.state);
-    await adminRows(A().port, 'UNDRAIN n1');
+    // UNDRAIN through the HTTP API is fleet-wide too.
+    const res = await fetch(`http://127.0.0.1:${http!.port}/nodes/n1/undrain`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { message: string }).message).toMatch(/undrained on 3 instances/);
     await waitFor(() => mers.every((m) => m.m.snapshot().byName.get('n1')?.state === 'active'), { timeoutMs: 15_000, what: 'n1 readmitted everywhere' });
   });
 });
