@@ -66,6 +66,8 @@ export class EtcdFleet implements InstanceFleet {
   private lastSyncAtMs: number | null = null;
   /** node → the revision of the last operation applied here. */
   private readonly applied = new Map<string, number>();
+  /** node → the revision of the last acknowledgement written. */
+  private readonly ackedRevs = new Map<string, number>();
   private drained: string[] = [];
   private members = new Map<string, MemberRecord>();
   private timer: NodeJS.Timeout | null = null;
@@ -366,6 +368,10 @@ export class EtcdFleet implements InstanceFleet {
   private ack(node: string, rec: AckRecord): void {
     const store = this.store;
     if (store === null) return;
+    // One key per node and instance: an older operation's late answer (a DRAIN that an UNDRAIN
+    // aborted, finishing after the UNDRAIN was acknowledged) must not overwrite the newer one.
+    if (rec.rev < (this.ackedRevs.get(node) ?? 0)) return;
+    this.ackedRevs.set(node, rec.rev);
     this.ackChain = this.ackChain
       .then(() => store.put(this.keys.ack(node, this.cfg.instance), encodeAck(rec), this.lease))
       .then(

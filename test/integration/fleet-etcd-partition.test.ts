@@ -4,13 +4,14 @@
 // that did not acknowledge (c), though A itself applied it; C, stale, keeps serving with its last
 // known state (the node still active there: fail static). C leaves A's SHOW FLEET once its lease
 // runs out. When the partition heals C registers again and applies the DRAIN it missed (catch-up);
-// an UNDRAIN through C then readmits the node on both.
+// an UNDRAIN through C then readmits the node on both. And an UNDRAIN aborts a fleet DRAIN that
+// still waits for a transaction on one instance.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, uniqueName, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { startEtcd, type EtcdServer } from '../support/etcd.js';
 import { startRelay, type Relay } from '../support/latency-relay.js';
-import { adminRows, type RunningMeridian } from '../helpers/meridian.js';
+import { adminRows, connectClient, type RunningMeridian } from '../helpers/meridian.js';
 import { ownStatus, showFleet, startInstance } from '../helpers/fleet.js';
 
 let cluster: PglogicalCluster;
@@ -69,5 +70,26 @@ describe('an instance partitioned from etcd', () => {
     console.log(
       `partition: DRAIN failed naming c after ${failedAfterMs} ms; c left A's fleet ${goneAfterMs} ms after; caught up ${caughtUpMs} ms after the partition healed`,
     );
+  }, 60_000);
+
+  it('an UNDRAIN through C aborts a DRAIN through A that waits for a transaction on C: the DRAIN answers undrained, the UNDRAIN is acknowledged by both', async () => {
+    const client = await connectClient(c);
+    try {
+      await client.query('BEGIN');
+      const [row] = (await client.query('/* meridian: node=n2 */ SELECT inet_server_port() AS port')).rows as Array<{ port: number }>;
+      expect(row?.port).toBe(cluster.node('n2').port);
+      const draining = adminRows(a.port, 'DRAIN n2 20s');
+      draining.catch(() => {});
+      await waitFor(() => c.m.snapshot().byName.get('n2')?.state === 'draining', { timeoutMs: 5_000, what: 'n2 draining on c (a transaction holds it)' });
+      expect(a.m.snapshot().byName.get('n2')?.state).toBe('drained'); // nothing ran there through A
+      const [und] = await adminRows(c.port, 'UNDRAIN n2');
+      expect(String(und?.message)).toMatch(/undrained on 2 instances/);
+      const [dr] = await draining;
+      expect(dr).toMatchObject({ node: 'n2', outcome: 'undrained' });
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+    await waitFor(() => [a, c].every((m) => m.m.snapshot().byName.get('n2')?.state === 'active'), { timeoutMs: 30_000, what: 'n2 active on both' });
   }, 60_000);
 });
