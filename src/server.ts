@@ -18,6 +18,9 @@ import { isNodeUnavailable, isUnavailableCode } from './backend/connect-failure.
 import { Pool, RouteAgainError } from './backend/pool.js';
 import { PoolManager } from './backend/pool-manager.js';
 import { Classifier } from './classify/classifier.js';
+import { RelationsCache } from './classify/relations.js';
+import { NO_TRACING, type RequestTracer } from './tracing/request-trace.js';
+import { startTracer } from './tracing/tracer.js';
 import type { RouteHint } from './classify/types.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { MeridianConfig } from './config/types.js';
@@ -56,6 +59,8 @@ export interface MeridianOptions {
    * failures and probe requests go to it, admin commands reach the other workers. Null: one process.
    */
   fleet?: FleetLink | null;
+  /** Tests: a span exporter (@opentelemetry/sdk-trace's in-memory one) when tracing.enabled. */
+  tracingExporter?: unknown;
 }
 
 /** Unhinted requests (almost all) reuse these: no object per routed request. */
@@ -117,7 +122,12 @@ export class Meridian implements ProxyContext {
   policy: RoutePolicy;
   private listener: Listener | null = null;
   private clientTls: ServerTls | null = null;
+  /** The relations of read statements, by text (logical subscribers with partial publications). */
+  private readonly relations = new RelationsCache();
   private shuttingDown = false;
+  /** Spans per request (tracing.enabled), else a no-op. */
+  tracer: RequestTracer = NO_TRACING;
+  private readonly tracingExporter: unknown;
   /** A stop began and waits shutdown.unready_delay before refusing clients. */
   private unready = false;
   private nextSessionId = 1;
@@ -136,6 +146,7 @@ export class Meridian implements ProxyContext {
     this.logger = opts.logger;
     this.configPath = opts.configPath ?? null;
     this.fleet = opts.fleet ?? null;
+    this.tracingExporter = opts.tracingExporter;
     this.policy = routePolicyFromConfig(cfg);
     this.metrics.buildInfo.labels(runtimeInfo.runtime, runtimeInfo.version).set(1);
     // A worker does not probe (the primary does, and counts probe failures, evictions, failovers).
@@ -280,6 +291,7 @@ export class Meridian implements ProxyContext {
         const s = m.sessions.get(id);
         return s === undefined ? null : m.janitor.idleMs(s);
       },
+      patroni: () => (m.fleet === null ? m.health.patroni : null),
       isShuttingDown: () => m.isUnready(),
       stop: (graceMs) => m.stop(graceMs),
       readConfig: () => m.readConfig(),
@@ -291,6 +303,7 @@ export class Meridian implements ProxyContext {
 
   async start(): Promise<{ host: string; port: number }> {
     await Classifier.init();
+    this.tracer = await startTracer(this.config.tracing, this.logger, { exporter: this.tracingExporter });
     prepareVerifiers(this.config); // client SCRAM verifiers derive on the thread pool, not at the first login
     this.loadTls();
     this.pools.start();
@@ -380,8 +393,17 @@ export class Meridian implements ProxyContext {
       causal = null;
     }
     const after = causal ?? mark;
-    const req = after !== null ? { intent, hint, after } : hint !== null ? { intent, hint } : intent === 'read' ? READ_REQUEST : WRITE_REQUEST;
     const snap = this.health.snapshot;
+    // Native logical replication with partial publications: what the read names.
+    const relations = isBound && intent === 'read' && hasUnreplicated(snap) ? s.readRelations((sql) => this.relations.of(sql)) : null;
+    const req =
+      after !== null || relations !== null
+        ? { intent, hint, after, relations }
+        : hint !== null
+          ? { intent, hint }
+          : intent === 'read'
+            ? READ_REQUEST
+            : WRITE_REQUEST;
     const d = route(req, snap, s.routing.routeContext, this.policy, this.pools.activeBackends, this.routeRecency.lastRoutedSeq);
     if (d.ok) this.routeRecency.note(d.node);
     if (mark !== null && isWriteSeenEverywhere(snap, mark)) s.writeMark = null;
@@ -648,6 +670,14 @@ export class Meridian implements ProxyContext {
     void this.health.stop(); // cannot reject; probe connections close in the background
     this.pools.stop();
     this.pools.closeAllIdle('shutting down');
+    await this.tracer.shutdown().catch(() => undefined); // the last spans go out (bounded by the exporter's timeout)
     await this.etcdFleet?.stop(); // leaves the fleet (its lease revoked, bounded)
   }
+}
+
+/** Some node holds tables it does not replicate (a logical subscriber of partial publications). */
+function hasUnreplicated(snap: TopologySnapshot): boolean {
+  const nodes = snap.nodes;
+  for (let i = 0; i < nodes.length; i++) if (nodes[i]!.unreplicated != null) return true;
+  return false;
 }

@@ -2,7 +2,7 @@
 // Parses one simple-Query string into a command and runs it; every answer is a proper row set (or
 // a MeridianError the session turns into an ErrorResponse). One file per command; this file
 // dispatches, and AdminConsole holds admin's own state (drains in progress, the reload queue,
-// shutdown handlers) over the AdminHost the process gives it. Keywords are case-insensitive; a
+// shutdown handlers, the switchover under way) over the AdminHost the process gives it. Keywords are case-insensitive; a
 // trailing semicolon is fine.
 // In a worker of a multi-process instance (`workers` > 1, host.fleet set), the commands that change
 // state (DRAIN, UNDRAIN, RELOAD) run on every worker before the reply, SHOW POOLS / SHOW SESSIONS /
@@ -33,6 +33,8 @@ import { showSessions } from './show-sessions.js';
 import { showStats } from './show-stats.js';
 import { showVersion } from './show-version.js';
 import { Shutdown } from './shutdown.js';
+import { switchoverCommand } from './switchover-command.js';
+import { Switchovers } from './switchover.js';
 import { tableFrames, text, type AdminTable } from './table.js';
 import type { AdminHost, AdminSession } from './types.js';
 
@@ -66,6 +68,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains, a.instances), fleet: 'all' },
   { pattern: /^show fleet$/i, usage: 'SHOW FLEET', run: (_a, _s, a) => showFleet(a.instances) },
+  { pattern: /^switchover\b(.*)$/i, usage: 'SWITCHOVER TO <node> [<timeout>]', run: (args, _s, a) => switchoverCommand(args, a.switchovers) },
   { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads), fleet: 'all' },
   { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (args, s, a) => explainRouteCommand(args.trim(), s, a.host) },
   { pattern: /^shutdown$/i, usage: 'SHUTDOWN', run: (_a, _s, a) => a.shutdown.command() },
@@ -103,6 +106,7 @@ export class AdminConsole {
   readonly drains: Drains;
   readonly reloads: Reloads;
   readonly shutdown: Shutdown;
+  readonly switchovers: Switchovers;
   /**
    * The fleet of Meridian instances this one belongs to (`fleet:`, etcd), set by the process
    * once built; null: a single instance. DRAIN and UNDRAIN are then fleet-wide.
@@ -111,6 +115,7 @@ export class AdminConsole {
 
   constructor(readonly host: AdminHost) {
     this.drains = new Drains(host);
+    this.switchovers = new Switchovers(host);
     this.reloads = new Reloads(host, this.drains);
     this.shutdown = new Shutdown(host, this.drains);
     installMetricsSources(host);

@@ -4,12 +4,14 @@
 // undrains) the node before the answer, through the same admin command the console fans out.
 // With a fleet of instances (`fleet:`, etcd) both are fleet-wide, as the console's DRAIN/UNDRAIN;
 // while etcd is unreachable they answer 503 (SQLSTATE 57M03 in the body's code FLEET_STALE).
+// POST /nodes/:name/switchover: SWITCHOVER TO (single process only).
 
 import type { MeridianConfig } from '../config/types.js';
 import { MeridianError } from '../errors.js';
 import type { FleetLink, PeerAnswer } from '../fleet/link.js';
 import { parseTimeout } from './drain-command.js';
 import type { DrainResult, Drains } from './drain.js';
+import type { Switchovers } from './switchover.js';
 import { combineAnswers, fanoutTimeoutMs, peerTables } from './fleet-admin.js';
 import type { InstanceFleet } from './instance-fleet.js';
 import type { AdminTopology } from './types.js';
@@ -97,6 +99,24 @@ export async function httpDrain(
     const [local, answers] = await Promise.all([done, onPeers(fleet, cfg, peerCommand)]);
     return { status: 200, body: withPeers(local, answers) };
   } catch (err) {
+    return errorResult(err);
+  }
+}
+
+/** POST /nodes/:name/switchover (timeout in the query string or a JSON body): SWITCHOVER TO's result as JSON. */
+export async function httpSwitchover(switchovers: Switchovers, node: string, body: string, q: URLSearchParams): Promise<HttpResult> {
+  let timeout: unknown = q.get('timeout') ?? undefined;
+  if (timeout === undefined && body.trim() !== '') {
+    try {
+      timeout = (JSON.parse(body) as { timeout?: unknown } | null)?.timeout;
+    } catch {
+      return { status: 400, body: { error: 'body is not JSON' } };
+    }
+  }
+  try {
+    return { status: 200, body: await switchovers.switchTo(node, timeout === undefined ? undefined : parseTimeout(String(timeout))) };
+  } catch (err) {
+    if (err instanceof MeridianError && err.code === 'NOT_SUPPORTED') return { status: 501, body: { error: err.message, code: err.code } };
     return errorResult(err);
   }
 }

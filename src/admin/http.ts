@@ -1,7 +1,8 @@
 // The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
 // /readyz (200 only while a write target exists and no stop has begun), GET /nodes (JSON, as SHOW
-// NODES), GET /fleet (JSON, as SHOW FLEET), POST /nodes/:name/drain and /nodes/:name/undrain. Everything but /healthz, /metrics and
-// /readyz's status needs `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
+// NODES), GET /fleet (JSON, as SHOW FLEET), POST /nodes/:name/drain, /nodes/:name/undrain and
+// /nodes/:name/switchover (SWITCHOVER TO). Everything but /healthz, /metrics and /readyz's status
+// needs `Authorization: Bearer <admin.http.token>`; a missing or wrong token is 401, and with no token
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
 // cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
@@ -13,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { MeridianError } from '../errors.js';
 import { runtimeInfo } from '../net/runtime.js';
 import type { AdminConsole } from './console.js';
-import { httpDrain, httpUndrain } from './http-actions.js';
+import { httpDrain, httpSwitchover, httpUndrain } from './http-actions.js';
 import { writeTarget } from './readiness.js';
 import { fleetJson } from './show-fleet.js';
 import { tableObjects } from './table.js';
@@ -126,7 +127,7 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     return send(res, 200, fleetJson(a.instances));
   }
-  const action = /^\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
+  const action = /^\/nodes\/([^/]+)\/(drain|undrain|switchover)$/.exec(path);
   if (action !== null) {
     if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
     const node = decodeURIComponent(action[1]!);
@@ -134,7 +135,9 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     const r =
       action[2] === 'drain'
         ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config, a.instances)
-        : await httpUndrain(a.drains, node, m.fleet, m.config, a.instances);
+        : action[2] === 'switchover'
+          ? await httpSwitchover(a.switchovers, node, body, url.searchParams)
+          : await httpUndrain(a.drains, node, m.fleet, m.config, a.instances);
     return send(res, r.status, r.body);
   }
   return send(res, 404, { error: 'not found' });

@@ -36,6 +36,7 @@ function collectState(m: Pick<AdminHost, 'sessions' | 'topology' | 'pools'>, mt:
   mt.lagBytes.reset();
   mt.rttMs.reset();
   mt.drainState.reset();
+  mt.writesHeld.set(m.topology.snapshot.writesHeld === null ? 0 : 1);
   for (const n of m.topology.snapshot.nodes) {
     let active = 0;
     let idle = 0;

@@ -1,6 +1,7 @@
 // SHOW NODES (console) and GET /nodes (HTTP): one row per configured node from the topology
 // snapshot, the pools and the routed-requests counter, plus drain progress while a drain runs,
-// and where each node's lag comes from with the misconfiguration that keeps it unknown (problem).
+// and where each node's lag comes from with the misconfiguration that keeps it unknown (problem),
+// what Patroni says of it (cluster.patroni) and why new writes are held (a switchover under way).
 // Reads only; never changes state.
 
 import type { Drains } from './drain.js';
@@ -60,6 +61,8 @@ export async function showNodes(m: AdminHost, drains: Drains): Promise<AdminTabl
       n.lastError,
       lag?.source ?? null,
       lag?.problem ?? null,
+      n.patroni ?? null,
+      snap.writesHeld,
     ];
   });
   return {
@@ -80,6 +83,8 @@ export async function showNodes(m: AdminHost, drains: Drains): Promise<AdminTabl
       text('last_error'),
       text('lag_source'),
       text('problem'),
+      text('patroni'),
+      text('writes_held'),
     ],
     rows,
   };

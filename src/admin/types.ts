@@ -12,6 +12,7 @@ import type { Session } from '../frontend/session.js';
 import type { LagStatus } from '../health/lag-problem.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { PatroniSource } from '../patroni/patroni-source.js';
 import type { ReloadResult } from '../reload.js';
 import type { ActiveBackends, LastRouted, RoutePolicy } from '../router/types.js';
 import type { TopologyStore } from '../topology/topology-store.js';
@@ -37,7 +38,7 @@ export type AdminSession = Pick<
 
 export type AdminPools = Pick<PoolManager, 'poolsOfNode' | 'allPools' | 'setNodeDraining' | 'activeBackends'>;
 
-export type AdminTopology = Pick<TopologyStore, 'snapshot' | 'setAdminState'>;
+export type AdminTopology = Pick<TopologyStore, 'snapshot' | 'setAdminState' | 'holdWrites'>;
 
 /** What the router needs besides the request, the snapshot and the session context. */
 export interface RouteInputs {
@@ -64,6 +65,8 @@ export interface AdminHost {
   lagStatusOf(node: string): LagStatus | null;
   /** How long the client janitor last saw session `id` wait for its client; null while a request runs. */
   idleMsOf(id: number): number | null;
+  /** The Patroni poller (cluster.patroni) of this process, for SWITCHOVER TO; null without Patroni or in a worker. */
+  patroni(): PatroniSource | null;
   isShuttingDown(): boolean;
   stop(graceMs: number): Promise<void>;
   /** Reads and validates the config file, once per reload (a failure is counted and logged). */

@@ -226,6 +226,10 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
 
   const residency = resolveResidency(parsed, users, new Set(nodes.map((n) => n.region)), issues);
 
+  if (parsed.cluster.patroni !== null && parsed.cluster.kind !== 'physical') {
+    issues.push({ path: ['cluster', 'patroni'], message: `only applies to cluster.kind physical (cluster.kind is ${parsed.cluster.kind})` });
+  }
+
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolvePath(ctx.baseDir, p));
   const { tls_ca: tlsCaPath, ...clusterRest } = parsed.cluster;
   const { auth_methods: authMethods, ...clusterFields } = clusterRest;
@@ -257,13 +261,14 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
       readmitMaxLagMs: parsed.routing.readmit_max_lag, writeFunctions: parsed.routing.write_functions,
       readFunctions: parsed.routing.read_functions, catalogRefreshMs: parsed.routing.catalog_refresh,
       retryReads: parsed.routing.retry_reads, readYourWrites: parsed.routing.read_your_writes,
-      causalWaitMs: parsed.routing.causal_wait, reportCausalToken: parsed.routing.report_causal_token,
+      causalWaitMs: parsed.routing.causal_wait, trustSyncStandbys: parsed.routing.trust_sync_standbys, reportCausalToken: parsed.routing.report_causal_token,
       retryRefusedWrites: parsed.routing.retry_refused_writes, deferBegin: parsed.routing.defer_begin,
       transactionReplay: parsed.routing.transaction_replay, transactionReplayMaxBytes: parsed.routing.transaction_replay_max_bytes,
     },
     residency,
     drain: parsed.drain,
     shutdown: parsed.shutdown,
+    tracing: parsed.tracing,
     admin: { database: parsed.admin.database, users: parsed.admin.users, http: http === null ? null : { host: http.host, port: http.port, token, allowedHosts: http.allowed_hosts.map((h) => h.toLowerCase()) } },
     fleet: resolveFleet(parsed, workers, fromBase, ctx, issues),
     log: parsed.log,

@@ -97,9 +97,22 @@ const node = section({
   priority: intField(-1_000_000, 1_000_000, 0),
 });
 
+/** A Patroni REST API address: http(s)://host:port with no path, query or credentials. */
+const PATRONI_URL = /^https?:\/\/[A-Za-z0-9._\-[\]:]+\/?$/;
+
+const patroni = optionalSection({
+  urls: list(required('a Patroni REST API URL such as http://10.0.0.1:8008', str(PATRONI_URL)), 1, 'URL'),
+  interval: durationField(1000, 50),
+  timeout: durationField(1000, 10),
+  switchover_timeout: durationField(30_000, 100),
+}).transform((p) =>
+  p === null ? null : { urls: p.urls.map((u) => u.replace(/\/$/, '')), intervalMs: p.interval, timeoutMs: p.timeout, switchoverTimeoutMs: p.switchover_timeout },
+);
+
 const cluster = requiredSection({
   kind: required(enumText(CLUSTER_KINDS), oneOf(CLUSTER_KINDS)),
   nodes: list(node, 1, 'node'),
+  patroni,
   tls: enumField(BACKEND_TLS, 'disable'),
   tls_ca: optional('a path to a PEM CA certificate', str()),
   auth_methods: list(required(enumText(BACKEND_AUTH), oneOf(BACKEND_AUTH)), 0, 'method'),
@@ -144,6 +157,7 @@ const routing = section({
   retry_reads: field('true or false', bool, true),
   read_your_writes: field('true or false', bool, false),
   causal_wait: durationField(2000),
+  trust_sync_standbys: field('true or false', bool, true),
   report_causal_token: field('true or false', bool, false),
   retry_refused_writes: field('true or false', bool, true),
   defer_begin: field('true or false', bool, true),
@@ -189,6 +203,13 @@ const drain = section({
   timeout: durationField(30_000),
   on_timeout: enumField(['cancel', 'leave'] as const, 'cancel'),
 }).transform((d) => ({ timeoutMs: d.timeout, onTimeout: d.on_timeout }));
+
+const tracing = section({
+  enabled: field('true or false', bool, false),
+  otlp_endpoint: optional('an http(s) URL such as http://127.0.0.1:4318/v1/traces', str()),
+  sample_ratio: field('a number from 0 to 1', num(0, 1), 1),
+  service_name: field('a name', str(), 'meridian'),
+}).transform((t) => ({ enabled: t.enabled, otlpEndpoint: t.otlp_endpoint ?? null, sampleRatio: t.sample_ratio, serviceName: t.service_name }));
 
 const shutdown = section({
   grace: durationField(20_000),
@@ -270,6 +291,7 @@ export const configSchema = section({
   residency,
   drain,
   shutdown,
+  tracing,
   admin,
   fleet,
   log,

@@ -70,6 +70,15 @@ export interface ClusterConfig {
   readonly tls: BackendTlsMode; // TLS from Meridian to the nodes
   readonly tlsCa: string | null; // PEM read from cluster.tls_ca (required by verify-ca / verify-full)
   readonly authMethods: readonly BackendAuthMethod[]; // default scram-sha-256, md5, password, trust
+  /** Patroni as the topology source (physical kind only); null: roles from probes alone. */
+  readonly patroni: PatroniConfig | null;
+}
+
+export interface PatroniConfig {
+  readonly urls: readonly string[]; // REST API base URLs (any member's), tried in turn
+  readonly intervalMs: number; // GET /cluster this often; default 1000
+  readonly timeoutMs: number; // per request; default 1000
+  readonly switchoverTimeoutMs: number; // SWITCHOVER TO: in-flight wait + promotion; default 30 s
 }
 
 export interface AuthQueryConfig {
@@ -113,6 +122,8 @@ export interface RoutingConfig {
   readonly retryReads: boolean; // retry an autocommit read that got nothing yet once; default true
   /** After a session's write, its reads go only to nodes that replayed it (or the writer); default false. */
   readonly readYourWrites: boolean;
+  /** Read-your-writes may read at once from a standby the primary waits for (remote_apply, sync); default true. */
+  readonly trustSyncStandbys: boolean;
   /** A read bound by a causal token waits this long for a node known to have the write; default 2000. */
   readonly causalWaitMs: number;
   /** Each committed write's causal token goes to the client as ParameterStatus meridian.causal_token; default false. */
@@ -159,6 +170,16 @@ export interface ResidencyConfig {
 export interface DrainConfig {
   readonly timeoutMs: number; // default 30000
   readonly onTimeout: 'cancel' | 'leave'; // default cancel
+}
+
+/** OpenTelemetry spans per request (tracing/tracer.ts); off by default. */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  /** OTLP/HTTP traces endpoint; null: spans are made and dropped. */
+  readonly otlpEndpoint: string | null;
+  /** Fraction of requests traced, 0..1; default 1. */
+  readonly sampleRatio: number;
+  readonly serviceName: string;
 }
 
 /** SIGTERM, SIGINT and SHUTDOWN (server.ts stop). */
@@ -236,6 +257,7 @@ export interface MeridianConfig {
   readonly residency: ResidencyConfig;
   readonly drain: DrainConfig;
   readonly shutdown: ShutdownConfig;
+  readonly tracing: TracingConfig;
   readonly admin: AdminConfig;
   /** Null: a single instance, no etcd. */
   readonly fleet: FleetConfig | null;

@@ -19,18 +19,24 @@ export interface WireNode {
   readonly lagMs: number | null;
   readonly lagBytes: number | null;
   readonly seenWrites: readonly (readonly [string, number])[] | null;
+  readonly syncAppliedFrom: string | null;
+  readonly unreplicated: readonly string[] | null;
   readonly failedProbes: number;
   readonly lastError: string | null;
   readonly lastProbeAtMs: number | null;
   readonly lagStatus: LagStatus | null;
   /** The primary judged it a split-brain loser (it claims master while another is preferred). */
   readonly isSplitBrain: boolean;
+  /** What Patroni says of it (cluster.patroni), or null. */
+  readonly patroni: string | null;
 }
 
 export interface WireTopology {
   /** The primary's snapshot version (workers' stores count their own versions). */
   readonly version: number;
   readonly nodes: readonly WireNode[];
+  /** Why writes are held (a switchover under way), or null. */
+  readonly writesHeld: string | null;
 }
 
 export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: string) => LagStatus | null): WireTopology {
@@ -44,12 +50,16 @@ export function topologyToWire(snap: TopologySnapshot, lagStatusOf: (node: strin
       lagMs: n.lagMs,
       lagBytes: n.lagBytes,
       seenWrites: n.seenWrites == null ? null : [...n.seenWrites],
+      syncAppliedFrom: n.syncAppliedFrom ?? null,
+      unreplicated: n.unreplicated == null ? null : [...n.unreplicated],
       failedProbes: n.failedProbes,
       lastError: n.lastError,
       lastProbeAtMs: n.lastProbeAtMs,
       lagStatus: lagStatusOf(n.name),
       isSplitBrain: n.isSplitBrain,
+      patroni: n.patroni ?? null,
     })),
+    writesHeld: snap.writesHeld,
   };
 }
 
@@ -60,7 +70,7 @@ export class TopologyFollower {
   version = 0;
 
   constructor(
-    private readonly store: Pick<TopologyStore, 'snapshot' | 'applyProbes' | 'setAdminState'>,
+    private readonly store: Pick<TopologyStore, 'snapshot' | 'applyProbes' | 'setAdminState' | 'holdWrites'>,
     private readonly readmitMaxLagMs: () => number,
   ) {}
 
@@ -80,12 +90,17 @@ export class TopologyFollower {
         lagMs: n.lagMs,
         lagBytes: n.lagBytes,
         seenWrites: n.seenWrites === null ? null : new Map(n.seenWrites),
+        syncAppliedFrom: n.syncAppliedFrom ?? null,
+        unreplicated: n.unreplicated == null ? null : new Set(n.unreplicated),
         failedProbes: n.failedProbes,
         lastError: n.lastError,
         lastProbeAtMs: n.lastProbeAtMs,
+        patroni: n.patroni ?? null,
         reason: n.isUp ? 'probes passed (primary)' : (n.lastError ?? 'probes failed (primary)'),
       });
     }
+    // The primary's hold, whichever source set it there (an older primary sends none: nothing held).
+    this.store.holdWrites('patroni', wire.writesHeld ?? null);
     if (updates.length === 0) return;
     const splitBrain = new Set(wire.nodes.filter((n) => n.isSplitBrain === true).map((n) => n.name));
     const snap = this.store.applyProbes(updates, splitBrain);

@@ -1,6 +1,7 @@
 // What a session needs from the rest of the proxy, as one interface, so frontend/ depends on
 // behaviour, not on how the server object wires health, routing, admin and metrics together.
 
+import type { RequestTracer } from '../tracing/request-trace.js';
 import type { RouteHint } from '../classify/types.js';
 import type { ResidencyVerdict, SessionResidency } from '../config/residency-match.js';
 import type { PoolManager } from '../backend/pool-manager.js';
@@ -55,6 +56,8 @@ export interface ProxyContext extends RelayContext {
   /** Admin console query (database = admin.database). */
   adminQuery(sql: string, session: SessionRef): Promise<AdminReply>;
   isShuttingDown(): boolean;
+  /** Spans per request (tracing.enabled), else a no-op. */
+  readonly tracer: RequestTracer;
   /** Authentication succeeded: admits the login under the client limits (login-limits.ts), or says why not. */
   admitLogin(s: SessionRef, isAdminConsole: boolean): MeridianError | null;
   registerSession(s: SessionRef): void;

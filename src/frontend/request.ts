@@ -5,6 +5,7 @@
 // each request with reset() — the one place per-request state is cleared, so the hot path
 // allocates nothing per request; a retry (lost backend, refused read, refused write) is retry().
 
+import type { RequestTrace } from '../tracing/request-trace.js';
 import type { Classification, RouteHint } from '../classify/types.js';
 import { TxStatus } from '../protocol/codes.js';
 import type { RouteIntent } from '../router/types.js';
@@ -80,6 +81,8 @@ export class Request {
   isCancelRequested = false;
   /** Sent at (the pool manager's cached clock, ms). */
   startMs = 0;
+  /** tracing.enabled and sampled: what the session notes for the request's spans (ended and cleared with it). */
+  trace: RequestTrace | null = null;
   /** Requests sent so far by this session: a cancel checks it still targets the same one. */
   seq = 0;
   /** The client's writer at send: an answer still all pending in it can be taken back. */

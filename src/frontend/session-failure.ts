@@ -48,6 +48,14 @@ export interface LostBackend {
   readonly hasRetried: boolean;
   /** An autocommit read, kept whole for a retry, nothing of its answer relayed, nothing pipelined behind it. */
   readonly isRetryableRead: boolean;
+  /**
+   * An autocommit write of one plain DML statement, kept whole, nothing of its answer relayed,
+   * nothing pipelined behind it, whose backend the server ended with FATAL 57P01 (a fast shutdown,
+   * a switchover's demotion, pg_terminate_backend), with routing.transaction_replay on. The server
+   * acts on that signal only at interrupt checks, never between a commit and its CommandComplete,
+   * which would have been relayed before the FATAL: so the statement was rolled back, and runs again.
+   */
+  readonly isTerminatedWrite: boolean;
   /** ReadyForQuery the client still waits for (Query, Sync, FunctionCall sent, not answered). */
   readonly syncPoints: number;
 }
@@ -70,6 +78,6 @@ export function lostBackendAction(l: LostBackend): LostAction {
   // Lost while applying session state or opening the block: none of the client's request was
   // sent, so it may go elsewhere — once. After its retry it fails like any lost request.
   if (l.isUnsent) return l.hasRetried ? 'fail' : 'retry';
-  if (l.isRetryableRead && !l.hasRetried) return 'retry';
+  if ((l.isRetryableRead || l.isTerminatedWrite) && !l.hasRetried) return 'retry';
   return 'fail';
 }

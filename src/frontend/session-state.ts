@@ -267,6 +267,15 @@ export class SessionState {
   }
 
   /**
+   * The session set synchronous_commit to something other than remote_apply (SET, or a startup
+   * option): its commits may be acknowledged before a synchronous standby applied them.
+   */
+  lowersSyncCommit(): boolean {
+    const sql = this.settings.get('synchronous_commit');
+    return sql !== undefined && !/remote_apply/i.test(sql);
+  }
+
+  /**
    * SET / RESET of one of Meridian's own settings (meridian.route, meridian.read_your_writes,
    * meridian.causal_token), or SHOW of one (nothing to change); false for any other effect. A refused value (22023, SET LOCAL meridian.read_your_writes)
    * changes nothing.

@@ -42,6 +42,8 @@ import { answerMeridianSettings, planRequest } from './request-plan.js';
 import { Request } from './request.js';
 import { TxRecording } from './tx-replay.js';
 import { SessionCausal } from './session-causal.js';
+import { traceNowMs } from '../tracing/request-trace.js';
+import { requestRelations } from './read-relations.js';
 import { adminNonQuery, adminReply } from './session-admin.js';
 import { asError, lostBackendAction } from './session-failure.js';
 import {
@@ -99,9 +101,9 @@ function isCommitSurelyNotRun(b: Backend): boolean {
   return b.fatalFrame !== null && b.fatalMessage !== null && b.fatalMessage.startsWith('57P01:') && b.ops.pendingCommitsStandAlone();
 }
 
-/** Refusals a wait may cure: a failover, a node readmitted (write_wait); a node catching up with a causal token's write (causal_wait). */
+/** Refusals a wait may cure: a failover, a node readmitted, a switchover's hold released (write_wait); a node catching up with a causal token's write (causal_wait). */
 const isWorthWaiting = (d: Extract<RouteDecision, { ok: false }>): boolean =>
-  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'causal';
+  d.refusal === 'no-master' || d.refusal === 'no-read-node' || d.refusal === 'writes-held' || d.refusal === 'causal';
 
 /** How long a refused route may wait for a cure (0: not worth waiting). */
 function waitBudgetMs(d: Extract<RouteDecision, { ok: false }>, routing: { readonly writeWaitMs: number; readonly causalWaitMs: number }): number {
@@ -418,6 +420,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
           syncToRelease(this, st.backend);
           return false;
         }
+        if (this.req.trace === null) this.traceAttached();
         forwardClientFrame(this, st.backend, code, buf, start, end);
         return true;
       case 'idle':
@@ -475,16 +478,26 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const req = this.req;
     const list = req.frames;
     const plan = req.plan;
+    const trace = (req.trace ??= this.ctx.tracer.begin(this.id));
     planRequest(this.ctx, this.state, list, req.cls, plan);
+    if (trace !== null) {
+      trace.classifiedMs = traceNowMs();
+      trace.statementClass = req.cls[0]?.class ?? null;
+      trace.classReason = req.cls[0]?.reason ?? null;
+    }
     if (plan.onlyMeridian && list.length === 1 && list.codes[0] === FrontendCode.Query) {
       const err = answerMeridianSettings(this, list);
       if (err !== null) this.failBatch(err, null);
-      else req.reset(TxStatus.Idle);
+      else {
+        this.endTrace(TxStatus.Idle, null);
+        req.reset(TxStatus.Idle);
+      }
       return;
     }
     // A transaction whose BEGIN Meridian answered routes by the BEGIN's modes and hint too.
     const begin = this.deferredBegin?.cls ?? null;
     if (begin === null ? tryDeferBegin(this, list, req.cls[0] ?? null) : tryEndDeferred(this, list, req.cls[0] ?? null)) {
+      this.endTrace(this.readyForQueryNow()[5]!, null);
       req.reset(TxStatus.Idle);
       return;
     }
@@ -503,6 +516,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   writeAcknowledged(b: Backend): void {
     const token = this.causal.wrote(b.node, Date.now());
     if (this.ctx.cfg().routing.reportCausalToken) this.out.frame(parameterStatus(MERIDIAN_CAUSAL_TOKEN, token));
+  }
+
+  /** What this request reads, as qualified names (frontend/read-relations.ts). */
+  readRelations(relationsOf: (sql: string) => readonly string[] | null): readonly string[] {
+    const users = [this.ident.user];
+    const backendUser = this.ctx.cfg().users.find((u) => u.name === this.ident.user)?.backendUser;
+    if (backendUser !== undefined && backendUser !== this.ident.user) users.push(backendUser);
+    return requestRelations(this.req.frames, this.req.cls, this.state, users, relationsOf);
   }
 
   /** The write the presented causal token names (SET meridian.causal_token, the startup option), or null. */
@@ -532,6 +553,24 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
         return h === null ? 'default' : 'node' in h ? `node=${h.node}` : h.route;
       }
     }
+  }
+
+  /** A request that goes to the backend the session holds (no routing): traced from its first frame. */
+  private traceAttached(): void {
+    const t = this.ctx.tracer.begin(this.id);
+    if (t === null) return;
+    t.sentMs = t.startMs;
+    t.node = this.attached?.node ?? null;
+    t.routeReason = 'the backend the session holds (transaction, pin or pipeline)';
+    this.req.trace = t;
+  }
+
+  /** The request's trace ends (tracing.enabled): its spans go to the tracer. */
+  private endTrace(txStatus: number, error: string | null, sqlstate: string | null = null): void {
+    const t = this.req.trace;
+    if (t === null) return;
+    this.req.trace = null;
+    this.ctx.tracer.end(t, { endMs: traceNowMs(), txStatus: String.fromCharCode(txStatus), sqlstate, error });
   }
 
   /** Read-your-writes is on: the session's SET or startup option, else routing.read_your_writes. */
@@ -587,6 +626,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     const node = decision.node;
     if (this.log.isLevelEnabled('debug')) this.log.debug({ node, intent, reason: decision.reason }, 'route');
+    const trace = this.req.trace;
+    if (trace !== null) {
+      trace.routedMs = traceNowMs();
+      trace.node = node;
+      trace.intent = intent;
+      trace.routeReason = decision.reason;
+      trace.routes++;
+    }
     this.ctx.metrics.routed(node, intent);
     if (intent === 'write') this.routedWrites++;
     else this.routedReads++;
@@ -658,6 +705,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
   /** Binds a backend to this session and sends the collected request, after a state sync if needed. */
   private attach(b: Backend): void {
     b.owner = this;
+    if (this.req.trace !== null) this.req.trace.attachedMs = traceNowMs();
     if (this.sessionBackends !== null) this.sessionBackends.set(b.node, b);
     const plan = this.req.plan;
     const sql = this.state.planSync(b, plan.needSql, plan.willPrepare);
@@ -753,6 +801,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     const keep = req.boundShared || req.isRetryableWrite || (req.intent === 'read' && routing.retryReads);
     if (keep && !batch.copyIn()) keepReadBuffer();
     req.markSent(this.ctx.pools.nowMs, outWasEmpty, outFlushes, keep);
+    if (req.trace !== null) req.trace.sentMs = traceNowMs();
   }
 
   // ---- the relay's callbacks: ReadyForQuery out, retries ----
@@ -774,8 +823,9 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     }
     // Read-your-writes: a request routed as a write finished on this node (failed ones too: some
     // of it may have been written). The mark's time is taken after the server's acknowledgement.
-    if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now() };
+    if (req.intent === 'write' && this.isReadYourWrites()) this.writeMark = { node: b.node, atMs: Date.now(), isSyncApplied: !this.state.lowersSyncCommit() };
     this.ctx.metrics.requestDone((this.ctx.pools.nowMs - req.startMs) / 1000);
+    if (req.trace !== null) this.endTrace(status, req.isFailed ? 'the server answered an error' : null);
     req.reset(status);
     if (!inTx) this.detachIfIdle(b);
   }
@@ -828,6 +878,7 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
     list.clear();
     this.ctx.metrics.error(err.sqlstate);
     this.out.frame(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+    if (this.req.trace !== null) this.endTrace(b?.txStatus ?? TxStatus.Idle, err.message, err.sqlstate);
     // Inside a transaction whose BEGIN Meridian answered, the error fails the block, as on a server.
     if (this.deferredBegin !== null) this.deferredBegin.failed = true;
     const ready = this.readyForQueryNow();
@@ -921,6 +972,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       // pipelined behind it would be lost: it gets 08006).
       isRetryableRead:
         !req.responseStarted && req.intent === 'read' && this.ctx.cfg().routing.retryReads && req.sent.length > 0 && syncPoints === req.sent.syncPoints(),
+      isTerminatedWrite:
+        fatal !== null &&
+        b.fatalMessage?.startsWith('57P01:') === true &&
+        req.isRetryableWrite &&
+        this.ctx.cfg().routing.transactionReplay &&
+        !req.responseStarted &&
+        req.sent.length > 0 &&
+        syncPoints === req.sent.syncPoints(),
       syncPoints,
     });
     b.ops.clear();
@@ -943,7 +1002,14 @@ export class Session implements FrameSink, BackendOwner, RelayHost, DeferHost, M
       case 'close-in-tx':
         return this.close('backend lost in transaction', Errors.backendLost(b.node, reason));
       case 'retry':
-        this.log.info({ node: b.node, reason }, isUnsent ? 'request resent: backend lost before it was sent' : 'read retried on another node');
+        this.log.info(
+          { node: b.node, reason },
+          isUnsent
+            ? 'request resent: backend lost before it was sent'
+            : req.intent === 'write'
+              ? 'write sent again: the server ended its backend before it ran'
+              : 'read retried on another node',
+        );
         this.ctx.metrics.retried('backend-lost');
         if (!this.moveTo(IDLE)) return;
         req.retry('backend-lost');

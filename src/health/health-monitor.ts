@@ -24,6 +24,9 @@ import { realClock, type Clock, type HealthCounters, type HealthMonitorExtras } 
 
 export { realClock, type Clock, type HealthCounters, type HealthMonitorExtras };
 import type { LagValue } from './lag.js';
+import type { PatroniMember } from '../patroni/cluster-view.js';
+import { combineRole, describeMember, patroniRole } from '../patroni/patroni-policy.js';
+import { PatroniSource } from '../patroni/patroni-source.js';
 import { recordLsnMark, type LsnMark, type MasterMarks, type SeenWrites } from './seen-writes.js';
 
 /** Per-node probe state the snapshot does not carry. */
@@ -66,6 +69,10 @@ export class HealthMonitor {
   private unsubscribe: (() => void) | null = null;
   /** Reads follow writes: lag unknown on every node of a multi-master cluster past start-up. */
   private isReadFollowingWrites = false;
+  /** cluster.patroni: the poller of Patroni's view; null without it. */
+  private patroniSource: PatroniSource | null = null;
+  /** What Patroni's last view says of each configured node (matched members); null: no view (yet). */
+  private patroniMembers: ReadonlyMap<string, PatroniMember> | null = null;
 
   constructor(cfg: MeridianConfig, logger: Logger = silentLogger, counters: HealthCounters | null = null, extras: HealthMonitorExtras = {}) {
     this.cfg = cfg;
@@ -128,17 +135,75 @@ export class HealthMonitor {
     if (ev.type === 'master-changed') c.failovers?.inc();
   }
 
-  /** Start probing every node now (first probes spread over a few ms). */
+  /** Start probing every node now (first probes spread over a few ms), and reading Patroni's view if configured. */
   start(): void {
     if (this.isRunning) return;
     this.isRunning = true;
     this.unsubscribe = this.store.onChange((snap) => this.syncNodes(snap));
     this.syncNodes(this.store.snapshot);
+    this.followPatroni();
+  }
+
+  /** The Patroni poller (cluster.patroni), for SWITCHOVER TO; null without Patroni or before start(). */
+  get patroni(): PatroniSource | null {
+    return this.patroniSource;
+  }
+
+  /** Starts, reconfigures or stops the Patroni poller as cluster.patroni says. */
+  private followPatroni(): void {
+    const pc = this.cfg.cluster.patroni;
+    const src = this.patroniSource;
+    if (pc === null) {
+      if (src !== null) {
+        this.patroniSource = null;
+        void src.stop();
+        this.store.holdWrites('patroni', null);
+        this.setPatroniMembers(null);
+      }
+      return;
+    }
+    if (src !== null) return src.applyConfig(pc, this.cfg.cluster.nodes);
+    const sink = {
+      setPatroniMembers: (m: ReadonlyMap<string, PatroniMember> | null) => this.setPatroniMembers(m),
+      holdWrites: this.store.holdWrites.bind(this.store),
+    };
+    this.patroniSource = new PatroniSource(pc, this.cfg.cluster.nodes, sink, this.log.child({ component: 'patroni' }), this.counters);
+    this.patroniSource.start();
+  }
+
+  /**
+   * Patroni's view of the nodes: each node's role becomes what probe and Patroni agree on
+   * (patroni-policy.ts combineRole), published at once; a node Patroni calls the leader that its
+   * probe still finds in recovery (a promotion) is probed now, so writes follow within a probe.
+   */
+  setPatroniMembers(members: ReadonlyMap<string, PatroniMember> | null): void {
+    this.patroniMembers = members;
+    const snap = this.store.snapshot;
+    const updates: NodeHealthUpdate[] = [];
+    for (const rt of this.nodes.values()) {
+      const n = snap.byName.get(rt.cfg.name);
+      if (n === undefined) continue;
+      const m = members?.get(rt.cfg.name);
+      const role = this.effectiveRole(rt);
+      const patroni = m === undefined ? null : describeMember(m);
+      if (role !== n.role || patroni !== (n.patroni ?? null)) updates.push({ node: rt.cfg.name, role, patroni });
+      if (m !== undefined && patroniRole(m) !== rt.role && rt.probes > 0) void this.probeNow(rt.cfg.name);
+    }
+    if (updates.length > 0) this.store.applyProbes(updates);
+  }
+
+  /** The role routing sees: the probe's, combined with Patroni's when a view names the node. */
+  private effectiveRole(rt: NodeRuntime): NodeRole {
+    const m = this.patroniMembers?.get(rt.cfg.name);
+    return combineRole(rt.role, m === undefined ? undefined : patroniRole(m));
   }
 
   /** Stop probing; closes every probe connection. */
   async stop(): Promise<void> {
     this.isRunning = false;
+    const src = this.patroniSource;
+    this.patroniSource = null;
+    await src?.stop();
     this.unsubscribe?.();
     this.unsubscribe = null;
     const all = [...this.nodes.values()];
@@ -196,6 +261,7 @@ export class HealthMonitor {
     }
     this.store.setNodes(cfg.cluster.nodes);
     if (connChanged) this.syncNodes(this.store.snapshot);
+    if (this.isRunning) this.followPatroni();
   }
 
   /** Follow the snapshot's node list: start probing new nodes, stop removed ones. */
@@ -284,14 +350,18 @@ export class HealthMonitor {
     rt.lag = lag;
     if (nowUp && raw !== null) this.noteLagStatus(rt, raw, lag.lagMs);
     const seenWrites = nowUp && raw !== null ? this.seenWritesOf(raw) : undefined;
+    const syncAppliedFrom = !nowUp ? null : raw !== null ? this.syncAppliedFromOf(raw) : undefined;
+    const unreplicated = raw === null ? undefined : unreplicatedOf(raw, this.store.snapshot.byName.get(rt.cfg.name)?.unreplicated ?? null);
     const update: NodeHealthUpdate = {
       node: rt.cfg.name,
       isUp: nowUp,
-      role: rt.role,
+      role: this.effectiveRole(rt),
       rttMs: rt.rttMs,
       lagMs: lag.lagMs,
       lagBytes: lag.lagBytes,
       seenWrites,
+      syncAppliedFrom,
+      unreplicated,
       failedProbes: rt.health.failStreak,
       lastError: error ?? this.noteFor(rt, raw, nowUp),
       lastProbeAtMs: this.clock.now(),
@@ -397,6 +467,21 @@ export class HealthMonitor {
     return kind.seenWrites(raw, masters);
   }
 
+  /**
+   * The primary that waits for this standby to apply its commits (its last probe named the
+   * standby among its remote_apply synchronous standbys), or null.
+   */
+  private syncAppliedFromOf(raw: RawProbe): string | null {
+    const name = raw.walAppName;
+    if (name === null || !this.cfg.routing.trustSyncStandbys) return null;
+    const snap = this.store.snapshot;
+    for (const o of this.nodes.values()) {
+      if (o.role !== 'master' || o.raw === null || snap.byName.get(o.cfg.name)?.isSplitBrain !== false) continue;
+      if (o.raw.syncApplyNames?.includes(name) === true) return o.cfg.name;
+    }
+    return null;
+  }
+
   private lagOf(rt: NodeRuntime, raw: RawProbe, wasUp: boolean): LagValue {
     const ctx: LagContext = {
       intervalMs: this.cfg.health.intervalMs,
@@ -454,4 +539,12 @@ function newRuntime(cfg: NodeConfig, channel: ProbeChannel): NodeRuntime {
 
 function sameProbeSettings(a: HealthConfig, b: HealthConfig): boolean {
   return a.user === b.user && a.password === b.password && a.database === b.database && a.heartbeatTable === b.heartbeatTable;
+}
+
+/** A subscriber's unreplicated tables from its probe; the previous set when unchanged (snapshots stay stable). */
+function unreplicatedOf(raw: RawProbe, prev: ReadonlySet<string> | null): ReadonlySet<string> | null {
+  const list = raw.unreplicated;
+  if (list === null || list.length === 0) return null;
+  if (prev !== null && prev.size === list.length && list.every((t) => prev.has(t))) return prev;
+  return new Set(list);
 }

@@ -29,6 +29,8 @@ export interface HealthCounters {
   readonly readsFollowWrites?: { set(value: number): void };
   /** Times reads started following writes for that reason. */
   readonly readFallbacks?: { inc(): void };
+  /** Reads of Patroni's GET /cluster by result (cluster.patroni). */
+  readonly patroniPolls?: { inc(labels: { result: string }): void };
 }
 
 export interface HealthMonitorExtras {

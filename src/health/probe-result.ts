@@ -32,8 +32,14 @@ export interface RawProbe {
   readonly receiveLsn: number | null;
   readonly replayLsn: number | null;
   readonly replayAgeMs: number | null; // clock_timestamp() − pg_last_xact_replay_timestamp()
+  /** On a primary with synchronous_commit = remote_apply: application names of its standbys in sync state; else null. */
+  readonly syncApplyNames: readonly string[] | null;
+  /** On a standby: its name in the primary's pg_stat_replication (application_name); else null. */
+  readonly walAppName: string | null;
   // logical
   readonly subscriptions: readonly string[] | null; // subscriptions on this node's database, enabled or not
+  /** On a logical subscriber: its tables not (fully) replicated into it, "schema.name"; else null. */
+  readonly unreplicated: readonly string[] | null;
   readonly replication: readonly ReplicationRow[] | null; // pg_stat_replication on a provider
   // pglogical
   readonly slots: readonly SlotRow[] | null; // logical slots on a provider with byte lag
@@ -115,7 +121,10 @@ export function parseProbeRow(
     receiveLsn: num(row.receive_lsn),
     replayLsn: num(row.replay_lsn),
     replayAgeMs: num(row.replay_age_ms),
+    syncApplyNames: strings(row.sync_apply),
+    walAppName: str(row.wal_app_name),
     subscriptions: strings(row.subscriptions),
+    unreplicated: strings(row.unreplicated),
     replication: tuples(row.replication, (t) => {
       const name = str(t[0]);
       return name === null ? null : { name, replayLagMs: num(t[1]), bytes: num(t[2]) };

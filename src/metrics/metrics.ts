@@ -40,6 +40,9 @@ export class Metrics implements SessionMetrics {
   readonly readFallbacks: client.Counter<never>;
   readonly reroutes: client.Counter<'class'>;
   readonly txReplays: client.Counter<'result'>;
+  readonly writesHeld: client.Gauge<never>;
+  readonly patroniPolls: client.Counter<'result'>;
+  readonly switchovers: client.Counter<'result'>;
   readonly drainState: client.Gauge<'node'>;
   readonly pinnedSessions: client.Gauge<'reason'>;
   readonly reloads: client.Counter<'result'>;
@@ -205,6 +208,24 @@ export class Metrics implements SessionMetrics {
     this.txReplays = new client.Counter({
       name: 'meridian_transaction_replays_total',
       help: 'Transactions whose backend was lost before COMMIT (routing.transaction_replay), by result: started (a replay began), succeeded (every result the same: the transaction went on), mismatched (a result differed: 08006), refused (not replayable: too large, lost again too often, pinned)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.writesHeld = new client.Gauge({
+      name: 'meridian_writes_held',
+      help: '1 while new writes are held because a switchover is under way (SWITCHOVER TO, or one Patroni reports); they wait up to routing.write_wait',
+      registers: [r],
+      aggregator: 'max',
+    });
+    this.patroniPolls = new client.Counter({
+      name: 'meridian_patroni_polls_total',
+      help: "Reads of Patroni's GET /cluster (cluster.patroni) by result: ok, unreachable (no URL answered in time), invalid (an answer that is not a cluster view)",
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.switchovers = new client.Counter({
+      name: 'meridian_switchovers_total',
+      help: 'SWITCHOVER TO commands by result: done (the new primary took over), failed (Patroni refused or the promotion did not come in time)',
       labelNames: ['result'],
       registers: [r],
     });

@@ -91,6 +91,9 @@ export function pickRead(
  */
 export function hasSeenWrite(n: NodeSnapshot, mark: WriteMark): boolean {
   if (n.name === mark.node) return true;
+  // A standby the writer's primary waits for (remote_apply) has it, unless the write's session
+  // lowered synchronous_commit (the mark says so).
+  if (n.syncAppliedFrom === mark.node && mark.isSyncApplied === true) return true;
   const t = n.seenWrites?.get(mark.node);
   return t !== undefined && t >= mark.atMs + 0.5;
 }

@@ -56,6 +56,11 @@ export function refuseWrite(snap: TopologySnapshot, ctx: SessionRouteContext, po
   return build(snap, ctx, policy, 'no healthy master', 'no-master', (n) => checkWrite(n, null));
 }
 
+/** Refusal for a write while a switchover holds writes (TopologySnapshot.writesHeld). */
+export function refuseHeldWrite(why: string): RouteDecision {
+  return refuse('writes-held', `writes held: ${why}`);
+}
+
 /** Refusal for a read after every allowed role set was tried. */
 export function refuseRead(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, roles: ReadRolesCode): RouteDecision {
   return build(snap, ctx, policy, 'no node eligible for reads', 'no-read-node', (n) => {

@@ -2,7 +2,7 @@
 // built once per (snapshot, policy) and kept in a WeakMap so a route decision allocates nothing.
 // Pure data; never reads a clock, never picks a node.
 
-import type { TopologySnapshot } from '../topology/types.js';
+import type { NodeSnapshot, TopologySnapshot } from '../topology/types.js';
 import { buildProximityTables, type ProximityTables } from './proximity.js';
 import type { RouteDecision, RoutePolicy } from './types.js';
 
@@ -81,6 +81,27 @@ export function okDecision(index: RouteIndex, i: number, kind: OkReasonCode): Ro
 }
 
 /** 1 for each node the residency set allows; null = every node allowed. Cached per set. */
+/** In a read's relations: what it reads is not known; no node with unreplicated tables may serve it. */
+export const UNKNOWN_RELATION = '*';
+
+/**
+ * `mask` (null: every node) less the nodes holding one of `relations` without replicating it (a
+ * logical subscriber with partial publications). A new array only when one is left out.
+ */
+export function withoutUnreplicated(snap: TopologySnapshot, mask: Uint8Array | null, relations: readonly string[] | null | undefined): Uint8Array | null {
+  if (relations === null || relations === undefined || relations.length === 0) return mask;
+  const nodes = snap.nodes;
+  let out: Uint8Array | null = null;
+  for (let i = 0; i < nodes.length; i++) {
+    const u = (nodes[i] as NodeSnapshot).unreplicated;
+    if (u === null || u === undefined || (mask !== null && mask[i] === 0)) continue;
+    if (!relations.some((r) => r === UNKNOWN_RELATION || u.has(r))) continue;
+    if (out === null) out = mask !== null ? mask.slice() : new Uint8Array(nodes.length).fill(1);
+    out[i] = 0;
+  }
+  return out ?? mask;
+}
+
 export function allowedMask(index: RouteIndex, allowed: ReadonlySet<string> | null): Uint8Array | null {
   if (allowed === null) return null;
   let mask = index.allowedMasks.get(allowed);

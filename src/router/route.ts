@@ -10,8 +10,8 @@ import { pickMaster } from './pick-master.js';
 import { Check, checkRead } from './node-checks.js';
 import { isLagUnknownEverywhere, pickRead, ReadRoles, type ReadRolesCode } from './pick-read.js';
 import { clientTable } from './proximity.js';
-import { refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
-import { allowedMask, okDecision, OkReason, routeIndex, type OkReasonCode, type RouteIndex } from './route-index.js';
+import { refuseHeldWrite, refuseNodeHint, refuseRead, refuseWrite } from './refusal.js';
+import { allowedMask, okDecision, OkReason, routeIndex, withoutUnreplicated, type OkReasonCode, type RouteIndex } from './route-index.js';
 import type { ActiveBackends, LastRouted, RouteDecision, RouteIntent, RoutePolicy, RouteRequest, SessionRouteContext, WriteMark } from './types.js';
 
 /** For callers that keep no routing history: equal read candidates then go by config order. */
@@ -59,6 +59,8 @@ const ROLES_REPLICAS: readonly ReadRolesCode[] = [ReadRoles.replicas];
 const ROLES_FALLBACK: readonly ReadRolesCode[] = [ReadRoles.replicas, ReadRoles.masters];
 
 function routeWrite(snap: TopologySnapshot, ctx: SessionRouteContext, policy: RoutePolicy, index: RouteIndex, kind: OkReasonCode): RouteDecision {
+  // A switchover is under way: the old primary finishes what it runs, new writes wait for the new one.
+  if (snap.writesHeld !== null) return refuseHeldWrite(snap.writesHeld);
   const mask = allowedMask(index, ctx.allowedRegions);
   const i = pickMaster(snap, mask, index, clientTable(index.proximity, snap, ctx.clientRegion));
   return i >= 0 ? okDecision(index, i, kind) : refuseWrite(snap, ctx, policy);
@@ -73,10 +75,11 @@ function routeRead(
   lastRouted: LastRouted,
   viaHint: boolean,
   after: WriteMark | null,
+  relations: readonly string[] | null | undefined,
 ): RouteDecision {
   const order = readRoleOrder(policy, viaHint);
   const client = clientTable(index.proximity, snap, ctx.clientRegion);
-  const mask = allowedMask(index, ctx.allowedRegions);
+  const mask = withoutUnreplicated(snap, allowedMask(index, ctx.allowedRegions), relations);
   if (after !== null) {
     const d = routeReadAfterWrite(snap, policy, index, activeBackends, lastRouted, order, client, mask, after);
     if (d !== null) return d;
@@ -154,7 +157,7 @@ export function route(
     case 'write':
       return routeWrite(snap, ctx, policy, index, plan.viaHint ? OkReason.hintMaster : OkReason.write);
     case 'read':
-      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint, plan.viaHint ? null : (req.after ?? null));
+      return routeRead(snap, ctx, policy, index, activeBackends, lastRouted, plan.viaHint, plan.viaHint ? null : (req.after ?? null), req.relations);
     case 'node': {
       const refusal = refuseNodeHint(snap, ctx, policy, plan.node);
       if (refusal !== null) return refusal;

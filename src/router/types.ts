@@ -42,6 +42,12 @@ export interface RouteRequest {
   readonly hint: RouteHint | null; // statement hint; wins over sessionHint
   /** Read-your-writes: the session's last write, for an unhinted read (absent/null: none). */
   readonly after?: WriteMark | null;
+  /**
+   * A read's relations, as every qualified name each may resolve to (classify/relations.ts): a
+   * node that has one of them without replicating it (NodeSnapshot.unreplicated) is skipped.
+   * Absent/null: not known, no node is skipped for it.
+   */
+  readonly relations?: readonly string[] | null;
 }
 
 /** A session's last write: the node that took it and when it was acknowledged (Meridian clock, ms). */
@@ -53,6 +59,12 @@ export interface WriteMark {
    * have the write, or fails ('causal'); a session's own mark lapses when its node cannot serve.
    */
   readonly isCausal?: boolean;
+  /**
+   * The write waited for the primary's synchronous standbys where it waits for them to apply
+   * (synchronous_commit = remote_apply on the server, not lowered by the session): such a
+   * standby (NodeSnapshot.syncAppliedFrom) has it at once.
+   */
+  readonly isSyncApplied?: boolean;
 }
 
 /** Busy-ness of nodes for read tie-breaks: active backends per node name. */
@@ -70,7 +82,8 @@ export type RouteRefusal =
   | 'node-down' // hint node=NAME names a down/drained node
   | 'unknown-node' // hint node=NAME names no node
   | 'residency' // nodes exist but the session's residency rules forbid every one of them
-  | 'causal'; // a causal token's write: no node known to have it can serve (→ wait routing.causal_wait, then 57M02)
+  | 'causal' // a causal token's write: no node known to have it can serve (→ wait routing.causal_wait, then 57M02)
+  | 'writes-held'; // a switchover is under way: new writes wait (write_wait) for the new primary
 
 export type RouteDecision =
   { readonly ok: true; readonly node: string; readonly reason: string } | { readonly ok: false; readonly refusal: RouteRefusal; readonly reason: string };

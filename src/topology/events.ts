@@ -14,7 +14,9 @@ export type TopologyEvent =
   | { readonly type: 'split-brain-resolved'; readonly node: string }
   | { readonly type: 'state-changed'; readonly node: string; readonly from: AdminState; readonly to: AdminState; readonly reason: string }
   | { readonly type: 'node-added'; readonly node: string }
-  | { readonly type: 'node-removed'; readonly node: string; readonly reason: string };
+  | { readonly type: 'node-removed'; readonly node: string; readonly reason: string }
+  | { readonly type: 'writes-held'; readonly reason: string }
+  | { readonly type: 'writes-released'; readonly heldMs: number };
 
 /** Injected by metrics (evictions, failovers, …); kept out of topology so it imports no metrics. */
 export interface TopologyHooks {
@@ -63,6 +65,12 @@ export function logTopologyEvent(log: Logger, ev: TopologyEvent): void {
       break;
     case 'node-removed':
       log.info({ node: ev.node, reason: ev.reason }, 'node removed');
+      break;
+    case 'writes-held':
+      log.warn({ reason: ev.reason }, 'writes held');
+      break;
+    case 'writes-released':
+      log.info({ heldMs: ev.heldMs }, 'writes released');
       break;
   }
 }

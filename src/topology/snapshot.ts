@@ -20,6 +20,8 @@ export function initialNode(cfg: NodeConfig, nowMs: number): NodeSnapshot {
     lagMs: null,
     lagBytes: null,
     seenWrites: null,
+    syncAppliedFrom: null,
+    unreplicated: null,
     state: 'active',
     isSplitBrain: false,
     lastError: null,
@@ -30,11 +32,11 @@ export function initialNode(cfg: NodeConfig, nowMs: number): NodeSnapshot {
 }
 
 /** Freeze nodes (config order) into a snapshot. */
-export function buildSnapshot(nodes: readonly NodeSnapshot[], version: number, takenAtMs: number): TopologySnapshot {
+export function buildSnapshot(nodes: readonly NodeSnapshot[], version: number, takenAtMs: number, writesHeld: string | null = null): TopologySnapshot {
   const frozen = Object.freeze(nodes.map((n) => (Object.isFrozen(n) ? n : Object.freeze({ ...n }))));
   const byName = new Map<string, NodeSnapshot>();
   for (const n of frozen) byName.set(n.name, n);
-  return Object.freeze({ version, nodes: frozen, byName, takenAtMs });
+  return Object.freeze({ version, nodes: frozen, byName, takenAtMs, writesHeld });
 }
 
 /**

@@ -22,12 +22,21 @@ export interface NodeHealthUpdate {
   readonly lagBytes?: number | null;
   /** Read-your-writes watermarks (undefined: unchanged). */
   readonly seenWrites?: ReadonlyMap<string, number> | null;
+  /** The primary that waits for this standby to apply its commits (undefined: unchanged). */
+  readonly syncAppliedFrom?: string | null;
+  /** A subscriber's tables not replicated into it (undefined: unchanged). */
+  readonly unreplicated?: ReadonlySet<string> | null;
   readonly failedProbes?: number;
   readonly lastError?: string | null;
   readonly lastProbeAtMs?: number | null;
   /** Why isUp changed (logged with "node up" / "node down"). */
   readonly reason?: string;
+  /** What Patroni says of the node (undefined: unchanged). */
+  readonly patroni?: string | null;
 }
+
+/** Who holds writes: an admin SWITCHOVER TO, or a switchover seen in Patroni's view. */
+export type WriteHoldSource = 'switchover' | 'patroni';
 
 export type TopologyListener = (snap: TopologySnapshot, prev: TopologySnapshot) => void;
 
@@ -52,6 +61,9 @@ export class TopologyStore {
   private masters: readonly string[] = [];
   /** True once every node has been probed: master changes before that are start-up, not failover. */
   private wasSettled = false;
+  /** Write holds by source; the snapshot's writesHeld joins their reasons. */
+  private readonly holds = new Map<WriteHoldSource, string>();
+  private heldSinceMs = 0;
 
   constructor(nodes: readonly NodeConfig[], opts: TopologyStoreOptions) {
     this.splitBrain = kindPlugin(opts.kind).splitBrain;
@@ -109,6 +121,25 @@ export class TopologyStore {
     const t = this.now();
     const next: NodeSnapshot = { ...n, state, changedAtMs: t };
     this.publish(this.replace(next), [{ type: 'state-changed', node: name, from: n.state, to: state, reason }], t);
+    return true;
+  }
+
+  /**
+   * Holds new writes (reason) or releases this source's hold (null). Writes are held while any
+   * source holds them. Returns true when the snapshot changed.
+   */
+  holdWrites(source: WriteHoldSource, reason: string | null): boolean {
+    const before = this.current.writesHeld;
+    if (reason === null) this.holds.delete(source);
+    else this.holds.set(source, reason);
+    const after = this.holds.size === 0 ? null : [...this.holds.values()].join('; ');
+    if (after === before) return false;
+    const t = this.now();
+    const events: TopologyEvent[] = [];
+    if (before === null) this.heldSinceMs = t;
+    if (after !== null) events.push({ type: 'writes-held', reason: after });
+    if (after === null) events.push({ type: 'writes-released', heldMs: t - this.heldSinceMs });
+    this.publish([...this.current.nodes], events, t);
     return true;
   }
 
@@ -210,9 +241,12 @@ export class TopologyStore {
       lagMs: u.lagMs !== undefined ? u.lagMs : n.lagMs,
       lagBytes: u.lagBytes !== undefined ? u.lagBytes : n.lagBytes,
       seenWrites: u.seenWrites !== undefined ? u.seenWrites : n.seenWrites,
+      syncAppliedFrom: u.syncAppliedFrom !== undefined ? u.syncAppliedFrom : n.syncAppliedFrom,
+      unreplicated: u.unreplicated !== undefined ? u.unreplicated : n.unreplicated,
       failedProbes: u.failedProbes ?? n.failedProbes,
       lastError: u.lastError !== undefined ? u.lastError : n.lastError,
       lastProbeAtMs: u.lastProbeAtMs !== undefined ? u.lastProbeAtMs : n.lastProbeAtMs,
+      patroni: u.patroni !== undefined ? u.patroni : (n.patroni ?? null),
       changedAtMs: isUp !== n.isUp || role !== n.role ? t : n.changedAtMs,
     };
   }
@@ -222,7 +256,7 @@ export class TopologyStore {
     const derived = this.splitBrain !== null ? this.deriveSplitBrain(this.splitBrain, nodes, events, judged) : nodes;
     this.trackMasters(derived, events);
     const prev = this.current;
-    this.current = buildSnapshot(derived, prev.version + 1, t);
+    this.current = buildSnapshot(derived, prev.version + 1, t, this.holds.size === 0 ? null : [...this.holds.values()].join('; '));
     for (const ev of events) {
       logTopologyEvent(this.log, ev);
       if (this.hooks !== null) {

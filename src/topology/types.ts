@@ -31,12 +31,22 @@ export interface NodeSnapshot {
    * writes are visible on this node (health/seen-writes.ts); null/absent = nothing known.
    */
   readonly seenWrites?: ReadonlyMap<string, number> | null;
+  /**
+   * A standby its primary waits for before acknowledging a commit (synchronous_commit =
+   * remote_apply, sync_state = sync): the primary's name; it has every write the primary
+   * acknowledged. Null/absent: none known.
+   */
+  readonly syncAppliedFrom?: string | null;
+  /** A logical subscriber's tables that are not (fully) replicated into it ("schema.name"); null/absent: none. */
+  readonly unreplicated?: ReadonlySet<string> | null;
   readonly state: AdminState;
   readonly isSplitBrain: boolean; // claims master while the preferred master is another (physical)
   readonly lastError: string | null;
   readonly changedAtMs: number; // when isUp/role/state last changed
   readonly failedProbes: number; // consecutive failed probes (0 while passing)
   readonly lastProbeAtMs: number | null; // when the last probe finished; null = never probed
+  /** What Patroni's GET /cluster says of the node ("replica streaming, lag 0 B"); null/absent: not a Patroni member or no Patroni. */
+  readonly patroni?: string | null;
 }
 
 export interface TopologySnapshot {
@@ -44,4 +54,9 @@ export interface TopologySnapshot {
   readonly nodes: readonly NodeSnapshot[]; // config order
   readonly byName: ReadonlyMap<string, NodeSnapshot>;
   readonly takenAtMs: number;
+  /**
+   * Why new writes are held (a switchover under way: SWITCHOVER TO, or one Patroni reports), or
+   * null. While set, a write is refused with 'writes-held', which routing.write_wait waits out.
+   */
+  readonly writesHeld: string | null;
 }

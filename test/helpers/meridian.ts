@@ -55,6 +55,8 @@ export interface StartOptions {
   configPath?: string;
   /** Run `meridian init-heartbeat` before starting, as an operator would (default: for pglogical/heartbeat kinds). */
   initHeartbeat?: boolean;
+  /** With `tracing: { enabled: true }` in extraYaml: the span exporter (the SDK's in-memory one). */
+  tracingExporter?: unknown;
 }
 
 export function meridianYaml(cluster: Cluster | null, opts: StartOptions = {}): string {
@@ -101,7 +103,7 @@ export async function startMeridian(cluster: Cluster | null, opts: StartOptions 
     }
     if (code !== 0) throw new Error(`init-heartbeat failed:\n${out.join('')}`);
   }
-  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null });
+  const m = new Meridian(cfg, { logger: createLogger(cfg.log.level), configPath: opts.configPath ?? null, tracingExporter: opts.tracingExporter });
   const { port } = await m.start();
   await m.health.waitReady(60_000);
   const passwords: Record<string, string> = {

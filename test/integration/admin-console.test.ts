@@ -137,6 +137,8 @@ describe('SHOW commands through psql', () => {
       'last_error',
       'lag_source',
       'problem',
+      'patroni',
+      'writes_held',
     ]);
   });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, waitFor, type Cluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { activePid } from '../support/activity.js';
 
 let cluster: Cluster;
 let mer: RunningMeridian;
@@ -32,20 +33,7 @@ afterAll(async () => {
 });
 
 /** The pid of the server backend running the slow COMMIT (its trigger's pg_sleep). */
-async function committingPid(): Promise<number> {
-  let pid = 0;
-  await waitFor(
-    async () => {
-      const rows = await cluster.nodes[0]!.query<{ pid: number }>(
-        "select pid from pg_stat_activity where state = 'active' and query ilike 'commit%' and pid <> pg_backend_pid()",
-      );
-      pid = rows[0]?.pid ?? 0;
-      return pid !== 0;
-    },
-    { timeoutMs: 10_000, what: 'the COMMIT running' },
-  );
-  return pid;
-}
+const committingPid = (): Promise<number> => activePid(cluster.nodes[0]!, 'commit%', 'the COMMIT running');
 
 async function commitLost(end: (pid: number) => Promise<void>): Promise<{ code: string | undefined; message: string }> {
   const c = new pg.Client(mer.dsn());

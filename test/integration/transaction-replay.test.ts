@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startSingleNode, waitFor, type Cluster } from '../support/cluster.js';
 import { startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { activePid } from '../support/activity.js';
 
 let cluster: Cluster;
 let mer: RunningMeridian;
@@ -146,18 +147,7 @@ describe('transaction replay', () => {
       await c.query('begin');
       await c.query("insert into replay_log(tx, at) values ('slow', 1)");
       const commit = c.query('commit'); // its deferred trigger sleeps 1 s
-      let pid = 0;
-      await waitFor(
-        async () => {
-          const rows = await cluster.nodes[0]!.query<{ pid: number }>(
-            "select pid from pg_stat_activity where state = 'active' and query ilike 'commit%' and pid <> pg_backend_pid()",
-          );
-          pid = rows[0]?.pid ?? 0;
-          return pid !== 0;
-        },
-        { timeoutMs: 10_000, what: 'the COMMIT running' },
-      );
-      await terminate(pid);
+      await terminate(await activePid(cluster.nodes[0]!, 'commit%', 'the COMMIT running'));
       await commit;
     } finally {
       await c.end().catch(() => {});

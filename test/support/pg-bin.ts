@@ -15,14 +15,14 @@ export interface PgBin {
   readonly dir: string;
   /** Major version, e.g. 15. */
   readonly major: number;
-  /** Whether the installed server has a setting of that name (from its postgresql.conf.sample). */
-  knowsSetting(name: string): boolean;
   /** `postgres --version` output, e.g. "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
   readonly versionText: string;
   /** Absolute path of a tool in `dir` (not checked). */
   path(tool: string): string;
   /** True when the extension's control file and library are installed for this server. */
   hasExtension(name: string): boolean;
+  /** True when this server knows the configuration parameter (`postgres --describe-config`). */
+  hasSetting(name: string): boolean;
 }
 
 export interface PgOsUser {
@@ -95,32 +95,24 @@ export function findPgBin(): PgBin {
     versionText,
     path: (tool) => join(binDir, tool),
     hasExtension: (name) => extensionInstalled(binDir, major, name),
-    knowsSetting: (name) => sampleConfigNames(binDir, major).has(name),
+    hasSetting: (name) => serverSettings(binDir).has(name),
   };
   return cachedBin;
 }
 
-const sampleNames = new Map<string, Set<string>>();
+let cachedSettings: Set<string> | null = null;
 
-/**
- * The setting names of the installed server's postgresql.conf.sample (commented or not). A minor
- * release may add one (Debian's 15.20 added output_plugin_libraries, which pglogical needs set);
- * naming an unknown one in postgresql.conf stops the server, so callers ask first.
- */
-function sampleConfigNames(binDir: string, major: number): Set<string> {
-  const cached = sampleNames.get(binDir);
-  if (cached) return cached;
-  const prefix = dirname(binDir);
-  const candidates = [
-    join(prefix, 'share', 'postgresql.conf.sample'),
-    join(prefix, 'share', 'postgresql', 'postgresql.conf.sample'),
-    `/usr/share/postgresql/${major}/postgresql.conf.sample`,
-  ];
-  const names = new Set<string>();
-  const file = candidates.find((f) => existsSync(f));
-  if (file) for (const m of readFileSync(file, 'utf8').matchAll(/^#?([a-z_][a-z0-9_.]*)\s*=/gm)) names.add(m[1]!);
-  sampleNames.set(binDir, names);
-  return names;
+/** The parameters the server knows, from `postgres --describe-config` (one per line, name first). */
+function serverSettings(binDir: string): Set<string> {
+  if (cachedSettings !== null) return cachedSettings;
+  let text = '';
+  try {
+    text = execFileSync(join(binDir, 'postgres'), ['--describe-config'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  } catch {
+    /* an old or unusual server: no optional settings are added */
+  }
+  cachedSettings = new Set(text.split('\n').map((l) => l.split('\t')[0]!));
+  return cachedSettings;
 }
 
 function extensionInstalled(binDir: string, major: number, name: string): boolean {

@@ -1,6 +1,7 @@
 // Streaming replication (primary and hot standbys). Role from pg_is_in_recovery(); lag from WAL
 // positions (bytes) and the last replayed commit's age, capped while nothing is pending (ms);
-// read-your-writes from the primary's WAL insert positions; one master at a time, so a second
+// read-your-writes from the primary's WAL insert positions, and at once from a standby the primary
+// waits for (synchronous_commit = remote_apply, sync_state = sync); one master at a time, so a second
 // node claiming master is a split-brain loser; standbys are hot standbys (they refuse
 // SERIALIZABLE), and masters serve reads only when no standby can. Pure plug-in.
 
@@ -21,6 +22,21 @@ const FIELDS: readonly ProbeField[] = Object.freeze([
   ['receive_lsn', lsnBytesExpr('pg_last_wal_receive_lsn()')],
   ['replay_lsn', lsnBytesExpr('pg_last_wal_replay_lsn()')],
   ['replay_age_ms', msExpr('clock_timestamp() - pg_last_xact_replay_timestamp()')],
+  // Synchronous standbys that have every acknowledged commit applied: with synchronous_commit =
+  // remote_apply on the primary, the application names of the standbys in sync state (NULL
+  // otherwise; the names need pg_read_all_stats, else nothing is shown and nothing assumed).
+  [
+    'sync_apply',
+    ifPrimary(
+      `CASE WHEN current_setting('synchronous_commit') = 'remote_apply' THEN (SELECT coalesce(json_agg(application_name), '[]'::json) FROM pg_stat_replication WHERE sync_state = 'sync' AND application_name IS NOT NULL) END`,
+    ),
+  ],
+  // A standby's name in the primary's pg_stat_replication: its WAL receiver's application_name,
+  // else cluster_name, else PostgreSQL's default.
+  [
+    'wal_app_name',
+    `CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT substring(conninfo from 'application_name=([^ ]+)') FROM pg_stat_wal_receiver), nullif(current_setting('cluster_name'), ''), 'walreceiver') END`,
+  ],
 ] as const);
 
 export const physical: ClusterKindPlugin<'physical'> = {

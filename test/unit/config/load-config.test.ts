@@ -26,12 +26,13 @@ describe('defaults', () => {
     });
     expect(cfg.routing).toEqual({
       writeWaitMs: 2000, maxReadLagMs: 5000, lagToleranceMs: 100, readsOnMasters: 'always', readmitMaxLagMs: 1000,
-      writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, causalWaitMs: 2000, reportCausalToken: false, retryRefusedWrites: true,
+      writeFunctions: [], readFunctions: [], catalogRefreshMs: 60_000, retryReads: true, readYourWrites: false, causalWaitMs: 2000, trustSyncStandbys: true, reportCausalToken: false, retryRefusedWrites: true,
       deferBegin: true, transactionReplay: false, transactionReplayMaxBytes: 1024 * 1024,
     });
     expect(cfg.residency).toEqual({ requireMatch: false, bindTenants: false, rules: [] });
     expect(cfg.drain).toEqual({ timeoutMs: 30_000, onTimeout: 'cancel' });
     expect(cfg.shutdown).toEqual({ graceMs: 20_000, unreadyDelayMs: 0 });
+    expect(cfg.tracing).toEqual({ enabled: false, otlpEndpoint: null, sampleRatio: 1, serviceName: 'meridian' });
     expect(cfg.admin).toEqual({ database: 'meridian', users: [], http: null });
     expect(cfg.log).toEqual({ level: 'info' });
     expect(cfg.limits).toEqual({

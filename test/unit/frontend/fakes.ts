@@ -13,6 +13,7 @@ import { buildSnapshot } from '../../../src/topology/snapshot.js';
 import type { ProxyContext } from '../../../src/frontend/context.js';
 import type { SessionMetrics } from '../../../src/frontend/types.js';
 import { node as nodeSnap } from '../router/fixtures.js';
+import { NO_TRACING } from '../../../src/tracing/request-trace.js';
 
 export class FakeSocket extends EventEmitter {
   readonly written: Buffer[] = [];
@@ -194,6 +195,7 @@ export function fakeProxy(classify: (sql: string) => Classification, cfgOver: Re
     serverParamsFor: () => Promise.resolve(new Map()),
     adminQuery: () => Promise.resolve({ frames: Buffer.alloc(0) }),
     isShuttingDown: () => false,
+    tracer: NO_TRACING,
     admitLogin: () => null,
     registerSession() {},
     unregisterSession() {},

@@ -35,6 +35,21 @@ describe('read-your-writes routing', () => {
     expect(hasSeenWrite(node('p'), mark)).toBe(true); // the node that took it
   });
 
+  it('a remote_apply synchronous standby of the writer has the write at once, unless the session lowered synchronous_commit', () => {
+    const synced = node('r1', { role: 'replica', seenWrites: seen(500), syncAppliedFrom: 'p' });
+    const s = snap(node('p'), synced);
+    const syncMark: WriteMark = { node: 'p', atMs: 1_000, isSyncApplied: true };
+    expect(hasSeenWrite(synced, syncMark)).toBe(true);
+    expect(route(readAfter(syncMark), s, ctx(), physical, idle)).toMatchObject({ ok: true, node: 'r1' });
+    // The session set synchronous_commit = on/local/off: its watermark decides, as for any standby.
+    expect(hasSeenWrite(synced, { ...syncMark, isSyncApplied: false })).toBe(false);
+    expect(route(readAfter({ ...syncMark, isSyncApplied: false }), s, ctx(), physical, idle)).toMatchObject({ ok: true, node: 'p' });
+    // A causal token carries no such promise; nor does a standby synchronous to another primary.
+    expect(hasSeenWrite(synced, { node: 'p', atMs: 1_000, isCausal: true })).toBe(false);
+    expect(hasSeenWrite(node('r2', { syncAppliedFrom: 'q' }), syncMark)).toBe(false);
+    expect(isWriteSeenEverywhere(s, syncMark)).toBe(true);
+  });
+
   it('reads_on_masters: never still sends the read to the node that took the write', () => {
     const s = snap(node('p'), node('r1', { role: 'replica', seenWrites: null }));
     expect(route(readAfter(mark), s, ctx(), policy({ kind: 'physical', readsOnMasters: 'never' }), idle)).toMatchObject({ ok: true, node: 'p' });
