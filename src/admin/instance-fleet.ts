@@ -23,6 +23,8 @@ export interface FleetStatus {
   readonly staleSinceMs: number | null;
   readonly lastError: string | null;
   readonly lastSyncAtMs: number | null;
+  /** A problem that does not stop the fleet (e.g. another process with this instance's name), or null. */
+  readonly warning: string | null;
   /** The nodes the fleet holds drained (as last read). */
   readonly drained: readonly string[];
   /** The registered instances as last read (this one included, even while stale). */

@@ -17,7 +17,8 @@ export function topologyText(topology: Readonly<Record<string, string>>): string
 
 /** This instance's fleet status as one cell: `ok`, or `stale since <time>: <why>`. */
 export function statusText(s: FleetStatus): string {
-  return s.status === 'ok' ? 'ok' : `stale since ${iso(s.staleSinceMs) ?? '?'}: ${s.lastError ?? 'unknown'}`;
+  const text = s.status === 'ok' ? 'ok' : `stale since ${iso(s.staleSinceMs) ?? '?'}: ${s.lastError ?? 'unknown'}`;
+  return s.warning === null ? text : `${text}; warning: ${s.warning}`;
 }
 
 export function showFleet(fleet: InstanceFleet | null): AdminTable {
@@ -65,6 +66,7 @@ export function fleetJson(fleet: InstanceFleet | null): unknown {
     staleSince: iso(s.staleSinceMs),
     lastError: s.lastError,
     lastSync: iso(s.lastSyncAtMs),
+    warning: s.warning,
     drained: s.drained,
     members: s.members.map((m) => ({
       instance: m.instance,

@@ -69,6 +69,9 @@ export class EtcdFleet implements InstanceFleet {
   /** node → the revision of the last acknowledgement written. */
   private readonly ackedRevs = new Map<string, number>();
   private drained: string[] = [];
+  /** Something wrong that does not stop the fleet (a name used twice), for SHOW FLEET; null: none. */
+  private warning: string | null = null;
+  private warnedAtMs = 0;
   private members = new Map<string, MemberRecord>();
   private timer: NodeJS.Timeout | null = null;
   private isStopped = false;
@@ -123,6 +126,7 @@ export class EtcdFleet implements InstanceFleet {
       staleSinceMs: this.staleSinceMs,
       lastError: this.lastError,
       lastSyncAtMs: this.lastSyncAtMs,
+      warning: this.warning,
       drained: this.drained,
       members,
     };
@@ -318,10 +322,30 @@ export class EtcdFleet implements InstanceFleet {
       this.log.info({ lease: this.lease.id }, 'fleet registration lease granted');
     }
     if (now - this.heartbeatAtMs < HEARTBEAT_MS) return;
+    // Read before writing: our key as another process left it since our last heartbeat shows a
+    // name used twice (not right after a new lease: a dead incarnation's key may linger).
+    const kvs = await store.range(this.keys.members);
+    if (this.heartbeatAtMs !== 0) this.checkNameUnique(kvs);
     const rec = memberRecord(this.cfg.instance, this.host.region(), this.host.startedAtMs, now, this.host.snapshot());
     await store.put(this.keys.member(this.cfg.instance), encodeMember(rec), this.lease);
     this.heartbeatAtMs = now;
-    this.members = this.decodeMembers(await store.range(this.keys.members));
+    this.members = this.decodeMembers(kvs);
+    this.members.set(this.cfg.instance, rec);
+  }
+
+  /**
+   * Two processes with one fleet.instance overwrite each other's registration and
+   * acknowledgements: a key of this name under a lease not this instance's (read a heartbeat after
+   * our last write) means another one wrote it meanwhile. Said in SHOW FLEET / /fleet and logged (every 30 s at most); nothing else changes.
+   */
+  private checkNameUnique(kvs: readonly StoredKey[]): void {
+    const own = kvs.find((kv) => kv.key === this.keys.member(this.cfg.instance));
+    const isShared = own !== undefined && this.lease !== null && own.lease !== this.lease.id;
+    this.warning = isShared ? `another process registers the same fleet.instance "${this.cfg.instance}": names must be unique in the fleet` : null;
+    if (isShared && Date.now() - this.warnedAtMs >= 30_000) {
+      this.warnedAtMs = Date.now();
+      this.log.error({ instance: this.cfg.instance }, 'fleet instance name used by another process');
+    }
   }
 
   /**

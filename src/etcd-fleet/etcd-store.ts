@@ -12,6 +12,8 @@ export interface StoredKey {
   readonly key: string;
   readonly value: Buffer;
   readonly modRevision: number;
+  /** The lease the key lives under ('0': none). */
+  readonly lease: string;
 }
 
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
@@ -71,7 +73,7 @@ export class EtcdStore {
   /** Every key under `prefix`, with its mod revision. */
   async range(prefix: string): Promise<StoredKey[]> {
     const r = await bounded(this.client.getAll().prefix(prefix).exec(), this.timeoutMs, `read ${prefix}`);
-    return r.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: kv.value, modRevision: Number(kv.mod_revision) }));
+    return r.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: kv.value, modRevision: Number(kv.mod_revision), lease: String(kv.lease) }));
   }
 
   /** Writes `key`; returns the revision of the write (it names the operation). */

@@ -5,7 +5,7 @@
 // known state (the node still active there: fail static). C leaves A's SHOW FLEET once its lease
 // runs out. When the partition heals C registers again and applies the DRAIN it missed (catch-up);
 // an UNDRAIN through C then readmits the node on both. And an UNDRAIN aborts a fleet DRAIN that
-// still waits for a transaction on one instance.
+// still waits for a transaction on one instance. A second process with an instance's name is reported.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCluster, uniqueName, waitFor, type PglogicalCluster } from '../support/cluster.js';
@@ -91,5 +91,18 @@ describe('an instance partitioned from etcd', () => {
       await client.end();
     }
     await waitFor(() => [a, c].every((m) => m.m.snapshot().byName.get('n2')?.state === 'active'), { timeoutMs: 30_000, what: 'n2 active on both' });
+  }, 60_000);
+
+  it('a second process with the same instance name is reported in SHOW FLEET until it goes', async () => {
+    const twin = await startInstance(cluster, etcd, prefix, 'a');
+    try {
+      await waitFor(async () => (await ownStatus(a)).includes('warning: another process registers the same fleet.instance "a"'), {
+        timeoutMs: 10_000,
+        what: 'A warns of its twin',
+      });
+    } finally {
+      await twin.stop();
+    }
+    await waitFor(async () => (await ownStatus(a)) === 'ok', { timeoutMs: 10_000, what: 'the warning gone with the twin' });
   }, 60_000);
 });

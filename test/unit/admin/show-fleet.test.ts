@@ -11,6 +11,7 @@ function fakeFleet(status: Partial<FleetStatus>): InstanceFleet {
     staleSinceMs: null,
     lastError: null,
     lastSyncAtMs: 1_000,
+    warning: null,
     drained: ['n2'],
     members: [
       {
@@ -64,5 +65,10 @@ describe('SHOW FLEET', () => {
         { instance: 'b', self: false },
       ],
     });
+  });
+
+  it('a warning (a name used twice) follows the status', () => {
+    const t = showFleet(fakeFleet({ warning: 'another process registers the same fleet.instance "a"' }));
+    expect(t.rows[0]![t.columns.findIndex((c) => c.name === 'status')]).toBe('ok; warning: another process registers the same fleet.instance "a"');
   });
 });
