@@ -193,6 +193,19 @@ export const Errors = {
   adminUnknownCommand: (cmd: string, commands: readonly string[]) =>
     new MeridianError('ADMIN_UNKNOWN', '42601', 'ERROR', `unknown admin command: ${cmd}`, null, commands.length === 0 ? null : `try ${commands.join(', ')}`),
   adminFailed: (msg: string) => new MeridianError('ADMIN_FAILED', '55000', 'ERROR', msg),
+  /**
+   * A fleet-wide command (DRAIN, UNDRAIN with `fleet:`) while etcd is unreachable: refused, so no
+   * instance drains a node the others keep using. Class 57 (operator intervention), like 57M01/57M02.
+   */
+  fleetStale: (why: string) =>
+    new MeridianError(
+      'FLEET_STALE',
+      '57M03',
+      'ERROR',
+      `fleet-wide command refused: etcd is unreachable (${why}); this instance serves with the last known fleet state`,
+      null,
+      'retry once SHOW FLEET says ok; a DRAIN for this instance alone is not possible while it belongs to a fleet',
+    ),
   invalidParameter: (msg: string) => new MeridianError('INVALID_PARAMETER', '22023', 'ERROR', msg),
   limitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'ERROR', what),
   sessionLimitExceeded: (what: string) => new MeridianError('LIMIT_EXCEEDED', '54000', 'FATAL', what),

@@ -46,6 +46,7 @@ import { RouteRecency } from './route-recency.js';
 import type { TopologySnapshot } from './topology/types.js';
 import { waitForRoute } from './topology/wait-for-route.js';
 import { CatalogRefresher } from './catalog-refresher.js';
+import { EtcdFleet } from './etcd-fleet/etcd-fleet.js';
 import { prepareVerifiers } from './auth/verifiers.js';
 import { applyReload, removedUsersCloser, residencyRematcher, type Reconfigurable, type ReloadResult } from './reload.js';
 
@@ -132,6 +133,8 @@ export class Meridian implements ProxyContext {
   private nextSessionId = 1;
   /** The admin console (database admin.database) and the state behind it and the HTTP API. */
   readonly admin: AdminConsole;
+  /** This instance's membership of a fleet of instances sharing drains in etcd (`fleet:`); null: alone. */
+  readonly etcdFleet: EtcdFleet | null;
   /** Every component that takes a new config at run time, in the order a reload applies them. */
   private readonly reconfigurables: readonly Reconfigurable[];
   readonly startedAtMs = Date.now();
@@ -184,6 +187,7 @@ export class Meridian implements ProxyContext {
     this.cancels = new CancelForwarder((result) => this.metrics.cancelRequests.labels(result).inc());
     this.metrics.pendingLoginsSource = () => this.janitor.limits.pending;
     this.admin = new AdminConsole(this.adminHost());
+    this.etcdFleet = cfg.fleet === null ? null : this.joinFleet(cfg.fleet);
     const sessions = () => this.sessions.values();
     // Order matters: sessions of removed users end before their pools shut; pools and probes
     // know the new nodes before residency is matched again.
@@ -244,6 +248,22 @@ export class Meridian implements ProxyContext {
     this.logger.warn({ node, backends: closed, reason }, 'backends of a hung node discarded');
   }
 
+  /** The etcd fleet member over this instance's drains and topology; DRAIN/UNDRAIN become fleet-wide. */
+  private joinFleet(fleetCfg: NonNullable<MeridianConfig['fleet']>): EtcdFleet {
+    const f = new EtcdFleet({
+      config: fleetCfg,
+      logger: this.logger,
+      startedAtMs: this.startedAtMs,
+      region: () => this.config.region,
+      snapshot: () => this.health.snapshot,
+      drainTimeoutMs: () => this.config.drain.timeoutMs,
+      drains: this.admin.drains,
+    });
+    this.admin.instances = f;
+    this.metrics.addFleetGauges(() => ({ isStale: f.stale, members: f.memberCount }));
+    return f;
+  }
+
   /** The server's own runtime settings: the config sessions read, and the router's policy. */
   private applyOwnConfig(next: MeridianConfig): void {
     this.config = next;
@@ -290,6 +310,8 @@ export class Meridian implements ProxyContext {
     this.janitor.start();
     if (this.fleet === null) this.health.start();
     this.catalog.start();
+    // Before serving: the fleet's drained nodes are drained here too (bounded; etcd unreachable: stale).
+    await this.etcdFleet?.start();
     const { host, port } = this.config.listen;
     const listener = await transport.listen(
       host,
@@ -649,6 +671,7 @@ export class Meridian implements ProxyContext {
     this.pools.stop();
     this.pools.closeAllIdle('shutting down');
     await this.tracer.shutdown().catch(() => undefined); // the last spans go out (bounded by the exporter's timeout)
+    await this.etcdFleet?.stop(); // leaves the fleet (its lease revoked, bounded)
   }
 }
 

@@ -10,6 +10,8 @@
 // worker's counts (fleet-admin.ts combines the answers). SHOW CONFIG and SHOW VERSION are the same
 // on every worker (one file, RELOAD runs everywhere); EXPLAIN ROUTE FOR SESSION sees this worker's
 // sessions only.
+// With `fleet:` (several instances sharing state in etcd; `instances`), DRAIN and UNDRAIN are
+// fleet-wide (drain-command.ts) and SHOW FLEET lists the instances.
 
 import { Errors } from '../errors.js';
 import type { AdminReply } from '../frontend/context.js';
@@ -22,7 +24,9 @@ import { combineAnswers, fanoutTimeoutMs, NODES_SUM, RESIDENCY_SUM, STATS_SUM, t
 import { installMetricsSources } from './metrics-sources.js';
 import { RoutedRates } from './page-rates.js';
 import { reloadCommand, Reloads } from './reload-command.js';
+import type { InstanceFleet } from './instance-fleet.js';
 import { showConfig } from './show-config.js';
+import { showFleet } from './show-fleet.js';
 import { showNodes } from './show-nodes.js';
 import { showPools } from './show-pools.js';
 import { showResidency } from './show-residency.js';
@@ -61,10 +65,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     pattern: /^drain\b(.*)$/i,
     usage: 'DRAIN <node> [<timeout>] [FORCE] [NOWAIT]',
-    run: (args, _s, a) => drainCommand(args, a.drains, a.host.topology),
+    run: (args, _s, a) => drainCommand(args, a.drains, a.host.topology, a.instances),
     fleet: 'drain',
   },
-  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains), fleet: 'all' },
+  { pattern: /^undrain\b(.*)$/i, usage: 'UNDRAIN <node>', run: (args, _s, a) => undrainCommand(args, a.drains, a.instances), fleet: 'all' },
+  { pattern: /^show fleet$/i, usage: 'SHOW FLEET', run: (_a, _s, a) => showFleet(a.instances) },
   { pattern: /^switchover\b(.*)$/i, usage: 'SWITCHOVER TO <node> [<timeout>]', run: (args, _s, a) => switchoverCommand(args, a.switchovers) },
   { pattern: /^reload$/i, usage: 'RELOAD', run: (_a, _s, a) => reloadCommand(a.reloads), fleet: 'all' },
   { pattern: /^explain route\b([\s\S]*)$/i, usage: 'EXPLAIN ROUTE [FOR SESSION <id>] <sql>', run: (args, s, a) => explainRouteCommand(args.trim(), s, a.host) },
@@ -108,6 +113,11 @@ export class AdminConsole {
   readonly events = new EventLog();
   /** The operator page's routed requests per second (samples of the routed counters). */
   readonly pageRates = new RoutedRates();
+  /**
+   * The fleet of Meridian instances this one belongs to (`fleet:`, etcd), set by the process
+   * once built; null: a single instance. DRAIN and UNDRAIN are then fleet-wide.
+   */
+  instances: InstanceFleet | null = null;
 
   constructor(readonly host: AdminHost) {
     this.drains = new Drains(host);

@@ -4,7 +4,8 @@
 
 import { parseDurationMs } from '../config/units.js';
 import { Errors } from '../errors.js';
-import type { DrainResult, Drains } from './drain.js';
+import type { DrainResult, Drains, UndrainResult } from './drain.js';
+import type { InstanceFleet } from './instance-fleet.js';
 import { int, text, type AdminTable } from './table.js';
 import type { AdminTopology } from './types.js';
 
@@ -61,26 +62,46 @@ function drainResultTable(r: DrainResult): AdminTable {
   };
 }
 
-export async function drainCommand(args: string, drains: Drains, topology: AdminTopology): Promise<AdminTable> {
+function startedTable(node: string, state: string | null, message: string): AdminTable {
+  return {
+    columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
+    rows: [[node, state, 'started', 0, 0, 0, 0, message]],
+    tag: 'DRAIN',
+  };
+}
+
+/**
+ * DRAIN. With a fleet of instances (`fleet:`) it is fleet-wide: written to etcd, applied by every
+ * live instance, answered once all did (NOWAIT: once all took the node out of routing).
+ */
+export async function drainCommand(args: string, drains: Drains, topology: AdminTopology, fleet: InstanceFleet | null = null): Promise<AdminTable> {
   const a = parseDrainArgs(args);
+  if (fleet !== null) {
+    const r = await fleet.drain(a.node, { timeoutMs: a.timeoutMs, force: a.force, noWait: a.noWait });
+    if (r === 'started')
+      return startedTable(
+        a.node,
+        topology.snapshot.byName.get(a.node)?.state ?? null,
+        `drain of "${a.node}" started on every instance; SHOW NODES shows progress`,
+      );
+    return drainResultTable(r);
+  }
   const done = drains.drain(a.node, { timeoutMs: a.timeoutMs, force: a.force, reason: 'DRAIN (admin console)' });
   if (a.noWait) {
     done.catch(() => {});
-    return {
-      columns: [text('node'), text('state'), text('outcome'), int('waited_ms'), int('cancelled'), int('closed'), int('left_running'), text('message')],
-      rows: [[a.node, topology.snapshot.byName.get(a.node)?.state ?? null, 'started', 0, 0, 0, 0, `drain of "${a.node}" started; SHOW NODES shows progress`]],
-      tag: 'DRAIN',
-    };
+    return startedTable(a.node, topology.snapshot.byName.get(a.node)?.state ?? null, `drain of "${a.node}" started; SHOW NODES shows progress`);
   }
   return drainResultTable(await done);
 }
 
-export function undrainCommand(args: string, drains: Drains): AdminTable {
+/** UNDRAIN; fleet-wide with `fleet:` (answered once every live instance undrained the node). */
+export async function undrainCommand(args: string, drains: Drains, fleet: InstanceFleet | null = null): Promise<AdminTable> {
   const words = args
     .trim()
     .split(/\s+/)
     .filter((w) => w !== '');
   if (words.length !== 1) throw Errors.invalidParameter('usage: UNDRAIN <node>');
-  const r = drains.undrain(unquote(words[0]!));
+  const node = unquote(words[0]!);
+  const r: UndrainResult = fleet === null ? drains.undrain(node) : await fleet.undrain(node);
   return { columns: [text('node'), text('state'), text('message')], rows: [[r.node, r.state, r.message]], tag: 'UNDRAIN' };
 }

@@ -87,12 +87,7 @@ export class Drains {
     if (n.state === 'drained') {
       return Promise.resolve({ node, outcome: 'already-drained', state: 'drained', waitedMs: 0, cancelled: 0, closed: 0, left: 0 });
     }
-    if (opts.force !== true) {
-      const sets = lastMasterOf(h.topology.snapshot, h.config.residency.rules, node);
-      if (sets.length > 0) {
-        throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
-      }
-    }
+    if (opts.force !== true) this.checkDrainable(node);
     const cfg = h.config.drain;
     const job = new NodeDrain(node, opts.timeoutMs ?? cfg.timeoutMs, cfg.onTimeout);
     this.jobs.set(node, job);
@@ -104,6 +99,19 @@ export class Drains {
       return r;
     });
     return job.done;
+  }
+
+  /**
+   * The checks a DRAIN makes before it changes anything: a known node, and (without FORCE) not
+   * the last master of a residency rule's regions or of the cluster. Throws the MeridianError.
+   * A fleet-wide DRAIN runs them on the instance it came through, before writing to etcd.
+   */
+  checkDrainable(node: string): void {
+    this.nodeOrThrow(node);
+    const sets = lastMasterOf(this.host.topology.snapshot, this.host.config.residency.rules, node);
+    if (sets.length > 0) {
+      throw Errors.adminFailed(`refusing to drain "${node}": it is the last master of ${sets.join(' and ')}; use DRAIN ${node} FORCE to drain it anyway`);
+    }
   }
 
   /** UNDRAIN: the node catches up, then is readmitted (immediately if already caught up). */

@@ -2,6 +2,8 @@
 // JSON body: timeout ("30s", or seconds), force (bool), wait (bool, default true: answer when the
 // node is drained; false: 202 at once). In a multi-process instance every worker drains (or
 // undrains) the node before the answer, through the same admin command the console fans out.
+// With a fleet of instances (`fleet:`, etcd) both are fleet-wide, as the console's DRAIN/UNDRAIN;
+// while etcd is unreachable they answer 503 (SQLSTATE 57M03 in the body's code FLEET_STALE).
 // POST /nodes/:name/switchover: SWITCHOVER TO (single process only).
 
 import type { MeridianConfig } from '../config/types.js';
@@ -11,6 +13,7 @@ import { parseTimeout } from './drain-command.js';
 import type { DrainResult, Drains } from './drain.js';
 import type { Switchovers } from './switchover.js';
 import { combineAnswers, fanoutTimeoutMs, peerTables } from './fleet-admin.js';
+import type { InstanceFleet } from './instance-fleet.js';
 import type { AdminTopology } from './types.js';
 
 export interface HttpResult {
@@ -24,7 +27,14 @@ function truthy(v: unknown): boolean {
 
 function errorResult(err: unknown): HttpResult {
   if (!(err instanceof MeridianError)) throw err;
-  const status = err.code === 'INVALID_PARAMETER' && /unknown node/.test(err.message) ? 404 : err.code === 'INVALID_PARAMETER' ? 400 : 409;
+  const status =
+    err.code === 'INVALID_PARAMETER' && /unknown node/.test(err.message)
+      ? 404
+      : err.code === 'INVALID_PARAMETER'
+        ? 400
+        : err.code === 'FLEET_STALE'
+          ? 503
+          : 409;
   return { status, body: { error: err.message, code: err.code } };
 }
 
@@ -57,6 +67,7 @@ export async function httpDrain(
   q: URLSearchParams,
   fleet: FleetLink | null = null,
   cfg: MeridianConfig | null = null,
+  instances: InstanceFleet | null = null,
 ): Promise<HttpResult> {
   let opts: Record<string, unknown> = {};
   if (body.trim() !== '') {
@@ -70,6 +81,13 @@ export async function httpDrain(
   for (const [k, v] of q) opts[k] = v;
   try {
     const timeoutMs = opts.timeout === undefined ? undefined : parseTimeout(String(opts.timeout));
+    if (instances !== null) {
+      // Fleet-wide: every live instance drains it (answered as the console's DRAIN is).
+      const isNoWaitFleet = opts.wait !== undefined && !truthy(opts.wait);
+      const r = await instances.drain(node, { timeoutMs, force: truthy(opts.force), noWait: isNoWaitFleet });
+      if (r === 'started') return { status: 202, body: { node, state: topology.snapshot.byName.get(node)?.state ?? null, outcome: 'started' } };
+      return { status: 200, body: r };
+    }
     const done = drains.drain(node, { timeoutMs, force: truthy(opts.force), reason: 'DRAIN (http)' });
     const isNoWait = opts.wait !== undefined && !truthy(opts.wait);
     const peerCommand = `DRAIN ${node}${timeoutMs === undefined ? '' : ` ${timeoutMs}ms`}${truthy(opts.force) ? ' FORCE' : ''}${isNoWait ? ' NOWAIT' : ''}`;
@@ -103,8 +121,15 @@ export async function httpSwitchover(switchovers: Switchovers, node: string, bod
   }
 }
 
-export async function httpUndrain(drains: Drains, node: string, fleet: FleetLink | null = null, cfg: MeridianConfig | null = null): Promise<HttpResult> {
+export async function httpUndrain(
+  drains: Drains,
+  node: string,
+  fleet: FleetLink | null = null,
+  cfg: MeridianConfig | null = null,
+  instances: InstanceFleet | null = null,
+): Promise<HttpResult> {
   try {
+    if (instances !== null) return { status: 200, body: await instances.undrain(node) };
     const r = drains.undrain(node);
     peerTables(await onPeers(fleet, cfg, `UNDRAIN ${node}`));
     return { status: 200, body: r };

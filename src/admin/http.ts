@@ -1,10 +1,10 @@
 // The admin HTTP API (admin.http): GET /metrics (Prometheus), GET /healthz (process up), GET
 // /readyz (200 only while a write target exists and no stop has begun), GET /nodes (JSON, as SHOW
-// NODES), POST /nodes/:name/drain, /nodes/:name/undrain and /nodes/:name/switchover (SWITCHOVER TO),
-// and the operator's page: GET /ui (a static shell), /ui/app.js and /ui/app.css (no data, no
-// token), GET /ui/state (its data, JSON). Everything but /healthz, /metrics, the page's static
-// files and /readyz's status needs `Authorization: Bearer <admin.http.token>`; a missing or wrong
-// token is 401, and with no token
+// NODES), GET /fleet (JSON, as SHOW FLEET), POST /nodes/:name/drain, /nodes/:name/undrain and
+// /nodes/:name/switchover (SWITCHOVER TO), and the operator's page: GET /ui (a static shell),
+// /ui/app.js and /ui/app.css (no data, no token), GET /ui/state (its data, JSON). Everything but
+// /healthz, /metrics, the page's static files and /readyz's status needs `Authorization: Bearer
+// <admin.http.token>`; a missing or wrong token is 401, and with no token
 // configured every protected endpoint is 401. Every endpoint first checks the Host header against
 // loopback names, the listen address and admin.http.allowed_hosts (421 otherwise), so a web page
 // cannot reach the API through DNS rebinding. Thin: the facts and actions come from the same
@@ -20,6 +20,7 @@ import { httpDrain, httpSwitchover, httpUndrain } from './http-actions.js';
 import { PAGE_HEADERS, pageAsset } from './page/assets.js';
 import { gatherPageState } from './page-source.js';
 import { writeTarget } from './readiness.js';
+import { fleetJson } from './show-fleet.js';
 import { tableObjects } from './table.js';
 
 export interface RunningHttp {
@@ -136,6 +137,10 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     return send(res, 200, await gatherPageState(a), 'application/json', PAGE_HEADERS);
   }
+  if (path === '/fleet') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    return send(res, 200, fleetJson(a.instances));
+  }
   const action = /^\/nodes\/([^/]+)\/(drain|undrain|switchover)$/.exec(path);
   if (action !== null) {
     if (method !== 'POST') return send(res, 405, { error: 'method not allowed' });
@@ -143,10 +148,10 @@ async function handle(a: AdminConsole, req: http.IncomingMessage, res: http.Serv
     const body = await readBody(req);
     const r =
       action[2] === 'drain'
-        ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config)
+        ? await httpDrain(a.drains, m.topology, node, body, url.searchParams, m.fleet, m.config, a.instances)
         : action[2] === 'switchover'
           ? await httpSwitchover(a.switchovers, node, body, url.searchParams)
-          : await httpUndrain(a.drains, node, m.fleet, m.config);
+          : await httpUndrain(a.drains, node, m.fleet, m.config, a.instances);
     return send(res, r.status, r.body);
   }
   return send(res, 404, { error: 'not found' });

@@ -2,13 +2,13 @@
 // keys, and checks that span keys (unique names, admin users exist, residency regions exist). Returns issues with YAML key paths; the loader adds line numbers.
 // The only IO is reading secret files, through the injected reader.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { isPlaceholderSecret } from './placeholder-secrets.js';
 import type { ConfigPath, PathIssue } from './env-substitute.js';
 import type { ParsedConfig } from './schema.js';
 import { looksLikeStoredSecret, parseStoredSecret } from '../auth/scram.js';
 import { kindPlugin } from '../cluster/kinds/index.js';
-import type { AuthConfig, BackendAuthMethod, MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
+import type { AuthConfig, BackendAuthMethod, FleetConfig, MeridianConfig, ResidencyConfig, ResidencyRule, UserConfig } from './types.js';
 
 export interface ResolveContext {
   /** Relative paths (tls files, *_file secrets) are taken from here: the config file's directory. */
@@ -141,6 +141,57 @@ function resolveResidency(parsed: ParsedConfig, users: readonly UserConfig[], no
   return { requireMatch: p.require_match, bindTenants: p.bind_tenants ?? users.some((u) => u.tenants !== null), rules };
 }
 
+/** A PEM file of fleet.tls, read now so a missing file fails the (re)load. */
+function readPem(path: string, key: string, fromBase: (p: string) => string, ctx: ResolveContext, issues: Issues): string {
+  try {
+    const pem = ctx.readFile(fromBase(path));
+    if (!pem.includes('-----BEGIN ')) issues.push({ path: ['fleet', 'tls', key], message: `${path} holds no PEM data` });
+    return pem;
+  } catch (err) {
+    issues.push({ path: ['fleet', 'tls', key], message: `cannot read ${path}: ${(err as Error).message}` });
+    return '';
+  }
+}
+
+/**
+ * fleet: etcd endpoints, prefix, this instance's name (default host name and listen port; with
+ * port 0 the process id stands in for the port), TLS files read now, the password from its file.
+ */
+function resolveFleet(parsed: ParsedConfig, workers: number, fromBase: (p: string) => string, ctx: ResolveContext, issues: Issues): FleetConfig | null {
+  const f = parsed.fleet;
+  if (f === null) return null;
+  if (workers > 1) {
+    issues.push({ path: ['fleet'], message: `needs workers: 1 (got ${workers}): the etcd fleet client runs in a single-process instance only; run several instances instead of several workers` });
+  }
+  const password = secretFrom(f.password, f.password_file, ['fleet'], 'password_file', 'password', ctx, issues);
+  if (password !== null && f.user === null) issues.push({ path: ['fleet', 'user'], message: 'is required with fleet.password' });
+  if (f.user !== null && password === null) issues.push({ path: ['fleet', 'password'], message: 'is required with fleet.user (or password_file)' });
+  const t = f.tls;
+  if (t !== null && (t.cert === null) !== (t.key === null)) issues.push({ path: ['fleet', 'tls'], message: 'set both cert and key, or neither' });
+  if (t !== null && f.endpoints.some((e) => e.startsWith('http://'))) issues.push({ path: ['fleet', 'endpoints'], message: 'must be https:// URLs with fleet.tls' });
+  const prefix = `/${f.prefix.replace(/^\/+|\/+$/g, '')}`;
+  const port = parsed.listen.port;
+  return {
+    endpoints: f.endpoints.map((e) => e.replace(/\/$/, '')),
+    prefix,
+    instance: f.instance ?? `${hostname()}:${port === 0 ? `pid${process.pid}` : port}`,
+    tls:
+      t === null
+        ? null
+        : {
+            ca: readPem(t.ca, 'ca', fromBase, ctx, issues),
+            cert: t.cert === null ? null : readPem(t.cert, 'cert', fromBase, ctx, issues),
+            key: t.key === null ? null : readPem(t.key, 'key', fromBase, ctx, issues),
+          },
+    user: f.user,
+    password,
+    ackTimeoutMs: f.ack_timeout,
+    callTimeoutMs: f.call_timeout,
+    leaseTtlMs: f.lease_ttl,
+    syncIntervalMs: f.sync_interval,
+  };
+}
+
 /** Turns a schema-valid config into the final shape, or reports why it cannot. */
 export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { config: MeridianConfig; issues: PathIssue[] } {
   const issues: Issues = [];
@@ -187,8 +238,9 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     tlsCa: readCa(tlsCaPath, parsed.cluster.tls, fromBase, ctx, issues),
     authMethods: authMethods.length === 0 ? DEFAULT_BACKEND_AUTH : [...new Set(authMethods)],
   };
+  const workers = parsed.workers === 'auto' ? Math.max(1, availableParallelism()) : parsed.workers;
   const config: MeridianConfig = {
-    workers: parsed.workers === 'auto' ? Math.max(1, availableParallelism()) : parsed.workers,
+    workers,
     listen: parsed.listen,
     tls: parsed.tls === null ? null : { cert: fromBase(parsed.tls.cert), key: fromBase(parsed.tls.key), mode: parsed.tls.mode },
     region: parsed.region,
@@ -218,6 +270,7 @@ export function resolveConfig(parsed: ParsedConfig, ctx: ResolveContext): { conf
     shutdown: parsed.shutdown,
     tracing: parsed.tracing,
     admin: { database: parsed.admin.database, users: parsed.admin.users, http: http === null ? null : { host: http.host, port: http.port, token, allowedHosts: http.allowed_hosts.map((h) => h.toLowerCase()) } },
+    fleet: resolveFleet(parsed, workers, fromBase, ctx, issues),
     log: parsed.log,
     limits: parsed.limits,
   };

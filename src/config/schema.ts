@@ -228,6 +228,29 @@ const admin = section({
   }),
 });
 
+/** An etcd endpoint: http(s)://host:port. */
+const ETCD_URL = /^https?:\/\/[^\s/]+(:\d{1,5})?\/?$/;
+/** Instance names and the key prefix's segments end up in etcd keys and SHOW FLEET: keep them plain. */
+const INSTANCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$/;
+
+const fleet = optionalSection({
+  endpoints: list(required('an etcd URL such as http://127.0.0.1:2379', str(ETCD_URL)), 1, 'endpoint'),
+  prefix: field('a key prefix such as /meridian/prod (letters, digits, "_", "-", ".", "/")', str(/^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/), '/meridian'),
+  instance: optional('an instance name: letters, digits, "_", ".", ":" or "-", at most 100', str(INSTANCE_NAME)),
+  tls: optionalSection({
+    ca: text('a path to a PEM CA certificate'),
+    cert: optionalText('a path to a PEM client certificate'),
+    key: optionalText('a path to a PEM private key'),
+  }),
+  user: optionalText('an etcd user name'),
+  password: secret(),
+  password_file: optionalText('a file path'),
+  ack_timeout: durationField(5_000, 100),
+  call_timeout: durationField(1_000, 50),
+  lease_ttl: durationField(10_000, 2_000),
+  sync_interval: durationField(250, 20),
+});
+
 const log = section({ level: enumField(LOG_LEVELS, 'info') });
 
 const limits = section({
@@ -270,6 +293,7 @@ export const configSchema = section({
   shutdown,
   tracing,
   admin,
+  fleet,
   log,
   limits,
 });

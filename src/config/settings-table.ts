@@ -137,6 +137,20 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   s('admin.http.token', 'string', 'none (401)', 'restart', 'bearer token for protected endpoints'),
   s('admin.http.token_file', 'path', 'none', 'restart', 'token from a file'),
   s('admin.http.allowed_hosts', 'list of host names', '[] (loopback names and host only)', 'restart', 'Host header names accepted besides localhost, 127.0.0.1, [::1] and admin.http.host (others: 421)'),
+  s('fleet', 'mapping', 'none (a single instance)', 'restart', 'several Meridian instances sharing membership and DRAIN/UNDRAIN through etcd (needs workers: 1)'),
+  s('fleet.endpoints', 'list of URLs', 'required', 'restart', 'etcd client URLs, e.g. [http://10.0.0.5:2379]; https:// with fleet.tls'),
+  s('fleet.prefix', 'string', '/meridian', 'restart', 'every key the fleet writes lives under it (one prefix per fleet)'),
+  s('fleet.instance', 'string', 'host name:listen port', 'restart', "this instance's name in SHOW FLEET and etcd keys (with listen.port 0: host name:pid<process id>); unique in the fleet"),
+  s('fleet.tls.ca', 'path', 'required with fleet.tls', 'restart', "PEM CA that signed etcd's certificate"),
+  s('fleet.tls.cert', 'path', 'none', 'restart', 'PEM client certificate, when etcd asks for one (with fleet.tls.key)'),
+  s('fleet.tls.key', 'path', 'none', 'restart', 'PEM private key of fleet.tls.cert'),
+  s('fleet.user', 'string', 'none', 'restart', 'etcd user (etcd authentication), with fleet.password'),
+  s('fleet.password', 'string', 'none', 'restart', 'etcd password; from the environment ("${ETCD_PASSWORD}") or fleet.password_file'),
+  s('fleet.password_file', 'path', 'none', 'restart', 'etcd password from a file'),
+  s('fleet.ack_timeout', DUR, '5s', 'restart', 'a fleet-wide DRAIN/UNDRAIN waits this long for every live instance to apply it, then fails (55000) naming those that did not'),
+  s('fleet.call_timeout', DUR, '1s', 'restart', 'bound of every etcd call; a call that fails or times out makes the instance stale'),
+  s('fleet.lease_ttl', DUR, '10s', 'restart', "an instance that stops renewing its registration leaves SHOW FLEET this long after its last renewal (renewed every third of it)"),
+  s('fleet.sync_interval', DUR, '250ms', 'restart', "how often each instance reads the fleet's drains and applies new ones"),
   s('log.level', 'trace | debug | info | warn | error | fatal | silent', 'info', 'runtime', 'log level'),
   s('limits.max_frame_bytes', 'size', '64MB', 'runtime', 'largest client message accepted after login (8kB before)'),
   s('limits.max_request_bytes', 'size', '64MB', 'runtime', 'what one request may hold before it has a backend'),
@@ -151,7 +165,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
 ]);
 
 /** Top-level-or-nested key prefixes a reload cannot apply (the process must restart). */
-export const RESTART_KEYS: readonly string[] = Object.freeze(['workers', 'listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http']);
+export const RESTART_KEYS: readonly string[] = Object.freeze(['workers', 'listen', 'tls', 'pool.mode', 'cluster.kind', 'admin.http', 'fleet']);
 
 /** camelCase TS field → snake_case YAML key ("idleTimeoutMs" → "idle_timeout"). */
 export function yamlKeyOf(field: string): string {

@@ -35,8 +35,11 @@ function flatten(value: unknown, field: string, path: string, rows: ConfigRow[])
     for (const item of value as Array<Record<string, unknown>>) {
       for (const [k, v] of Object.entries(item)) if (k !== 'name') flatten(v, k, `${path}[${String(item.name)}].${yamlKeyOf(k)}`, rows);
     }
-  } else if (value === null && (path === 'tls' || path === 'admin.http' || path.endsWith('location'))) {
+  } else if (value === null && (path === 'tls' || path === 'admin.http' || path === 'fleet' || path === 'fleet.tls' || path.endsWith('location'))) {
     row('off');
+  } else if (path.startsWith('fleet.tls.') && typeof value === 'string') {
+    // fleet.tls holds the files' PEM (read at load): never the private key, only a count for certificates.
+    row(field === 'key' ? '[redacted]' : `PEM, ${value.split('-----BEGIN CERTIFICATE-----').length - 1} certificate(s)`);
   } else {
     row(scalarText(field, value));
   }

@@ -204,6 +204,28 @@ export interface AdminConfig {
   readonly http: AdminHttpConfig | null;
 }
 
+/** Several Meridian instances sharing drains and membership through etcd (src/etcd-fleet/). */
+export interface FleetConfig {
+  /** etcd client URLs (http:// or https://). */
+  readonly endpoints: readonly string[];
+  /** Every key lives under it, without a trailing "/" (default /meridian). */
+  readonly prefix: string;
+  /** This instance's name in the fleet (default: host name and listen port). */
+  readonly instance: string;
+  /** TLS to etcd: the CA's PEM, and a client certificate and key (PEM) when etcd asks for one. */
+  readonly tls: { readonly ca: string; readonly cert: string | null; readonly key: string | null } | null;
+  readonly user: string | null;
+  readonly password: string | null;
+  /** How long a fleet-wide DRAIN/UNDRAIN waits for every live instance to apply it (default 5 s). */
+  readonly ackTimeoutMs: number;
+  /** Bound of every etcd call (default 1 s). */
+  readonly callTimeoutMs: number;
+  /** The registration lease's TTL: a dead instance leaves the fleet this long after its last keep-alive (default 10 s). */
+  readonly leaseTtlMs: number;
+  /** How often the instance reads the fleet's drains (default 250 ms). */
+  readonly syncIntervalMs: number;
+}
+
 export interface LimitsConfig {
   readonly maxFrameBytes: number; // largest typed client frame accepted after login; default 64 MiB
   /** Bytes one request may hold in Meridian before it has a backend (frames count ≥ 64 bytes each); default 64 MiB. */
@@ -237,6 +259,8 @@ export interface MeridianConfig {
   readonly shutdown: ShutdownConfig;
   readonly tracing: TracingConfig;
   readonly admin: AdminConfig;
+  /** Null: a single instance, no etcd. */
+  readonly fleet: FleetConfig | null;
   readonly log: { readonly level: LogLevel };
   readonly limits: LimitsConfig;
 }

@@ -337,6 +337,25 @@ export class Metrics implements SessionMetrics {
     this.residencyDenials.labels(reason).inc();
   }
 
+  /**
+   * meridian_fleet_stale and meridian_fleet_members: only an instance with `fleet:` (etcd) has
+   * them; read at scrape time from the fleet member.
+   */
+  addFleetGauges(source: () => { isStale: boolean; members: number }): void {
+    const stale: client.Gauge<never> = new client.Gauge({
+      name: 'meridian_fleet_stale',
+      help: '1 while this instance cannot reach etcd (it serves with the last known fleet state and refuses fleet-wide commands), else 0',
+      registers: [this.registry],
+      collect: () => stale.set(source().isStale ? 1 : 0),
+    });
+    const members: client.Gauge<never> = new client.Gauge({
+      name: 'meridian_fleet_members',
+      help: 'Meridian instances registered in the fleet as this instance last read it (itself included)',
+      registers: [this.registry],
+      collect: () => members.set(source().members),
+    });
+  }
+
   async text(): Promise<string> {
     if (this.instanceText !== null) return this.instanceText();
     return this.registry.metrics();
