@@ -3,13 +3,16 @@
 // and, in vitest workers, loss of the parent: synchronous, for whatever this process still tracks;
 // (3) a sweep by postmaster.pid of run roots whose owning process is gone (global setup runs it at
 // start, so even a SIGKILLed run is cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
-// their own postmaster.pid: never a process by name.
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+// their own postmaster.pid, and members of a recorded process group (a detached daemon such as Bucardo)
+// whose working directory is the dir that recorded it: never a process by name.
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidState } from './pg-bin.js';
 
 const trackedPids = new Set<number>();
 const trackedDirs = new Set<string>();
+/** Process groups of daemons that detach (Bucardo: setsid, then fork): pgid → the dir their members run in. */
+const trackedGroups = new Map<number, string>();
 let handlersInstalled = false;
 
 export function sleepSync(ms: number): void {
@@ -40,6 +43,9 @@ function cleanupSync(): void {
   for (const dir of trackedDirs) for (const pid of findPostmastersUnder(dir)) pids.add(pid);
   killPostmastersSync(pids, 5_000);
   trackedPids.clear();
+  for (const [pgid, dir] of trackedGroups) killGroupSync(pgid, dir);
+  trackedGroups.clear();
+  for (const dir of trackedDirs) for (const [pgid, cwd] of findGroupsUnder(dir)) killGroupSync(pgid, cwd);
   for (const dir of trackedDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   trackedDirs.clear();
 }
@@ -91,6 +97,76 @@ export function untrackPid(pid: number): void {
   trackedPids.delete(pid);
 }
 
+/**
+ * Remember a process group (a daemon that detached with setsid, so neither our pid tracking nor a
+ * parent-death signal reaches its forks) whose members run in `cwd`: killed at exit. Also record
+ * it in a file `process-group` in `cwd` (see findGroupsUnder) so a later run's sweep finds it.
+ */
+export function trackProcessGroup(pgid: number, cwd: string): void {
+  installHandlers();
+  trackedGroups.set(pgid, cwd);
+  writeFileSync(join(cwd, 'process-group'), `${pgid}\n`);
+}
+export function untrackProcessGroup(pgid: number): void {
+  trackedGroups.delete(pgid);
+}
+
+/** Live pids of process group `pgid` whose working directory is `cwd` (others are not ours). */
+export function groupMembers(pgid: number, cwd: string): number[] {
+  const members: number[] = [];
+  let want: string;
+  try {
+    want = realpathSync(cwd);
+  } catch {
+    return members;
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // fields after the parenthesised command name: state ppid pgrp ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid || fields[0] === 'Z') continue;
+      if (readlinkSync(`/proc/${name}/cwd`) === want) members.push(Number(name));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return members;
+}
+
+/** SIGKILL to every member of the group that runs in `cwd`, until none is left (at most 5 s). */
+export function killGroupSync(pgid: number, cwd: string): void {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const live = groupMembers(pgid, cwd);
+    if (live.length === 0 || Date.now() > deadline) return;
+    for (const pid of live) signal(pid, 'SIGKILL');
+    sleepSync(20);
+  }
+}
+
+/** Process groups recorded in files named `process-group` below `root` (depth ≤ 4), with their dir. */
+export function findGroupsUnder(root: string, depth = 4): Array<[number, string]> {
+  const found: Array<[number, string]> = [];
+  if (depth < 0 || !existsSync(root)) return found;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (e.isFile() && e.name === 'process-group') {
+      const pgid = Number(readFileSync(join(root, e.name), 'utf8').trim());
+      if (Number.isInteger(pgid) && pgid > 0) found.push([pgid, root]);
+    } else if (e.isDirectory()) {
+      found.push(...findGroupsUnder(join(root, e.name), depth - 1));
+    }
+  }
+  return found;
+}
+
 /** Remember a directory to delete at exit (after the tracked postmasters are gone). */
 export function trackDir(dir: string): void {
   installHandlers();
@@ -133,8 +209,9 @@ export function postmasterPidIfRunning(dataDir: string): number | null {
   }
 }
 
-/** Kill every postmaster below `root` and delete it. */
+/** Kill every postmaster and recorded process group below `root` and delete it. */
 export function destroyTreeSync(root: string): void {
+  for (const [pgid, cwd] of findGroupsUnder(root)) killGroupSync(pgid, cwd);
   killPostmastersSync(findPostmastersUnder(root));
   rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 }
