@@ -21,7 +21,8 @@ export function findBucardo(): { bin: string } | { missing: string } {
   const major = findPgBin().major;
   if (!bin || !SCHEMA_FILES.some((f) => existsSync(f))) return { missing: 'bucardo is not installed (Debian: apt-get install bucardo)' };
   // Bucardo's own database needs plperlu (its triggers and functions are written in it).
-  if (!findPgBin().hasExtension('plperl')) return { missing: `PL/Perl is not installed for PostgreSQL ${major} (Debian: apt-get install postgresql-plperl-${major})` };
+  if (!findPgBin().hasExtension('plperl'))
+    return { missing: `PL/Perl is not installed for PostgreSQL ${major} (Debian: apt-get install postgresql-plperl-${major})` };
   return { bin };
 }
 
@@ -112,7 +113,11 @@ export async function startBucardoDaemon(c: BucardoControl): Promise<RunningBuca
 /** The last lines of Bucardo's log (for failure messages). */
 export function bucardoLogTail(c: BucardoControl, lines = 40): string {
   try {
-    return readFileSync(join(logDir(c), 'log.bucardo'), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(join(logDir(c), 'log.bucardo'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no Bucardo log)';
   }

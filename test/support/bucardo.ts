@@ -13,7 +13,9 @@
 // - One multi-source sync applies each run to every node and commits them together: the nodes'
 //   lags move together. A master that cannot be reached stalls the whole sync (Bucardo marks it
 //   'stalled' and retries): the other masters stop exchanging changes until it returns.
-// - Bucardo's loops sleep 0.2–0.5 s by default; the harness sets 0.05 s (loopSleepS).
+// - Bucardo's loops sleep 0.2–0.5 s by default; the harness sets 0.05 s (loopSleepS). When a
+//   database fails a ping, the MCP stops its controllers and kids and starts again after
+//   mcp_dbproblem_sleep (default 15 s; the harness sets 1 s).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLocalCluster, createFixtureTables, FIXTURE_TABLES, settleNodes } from './cluster-base.js';
@@ -24,9 +26,15 @@ import { waitFor } from './wait.js';
 import { socketDir } from './workspace.js';
 
 /** Meridian's heartbeat table, as `meridian init-heartbeat` creates it (CREATE TABLE IF NOT EXISTS there keeps it). */
-export const HEARTBEAT_TABLE = { name: 'meridian_heartbeat', ddl: 'CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)' };
+export const HEARTBEAT_TABLE = {
+  name: 'meridian_heartbeat',
+  ddl: 'CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)',
+};
 /** The harness's own table for waitReplicating: one row per node. */
-const PROBE_TABLE = { name: 'bucardo_probe', ddl: 'CREATE TABLE IF NOT EXISTS bucardo_probe(node text PRIMARY KEY, token bigint NOT NULL, at timestamptz NOT NULL)' };
+const PROBE_TABLE = {
+  name: 'bucardo_probe',
+  ddl: 'CREATE TABLE IF NOT EXISTS bucardo_probe(node text PRIMARY KEY, token bigint NOT NULL, at timestamptz NOT NULL)',
+};
 const SYNC = 'meridian';
 
 class BucardoClusterImpl implements BucardoCluster {
@@ -82,7 +90,10 @@ class BucardoClusterImpl implements BucardoCluster {
     const token = ++this.token;
     const written = new Map<string, number>();
     for (const n of running) {
-      await n.query('INSERT INTO bucardo_probe VALUES ($1, $2, clock_timestamp()) ON CONFLICT (node) DO UPDATE SET token = excluded.token, at = excluded.at', [n.name, token]);
+      await n.query('INSERT INTO bucardo_probe VALUES ($1, $2, clock_timestamp()) ON CONFLICT (node) DO UPDATE SET token = excluded.token, at = excluded.at', [
+        n.name,
+        token,
+      ]);
       written.set(n.name, Date.now());
     }
     let slowest = 0;
@@ -123,7 +134,11 @@ class BucardoClusterImpl implements BucardoCluster {
 /** `bucardo install`, the settings, the masters, the relgroup and the sync; the daemon is not started. */
 async function configureBucardo(ctl: BucardoControl, masters: readonly PgNode[], tables: readonly string[], loopSleepS: number): Promise<void> {
   // --batch answers every prompt with its default; the connection options say where to install.
-  await bucardoCli(ctl, ['install', '--batch', '--dbuser', 'postgres', '--dbname', 'postgres', '--dbhost', ctl.socketDir, '--dbport', String(ctl.port), '--pid-dir', pidDir(ctl)], 'P\n');
+  await bucardoCli(
+    ctl,
+    ['install', '--batch', '--dbuser', 'postgres', '--dbname', 'postgres', '--dbhost', ctl.socketDir, '--dbport', String(ctl.port), '--pid-dir', pidDir(ctl)],
+    'P\n',
+  );
   const logs = join(ctl.dir, 'log');
   await bucardoCli(ctl, [
     'set',
@@ -135,6 +150,8 @@ async function configureBucardo(ctl: BucardoControl, masters: readonly PgNode[],
     `ctl_sleep=${loopSleepS}`,
     `mcp_loop_sleep=${loopSleepS}`,
     `kid_nodeltarows_sleep=${loopSleepS}`,
+    // After a database fails a ping the MCP stops everything and respawns after this (default 15 s)
+    'mcp_dbproblem_sleep=1',
     'bucardo_vac=0', // the VAC process purges old delta rows: not needed for a test's lifetime
   ]);
   for (const n of masters) {
@@ -156,7 +173,10 @@ export function startBucardoCluster(opts: BucardoOptions = {}): Promise<BucardoC
   if (!Number.isInteger(count) || count < 2 || count > 5) return Promise.reject(new Error(`nodes must be 2..5, got ${count}`));
   return buildLocalCluster('bucardo', async (dir, nodes, teardown) => {
     const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
-    const started: LocalPgNode[] = await settleNodes(nodes, [...names, 'bucardo'].map((name) => createNodeFromTemplate(dir, name, opts.settings ?? {})));
+    const started: LocalPgNode[] = await settleNodes(
+      nodes,
+      [...names, 'bucardo'].map((name) => createNodeFromTemplate(dir, name, opts.settings ?? {})),
+    );
     const control = started.find((n) => n.name === 'bucardo')!;
     const masters = started.filter((n) => n !== control);
     const extra = [HEARTBEAT_TABLE, PROBE_TABLE, ...(opts.tables ?? [])];
