@@ -1,12 +1,13 @@
 // Test support: Bucardo's command-line tool and its daemon. `bucardo start` detaches (fork, setsid,
 // fork again): its Master Control Program (MCP), VAC, controllers (CTL) and kids (KID, which copy
-// the rows) are perl processes of one new process group, children of no process of ours, and
-// forked again whenever a kid dies. They are stopped by that group: SIGKILL to every member whose
-// working directory is the cluster's Bucardo dir (each is started there), and the group is
-// registered with cleanup.ts, so the exit handlers and a later run's sweep kill it too.
+// the rows) are perl processes that are children of no process of ours, forked again whenever a kid
+// dies, and after a database problem the MCP respawns the whole daemon through a new `bucardo
+// start` (new pids, a new process group). What they all keep is the working directory they were
+// started in, the cluster's Bucardo dir: they are found and killed by it (cleanup.ts
+// trackDaemonDir), by the harness, by the exit handlers and by a later run's sweep.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { groupMembers, killGroupSync, trackProcessGroup, untrackProcessGroup } from './cleanup.js';
+import { killProcessesInSync, processesIn, trackDaemonDir } from './cleanup.js';
 import { findExecutable } from './daemon.js';
 import { findPgBin } from './pg-bin.js';
 import { runChecked, type RunResult } from './proc.js';
@@ -48,66 +49,42 @@ export function logDir(c: BucardoControl): string {
   return join(c.dir, 'log');
 }
 
-/** The pgid of a live process (field 5 of /proc/<pid>/stat), or null. */
-function processGroupOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' ? null : Number(fields[2]);
-  } catch {
-    return null;
-  }
-}
-
-function mcpPid(c: BucardoControl): number | null {
+function mcpRunning(c: BucardoControl): boolean {
   try {
     const pid = Number(readFileSync(join(pidDir(c), 'bucardo.mcp.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && processesIn(c.dir).includes(pid);
   } catch {
-    return null;
+    return false;
   }
 }
 
-export interface RunningBucardo {
-  readonly pgid: number;
-  /** Live members of the daemon's process group (MCP, VAC, CTL, KID). */
-  pids(): number[];
-  /** SIGKILL to the whole group; resolves once none is left. Idempotent. */
-  stop(): Promise<void>;
+/** Live processes of the daemon (MCP, VAC, CTL, KID, and a `bucardo` command still running). */
+export function bucardoPids(c: BucardoControl): number[] {
+  return processesIn(c.dir);
+}
+
+/** Kills every process of the daemon; resolves once none is left. */
+export async function killBucardo(c: BucardoControl): Promise<void> {
+  killProcessesInSync(c.dir);
+  await Promise.resolve();
+  const left = processesIn(c.dir);
+  if (left.length > 0) throw new Error(`Bucardo processes survived SIGKILL: ${left.join(', ')}`);
 }
 
 /**
- * `bucardo start` with its pid files and logs in the Bucardo dir; resolves once the MCP has written
- * its pid file (the sync's controller and kid follow within a second or two: see waitReplicating).
+ * `bucardo start` with its pid files and logs in the Bucardo dir; resolves once the MCP runs (the
+ * sync's controller and kid follow within a second or two: see waitReplicating).
  */
-export async function startBucardoDaemon(c: BucardoControl): Promise<RunningBucardo> {
+export async function startBucardoDaemon(c: BucardoControl): Promise<void> {
   mkdirSync(pidDir(c), { recursive: true });
   mkdirSync(logDir(c), { recursive: true });
+  trackDaemonDir(c.dir);
   await bucardoCli(c, ['start', '--sendmail=0', '--log-destination', logDir(c), 'meridian tests']);
-  let pgid: number | null = null;
   const deadline = Date.now() + 30_000;
-  while (pgid === null) {
-    const pid = mcpPid(c);
-    pgid = pid === null ? null : processGroupOf(pid);
-    if (pgid !== null) break;
+  while (!mcpRunning(c)) {
     if (Date.now() > deadline) throw new Error(`Bucardo's MCP did not start within 30 s\n${bucardoLogTail(c)}`);
     await sleep(50);
   }
-  trackProcessGroup(pgid, c.dir);
-  const group = pgid;
-  let stopped = false;
-  return {
-    pgid: group,
-    pids: () => groupMembers(group, c.dir),
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      // Bucardo's own `stop` waits for kids to finish their run; tests want it gone now.
-      killGroupSync(group, c.dir);
-      untrackProcessGroup(group);
-      await Promise.resolve();
-    },
-  };
 }
 
 /** The last lines of Bucardo's log (for failure messages). */

@@ -19,7 +19,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLocalCluster, createFixtureTables, FIXTURE_TABLES, settleNodes } from './cluster-base.js';
-import { bucardoCli, bucardoLogTail, findBucardo, pidDir, startBucardoDaemon, type BucardoControl, type RunningBucardo } from './bucardo-daemon.js';
+import { bucardoCli, bucardoLogTail, bucardoPids, findBucardo, killBucardo, pidDir, startBucardoDaemon, type BucardoControl } from './bucardo-daemon.js';
 import { createNodeFromTemplate, type LocalPgNode } from './pg-node.js';
 import type { BucardoCluster, BucardoOptions, PgNode } from './types.js';
 import { waitFor } from './wait.js';
@@ -41,7 +41,6 @@ class BucardoClusterImpl implements BucardoCluster {
   readonly kind = 'bucardo' as const;
   readonly isShared = false;
   readonly syncName = SYNC;
-  private daemon: RunningBucardo | null = null;
   private stopping: Promise<void> | undefined;
   private token = Date.now();
 
@@ -70,19 +69,23 @@ class BucardoClusterImpl implements BucardoCluster {
   }
 
   daemonPids(): number[] {
-    return this.daemon?.pids() ?? [];
+    return bucardoPids(this.ctl);
   }
 
   async startDaemon(): Promise<void> {
-    if (this.daemon && this.daemon.pids().length > 0) return;
+    if (this.daemonPids().length > 0) return;
     // A killed daemon leaves its pid files: `bucardo start` would refuse ("already running").
     rmSync(pidDir(this.ctl), { recursive: true, force: true });
-    this.daemon = await startBucardoDaemon(this.ctl);
+    await startBucardoDaemon(this.ctl);
   }
 
-  async stopDaemon(): Promise<void> {
-    await this.daemon?.stop();
-    this.daemon = null;
+  stopDaemon(): Promise<void> {
+    return killBucardo(this.ctl);
+  }
+
+  async restartDaemon(): Promise<void> {
+    await this.stopDaemon();
+    await this.startDaemon();
   }
 
   async waitReplicating(timeoutMs = 60_000): Promise<number> {

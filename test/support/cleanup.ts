@@ -3,16 +3,16 @@
 // and, in vitest workers, loss of the parent: synchronous, for whatever this process still tracks;
 // (3) a sweep by postmaster.pid of run roots whose owning process is gone (global setup runs it at
 // start, so even a SIGKILLed run is cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
-// their own postmaster.pid, and members of a recorded process group (a detached daemon such as Bucardo)
-// whose working directory is the dir that recorded it: never a process by name.
+// their own postmaster.pid, and processes whose working directory is a dir recorded for a detached
+// daemon (Bucardo) inside a run root: never a process by name.
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidState } from './pg-bin.js';
 
 const trackedPids = new Set<number>();
 const trackedDirs = new Set<string>();
-/** Process groups of daemons that detach (Bucardo: setsid, then fork): pgid → the dir their members run in. */
-const trackedGroups = new Map<number, string>();
+/** Working directories of daemons that detach (Bucardo): every process running there is killed. */
+const trackedDaemonDirs = new Set<string>();
 let handlersInstalled = false;
 
 export function sleepSync(ms: number): void {
@@ -43,9 +43,9 @@ function cleanupSync(): void {
   for (const dir of trackedDirs) for (const pid of findPostmastersUnder(dir)) pids.add(pid);
   killPostmastersSync(pids, 5_000);
   trackedPids.clear();
-  for (const [pgid, dir] of trackedGroups) killGroupSync(pgid, dir);
-  trackedGroups.clear();
-  for (const dir of trackedDirs) for (const [pgid, cwd] of findGroupsUnder(dir)) killGroupSync(pgid, cwd);
+  for (const dir of trackedDaemonDirs) killProcessesInSync(dir);
+  trackedDaemonDirs.clear();
+  for (const dir of trackedDirs) for (const d of findDaemonDirsUnder(dir)) killProcessesInSync(d);
   for (const dir of trackedDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   trackedDirs.clear();
 }
@@ -98,36 +98,35 @@ export function untrackPid(pid: number): void {
 }
 
 /**
- * Remember a process group (a daemon that detached with setsid, so neither our pid tracking nor a
- * parent-death signal reaches its forks) whose members run in `cwd`: killed at exit. Also record
- * it in a file `process-group` in `cwd` (see findGroupsUnder) so a later run's sweep finds it.
+ * Remember a directory that detached daemons run in (Bucardo: setsid and fork, and its MCP respawns
+ * itself through a new `bucardo start`, in a new process group, so neither our pid tracking nor a
+ * parent-death signal nor a process group reaches all of it; each keeps the working directory it was
+ * started in). At exit every process whose working directory is `dir` is killed. A file
+ * `daemon-dir` in it lets a later run's sweep (findDaemonDirsUnder) do the same.
  */
-export function trackProcessGroup(pgid: number, cwd: string): void {
+export function trackDaemonDir(dir: string): void {
   installHandlers();
-  trackedGroups.set(pgid, cwd);
-  writeFileSync(join(cwd, 'process-group'), `${pgid}\n`);
+  trackedDaemonDirs.add(dir);
+  writeFileSync(join(dir, 'daemon-dir'), 'processes running in this directory are killed at clean-up\n');
 }
-export function untrackProcessGroup(pgid: number): void {
-  trackedGroups.delete(pgid);
+export function untrackDaemonDir(dir: string): void {
+  trackedDaemonDirs.delete(dir);
 }
 
-/** Live pids of process group `pgid` whose working directory is `cwd` (others are not ours). */
-export function groupMembers(pgid: number, cwd: string): number[] {
+/** Live (not zombie) pids whose working directory is `dir`. */
+export function processesIn(dir: string): number[] {
   const members: number[] = [];
   let want: string;
   try {
-    want = realpathSync(cwd);
+    want = realpathSync(dir);
   } catch {
     return members;
   }
   for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // fields after the parenthesised command name: state ppid pgrp ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid || fields[0] === 'Z') continue;
-      if (readlinkSync(`/proc/${name}/cwd`) === want) members.push(Number(name));
+      if (readlinkSync(`/proc/${name}/cwd`) !== want) continue;
+      if (pidState(Number(name)) === 'alive') members.push(Number(name));
     } catch {
       // gone meanwhile, or not ours to read
     }
@@ -135,20 +134,20 @@ export function groupMembers(pgid: number, cwd: string): number[] {
   return members;
 }
 
-/** SIGKILL to every member of the group that runs in `cwd`, until none is left (at most 5 s). */
-export function killGroupSync(pgid: number, cwd: string): void {
+/** SIGKILL to every process running in `dir`, until none is left (at most 5 s: a daemon may fork meanwhile). */
+export function killProcessesInSync(dir: string): void {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const live = groupMembers(pgid, cwd);
+    const live = processesIn(dir);
     if (live.length === 0 || Date.now() > deadline) return;
     for (const pid of live) signal(pid, 'SIGKILL');
     sleepSync(20);
   }
 }
 
-/** Process groups recorded in files named `process-group` below `root` (depth ≤ 4), with their dir. */
-export function findGroupsUnder(root: string, depth = 4): Array<[number, string]> {
-  const found: Array<[number, string]> = [];
+/** Dirs below `root` (depth ≤ 4) holding a `daemon-dir` file (see trackDaemonDir). */
+export function findDaemonDirsUnder(root: string, depth = 4): string[] {
+  const found: string[] = [];
   if (depth < 0 || !existsSync(root)) return found;
   let entries: import('node:fs').Dirent[];
   try {
@@ -157,12 +156,8 @@ export function findGroupsUnder(root: string, depth = 4): Array<[number, string]
     return found;
   }
   for (const e of entries) {
-    if (e.isFile() && e.name === 'process-group') {
-      const pgid = Number(readFileSync(join(root, e.name), 'utf8').trim());
-      if (Number.isInteger(pgid) && pgid > 0) found.push([pgid, root]);
-    } else if (e.isDirectory()) {
-      found.push(...findGroupsUnder(join(root, e.name), depth - 1));
-    }
+    if (e.isFile() && e.name === 'daemon-dir') found.push(root);
+    else if (e.isDirectory()) found.push(...findDaemonDirsUnder(join(root, e.name), depth - 1));
   }
   return found;
 }
@@ -209,9 +204,9 @@ export function postmasterPidIfRunning(dataDir: string): number | null {
   }
 }
 
-/** Kill every postmaster and recorded process group below `root` and delete it. */
+/** Kill every postmaster and daemon (see trackDaemonDir) below `root` and delete it. */
 export function destroyTreeSync(root: string): void {
-  for (const [pgid, cwd] of findGroupsUnder(root)) killGroupSync(pgid, cwd);
+  for (const dir of findDaemonDirsUnder(root)) killProcessesInSync(dir);
   killPostmastersSync(findPostmastersUnder(root));
   rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 }

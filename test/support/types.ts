@@ -92,6 +92,12 @@ export interface BucardoCluster extends Omit<Cluster, 'kind'> {
   /** Starts the daemon again (`bucardo start`); resolves once its MCP runs. */
   startDaemon(): Promise<void>;
   /**
+   * Kills and starts the daemon: what an operator does after a master came back. Bucardo 5.6 marks
+   * a sync whose member was unreachable when its MCP (re)started as failed and leaves it so until
+   * the next start (`bucardo restart`).
+   */
+  restartDaemon(): Promise<void>;
+  /**
    * Waits until a row written on every running node has reached every other running node (Bucardo
    * replicates: its daemon runs and no member of the sync is unreachable). Returns the slowest
    * commit-to-visible time seen, in ms.
