@@ -2,6 +2,7 @@
 // (the same recipe as test/support/cluster-pglogical.ts). The copies start identical, so every subscription is created
 // without synchronising structure or data; forward_origins '{}' stops changes from looping, and
 // last_update_wins keeps the nodes convergent when two of them update the same row.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DB, pgTool, type PgNode } from './postgres.js';
@@ -15,7 +16,20 @@ export const PGLOGICAL_CONF = [
   'track_commit_timestamp = on',
   "shared_preload_libraries = 'pglogical'",
   "pglogical.conflict_resolution = 'last_update_wins'",
+  // Recent minor releases (15.20 here) refuse an output plugin not listed here, and pglogical's is not by default.
+  ...(serverHasSetting('output_plugin_libraries') ? ["output_plugin_libraries = 'pgoutput, test_decoding, pglogical_output'"] : []),
 ];
+
+/** This PostgreSQL knows the configuration parameter (`postgres --describe-config`). */
+function serverHasSetting(name: string): boolean {
+  try {
+    return execFileSync(pgTool('postgres'), ['--describe-config'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+      .split('\n')
+      .some((l) => l.split('\t')[0] === name);
+  } catch {
+    return false;
+  }
+}
 
 /** Null when pglogical is installed for this PostgreSQL, else why not. */
 export async function pglogicalMissing(): Promise<string | null> {

@@ -92,6 +92,8 @@ function nodeSettings(opts: ActiveActiveOptions): Record<string, string | number
     shared_preload_libraries: 'pglogical',
     'pglogical.conflict_resolution': opts.resolution ?? 'last_update_wins',
     'pglogical.conflict_log_level': 'LOG', // conflicts show at the default log_min_messages
+    // Recent minor releases (15.20 here) refuse an output plugin not listed here, and pglogical's is not by default.
+    ...(findPgBin().hasSetting('output_plugin_libraries') ? { output_plugin_libraries: 'pgoutput, test_decoding, pglogical_output' } : {}),
     ...opts.settings,
   };
 }

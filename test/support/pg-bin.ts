@@ -21,6 +21,8 @@ export interface PgBin {
   path(tool: string): string;
   /** True when the extension's control file and library are installed for this server. */
   hasExtension(name: string): boolean;
+  /** True when this server knows the configuration parameter (`postgres --describe-config`). */
+  hasSetting(name: string): boolean;
 }
 
 export interface PgOsUser {
@@ -93,8 +95,24 @@ export function findPgBin(): PgBin {
     versionText,
     path: (tool) => join(binDir, tool),
     hasExtension: (name) => extensionInstalled(binDir, major, name),
+    hasSetting: (name) => serverSettings(binDir).has(name),
   };
   return cachedBin;
+}
+
+let cachedSettings: Set<string> | null = null;
+
+/** The parameters the server knows, from `postgres --describe-config` (one per line, name first). */
+function serverSettings(binDir: string): Set<string> {
+  if (cachedSettings !== null) return cachedSettings;
+  let text = '';
+  try {
+    text = execFileSync(join(binDir, 'postgres'), ['--describe-config'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  } catch {
+    /* an old or unusual server: no optional settings are added */
+  }
+  cachedSettings = new Set(text.split('\n').map((l) => l.split('\t')[0]!));
+  return cachedSettings;
 }
 
 function extensionInstalled(binDir: string, major: number, name: string): boolean {
