@@ -20,6 +20,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLocalCluster, createFixtureTables, FIXTURE_TABLES, settleNodes } from './cluster-base.js';
 import { bucardoCli, bucardoLogTail, bucardoPids, findBucardo, killBucardo, pidDir, startBucardoDaemon, type BucardoControl } from './bucardo-daemon.js';
+import { heartbeatTableDdl } from '../../src/health/init-heartbeat-command.js';
 import { createNodeFromTemplate, type LocalPgNode } from './pg-node.js';
 import type { BucardoCluster, BucardoOptions, PgNode } from './types.js';
 import { waitFor } from './wait.js';
