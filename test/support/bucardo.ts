@@ -26,11 +26,11 @@ import type { BucardoCluster, BucardoOptions, PgNode } from './types.js';
 import { waitFor } from './wait.js';
 import { socketDir } from './workspace.js';
 
-/** Meridian's heartbeat table, as `meridian init-heartbeat` creates it (CREATE TABLE IF NOT EXISTS there keeps it). */
-export const HEARTBEAT_TABLE = {
-  name: 'meridian_heartbeat',
-  ddl: 'CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)',
-};
+/**
+ * Meridian's heartbeat table, created as `meridian init-heartbeat` creates it (which then finds it):
+ * Bucardo needs it on every node before the sync is added, and in the sync.
+ */
+export const HEARTBEAT_TABLE = { name: 'meridian_heartbeat', ddl: heartbeatTableDdl('meridian_heartbeat') };
 /** The harness's own table for waitReplicating: one row per node. */
 const PROBE_TABLE = {
   name: 'bucardo_probe',
