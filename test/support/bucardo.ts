@@ -187,7 +187,8 @@ export function startBucardoCluster(opts: BucardoOptions = {}): Promise<BucardoC
     await Promise.all(
       masters.map(async (n) => {
         await createFixtureTables(n);
-        for (const t of extra) await n.query(t.ddl);
+        for (const t of extra) if (t.ddl) await n.query(t.ddl);
+        await opts.prepare?.(n);
       }),
     );
     const qualify = (name: string) => (name.includes('.') ? name : `public.${name}`);

@@ -111,10 +111,13 @@ export interface BucardoOptions extends ClusterOptions {
   /** Number of masters, 2–5 (default 3): n1…nN, each a source of the one sync. */
   nodes?: number;
   /**
-   * Tables to create on every node and add to the sync, besides the fixture tables and
-   * meridian_heartbeat: name (schema-qualified or in public) and DDL. Each needs a primary key.
+   * Tables to add to the sync, besides the fixture tables and meridian_heartbeat: name
+   * (schema-qualified or in public) and the DDL that creates it on every node (none: `prepare`
+   * made it). Each needs a primary key.
    */
-  tables?: ReadonlyArray<{ name: string; ddl: string }>;
+  tables?: ReadonlyArray<{ name: string; ddl?: string }>;
+  /** Runs on every master before Bucardo is set up (e.g. `pgbench -i`); name its tables in `tables`. */
+  prepare?: (node: PgNode) => Promise<void>;
   /** Bucardo's loop sleeps (kid_sleep, ctl_sleep, mcp_loop_sleep) in seconds (default 0.05; Bucardo's own 0.2–0.5). */
   loopSleepS?: number;
 }
