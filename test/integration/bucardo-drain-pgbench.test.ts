@@ -93,18 +93,30 @@ describe.skipIf(missing !== null)('drain under pgbench load on Bucardo', () => {
       expect(drained).toMatchObject({ node: victim, state: 'drained', outcome: 'drained', cancelled: '0', closed: '0' });
       const drainMs = Date.now() - drainStartMs;
 
+      const drainReturnedAt = new Date();
       const routedAtDrain = await routedTo(victim);
+      // No backend of Meridian's may start on the node from here until UNDRAIN. (One closed by
+      // the drain may still be exiting for a moment: on Bun a closed socket is reset only a second
+      // later if the server has not closed it; those started before DRAIN returned.)
       const sightings: string[] = [];
       let watching = true;
       const watch = (async () => {
         while (watching) {
           if (node.isRunning()) {
-            const rows = await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'").catch(() => []);
-            if ((rows[0]?.n ?? 0) > 0) sightings.push(`${new Date().toISOString()}: ${rows[0]?.n} app backends`);
+            const rows = await node
+              .query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app' AND backend_start >= $1", [drainReturnedAt])
+              .catch(() => []);
+            if ((rows[0]?.n ?? 0) > 0) sightings.push(`${new Date().toISOString()}: ${rows[0]?.n} app backends started after DRAIN returned`);
           }
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
+      // ...and those that were there are gone soon.
+      await waitFor(async () => (await node.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'"))[0]?.n === 0, {
+        timeoutMs: 3_000,
+        intervalMs: 20,
+        what: `no app backend left on ${victim} after DRAIN`,
+      });
 
       await new Promise((r) => setTimeout(r, 1000));
       await node.stop('fast');
