@@ -128,8 +128,11 @@ class BucardoClusterImpl implements BucardoCluster {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.stopDaemon();
-      await this.teardown();
+      try {
+        await this.stopDaemon();
+      } finally {
+        await this.teardown();
+      }
     })();
     return this.stopping;
   }
