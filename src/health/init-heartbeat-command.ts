@@ -20,6 +20,15 @@ export interface TextOut {
 
 const REPLICATION_SET = 'default';
 
+/**
+ * The heartbeat table: one row per master, keyed by node name. The primary key is also what
+ * row-based replication tools need (Bucardo refuses a table without one; pglogical replicates
+ * UPDATEs only with one).
+ */
+export function heartbeatTableDdl(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${quoteQualified(table)} (node text PRIMARY KEY, ts timestamptz NOT NULL)`;
+}
+
 async function withClient<T>(cfg: MeridianConfig, node: NodeConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const { health, cluster } = cfg;
   const client = new pg.Client({
@@ -69,7 +78,7 @@ async function initNode(cfg: MeridianConfig, node: NodeConfig): Promise<string> 
       throw new Error(missingExtensionMessage(ext, cfg.health.database));
     }
     // READ WRITE: a read-only subscriber (default_transaction_read_only) still needs the table.
-    await c.query(`BEGIN READ WRITE; CREATE TABLE IF NOT EXISTS ${quoteQualified(table)} (node text PRIMARY KEY, ts timestamptz NOT NULL); COMMIT`);
+    await c.query(`BEGIN READ WRITE; ${heartbeatTableDdl(table)}; COMMIT`);
     await c.query('BEGIN READ WRITE');
     try {
       const note = await addToReplicationSet(c, setup, table);

@@ -3,13 +3,16 @@
 // and, in vitest workers, loss of the parent: synchronous, for whatever this process still tracks;
 // (3) a sweep by postmaster.pid of run roots whose owning process is gone (global setup runs it at
 // start, so even a SIGKILLed run is cleaned up by the next). Kills only postmasters whose working directory is the data dir named in
-// their own postmaster.pid: never a process by name.
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+// their own postmaster.pid, and processes whose working directory is a dir recorded for a detached
+// daemon (Bucardo) inside a run root: never a process by name.
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidState } from './pg-bin.js';
 
 const trackedPids = new Set<number>();
 const trackedDirs = new Set<string>();
+/** Working directories of daemons that detach (Bucardo): every process running there is killed. */
+const trackedDaemonDirs = new Set<string>();
 let handlersInstalled = false;
 
 export function sleepSync(ms: number): void {
@@ -40,6 +43,9 @@ function cleanupSync(): void {
   for (const dir of trackedDirs) for (const pid of findPostmastersUnder(dir)) pids.add(pid);
   killPostmastersSync(pids, 5_000);
   trackedPids.clear();
+  for (const dir of trackedDaemonDirs) killProcessesInSync(dir);
+  trackedDaemonDirs.clear();
+  for (const dir of trackedDirs) for (const d of findDaemonDirsUnder(dir)) killProcessesInSync(d);
   for (const dir of trackedDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   trackedDirs.clear();
 }
@@ -91,6 +97,71 @@ export function untrackPid(pid: number): void {
   trackedPids.delete(pid);
 }
 
+/**
+ * Remember a directory that detached daemons run in (Bucardo: setsid and fork, and its MCP respawns
+ * itself through a new `bucardo start`, in a new process group, so neither our pid tracking nor a
+ * parent-death signal nor a process group reaches all of it; each keeps the working directory it was
+ * started in). At exit every process whose working directory is `dir` is killed. A file
+ * `daemon-dir` in it lets a later run's sweep (findDaemonDirsUnder) do the same.
+ */
+export function trackDaemonDir(dir: string): void {
+  installHandlers();
+  trackedDaemonDirs.add(dir);
+  writeFileSync(join(dir, 'daemon-dir'), 'processes running in this directory are killed at clean-up\n');
+}
+export function untrackDaemonDir(dir: string): void {
+  trackedDaemonDirs.delete(dir);
+}
+
+/** Live (not zombie) pids whose working directory is `dir`. */
+export function processesIn(dir: string): number[] {
+  const members: number[] = [];
+  let want: string;
+  try {
+    want = realpathSync(dir);
+  } catch {
+    return members;
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) !== want) continue;
+      if (pidState(Number(name)) === 'alive') members.push(Number(name));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return members;
+}
+
+/** SIGKILL to every process running in `dir`, until none is left (at most 5 s: a daemon may fork meanwhile). */
+export function killProcessesInSync(dir: string): void {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const live = processesIn(dir);
+    if (live.length === 0 || Date.now() > deadline) return;
+    for (const pid of live) signal(pid, 'SIGKILL');
+    sleepSync(20);
+  }
+}
+
+/** Dirs below `root` (depth ≤ 4) holding a `daemon-dir` file (see trackDaemonDir). */
+export function findDaemonDirsUnder(root: string, depth = 4): string[] {
+  const found: string[] = [];
+  if (depth < 0 || !existsSync(root)) return found;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (e.isFile() && e.name === 'daemon-dir') found.push(root);
+    else if (e.isDirectory()) found.push(...findDaemonDirsUnder(join(root, e.name), depth - 1));
+  }
+  return found;
+}
+
 /** Remember a directory to delete at exit (after the tracked postmasters are gone). */
 export function trackDir(dir: string): void {
   installHandlers();
@@ -133,8 +204,9 @@ export function postmasterPidIfRunning(dataDir: string): number | null {
   }
 }
 
-/** Kill every postmaster below `root` and delete it. */
+/** Kill every postmaster and daemon (see trackDaemonDir) below `root` and delete it. */
 export function destroyTreeSync(root: string): void {
+  for (const dir of findDaemonDirsUnder(root)) killProcessesInSync(dir);
   killPostmastersSync(findPostmastersUnder(root));
   rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 }

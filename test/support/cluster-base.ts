@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { trackDir, untrackDir } from './cleanup.js';
 import { createNodeFromTemplate, LocalPgNode, SharedClusterError } from './pg-node.js';
-import type { Cluster, ClusterKind, ClusterOptions, PgNode, SingleCluster } from './types.js';
+import type { Cluster, ClusterKind, ClusterOptions, LocalClusterKind, PgNode, SingleCluster } from './types.js';
 import { newClusterDir } from './workspace.js';
 
 /** The table every cluster has (on every node for pglogical, where it is also replicated). */
@@ -73,7 +73,7 @@ export function localTeardown(nodes: readonly LocalPgNode[], dir: string): () =>
  * `nodes` and removes the dir before rethrowing. The dir is also removed at process exit.
  */
 export async function buildLocalCluster<C>(
-  kind: ClusterKind,
+  kind: LocalClusterKind,
   build: (dir: string, nodes: LocalPgNode[], teardown: () => Promise<void>) => Promise<C>,
 ): Promise<C> {
   const dir = newClusterDir(kind);

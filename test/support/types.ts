@@ -4,6 +4,8 @@
 import type { ConfSettings, TestUserName } from './test-users.js';
 
 export type ClusterKind = 'single' | 'pglogical' | 'physical';
+/** Kinds a test may start for itself; 'bucardo' is never shared (its daemon lives in one test process). */
+export type LocalClusterKind = ClusterKind | 'bucardo';
 export type StopMode = 'fast' | 'immediate';
 
 export interface PgNode {
@@ -70,6 +72,54 @@ export interface PhysicalCluster extends Cluster {
   resumeReplay(standby: string): Promise<void>;
   /** Waits until every running standby has replayed the primary's current WAL position. */
   waitReplayed(timeoutMs?: number): Promise<void>;
+}
+
+/** Bucardo multi-master: nodes n1…nN in one multi-source sync, Bucardo's own database on a node of its own. */
+export interface BucardoCluster extends Omit<Cluster, 'kind'> {
+  readonly kind: 'bucardo';
+  /** The server holding Bucardo's own database `bucardo` (not a master; not in the sync). */
+  readonly control: PgNode;
+  /** The sync's name (its relgroup and dbgroup have the same name). */
+  readonly syncName: string;
+  /** The tables in the sync, schema-qualified. */
+  readonly tables: readonly string[];
+  /** Runs the bucardo command-line tool against Bucardo's own database (throws on failure). */
+  cli(args: readonly string[]): Promise<{ stdout: string; stderr: string }>;
+  /** Live pids of the Bucardo daemon (MCP, VAC, CTL, KID); empty once stopped. */
+  daemonPids(): number[];
+  /** Kills the Bucardo daemon (every process of its group): replication stops, the nodes keep running. */
+  stopDaemon(): Promise<void>;
+  /** Starts the daemon again (`bucardo start`); resolves once its MCP runs. */
+  startDaemon(): Promise<void>;
+  /**
+   * Kills and starts the daemon: what an operator does after a master came back. Bucardo 5.6 marks
+   * a sync whose member was unreachable when its MCP (re)started as failed and leaves it so until
+   * the next start (`bucardo restart`).
+   */
+  restartDaemon(): Promise<void>;
+  /**
+   * Waits until a row written on every running node has reached every other running node (Bucardo
+   * replicates: its daemon runs and no member of the sync is unreachable). Returns the slowest
+   * commit-to-visible time seen, in ms.
+   */
+  waitReplicating(timeoutMs?: number): Promise<number>;
+  /** The last lines of Bucardo's log. */
+  bucardoLogTail(lines?: number): string;
+}
+
+export interface BucardoOptions extends ClusterOptions {
+  /** Number of masters, 2–5 (default 3): n1…nN, each a source of the one sync. */
+  nodes?: number;
+  /**
+   * Tables to add to the sync, besides the fixture tables and meridian_heartbeat: name
+   * (schema-qualified or in public) and the DDL that creates it on every node (none: `prepare`
+   * made it). Each needs a primary key.
+   */
+  tables?: ReadonlyArray<{ name: string; ddl?: string }>;
+  /** Runs on every master before Bucardo is set up (e.g. `pgbench -i`); name its tables in `tables`. */
+  prepare?: (node: PgNode) => Promise<void>;
+  /** Bucardo's loop sleeps (kid_sleep, ctl_sleep, mcp_loop_sleep) in seconds (default 0.05; Bucardo's own 0.2–0.5). */
+  loopSleepS?: number;
 }
 
 export interface ClusterByKind {

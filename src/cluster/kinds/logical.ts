@@ -55,7 +55,7 @@ export const logical: ClusterKindPlugin<'logical'> = {
   lag: (ctx) => ({ ...logicalLag(ctx.self, [ctx.self, ...ctx.others]), isCaughtUp: false }),
   lagSource: () => 'pg_stat_replication',
   lagProblem: () => null,
-  replicationHint: 'add it to your replication (e.g. the Bucardo herd)',
+  replicationHint: "add it to your replication (e.g. the Bucardo sync's relgroup)",
   tracksWalMarks: false,
   seenWrites: () => null,
   splitBrain: null,

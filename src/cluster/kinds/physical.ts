@@ -47,7 +47,7 @@ export const physical: ClusterKindPlugin<'physical'> = {
   lag: (ctx) => physicalLag(ctx.self, followedMaster(ctx), ctx.lastCaughtUpAtMs),
   lagSource: () => 'wal',
   lagProblem: () => null,
-  replicationHint: 'add it to your replication (e.g. the Bucardo herd)',
+  replicationHint: "add it to your replication (e.g. the Bucardo sync's relgroup)",
   tracksWalMarks: true,
   seenWrites: walSeenWrites,
   splitBrain: { preferred: preferredMaster },
