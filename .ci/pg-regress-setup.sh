@@ -67,11 +67,22 @@ say "apt-get source $server_pkg=$version"
 # --download-only + dpkg-source -x: no build dependencies needed (apt checks the files against the
 # signed Sources index; --no-check skips only the .dsc's own OpenPGP signature)
 { id _apt >/dev/null 2>&1 && chown _apt "$DIR/fetch"; } || true
-if ! (cd "$DIR/fetch" && apt-get source -qq --download-only "$server_pkg=$version"); then
-  # the archive no longer has the installed version's source: the newest of the same major (its
+fetch_source() {
+  rm -f "$DIR"/fetch/*
+  (cd "$DIR/fetch" && apt-get source -qq --download-only "$1")
+}
+if ! fetch_source "$server_pkg=$version"; then
+  # the mirror lacks the installed version's source (an update whose source is not there, or one
+  # no longer kept): the newest other source of the same major the index lists that downloads (its
   # expected outputs rarely differ within a major; the direct run would show it)
-  echo "pg-regress setup: no source for $server_pkg=$version; fetching the newest $server_pkg source" >&2
-  (cd "$DIR/fetch" && apt-get source -qq --download-only "$server_pkg")
+  echo "pg-regress setup: no source for $server_pkg=$version; trying the other versions the index lists" >&2
+  fetched=''
+  for v in $(apt-cache showsrc "$server_pkg" | sed -n 's/^Version: //p' | sort -rVu); do
+    [ "$v" = "$version" ] && continue
+    if fetch_source "$server_pkg=$v"; then fetched=$v; break; fi
+  done
+  [ -n "$fetched" ] || { echo "pg-regress setup: no source of $server_pkg could be fetched" >&2; exit 1; }
+  echo "pg-regress setup: using the source of $server_pkg=$fetched for server $version" >&2
 fi
 dsc=$(ls "$DIR"/fetch/*.dsc)
 dpkg-source --no-check -x "$dsc" "$DIR/src" >/dev/null
