@@ -71,6 +71,7 @@ fetch_source() {
   rm -f "$DIR"/fetch/*
   (cd "$DIR/fetch" && apt-get source -qq --download-only "$1")
 }
+source_version=$version
 if ! fetch_source "$server_pkg=$version"; then
   # the mirror lacks the installed version's source (an update whose source is not there, or one
   # no longer kept): the newest other source of the same major the index lists that downloads (its
@@ -83,6 +84,7 @@ if ! fetch_source "$server_pkg=$version"; then
   done
   [ -n "$fetched" ] || { echo "pg-regress setup: no source of $server_pkg could be fetched" >&2; exit 1; }
   echo "pg-regress setup: using the source of $server_pkg=$fetched for server $version" >&2
+  source_version=$fetched
 fi
 dsc=$(ls "$DIR"/fetch/*.dsc)
 dpkg-source --no-check -x "$dsc" "$DIR/src" >/dev/null
@@ -111,6 +113,7 @@ pg_regress=$($pg_config --pgxs | sed 's|src/makefiles/pgxs.mk$||')src/test/regre
 chmod -R a+rX "$DIR"
 {
   echo "version=$version"
+  echo "source=$source_version"
   echo "major=$major"
   echo "src=$DIR/src"
   echo "lib=$DIR/lib"

@@ -13,6 +13,8 @@ export const REGRESS_DIR_ENV = 'MERIDIAN_PG_REGRESS_DIR';
 
 export interface RegressTree {
   version: string;
+  /** The version of the source the suite came from: the server's, or another of its major when the mirror lacked that one. */
+  sourceVersion: string;
   /** src/test/regress of the unpacked source package (sql/, expected/, data/, schedules) */
   inputDir: string;
   /** regress.so, refint.so, autoinc.so (pg_regress --dlpath) */
@@ -35,6 +37,7 @@ export function findRegressTree(repoRoot: string): RegressTree | { missing: stri
   );
   const tree: RegressTree = {
     version: kv.get('version') ?? '?',
+    sourceVersion: kv.get('source') ?? kv.get('version') ?? '?',
     inputDir: join(kv.get('src') ?? '', 'src/test/regress'),
     libDir: kv.get('lib') ?? '',
     pgRegress: kv.get('pg_regress') ?? '',
