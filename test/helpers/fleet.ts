@@ -5,36 +5,15 @@
 
 import { Etcd3 } from 'etcd3';
 import type { EtcdServer } from '../support/etcd.js';
-import { startActiveActive, TEST_USERS, type PglogicalCluster, type PgNode } from '../support/cluster.js';
+import { startActiveActive, TEST_USERS, type PglogicalCluster } from '../support/cluster.js';
 import { runPgbench, type RunResult } from '../support/proc.js';
 import { adminRows, startMeridian, type RunningMeridian } from './meridian.js';
-
-/** The heartbeat table pglogical lag needs (idempotent). */
-async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
-  for (const n of c.nodes) {
-    await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
-    );
-    if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
-  }
-}
-
-async function initPgbench(node: PgNode): Promise<void> {
-  const r = await runPgbench(
-    ['-h', node.host, '-p', String(node.port), '-U', 'postgres', '-i', '-s', '1', '-I', 'dtgp', '-q', 'app'],
-    {},
-    { timeoutMs: 120_000 },
-  );
-  if (r.code !== 0) throw new Error(`pgbench -i on ${node.name}: ${r.stderr}`);
-  await node.query('ALTER TABLE pgbench_history ADD COLUMN id uuid PRIMARY KEY DEFAULT gen_random_uuid()');
-  await node.query('GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app');
-}
+import { ensurePglogicalHeartbeat, initPgbench } from './pgbench-tables.js';
 
 /** A pglogical cluster of the caller's own with the pgbench tables on every node, replicated. */
 export async function startPgbenchCluster(): Promise<PglogicalCluster> {
   const cluster = await startActiveActive();
-  await ensureHeartbeat(cluster);
+  await ensurePglogicalHeartbeat(cluster);
   await Promise.all(cluster.nodes.map(initPgbench));
   for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history']) await cluster.addToReplicationSet(t);
   return cluster;

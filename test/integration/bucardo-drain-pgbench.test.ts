@@ -14,11 +14,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBucardoCluster } from '../support/bucardo.js';
 import { findBucardo } from '../support/bucardo-daemon.js';
-import type { BucardoCluster, PgNode } from '../support/types.js';
+import type { BucardoCluster } from '../support/types.js';
 import { TEST_USERS } from '../support/test-users.js';
 import { runPgbench } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
 import { adminRows, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { initPgbench } from '../helpers/pgbench-tables.js';
 
 const PGBENCH_SECONDS = Number(process.env.MERIDIAN_BUCARDO_BENCH_S ?? 25);
 const found = findBucardo();
@@ -28,17 +29,6 @@ const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers
 
 let cluster: BucardoCluster;
 let mer: RunningMeridian;
-
-async function initPgbench(node: PgNode): Promise<void> {
-  const r = await runPgbench(
-    ['-h', node.host, '-p', String(node.port), '-U', 'postgres', '-i', '-s', '1', '-I', 'dtgp', '-q', 'app'],
-    {},
-    { timeoutMs: 120_000 },
-  );
-  if (r.code !== 0) throw new Error(`pgbench -i on ${node.name}: ${r.stderr}`);
-  await node.query('ALTER TABLE pgbench_history ADD COLUMN id uuid PRIMARY KEY DEFAULT gen_random_uuid()');
-  await node.query('GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app');
-}
 
 const admin = (sql: string) => adminRows(mer.port, sql);
 

@@ -14,35 +14,14 @@
 // error; balances may lose a concurrent update (that is active-active, not Meridian).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startActiveActive, TEST_USERS, waitFor, type PglogicalCluster, type PgNode } from '../support/cluster.js';
+import { startActiveActive, TEST_USERS, waitFor, type PglogicalCluster } from '../support/cluster.js';
 import { runPgbench } from '../support/proc.js';
 import { adminRows, startMeridian, type RunningMeridian } from '../helpers/meridian.js';
+import { ensurePglogicalHeartbeat, initPgbench } from '../helpers/pgbench-tables.js';
 
 const PGBENCH_SECONDS = Number(process.env.MERIDIAN_DRAIN_BENCH_S ?? 45);
 let cluster: PglogicalCluster;
 let mer: RunningMeridian;
-
-/** The heartbeat table pglogical lag needs (idempotent). */
-async function ensureHeartbeat(c: PglogicalCluster): Promise<void> {
-  for (const n of c.nodes) {
-    await n.query('CREATE TABLE IF NOT EXISTS meridian_heartbeat(node text PRIMARY KEY, ts timestamptz NOT NULL)').catch(() => {});
-    const [r] = await n.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pglogical.replication_set_table WHERE set_reloid = 'meridian_heartbeat'::regclass",
-    );
-    if (r?.n === 0) await n.query("SELECT pglogical.replication_set_add_table('default', 'meridian_heartbeat', synchronize_data := false)").catch(() => {});
-  }
-}
-
-async function initPgbench(node: PgNode): Promise<void> {
-  const r = await runPgbench(
-    ['-h', node.host, '-p', String(node.port), '-U', 'postgres', '-i', '-s', '1', '-I', 'dtgp', '-q', 'app'],
-    {},
-    { timeoutMs: 120_000 },
-  );
-  if (r.code !== 0) throw new Error(`pgbench -i on ${node.name}: ${r.stderr}`);
-  await node.query('ALTER TABLE pgbench_history ADD COLUMN id uuid PRIMARY KEY DEFAULT gen_random_uuid()');
-  await node.query('GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app');
-}
 
 const admin = (sql: string) => adminRows(mer.port, sql);
 
@@ -53,7 +32,7 @@ async function routedTo(node: string): Promise<number> {
 
 beforeAll(async () => {
   cluster = await startActiveActive();
-  await ensureHeartbeat(cluster);
+  await ensurePglogicalHeartbeat(cluster);
   await Promise.all(cluster.nodes.map(initPgbench));
   for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history']) await cluster.addToReplicationSet(t);
   mer = await startMeridian(cluster, {
