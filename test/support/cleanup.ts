@@ -145,8 +145,8 @@ export function killProcessesInSync(dir: string): void {
   }
 }
 
-/** Dirs below `root` (depth ≤ 4) holding a `daemon-dir` file (see trackDaemonDir). */
-export function findDaemonDirsUnder(root: string, depth = 4): string[] {
+/** Dirs at or below `root` (depth ≤ `depth`) holding a file named `name`. */
+function dirsHolding(root: string, name: string, depth: number): string[] {
   const found: string[] = [];
   if (depth < 0 || !existsSync(root)) return found;
   let entries: import('node:fs').Dirent[];
@@ -156,10 +156,15 @@ export function findDaemonDirsUnder(root: string, depth = 4): string[] {
     return found;
   }
   for (const e of entries) {
-    if (e.isFile() && e.name === 'daemon-dir') found.push(root);
-    else if (e.isDirectory()) found.push(...findDaemonDirsUnder(join(root, e.name), depth - 1));
+    if (e.isFile() && e.name === name) found.push(root);
+    else if (e.isDirectory()) found.push(...dirsHolding(join(root, e.name), name, depth - 1));
   }
   return found;
+}
+
+/** Dirs below `root` (depth ≤ 4) holding a `daemon-dir` file (see trackDaemonDir). */
+export function findDaemonDirsUnder(root: string, depth = 4): string[] {
+  return dirsHolding(root, 'daemon-dir', depth);
 }
 
 /** Remember a directory to delete at exit (after the tracked postmasters are gone). */
@@ -174,20 +179,9 @@ export function untrackDir(dir: string): void {
 /** Postmaster pids of data dirs below `root` (depth ≤ 4) that are really running there. */
 export function findPostmastersUnder(root: string, depth = 4): number[] {
   const found: number[] = [];
-  if (depth < 0 || !existsSync(root)) return found;
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(root, { withFileTypes: true });
-  } catch {
-    return found;
-  }
-  for (const e of entries) {
-    if (e.isFile() && e.name === 'postmaster.pid') {
-      const pid = postmasterPidIfRunning(root);
-      if (pid !== null) found.push(pid);
-    } else if (e.isDirectory()) {
-      found.push(...findPostmastersUnder(join(root, e.name), depth - 1));
-    }
+  for (const dir of dirsHolding(root, 'postmaster.pid', depth)) {
+    const pid = postmasterPidIfRunning(dir);
+    if (pid !== null) found.push(pid);
   }
   return found;
 }
