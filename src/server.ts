@@ -124,6 +124,8 @@ export class Meridian implements ProxyContext {
   private clientTls: ServerTls | null = null;
   /** The relations of read statements, by text (logical subscribers with partial publications). */
   private readonly relations = new RelationsCache();
+  /** hasUnreplicated of the snapshot with this version (judged once per snapshot, not per read). */
+  private unreplicatedAt = { version: -1, has: false };
   private shuttingDown = false;
   /** Spans per request (tracing.enabled), else a no-op. */
   tracer: RequestTracer = NO_TRACING;
@@ -371,6 +373,13 @@ export class Meridian implements ProxyContext {
     return this.classifier.classify(sql);
   }
 
+  /** Some node of `snap` holds tables it does not replicate: reads then name their relations. */
+  private hasUnreplicated(snap: TopologySnapshot): boolean {
+    const c = this.unreplicatedAt;
+    if (c.version !== snap.version) this.unreplicatedAt = { version: snap.version, has: hasUnreplicated(snap) };
+    return this.unreplicatedAt.has;
+  }
+
   snapshot(): TopologySnapshot {
     return this.health.snapshot;
   }
@@ -395,7 +404,7 @@ export class Meridian implements ProxyContext {
     const after = causal ?? mark;
     const snap = this.health.snapshot;
     // Native logical replication with partial publications: what the read names.
-    const relations = isBound && intent === 'read' && hasUnreplicated(snap) ? s.readRelations((sql) => this.relations.of(sql)) : null;
+    const relations = isBound && intent === 'read' && this.hasUnreplicated(snap) ? s.readRelations((sql) => this.relations.of(sql)) : null;
     const req =
       after !== null || relations !== null
         ? { intent, hint, after, relations }
